@@ -1,0 +1,53 @@
+//! `mimi`: the MIMI provider, client and tools in one binary.
+#![forbid(unsafe_code)]
+
+mod policy;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// mimi: interoperable end-to-end encrypted group chat (MIMI over MLS).
+#[derive(Debug, Parser)]
+#[command(name = "mimi", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Room policy tools: decide operations, name fixed-membership rooms, print presets.
+    #[command(subcommand)]
+    Policy(policy::PolicyCommand),
+}
+
+/// A failure caused by the user's input: reported on stderr with exit status 2.
+#[derive(Debug)]
+pub struct InputError(pub String);
+
+impl std::fmt::Display for InputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for InputError {}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Policy(cmd) => cmd.run(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            if e.downcast_ref::<InputError>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
+}

@@ -1,0 +1,291 @@
+//! `authorize`: one decision function for every operation.
+//!
+//! Seed rooms are decided by the seed's rules ("Authorizing MLS primitives") and XEP-0045's
+//! ordering rules, over the affiliations and voice their compiled roles stand for; RP-04 rooms
+//! by role capabilities (RP-04 §8). Both share the RP-04 count constraints (§3, §5).
+
+mod join;
+mod moderation;
+mod policy;
+mod remove;
+
+use crate::decision::{Check, Decision, DenyCode, ensure};
+use crate::id::UserId;
+use crate::operation::{Action, Actor, Link, Operation, UserActor};
+use crate::preauth::Claims;
+use crate::role::{BANNED, NO_ROLE, RoleIndex};
+use crate::room::Room;
+use crate::rule::{self, Rule};
+use crate::seed::{Affiliation, SeedProfile, seed_role};
+
+/// A decision in progress: `Err` carries an early denial.
+type Outcome = Result<Decision, Decision>;
+
+/// Decides whether `op` is allowed in `room`.
+pub fn authorize(room: &Room, op: &Operation) -> Decision {
+    let outcome = match &op.action {
+        Action::CreateRoom { existing_rooms } => join::create_room(room, &op.actor, existing_rooms),
+        Action::AddClient { target, role } => join::add_client(room, &op.actor, target, *role),
+        Action::FetchKeyPackage {
+            target,
+            consent,
+            knocked,
+            outstanding,
+            quota,
+        } => Ok(join::fetch_keypackage(
+            &op.actor,
+            target,
+            *consent,
+            *knocked,
+            *outstanding,
+            *quota,
+        )),
+        Action::ExternalJoin { link, role } => {
+            join::external_join(room, &op.actor, link.as_ref(), *role, true)
+        }
+        Action::FetchGroupInfo { link } => {
+            join::external_join(room, &op.actor, link.as_ref(), None, false)
+        }
+        Action::Knock => join::knock(room, &op.actor),
+        Action::AcceptKnock { target, knocked } => {
+            join::accept_knock(room, &op.actor, target, *knocked)
+        }
+        Action::RemoveClient { target } => remove::remove_client(room, &op.actor, target),
+        Action::SelfRemove => remove::self_remove(room, &op.actor),
+        Action::Leave => remove::leave(room, &op.actor),
+        Action::Destroy => remove::destroy(room, &op.actor),
+        Action::Kick { target } => moderation::kick(room, &op.actor, target),
+        Action::Ban { target } => moderation::ban(room, &op.actor, target),
+        Action::Unban { target } => moderation::unban(room, &op.actor, target),
+        Action::GrantVoice { target } => moderation::voice(room, &op.actor, target, true),
+        Action::RevokeVoice { target } => moderation::voice(room, &op.actor, target, false),
+        Action::SetAffiliation {
+            target,
+            affiliation,
+        } => moderation::set_affiliation(room, &op.actor, target, *affiliation),
+        Action::ChangeRole { target, role } => {
+            moderation::change_role(room, &op.actor, &target.user, *role)
+        }
+        Action::SendMessage => policy::send_message(room, &op.actor),
+        Action::UpdatePolicy { policy } => policy::update_policy(room, &op.actor, policy),
+        Action::Psk => policy::psk(room, &op.actor),
+        Action::Reinit => policy::reinit(room, &op.actor),
+        Action::Update {
+            seconds_since_last_update,
+        } => policy::update(room, &op.actor, *seconds_since_last_update),
+        Action::ExternalProposal { proposal, target } => {
+            policy::external_proposal(room, &op.actor, *proposal, target)
+        }
+    };
+    outcome.unwrap_or_else(|denied| denied)
+}
+
+/// Denial as an early return.
+fn deny(code: DenyCode, rule: Rule) -> Decision {
+    Decision::deny(code, rule)
+}
+
+/// The acting user, or a denial for a system user where only clients may act (only clients
+/// commit or send; system users act through external proposals).
+fn user_actor(actor: &Actor, rule: Rule) -> Result<&UserActor, Decision> {
+    match actor {
+        Actor::User(u) => Ok(u),
+        Actor::System(_) => Err(deny(DenyCode::NotInRoom, rule)),
+    }
+}
+
+/// True if the actor's client (or, when no client is named, any of its clients) is in the group.
+fn in_room(room: &Room, actor: &UserActor) -> bool {
+    match &actor.client {
+        Some(c) => room.has_client(&actor.user, c),
+        None => room.client_count_of(&actor.user) > 0,
+    }
+}
+
+/// The acting user must be in the room and not banned.
+fn member_actor(room: &Room, actor: &Actor) -> Result<UserActor, Decision> {
+    let u = user_actor(actor, rule::SEED_COMMITTER_IN_ROOM)?;
+    ensure(
+        room.role_of(&u.user) != BANNED,
+        DenyCode::Banned,
+        rule::SEED_OUTCAST,
+    )?;
+    ensure(
+        in_room(room, u),
+        DenyCode::NotInRoom,
+        rule::SEED_COMMITTER_IN_ROOM,
+    )?;
+    Ok(u.clone())
+}
+
+fn affiliation(room: &Room, user: &UserId) -> Affiliation {
+    Affiliation::of_role(room.role_of(user))
+}
+
+/// How a system actor relates to a seed room and a target domain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SystemKind {
+    /// The owning provider's system user.
+    Owning,
+    /// The system user of the target's provider.
+    TargetProvider,
+    /// An authorized system user of some other provider.
+    OtherProvider,
+}
+
+fn system_kind(seed: &SeedProfile, system: &UserId, target_domain: &str) -> Option<SystemKind> {
+    if seed.is_owning_system(system) {
+        Some(SystemKind::Owning)
+    } else if seed.is_system_of(system, target_domain) {
+        Some(SystemKind::TargetProvider)
+    } else if seed.system_auth.contains(system) {
+        Some(SystemKind::OtherProvider)
+    } else {
+        None
+    }
+}
+
+/// True if `user` is a pre-authorized system client (logger, bot) of the room.
+fn is_system_client(room: &Room, user: &UserId) -> bool {
+    room.role_of(user) == seed_role::SYSTEM_CLIENT
+        || room.preauth().first_match(&Claims::of_system(user)) == Some(seed_role::SYSTEM_CLIENT)
+}
+
+/// True if a system client (the logger) has a client in the group.
+fn logger_present(room: &Room) -> bool {
+    room.count(seed_role::SYSTEM_CLIENT).active > 0
+}
+
+/// Checks a join link: trusted issuer, not expired, uses left, the room's password.
+fn check_link(room: &Room, link: &Link, rule: Rule, trusted_issuer: bool) -> Check {
+    ensure(trusted_issuer, DenyCode::LinkNotTrusted, rule)?;
+    ensure(!link.expired, DenyCode::LinkExpired, rule)?;
+    ensure(
+        link.max_uses.is_none_or(|m| link.uses < m),
+        DenyCode::LinkExhausted,
+        rule,
+    )?;
+    if let Some(password) = room.seed().and_then(|s| s.password.as_deref()) {
+        ensure(
+            link.password.as_deref() == Some(password),
+            DenyCode::BadPassword,
+            rule,
+        )?;
+    }
+    Ok(())
+}
+
+/// The RP-04 count constraints (§3) and base limits (§5) after `user` moves from `from` to
+/// `to` (`NO_ROLE` on either side for entering or leaving the list), with `active_after`
+/// telling whether the user will have a client in the group.
+fn check_move(
+    room: &Room,
+    user: &UserId,
+    from: RoleIndex,
+    to: RoleIndex,
+    active_after: bool,
+) -> Check {
+    let active_before = room.client_count_of(user) > 0;
+    let roles = room.roles();
+    if from != NO_ROLE && from != to {
+        let count = room.count(from);
+        if let Some(role) = roles.role(from) {
+            ensure(
+                count.participants > role.min_participants,
+                DenyCode::ConstraintViolated,
+                rule::RP_CONSTRAINTS,
+            )?;
+            ensure(
+                !active_before || count.active > role.min_active,
+                DenyCode::ConstraintViolated,
+                rule::RP_CONSTRAINTS,
+            )?;
+        }
+    }
+    if to != NO_ROLE {
+        let count = room.count(to);
+        let role = roles
+            .role(to)
+            .ok_or(deny(DenyCode::InvalidPolicy, rule::MIMI_VALID))?;
+        let joining_role = from != to;
+        let becoming_active = active_after && (joining_role || !active_before);
+        ensure(
+            !joining_role || role.max_participants.is_none_or(|m| count.participants < m),
+            DenyCode::ConstraintViolated,
+            rule::RP_CONSTRAINTS,
+        )?;
+        ensure(
+            !becoming_active || role.max_active.is_none_or(|m| count.active < m),
+            DenyCode::ConstraintViolated,
+            rule::RP_CONSTRAINTS,
+        )?;
+    }
+    let counted = |r: RoleIndex| r != NO_ROLE && r != BANNED;
+    if !counted(from) && counted(to) {
+        let max = room.components().base.max_users;
+        ensure(
+            max.is_none_or(|m| room.user_count() < m),
+            DenyCode::ConstraintViolated,
+            rule::RP_MAX_USERS,
+        )?;
+    }
+    Ok(())
+}
+
+/// Limits on adding one client of `user`: single-device and `max_clients`.
+fn check_new_client(room: &Room, user: &UserId, multi_device_rule: Rule) -> Check {
+    ensure(
+        room.multi_device() || room.client_count_of(user) == 0,
+        DenyCode::SingleDevice,
+        multi_device_rule,
+    )?;
+    let max = room.components().base.max_clients;
+    ensure(
+        max.is_none_or(|m| room.client_total() < m as usize),
+        DenyCode::ConstraintViolated,
+        rule::RP_MAX_USERS,
+    )
+}
+
+/// Removing the last client of the whole group is never allowed (MLS has no empty group).
+fn check_not_last_member(room: &Room, removed: usize) -> Check {
+    ensure(
+        room.client_total() > removed,
+        DenyCode::LastMember,
+        rule::SEED_LEAVE_LAST_MEMBER,
+    )
+}
+
+/// Removing `user`'s last client keeps its role's minimum of active participants.
+fn check_client_removal(room: &Room, user: &UserId) -> Check {
+    if room.client_count_of(user) == 1
+        && let Some(role) = room.roles().role(room.role_of(user))
+    {
+        ensure(
+            room.count(role.index).active > role.min_active,
+            DenyCode::ConstraintViolated,
+            rule::RP_CONSTRAINTS,
+        )?;
+    }
+    Ok(())
+}
+
+/// The role of the acting user or system user in an RP-04 room.
+fn acting_role(room: &Room, actor: &Actor) -> RoleIndex {
+    room.role_of(actor.id())
+}
+
+/// An RP-04 actor: a user in the room, or a system user that is a participant.
+fn rp_actor(room: &Room, actor: &Actor) -> Result<RoleIndex, Decision> {
+    match actor {
+        Actor::User(_) => {
+            member_actor(room, actor)?;
+        }
+        Actor::System(s) => ensure(
+            !matches!(room.role_of(s), NO_ROLE | BANNED),
+            DenyCode::UnknownSystemUser,
+            rule::SEED_SYSTEM_USER,
+        )?,
+    }
+    Ok(acting_role(room, actor))
+}

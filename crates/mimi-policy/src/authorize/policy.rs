@@ -1,0 +1,276 @@
+//! Messages, policy updates and the MLS-level policy (PSK, ReInit, Update, external
+//! proposals).
+
+use super::{
+    Outcome, SystemKind, affiliation, check_new_client, deny, is_system_client, logger_present,
+    member_actor, rp_actor, system_kind,
+};
+use crate::capability::Capability as C;
+use crate::decision::{Decision, DenyCode, ensure};
+use crate::operation::{Actor, ProposalKind, Target};
+use crate::room::Room;
+use crate::rule;
+use crate::seed::{Affiliation, has_voice};
+
+/// Send an application message.
+pub(super) fn send_message(room: &Room, actor: &Actor) -> Outcome {
+    let sender = member_actor(room, actor)?;
+    let role = room.role_of(&sender.user);
+    let Some(seed) = room.seed() else {
+        ensure(
+            room.roles().can(role, C::CAN_SEND_MESSAGE),
+            DenyCode::MissingCapability,
+            rule::RP_SEND,
+        )?;
+        return Ok(Decision::allow(rule::RP_SEND));
+    };
+    if seed.logging && !is_system_client(room, &sender.user) {
+        ensure(
+            logger_present(room),
+            DenyCode::LoggerRequired,
+            rule::SEED_SEND_LOGGER,
+        )?;
+    }
+    let voice_rule = if seed.moderated {
+        rule::SEED_SEND_VOICE
+    } else {
+        rule::MUC_VOICE
+    };
+    ensure(has_voice(role), DenyCode::NoVoice, voice_rule)?;
+    Ok(Decision::allow(if seed.moderated {
+        rule::SEED_SEND_VOICE
+    } else {
+        rule::SEED_SEND
+    }))
+}
+
+/// Replace the room's policy by `proposed`'s.
+pub(super) fn update_policy(room: &Room, actor: &Actor, proposed: &Room) -> Outcome {
+    // Membership changes go through their own operations (one touch per user per commit);
+    // a policy update carries the same participants and clients.
+    let same_people = proposed.clients() == room.clients()
+        && room.participants().entries().len() == proposed.participants().entries().len()
+        && room.participants().entries().iter().all(|e| {
+            let theirs = proposed.role_of(&e.user);
+            match (room.seed(), proposed.seed()) {
+                (Some(_), Some(_)) => Affiliation::of_role(theirs) == Affiliation::of_role(e.role),
+                _ => theirs == e.role,
+            }
+        });
+    let shape_rule = if room.seed().is_some() {
+        rule::SEED_POLICY_SHAPE
+    } else {
+        rule::RP_POLICY
+    };
+    ensure(same_people, DenyCode::InvalidPolicy, shape_rule)?;
+    ensure(
+        proposed.fixed_membership() == room.fixed_membership(),
+        DenyCode::FixedMembership,
+        rule::SEED_POLICY_FIXED,
+    )?;
+    let Some(seed) = room.seed() else {
+        let r = rp_actor(room, actor)?;
+        let mine = room.components();
+        let theirs = proposed.components();
+        let others_changed = {
+            let mut a = mine.clone();
+            let mut b = theirs.clone();
+            a.base = Default::default();
+            b.base = Default::default();
+            a.operational = None;
+            b.operational = None;
+            a != b
+        };
+        let changes = [
+            (
+                proposed.roles() != room.roles(),
+                C::CAN_CHANGE_ROLE_DEFINITIONS,
+            ),
+            (
+                proposed.preauth() != room.preauth(),
+                C::CAN_CHANGE_PREAUTHORIZED_USER_LIST,
+            ),
+            (
+                theirs.base != mine.base,
+                C::CAN_CHANGE_ROOM_MEMBERSHIP_STYLE,
+            ),
+            (
+                theirs.operational != mine.operational,
+                C::CAN_CHANGE_MLS_OPERATIONAL_POLICIES,
+            ),
+            (others_changed, C::CAN_CHANGE_OTHER_POLICY_ATTRIBUTE),
+        ];
+        ensure(
+            changes.iter().any(|(changed, _)| *changed),
+            DenyCode::NoChange,
+            rule::RP_POLICY,
+        )?;
+        for (changed, cap) in changes {
+            ensure(
+                !changed || room.roles().can(r, cap),
+                DenyCode::MissingCapability,
+                rule::RP_POLICY,
+            )?;
+        }
+        return Ok(Decision::allow(rule::RP_POLICY));
+    };
+    owner_or_owning_system(room, seed, actor, rule::SEED_POLICY)?;
+    ensure(
+        proposed.seed() != room.seed()
+            || proposed.roles() != room.roles()
+            || proposed.preauth() != room.preauth()
+            || proposed.components() != room.components(),
+        DenyCode::NoChange,
+        rule::SEED_POLICY,
+    )?;
+    Ok(Decision::allow(rule::SEED_POLICY))
+}
+
+/// The actor is an owner in the room, or the owning provider's system user.
+fn owner_or_owning_system(
+    room: &Room,
+    seed: &crate::seed::SeedProfile,
+    actor: &Actor,
+    rule: rule::Rule,
+) -> Result<(), Decision> {
+    match actor {
+        Actor::System(s) => ensure(
+            seed.is_owning_system(s),
+            DenyCode::UnknownSystemUser,
+            rule::SEED_SYSTEM_USER,
+        ),
+        Actor::User(_) => {
+            let u = member_actor(room, actor)?;
+            ensure(
+                affiliation(room, &u.user) == Affiliation::Owner,
+                DenyCode::NotAllowed,
+                rule,
+            )
+        }
+    }
+}
+
+/// A PSK proposal.
+pub(super) fn psk(room: &Room, actor: &Actor) -> Outcome {
+    let Some(seed) = room.seed() else {
+        let r = rp_actor(room, actor)?;
+        ensure(
+            room.roles().can(r, C::CAN_SEND_MLS_PSK_PROPOSAL),
+            DenyCode::MissingCapability,
+            rule::RP_PSK,
+        )?;
+        return Ok(Decision::allow(rule::RP_PSK));
+    };
+    member_actor(room, actor)?;
+    ensure(seed.mls.psk, DenyCode::MlsPolicy, rule::SEED_MLS_PSK)?;
+    Ok(Decision::allow(rule::SEED_MLS_PSK))
+}
+
+/// A ReInit proposal.
+pub(super) fn reinit(room: &Room, actor: &Actor) -> Outcome {
+    let Some(seed) = room.seed() else {
+        let r = rp_actor(room, actor)?;
+        ensure(
+            room.roles().can(r, C::CAN_SEND_MLS_REINIT_PROPOSAL),
+            DenyCode::MissingCapability,
+            rule::RP_REINIT,
+        )?;
+        return Ok(Decision::allow(rule::RP_REINIT));
+    };
+    ensure(seed.mls.reinit, DenyCode::MlsPolicy, rule::SEED_MLS_REINIT)?;
+    owner_or_owning_system(room, seed, actor, rule::SEED_MLS_REINIT)?;
+    Ok(Decision::allow(rule::SEED_MLS_REINIT))
+}
+
+/// An Update, `since` seconds after the client's previous one.
+pub(super) fn update(room: &Room, actor: &Actor, since: u64) -> Outcome {
+    member_actor(room, actor)?;
+    let (min, allowed) = match room.seed() {
+        Some(seed) => (
+            match seed.mls.update_min_interval {
+                -1 => None,
+                m => Some(m.max(0) as u64),
+            },
+            rule::SEED_MLS_UPDATE,
+        ),
+        None => (
+            Some(
+                room.components()
+                    .operational
+                    .as_ref()
+                    .map_or(0, |o| o.leaf_node_update_time.minimum_time),
+            ),
+            rule::RP_UPDATE,
+        ),
+    };
+    let Some(min) = min else {
+        return Err(deny(DenyCode::UpdateTooSoon, allowed));
+    };
+    ensure(since >= min, DenyCode::UpdateTooSoon, allowed)?;
+    Ok(Decision::allow(allowed))
+}
+
+/// A proposal by an external sender (a provider's system user).
+pub(super) fn external_proposal(
+    room: &Room,
+    actor: &Actor,
+    proposal: ProposalKind,
+    target: &Target,
+) -> Outcome {
+    let Actor::System(system) = actor else {
+        return Err(deny(DenyCode::NotAllowed, rule::SEED_MLS_EXTERNAL));
+    };
+    let Some(seed) = room.seed() else {
+        let allowed = room
+            .components()
+            .operational
+            .as_ref()
+            .is_none_or(|o| o.external_proposal_allowed.0);
+        ensure(allowed, DenyCode::MlsPolicy, rule::RP_EXTERNAL)?;
+        rp_actor(room, actor)?;
+        return match proposal {
+            ProposalKind::Remove => super::remove::remove_client(room, actor, target),
+            ProposalKind::Add => {
+                let r = room.role_of(system);
+                ensure(
+                    room.roles().can(r, C::CAN_ADD_PARTICIPANT),
+                    DenyCode::MissingCapability,
+                    rule::RP_EXTERNAL,
+                )?;
+                check_new_client(room, &target.user, rule::RP_MAX_USERS)?;
+                Ok(Decision::allow(rule::RP_EXTERNAL))
+            }
+        };
+    };
+    ensure(
+        seed.mls.external_proposals,
+        DenyCode::MlsPolicy,
+        rule::SEED_MLS_EXTERNAL,
+    )?;
+    match proposal {
+        ProposalKind::Remove => super::remove::remove_client(room, actor, target),
+        ProposalKind::Add => {
+            // A provider adds its own user's new device to the rooms the user is in.
+            let kind = system_kind(seed, system, target.user.domain());
+            ensure(
+                matches!(kind, Some(SystemKind::Owning | SystemKind::TargetProvider)),
+                DenyCode::UnknownSystemUser,
+                rule::SEED_SYSTEM_USER,
+            )?;
+            let client = target.client.as_deref().unwrap_or_default();
+            ensure(
+                !room.has_client(&target.user, client),
+                DenyCode::AlreadyInRoom,
+                rule::MIMI_VALID,
+            )?;
+            ensure(
+                affiliation(room, &target.user).is_occupant()
+                    || room.client_count_of(&target.user) > 0,
+                DenyCode::RegistrationRequired,
+                rule::SEED_MLS_EXTERNAL,
+            )?;
+            check_new_client(room, &target.user, rule::SEED_MULTI_DEVICE)?;
+            Ok(Decision::allow(rule::SEED_MLS_EXTERNAL))
+        }
+    }
+}

@@ -1,0 +1,362 @@
+//! The room: its role table, participant list, pre-authorization, policy components and the
+//! clients now in its MLS group, plus the seed profile when the room was defined by the seed's
+//! vocabulary.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::component::PolicyComponents;
+use crate::id::{RoomId, UserId};
+use crate::participant_list::ParticipantList;
+use crate::preauth::PreAuthList;
+use crate::role::{BANNED, NO_ROLE, RoleIndex, RoleTable};
+use crate::seed::SeedProfile;
+
+/// How a room's policy was defined.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Profile {
+    /// By the seed's room document: decisions follow the seed's rules.
+    Seed(SeedProfile),
+    /// Directly by an RP-04 role table: decisions follow RP-04 §8.
+    Roles,
+}
+
+/// Counts per role, derived from the participant list and the clients.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RoleCount {
+    /// Users holding the role.
+    pub participants: u32,
+    /// Users holding the role with at least one client in the group.
+    pub active: u32,
+}
+
+/// A room's whole policy state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Room {
+    /// The room's ID, when known.
+    pub id: Option<RoomId>,
+    roles: RoleTable,
+    participants: ParticipantList,
+    preauth: PreAuthList,
+    components: PolicyComponents,
+    clients: BTreeMap<UserId, BTreeSet<String>>,
+    profile: Profile,
+    counts: BTreeMap<RoleIndex, RoleCount>,
+    client_total: usize,
+}
+
+/// Why a room's state is inconsistent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RoomError {
+    /// A participant holds a role the table does not define.
+    #[error("{user} holds role {role}, which the role table does not define")]
+    UndefinedRole {
+        /// The participant.
+        user: UserId,
+        /// Its role.
+        role: RoleIndex,
+    },
+    /// A user has clients in the group but is not a participant, or is banned.
+    #[error("{user} has clients in the group but is {why}")]
+    ClientWithoutRole {
+        /// The user.
+        user: UserId,
+        /// "not a participant" or "banned".
+        why: &'static str,
+    },
+    /// A user is listed with no clients.
+    #[error("clients of {0}: the list is empty (omit the user instead)")]
+    EmptyClientList(UserId),
+    /// A role's count constraint does not hold.
+    #[error("role `{role}` has {count} {what}, outside its limits {min}..{max}")]
+    Constraint {
+        /// The role's name.
+        role: String,
+        /// "participants" or "active participants".
+        what: &'static str,
+        /// The count.
+        count: u32,
+        /// The minimum.
+        min: u32,
+        /// The maximum, or "unlimited".
+        max: String,
+    },
+    /// A limit of the base policy does not hold.
+    #[error("{0}")]
+    Limit(String),
+    /// The policy components are invalid.
+    #[error("policy: {0}")]
+    Components(String),
+}
+
+impl RoomError {
+    /// Stable kebab-case code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::UndefinedRole { .. } => "undefined-role",
+            Self::ClientWithoutRole { .. } => "client-without-role",
+            Self::EmptyClientList(_) => "empty-client-list",
+            Self::Constraint { .. } => "constraint-violated",
+            Self::Limit(_) => "limit-exceeded",
+            Self::Components(_) => "invalid-policy",
+        }
+    }
+}
+
+impl Room {
+    /// Assembles a room and checks that its state is consistent and within its constraints.
+    pub fn new(
+        id: Option<RoomId>,
+        roles: RoleTable,
+        participants: ParticipantList,
+        preauth: PreAuthList,
+        components: PolicyComponents,
+        clients: BTreeMap<UserId, BTreeSet<String>>,
+        profile: Profile,
+    ) -> Result<Self, RoomError> {
+        let mut room = Self {
+            id,
+            roles,
+            participants,
+            preauth,
+            components,
+            clients,
+            profile,
+            counts: BTreeMap::new(),
+            client_total: 0,
+        };
+        room.recount();
+        room.validate()?;
+        Ok(room)
+    }
+
+    fn recount(&mut self) {
+        let mut counts: BTreeMap<RoleIndex, RoleCount> = BTreeMap::new();
+        for e in self.participants.entries() {
+            let c = counts.entry(e.role).or_default();
+            c.participants += 1;
+            if self.clients.get(&e.user).is_some_and(|s| !s.is_empty()) {
+                c.active += 1;
+            }
+        }
+        self.counts = counts;
+        self.client_total = self.clients.values().map(BTreeSet::len).sum();
+    }
+
+    /// Checks consistency (roles defined, clients only for non-banned participants) and every
+    /// constraint of RP-04 §3 and §5.
+    pub fn validate(&self) -> Result<(), RoomError> {
+        self.components
+            .validate()
+            .map_err(|e| RoomError::Components(e.to_string()))?;
+        for e in self.participants.entries() {
+            if self.roles.role(e.role).is_none() {
+                return Err(RoomError::UndefinedRole {
+                    user: e.user.clone(),
+                    role: e.role,
+                });
+            }
+        }
+        for (user, set) in &self.clients {
+            if set.is_empty() {
+                return Err(RoomError::EmptyClientList(user.clone()));
+            }
+            match self.participants.role_of(user) {
+                NO_ROLE => {
+                    return Err(RoomError::ClientWithoutRole {
+                        user: user.clone(),
+                        why: "not a participant",
+                    });
+                }
+                BANNED => {
+                    return Err(RoomError::ClientWithoutRole {
+                        user: user.clone(),
+                        why: "banned",
+                    });
+                }
+                _ => {}
+            }
+        }
+        self.check_constraints()
+    }
+
+    /// Checks every role's min/max (active) participants and the base policy's limits.
+    pub fn check_constraints(&self) -> Result<(), RoomError> {
+        for role in self.roles.iter() {
+            if role.index == NO_ROLE {
+                continue;
+            }
+            let count = self.count(role.index);
+            for (what, n, min, max) in [
+                (
+                    "participants",
+                    count.participants,
+                    role.min_participants,
+                    role.max_participants,
+                ),
+                (
+                    "active participants",
+                    count.active,
+                    role.min_active,
+                    role.max_active,
+                ),
+            ] {
+                if n < min || max.is_some_and(|m| n > m) {
+                    return Err(RoomError::Constraint {
+                        role: role.name.clone(),
+                        what,
+                        count: n,
+                        min,
+                        max: max.map_or_else(|| "unlimited".to_owned(), |m| m.to_string()),
+                    });
+                }
+            }
+        }
+        let base = &self.components.base;
+        if !base.multi_device.0
+            && let Some((user, _)) = self.clients.iter().find(|(_, s)| s.len() > 1)
+        {
+            return Err(RoomError::Limit(format!(
+                "single-device room, but {user} has more than one client"
+            )));
+        }
+        if let Some(max) = base.max_clients
+            && self.client_total > max as usize
+        {
+            return Err(RoomError::Limit(format!(
+                "{} clients exceed max_clients {max}",
+                self.client_total
+            )));
+        }
+        if let Some(max) = base.max_users
+            && self.user_count() > max
+        {
+            return Err(RoomError::Limit(format!(
+                "{} users exceed max_users {max}",
+                self.user_count()
+            )));
+        }
+        Ok(())
+    }
+
+    /// The role table.
+    pub fn roles(&self) -> &RoleTable {
+        &self.roles
+    }
+
+    /// The participant list.
+    pub fn participants(&self) -> &ParticipantList {
+        &self.participants
+    }
+
+    /// The pre-authorization list.
+    pub fn preauth(&self) -> &PreAuthList {
+        &self.preauth
+    }
+
+    /// The policy components.
+    pub fn components(&self) -> &PolicyComponents {
+        &self.components
+    }
+
+    /// How the room was defined.
+    pub fn profile(&self) -> &Profile {
+        &self.profile
+    }
+
+    /// The seed profile, for rooms defined by the seed's vocabulary.
+    pub fn seed(&self) -> Option<&SeedProfile> {
+        match &self.profile {
+            Profile::Seed(s) => Some(s),
+            Profile::Roles => None,
+        }
+    }
+
+    /// Every user's clients now in the group.
+    pub fn clients(&self) -> &BTreeMap<UserId, BTreeSet<String>> {
+        &self.clients
+    }
+
+    /// `user`'s role, [`NO_ROLE`] when absent.
+    pub fn role_of(&self, user: &UserId) -> RoleIndex {
+        self.participants.role_of(user)
+    }
+
+    /// Number of `user`'s clients in the group.
+    pub fn client_count_of(&self, user: &UserId) -> usize {
+        self.clients.get(user).map_or(0, BTreeSet::len)
+    }
+
+    /// True if `user`'s client `name` is in the group.
+    pub fn has_client(&self, user: &UserId, name: &str) -> bool {
+        self.clients.get(user).is_some_and(|s| s.contains(name))
+    }
+
+    /// Total clients in the group.
+    pub fn client_total(&self) -> usize {
+        self.client_total
+    }
+
+    /// Users with at least one client in the group.
+    pub fn active_users(&self) -> usize {
+        self.clients.len()
+    }
+
+    /// Participants that are not banned (what `max_users` counts).
+    pub fn user_count(&self) -> u32 {
+        self.participants.len() as u32 - self.count(BANNED).participants
+    }
+
+    /// Counts for `role`.
+    pub fn count(&self, role: RoleIndex) -> RoleCount {
+        self.counts.get(&role).copied().unwrap_or_default()
+    }
+
+    /// True if the room is fixed-membership.
+    pub fn fixed_membership(&self) -> bool {
+        self.components.base.fixed_membership.0
+    }
+
+    /// True if users may have several clients in the room.
+    pub fn multi_device(&self) -> bool {
+        self.components.base.multi_device.0
+    }
+
+    /// Moves `user` into `role` (0 removes it from the list); used to apply allowed changes.
+    pub fn set_role(&mut self, user: &UserId, role: RoleIndex) {
+        self.participants.set(user, role);
+        if matches!(role, NO_ROLE | BANNED) {
+            self.clients.remove(user);
+        }
+        self.recount();
+    }
+
+    /// Puts `user`'s client `name` into the group; used to apply allowed changes.
+    pub fn insert_client(&mut self, user: &UserId, name: &str) {
+        self.clients
+            .entry(user.clone())
+            .or_default()
+            .insert(name.to_owned());
+        self.recount();
+    }
+
+    /// Takes `user`'s client `name` out of the group; used to apply allowed changes.
+    pub fn remove_client(&mut self, user: &UserId, name: &str) {
+        if let Some(set) = self.clients.get_mut(user) {
+            set.remove(name);
+            if set.is_empty() {
+                self.clients.remove(user);
+            }
+        }
+        self.recount();
+    }
+
+    /// Replaces the policy parts (roles, pre-authorization, components, profile) keeping the
+    /// participants and clients; used to apply an allowed policy update.
+    pub fn replace_policy(&mut self, other: &Room) {
+        self.roles = other.roles.clone();
+        self.preauth = other.preauth.clone();
+        self.components = other.components.clone();
+        self.profile = other.profile.clone();
+        self.recount();
+    }
+}

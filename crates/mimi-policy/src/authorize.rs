@@ -6,8 +6,11 @@
 
 mod join;
 mod moderation;
+mod plan;
 mod policy;
 mod remove;
+
+pub use plan::plan;
 
 use crate::decision::{Check, Decision, DenyCode, ensure};
 use crate::id::UserId;
@@ -25,7 +28,9 @@ type Outcome = Result<Decision, Decision>;
 pub fn authorize(room: &Room, op: &Operation) -> Decision {
     let outcome = match &op.action {
         Action::CreateRoom { existing_rooms } => join::create_room(room, &op.actor, existing_rooms),
-        Action::AddClient { target, role } => join::add_client(room, &op.actor, target, *role),
+        Action::AddClient { target, role } => {
+            join::add_client(room, &op.actor, target, *role).map(|(d, _)| d)
+        }
         Action::FetchKeyPackage {
             target,
             consent,
@@ -41,10 +46,10 @@ pub fn authorize(room: &Room, op: &Operation) -> Decision {
             *quota,
         )),
         Action::ExternalJoin { link, role } => {
-            join::external_join(room, &op.actor, link.as_ref(), *role, true)
+            join::external_join(room, &op.actor, link.as_ref(), *role, true).map(|(d, _)| d)
         }
         Action::FetchGroupInfo { link } => {
-            join::external_join(room, &op.actor, link.as_ref(), None, false)
+            join::external_join(room, &op.actor, link.as_ref(), None, false).map(|(d, _)| d)
         }
         Action::Knock => join::knock(room, &op.actor),
         Action::AcceptKnock { target, knocked } => {

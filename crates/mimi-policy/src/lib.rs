@@ -8,6 +8,7 @@ pub mod codec;
 pub mod component;
 pub mod decision;
 pub mod document;
+pub mod effect;
 pub mod fixed_room;
 pub mod id;
 pub mod operation;
@@ -19,7 +20,7 @@ pub mod room;
 pub mod rule;
 pub mod seed;
 
-pub use authorize::authorize;
+pub use authorize::{authorize, plan};
 pub use decision::{Decision, DenyCode};
 pub use operation::{Action, Actor, Operation};
 pub use room::Room;

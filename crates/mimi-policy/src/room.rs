@@ -322,7 +322,7 @@ impl Room {
     }
 
     /// Moves `user` into `role` (0 removes it from the list); used to apply allowed changes.
-    pub fn set_role(&mut self, user: &UserId, role: RoleIndex) {
+    pub(crate) fn set_role(&mut self, user: &UserId, role: RoleIndex) {
         self.participants.set(user, role);
         if matches!(role, NO_ROLE | BANNED) {
             self.clients.remove(user);
@@ -331,7 +331,7 @@ impl Room {
     }
 
     /// Puts `user`'s client `name` into the group; used to apply allowed changes.
-    pub fn insert_client(&mut self, user: &UserId, name: &str) {
+    pub(crate) fn insert_client(&mut self, user: &UserId, name: &str) {
         self.clients
             .entry(user.clone())
             .or_default()
@@ -340,7 +340,7 @@ impl Room {
     }
 
     /// Takes `user`'s client `name` out of the group; used to apply allowed changes.
-    pub fn remove_client(&mut self, user: &UserId, name: &str) {
+    pub(crate) fn remove_client(&mut self, user: &UserId, name: &str) {
         if let Some(set) = self.clients.get_mut(user) {
             set.remove(name);
             if set.is_empty() {
@@ -350,9 +350,15 @@ impl Room {
         self.recount();
     }
 
+    /// Takes every client of `user` out of the group; used to apply allowed changes.
+    pub(crate) fn remove_clients(&mut self, user: &UserId) {
+        self.clients.remove(user);
+        self.recount();
+    }
+
     /// Replaces the policy parts (roles, pre-authorization, components, profile) keeping the
     /// participants and clients; used to apply an allowed policy update.
-    pub fn replace_policy(&mut self, other: &Room) {
+    pub(crate) fn replace_policy(&mut self, other: &Room) {
         self.roles = other.roles.clone();
         self.preauth = other.preauth.clone();
         self.components = other.components.clone();

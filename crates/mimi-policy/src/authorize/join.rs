@@ -14,6 +14,9 @@ use crate::room::Room;
 use crate::rule;
 use crate::seed::{Affiliation, Membership, seed_role as R};
 
+/// An allowed join or add, with the role the user holds afterwards.
+pub(super) type Joined = Result<(Decision, RoleIndex), Decision>;
+
 /// Create the room described by `room`.
 pub(super) fn create_room(room: &Room, actor: &Actor, existing: &[RoomId]) -> Outcome {
     let allowed_rule = match (room.seed(), actor) {
@@ -71,7 +74,7 @@ pub(super) fn add_client(
     actor: &Actor,
     target: &Target,
     role: Option<RoleIndex>,
-) -> Outcome {
+) -> Joined {
     let adder = member_actor(room, actor)?;
     let client = target.client.as_deref().unwrap_or_default();
     ensure(
@@ -122,7 +125,7 @@ pub(super) fn add_client(
         )?;
     }
     check_move(room, &target.user, current, new_role, true)?;
-    Ok(Decision::allow(allowed))
+    Ok((Decision::allow(allowed), new_role))
 }
 
 fn add_client_rp(
@@ -131,7 +134,7 @@ fn add_client_rp(
     target: &UserId,
     current: RoleIndex,
     role: Option<RoleIndex>,
-) -> Outcome {
+) -> Joined {
     let roles = room.roles();
     let adder_role = room.role_of(adder);
     let (new_role, allowed) = if adder == target {
@@ -180,7 +183,7 @@ fn add_client_rp(
     };
     check_new_client(room, target, rule::RP_MAX_USERS)?;
     check_move(room, target, current, new_role, true)?;
-    Ok(Decision::allow(allowed))
+    Ok((Decision::allow(allowed), new_role))
 }
 
 /// KeyPackage access: the seed's four rules, in its order.
@@ -212,7 +215,7 @@ pub(super) fn external_join(
     link: Option<&Link>,
     role: Option<RoleIndex>,
     joining: bool,
-) -> Outcome {
+) -> Joined {
     let joiner = user_actor(actor, rule::SEED_SYSTEM_USER)?;
     if joining && let Some(client) = &joiner.client {
         ensure(
@@ -266,7 +269,7 @@ pub(super) fn external_join(
         )?;
     }
     check_move(room, &joiner.user, current, new_role, true)?;
-    Ok(Decision::allow(allowed))
+    Ok((Decision::allow(allowed), new_role))
 }
 
 fn external_join_rp(
@@ -275,7 +278,7 @@ fn external_join_rp(
     link: Option<&Link>,
     role: Option<RoleIndex>,
     current: RoleIndex,
-) -> Outcome {
+) -> Joined {
     let roles = room.roles();
     ensure(current != BANNED, DenyCode::Banned, rule::RP_JOIN_DENIED)?;
     if let Some(op) = &room.components().operational {
@@ -325,7 +328,7 @@ fn external_join_rp(
     };
     check_new_client(room, &joiner.user, rule::RP_MAX_USERS)?;
     check_move(room, &joiner.user, current, new_role, true)?;
-    Ok(Decision::allow(allowed))
+    Ok((Decision::allow(allowed), new_role))
 }
 
 /// Knock: ask to be let in.

@@ -651,6 +651,18 @@ impl SeedDocument {
                 _ => {}
             }
         }
+        // Participant order is wire order; documents list users sorted, so equal rooms give
+        // equal documents.
+        for list in [
+            &mut a.owner,
+            &mut a.admin,
+            &mut a.member,
+            &mut a.outcast,
+            &mut doc.voice.granted,
+            &mut doc.voice.revoked,
+        ] {
+            list.sort();
+        }
         doc
     }
 }

@@ -63,6 +63,15 @@ pub enum RoomError {
         /// "not a participant" or "banned".
         why: &'static str,
     },
+    /// In a seed room, a user holds a client role (visitor, participant, system client) but
+    /// has no client in the group: without an affiliation it is in the room only by its clients.
+    #[error("{user} holds the client role `{role}` but has no client in the group")]
+    RoleWithoutClient {
+        /// The user.
+        user: UserId,
+        /// The role's name.
+        role: String,
+    },
     /// A user is listed with no clients.
     #[error("clients of {0}: the list is empty (omit the user instead)")]
     EmptyClientList(UserId),
@@ -94,6 +103,7 @@ impl RoomError {
         match self {
             Self::UndefinedRole { .. } => "undefined-role",
             Self::ClientWithoutRole { .. } => "client-without-role",
+            Self::RoleWithoutClient { .. } => "role-without-client",
             Self::EmptyClientList(_) => "empty-client-list",
             Self::Constraint { .. } => "constraint-violated",
             Self::Limit(_) => "limit-exceeded",
@@ -155,6 +165,20 @@ impl Room {
                     role: e.role,
                 });
             }
+        }
+        if self.seed().is_some()
+            && let Some(e) =
+                self.participants.entries().iter().find(|e| {
+                    crate::seed::is_client_role(e.role) && self.client_count_of(&e.user) == 0
+                })
+        {
+            return Err(RoomError::RoleWithoutClient {
+                user: e.user.clone(),
+                role: self
+                    .roles
+                    .role(e.role)
+                    .map_or_else(String::new, |r| r.name.clone()),
+            });
         }
         for (user, set) in &self.clients {
             if set.is_empty() {

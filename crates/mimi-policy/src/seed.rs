@@ -92,6 +92,12 @@ pub fn has_voice(role: RoleIndex) -> bool {
     )
 }
 
+/// True for the roles a user holds only while it has a client in the group: the client roles
+/// of users without an affiliation (visitor, participant) and system clients.
+pub fn is_client_role(role: RoleIndex) -> bool {
+    matches!(role, R::VISITOR | R::PARTICIPANT | R::SYSTEM_CLIENT)
+}
+
 /// Who may enter a seed room.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

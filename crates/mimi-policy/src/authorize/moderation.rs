@@ -131,6 +131,11 @@ pub(super) fn ban(room: &Room, actor: &Actor, target: &Target) -> Outcome {
         DenyCode::EqualOrHigherAffiliation,
         rule::MUC_ORDER,
     )?;
+    ensure(
+        current != R::OWNER || room.count(R::OWNER).participants > 1,
+        DenyCode::LastOwner,
+        rule::MUC_LAST_OWNER,
+    )?;
     Ok(Decision::allow(rule::MUC_BAN))
 }
 
@@ -277,6 +282,13 @@ pub(super) fn change_role(room: &Room, actor: &Actor, target: &UserId, new: Role
             !matches!(current, NO_ROLE | BANNED) && !matches!(new, NO_ROLE | BANNED),
             DenyCode::FixedMembership,
             rule::RP_FIXED,
+        )?;
+    }
+    if room.seed().is_some() {
+        ensure(
+            !crate::seed::is_client_role(new) || room.client_count_of(target) > 0,
+            DenyCode::NotFound,
+            rule::MIMI_VALID,
         )?;
     }
     if actor.id() == target

@@ -24,7 +24,30 @@ pub fn plan(room: &Room, op: &Operation) -> Result<Authorized, Decision> {
         }
         _ => NO_ROLE,
     };
-    Ok(Authorized::new(rule, changes(room, op, joined)))
+    let mut changes = changes(room, op, joined);
+    leave_when_last_client_goes(room, &mut changes);
+    Ok(Authorized::new(rule, changes))
+}
+
+/// In a seed room, a user without an affiliation (a visitor, a participant, a logger or bot)
+/// is in the room only through its clients: when its last client goes, so does it.
+fn leave_when_last_client_goes(room: &Room, changes: &mut Vec<Change>) {
+    if room.seed().is_none() {
+        return;
+    }
+    let leaving: Vec<UserId> = changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::RemoveClient { user, .. }
+                if room.client_count_of(user) == 1
+                    && crate::seed::is_client_role(room.role_of(user)) =>
+            {
+                Some(user.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    changes.extend(leaving.into_iter().map(|user| set_role(&user, NO_ROLE)));
 }
 
 fn set_role(user: &UserId, role: RoleIndex) -> Change {

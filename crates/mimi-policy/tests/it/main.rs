@@ -1,5 +1,8 @@
 //! Integration tests of mimi-policy: one binary, one module per area.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod muc_rules;
 mod props;
 mod seed_rules;

@@ -91,7 +91,7 @@ fn op_json(preset: &str, p: &Pick) -> Value {
             "target": { "user": user }, "consent": p.flag, "keypackage-quota": p.n % 3,
         }),
         "external-join" | "fetch-groupinfo" if p.flag => json!({
-            "link": { "issued-by": user, "expired": p.n % 4 == 0, "uses": p.n, "max-uses": 8 },
+            "link": { "issued-by": user, "expired": p.n.is_multiple_of(4), "uses": p.n, "max-uses": 8 },
         }),
         "ban" | "unban" | "kick" | "grant-voice" | "revoke-voice" => {
             json!({ "target": { "user": user } })

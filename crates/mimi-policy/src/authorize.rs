@@ -108,7 +108,7 @@ fn in_room(room: &Room, actor: &UserActor) -> bool {
 }
 
 /// The acting user must be in the room and not banned.
-fn member_actor(room: &Room, actor: &Actor) -> Result<UserActor, Decision> {
+fn member_actor<'a>(room: &Room, actor: &'a Actor) -> Result<&'a UserActor, Decision> {
     let u = user_actor(actor, rule::SEED_COMMITTER_IN_ROOM)?;
     ensure(
         room.role_of(&u.user) != BANNED,
@@ -120,7 +120,7 @@ fn member_actor(room: &Room, actor: &Actor) -> Result<UserActor, Decision> {
         DenyCode::NotInRoom,
         rule::SEED_COMMITTER_IN_ROOM,
     )?;
-    Ok(u.clone())
+    Ok(u)
 }
 
 fn affiliation(room: &Room, user: &UserId) -> Affiliation {

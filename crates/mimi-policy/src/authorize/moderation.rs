@@ -15,7 +15,12 @@ use crate::seed::{Affiliation, SeedProfile, has_voice, seed_role as R};
 
 /// The acting moderator's affiliation in a seed room; the owning system user ranks above
 /// every owner. Denies non-moderators with `rule`.
-fn moderator(room: &Room, seed: &SeedProfile, actor: &Actor, rule: Rule) -> Result<Rank, Decision> {
+fn moderator<'a>(
+    room: &Room,
+    seed: &SeedProfile,
+    actor: &'a Actor,
+    rule: Rule,
+) -> Result<Rank<'a>, Decision> {
     match actor {
         Actor::System(s) => {
             ensure(
@@ -29,25 +34,25 @@ fn moderator(room: &Room, seed: &SeedProfile, actor: &Actor, rule: Rule) -> Resu
             let u = member_actor(room, actor)?;
             let aff = affiliation(room, &u.user);
             ensure(aff.is_moderator(), DenyCode::NotAllowed, rule)?;
-            Ok(Rank::User(u.user, aff))
+            Ok(Rank::User(&u.user, aff))
         }
     }
 }
 
 /// Who is moderating.
-enum Rank {
+enum Rank<'a> {
     /// The owning provider's system user.
     System,
     /// A user with its affiliation.
-    User(UserId, Affiliation),
+    User(&'a UserId, Affiliation),
 }
 
-impl Rank {
+impl Rank<'_> {
     /// XEP-0045: nobody acts on an equal or higher affiliation (itself included).
     fn outranks(&self, target: &UserId, target_aff: Affiliation) -> bool {
         match self {
             Self::System => true,
-            Self::User(me, aff) => me != target && target_aff < *aff,
+            Self::User(me, aff) => *me != target && target_aff < *aff,
         }
     }
 }
@@ -237,7 +242,7 @@ pub(super) fn set_affiliation(
     };
     if let Rank::User(me, Affiliation::Admin) = &rank {
         ensure(
-            me != &target.user && current < Affiliation::Admin,
+            *me != &target.user && current < Affiliation::Admin,
             DenyCode::EqualOrHigherAffiliation,
             rule::MUC_ORDER,
         )?;

@@ -15,6 +15,7 @@ pub use plan::plan;
 use crate::decision::{Check, Decision, DenyCode, ensure};
 use crate::id::UserId;
 use crate::operation::{Action, Actor, Link, Operation, UserActor};
+use crate::participant_list::ParticipantListUpdate;
 use crate::preauth::Claims;
 use crate::role::{BANNED, NO_ROLE, RoleIndex};
 use crate::room::Room;
@@ -83,6 +84,36 @@ pub fn authorize(room: &Room, op: &Operation) -> Decision {
         }
     };
     outcome.unwrap_or_else(|denied| denied)
+}
+
+/// Decides a participant-list update (protocol-06 §7.5) committed by `actor`: its shape
+/// (indices in range, each user touched once), each per-user change as a role change against
+/// the room before the commit, and every constraint on the room after it.
+pub fn authorize_list_update(
+    room: &Room,
+    actor: &Actor,
+    update: &ParticipantListUpdate,
+) -> Decision {
+    let changes = match room.participants().changes(update) {
+        Ok(c) => c,
+        Err(_) => return deny(DenyCode::InvalidPolicy, rule::MIMI_VALID),
+    };
+    let mut after = room.clone();
+    let mut last = deny(DenyCode::NoChange, rule::RP_CHANGE_ROLE);
+    for change in &changes {
+        let d = match moderation::change_role(room, actor, &change.user, change.to) {
+            Ok(d) | Err(d) => d,
+        };
+        if !d.is_allowed() {
+            return d;
+        }
+        after.set_role(&change.user, change.to);
+        last = d;
+    }
+    match after.check_constraints() {
+        Ok(()) => last,
+        Err(_) => deny(DenyCode::ConstraintViolated, rule::RP_CONSTRAINTS),
+    }
 }
 
 /// Denial as an early return.

@@ -459,6 +459,7 @@ impl SeedDocument {
             multi_device: p.multi_device,
             psk: p.mls.psk,
             reinit: p.mls.reinit,
+            direct_messaging: p.direct_messaging,
         };
         let roles = seed::role_table(flags);
         let preauth = self.preauth(p.moderated);

@@ -1,4 +1,35 @@
 //! The MIMI room policy engine (pure: no I/O, no clock).
+//!
+//! A room's policy, who may join, add, remove, speak and moderate, by which method and on
+//! which provider, decided as data: [`authorize`] takes a [`Room`] and an [`Operation`] and
+//! returns a [`Decision`], `Allow { rule }` or `Deny { code, rule }`. [`plan`] also returns
+//! the changes an allowed operation makes, which [`Room::apply`] applies.
+//!
+//! The core is the role/capability model of draft-ietf-mimi-room-policy-04 (roles,
+//! capabilities, participant list, claim-based pre-authorization, policy components). Rooms
+//! defined in the vocabulary of draft-mahy-mimi-group-chat-00 (the seed) compile to a fixed
+//! role table and are decided by the seed's rules.
+//!
+//! # The seed profile's role table
+//!
+//! One role per user carries both the seed's affiliation and its client role with voice.
+//!
+//! | index | role | seed meaning | capabilities (beyond the row above it) |
+//! |---|---|---|---|
+//! | 0 | `none` | affiliation none, not in the room | `canJoinIfPreauthorized`; `canUseJoinCode` unless fixed; `canOpenJoin` (into visitor if moderated, else participant) if open; `canKnock` if knock-first |
+//! | 1 | `banned` | outcast | none; max active 0 |
+//! | 2 | `visitor` | affiliation none, in the room, no voice | receive, copy, report, download, follow links, `canRemoveOwnClient`; `canAddOwnClient` if multi-device; `canRemoveSelf` unless fixed |
+//! | 3 | `participant` | affiliation none, with voice | + `canSendMessage` and the content capabilities (reply, react, edit/delete own, topics, uploads, links, calls); `canSendDirectMessage` if direct messaging; `canAddParticipant` if open |
+//! | 4 | `muted-member` | affiliation member, voice revoked | as visitor |
+//! | 5 | `member` | affiliation member | as participant |
+//! | 6 | `admin` | affiliation admin, client role moderator | + `canKick`, `canChangeUserRole`, delete others' messages and reactions, edit others' topics, change subject; unless fixed: `canAddParticipant`, `canRemoveParticipant`, `canBan`, `canUnBan`, `canAcceptKnock`, join codes; changes among roles 0-5 |
+//! | 7 | `owner` | affiliation owner, client role moderator | + room name/description/avatar/mood, membership style, role definitions, pre-authorized list, other attributes, MLS operational policy, `canDestroyRoom`, ReInit if enabled, PSK if enabled; changes among roles 0-7 (4-7 if fixed); at least 1 |
+//! | 8 | `policy-enforcer` | a provider's system user (`owning-system`, `system-auth`) | kick, change roles, destroy, ReInit, MLS operational policy, external proposals; unless fixed: remove, ban, unban (into 0 or 1 only; unban to 0 only); max active 0 |
+//! | 9 | `system-client` | a pre-authorized logger or bot | as visitor + `canSendMessage`, `canAddOwnClient`, no `canRemoveSelf` |
+//!
+//! `fixed-membership` takes `canAddParticipant` from every role and limits changes to
+//! occupants' affiliations; `moderated` makes newcomers visitors instead of participants.
+//! docs/policy.md lists every rule, code and settled ambiguity.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -20,7 +51,7 @@ pub mod room;
 pub mod rule;
 pub mod seed;
 
-pub use authorize::{authorize, plan};
+pub use authorize::{authorize, authorize_list_update, plan};
 pub use decision::{Decision, DenyCode};
 pub use operation::{Action, Actor, Operation};
 pub use room::Room;

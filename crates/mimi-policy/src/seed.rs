@@ -222,6 +222,8 @@ pub struct SeedFlags {
     pub psk: bool,
     /// ReInit allowed.
     pub reinit: bool,
+    /// Private messages between occupants allowed.
+    pub direct_messaging: bool,
 }
 
 fn caps(list: &[C]) -> CapabilitySet {
@@ -317,6 +319,9 @@ pub fn role_table(f: SeedFlags) -> RoleTable {
     }
     let mut speaking = listening.clone();
     speaking.extend_from(&caps(SPEAKING));
+    if f.direct_messaging {
+        speaking.insert(C::CAN_SEND_DIRECT_MESSAGE);
+    }
     if f.open && !f.fixed {
         speaking.insert(C::CAN_ADD_PARTICIPANT);
     }
@@ -531,12 +536,13 @@ mod tests {
             multi_device: true,
             psk: false,
             reinit: true,
+            direct_messaging: true,
         }
     }
 
     #[test]
     fn compiled_table_is_valid_for_every_flag_combination() {
-        for bits in 0..128u32 {
+        for bits in 0..256u32 {
             let f = SeedFlags {
                 open: bits & 1 != 0,
                 moderated: bits & 2 != 0,
@@ -545,6 +551,7 @@ mod tests {
                 multi_device: bits & 16 != 0,
                 psk: bits & 32 != 0,
                 reinit: bits & 64 != 0,
+                direct_messaging: bits & 128 != 0,
             };
             let t = role_table(f);
             assert_eq!(t.len(), 10, "{f:?}");

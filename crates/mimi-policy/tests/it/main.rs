@@ -3,6 +3,7 @@
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod list_update;
 mod muc_rules;
 mod props;
 mod seed_rules;

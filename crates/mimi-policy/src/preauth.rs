@@ -115,9 +115,15 @@ impl PreAuthList {
     /// An empty claimset would match everyone; it is treated as matching nobody, since an
     /// "everyone" rule is what `canOpenJoin` on role 0 expresses.
     pub fn first_match(&self, claims: &Claims) -> Option<RoleIndex> {
+        self.first_match_with(|c| claims.has(c))
+    }
+
+    /// Like [`PreAuthList::first_match`], with the requester's claims given as a predicate
+    /// (so callers that know a requester's few claims need not build a [`Claims`]).
+    pub fn first_match_with(&self, has: impl Fn(&Claim) -> bool) -> Option<RoleIndex> {
         self.entries
             .iter()
-            .find(|e| !e.claims.is_empty() && e.claims.iter().all(|c| claims.has(c)))
+            .find(|e| !e.claims.is_empty() && e.claims.iter().all(&has))
             .map(|e| e.role)
     }
 }

@@ -72,7 +72,9 @@ pub fn authorize(room: &Room, op: &Operation) -> Decision {
         Action::ChangeRole { target, role } => {
             moderation::change_role(room, &op.actor, &target.user, *role)
         }
-        Action::SendMessage => policy::send_message(room, &op.actor),
+        Action::SendMessage {
+            seconds_since_last_update,
+        } => policy::send_message(room, &op.actor, *seconds_since_last_update),
         Action::UpdatePolicy { policy } => policy::update_policy(room, &op.actor, policy),
         Action::Psk => policy::psk(room, &op.actor),
         Action::Reinit => policy::reinit(room, &op.actor),
@@ -121,12 +123,12 @@ fn deny(code: DenyCode, rule: Rule) -> Decision {
     Decision::deny(code, rule)
 }
 
-/// The acting user, or a denial for a system user where only clients may act (only clients
-/// commit or send; system users act through external proposals).
-fn user_actor(actor: &Actor, rule: Rule) -> Result<&UserActor, Decision> {
+/// The acting user, or a denial for a system user: joining and knocking are done by a user's
+/// client.
+fn user_actor(actor: &Actor) -> Result<&UserActor, Decision> {
     match actor {
         Actor::User(u) => Ok(u),
-        Actor::System(_) => Err(deny(DenyCode::NotInRoom, rule)),
+        Actor::System(_) => Err(deny(DenyCode::NotApplicable, rule::MIMI_USER_ACTOR)),
     }
 }
 
@@ -140,7 +142,10 @@ fn in_room(room: &Room, actor: &UserActor) -> bool {
 
 /// The acting user must be in the room and not banned.
 fn member_actor<'a>(room: &Room, actor: &'a Actor) -> Result<&'a UserActor, Decision> {
-    let u = user_actor(actor, rule::SEED_COMMITTER_IN_ROOM)?;
+    // Only clients commit or send; system users act through external proposals.
+    let Actor::User(u) = actor else {
+        return Err(deny(DenyCode::NotInRoom, rule::SEED_COMMITTER_IN_ROOM));
+    };
     ensure(
         room.role_of(&u.user) != BANNED,
         DenyCode::Banned,
@@ -191,6 +196,11 @@ fn is_system_client(room: &Room, user: &UserId) -> bool {
     };
     room.role_of(user) == seed_role::SYSTEM_CLIENT
         || room.preauth().first_match_with(has) == Some(seed_role::SYSTEM_CLIENT)
+}
+
+/// True if `user` is the authorized logger of a logging room, which users cannot remove.
+fn is_protected_logger(room: &Room, user: &UserId) -> bool {
+    room.seed().is_some_and(|s| s.logging) && is_system_client(room, user)
 }
 
 /// True if a system client (the logger) has a client in the group.

@@ -66,6 +66,8 @@ pub enum DenyCode {
     MlsPolicy,
     /// An Update arrived before the minimum interval elapsed.
     UpdateTooSoon,
+    /// The client has not updated within the maximum interval.
+    UpdateOverdue,
     /// A role's minimum or maximum count, `max_users` or `max_clients` would be broken.
     ConstraintViolated,
     /// The actor's role may not make this role change.
@@ -114,6 +116,7 @@ impl DenyCode {
             Self::UnknownSystemUser => "unknown-system-user",
             Self::MlsPolicy => "mls-policy",
             Self::UpdateTooSoon => "update-too-soon",
+            Self::UpdateOverdue => "update-overdue",
             Self::ConstraintViolated => "constraint-violated",
             Self::RoleChangeNotAuthorized => "role-change-not-authorized",
             Self::MissingCapability => "missing-capability",

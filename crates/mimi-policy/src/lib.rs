@@ -16,15 +16,15 @@
 //!
 //! | index | role | seed meaning | capabilities (beyond the row above it) |
 //! |---|---|---|---|
-//! | 0 | `none` | affiliation none, not in the room | `canJoinIfPreauthorized`; `canUseJoinCode` unless fixed; `canOpenJoin` (into visitor if moderated, else participant) if open; `canKnock` if knock-first |
+//! | 0 | `none` | affiliation none, not in the room | unless fixed: `canUseJoinCode`; `canOpenJoin` (into visitor if moderated, else participant) if open; `canKnock` if knock-first |
 //! | 1 | `banned` | outcast | none; max active 0 |
-//! | 2 | `visitor` | affiliation none, in the room, no voice | receive, copy, report, download, follow links, `canRemoveOwnClient`; `canAddOwnClient` if multi-device; `canRemoveSelf` unless fixed |
-//! | 3 | `participant` | affiliation none, with voice | + `canSendMessage` and the content capabilities (reply, react, edit/delete own, topics, uploads, links, calls); `canSendDirectMessage` if direct messaging; `canAddParticipant` if open |
+//! | 2 | `visitor` | affiliation none, in the room, no voice | receive, copy, report, download, follow links, `canRemoveOwnClient`, `canJoinIfPreauthorized`; `canAddOwnClient` if multi-device; `canRemoveSelf` unless fixed; `canSendMLSPSKProposal` if PSK is enabled |
+//! | 3 | `participant` | affiliation none, with voice | + `canSendMessage` and the content capabilities (reply, react, edit/delete own, topics, uploads, links, calls); `canSendDirectMessage` if direct messaging; `canAddParticipant` if open and not fixed |
 //! | 4 | `muted-member` | affiliation member, voice revoked | as visitor |
 //! | 5 | `member` | affiliation member | as participant |
-//! | 6 | `admin` | affiliation admin, client role moderator | + `canKick`, `canChangeUserRole`, delete others' messages and reactions, edit others' topics, change subject; unless fixed: `canAddParticipant`, `canRemoveParticipant`, `canBan`, `canUnBan`, `canAcceptKnock`, join codes; changes among roles 0-5 |
-//! | 7 | `owner` | affiliation owner, client role moderator | + room name/description/avatar/mood, membership style, role definitions, pre-authorized list, other attributes, MLS operational policy, `canDestroyRoom`, ReInit if enabled, PSK if enabled; changes among roles 0-7 (4-7 if fixed); at least 1 |
-//! | 8 | `policy-enforcer` | a provider's system user (`owning-system`, `system-auth`) | kick, change roles, destroy, ReInit, MLS operational policy, external proposals; unless fixed: remove, ban, unban (into 0 or 1 only; unban to 0 only); max active 0 |
+//! | 6 | `admin` | affiliation admin, client role moderator | + `canKick`, `canChangeUserRole`, delete others' messages and reactions, edit others' topics, change subject; unless fixed: `canAddParticipant`, `canRemoveParticipant`, `canBan`, `canUnBan`, `canAcceptKnock`, join codes; changes among roles 0-5 (4-5 if fixed) |
+//! | 7 | `owner` | affiliation owner, client role moderator | + room name/description/avatar/mood, membership style, role definitions, pre-authorized list, other attributes, MLS operational policy, `canDestroyRoom`, ReInit if enabled; changes among roles 0-7 (4-7 if fixed); at least 1 |
+//! | 8 | `policy-enforcer` | a provider's system user (`owning-system`, `system-auth`) | kick, change roles, destroy, MLS operational policy, external proposals, ReInit if enabled; unless fixed: remove, ban, unban (roles 2-7 and 9 into 0 or 1; unban to 0 only); max active 0 |
 //! | 9 | `system-client` | a pre-authorized logger or bot | as visitor + `canSendMessage`, `canAddOwnClient`, no `canRemoveSelf` |
 //!
 //! `fixed-membership` takes `canAddParticipant` from every role and limits changes to

@@ -139,7 +139,10 @@ pub enum Action {
     /// Destroy the room.
     Destroy,
     /// Send an application message.
-    SendMessage,
+    SendMessage {
+        /// Seconds since the sending client last updated, when the caller tracks it.
+        seconds_since_last_update: Option<u64>,
+    },
     /// Replace the room's policy by the proposed room's.
     UpdatePolicy {
         /// The proposed room.
@@ -392,6 +395,9 @@ impl Operation {
     /// Parses an operation from its JSON form, checking that every field the action needs is
     /// present and that no field the action does not use is given.
     pub fn from_json(value: serde_json::Value) -> Result<Self, DocumentError> {
+        if !value.is_object() {
+            return Err(bad(".", "an operation is a JSON object"));
+        }
         let op: OperationIn = from_value(value)?;
         let actor = parse_actor(op.actor)?;
         let action_name = op.action.as_str();
@@ -491,7 +497,12 @@ impl Operation {
             "self-remove" => Action::SelfRemove,
             "leave" => Action::Leave,
             "destroy" => Action::Destroy,
-            "send-message" => Action::SendMessage,
+            "send-message" => {
+                used.push("seconds-since-last-update");
+                Action::SendMessage {
+                    seconds_since_last_update: op.seconds_since_last_update,
+                }
+            }
             "update-policy" => {
                 let value = need(&mut used, &op.policy, "policy", action_name)?;
                 let room = room_from_value(value).map_err(|e| prefix("policy", e))?;

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use tls_codec::{TlsDeserialize, TlsSerialize, TlsSize};
 
 use crate::id::UserId;
-use crate::role::RoleIndex;
+use crate::role::{NO_ROLE, RoleIndex};
 
 /// MLS credential type `basic` (RFC 9420 §5.3), the default for claims given as JSON.
 pub const BASIC_CREDENTIAL: u16 = 0x0001;
@@ -113,7 +113,8 @@ impl PreAuthList {
     /// The target role of the first entry whose claimset `claims` satisfies.
     ///
     /// An empty claimset would match everyone; it is treated as matching nobody, since an
-    /// "everyone" rule is what `canOpenJoin` on role 0 expresses.
+    /// "everyone" rule is what `canOpenJoin` on role 0 expresses. Entries into role 0 are
+    /// skipped: RP-04 takes the first *non-zero* match.
     pub fn first_match(&self, claims: &Claims) -> Option<RoleIndex> {
         self.first_match_with(|c| claims.has(c))
     }
@@ -123,7 +124,7 @@ impl PreAuthList {
     pub fn first_match_with(&self, has: impl Fn(&Claim) -> bool) -> Option<RoleIndex> {
         self.entries
             .iter()
-            .find(|e| !e.claims.is_empty() && e.claims.iter().all(&has))
+            .find(|e| e.role != NO_ROLE && !e.claims.is_empty() && e.claims.iter().all(&has))
             .map(|e| e.role)
     }
 }

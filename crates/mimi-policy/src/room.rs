@@ -200,6 +200,18 @@ impl Room {
                 _ => {}
             }
         }
+        if self.fixed_membership()
+            && let Some(role) = self.roles.iter().find(|r| {
+                r.index != NO_ROLE
+                    && r.index != BANNED
+                    && r.can(crate::capability::Capability::CAN_ADD_PARTICIPANT)
+            })
+        {
+            return Err(RoomError::Limit(format!(
+                "fixed-membership room, but role `{}` holds canAddParticipant",
+                role.name
+            )));
+        }
         self.check_constraints()
     }
 
@@ -247,7 +259,7 @@ impl Room {
             && self.client_total > max as usize
         {
             return Err(RoomError::Limit(format!(
-                "{} clients exceed max_clients {max}",
+                "{} clients exceed max-clients {max}",
                 self.client_total
             )));
         }
@@ -255,7 +267,7 @@ impl Room {
             && self.user_count() > max
         {
             return Err(RoomError::Limit(format!(
-                "{} users exceed max_users {max}",
+                "{} users exceed max-users {max}",
                 self.user_count()
             )));
         }
@@ -325,9 +337,19 @@ impl Room {
         self.clients.len()
     }
 
-    /// Participants that are not banned (what `max_users` counts).
+    /// Participants that are not banned (what `max_users` counts); in a seed room, its system
+    /// users (policy enforcers, loggers, bots) are not counted either.
     pub fn user_count(&self) -> u32 {
-        self.participants.len() as u32 - self.count(BANNED).participants
+        let mut excluded = self.count(BANNED).participants;
+        if self.seed().is_some() {
+            excluded += self
+                .count(crate::seed::seed_role::POLICY_ENFORCER)
+                .participants
+                + self
+                    .count(crate::seed::seed_role::SYSTEM_CLIENT)
+                    .participants;
+        }
+        self.participants.len() as u32 - excluded
     }
 
     /// Counts for `role`.

@@ -50,7 +50,6 @@ rules! {
     SEED_JOIN_DENIED = "SEED-JOIN-5": "join: the user is not an occupant or pre-authorized, the room is not open, and there is no valid link";
     SEED_JOIN_KNOCK_FIRST = "SEED-JOIN-KNOCK": "knock-first room: a user who is not an occupant or pre-authorized must knock and be accepted";
     SEED_JOIN_FIXED = "SEED-JOIN-FIXED": "fixed-membership rooms: only the clients of the occupants fixed at creation may join";
-    SEED_GROUPINFO = "SEED-GI": "access to the GroupInfo follows the join rules: it proves to the owning provider that the joiner is authorized";
     SEED_REMOVE_MODERATOR = "SEED-REMOVE-1": "remove (flexible room): the removing user is a moderator (admin or owner)";
     SEED_REMOVE_SELF = "SEED-REMOVE-2": "remove (flexible room): the proposal was sent by the member itself (SelfRemove), or removes the user's own other client";
     SEED_REMOVE_OWNING_SYSTEM = "SEED-REMOVE-3": "remove (flexible room): the proposal was sent by the system user of the owning provider";
@@ -69,6 +68,7 @@ rules! {
     SEED_DESTROY = "SEED-DESTROY": "destroy: only the last member of the MLS group (all remaining clients are the actor's), or the owning provider's system user";
     SEED_SEND = "SEED-SEND-1": "send: in an unmoderated room any user in the room can send; members and moderators can send";
     SEED_SEND_VOICE = "SEED-SEND-2": "send: in a moderated room only users with voice can send (a visitor needs voice granted)";
+    SEED_SEND_REVOKED = "SEED-SEND-3": "send: a user whose voice was revoked cannot send (Revoke Voice removes the permission to send messages)";
     SEED_SEND_LOGGER = "SEED-SEND-LOG": "send: a logging room carries messages only while its logger is present";
     SEED_POLICY = "SEED-POLICY": "update policy (GroupContextExtensions / AppDataUpdate): the room configuration is changed by an owner or the owning system user";
     SEED_POLICY_SHAPE = "SEED-POLICY-SHAPE": "update policy changes policy only: affiliations, voice and clients change through their own operations";
@@ -76,6 +76,7 @@ rules! {
     SEED_MLS_PSK = "SEED-MLS-PSK": "MLS policy: PSK proposals are optional, allowed only when the room's MLS policy enables them";
     SEED_MLS_REINIT = "SEED-MLS-REINIT": "MLS policy: ReInit (moving or upgrading a room) is for owners and the owning system user, when enabled";
     SEED_MLS_UPDATE = "SEED-MLS-UPDATE": "MLS policy: an Update is allowed once the minimum interval has passed (-1 = never)";
+    SEED_MLS_UPDATE_DUE = "SEED-MLS-UPDATE-DUE": "MLS policy: a client that has not updated within the maximum interval must update before it sends (-1 = no maximum)";
     SEED_MLS_EXTERNAL = "SEED-MLS-EXTERNAL": "MLS policy: external proposals are allowed by default for the uses above (system users' removals and joins)";
     MUC_ORDER = "MUC-ORDER": "moderation: nobody kicks, bans or revokes voice of a user with an equal or higher affiliation";
     MUC_BAN = "MUC-BAN": "ban: admins and owners ban users; the banned user becomes an outcast and its clients are removed";
@@ -109,6 +110,7 @@ rules! {
     RP_REINIT = "RP-8.6-REINIT": "canSendMLSReinitProposal";
     RP_PSK = "RP-8.7-PSK": "canSendMLSPSKProposal";
     RP_UPDATE = "RP-7-UPDATE": "Updates follow the operational policy's LeafNode update time";
+    RP_UPDATE_DUE = "RP-7-UPDATE-DUE": "a client past the operational policy's maximum LeafNode update time must update before it sends";
     RP_EXTERNAL = "RP-7-EXTERNAL": "external proposals need external_proposal_allowed and a sender whose role holds the capability";
     RP_EXTERNAL_COMMIT = "RP-7-EXTERNAL-COMMIT": "external commits need external_commit_allowed";
     RP_KNOCK = "RP-8.7-KNOCK": "canKnock on role 0";
@@ -119,6 +121,7 @@ rules! {
     RP_NO_VOICE = "RP-VOICE": "role-table rooms have no voice or affiliation; change the user's role instead";
     RP_CREATE = "RP-CREATE": "the creator is a participant of the new room and the room's constraints hold";
     MIMI_VALID = "MIMI-VALID": "the operation's target and fields are consistent with the room";
+    MIMI_USER_ACTOR = "MIMI-USER-ACTOR": "this operation is performed by a user through its client, not by a system user";
 }
 
 #[cfg(test)]

@@ -290,7 +290,6 @@ pub fn role_table(f: SeedFlags) -> RoleTable {
     };
     let mut none = Role::new(R::NONE, "none");
     none.description = "not in the room (affiliation none)".into();
-    none.capabilities = caps(&[C::CAN_JOIN_IF_PREAUTHORIZED]);
     if !f.fixed {
         none.capabilities.insert(C::CAN_USE_JOIN_CODE);
         if f.open {
@@ -311,8 +310,14 @@ pub fn role_table(f: SeedFlags) -> RoleTable {
     banned.max_active = Some(0);
 
     let mut listening = caps(LISTENING);
+    // Pre-authorization lands users in these roles (RP-04 checks the capability on the
+    // target role of the matching entry).
+    listening.insert(C::CAN_JOIN_IF_PREAUTHORIZED);
     if f.multi_device {
         listening.insert(C::CAN_ADD_OWN_CLIENT);
+    }
+    if f.psk {
+        listening.insert(C::CAN_SEND_MLS_PSK_PROPOSAL);
     }
     if !f.fixed {
         listening.insert(C::CAN_REMOVE_SELF);
@@ -443,10 +448,6 @@ pub fn role_table(f: SeedFlags) -> RoleTable {
     if f.reinit {
         owning.insert(C::CAN_SEND_MLS_REINIT_PROPOSAL);
     }
-    if f.psk {
-        owning.insert(C::CAN_SEND_MLS_PSK_PROPOSAL);
-        admin.capabilities.insert(C::CAN_SEND_MLS_PSK_PROPOSAL);
-    }
     let mut owner = Role::new(R::OWNER, "owner");
     owner.description = "affiliation owner, client role moderator".into();
     owner.capabilities = owning;
@@ -479,6 +480,7 @@ pub fn role_table(f: SeedFlags) -> RoleTable {
             R::MUTED_MEMBER,
             R::MEMBER,
             R::ADMIN,
+            R::OWNER,
             R::SYSTEM_CLIENT,
         ]
         .iter()
@@ -585,6 +587,25 @@ mod tests {
             ..flags()
         });
         assert!(fixed.iter().all(|r| !r.can(C::CAN_ADD_PARTICIPANT)));
+    }
+
+    #[test]
+    fn preauthorized_join_capability_sits_on_the_target_roles() {
+        let t = role_table(flags());
+        assert!(!t.can(R::NONE, C::CAN_JOIN_IF_PREAUTHORIZED));
+        for role in [R::VISITOR, R::PARTICIPANT, R::MEMBER, R::ADMIN, R::OWNER] {
+            assert!(t.can(role, C::CAN_JOIN_IF_PREAUTHORIZED), "{role}");
+        }
+    }
+
+    #[test]
+    fn psk_goes_to_everyone_in_the_room_when_enabled() {
+        let t = role_table(SeedFlags {
+            psk: true,
+            ..flags()
+        });
+        assert!(t.can(R::VISITOR, C::CAN_SEND_MLS_PSK_PROPOSAL));
+        assert!(!role_table(flags()).can(R::OWNER, C::CAN_SEND_MLS_PSK_PROPOSAL));
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! Ways in: create, add, KeyPackage access, external join and GroupInfo, knock.
 
 use super::{
-    Outcome, SystemKind, check_link, check_move, check_new_client, deny, is_system_client,
-    logger_present, member_actor, rp_actor, system_kind, user_actor,
+    Outcome, check_link, check_move, check_new_client, deny, is_system_client, logger_present,
+    member_actor, rp_actor, user_actor,
 };
 use crate::capability::Capability as C;
 use crate::decision::{Decision, DenyCode, ensure};
@@ -83,10 +83,15 @@ pub(super) fn add_client(
         rule::MIMI_VALID,
     )?;
     let current = room.role_of(&target.user);
-    ensure(current != BANNED, DenyCode::Banned, rule::SEED_OUTCAST)?;
     let Some(seed) = room.seed() else {
+        ensure(
+            current != BANNED,
+            DenyCode::Banned,
+            rule::RP_ADD_PARTICIPANT,
+        )?;
         return add_client_rp(room, &adder.user, &target.user, current, role);
     };
+    ensure(current != BANNED, DenyCode::Banned, rule::SEED_OUTCAST)?;
     let target_aff = Affiliation::of_role(current);
     let system_client = is_system_client(room, &target.user);
     let (new_role, allowed) = if system_client {
@@ -146,16 +151,16 @@ fn add_client_rp(
         (current, rule::RP_ADD_OWN_CLIENT)
     } else {
         ensure(
+            current != NO_ROLE || !room.fixed_membership(),
+            DenyCode::FixedMembership,
+            rule::RP_FIXED,
+        )?;
+        ensure(
             roles.can(adder_role, C::CAN_ADD_PARTICIPANT),
             DenyCode::MissingCapability,
             rule::RP_ADD_PARTICIPANT,
         )?;
         if current == NO_ROLE {
-            ensure(
-                !room.fixed_membership(),
-                DenyCode::FixedMembership,
-                rule::RP_FIXED,
-            )?;
             let holder = roles.role(adder_role);
             let new_role = match role {
                 Some(r) => r,
@@ -172,7 +177,7 @@ fn add_client_rp(
                     ))?,
             };
             ensure(
-                holder.is_some_and(|h| h.may_change(NO_ROLE, new_role)),
+                new_role > BANNED && holder.is_some_and(|h| h.may_change(NO_ROLE, new_role)),
                 DenyCode::RoleChangeNotAuthorized,
                 rule::RP_ADD_PARTICIPANT,
             )?;
@@ -216,7 +221,7 @@ pub(super) fn external_join(
     role: Option<RoleIndex>,
     joining: bool,
 ) -> Joined {
-    let joiner = user_actor(actor, rule::SEED_SYSTEM_USER)?;
+    let joiner = user_actor(actor)?;
     if joining && let Some(client) = &joiner.client {
         ensure(
             !room.has_client(&joiner.user, client),
@@ -252,7 +257,7 @@ pub(super) fn external_join(
         (entry, rule::SEED_JOIN_OPEN)
     } else if let Some(link) = link {
         let issuer_ok = Affiliation::of_role(room.role_of(&link.issued_by)).is_moderator()
-            || system_kind(seed, &link.issued_by, joiner.user.domain()).is_some();
+            || seed.is_owning_system(&link.issued_by);
         check_link(room, link, rule::SEED_JOIN_LINK, issuer_ok)?;
         (R::MEMBER, rule::SEED_JOIN_LINK)
     } else if seed.membership == Membership::KnockFirst {
@@ -303,6 +308,8 @@ fn external_join_rp(
             rule::RP_ADD_OWN_CLIENT,
         )?;
         (current, rule::RP_ADD_OWN_CLIENT)
+    } else if room.fixed_membership() {
+        return Err(deny(DenyCode::FixedMembership, rule::RP_FIXED));
     } else if roles.can(NO_ROLE, C::CAN_OPEN_JOIN)
         && let Some(r) = pick(role)
     {
@@ -333,7 +340,7 @@ fn external_join_rp(
 
 /// Knock: ask to be let in.
 pub(super) fn knock(room: &Room, actor: &Actor) -> Outcome {
-    let knocker = user_actor(actor, rule::SEED_SYSTEM_USER)?;
+    let knocker = user_actor(actor)?;
     let current = room.role_of(&knocker.user);
     let allowed = match room.seed() {
         Some(seed) => {
@@ -368,20 +375,30 @@ pub(super) fn knock(room: &Room, actor: &Actor) -> Outcome {
 pub(super) fn accept_knock(room: &Room, actor: &Actor, target: &Target, knocked: bool) -> Outcome {
     let allowed = match room.seed() {
         Some(seed) => {
-            let system_ok = matches!(actor, Actor::System(s)
-                if system_kind(seed, s, target.user.domain()) == Some(SystemKind::Owning));
-            if !system_ok {
-                let u = member_actor(room, actor)?;
-                ensure(
-                    Affiliation::of_role(room.role_of(&u.user)).is_moderator(),
+            match actor {
+                Actor::System(s) => ensure(
+                    seed.is_owning_system(s),
                     DenyCode::NotAllowed,
                     rule::SEED_ACCEPT_KNOCK,
-                )?;
+                )?,
+                Actor::User(_) => {
+                    let u = member_actor(room, actor)?;
+                    ensure(
+                        Affiliation::of_role(room.role_of(&u.user)).is_moderator(),
+                        DenyCode::NotAllowed,
+                        rule::SEED_ACCEPT_KNOCK,
+                    )?;
+                }
             }
             ensure(
                 !room.fixed_membership(),
                 DenyCode::FixedMembership,
                 rule::SEED_JOIN_FIXED,
+            )?;
+            ensure(
+                seed.membership == Membership::KnockFirst,
+                DenyCode::KnockNotEnabled,
+                rule::SEED_ACCEPT_KNOCK,
             )?;
             rule::SEED_ACCEPT_KNOCK
         }
@@ -396,10 +413,8 @@ pub(super) fn accept_knock(room: &Room, actor: &Actor, target: &Target, knocked:
         }
     };
     ensure(knocked, DenyCode::NoKnock, allowed)?;
-    ensure(
-        room.role_of(&target.user) != BANNED,
-        DenyCode::Banned,
-        rule::SEED_OUTCAST,
-    )?;
+    let current = room.role_of(&target.user);
+    ensure(current != BANNED, DenyCode::Banned, rule::SEED_OUTCAST)?;
+    ensure(current == NO_ROLE, DenyCode::NoChange, allowed)?;
     Ok(Decision::allow(allowed))
 }

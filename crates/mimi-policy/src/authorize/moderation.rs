@@ -2,7 +2,8 @@
 //! changes.
 
 use super::{
-    Outcome, affiliation, check_move, check_not_last_member, deny, member_actor, rp_actor,
+    Outcome, affiliation, check_move, check_not_last_member, deny, is_protected_logger,
+    member_actor, rp_actor,
 };
 use crate::capability::Capability as C;
 use crate::decision::{Decision, DenyCode, ensure};
@@ -57,10 +58,10 @@ impl Rank<'_> {
     }
 }
 
-/// Refuses acting on the room's system users (policy enforcers and system clients).
+/// Refuses acting on a provider's system user or on the logger of a logging room.
 fn not_system_user(room: &Room, target: &UserId) -> Result<(), Decision> {
     ensure(
-        !matches!(room.role_of(target), R::POLICY_ENFORCER),
+        room.role_of(target) != R::POLICY_ENFORCER && !is_protected_logger(room, target),
         DenyCode::SystemUserProtected,
         rule::SEED_REMOVE_SYSTEM_PROTECTED,
     )
@@ -92,6 +93,7 @@ pub(super) fn kick(room: &Room, actor: &Actor, target: &Target) -> Outcome {
         DenyCode::FixedMembership,
         rule::SEED_FIXED_REMOVE_DENIED,
     )?;
+    not_system_user(room, &target.user)?;
     ensure(
         rank.outranks(&target.user, affiliation(room, &target.user)),
         DenyCode::EqualOrHigherAffiliation,
@@ -240,6 +242,14 @@ pub(super) fn set_affiliation(
     } else {
         rule::MUC_AFFILIATION_ADMIN
     };
+    if let Rank::System = rank {
+        // The policy enforcer removes and bans; it does not hand out affiliations.
+        ensure(
+            matches!(new, Affiliation::Outcast | Affiliation::None),
+            DenyCode::NotAllowed,
+            rule::MUC_AFFILIATION_OWNER,
+        )?;
+    }
     if let Rank::User(me, Affiliation::Admin) = &rank {
         ensure(
             *me != &target.user && current < Affiliation::Admin,
@@ -323,6 +333,13 @@ fn rp_change(
     allowed: Rule,
 ) -> Outcome {
     let r = rp_actor(room, actor)?;
+    if room.fixed_membership() {
+        ensure(
+            !matches!(from, NO_ROLE | BANNED) && !matches!(to, NO_ROLE | BANNED),
+            DenyCode::FixedMembership,
+            rule::RP_FIXED,
+        )?;
+    }
     let holder = room.roles().role(r);
     ensure(
         holder.is_some_and(|h| h.can(cap)),

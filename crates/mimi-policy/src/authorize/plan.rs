@@ -172,7 +172,7 @@ fn changes(room: &Room, op: &Operation, joined: RoleIndex) -> Vec<Change> {
         Action::CreateRoom { .. }
         | Action::FetchKeyPackage { .. }
         | Action::FetchGroupInfo { .. }
-        | Action::SendMessage
+        | Action::SendMessage { .. }
         | Action::Psk
         | Action::Reinit
         | Action::Update { .. }

@@ -2,18 +2,19 @@
 //! proposals).
 
 use super::{
-    Outcome, SystemKind, affiliation, check_new_client, deny, is_system_client, logger_present,
-    member_actor, rp_actor, system_kind,
+    Outcome, SystemKind, affiliation, check_move, check_new_client, deny, is_system_client,
+    logger_present, member_actor, rp_actor, system_kind,
 };
 use crate::capability::Capability as C;
 use crate::decision::{Decision, DenyCode, ensure};
 use crate::operation::{Actor, ProposalKind, Target};
+use crate::role::{BANNED, NO_ROLE};
 use crate::room::Room;
 use crate::rule;
 use crate::seed::{Affiliation, has_voice};
 
 /// Send an application message.
-pub(super) fn send_message(room: &Room, actor: &Actor) -> Outcome {
+pub(super) fn send_message(room: &Room, actor: &Actor, since_update: Option<u64>) -> Outcome {
     let sender = member_actor(room, actor)?;
     let role = room.role_of(&sender.user);
     let Some(seed) = room.seed() else {
@@ -22,8 +23,23 @@ pub(super) fn send_message(room: &Room, actor: &Actor) -> Outcome {
             DenyCode::MissingCapability,
             rule::RP_SEND,
         )?;
+        if let (Some(since), Some(op)) = (since_update, &room.components().operational) {
+            let max = op.leaf_node_update_time.maximum_time;
+            ensure(
+                max == 0 || since <= max,
+                DenyCode::UpdateOverdue,
+                rule::RP_UPDATE_DUE,
+            )?;
+        }
         return Ok(Decision::allow(rule::RP_SEND));
     };
+    if let Some(since) = since_update {
+        ensure(
+            !seed.mls.update_due(since),
+            DenyCode::UpdateOverdue,
+            rule::SEED_MLS_UPDATE_DUE,
+        )?;
+    }
     if seed.logging && !is_system_client(room, &sender.user) {
         ensure(
             logger_present(room),
@@ -34,7 +50,7 @@ pub(super) fn send_message(room: &Room, actor: &Actor) -> Outcome {
     let voice_rule = if seed.moderated {
         rule::SEED_SEND_VOICE
     } else {
-        rule::MUC_VOICE
+        rule::SEED_SEND_REVOKED
     };
     ensure(has_voice(role), DenyCode::NoVoice, voice_rule)?;
     Ok(Decision::allow(if seed.moderated {
@@ -46,84 +62,87 @@ pub(super) fn send_message(room: &Room, actor: &Actor) -> Outcome {
 
 /// Replace the room's policy by `proposed`'s.
 pub(super) fn update_policy(room: &Room, actor: &Actor, proposed: &Room) -> Outcome {
-    // Membership changes go through their own operations (one touch per user per commit);
-    // a policy update carries the same participants and clients.
-    let same_people = proposed.clients() == room.clients()
-        && room.participants().entries().len() == proposed.participants().entries().len()
-        && room.participants().entries().iter().all(|e| {
-            let theirs = proposed.role_of(&e.user);
-            match (room.seed(), proposed.seed()) {
-                (Some(_), Some(_)) => Affiliation::of_role(theirs) == Affiliation::of_role(e.role),
-                _ => theirs == e.role,
-            }
-        });
-    let shape_rule = if room.seed().is_some() {
-        rule::SEED_POLICY_SHAPE
-    } else {
-        rule::RP_POLICY
+    let (actor_role, shape_rule) = match room.seed() {
+        Some(seed) => {
+            owner_or_owning_system(room, seed, actor, rule::SEED_POLICY)?;
+            (None, rule::SEED_POLICY_SHAPE)
+        }
+        None => (Some(rp_actor(room, actor)?), rule::RP_POLICY),
     };
+    // Membership, affiliations and voice change through their own operations (one touch per
+    // user per commit); a policy update carries the same participants, roles and clients.
+    let same_people = proposed.clients() == room.clients()
+        && proposed.participants().len() == room.participants().len()
+        && room
+            .participants()
+            .entries()
+            .iter()
+            .all(|e| proposed.role_of(&e.user) == e.role);
     ensure(same_people, DenyCode::InvalidPolicy, shape_rule)?;
+    let fixed_rule = if room.seed().is_some() {
+        rule::SEED_POLICY_FIXED
+    } else {
+        rule::RP_FIXED
+    };
     ensure(
         proposed.fixed_membership() == room.fixed_membership(),
         DenyCode::FixedMembership,
-        rule::SEED_POLICY_FIXED,
+        fixed_rule,
     )?;
-    let Some(seed) = room.seed() else {
-        let r = rp_actor(room, actor)?;
-        let mine = room.components();
-        let theirs = proposed.components();
-        let others_changed = {
-            let mut a = mine.clone();
-            let mut b = theirs.clone();
-            a.base = Default::default();
-            b.base = Default::default();
-            a.operational = None;
-            b.operational = None;
-            a != b
-        };
-        let changes = [
-            (
-                proposed.roles() != room.roles(),
-                C::CAN_CHANGE_ROLE_DEFINITIONS,
-            ),
-            (
-                proposed.preauth() != room.preauth(),
-                C::CAN_CHANGE_PREAUTHORIZED_USER_LIST,
-            ),
-            (
-                theirs.base != mine.base,
-                C::CAN_CHANGE_ROOM_MEMBERSHIP_STYLE,
-            ),
-            (
-                theirs.operational != mine.operational,
-                C::CAN_CHANGE_MLS_OPERATIONAL_POLICIES,
-            ),
-            (others_changed, C::CAN_CHANGE_OTHER_POLICY_ATTRIBUTE),
-        ];
+    let Some(r) = actor_role else {
         ensure(
-            changes.iter().any(|(changed, _)| *changed),
+            proposed.seed() != room.seed()
+                || proposed.roles() != room.roles()
+                || proposed.preauth() != room.preauth()
+                || proposed.components() != room.components(),
             DenyCode::NoChange,
+            rule::SEED_POLICY,
+        )?;
+        return Ok(Decision::allow(rule::SEED_POLICY));
+    };
+    let mine = room.components();
+    let theirs = proposed.components();
+    let others_changed = {
+        let mut a = mine.clone();
+        let mut b = theirs.clone();
+        a.base = Default::default();
+        b.base = Default::default();
+        a.operational = None;
+        b.operational = None;
+        a != b
+    };
+    let changes = [
+        (
+            proposed.roles() != room.roles(),
+            C::CAN_CHANGE_ROLE_DEFINITIONS,
+        ),
+        (
+            proposed.preauth() != room.preauth(),
+            C::CAN_CHANGE_PREAUTHORIZED_USER_LIST,
+        ),
+        (
+            theirs.base != mine.base,
+            C::CAN_CHANGE_ROOM_MEMBERSHIP_STYLE,
+        ),
+        (
+            theirs.operational != mine.operational,
+            C::CAN_CHANGE_MLS_OPERATIONAL_POLICIES,
+        ),
+        (others_changed, C::CAN_CHANGE_OTHER_POLICY_ATTRIBUTE),
+    ];
+    ensure(
+        changes.iter().any(|(changed, _)| *changed),
+        DenyCode::NoChange,
+        rule::RP_POLICY,
+    )?;
+    for (changed, cap) in changes {
+        ensure(
+            !changed || room.roles().can(r, cap),
+            DenyCode::MissingCapability,
             rule::RP_POLICY,
         )?;
-        for (changed, cap) in changes {
-            ensure(
-                !changed || room.roles().can(r, cap),
-                DenyCode::MissingCapability,
-                rule::RP_POLICY,
-            )?;
-        }
-        return Ok(Decision::allow(rule::RP_POLICY));
-    };
-    owner_or_owning_system(room, seed, actor, rule::SEED_POLICY)?;
-    ensure(
-        proposed.seed() != room.seed()
-            || proposed.roles() != room.roles()
-            || proposed.preauth() != room.preauth()
-            || proposed.components() != room.components(),
-        DenyCode::NoChange,
-        rule::SEED_POLICY,
-    )?;
-    Ok(Decision::allow(rule::SEED_POLICY))
+    }
+    Ok(Decision::allow(rule::RP_POLICY))
 }
 
 /// The actor is an owner in the room, or the owning provider's system user.
@@ -210,6 +229,27 @@ pub(super) fn update(room: &Room, actor: &Actor, since: u64) -> Outcome {
     Ok(Decision::allow(allowed))
 }
 
+/// An external Add adds a new client of a user already in the room (a provider brings its
+/// user's new device in); the user's role and the room's limits must allow one more client.
+fn external_add_of_participant_client(
+    room: &Room,
+    target: &Target,
+    rule: rule::Rule,
+    device_rule: rule::Rule,
+) -> Result<(), Decision> {
+    let client = target.client.as_deref().unwrap_or_default();
+    ensure(
+        !room.has_client(&target.user, client),
+        DenyCode::AlreadyInRoom,
+        rule::MIMI_VALID,
+    )?;
+    let role = room.role_of(&target.user);
+    ensure(role != BANNED, DenyCode::Banned, rule)?;
+    ensure(role != NO_ROLE, DenyCode::RegistrationRequired, rule)?;
+    check_new_client(room, &target.user, device_rule)?;
+    check_move(room, &target.user, role, role, true)
+}
+
 /// A proposal by an external sender (a provider's system user).
 pub(super) fn external_proposal(
     room: &Room,
@@ -237,7 +277,12 @@ pub(super) fn external_proposal(
                     DenyCode::MissingCapability,
                     rule::RP_EXTERNAL,
                 )?;
-                check_new_client(room, &target.user, rule::RP_MAX_USERS)?;
+                external_add_of_participant_client(
+                    room,
+                    target,
+                    rule::RP_EXTERNAL,
+                    rule::RP_MAX_USERS,
+                )?;
                 Ok(Decision::allow(rule::RP_EXTERNAL))
             }
         };
@@ -257,19 +302,18 @@ pub(super) fn external_proposal(
                 DenyCode::UnknownSystemUser,
                 rule::SEED_SYSTEM_USER,
             )?;
-            let client = target.client.as_deref().unwrap_or_default();
-            ensure(
-                !room.has_client(&target.user, client),
-                DenyCode::AlreadyInRoom,
-                rule::MIMI_VALID,
-            )?;
             ensure(
                 affiliation(room, &target.user).is_occupant()
                     || room.client_count_of(&target.user) > 0,
                 DenyCode::RegistrationRequired,
                 rule::SEED_MLS_EXTERNAL,
             )?;
-            check_new_client(room, &target.user, rule::SEED_MULTI_DEVICE)?;
+            external_add_of_participant_client(
+                room,
+                target,
+                rule::SEED_MLS_EXTERNAL,
+                rule::SEED_MULTI_DEVICE,
+            )?;
             Ok(Decision::allow(rule::SEED_MLS_EXTERNAL))
         }
     }

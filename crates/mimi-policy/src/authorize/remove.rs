@@ -2,7 +2,7 @@
 
 use super::{
     Outcome, SystemKind, affiliation, check_client_removal, check_move, check_not_last_member,
-    deny, is_system_client, member_actor, rp_actor, system_kind,
+    deny, is_protected_logger, is_system_client, member_actor, rp_actor, system_kind,
 };
 use crate::capability::Capability as C;
 use crate::decision::{Decision, DenyCode, ensure};
@@ -51,7 +51,16 @@ pub(super) fn remove_client(room: &Room, actor: &Actor, target: &Target) -> Outc
                     rule::SEED_REMOVE_PROVIDER_SYSTEM,
                     rule::SEED_FIXED_REMOVE_PROVIDER_SYSTEM,
                 ),
-                _ => return Err(deny(DenyCode::UnknownSystemUser, rule::SEED_SYSTEM_USER)),
+                // Listed, but not for this user's provider.
+                Some(SystemKind::OtherProvider) => {
+                    let denied = if fixed {
+                        rule::SEED_FIXED_REMOVE_DENIED
+                    } else {
+                        rule::SEED_REMOVE_DENIED
+                    };
+                    return Err(deny(DenyCode::NotAllowed, denied));
+                }
+                None => return Err(deny(DenyCode::UnknownSystemUser, rule::SEED_SYSTEM_USER)),
             };
             if fixed {
                 ensure(
@@ -87,6 +96,11 @@ pub(super) fn remove_client(room: &Room, actor: &Actor, target: &Target) -> Outc
             } else if own {
                 rule::SEED_REMOVE_SELF
             } else {
+                ensure(
+                    !is_protected_logger(room, &target.user),
+                    DenyCode::SystemUserProtected,
+                    rule::SEED_REMOVE_SYSTEM_PROTECTED,
+                )?;
                 let mine = affiliation(room, &remover.user);
                 ensure(
                     mine.is_moderator(),
@@ -166,6 +180,13 @@ pub(super) fn leave(room: &Room, actor: &Actor) -> Outcome {
         check_move(room, user, role, NO_ROLE, false)?;
         return Ok(Decision::allow(rule::RP_REMOVE_SELF));
     }
+    // A seed room's system users are listed in owning-system / system-auth; they stop
+    // acting for the room when a policy update takes them off those lists.
+    ensure(
+        matches!(actor, Actor::User(_)),
+        DenyCode::NotApplicable,
+        rule::MIMI_USER_ACTOR,
+    )?;
     ensure(
         !room.fixed_membership(),
         DenyCode::FixedMembership,

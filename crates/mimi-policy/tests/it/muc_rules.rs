@@ -307,3 +307,26 @@ fn seed_change_role_uses_the_compiled_role_table() {
         "RP-8.1.3-ROLE",
     );
 }
+
+#[test]
+fn muc_owning_system_bans_and_drops_but_does_not_promote() {
+    let r = room(
+        "administrated",
+        json!({ "user-affiliations": { "owner": [ALICE, CAROL], "admin": [] } }),
+    );
+    let sys = system("system@example.com");
+    allow(
+        &r,
+        affiliate(sys.clone(), ALICE, "outcast"),
+        "MUC-AFFILIATION-2",
+    );
+    deny(
+        &r,
+        affiliate(sys.clone(), BOB, "admin"),
+        "not-allowed",
+        "MUC-AFFILIATION-2",
+    );
+    let ban_by_role = json!({ "actor": sys, "action": "change-role",
+                              "target": target(ALICE, None), "role": 1 });
+    allow(&r, ban_by_role, "RP-8.1.3-BAN");
+}

@@ -568,8 +568,8 @@ fn seed_remove_4_system_user_of_the_removed_users_provider() {
             "remove-client",
             target(BOB, Some("phone")),
         ),
-        "unknown-system-user",
-        "SEED-SYSTEM-USER",
+        "not-allowed",
+        "SEED-REMOVE-5",
     );
 }
 
@@ -673,8 +673,8 @@ fn seed_fixed_remove_3_other_providers_system_removes_its_clients_but_the_last()
             "remove-client",
             target(ALICE, Some("laptop")),
         ),
-        "unknown-system-user",
-        "SEED-SYSTEM-USER",
+        "not-allowed",
+        "SEED-FIXED-REMOVE-4",
     );
     let one_left = room(
         "one-on-one",
@@ -814,7 +814,7 @@ fn seed_send_1_unmoderated_anyone_in_the_room() {
         &revoked,
         op(user(BOB, "phone"), "send-message"),
         "no-voice",
-        "MUC-VOICE",
+        "SEED-SEND-3",
     );
 }
 
@@ -1083,5 +1083,153 @@ fn seed_accept_knock_by_admin_or_owner() {
         accept(user(CAROL, "desktop"), MALLORY, true),
         "banned",
         "SEED-OUTCAST",
+    );
+}
+
+#[test]
+fn seed_logger_of_a_logging_room_is_protected_bots_are_not() {
+    let logging = room(
+        "administrated",
+        json!({ "policy": { "logging": true }, "preauth-member": [{ "system": LOGGER }],
+                "clients": { LOGGER: ["archiver"] } }),
+    );
+    for action in ["ban", "kick"] {
+        deny(
+            &logging,
+            op_on(user(ALICE, "phone"), action, target(LOGGER, None)),
+            "system-user-protected",
+            "SEED-REMOVE-SYSTEM",
+        );
+    }
+    deny(
+        &logging,
+        op_on(
+            user(ALICE, "phone"),
+            "remove-client",
+            target(LOGGER, Some("archiver")),
+        ),
+        "system-user-protected",
+        "SEED-REMOVE-SYSTEM",
+    );
+    let bots = room(
+        "administrated",
+        json!({ "policy": { "bots": true }, "preauth-member": [{ "system": LOGGER }],
+                "clients": { LOGGER: ["bot"] } }),
+    );
+    allow(
+        &bots,
+        op_on(user(ALICE, "phone"), "kick", target(LOGGER, None)),
+        "MUC-KICK",
+    );
+}
+
+#[test]
+fn seed_system_users_do_not_join_knock_or_leave_as_users() {
+    let r = room("administrated", json!({}));
+    for action in ["external-join", "knock", "leave"] {
+        deny(
+            &r,
+            op(system("system@example.com"), action),
+            "not-applicable",
+            "MIMI-USER-ACTOR",
+        );
+    }
+}
+
+#[test]
+fn seed_link_issued_by_another_providers_system_user_is_not_trusted() {
+    let r = room("administrated", json!({}));
+    let join = json!({ "actor": user(ZED, "c1"), "action": "external-join",
+                       "link": { "issued-by": "system@provider1.example" } });
+    deny(&r, join, "link-not-trusted", "SEED-JOIN-3");
+}
+
+#[test]
+fn seed_accept_knock_needs_a_knock_first_room_and_an_outsider() {
+    let accept = |who: &str| {
+        json!({ "actor": user(CAROL, "desktop"), "action": "accept-knock",
+                "target": target(who, None), "knocked": true })
+    };
+    let r = room("administrated", json!({}));
+    deny(&r, accept(BOB), "no-change", "SEED-KNOCK-ACCEPT");
+    let members_only = room("semi-open", json!({}));
+    deny(
+        &members_only,
+        accept(ZED),
+        "knock-not-enabled",
+        "SEED-KNOCK-ACCEPT",
+    );
+    deny(
+        &r,
+        json!({ "actor": system("system@provider1.example"), "action": "accept-knock",
+                "target": target(ZED, None), "knocked": true }),
+        "not-allowed",
+        "SEED-KNOCK-ACCEPT",
+    );
+}
+
+#[test]
+fn seed_mls_update_max_interval_makes_overdue_clients_update_first() {
+    let r = room(
+        "administrated",
+        json!({ "policy": { "mls": { "update-max-interval": 3600 } } }),
+    );
+    let send = |since: u64| {
+        json!({ "actor": user(BOB, "phone"), "action": "send-message",
+                "seconds-since-last-update": since })
+    };
+    allow(&r, send(600), "SEED-SEND-1");
+    deny(&r, send(7200), "update-overdue", "SEED-MLS-UPDATE-DUE");
+    let unlimited = room("administrated", json!({}));
+    allow(&unlimited, send(1_000_000), "SEED-SEND-1");
+}
+
+#[test]
+fn seed_policy_update_checks_the_actor_before_the_proposal() {
+    let r = room("administrated", json!({}));
+    let mut fixes = crate::support::preset_json("administrated");
+    crate::support::merge(
+        &mut fixes,
+        json!({ "policy": { "fixed-membership": true } }),
+    );
+    deny(
+        &r,
+        json!({ "actor": user(BOB, "phone"), "action": "update-policy", "policy": fixes }),
+        "not-allowed",
+        "SEED-POLICY",
+    );
+    let mut mutes = crate::support::preset_json("administrated");
+    crate::support::merge(&mut mutes, json!({ "voice": { "revoked": [BOB] } }));
+    deny(
+        &r,
+        json!({ "actor": user(ALICE, "phone"), "action": "update-policy", "policy": mutes }),
+        "invalid-policy",
+        "SEED-POLICY-SHAPE",
+    );
+}
+
+#[test]
+fn seed_max_users_counts_people_not_system_users() {
+    // Four occupants, two system users (owning-system, system-auth) and an outcast.
+    let full = room("administrated", json!({ "policy": { "max-users": 4 } }));
+    deny(
+        &full,
+        op_on(
+            user(CAROL, "desktop"),
+            "add-client",
+            target(ZED, Some("c1")),
+        ),
+        "constraint-violated",
+        "RP-5-LIMITS",
+    );
+    let roomy = room("administrated", json!({ "policy": { "max-users": 5 } }));
+    allow(
+        &roomy,
+        op_on(
+            user(CAROL, "desktop"),
+            "add-client",
+            target(ZED, Some("c1")),
+        ),
+        "SEED-ADD-3",
     );
 }

@@ -6,5 +6,6 @@
 mod list_update;
 mod muc_rules;
 mod props;
+mod rp04;
 mod seed_rules;
 mod support;

@@ -284,6 +284,16 @@ fn check_move(
     Ok(())
 }
 
+/// The client being added is not already in the group.
+fn check_new_client_name(room: &Room, target: &crate::operation::Target) -> Check {
+    let client = target.client.as_deref().unwrap_or_default();
+    ensure(
+        !room.has_client(&target.user, client),
+        DenyCode::AlreadyInRoom,
+        rule::MIMI_VALID,
+    )
+}
+
 /// Limits on adding one client of `user`: single-device and `max_clients`.
 fn check_new_client(room: &Room, user: &UserId, multi_device_rule: Rule) -> Check {
     ensure(

@@ -1,8 +1,8 @@
 //! Ways in: create, add, KeyPackage access, external join and GroupInfo, knock.
 
 use super::{
-    Outcome, check_link, check_move, check_new_client, deny, is_system_client, logger_present,
-    member_actor, rp_actor, user_actor,
+    Outcome, check_link, check_move, check_new_client, check_new_client_name, deny,
+    is_system_client, logger_present, member_actor, rp_actor, user_actor,
 };
 use crate::capability::Capability as C;
 use crate::decision::{Decision, DenyCode, ensure};
@@ -76,12 +76,7 @@ pub(super) fn add_client(
     role: Option<RoleIndex>,
 ) -> Joined {
     let adder = member_actor(room, actor)?;
-    let client = target.client.as_deref().unwrap_or_default();
-    ensure(
-        !room.has_client(&target.user, client),
-        DenyCode::AlreadyInRoom,
-        rule::MIMI_VALID,
-    )?;
+    check_new_client_name(room, target)?;
     let current = room.role_of(&target.user);
     let Some(seed) = room.seed() else {
         ensure(

@@ -2,8 +2,8 @@
 //! proposals).
 
 use super::{
-    Outcome, SystemKind, affiliation, check_move, check_new_client, deny, is_system_client,
-    logger_present, member_actor, rp_actor, system_kind,
+    Outcome, SystemKind, affiliation, check_move, check_new_client, check_new_client_name, deny,
+    is_system_client, logger_present, member_actor, rp_actor, system_kind,
 };
 use crate::capability::Capability as C;
 use crate::decision::{Decision, DenyCode, ensure};
@@ -237,12 +237,7 @@ fn external_add_of_participant_client(
     rule: rule::Rule,
     device_rule: rule::Rule,
 ) -> Result<(), Decision> {
-    let client = target.client.as_deref().unwrap_or_default();
-    ensure(
-        !room.has_client(&target.user, client),
-        DenyCode::AlreadyInRoom,
-        rule::MIMI_VALID,
-    )?;
+    check_new_client_name(room, target)?;
     let role = room.role_of(&target.user);
     ensure(role != BANNED, DenyCode::Banned, rule)?;
     ensure(role != NO_ROLE, DenyCode::RegistrationRequired, rule)?;

@@ -118,21 +118,7 @@ pub(super) fn document(table: &RoleTable, people: &[Person]) -> Value {
     json!({ "roles": table, "participants": participants, "clients": clients })
 }
 
-/// Merges `patch` into `base` (RFC 7386: objects merge, `null` deletes, the rest replaces).
-pub(super) fn merge(base: &mut Value, patch: Value) {
-    match (base, patch) {
-        (Value::Object(b), Value::Object(p)) => {
-            for (k, v) in p {
-                if v.is_null() {
-                    b.remove(&k);
-                } else {
-                    merge(b.entry(k).or_insert(Value::Null), v);
-                }
-            }
-        }
-        (b, p) => *b = p,
-    }
-}
+pub(super) use crate::support::merge;
 
 pub(super) fn patched(mut doc: Value, patch: Value) -> Value {
     merge(&mut doc, patch);

@@ -50,7 +50,7 @@ pub enum DenyCode {
     LinkExpired,
     /// The join link has been used as often as it may be.
     LinkExhausted,
-    /// The join link was not issued by an admin, an owner or a system user.
+    /// The join link was not issued by an admin, an owner or the owning provider's system user.
     LinkNotTrusted,
     /// The password is missing or wrong.
     BadPassword,

@@ -405,6 +405,17 @@ impl Room {
     /// Replaces the policy parts (roles, pre-authorization, components, profile) keeping the
     /// participants and clients; used to apply an allowed policy update.
     pub(crate) fn replace_policy(&mut self, other: &Room) {
+        // A seed room's system users come with its policy (owning-system, system-auth).
+        if self.seed().is_some() {
+            let enforcer = crate::seed::seed_role::POLICY_ENFORCER;
+            let old: Vec<UserId> = self.participants.holders(enforcer).cloned().collect();
+            for user in old {
+                self.participants.set(&user, NO_ROLE);
+            }
+            for user in other.participants.holders(enforcer) {
+                self.participants.set(user, enforcer);
+            }
+        }
         self.roles = other.roles.clone();
         self.preauth = other.preauth.clone();
         self.components = other.components.clone();

@@ -371,11 +371,18 @@ pub(super) fn accept_knock(room: &Room, actor: &Actor, target: &Target, knocked:
     let allowed = match room.seed() {
         Some(seed) => {
             match actor {
-                Actor::System(s) => ensure(
-                    seed.is_owning_system(s),
-                    DenyCode::NotAllowed,
-                    rule::SEED_ACCEPT_KNOCK,
-                )?,
+                Actor::System(s) => {
+                    ensure(
+                        seed.is_owning_system(s) || seed.system_auth.contains(s),
+                        DenyCode::UnknownSystemUser,
+                        rule::SEED_SYSTEM_USER,
+                    )?;
+                    ensure(
+                        seed.is_owning_system(s),
+                        DenyCode::NotAllowed,
+                        rule::SEED_ACCEPT_KNOCK,
+                    )?;
+                }
                 Actor::User(_) => {
                     let u = member_actor(room, actor)?;
                     ensure(

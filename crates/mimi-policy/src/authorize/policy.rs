@@ -11,7 +11,7 @@ use crate::operation::{Actor, ProposalKind, Target};
 use crate::role::{BANNED, NO_ROLE};
 use crate::room::Room;
 use crate::rule;
-use crate::seed::{Affiliation, has_voice};
+use crate::seed::{Affiliation, has_voice, seed_role};
 
 /// Send an application message.
 pub(super) fn send_message(room: &Room, actor: &Actor, since_update: Option<u64>) -> Outcome {
@@ -71,13 +71,16 @@ pub(super) fn update_policy(room: &Room, actor: &Actor, proposed: &Room) -> Outc
     };
     // Membership, affiliations and voice change through their own operations (one touch per
     // user per commit); a policy update carries the same participants, roles and clients.
-    let same_people = proposed.clients() == room.clients()
-        && proposed.participants().len() == room.participants().len()
-        && room
-            .participants()
+    // A seed room's system users (owning-system, system-auth) are part of its policy.
+    let people = |r: &Room| {
+        r.participants()
             .entries()
             .iter()
-            .all(|e| proposed.role_of(&e.user) == e.role);
+            .filter(|e| r.seed().is_none() || e.role != seed_role::POLICY_ENFORCER)
+            .map(|e| (e.user.clone(), e.role))
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    let same_people = proposed.clients() == room.clients() && people(proposed) == people(room);
     ensure(same_people, DenyCode::InvalidPolicy, shape_rule)?;
     let fixed_rule = if room.seed().is_some() {
         rule::SEED_POLICY_FIXED

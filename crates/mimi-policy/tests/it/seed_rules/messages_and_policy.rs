@@ -305,3 +305,46 @@ fn seed_max_users_counts_people_not_system_users() {
         "SEED-ADD-3",
     );
 }
+
+#[test]
+fn seed_policy_update_changes_the_rooms_system_users() {
+    use mimi_policy::operation::Operation;
+    let mut r = room("administrated", json!({}));
+    let mut proposed = crate::support::preset_json("administrated");
+    crate::support::merge(
+        &mut proposed,
+        json!({ "system-auth": ["system@provider2.example"] }),
+    );
+    let update = json!({ "actor": user(ALICE, "phone"), "action": "update-policy",
+                         "policy": proposed });
+    allow(&r, update.clone(), "SEED-POLICY");
+    let authorized = mimi_policy::plan(&r, &Operation::from_json(update).unwrap()).unwrap();
+    r.apply(&authorized);
+    r.validate().unwrap();
+    // The old provider's system user no longer acts; the new one does.
+    deny(
+        &r,
+        op_on(
+            system("system@provider1.example"),
+            "remove-client",
+            target(DAVE, Some("tablet")),
+        ),
+        "unknown-system-user",
+        "SEED-SYSTEM-USER",
+    );
+    let zoe = room(
+        "administrated",
+        json!({ "system-auth": ["system@provider2.example"],
+                "user-affiliations": { "member": [BOB, "zoe@provider2.example"] },
+                "clients": { "zoe@provider2.example": ["phone"], DAVE: null } }),
+    );
+    allow(
+        &zoe,
+        op_on(
+            system("system@provider2.example"),
+            "remove-client",
+            target("zoe@provider2.example", Some("phone")),
+        ),
+        "SEED-REMOVE-4",
+    );
+}

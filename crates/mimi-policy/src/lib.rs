@@ -10,6 +10,25 @@
 //! defined in the vocabulary of draft-mahy-mimi-group-chat-00 (the seed) compile to a fixed
 //! role table and are decided by the seed's rules.
 //!
+//! ```
+//! use mimi_policy::document::parse_room;
+//! use mimi_policy::{Operation, authorize};
+//!
+//! let room = parse_room(r#"{
+//!     "policy": { "membership": "members-only" },
+//!     "user-affiliations": { "owner": ["alice@example.com"], "member": ["bob@example.com"] },
+//!     "clients": { "alice@example.com": ["phone"], "bob@example.com": ["phone"] }
+//! }"#)?;
+//! let op = Operation::from_json(serde_json::json!({
+//!     "actor": { "user": "bob@example.com", "client": "phone" },
+//!     "action": "add-client",
+//!     "target": { "user": "zed@example.org", "client": "laptop" }
+//! }))?;
+//! let decision = authorize(&room, &op);
+//! assert_eq!((decision.code(), decision.rule().id), ("not-allowed", "SEED-ADD-4"));
+//! # Ok::<(), mimi_policy::document::DocumentError>(())
+//! ```
+//!
 //! # The seed profile's role table
 //!
 //! One role per user carries both the seed's affiliation and its client role with voice.

@@ -98,6 +98,9 @@ pub mod ids {
     pub const BOT_POLICY: ComponentId = 0x002F;
     /// `message_expiration_policy` (RP-04 §6.8).
     pub const MESSAGE_EXPIRATION_POLICY: ComponentId = 0x0030;
+    /// mimi's seed profile of a room (flags without an RP-04 home, system users, MLS-level
+    /// policy); private use (0x8000-0xFFFF, mls-extensions §7.1).
+    pub const SEED_PROFILE: ComponentId = 0xF0A1;
 }
 
 /// A value stored whole as one AppDataDictionary entry under a fixed component ID.

@@ -54,6 +54,7 @@
 
 mod authorize;
 pub mod capability;
+pub mod carriage;
 pub mod codec;
 pub mod component;
 pub mod decision;

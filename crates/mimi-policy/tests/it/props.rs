@@ -188,6 +188,9 @@ proptest! {
         prop_assert_eq!(&decode_exact::<RoleTable>(&roles).unwrap(), r.roles());
         let preauth = r.preauth().tls_serialize_detached().unwrap();
         prop_assert_eq!(&decode_exact::<PreAuthList>(&preauth).unwrap(), r.preauth());
+        let entries = r.to_app_data().unwrap();
+        let carried = Room::from_app_data(r.id.clone(), &entries, r.clients().clone()).unwrap();
+        prop_assert_eq!(&carried, &r);
         let components = r.components().to_app_data().unwrap();
         prop_assert_eq!(
             &mimi_policy::component::PolicyComponents::from_app_data(&components).unwrap(),

@@ -1,0 +1,111 @@
+//! The room policy in the group context.
+//!
+//! Every group holds: `required_capabilities` (AppDataDictionary, AppDataUpdate, SelfRemove,
+//! so every member must support them), `external_senders` (the hub's key, for
+//! server-initiated proposals) and `app_data_dictionary` (the policy components, see
+//! `mimi_policy::carriage`). The room ID is the group ID.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use mimi_policy::Room;
+use mimi_policy::id::{RoomId, UserId};
+use openmls::component::ComponentData;
+use openmls::prelude::{
+    AppDataDictionary, AppDataDictionaryExtension, Capabilities, CredentialType, Extension,
+    ExtensionType, Extensions, ExternalSender, GroupContext, GroupId, Member, ProposalType,
+    RequiredCapabilitiesExtension,
+};
+
+use crate::identity::client_of;
+use crate::{CIPHERSUITE, MlsError};
+
+/// The capabilities every mimi leaf advertises (KeyPackages and external joiners).
+pub fn leaf_capabilities() -> Capabilities {
+    Capabilities::new(
+        None,
+        Some(&[CIPHERSUITE]),
+        Some(&[ExtensionType::AppDataDictionary]),
+        Some(&[ProposalType::SelfRemove, ProposalType::AppDataUpdate]),
+        Some(&[CredentialType::Basic]),
+    )
+}
+
+/// What every member of a mimi group must support.
+pub fn required_capabilities() -> RequiredCapabilitiesExtension {
+    RequiredCapabilitiesExtension::new(
+        &[ExtensionType::AppDataDictionary],
+        &[ProposalType::SelfRemove, ProposalType::AppDataUpdate],
+        &[CredentialType::Basic],
+    )
+}
+
+/// The group context extensions of a room: capabilities, the hub as external sender, and the
+/// policy components.
+pub fn group_context_extensions(
+    room: &Room,
+    hub: &ExternalSender,
+) -> Result<Extensions<GroupContext>, MlsError> {
+    let entries = room
+        .to_app_data()
+        .map_err(|e| MlsError::Policy(e.to_string()))?;
+    let mut dictionary = AppDataDictionary::new();
+    for (id, data) in entries {
+        dictionary.insert(id, data);
+    }
+    Extensions::from_vec(vec![
+        Extension::RequiredCapabilities(required_capabilities()),
+        Extension::ExternalSenders(vec![hub.clone()]),
+        Extension::AppDataDictionary(AppDataDictionaryExtension::new(dictionary)),
+    ])
+    .map_err(MlsError::openmls)
+}
+
+/// The group ID of a room: its URI.
+pub fn group_id(room: &RoomId) -> GroupId {
+    GroupId::from_slice(room.as_str().as_bytes())
+}
+
+/// The room a group ID names.
+pub fn room_id(group: &GroupId) -> Result<RoomId, MlsError> {
+    let text = std::str::from_utf8(group.as_slice())
+        .map_err(|_| MlsError::Policy("group ID is not UTF-8".into()))?;
+    RoomId::parse(text).map_err(|e| MlsError::Policy(format!("group ID: {e}")))
+}
+
+/// The clients in the group, by user, from the leaves' credentials.
+pub fn clients_of(
+    members: impl Iterator<Item = Member>,
+) -> Result<BTreeMap<UserId, BTreeSet<String>>, MlsError> {
+    let mut clients: BTreeMap<UserId, BTreeSet<String>> = BTreeMap::new();
+    for m in members {
+        let client = client_of(&m.credential)?;
+        let name = client.name().to_owned();
+        if !clients
+            .entry(client.user().clone())
+            .or_default()
+            .insert(name)
+        {
+            return Err(MlsError::Credential(format!("{client} has two leaves")));
+        }
+    }
+    Ok(clients)
+}
+
+/// The room a group context and its members describe, checked against every policy rule.
+pub fn room_of(
+    context: &GroupContext,
+    members: impl Iterator<Item = Member>,
+) -> Result<Room, MlsError> {
+    let dictionary = context
+        .extensions()
+        .app_data_dictionary()
+        .ok_or_else(|| MlsError::Policy("no app_data_dictionary".into()))?;
+    let entries: BTreeMap<u16, Vec<u8>> = dictionary
+        .dictionary()
+        .entries()
+        .map(|c: &ComponentData| (c.id(), c.data().to_vec()))
+        .collect();
+    let id = room_id(context.group_id())?;
+    Room::from_app_data(Some(id), &entries, clients_of(members)?)
+        .map_err(|e| MlsError::Policy(e.to_string()))
+}

@@ -1,0 +1,45 @@
+//! Errors of the MLS layer.
+
+use mimi_policy::Decision;
+
+/// Why an MLS operation or a peer's MLS input was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum MlsError {
+    /// The bytes are not the expected MLS structure.
+    #[error("malformed MLS input: {0}")]
+    Malformed(String),
+    /// A credential does not name a mimi client.
+    #[error("credential: {0}")]
+    Credential(String),
+    /// A KeyPackage failed validation.
+    #[error("KeyPackage: {0}")]
+    KeyPackage(String),
+    /// The group context does not carry a valid room policy.
+    #[error("room policy in the group context: {0}")]
+    Policy(String),
+    /// The room policy forbids the operation.
+    #[error("denied: {} ({})", .0.code(), .0.rule().id)]
+    Denied(Decision),
+    /// openmls refused the operation.
+    #[error("MLS: {0}")]
+    Openmls(String),
+}
+
+impl MlsError {
+    /// Stable kebab-case code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Malformed(_) => "malformed-mls",
+            Self::Credential(_) => "bad-credential",
+            Self::KeyPackage(_) => "bad-key-package",
+            Self::Policy(_) => "invalid-policy",
+            Self::Denied(d) => d.code(),
+            Self::Openmls(_) => "mls-error",
+        }
+    }
+
+    /// Wraps an openmls error.
+    pub(crate) fn openmls(e: impl std::fmt::Debug) -> Self {
+        Self::Openmls(format!("{e:?}"))
+    }
+}

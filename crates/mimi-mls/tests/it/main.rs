@@ -1,0 +1,9 @@
+//! Integration tests of mimi-mls, with real MLS in memory.
+
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod carriage;
+mod identity;
+mod key_package;
+mod support;

@@ -20,6 +20,15 @@ pub enum MlsError {
     /// The room policy forbids the operation.
     #[error("denied: {} ({})", .0.code(), .0.rule().id)]
     Denied(Decision),
+    /// The message is for another epoch than the room's current one.
+    #[error("wrong epoch: the room is at epoch {current}")]
+    WrongEpoch {
+        /// The room's current epoch.
+        current: u64,
+    },
+    /// A commit came without the committer's GroupInfo for the new epoch, or with a wrong one.
+    #[error("GroupInfo: {0}")]
+    GroupInfo(String),
     /// openmls refused the operation.
     #[error("MLS: {0}")]
     Openmls(String),
@@ -34,6 +43,8 @@ impl MlsError {
             Self::KeyPackage(_) => "bad-key-package",
             Self::Policy(_) => "invalid-policy",
             Self::Denied(d) => d.code(),
+            Self::WrongEpoch { .. } => "wrong-epoch",
+            Self::GroupInfo(_) => "bad-group-info",
             Self::Openmls(_) => "mls-error",
         }
     }

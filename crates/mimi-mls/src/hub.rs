@@ -1,20 +1,29 @@
 //! The hub side: the provider hosting a room keeps its public group state (`PublicGroup`),
 //! never a secret, and checks the room policy in it.
 
-use mimi_policy::id::ProviderId;
+use std::collections::BTreeMap;
+
+use mimi_policy::id::{ClientId, ProviderId};
 use mimi_policy::operation::Action;
 use mimi_policy::{Actor, Operation, Room, authorize};
+use openmls::component::ComponentData;
 use openmls::group::{ProposalStore, PublicGroup};
+use openmls::messages::group_info::{GroupInfo, VerifiableGroupInfo};
 use openmls::prelude::{
-    ExternalSender, MlsMessageBodyIn, MlsMessageIn, ProposalType, RatchetTreeIn, SignaturePublicKey,
+    ExternalSender, LeafNodeIndex, MlsMessageBodyIn, MlsMessageIn, OpenMlsSignaturePublicKey,
+    ProcessedMessageContent, ProposalType, ProtocolMessage, RatchetTreeIn, SignaturePublicKey,
+    StagedCommit, Verifiable as _,
 };
 use openmls_basic_credential::SignatureKeyPair;
 use openmls_rust_crypto::OpenMlsRustCrypto;
 use openmls_traits::OpenMlsProvider as _;
 use tls_codec::{Deserialize as _, Serialize as _};
 
+use crate::commit::{
+    Origin, authorize_commit, authorize_proposal, origin_of, resolve_app_data, summarize,
+};
 use crate::context::{clients_of, room_of};
-use crate::identity::{client_of, provider_credential};
+use crate::identity::{client_of, external_system_user, provider_credential};
 use crate::{CIPHERSUITE, MlsError};
 
 /// A provider acting as hub: its external-sender key and its MLS provider.
@@ -112,6 +121,27 @@ impl Hub {
     }
 }
 
+/// What the hub did with an accepted handshake message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Accepted {
+    /// A commit was merged; the room is now at `epoch`.
+    Commit {
+        /// The new epoch.
+        epoch: u64,
+    },
+    /// A standalone proposal was stored for a later commit to include.
+    Proposal,
+}
+
+fn parse_group_info(bytes: &[u8]) -> Result<VerifiableGroupInfo, MlsError> {
+    let message = MlsMessageIn::tls_deserialize_exact(bytes)
+        .map_err(|e| MlsError::GroupInfo(e.to_string()))?;
+    match message.extract() {
+        MlsMessageBodyIn::GroupInfo(gi) => Ok(gi),
+        _ => Err(MlsError::GroupInfo("not a GroupInfo".into())),
+    }
+}
+
 /// A room as its hub tracks it.
 pub struct HubRoom {
     group: PublicGroup,
@@ -142,6 +172,173 @@ impl HubRoom {
             .map_err(MlsError::openmls)
     }
 
+    fn leaf_client(&self, leaf: u32) -> Option<ClientId> {
+        self.group
+            .leaf(LeafNodeIndex::new(leaf))
+            .and_then(|l| client_of(l.credential()).ok())
+    }
+
+    fn dictionary(&self) -> BTreeMap<u16, Vec<u8>> {
+        self.group
+            .group_context()
+            .extensions()
+            .app_data_dictionary()
+            .map(|d| {
+                d.dictionary()
+                    .entries()
+                    .map(|c: &ComponentData| (c.id(), c.data().to_vec()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Processes one handshake message (a PublicMessage proposal or commit). A commit must
+    /// come with the committer's GroupInfo for the new epoch. Every operation the message
+    /// carries is authorized by the room policy; the state changes only when all are allowed.
+    /// The first valid commit for an epoch wins; later ones get [`MlsError::WrongEpoch`].
+    pub fn process(
+        &mut self,
+        hub: &Hub,
+        message: &[u8],
+        group_info: Option<&[u8]>,
+    ) -> Result<Accepted, MlsError> {
+        let message = MlsMessageIn::tls_deserialize_exact(message)
+            .map_err(|e| MlsError::Malformed(e.to_string()))?;
+        let protocol = message
+            .try_into_protocol_message()
+            .map_err(|_| MlsError::Malformed("not a handshake message".into()))?;
+        if !matches!(protocol, ProtocolMessage::PublicMessage(_)) {
+            return Err(MlsError::Malformed(
+                "handshake messages must be PublicMessages".into(),
+            ));
+        }
+        if protocol.group_id() != self.group.group_id() {
+            return Err(MlsError::Malformed("message for another group".into()));
+        }
+        let current = self.epoch();
+        if protocol.epoch().as_u64() != current {
+            return Err(MlsError::WrongEpoch { current });
+        }
+        let crypto = hub.provider.crypto();
+        let processed = self
+            .group
+            .process_message(crypto, protocol)
+            .map_err(MlsError::openmls)?;
+        let sender = processed.sender().clone();
+        let joiner_credential = processed.credential().clone();
+        let origin = origin_of(
+            &sender,
+            &|leaf| self.leaf_client(leaf),
+            || client_of(&joiner_credential),
+            &|index| external_system_user(self.group.group_context(), index),
+        )?;
+        let before = self.room()?;
+        match processed.into_content() {
+            ProcessedMessageContent::ProposalMessage(proposal) => {
+                authorize_proposal(&before, origin, proposal.proposal(), &|leaf| {
+                    self.leaf_client(leaf)
+                })?;
+                self.group
+                    .add_proposal(hub.provider.storage(), *proposal)
+                    .map_err(MlsError::openmls)?;
+                Ok(Accepted::Proposal)
+            }
+            ProcessedMessageContent::StagedCommitMessage(staged) => {
+                let app_data = resolve_app_data(&self.dictionary(), [])?;
+                self.commit(hub, &before, origin, *staged, app_data, group_info)
+            }
+            ProcessedMessageContent::UnresolvedAppDataCommit(unresolved) => {
+                let current = self.dictionary();
+                let app_data = resolve_app_data(&current, unresolved.app_data_update_proposals())?;
+                let mut updater = self.group.app_data_dictionary_updater();
+                for (id, bytes) in &app_data.entries {
+                    if current.get(id) != Some(bytes) {
+                        updater.set(ComponentData::from_parts(*id, bytes.clone().into()));
+                    }
+                }
+                for id in current
+                    .keys()
+                    .filter(|id| !app_data.entries.contains_key(id))
+                {
+                    updater.remove(id);
+                }
+                let changes = updater.changes();
+                let staged = self
+                    .group
+                    .stage_app_data_commit(crypto, *unresolved, changes)
+                    .map_err(MlsError::openmls)?;
+                self.commit(hub, &before, origin, staged, app_data, group_info)
+            }
+            _ => Err(MlsError::Malformed(
+                "only proposals and commits go to the hub".into(),
+            )),
+        }
+    }
+
+    fn commit(
+        &mut self,
+        hub: &Hub,
+        before: &Room,
+        committer: Origin,
+        staged: StagedCommit,
+        app_data: crate::commit::ResolvedAppData,
+        group_info: Option<&[u8]>,
+    ) -> Result<Accepted, MlsError> {
+        let (summary, clients) = summarize(
+            &staged,
+            committer.clone(),
+            app_data,
+            before.clients().clone(),
+            &|leaf| self.leaf_client(leaf),
+            &|index| external_system_user(self.group.group_context(), index),
+        )?;
+        authorize_commit(before, &summary, clients)?;
+        let group_info = group_info.ok_or_else(|| {
+            MlsError::GroupInfo("a commit must come with the GroupInfo of the new epoch".into())
+        })?;
+        self.check_group_info(
+            hub,
+            &staged,
+            &committer_leaf_key(self, &staged, &committer)?,
+            group_info,
+        )?;
+        self.group
+            .merge_commit(hub.provider.storage(), staged)
+            .map_err(MlsError::openmls)?;
+        self.group_info = group_info.to_vec();
+        Ok(Accepted::Commit {
+            epoch: self.epoch(),
+        })
+    }
+
+    fn check_group_info(
+        &self,
+        hub: &Hub,
+        staged: &StagedCommit,
+        signer: &SignaturePublicKey,
+        bytes: &[u8],
+    ) -> Result<(), MlsError> {
+        let gi = parse_group_info(bytes)?;
+        if gi.group_context() != staged.group_context() {
+            return Err(MlsError::GroupInfo(
+                "the GroupInfo does not describe the commit's new epoch".into(),
+            ));
+        }
+        if gi.extensions().external_pub().is_none() {
+            return Err(MlsError::GroupInfo(
+                "the GroupInfo lacks external_pub".into(),
+            ));
+        }
+        let key = OpenMlsSignaturePublicKey::from_signature_key(
+            signer.clone(),
+            CIPHERSUITE.signature_algorithm(),
+        );
+        let _: GroupInfo = gi.verify(hub.provider.crypto(), &key).map_err(|_| {
+            MlsError::GroupInfo("the GroupInfo is not signed by the committer".into())
+        })?;
+        Ok(())
+    }
+
     /// Number of clients in the group.
     pub fn client_count(&self) -> Result<usize, MlsError> {
         Ok(clients_of(self.group.members())?
@@ -149,4 +346,25 @@ impl HubRoom {
             .map(|s| s.len())
             .sum())
     }
+}
+
+/// The committer's signature key in the new epoch.
+fn committer_leaf_key(
+    room: &HubRoom,
+    staged: &StagedCommit,
+    committer: &Origin,
+) -> Result<SignaturePublicKey, MlsError> {
+    if let Some(leaf) = staged.update_path_leaf_node() {
+        return Ok(leaf.signature_key().clone());
+    }
+    let Origin::Member(client) = committer else {
+        return Err(MlsError::GroupInfo(
+            "cannot tell who signed the GroupInfo".into(),
+        ));
+    };
+    room.group
+        .members()
+        .find(|m| client_of(&m.credential).ok().as_ref() == Some(client))
+        .map(|m| SignaturePublicKey::from(m.signature_key))
+        .ok_or_else(|| MlsError::GroupInfo("the committer has no leaf".into()))
 }

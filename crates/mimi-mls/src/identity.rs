@@ -1,8 +1,11 @@
 //! Credentials: a basic credential whose identity is the client's `mimi://` URI
 //! (`mimi://a.example/d/alice/phone`), which maps to exactly one user.
 
-use mimi_policy::id::{ClientId, ProviderId};
-use openmls::prelude::{BasicCredential, Credential};
+use mimi_policy::id::{ClientId, ProviderId, UserId};
+use openmls::prelude::{
+    BasicCredential, Credential, ExternalSender, GroupContext, SenderExtensionIndex,
+};
+use tls_codec::{Deserialize as _, Serialize as _};
 
 use crate::MlsError;
 
@@ -30,4 +33,33 @@ pub fn client_of(credential: &Credential) -> Result<ClientId, MlsError> {
         )));
     }
     Ok(client)
+}
+
+/// The system user (`system@domain`) behind a provider credential (`mimi://domain`).
+pub fn system_user_of(credential: &Credential) -> Option<UserId> {
+    let basic = BasicCredential::try_from(credential.clone()).ok()?;
+    let provider = ProviderId::parse(std::str::from_utf8(basic.identity()).ok()?).ok()?;
+    UserId::new(provider.domain(), "system").ok()
+}
+
+/// The credential of an external sender. openmls keeps the accessor private, so it is read
+/// from the sender's wire form (`SignaturePublicKey signature_key; Credential credential`).
+fn external_sender_credential(sender: &ExternalSender) -> Option<Credential> {
+    let bytes = sender.tls_serialize_detached().ok()?;
+    let mut rest = bytes.as_slice();
+    let _key = tls_codec::VLBytes::tls_deserialize(&mut rest).ok()?;
+    Credential::tls_deserialize(&mut rest).ok()
+}
+
+/// The system user behind the external sender at `index` of the group's `external_senders`.
+pub fn external_system_user(
+    context: &GroupContext,
+    index: &SenderExtensionIndex,
+) -> Option<UserId> {
+    let senders = context.extensions().external_senders()?;
+    let (_, sender) = senders
+        .iter()
+        .enumerate()
+        .find(|(i, _)| SenderExtensionIndex::new(*i as u32) == *index)?;
+    system_user_of(&external_sender_credential(sender)?)
 }

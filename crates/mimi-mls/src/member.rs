@@ -1,19 +1,27 @@
 //! The member side: a client's own key material and its groups.
 
+use mimi_policy::component::{PolicyComponent, ids};
+use mimi_policy::effect::Change;
 use mimi_policy::id::ClientId;
-use mimi_policy::operation::Action;
-use mimi_policy::{Actor, Operation, Room, authorize};
+use mimi_policy::operation::{Action, Target};
+use mimi_policy::participant_list::{IndexRolePair, ParticipantListUpdate, UserRolePair};
+use mimi_policy::{Actor, Operation, Room, authorize, plan};
+use openmls::component::ComponentData;
 use openmls::prelude::{
-    CredentialWithKey, ExternalSender, KeyPackage, MlsGroup, MlsGroupCreateConfig, MlsMessageOut,
-    PURE_PLAINTEXT_WIRE_FORMAT_POLICY,
+    AppDataUpdateProposal, CredentialWithKey, ExternalSender, KeyPackage, LeafNodeIndex, MlsGroup,
+    MlsGroupCreateConfig, MlsGroupJoinConfig, MlsMessageBodyIn, MlsMessageIn, MlsMessageOut,
+    PURE_PLAINTEXT_WIRE_FORMAT_POLICY, ProcessedMessageContent, Proposal, RatchetTreeIn,
+    StagedWelcome,
 };
 use openmls_basic_credential::SignatureKeyPair;
 use openmls_rust_crypto::OpenMlsRustCrypto;
 use openmls_traits::OpenMlsProvider as _;
-use tls_codec::Serialize as _;
+use tls_codec::{Deserialize as _, Serialize as _};
 
+use crate::commit::{Origin, authorize_commit, origin_of, resolve_app_data, summarize};
 use crate::context::{group_context_extensions, group_id, leaf_capabilities, room_of};
-use crate::identity::credential_of;
+use crate::identity::{client_of, credential_of, external_system_user};
+use crate::key_package::ValidKeyPackage;
 use crate::{CIPHERSUITE, MlsError};
 
 /// A client: its identity, signature key and MLS provider (crypto and storage).
@@ -53,6 +61,11 @@ impl Client {
     /// The client's MLS provider.
     pub fn provider(&self) -> &OpenMlsRustCrypto {
         &self.provider
+    }
+
+    /// The client's signature key, for callers that build their own MLS messages.
+    pub fn signer(&self) -> &SignatureKeyPair {
+        &self.signer
     }
 
     /// A fresh KeyPackage, as the `MLSMessage` bytes uploaded to the provider.
@@ -112,6 +125,30 @@ impl Client {
         Ok(RoomGroup { group })
     }
 
+    /// Joins a room's group from a Welcome and the ratchet tree the hub serves, and checks
+    /// the room policy the group carries.
+    pub fn join(&self, welcome: &[u8], ratchet_tree: &[u8]) -> Result<RoomGroup, MlsError> {
+        let message = MlsMessageIn::tls_deserialize_exact(welcome)
+            .map_err(|e| MlsError::Malformed(e.to_string()))?;
+        let MlsMessageBodyIn::Welcome(welcome) = message.extract() else {
+            return Err(MlsError::Malformed("not a Welcome".into()));
+        };
+        let tree = RatchetTreeIn::tls_deserialize_exact(ratchet_tree)
+            .map_err(|e| MlsError::Malformed(e.to_string()))?;
+        let group =
+            StagedWelcome::new_from_welcome(&self.provider, &join_config(), welcome, Some(tree))
+                .map_err(MlsError::openmls)?
+                .into_group(&self.provider)
+                .map_err(MlsError::openmls)?;
+        let group = RoomGroup { group };
+        group.room()?;
+        Ok(group)
+    }
+
+    fn actor(&self) -> Actor {
+        Actor::user(self.id.user().clone(), Some(self.id.name()))
+    }
+
     /// The GroupInfo of `group`'s current epoch, signed by this client (no ratchet tree
     /// inside: the hub serves the tree).
     pub fn group_info(&self, group: &RoomGroup) -> Result<Vec<u8>, MlsError> {
@@ -122,6 +159,50 @@ impl Client {
             .to_bytes()
             .map_err(MlsError::openmls)
     }
+}
+
+/// The join configuration: handshakes in the clear for the hub, no tree in Welcomes.
+fn join_config() -> MlsGroupJoinConfig {
+    MlsGroupJoinConfig::builder()
+        .wire_format_policy(PURE_PLAINTEXT_WIRE_FORMAT_POLICY)
+        .use_ratchet_tree_extension(false)
+        .build()
+}
+
+/// The MLS proposals a member's commit carries besides the participant-list update.
+enum Proposals {
+    Adds(Vec<KeyPackage>),
+    Removals(Vec<LeafNodeIndex>),
+}
+
+/// A commit ready for the hub: the commit, the Welcome for added clients, and the
+/// committer's GroupInfo for the new epoch.
+pub struct OutgoingCommit {
+    /// The commit (`MLSMessage`, PublicMessage).
+    pub commit: Vec<u8>,
+    /// The Welcome, when clients are added.
+    pub welcome: Option<Vec<u8>>,
+    /// The GroupInfo of the new epoch.
+    pub group_info: Vec<u8>,
+}
+
+/// What a member got from the hub.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Incoming {
+    /// A commit was verified against the room policy and merged.
+    Commit {
+        /// The new epoch.
+        epoch: u64,
+    },
+    /// A proposal was stored for the next commit.
+    Proposal,
+    /// An application message, decrypted.
+    Message {
+        /// The sending client.
+        sender: ClientId,
+        /// The plaintext.
+        plaintext: Vec<u8>,
+    },
 }
 
 /// A room's MLS group as one member holds it.
@@ -151,8 +232,309 @@ impl RoomGroup {
         self.group.epoch().as_u64()
     }
 
+    fn leaf_client(&self, leaf: u32) -> Option<ClientId> {
+        self.group
+            .member_at(LeafNodeIndex::new(leaf))
+            .and_then(|m| client_of(&m.credential).ok())
+    }
+
+    fn leaf_of(&self, client: &ClientId) -> Option<LeafNodeIndex> {
+        self.group
+            .members()
+            .find(|m| client_of(&m.credential).ok().as_ref() == Some(client))
+            .map(|m| m.index)
+    }
+
+    /// Commits Adds of the clients of `key_packages`, with the participant-list update the
+    /// room policy gives them. Checked against the policy before anything is sent.
+    pub fn add(
+        &mut self,
+        client: &Client,
+        key_packages: Vec<ValidKeyPackage>,
+    ) -> Result<OutgoingCommit, MlsError> {
+        let actions = key_packages
+            .iter()
+            .map(|kp| Action::AddClient {
+                target: Target {
+                    user: kp.client.user().clone(),
+                    client: Some(kp.client.name().to_owned()),
+                },
+                role: None,
+            })
+            .collect();
+        let update = self.list_update(client, actions)?;
+        let kps = key_packages.into_iter().map(|kp| kp.key_package).collect();
+        self.commit(client, update, Proposals::Adds(kps))
+    }
+
+    /// Commits the removal of `target`'s client, with the participant-list update the room
+    /// policy gives it.
+    pub fn remove(
+        &mut self,
+        client: &Client,
+        target: &ClientId,
+    ) -> Result<OutgoingCommit, MlsError> {
+        let leaf = self
+            .leaf_of(target)
+            .ok_or_else(|| MlsError::Policy(format!("{target} is not in the group")))?;
+        let action = Action::RemoveClient {
+            target: Target {
+                user: target.user().clone(),
+                client: Some(target.name().to_owned()),
+            },
+        };
+        let update = self.list_update(client, vec![action])?;
+        self.commit(client, update, Proposals::Removals(vec![leaf]))
+    }
+
+    /// Plans `actions` by `client` in order and returns the participant-list update their
+    /// role changes make (or a denial).
+    fn list_update(
+        &self,
+        client: &Client,
+        actions: Vec<Action>,
+    ) -> Result<Option<ParticipantListUpdate>, MlsError> {
+        let room = self.room()?;
+        let mut scratch = room.clone();
+        let mut update = ParticipantListUpdate::default();
+        for action in actions {
+            let op = Operation {
+                actor: client.actor(),
+                action,
+            };
+            let authorized = plan(&scratch, &op).map_err(MlsError::Denied)?;
+            for change in authorized.changes() {
+                let Change::SetRole { user, role } = change else {
+                    continue;
+                };
+                let position = room
+                    .participants()
+                    .entries()
+                    .iter()
+                    .position(|e| &e.user == user);
+                match (position, *role) {
+                    (Some(i), 0) => update.removed.push(i as u32),
+                    (Some(i), role) => update.changed.push(IndexRolePair {
+                        user_index: i as u32,
+                        role,
+                    }),
+                    (None, 0) => {}
+                    (None, role) => update.added.push(UserRolePair {
+                        user: user.clone(),
+                        role,
+                    }),
+                }
+            }
+            scratch.apply(&authorized);
+        }
+        let empty =
+            update.changed.is_empty() && update.removed.is_empty() && update.added.is_empty();
+        Ok((!empty).then_some(update))
+    }
+
+    /// Builds, stages and serializes a commit carrying the proposals `propose` adds and the
+    /// participant-list update, if any.
+    fn commit(
+        &mut self,
+        client: &Client,
+        update: Option<ParticipantListUpdate>,
+        proposals: Proposals,
+    ) -> Result<OutgoingCommit, MlsError> {
+        let next_list = match &update {
+            Some(u) => Some(
+                self.room()?
+                    .participants()
+                    .apply(u)
+                    .map_err(|e| MlsError::Policy(e.to_string()))?
+                    .to_component_bytes()
+                    .map_err(|e| MlsError::Policy(e.to_string()))?,
+            ),
+            None => None,
+        };
+        let update_bytes = update
+            .map(|u| u.tls_serialize_detached())
+            .transpose()
+            .map_err(MlsError::openmls)?;
+        let mut builder = match proposals {
+            Proposals::Adds(kps) => self.group.commit_builder().propose_adds(kps),
+            Proposals::Removals(leaves) => self.group.commit_builder().propose_removals(leaves),
+        };
+        if let Some(bytes) = update_bytes {
+            builder = builder.add_proposal(Proposal::AppDataUpdate(Box::new(
+                AppDataUpdateProposal::update(ids::PARTICIPANT_LIST, bytes),
+            )));
+        }
+        let mut stage = builder
+            .load_psks(client.provider.storage())
+            .map_err(MlsError::openmls)?;
+        if let Some(list) = next_list {
+            let mut updater = stage.app_data_dictionary_updater();
+            updater.set(ComponentData::from_parts(
+                ids::PARTICIPANT_LIST,
+                list.into(),
+            ));
+            let changes = updater.changes();
+            stage.with_app_data_dictionary_updates(changes);
+        }
+        let bundle = stage
+            .create_group_info(true)
+            .build(
+                client.provider.rand(),
+                client.provider.crypto(),
+                &client.signer,
+                |_| true,
+            )
+            .map_err(MlsError::openmls)?
+            .stage_commit(&client.provider)
+            .map_err(MlsError::openmls)?;
+        let (commit, welcome, group_info) = bundle.into_messages();
+        let group_info =
+            group_info.ok_or_else(|| MlsError::GroupInfo("openmls made no GroupInfo".into()))?;
+        Ok(OutgoingCommit {
+            commit: commit.to_bytes().map_err(MlsError::openmls)?,
+            welcome: welcome
+                .map(|w| w.to_bytes())
+                .transpose()
+                .map_err(MlsError::openmls)?,
+            group_info: group_info.to_bytes().map_err(MlsError::openmls)?,
+        })
+    }
+
+    /// Merges this member's pending commit once the hub accepted it.
+    pub fn confirm(&mut self, client: &Client) -> Result<(), MlsError> {
+        self.group
+            .merge_pending_commit(&client.provider)
+            .map_err(MlsError::openmls)
+    }
+
+    /// Drops this member's pending commit after the hub refused it.
+    pub fn discard(&mut self, client: &Client) -> Result<(), MlsError> {
+        self.group
+            .clear_pending_commit(client.provider.storage())
+            .map_err(MlsError::openmls)
+    }
+
+    /// Encrypts an application message.
+    pub fn encrypt(&mut self, client: &Client, plaintext: &[u8]) -> Result<Vec<u8>, MlsError> {
+        self.group
+            .create_message(&client.provider, &client.signer, plaintext)
+            .map_err(MlsError::openmls)?
+            .to_bytes()
+            .map_err(MlsError::openmls)
+    }
+
+    /// Processes a message fanned out by the hub. Commits are verified against the same
+    /// room policy rules as on the hub before they are merged: a commit the policy forbids
+    /// is refused here too, and the group stays as it was.
+    pub fn process(&mut self, client: &Client, message: &[u8]) -> Result<Incoming, MlsError> {
+        let message = MlsMessageIn::tls_deserialize_exact(message)
+            .map_err(|e| MlsError::Malformed(e.to_string()))?;
+        let protocol = message
+            .try_into_protocol_message()
+            .map_err(|_| MlsError::Malformed("not a group message".into()))?;
+        let processed = self
+            .group
+            .process_message(&client.provider, protocol)
+            .map_err(MlsError::openmls)?;
+        let sender = processed.sender().clone();
+        let credential = processed.credential().clone();
+        let context = self.group.public_group().group_context().clone();
+        let origin = origin_of(
+            &sender,
+            &|leaf| self.leaf_client(leaf),
+            || client_of(&credential),
+            &|index| external_system_user(&context, index),
+        )?;
+        let before = self.room()?;
+        let current = dictionary(&self.group);
+        let staged = match processed.into_content() {
+            ProcessedMessageContent::ApplicationMessage(m) => {
+                let Origin::Member(sender) = origin else {
+                    return Err(MlsError::Malformed(
+                        "application message from a non-member".into(),
+                    ));
+                };
+                return Ok(Incoming::Message {
+                    sender,
+                    plaintext: m.into_bytes(),
+                });
+            }
+            ProcessedMessageContent::ProposalMessage(p) => {
+                crate::commit::authorize_proposal(&before, origin, p.proposal(), &|leaf| {
+                    self.leaf_client(leaf)
+                })?;
+                self.group
+                    .store_pending_proposal(client.provider.storage(), *p)
+                    .map_err(MlsError::openmls)?;
+                return Ok(Incoming::Proposal);
+            }
+            ProcessedMessageContent::StagedCommitMessage(staged) => {
+                (*staged, resolve_app_data(&current, [])?)
+            }
+            ProcessedMessageContent::UnresolvedAppDataCommit(unresolved) => {
+                let app_data = resolve_app_data(&current, unresolved.app_data_update_proposals())?;
+                let mut updater = self.group.app_data_dictionary_updater();
+                for (id, bytes) in &app_data.entries {
+                    if current.get(id) != Some(bytes) {
+                        updater.set(ComponentData::from_parts(*id, bytes.clone().into()));
+                    }
+                }
+                let changes = updater.changes();
+                let staged = self
+                    .group
+                    .stage_app_data_commit(&client.provider, *unresolved, changes)
+                    .map_err(MlsError::openmls)?;
+                (staged, app_data)
+            }
+            ProcessedMessageContent::OwnPendingCommit => {
+                self.confirm(client)?;
+                return Ok(Incoming::Commit {
+                    epoch: self.epoch(),
+                });
+            }
+            _ => return Err(MlsError::Malformed("unexpected message".into())),
+        };
+        let (staged, app_data) = staged;
+        let (summary, clients) = summarize(
+            &staged,
+            origin,
+            app_data,
+            before.clients().clone(),
+            &|leaf| self.leaf_client(leaf),
+            &|index| external_system_user(&context, index),
+        )?;
+        authorize_commit(&before, &summary, clients)?;
+        self.group
+            .merge_staged_commit(&client.provider, staged)
+            .map_err(MlsError::openmls)?;
+        Ok(Incoming::Commit {
+            epoch: self.epoch(),
+        })
+    }
+
     /// The underlying openmls group.
     pub fn mls(&self) -> &MlsGroup {
         &self.group
     }
+
+    /// The underlying openmls group, for callers that build their own MLS messages.
+    pub fn mls_mut(&mut self) -> &mut MlsGroup {
+        &mut self.group
+    }
+}
+
+/// The group context's AppDataDictionary entries.
+fn dictionary(group: &MlsGroup) -> std::collections::BTreeMap<u16, Vec<u8>> {
+    group
+        .public_group()
+        .group_context()
+        .extensions()
+        .app_data_dictionary()
+        .map(|d| {
+            d.dictionary()
+                .entries()
+                .map(|c: &ComponentData| (c.id(), c.data().to_vec()))
+                .collect()
+        })
+        .unwrap_or_default()
 }

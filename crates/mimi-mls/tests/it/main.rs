@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod carriage;
+mod flow;
 mod identity;
 mod key_package;
 mod support;

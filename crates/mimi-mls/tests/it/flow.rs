@@ -1,0 +1,315 @@
+//! Real MLS through the hub: adds by KeyPackage with their participant-list update, Welcome
+//! joins, removals, messages, denials, racing commits and tampered input.
+
+use mimi_mls::MlsError;
+use mimi_mls::hub::{Accepted, Hub, HubRoom};
+use mimi_mls::key_package::{ValidKeyPackage, validate_key_package};
+use mimi_mls::member::{Client, Incoming, OutgoingCommit, RoomGroup};
+use mimi_policy::id::ProviderId;
+use mimi_policy::seed::seed_role;
+use openmls_traits::OpenMlsProvider as _;
+
+use crate::support::{client, new_room, user};
+
+/// The hub, a room it hosts, and its members with their groups.
+struct World {
+    hub: Hub,
+    hosted: HubRoom,
+    members: Vec<(Client, RoomGroup)>,
+}
+
+impl World {
+    /// `preset` created by alice (owner) on example.com.
+    fn new(preset: &str) -> Self {
+        let hub = Hub::new(ProviderId::parse("example.com").unwrap()).unwrap();
+        let alice = client("mimi://example.com/d/alice/phone");
+        let room = new_room(preset, alice.id());
+        let group = alice.create_room(&room, &hub.external_sender()).unwrap();
+        let hosted = hub
+            .load_room(
+                &alice.group_info(&group).unwrap(),
+                &group.ratchet_tree().unwrap(),
+            )
+            .unwrap();
+        Self {
+            hub,
+            hosted,
+            members: vec![(alice, group)],
+        }
+    }
+
+    fn member(&mut self, i: usize) -> (&Client, &mut RoomGroup) {
+        let (c, g) = &mut self.members[i];
+        (c, g)
+    }
+
+    /// Sends a commit to the hub; on acceptance the committer merges it and every other
+    /// member processes it.
+    fn submit(&mut self, committer: usize, out: &OutgoingCommit) -> Result<Accepted, MlsError> {
+        let accepted = self
+            .hosted
+            .process(&self.hub, &out.commit, Some(&out.group_info))?;
+        for (i, (c, g)) in self.members.iter_mut().enumerate() {
+            if i == committer {
+                g.confirm(c).unwrap();
+            } else {
+                g.process(c, &out.commit).unwrap();
+            }
+        }
+        Ok(accepted)
+    }
+
+    /// `adder` adds the client `uri`; it joins by Welcome with the hub's tree.
+    fn add(&mut self, adder: usize, uri: &str) -> Result<usize, MlsError> {
+        let newcomer = client(uri);
+        let kp = key_package(&newcomer);
+        let (c, g) = self.member(adder);
+        let out = g.add(c, vec![kp])?;
+        self.submit(adder, &out)?;
+        let group = newcomer
+            .join(
+                out.welcome.as_ref().unwrap(),
+                &self.hosted.ratchet_tree().unwrap(),
+            )
+            .unwrap();
+        self.members.push((newcomer, group));
+        Ok(self.members.len() - 1)
+    }
+
+    fn epoch(&self) -> u64 {
+        self.hosted.epoch()
+    }
+}
+
+fn key_package(c: &Client) -> ValidKeyPackage {
+    let bytes = c.key_package().unwrap();
+    validate_key_package(c.provider().crypto(), &bytes, c.id().user()).unwrap()
+}
+
+#[test]
+fn seed_add_admin_adds_a_stranger_who_joins_by_welcome_as_member() {
+    let mut w = World::new("administrated");
+    let zed = w.add(0, "mimi://example.org/d/zed/laptop").unwrap();
+    assert_eq!(w.epoch(), 1);
+    let hub_room = w.hosted.room().unwrap();
+    assert_eq!(
+        hub_room.role_of(&user("zed@example.org")),
+        seed_role::MEMBER
+    );
+    for (c, g) in &w.members {
+        assert_eq!(g.room().unwrap(), hub_room, "{}", c.id());
+    }
+    assert_eq!(w.members[zed].1.epoch(), 1);
+}
+
+#[test]
+fn seed_add_occupants_client_needs_no_list_change() {
+    let mut w = World::new("administrated");
+    w.add(0, "mimi://example.com/d/bob/phone").unwrap();
+    let room = w.hosted.room().unwrap();
+    assert_eq!(room.role_of(&user("bob@example.com")), seed_role::MEMBER);
+    assert_eq!(room.client_total(), 2);
+}
+
+#[test]
+fn seed_add_member_cannot_add_a_stranger_member_side_and_hub_side() {
+    let mut w = World::new("administrated");
+    let bob = w.add(0, "mimi://example.com/d/bob/phone").unwrap();
+    let zed = client("mimi://example.org/d/zed/laptop");
+    // The member's own check refuses to build it.
+    let (c, g) = w.member(bob);
+    let err = g.add(c, vec![key_package(&zed)]).err().unwrap();
+    assert_eq!(err.code(), "not-allowed");
+    // Built by hand, bypassing that check: the hub refuses, and nothing changes.
+    let forged = forged_add(&mut w, bob, &zed);
+    let epoch = w.epoch();
+    let err = w
+        .hosted
+        .process(&w.hub, &forged.0, Some(&forged.1))
+        .err()
+        .unwrap();
+    assert_eq!(err.code(), "invalid-policy", "{err}");
+    assert_eq!(w.epoch(), epoch);
+    // And alice, another member, refuses it too.
+    let (c, g) = w.member(0);
+    assert!(g.process(c, &forged.0).is_err());
+    assert_eq!(g.epoch(), epoch);
+}
+
+/// An Add commit built with openmls directly (no participant-list update, no policy check).
+fn forged_add(w: &mut World, member: usize, newcomer: &Client) -> (Vec<u8>, Vec<u8>) {
+    let kp = key_package(newcomer).key_package;
+    let (c, g) = w.member(member);
+    let bundle = g
+        .mls_mut()
+        .commit_builder()
+        .propose_adds([kp])
+        .load_psks(c.provider().storage())
+        .unwrap()
+        .create_group_info(true)
+        .build(
+            c.provider().rand(),
+            c.provider().crypto(),
+            c.signer(),
+            |_| true,
+        )
+        .unwrap()
+        .stage_commit(c.provider())
+        .unwrap();
+    let (commit, _, gi) = bundle.into_messages();
+    let out = (commit.to_bytes().unwrap(), gi.unwrap().to_bytes().unwrap());
+    g.mls_mut()
+        .clear_pending_commit(c.provider().storage())
+        .unwrap();
+    out
+}
+
+#[test]
+fn seed_remove_moderator_removes_a_member_client_and_members_follow() {
+    let mut w = World::new("administrated");
+    let bob = w.add(0, "mimi://example.com/d/bob/phone").unwrap();
+    w.add(0, "mimi://example.com/d/carol/desktop").unwrap();
+    let (c, g) = w.member(0);
+    let out = g
+        .remove(
+            c,
+            &mimi_policy::id::ClientId::parse("mimi://example.com/d/bob/phone").unwrap(),
+        )
+        .unwrap();
+    let accepted = w
+        .hosted
+        .process(&w.hub, &out.commit, Some(&out.group_info))
+        .unwrap();
+    assert_eq!(accepted, Accepted::Commit { epoch: 3 });
+    let (c, g) = w.member(0);
+    g.confirm(c).unwrap();
+    let room = w.hosted.room().unwrap();
+    assert_eq!(room.client_count_of(&user("bob@example.com")), 0);
+    // bob stays a member (affiliation), without clients.
+    assert_eq!(room.role_of(&user("bob@example.com")), seed_role::MEMBER);
+    // The removed client learns it is out.
+    let (c, g) = w.member(bob);
+    g.process(c, &out.commit).unwrap();
+    assert!(!g.mls().is_active());
+}
+
+#[test]
+fn seed_remove_member_cannot_remove_an_admins_client() {
+    let mut w = World::new("administrated");
+    let bob = w.add(0, "mimi://example.com/d/bob/phone").unwrap();
+    let (c, g) = w.member(bob);
+    let alice = mimi_policy::id::ClientId::parse("mimi://example.com/d/alice/phone").unwrap();
+    let err = g.remove(c, &alice).err().unwrap();
+    assert_eq!(err.code(), "not-allowed");
+}
+
+#[test]
+fn hub_orders_commits_first_valid_wins_later_get_wrong_epoch() {
+    let mut w = World::new("administrated");
+    let bob = w.add(0, "mimi://example.com/d/bob/phone").unwrap();
+    let zed = client("mimi://example.org/d/zed/laptop");
+    let bob2 = client("mimi://example.com/d/bob/laptop");
+    let (c, g) = w.member(0);
+    let first = g.add(c, vec![key_package(&zed)]).unwrap();
+    let (c, g) = w.member(bob);
+    let second = g.add(c, vec![key_package(&bob2)]).unwrap();
+    assert_eq!(
+        w.hosted
+            .process(&w.hub, &first.commit, Some(&first.group_info))
+            .unwrap(),
+        Accepted::Commit { epoch: 2 }
+    );
+    let err = w
+        .hosted
+        .process(&w.hub, &second.commit, Some(&second.group_info))
+        .err()
+        .unwrap();
+    assert!(matches!(err, MlsError::WrongEpoch { current: 2 }), "{err}");
+}
+
+#[test]
+fn hub_refuses_tampered_or_incomplete_commits_without_state_change() {
+    let mut w = World::new("administrated");
+    let zed = client("mimi://example.org/d/zed/laptop");
+    let (c, g) = w.member(0);
+    let out = g.add(c, vec![key_package(&zed)]).unwrap();
+    let hub = &w.hub;
+    // Without the GroupInfo of the new epoch.
+    let err = w.hosted.process(hub, &out.commit, None).err().unwrap();
+    assert_eq!(err.code(), "bad-group-info");
+    // With a GroupInfo of another epoch.
+    let old = w.hosted.group_info().to_vec();
+    let err = w
+        .hosted
+        .process(hub, &out.commit, Some(&old))
+        .err()
+        .unwrap();
+    assert_eq!(err.code(), "bad-group-info");
+    // A flipped byte in the signature (before the 33-byte confirmation and membership tags,
+    // which only members can check: the hub has no epoch secrets).
+    let mut bad = out.commit.clone();
+    let n = bad.len();
+    bad[n - 33 - 33 - 20] ^= 0x01;
+    assert!(w.hosted.process(hub, &bad, Some(&out.group_info)).is_err());
+    // Truncated, and garbage.
+    assert_eq!(
+        w.hosted
+            .process(hub, &out.commit[..n - 1], Some(&out.group_info))
+            .err()
+            .unwrap()
+            .code(),
+        "malformed-mls"
+    );
+    assert!(w.hosted.process(hub, b"not mls", None).is_err());
+    assert_eq!(w.epoch(), 0);
+    // The genuine commit still goes through afterwards.
+    assert!(
+        w.hosted
+            .process(hub, &out.commit, Some(&out.group_info))
+            .is_ok()
+    );
+}
+
+#[test]
+fn hub_refuses_a_commit_for_another_group() {
+    let mut one = World::new("administrated");
+    let two = World::new("open");
+    let zed = client("mimi://example.org/d/zed/laptop");
+    let (c, g) = one.member(0);
+    let out = g.add(c, vec![key_package(&zed)]).unwrap();
+    // Same room ID in both worlds, but a different group: the signature does not verify.
+    let mut other = two;
+    assert!(
+        other
+            .hosted
+            .process(&other.hub, &out.commit, Some(&out.group_info))
+            .is_err()
+    );
+    assert_eq!(other.epoch(), 0);
+}
+
+#[test]
+fn members_exchange_end_to_end_encrypted_messages() {
+    let mut w = World::new("administrated");
+    let bob = w.add(0, "mimi://example.com/d/bob/phone").unwrap();
+    let (c, g) = w.member(0);
+    let ciphertext = g.encrypt(c, b"hello bob").unwrap();
+    assert!(!ciphertext.windows(9).any(|win| win == b"hello bob"));
+    let (c, g) = w.member(bob);
+    match g.process(c, &ciphertext).unwrap() {
+        Incoming::Message { sender, plaintext } => {
+            assert_eq!(sender.to_string(), "mimi://example.com/d/alice/phone");
+            assert_eq!(plaintext, b"hello bob");
+        }
+        other => panic!("{other:?}"),
+    }
+    // The hub takes only handshakes.
+    assert_eq!(
+        w.hosted
+            .process(&w.hub, &ciphertext, None)
+            .err()
+            .unwrap()
+            .code(),
+        "malformed-mls"
+    );
+}

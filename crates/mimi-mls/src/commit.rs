@@ -91,7 +91,10 @@ pub fn resolve_app_data<'a>(
                 out.entries.insert(id, bytes);
                 out.list_update = Some(update);
             }
-            (ids::PARTICIPANT_LIST | ids::ROLES_LIST | ids::BASE_ROOM_POLICY, _) => {
+            (
+                ids::PARTICIPANT_LIST | ids::ROLES_LIST | ids::BASE_ROOM_POLICY,
+                AppDataUpdateOperation::Remove,
+            ) => {
                 return Err(MlsError::Policy(format!(
                     "component {id:#06x} cannot be removed"
                 )));
@@ -479,5 +482,28 @@ pub fn remove_client(clients: &mut Clients, client: &ClientId) {
         if set.is_empty() {
             clients.remove(client.user());
         }
+    }
+}
+
+/// Writes the resolved entries into an openmls dictionary updater: what changed is set, what
+/// disappeared is removed.
+pub fn fill_updater(
+    updater: &mut openmls::group::AppDataDictionaryUpdater<'_>,
+    current: &BTreeMap<ComponentId, Vec<u8>>,
+    resolved: &ResolvedAppData,
+) {
+    for (id, bytes) in &resolved.entries {
+        if current.get(id) != Some(bytes) {
+            updater.set(openmls::component::ComponentData::from_parts(
+                *id,
+                bytes.clone().into(),
+            ));
+        }
+    }
+    for id in current
+        .keys()
+        .filter(|id| !resolved.entries.contains_key(id))
+    {
+        updater.remove(id);
     }
 }

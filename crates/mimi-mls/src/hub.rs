@@ -20,7 +20,8 @@ use openmls_traits::OpenMlsProvider as _;
 use tls_codec::{Deserialize as _, Serialize as _};
 
 use crate::commit::{
-    Origin, authorize_commit, authorize_proposal, origin_of, resolve_app_data, summarize,
+    Origin, authorize_commit, authorize_proposal, fill_updater, origin_of, resolve_app_data,
+    summarize,
 };
 use crate::context::{clients_of, room_of};
 use crate::identity::{client_of, external_system_user, provider_credential};
@@ -251,17 +252,7 @@ impl HubRoom {
                 let current = self.dictionary();
                 let app_data = resolve_app_data(&current, unresolved.app_data_update_proposals())?;
                 let mut updater = self.group.app_data_dictionary_updater();
-                for (id, bytes) in &app_data.entries {
-                    if current.get(id) != Some(bytes) {
-                        updater.set(ComponentData::from_parts(*id, bytes.clone().into()));
-                    }
-                }
-                for id in current
-                    .keys()
-                    .filter(|id| !app_data.entries.contains_key(id))
-                {
-                    updater.remove(id);
-                }
+                fill_updater(&mut updater, &current, &app_data);
                 let changes = updater.changes();
                 let staged = self
                     .group
@@ -337,6 +328,42 @@ impl HubRoom {
             MlsError::GroupInfo("the GroupInfo is not signed by the committer".into())
         })?;
         Ok(())
+    }
+
+    /// Checks an application message submitted by `sender` (the client the provider
+    /// authenticated): a PrivateMessage of this group in the current epoch, from a client that
+    /// may send in this room. The content stays opaque to the hub.
+    pub fn check_message(&self, sender: &ClientId, message: &[u8]) -> Result<(), MlsError> {
+        let message = MlsMessageIn::tls_deserialize_exact(message)
+            .map_err(|e| MlsError::Malformed(e.to_string()))?;
+        let protocol = message
+            .try_into_protocol_message()
+            .map_err(|_| MlsError::Malformed("not a group message".into()))?;
+        let private = matches!(protocol, ProtocolMessage::PrivateMessage(_));
+        if !private || protocol.content_type() != openmls::prelude::ContentType::Application {
+            return Err(MlsError::Malformed(
+                "application messages are PrivateMessages".into(),
+            ));
+        }
+        if protocol.group_id() != self.group.group_id() {
+            return Err(MlsError::Malformed("message for another group".into()));
+        }
+        let current = self.epoch();
+        if protocol.epoch().as_u64() != current {
+            return Err(MlsError::WrongEpoch { current });
+        }
+        let op = Operation {
+            actor: Actor::user(sender.user().clone(), Some(sender.name())),
+            action: Action::SendMessage {
+                seconds_since_last_update: None,
+            },
+        };
+        let decision = authorize(&self.room()?, &op);
+        if decision.is_allowed() {
+            Ok(())
+        } else {
+            Err(MlsError::Denied(decision))
+        }
     }
 
     /// Number of clients in the group.

@@ -18,7 +18,9 @@ use openmls_rust_crypto::OpenMlsRustCrypto;
 use openmls_traits::OpenMlsProvider as _;
 use tls_codec::{Deserialize as _, Serialize as _};
 
-use crate::commit::{Origin, authorize_commit, origin_of, resolve_app_data, summarize};
+use crate::commit::{
+    Origin, authorize_commit, fill_updater, origin_of, resolve_app_data, summarize,
+};
 use crate::context::{group_context_extensions, group_id, leaf_capabilities, room_of};
 use crate::identity::{client_of, credential_of, external_system_user};
 use crate::key_package::ValidKeyPackage;
@@ -173,6 +175,10 @@ fn join_config() -> MlsGroupJoinConfig {
 enum Proposals {
     Adds(Vec<KeyPackage>),
     Removals(Vec<LeafNodeIndex>),
+    /// Only the proposals the hub stored.
+    Pending,
+    /// AppDataUpdates of policy components: new value, or removal.
+    Policy(Vec<(u16, Option<Vec<u8>>)>),
 }
 
 /// A commit ready for the hub: the commit, the Welcome for added clients, and the
@@ -287,6 +293,118 @@ impl RoomGroup {
         self.commit(client, update, Proposals::Removals(vec![leaf]))
     }
 
+    /// Commits a ban of `user`: the participant-list change to the banned role and the
+    /// removal of every client of the user.
+    pub fn ban(
+        &mut self,
+        client: &Client,
+        user: &mimi_policy::id::UserId,
+    ) -> Result<OutgoingCommit, MlsError> {
+        let leaves: Vec<LeafNodeIndex> = self
+            .group
+            .members()
+            .filter(|m| client_of(&m.credential).is_ok_and(|c| c.user() == user))
+            .map(|m| m.index)
+            .collect();
+        let update = self.list_update(
+            client,
+            vec![Action::Ban {
+                target: Target {
+                    user: user.clone(),
+                    client: None,
+                },
+            }],
+        )?;
+        self.commit(client, update, Proposals::Removals(leaves))
+    }
+
+    /// A SelfRemove proposal of this client (sent to the hub, committed later by a member).
+    pub fn self_remove(&mut self, client: &Client) -> Result<Vec<u8>, MlsError> {
+        let decision = authorize(
+            &self.room()?,
+            &Operation {
+                actor: client.actor(),
+                action: Action::SelfRemove,
+            },
+        );
+        if !decision.is_allowed() {
+            return Err(MlsError::Denied(decision));
+        }
+        self.group
+            .leave_group_via_self_remove(&client.provider, &client.signer)
+            .map_err(MlsError::openmls)?
+            .to_bytes()
+            .map_err(MlsError::openmls)
+    }
+
+    /// Commits the proposals the hub stored (SelfRemoves, Removes), with the
+    /// participant-list update they make.
+    pub fn commit_pending(&mut self, client: &Client) -> Result<OutgoingCommit, MlsError> {
+        let mut actions = Vec::new();
+        for queued in self.group.pending_proposals() {
+            let openmls::prelude::Sender::Member(leaf) = queued.sender() else {
+                continue;
+            };
+            let Some(proposer) = self.leaf_client(leaf.u32()) else {
+                continue;
+            };
+            let actor = Actor::user(proposer.user().clone(), Some(proposer.name()));
+            let action = match queued.proposal() {
+                Proposal::SelfRemove => Action::SelfRemove,
+                Proposal::Remove(r) => match self.leaf_client(r.removed().u32()) {
+                    Some(target) => Action::RemoveClient {
+                        target: Target {
+                            user: target.user().clone(),
+                            client: Some(target.name().to_owned()),
+                        },
+                    },
+                    None => continue,
+                },
+                _ => continue,
+            };
+            actions.push(Operation { actor, action });
+        }
+        let update = self.list_update_of(actions)?;
+        self.commit(client, update, Proposals::Pending)
+    }
+
+    /// Commits a new policy: every component of `proposed` that differs from the current
+    /// one, as AppDataUpdate proposals. The participants and clients stay as they are.
+    pub fn update_policy(
+        &mut self,
+        client: &Client,
+        proposed: &Room,
+    ) -> Result<OutgoingCommit, MlsError> {
+        let current = self.room()?;
+        let decision = authorize(
+            &current,
+            &Operation {
+                actor: client.actor(),
+                action: Action::UpdatePolicy {
+                    policy: Box::new(proposed.clone()),
+                },
+            },
+        );
+        if !decision.is_allowed() {
+            return Err(MlsError::Denied(decision));
+        }
+        let now = dictionary(&self.group);
+        let next = proposed
+            .to_app_data()
+            .map_err(|e| MlsError::Policy(e.to_string()))?;
+        let changed: Vec<(u16, Option<Vec<u8>>)> = next
+            .iter()
+            .filter(|(id, bytes)| **id != ids::PARTICIPANT_LIST && now.get(*id) != Some(*bytes))
+            .map(|(id, bytes)| (*id, Some(bytes.clone())))
+            .chain(
+                now.keys()
+                    .filter(|id| !next.contains_key(*id))
+                    .map(|id| (*id, None)),
+            )
+            .collect();
+        self.commit(client, None, Proposals::Policy(changed))
+    }
+
     /// Plans `actions` by `client` in order and returns the participant-list update their
     /// role changes make (or a denial).
     fn list_update(
@@ -294,14 +412,25 @@ impl RoomGroup {
         client: &Client,
         actions: Vec<Action>,
     ) -> Result<Option<ParticipantListUpdate>, MlsError> {
+        let ops = actions
+            .into_iter()
+            .map(|action| Operation {
+                actor: client.actor(),
+                action,
+            })
+            .collect();
+        self.list_update_of(ops)
+    }
+
+    /// Plans `ops` in order and returns the participant-list update their role changes make.
+    fn list_update_of(
+        &self,
+        ops: Vec<Operation>,
+    ) -> Result<Option<ParticipantListUpdate>, MlsError> {
         let room = self.room()?;
         let mut scratch = room.clone();
         let mut update = ParticipantListUpdate::default();
-        for action in actions {
-            let op = Operation {
-                actor: client.actor(),
-                action,
-            };
+        for op in ops {
             let authorized = plan(&scratch, &op).map_err(MlsError::Denied)?;
             for change in authorized.changes() {
                 let Change::SetRole { user, role } = change else {
@@ -355,10 +484,23 @@ impl RoomGroup {
             .map(|u| u.tls_serialize_detached())
             .transpose()
             .map_err(MlsError::openmls)?;
+        let policy: Vec<(u16, Option<Vec<u8>>)> = match &proposals {
+            Proposals::Policy(changes) => changes.clone(),
+            _ => Vec::new(),
+        };
         let mut builder = match proposals {
             Proposals::Adds(kps) => self.group.commit_builder().propose_adds(kps),
             Proposals::Removals(leaves) => self.group.commit_builder().propose_removals(leaves),
-        };
+            Proposals::Pending | Proposals::Policy(_) => self.group.commit_builder(),
+        }
+        .consume_proposal_store(true);
+        for (id, value) in &policy {
+            let proposal = match value {
+                Some(bytes) => AppDataUpdateProposal::update(*id, bytes.clone()),
+                None => AppDataUpdateProposal::remove(*id),
+            };
+            builder = builder.add_proposal(Proposal::AppDataUpdate(Box::new(proposal)));
+        }
         if let Some(bytes) = update_bytes {
             builder = builder.add_proposal(Proposal::AppDataUpdate(Box::new(
                 AppDataUpdateProposal::update(ids::PARTICIPANT_LIST, bytes),
@@ -367,12 +509,20 @@ impl RoomGroup {
         let mut stage = builder
             .load_psks(client.provider.storage())
             .map_err(MlsError::openmls)?;
-        if let Some(list) = next_list {
+        if next_list.is_some() || !policy.is_empty() {
             let mut updater = stage.app_data_dictionary_updater();
-            updater.set(ComponentData::from_parts(
-                ids::PARTICIPANT_LIST,
-                list.into(),
-            ));
+            if let Some(list) = next_list {
+                updater.set(ComponentData::from_parts(
+                    ids::PARTICIPANT_LIST,
+                    list.into(),
+                ));
+            }
+            for (id, value) in policy {
+                match value {
+                    Some(bytes) => updater.set(ComponentData::from_parts(id, bytes.into())),
+                    None => updater.remove(&id),
+                }
+            }
             let changes = updater.changes();
             stage.with_app_data_dictionary_updates(changes);
         }
@@ -474,11 +624,7 @@ impl RoomGroup {
             ProcessedMessageContent::UnresolvedAppDataCommit(unresolved) => {
                 let app_data = resolve_app_data(&current, unresolved.app_data_update_proposals())?;
                 let mut updater = self.group.app_data_dictionary_updater();
-                for (id, bytes) in &app_data.entries {
-                    if current.get(id) != Some(bytes) {
-                        updater.set(ComponentData::from_parts(*id, bytes.clone().into()));
-                    }
-                }
+                fill_updater(&mut updater, &current, &app_data);
                 let changes = updater.changes();
                 let staged = self
                     .group

@@ -12,15 +12,15 @@ use openmls_traits::OpenMlsProvider as _;
 use crate::support::{client, new_room, user};
 
 /// The hub, a room it hosts, and its members with their groups.
-struct World {
-    hub: Hub,
-    hosted: HubRoom,
-    members: Vec<(Client, RoomGroup)>,
+pub struct World {
+    pub hub: Hub,
+    pub hosted: HubRoom,
+    pub members: Vec<(Client, RoomGroup)>,
 }
 
 impl World {
     /// `preset` created by alice (owner) on example.com.
-    fn new(preset: &str) -> Self {
+    pub fn new(preset: &str) -> Self {
         let hub = Hub::new(ProviderId::parse("example.com").unwrap()).unwrap();
         let alice = client("mimi://example.com/d/alice/phone");
         let room = new_room(preset, alice.id());
@@ -38,14 +38,14 @@ impl World {
         }
     }
 
-    fn member(&mut self, i: usize) -> (&Client, &mut RoomGroup) {
+    pub fn member(&mut self, i: usize) -> (&Client, &mut RoomGroup) {
         let (c, g) = &mut self.members[i];
         (c, g)
     }
 
     /// Sends a commit to the hub; on acceptance the committer merges it and every other
     /// member processes it.
-    fn submit(&mut self, committer: usize, out: &OutgoingCommit) -> Result<Accepted, MlsError> {
+    pub fn submit(&mut self, committer: usize, out: &OutgoingCommit) -> Result<Accepted, MlsError> {
         let accepted = self
             .hosted
             .process(&self.hub, &out.commit, Some(&out.group_info))?;
@@ -60,7 +60,7 @@ impl World {
     }
 
     /// `adder` adds the client `uri`; it joins by Welcome with the hub's tree.
-    fn add(&mut self, adder: usize, uri: &str) -> Result<usize, MlsError> {
+    pub fn add(&mut self, adder: usize, uri: &str) -> Result<usize, MlsError> {
         let newcomer = client(uri);
         let kp = key_package(&newcomer);
         let (c, g) = self.member(adder);
@@ -76,12 +76,12 @@ impl World {
         Ok(self.members.len() - 1)
     }
 
-    fn epoch(&self) -> u64 {
+    pub fn epoch(&self) -> u64 {
         self.hosted.epoch()
     }
 }
 
-fn key_package(c: &Client) -> ValidKeyPackage {
+pub fn key_package(c: &Client) -> ValidKeyPackage {
     let bytes = c.key_package().unwrap();
     validate_key_package(c.provider().crypto(), &bytes, c.id().user()).unwrap()
 }

@@ -5,6 +5,7 @@
 
 mod carriage;
 mod flow;
+mod flow_more;
 mod identity;
 mod key_package;
 mod support;

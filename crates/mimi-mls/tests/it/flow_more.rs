@@ -1,0 +1,123 @@
+//! Leaving, banning, policy updates and moderated messages through the hub.
+
+use mimi_mls::hub::Accepted;
+use mimi_policy::document::SeedDocument;
+use mimi_policy::seed::seed_role;
+
+use crate::flow::World;
+use crate::support::{client, user};
+
+#[test]
+fn seed_leave_self_remove_is_stored_then_committed_by_another_member() {
+    let mut w = World::new("administrated");
+    let bob = w.add(0, "mimi://example.com/d/bob/phone").unwrap();
+    let (c, g) = w.member(bob);
+    let proposal = g.self_remove(c).unwrap();
+    assert_eq!(
+        w.hosted.process(&w.hub, &proposal, None).unwrap(),
+        Accepted::Proposal
+    );
+    let (c, g) = w.member(0);
+    g.process(c, &proposal).unwrap();
+    let out = g.commit_pending(c).unwrap();
+    w.submit(0, &out).unwrap();
+    let room = w.hosted.room().unwrap();
+    assert_eq!(room.client_count_of(&user("bob@example.com")), 0);
+    assert!(!w.members[bob].1.mls().is_active());
+}
+
+#[test]
+fn seed_leave_a_visitor_leaves_the_participant_list_with_its_last_client() {
+    let mut w = World::new("open");
+    let erin = w.add(0, "mimi://example.org/d/erin/laptop").unwrap();
+    assert_eq!(
+        w.hosted.room().unwrap().role_of(&user("erin@example.org")),
+        seed_role::PARTICIPANT
+    );
+    let (c, g) = w.member(erin);
+    let proposal = g.self_remove(c).unwrap();
+    w.hosted.process(&w.hub, &proposal, None).unwrap();
+    let (c, g) = w.member(0);
+    g.process(c, &proposal).unwrap();
+    let out = g.commit_pending(c).unwrap();
+    w.submit(0, &out).unwrap();
+    assert_eq!(
+        w.hosted.room().unwrap().role_of(&user("erin@example.org")),
+        0
+    );
+}
+
+#[test]
+fn muc_ban_removes_the_users_clients_and_refuses_their_messages() {
+    let mut w = World::new("administrated");
+    let bob = w.add(0, "mimi://example.com/d/bob/phone").unwrap();
+    let (c, g) = w.member(bob);
+    let before_ban = g.encrypt(c, b"still here").unwrap();
+    let (c, g) = w.member(0);
+    let out = g.ban(c, &user("bob@example.com")).unwrap();
+    w.submit(0, &out).unwrap();
+    let room = w.hosted.room().unwrap();
+    assert_eq!(room.role_of(&user("bob@example.com")), seed_role::BANNED);
+    assert_eq!(room.client_count_of(&user("bob@example.com")), 0);
+    let bob_client = w.members[bob].0.id().clone();
+    let err = w
+        .hosted
+        .check_message(&bob_client, &before_ban)
+        .err()
+        .unwrap();
+    // Old epoch, and banned anyway.
+    assert!(matches!(err.code(), "wrong-epoch" | "banned"), "{err}");
+    // Adding the banned user back is refused.
+    let again = client("mimi://example.com/d/bob/tablet");
+    let (c, g) = w.member(0);
+    let kp = crate::flow::key_package(&again);
+    assert_eq!(g.add(c, vec![kp]).err().unwrap().code(), "banned");
+}
+
+#[test]
+fn seed_policy_update_by_owner_is_accepted_by_member_refused() {
+    let mut w = World::new("administrated");
+    let bob = w.add(0, "mimi://example.com/d/bob/phone").unwrap();
+    let current = w.hosted.room().unwrap();
+    let seed = current.seed().unwrap();
+    let mut doc = SeedDocument::from_room(&current, seed);
+    doc.policy.discoverable = false;
+    let proposed = doc.into_room().unwrap();
+    // bob (member) may not; his own client refuses to build it.
+    let (c, g) = w.member(bob);
+    assert_eq!(
+        g.update_policy(c, &proposed).err().unwrap().code(),
+        "not-allowed"
+    );
+    // alice (owner) may: the hub and bob accept it, and the policy changed everywhere.
+    let (c, g) = w.member(0);
+    let out = g.update_policy(c, &proposed).unwrap();
+    w.submit(0, &out).unwrap();
+    let room = w.hosted.room().unwrap();
+    assert!(!room.components().base.discoverable.0);
+    assert_eq!(w.members[bob].1.room().unwrap(), room);
+}
+
+#[test]
+fn seed_send_moderated_room_hub_refuses_a_visitors_message() {
+    let mut w = World::new("moderated");
+    let dave = w.add(0, "mimi://example.org/d/dave/laptop").unwrap();
+    let bob = w.add(0, "mimi://example.com/d/bob/phone").unwrap();
+    assert_eq!(
+        w.hosted.room().unwrap().role_of(&user("dave@example.org")),
+        seed_role::VISITOR
+    );
+    let (c, g) = w.member(dave);
+    let sender = c.id().clone();
+    let visitor_says = g.encrypt(c, b"hi").unwrap();
+    let err = w
+        .hosted
+        .check_message(&sender, &visitor_says)
+        .err()
+        .unwrap();
+    assert_eq!(err.code(), "no-voice");
+    let (c, g) = w.member(bob);
+    let sender = c.id().clone();
+    let member_says = g.encrypt(c, b"hi").unwrap();
+    w.hosted.check_message(&sender, &member_says).unwrap();
+}

@@ -8,4 +8,5 @@ mod flow;
 mod flow_more;
 mod identity;
 mod key_package;
+mod robustness;
 mod support;

@@ -226,8 +226,16 @@ pub fn authorize_commit(
             "{kind} proposals are not allowed; the policy changes by AppDataUpdate"
         )));
     }
-    let after = Room::from_app_data(before.id.clone(), &summary.app_data.entries, after_clients)
-        .map_err(|e| MlsError::Policy(format!("the commit leads to an invalid room: {e}")))?;
+    let policy_same = summary.app_data.list_update.is_none() && !summary.app_data.policy_changed;
+    let after = if policy_same {
+        before
+            .with_clients(after_clients)
+            .map_err(|e| e.to_string())
+    } else {
+        Room::from_app_data(before.id.clone(), &summary.app_data.entries, after_clients)
+            .map_err(|e| e.to_string())
+    }
+    .map_err(|e| MlsError::Policy(format!("the commit leads to an invalid room: {e}")))?;
     let committer = summary.committer.actor();
     let changes_people = !summary.adds.is_empty()
         || !summary.removes.is_empty()

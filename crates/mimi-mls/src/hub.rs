@@ -95,11 +95,12 @@ impl Hub {
                 "the group does not require SelfRemove and AppDataUpdate".into(),
             ));
         }
+        let policy = room_of(group.group_context(), group.members())?;
         let room = HubRoom {
             group,
             group_info: group_info.to_vec(),
+            room: policy.clone(),
         };
-        let policy = room.room()?;
         if room.epoch() == 0 {
             let creator = room
                 .group
@@ -147,12 +148,14 @@ fn parse_group_info(bytes: &[u8]) -> Result<VerifiableGroupInfo, MlsError> {
 pub struct HubRoom {
     group: PublicGroup,
     group_info: Vec<u8>,
+    /// The room as of the current epoch, kept so commits need not decode it again.
+    room: Room,
 }
 
 impl HubRoom {
     /// The room, as the group context and leaves describe it.
     pub fn room(&self) -> Result<Room, MlsError> {
-        room_of(self.group.group_context(), self.group.members())
+        Ok(self.room.clone())
     }
 
     /// The current epoch.
@@ -233,10 +236,10 @@ impl HubRoom {
             || client_of(&joiner_credential),
             &|index| external_system_user(self.group.group_context(), index),
         )?;
-        let before = self.room()?;
+        let before = &self.room;
         match processed.into_content() {
             ProcessedMessageContent::ProposalMessage(proposal) => {
-                authorize_proposal(&before, origin, proposal.proposal(), &|leaf| {
+                authorize_proposal(before, origin, proposal.proposal(), &|leaf| {
                     self.leaf_client(leaf)
                 })?;
                 self.group
@@ -246,6 +249,7 @@ impl HubRoom {
             }
             ProcessedMessageContent::StagedCommitMessage(staged) => {
                 let app_data = resolve_app_data(&self.dictionary(), [])?;
+                let before = before.clone();
                 self.commit(hub, &before, origin, *staged, app_data, group_info)
             }
             ProcessedMessageContent::UnresolvedAppDataCommit(unresolved) => {
@@ -258,6 +262,7 @@ impl HubRoom {
                     .group
                     .stage_app_data_commit(crypto, *unresolved, changes)
                     .map_err(MlsError::openmls)?;
+                let before = before.clone();
                 self.commit(hub, &before, origin, staged, app_data, group_info)
             }
             _ => Err(MlsError::Malformed(
@@ -283,7 +288,7 @@ impl HubRoom {
             &|leaf| self.leaf_client(leaf),
             &|index| external_system_user(self.group.group_context(), index),
         )?;
-        authorize_commit(before, &summary, clients)?;
+        let after = authorize_commit(before, &summary, clients)?;
         let group_info = group_info.ok_or_else(|| {
             MlsError::GroupInfo("a commit must come with the GroupInfo of the new epoch".into())
         })?;
@@ -297,6 +302,7 @@ impl HubRoom {
             .merge_commit(hub.provider.storage(), staged)
             .map_err(MlsError::openmls)?;
         self.group_info = group_info.to_vec();
+        self.room = after;
         Ok(Accepted::Commit {
             epoch: self.epoch(),
         })
@@ -358,7 +364,7 @@ impl HubRoom {
                 seconds_since_last_update: None,
             },
         };
-        let decision = authorize(&self.room()?, &op);
+        let decision = authorize(&self.room, &op);
         if decision.is_allowed() {
             Ok(())
         } else {

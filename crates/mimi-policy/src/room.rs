@@ -367,6 +367,19 @@ impl Room {
         self.components.base.multi_device.0
     }
 
+    /// This room with another set of clients in its group (the policy unchanged), checked
+    /// like any room.
+    pub fn with_clients(
+        &self,
+        clients: BTreeMap<UserId, BTreeSet<String>>,
+    ) -> Result<Room, RoomError> {
+        let mut room = self.clone();
+        room.clients = clients;
+        room.recount();
+        room.validate()?;
+        Ok(room)
+    }
+
     /// Moves `user` into `role` (0 removes it from the list); used to apply allowed changes.
     pub(crate) fn set_role(&mut self, user: &UserId, role: RoleIndex) {
         self.participants.set(user, role);

@@ -1,6 +1,7 @@
 //! `mimi`: the MIMI provider, client and tools in one binary.
 #![forbid(unsafe_code)]
 
+mod bench;
 mod policy;
 
 use std::process::ExitCode;
@@ -20,6 +21,9 @@ enum Command {
     /// Room policy tools: decide operations, name fixed-membership rooms, print presets.
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
+    /// Benchmarks that print one JSON line per measurement.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 
 /// A failure caused by the user's input: reported on stderr with exit status 2.
@@ -38,6 +42,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Policy(cmd) => cmd.run(),
+        Command::Bench(cmd) => cmd.run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

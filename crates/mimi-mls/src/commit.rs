@@ -12,6 +12,7 @@ use mimi_policy::id::{ClientId, UserId};
 use mimi_policy::operation::{Action, Target};
 use mimi_policy::participant_list::{ParticipantList, ParticipantListUpdate};
 use mimi_policy::role::{BANNED, NO_ROLE, RoleIndex};
+use mimi_policy::room::ClientDelta;
 use mimi_policy::{Actor, Decision, Operation, Room, authorize, plan, rule};
 use openmls::prelude::{
     AppDataUpdateOperation, AppDataUpdateProposal, Proposal, Sender, SenderExtensionIndex,
@@ -213,29 +214,56 @@ fn planned_role(room: &Room, op: &Operation, user: &UserId) -> Result<Option<Rol
     }))
 }
 
+/// The room a commit leads to.
+#[derive(Debug, Clone)]
+pub enum After {
+    /// The policy is unchanged: the room before, with the clients of the delta.
+    Clients(ClientDelta),
+    /// The policy changed: the room rebuilt from the new group context.
+    Rebuilt(Box<Room>),
+}
+
+impl After {
+    /// Turns `before` into the room after the commit.
+    pub fn apply(self, before: &mut Room) {
+        match self {
+            Self::Clients(delta) => before.apply_client_delta(&delta),
+            Self::Rebuilt(room) => *before = *room,
+        }
+    }
+}
+
 /// Authorizes every operation of a commit against the room before it, and checks the room
-/// after it (`after_clients`: the group's clients once the commit is merged). Returns the
-/// room after the commit.
+/// after it (`delta`: the clients the commit adds and removes).
 pub fn authorize_commit(
     before: &Room,
     summary: &CommitSummary,
-    after_clients: BTreeMap<UserId, BTreeSet<String>>,
-) -> Result<Room, MlsError> {
+    delta: ClientDelta,
+) -> Result<After, MlsError> {
     if let Some(kind) = summary.refused.first() {
         return Err(MlsError::Policy(format!(
             "{kind} proposals are not allowed; the policy changes by AppDataUpdate"
         )));
     }
+    let invalid = |e: String| MlsError::Policy(format!("the commit leads to an invalid room: {e}"));
     let policy_same = summary.app_data.list_update.is_none() && !summary.app_data.policy_changed;
     let after = if policy_same {
         before
-            .with_clients(after_clients)
-            .map_err(|e| e.to_string())
+            .check_client_delta(&delta)
+            .map_err(|e| invalid(e.to_string()))?;
+        After::Clients(delta)
     } else {
-        Room::from_app_data(before.id.clone(), &summary.app_data.entries, after_clients)
-            .map_err(|e| e.to_string())
-    }
-    .map_err(|e| MlsError::Policy(format!("the commit leads to an invalid room: {e}")))?;
+        let mut clients = before.clients().clone();
+        for c in &delta.removed {
+            remove_client(&mut clients, c);
+        }
+        for c in &delta.added {
+            add_client(&mut clients, c)?;
+        }
+        let room = Room::from_app_data(before.id.clone(), &summary.app_data.entries, clients)
+            .map_err(|e| invalid(e.to_string()))?;
+        After::Rebuilt(Box::new(room))
+    };
     let committer = summary.committer.actor();
     let changes_people = !summary.adds.is_empty()
         || !summary.removes.is_empty()
@@ -250,7 +278,12 @@ pub fn authorize_commit(
                 rule::RP_POLICY,
             )));
         }
-        let mut proposed = after.clone();
+        let After::Rebuilt(proposed) = &after else {
+            return Err(MlsError::Policy(
+                "a policy change without a new policy".into(),
+            ));
+        };
+        let mut proposed = (**proposed).clone();
         proposed.id = before.id.clone();
         decide(
             before,
@@ -423,22 +456,22 @@ pub fn origin_of(
     }
 }
 
-/// The clients of a user map, by user.
+/// The clients of a room, by user.
 pub type Clients = BTreeMap<UserId, BTreeSet<String>>;
 
-/// Summarizes a staged commit: its proposals in the policy's terms, and the group's clients
-/// once it is merged.
+/// Summarizes a staged commit: its proposals in the policy's terms, and the clients it adds
+/// to and removes from the group.
 pub fn summarize(
     staged: &StagedCommit,
     committer: Origin,
     app_data: ResolvedAppData,
-    mut clients: Clients,
     leaf_client: &dyn Fn(u32) -> Option<ClientId>,
     external: &dyn Fn(&SenderExtensionIndex) -> Option<UserId>,
-) -> Result<(CommitSummary, Clients), MlsError> {
+) -> Result<(CommitSummary, ClientDelta), MlsError> {
     let mut summary = CommitSummary::new(committer.clone(), app_data);
+    let mut delta = ClientDelta::default();
     if let Origin::Joiner(joiner) = &committer {
-        add_client(&mut clients, joiner)?;
+        delta.added.push(joiner.clone());
     }
     for queued in staged.queued_proposals() {
         let proposer = origin_of(
@@ -457,17 +490,17 @@ pub fn summarize(
         };
         summary.record(proposer, proposal, leaf_client, added)?;
     }
-    for (_, client) in &summary.adds {
-        add_client(&mut clients, client)?;
-    }
-    for client in summary
-        .self_removes
-        .iter()
-        .chain(summary.removes.iter().map(|(_, c)| c))
-    {
-        remove_client(&mut clients, client);
-    }
-    Ok((summary, clients))
+    delta
+        .added
+        .extend(summary.adds.iter().map(|(_, c)| c.clone()));
+    delta.removed.extend(
+        summary
+            .self_removes
+            .iter()
+            .chain(summary.removes.iter().map(|(_, c)| c))
+            .cloned(),
+    );
+    Ok((summary, delta))
 }
 
 fn add_client(clients: &mut Clients, client: &ClientId) -> Result<(), MlsError> {
@@ -484,7 +517,7 @@ fn add_client(clients: &mut Clients, client: &ClientId) -> Result<(), MlsError> 
 }
 
 /// Takes `client` out of a clients map.
-pub fn remove_client(clients: &mut Clients, client: &ClientId) {
+fn remove_client(clients: &mut Clients, client: &ClientId) {
     if let Some(set) = clients.get_mut(client.user()) {
         set.remove(client.name());
         if set.is_empty() {

@@ -249,8 +249,7 @@ impl HubRoom {
             }
             ProcessedMessageContent::StagedCommitMessage(staged) => {
                 let app_data = resolve_app_data(&self.dictionary(), [])?;
-                let before = before.clone();
-                self.commit(hub, &before, origin, *staged, app_data, group_info)
+                self.commit(hub, origin, *staged, app_data, group_info)
             }
             ProcessedMessageContent::UnresolvedAppDataCommit(unresolved) => {
                 let current = self.dictionary();
@@ -262,8 +261,7 @@ impl HubRoom {
                     .group
                     .stage_app_data_commit(crypto, *unresolved, changes)
                     .map_err(MlsError::openmls)?;
-                let before = before.clone();
-                self.commit(hub, &before, origin, staged, app_data, group_info)
+                self.commit(hub, origin, staged, app_data, group_info)
             }
             _ => Err(MlsError::Malformed(
                 "only proposals and commits go to the hub".into(),
@@ -274,21 +272,19 @@ impl HubRoom {
     fn commit(
         &mut self,
         hub: &Hub,
-        before: &Room,
         committer: Origin,
         staged: StagedCommit,
         app_data: crate::commit::ResolvedAppData,
         group_info: Option<&[u8]>,
     ) -> Result<Accepted, MlsError> {
-        let (summary, clients) = summarize(
+        let (summary, delta) = summarize(
             &staged,
             committer.clone(),
             app_data,
-            before.clients().clone(),
             &|leaf| self.leaf_client(leaf),
             &|index| external_system_user(self.group.group_context(), index),
         )?;
-        let after = authorize_commit(before, &summary, clients)?;
+        let after = authorize_commit(&self.room, &summary, delta)?;
         let group_info = group_info.ok_or_else(|| {
             MlsError::GroupInfo("a commit must come with the GroupInfo of the new epoch".into())
         })?;
@@ -302,7 +298,7 @@ impl HubRoom {
             .merge_commit(hub.provider.storage(), staged)
             .map_err(MlsError::openmls)?;
         self.group_info = group_info.to_vec();
-        self.room = after;
+        after.apply(&mut self.room);
         Ok(Accepted::Commit {
             epoch: self.epoch(),
         })

@@ -641,15 +641,14 @@ impl RoomGroup {
             _ => return Err(MlsError::Malformed("unexpected message".into())),
         };
         let (staged, app_data) = staged;
-        let (summary, clients) = summarize(
+        let (summary, delta) = summarize(
             &staged,
             origin,
             app_data,
-            before.clients().clone(),
             &|leaf| self.leaf_client(leaf),
             &|index| external_system_user(&context, index),
         )?;
-        authorize_commit(&before, &summary, clients)?;
+        authorize_commit(&before, &summary, delta)?;
         self.group
             .merge_staged_commit(&client.provider, staged)
             .map_err(MlsError::openmls)?;

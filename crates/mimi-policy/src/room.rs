@@ -2,7 +2,11 @@
 //! clients now in its MLS group, plus the seed profile when the room was defined by the seed's
 //! vocabulary.
 
+mod client_delta;
+
 use std::collections::{BTreeMap, BTreeSet};
+
+pub use client_delta::ClientDelta;
 
 use crate::component::PolicyComponents;
 use crate::id::{RoomId, UserId};
@@ -391,22 +395,32 @@ impl Room {
 
     /// Puts `user`'s client `name` into the group; used to apply allowed changes.
     pub(crate) fn insert_client(&mut self, user: &UserId, name: &str) {
-        self.clients
-            .entry(user.clone())
-            .or_default()
-            .insert(name.to_owned());
-        self.recount();
+        let set = self.clients.entry(user.clone()).or_default();
+        let became_active = set.is_empty();
+        if set.insert(name.to_owned()) {
+            self.client_total += 1;
+            if became_active {
+                let role = self.participants.role_of(user);
+                self.counts.entry(role).or_default().active += 1;
+            }
+        }
     }
 
     /// Takes `user`'s client `name` out of the group; used to apply allowed changes.
     pub(crate) fn remove_client(&mut self, user: &UserId, name: &str) {
-        if let Some(set) = self.clients.get_mut(user) {
-            set.remove(name);
+        let Some(set) = self.clients.get_mut(user) else {
+            return;
+        };
+        if set.remove(name) {
+            self.client_total -= 1;
             if set.is_empty() {
                 self.clients.remove(user);
+                let role = self.participants.role_of(user);
+                if let Some(c) = self.counts.get_mut(&role) {
+                    c.active = c.active.saturating_sub(1);
+                }
             }
         }
-        self.recount();
     }
 
     /// Takes every client of `user` out of the group; used to apply allowed changes.

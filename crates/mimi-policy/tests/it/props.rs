@@ -205,3 +205,56 @@ proptest! {
         let _ = decode_exact::<PreAuthList>(&bytes);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// The hub's fast path (check a client delta, apply it in place) agrees with rebuilding
+    /// and validating the whole room.
+    #[test]
+    fn client_delta_check_agrees_with_a_full_rebuild(
+        preset in preset_name(),
+        adds in prop::collection::vec((0..USERS.len(), 0..CLIENTS.len()), 0..3),
+        removes in prop::collection::vec(any::<prop::sample::Index>(), 0..3),
+    ) {
+        use mimi_policy::id::{ClientId, UserId};
+        use mimi_policy::room::ClientDelta;
+        let r = room(preset, json!({}));
+        let present: Vec<ClientId> = r
+            .clients()
+            .iter()
+            .flat_map(|(u, set)| set.iter().map(move |c| ClientId::new(u.clone(), c).unwrap()))
+            .collect();
+        let delta = ClientDelta {
+            added: adds
+                .iter()
+                .map(|(u, c)| ClientId::new(UserId::parse(USERS[*u]).unwrap(), CLIENTS[*c]).unwrap())
+                .collect(),
+            removed: removes.iter().map(|i| present[i.index(present.len())].clone()).collect(),
+        };
+        let fast = r.check_client_delta(&delta);
+        let mut clients = r.clients().clone();
+        let mut duplicate = false;
+        for c in &delta.removed {
+            let set = clients.entry(c.user().clone()).or_default();
+            duplicate |= !set.remove(c.name());
+            if set.is_empty() {
+                clients.remove(c.user());
+            }
+        }
+        for c in &delta.added {
+            duplicate |= !clients.entry(c.user().clone()).or_default().insert(c.name().to_owned());
+        }
+        let full = if duplicate {
+            Err(())
+        } else {
+            Room::from_app_data(r.id.clone(), &r.to_app_data().unwrap(), clients.clone()).map_err(|_| ())
+        };
+        prop_assert_eq!(fast.is_ok(), full.is_ok(), "{:?} vs {:?}", fast, full);
+        if let Ok(expected) = full {
+            let mut applied = r.clone();
+            applied.apply_client_delta(&delta);
+            prop_assert_eq!(applied, expected);
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! `mimi bench ...`: measurements printed as JSON lines.
+
+mod hub_commit;
+
+use clap::Subcommand;
+
+/// The `mimi bench` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// The hub's commit pipeline against bare openmls, on the same commits (one JSON line per
+    /// room size: members, openmls_ms, mimi_ms, ratio).
+    HubCommit(hub_commit::Args),
+}
+
+impl BenchCommand {
+    /// Runs the subcommand.
+    pub fn run(self) -> anyhow::Result<()> {
+        match self {
+            Self::HubCommit(a) => hub_commit::run(a),
+        }
+    }
+}

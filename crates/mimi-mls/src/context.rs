@@ -91,21 +91,29 @@ pub fn clients_of(
     Ok(clients)
 }
 
+/// The group context's AppDataDictionary entries, by component ID.
+pub fn app_data_entries(context: &GroupContext) -> BTreeMap<u16, Vec<u8>> {
+    context
+        .extensions()
+        .app_data_dictionary()
+        .map(|d| {
+            d.dictionary()
+                .entries()
+                .map(|c: &ComponentData| (c.id(), c.data().to_vec()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// The room a group context and its members describe, checked against every policy rule.
 pub fn room_of(
     context: &GroupContext,
     members: impl Iterator<Item = Member>,
 ) -> Result<Room, MlsError> {
-    let dictionary = context
-        .extensions()
-        .app_data_dictionary()
-        .ok_or_else(|| MlsError::Policy("no app_data_dictionary".into()))?;
-    let entries: BTreeMap<u16, Vec<u8>> = dictionary
-        .dictionary()
-        .entries()
-        .map(|c: &ComponentData| (c.id(), c.data().to_vec()))
-        .collect();
+    if context.extensions().app_data_dictionary().is_none() {
+        return Err(MlsError::Policy("no app_data_dictionary".into()));
+    }
     let id = room_id(context.group_id())?;
-    Room::from_app_data(Some(id), &entries, clients_of(members)?)
+    Room::from_app_data(Some(id), &app_data_entries(context), clients_of(members)?)
         .map_err(|e| MlsError::Policy(e.to_string()))
 }

@@ -1,12 +1,9 @@
 //! The hub side: the provider hosting a room keeps its public group state (`PublicGroup`),
 //! never a secret, and checks the room policy in it.
 
-use std::collections::BTreeMap;
-
 use mimi_policy::id::{ClientId, ProviderId};
 use mimi_policy::operation::Action;
 use mimi_policy::{Actor, Operation, Room, authorize};
-use openmls::component::ComponentData;
 use openmls::group::{ProposalStore, PublicGroup};
 use openmls::messages::group_info::{GroupInfo, VerifiableGroupInfo};
 use openmls::prelude::{
@@ -23,7 +20,7 @@ use crate::commit::{
     Origin, authorize_commit, authorize_proposal, fill_updater, origin_of, resolve_app_data,
     summarize,
 };
-use crate::context::{clients_of, room_of};
+use crate::context::{app_data_entries, clients_of, room_of};
 use crate::identity::{client_of, external_system_user, provider_credential};
 use crate::{CIPHERSUITE, MlsError};
 
@@ -182,20 +179,6 @@ impl HubRoom {
             .and_then(|l| client_of(l.credential()).ok())
     }
 
-    fn dictionary(&self) -> BTreeMap<u16, Vec<u8>> {
-        self.group
-            .group_context()
-            .extensions()
-            .app_data_dictionary()
-            .map(|d| {
-                d.dictionary()
-                    .entries()
-                    .map(|c: &ComponentData| (c.id(), c.data().to_vec()))
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
     /// Processes one handshake message (a PublicMessage proposal or commit). A commit must
     /// come with the committer's GroupInfo for the new epoch. Every operation the message
     /// carries is authorized by the room policy; the state changes only when all are allowed.
@@ -248,11 +231,11 @@ impl HubRoom {
                 Ok(Accepted::Proposal)
             }
             ProcessedMessageContent::StagedCommitMessage(staged) => {
-                let app_data = resolve_app_data(&self.dictionary(), [])?;
+                let app_data = resolve_app_data(&app_data_entries(self.group.group_context()), [])?;
                 self.commit(hub, origin, *staged, app_data, group_info)
             }
             ProcessedMessageContent::UnresolvedAppDataCommit(unresolved) => {
-                let current = self.dictionary();
+                let current = app_data_entries(self.group.group_context());
                 let app_data = resolve_app_data(&current, unresolved.app_data_update_proposals())?;
                 let mut updater = self.group.app_data_dictionary_updater();
                 fill_updater(&mut updater, &current, &app_data);

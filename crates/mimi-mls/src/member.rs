@@ -21,7 +21,9 @@ use tls_codec::{Deserialize as _, Serialize as _};
 use crate::commit::{
     Origin, authorize_commit, fill_updater, origin_of, resolve_app_data, summarize,
 };
-use crate::context::{group_context_extensions, group_id, leaf_capabilities, room_of};
+use crate::context::{
+    app_data_entries, group_context_extensions, group_id, leaf_capabilities, room_of,
+};
 use crate::identity::{client_of, credential_of, external_system_user};
 use crate::key_package::ValidKeyPackage;
 use crate::{CIPHERSUITE, MlsError};
@@ -388,7 +390,7 @@ impl RoomGroup {
         if !decision.is_allowed() {
             return Err(MlsError::Denied(decision));
         }
-        let now = dictionary(&self.group);
+        let now = app_data_entries(self.group.public_group().group_context());
         let next = proposed
             .to_app_data()
             .map_err(|e| MlsError::Policy(e.to_string()))?;
@@ -596,7 +598,7 @@ impl RoomGroup {
             &|index| external_system_user(&context, index),
         )?;
         let before = self.room()?;
-        let current = dictionary(&self.group);
+        let current = app_data_entries(self.group.public_group().group_context());
         let staged = match processed.into_content() {
             ProcessedMessageContent::ApplicationMessage(m) => {
                 let Origin::Member(sender) = origin else {
@@ -666,20 +668,4 @@ impl RoomGroup {
     pub fn mls_mut(&mut self) -> &mut MlsGroup {
         &mut self.group
     }
-}
-
-/// The group context's AppDataDictionary entries.
-fn dictionary(group: &MlsGroup) -> std::collections::BTreeMap<u16, Vec<u8>> {
-    group
-        .public_group()
-        .group_context()
-        .extensions()
-        .app_data_dictionary()
-        .map(|d| {
-            d.dictionary()
-                .entries()
-                .map(|c: &ComponentData| (c.id(), c.data().to_vec()))
-                .collect()
-        })
-        .unwrap_or_default()
 }

@@ -7,11 +7,13 @@ use mimi_policy::operation::{Action, Target};
 use mimi_policy::participant_list::{IndexRolePair, ParticipantListUpdate, UserRolePair};
 use mimi_policy::{Actor, Operation, Room, authorize, plan};
 use openmls::component::ComponentData;
+use openmls::group::{ProposalStore, PublicGroup};
+use openmls::messages::group_info::VerifiableGroupInfo;
 use openmls::prelude::{
-    AppDataUpdateProposal, CredentialWithKey, ExternalSender, KeyPackage, LeafNodeIndex, MlsGroup,
-    MlsGroupCreateConfig, MlsGroupJoinConfig, MlsMessageBodyIn, MlsMessageIn, MlsMessageOut,
-    PURE_PLAINTEXT_WIRE_FORMAT_POLICY, ProcessedMessageContent, Proposal, RatchetTreeIn,
-    StagedWelcome,
+    AppDataUpdateProposal, CredentialWithKey, ExternalSender, KeyPackage, LeafNodeIndex,
+    LeafNodeParameters, MlsGroup, MlsGroupCreateConfig, MlsGroupJoinConfig, MlsMessageBodyIn,
+    MlsMessageIn, MlsMessageOut, PURE_PLAINTEXT_WIRE_FORMAT_POLICY, ProcessedMessageContent,
+    Proposal, RatchetTreeIn, StagedWelcome,
 };
 use openmls_basic_credential::SignatureKeyPair;
 use openmls_rust_crypto::OpenMlsRustCrypto;
@@ -147,6 +149,123 @@ impl Client {
         let group = RoomGroup { group };
         group.room()?;
         Ok(group)
+    }
+
+    /// Joins a room by external commit, from the GroupInfo and ratchet tree the hub serves,
+    /// with the participant-list update the room policy plans for the join; `aad` carries a
+    /// join-link code when there is one. The returned group is ready once the hub accepts the
+    /// commit (on refusal, drop it).
+    pub fn join_external(
+        &self,
+        group_info: &[u8],
+        ratchet_tree: &[u8],
+        aad: Vec<u8>,
+    ) -> Result<(RoomGroup, OutgoingCommit), MlsError> {
+        let parse_gi = || -> Result<VerifiableGroupInfo, MlsError> {
+            match MlsMessageIn::tls_deserialize_exact(group_info)
+                .map_err(|e| MlsError::Malformed(e.to_string()))?
+                .extract()
+            {
+                MlsMessageBodyIn::GroupInfo(gi) => Ok(gi),
+                _ => Err(MlsError::Malformed("not a GroupInfo".into())),
+            }
+        };
+        let parse_tree = || {
+            RatchetTreeIn::tls_deserialize_exact(ratchet_tree)
+                .map_err(|e| MlsError::Malformed(e.to_string()))
+        };
+        // The room as it is now, read from a throwaway public view of the group.
+        let scratch = OpenMlsRustCrypto::default();
+        let (public, _) = PublicGroup::from_external(
+            scratch.crypto(),
+            scratch.storage(),
+            parse_tree()?,
+            parse_gi()?,
+            ProposalStore::new(),
+        )
+        .map_err(MlsError::openmls)?;
+        let room = room_of(public.group_context(), public.members())?;
+        let op = Operation {
+            actor: self.actor(),
+            action: Action::ExternalJoin {
+                link: None,
+                role: None,
+            },
+        };
+        let authorized = plan(&room, &op).map_err(MlsError::Denied)?;
+        let role = authorized.changes().iter().find_map(|c| match c {
+            Change::SetRole { user, role } if user == self.id.user() => Some(*role),
+            _ => None,
+        });
+        let list = match role {
+            Some(role) => {
+                let update = ParticipantListUpdate {
+                    added: vec![UserRolePair {
+                        user: self.id.user().clone(),
+                        role,
+                    }],
+                    ..Default::default()
+                };
+                let next = room
+                    .participants()
+                    .apply(&update)
+                    .map_err(|e| MlsError::Policy(e.to_string()))?
+                    .to_component_bytes()
+                    .map_err(|e| MlsError::Policy(e.to_string()))?;
+                let bytes = update.tls_serialize_detached().map_err(MlsError::openmls)?;
+                Some((bytes, next))
+            }
+            None => None,
+        };
+        let mut builder = MlsGroup::external_commit_builder()
+            .with_ratchet_tree(parse_tree()?)
+            .with_config(join_config())
+            .with_aad(aad)
+            .build_group(&self.provider, parse_gi()?, self.credential.clone())
+            .map_err(MlsError::openmls)?
+            .leaf_node_parameters(
+                LeafNodeParameters::builder()
+                    .with_capabilities(leaf_capabilities())
+                    .build(),
+            );
+        if let Some((update, _)) = &list {
+            builder = builder.add_app_data_update_proposal(AppDataUpdateProposal::update(
+                ids::PARTICIPANT_LIST,
+                update.clone(),
+            ));
+        }
+        let mut stage = builder
+            .load_psks(self.provider.storage())
+            .map_err(MlsError::openmls)?;
+        if let Some((_, next)) = list {
+            let mut updater = stage.app_data_dictionary_updater();
+            updater.set(ComponentData::from_parts(
+                ids::PARTICIPANT_LIST,
+                next.into(),
+            ));
+            let changes = updater.changes();
+            stage.with_app_data_dictionary_updates(changes);
+        }
+        let (group, bundle) = stage
+            .create_group_info(true)
+            .build(
+                self.provider.rand(),
+                self.provider.crypto(),
+                &self.signer,
+                |_| true,
+            )
+            .map_err(MlsError::openmls)?
+            .finalize(&self.provider)
+            .map_err(MlsError::openmls)?;
+        let (commit, _, group_info) = bundle.into_messages();
+        let group_info =
+            group_info.ok_or_else(|| MlsError::GroupInfo("openmls made no GroupInfo".into()))?;
+        let out = OutgoingCommit {
+            commit: commit.to_bytes().map_err(MlsError::openmls)?,
+            welcome: None,
+            group_info: group_info.to_bytes().map_err(MlsError::openmls)?,
+        };
+        Ok((RoomGroup { group }, out))
     }
 
     fn actor(&self) -> Actor {

@@ -5,6 +5,7 @@ use mimi_mls::MlsError;
 use mimi_mls::hub::{Accepted, Hub, HubRoom};
 use mimi_mls::key_package::{ValidKeyPackage, validate_key_package};
 use mimi_mls::member::{Client, Incoming, OutgoingCommit, RoomGroup};
+use mimi_policy::document::SeedDocument;
 use mimi_policy::id::ProviderId;
 use mimi_policy::seed::seed_role;
 use openmls_traits::OpenMlsProvider as _;
@@ -21,9 +22,17 @@ pub struct World {
 impl World {
     /// `preset` created by alice (owner) on example.com.
     pub fn new(preset: &str) -> Self {
+        Self::with_room(preset, |_| {})
+    }
+
+    /// Like [`World::new`], with `edit` applied to the room document first.
+    pub fn with_room(preset: &str, edit: impl FnOnce(&mut SeedDocument)) -> Self {
         let hub = Hub::new(ProviderId::parse("example.com").unwrap()).unwrap();
         let alice = client("mimi://example.com/d/alice/phone");
-        let room = new_room(preset, alice.id());
+        let r = new_room(preset, alice.id());
+        let mut doc = SeedDocument::from_room(&r, r.seed().unwrap());
+        edit(&mut doc);
+        let room = doc.into_room().unwrap();
         let group = alice.create_room(&room, &hub.external_sender()).unwrap();
         let hosted = hub
             .load_room(

@@ -315,6 +315,41 @@ impl HubRoom {
         Ok(())
     }
 
+    /// A Remove proposal of `target` issued by the hub as external sender (a deleted device,
+    /// a ban, a provider leaving), authorized as its system user's external proposal and
+    /// stored like any proposal; the returned message is fanned out, and the next commit
+    /// must include it.
+    pub fn propose_remove(&mut self, hub: &Hub, target: &ClientId) -> Result<Vec<u8>, MlsError> {
+        let leaf = self
+            .group
+            .members()
+            .find(|m| client_of(&m.credential).ok().as_ref() == Some(target))
+            .map(|m| m.index)
+            .ok_or_else(|| MlsError::Policy(format!("{target} is not in the group")))?;
+        let me = hub.external_sender();
+        let index = self
+            .group
+            .group_context()
+            .extensions()
+            .external_senders()
+            .and_then(|senders| senders.iter().position(|s| *s == me))
+            .ok_or_else(|| {
+                MlsError::Policy("this hub is not an external sender of the room".into())
+            })?;
+        let message = openmls::prelude::ExternalProposal::new_remove::<OpenMlsRustCrypto>(
+            leaf,
+            self.group.group_id().clone(),
+            self.group.group_context().epoch(),
+            &hub.signer,
+            openmls::prelude::SenderExtensionIndex::new(index as u32),
+        )
+        .map_err(MlsError::openmls)?
+        .to_bytes()
+        .map_err(MlsError::openmls)?;
+        self.process(hub, &message, None)?;
+        Ok(message)
+    }
+
     /// Checks an application message submitted by `sender` (the client the provider
     /// authenticated): a PrivateMessage of this group in the current epoch, from a client that
     /// may send in this room. The content stays opaque to the hub.

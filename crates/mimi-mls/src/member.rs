@@ -463,22 +463,36 @@ impl RoomGroup {
     pub fn commit_pending(&mut self, client: &Client) -> Result<OutgoingCommit, MlsError> {
         let mut actions = Vec::new();
         for queued in self.group.pending_proposals() {
-            let openmls::prelude::Sender::Member(leaf) = queued.sender() else {
-                continue;
+            let actor = match queued.sender() {
+                openmls::prelude::Sender::Member(leaf) => match self.leaf_client(leaf.u32()) {
+                    Some(p) => Actor::user(p.user().clone(), Some(p.name())),
+                    None => continue,
+                },
+                openmls::prelude::Sender::External(index) => {
+                    let context = self.group.public_group().group_context();
+                    match external_system_user(context, index) {
+                        Some(system) => Actor::System(system),
+                        None => continue,
+                    }
+                }
+                _ => continue,
             };
-            let Some(proposer) = self.leaf_client(leaf.u32()) else {
-                continue;
-            };
-            let actor = Actor::user(proposer.user().clone(), Some(proposer.name()));
             let action = match queued.proposal() {
                 Proposal::SelfRemove => Action::SelfRemove,
                 Proposal::Remove(r) => match self.leaf_client(r.removed().u32()) {
-                    Some(target) => Action::RemoveClient {
-                        target: Target {
+                    Some(target) => {
+                        let target = Target {
                             user: target.user().clone(),
                             client: Some(target.name().to_owned()),
-                        },
-                    },
+                        };
+                        match actor {
+                            Actor::System(_) => Action::ExternalProposal {
+                                proposal: mimi_policy::operation::ProposalKind::Remove,
+                                target,
+                            },
+                            Actor::User(_) => Action::RemoveClient { target },
+                        }
+                    }
                     None => continue,
                 },
                 _ => continue,

@@ -121,3 +121,56 @@ fn seed_send_moderated_room_hub_refuses_a_visitors_message() {
     let member_says = g.encrypt(c, b"hi").unwrap();
     w.hosted.check_message(&sender, &member_says).unwrap();
 }
+
+#[test]
+fn seed_remove_3_hub_issues_a_remove_proposal_a_member_commits_it() {
+    let mut w = World::new("administrated");
+    let bob = w.add(0, "mimi://example.com/d/bob/phone").unwrap();
+    w.add(0, "mimi://example.com/d/bob/laptop").unwrap();
+    let laptop = mimi_policy::id::ClientId::parse("mimi://example.com/d/bob/laptop").unwrap();
+    // The provider removes bob's deleted laptop as the room's external sender.
+    let proposal = w.hosted.propose_remove(&w.hub, &laptop).unwrap();
+    for (c, g) in w.members.iter_mut() {
+        assert_eq!(
+            g.process(c, &proposal).unwrap(),
+            mimi_mls::member::Incoming::Proposal
+        );
+    }
+    let (c, g) = w.member(bob);
+    let out = g.commit_pending(c).unwrap();
+    let laptop_index = w.members.len() - 1;
+    w.hosted
+        .process(&w.hub, &out.commit, Some(&out.group_info))
+        .unwrap();
+    for (i, (c, g)) in w.members.iter_mut().enumerate() {
+        if i == bob {
+            g.confirm(c).unwrap();
+        } else {
+            g.process(c, &out.commit).unwrap();
+        }
+    }
+    assert_eq!(
+        w.hosted
+            .room()
+            .unwrap()
+            .client_count_of(&user("bob@example.com")),
+        1
+    );
+    assert!(!w.members[laptop_index].1.mls().is_active());
+}
+
+#[test]
+fn seed_fixed_remove_2_hub_removes_any_client_but_a_users_last() {
+    use mimi_policy::fixed_room::fixed_room_id;
+    let mut w = World::with_room("one-on-one", |doc| {
+        let occupants = [user("alice@example.com"), user("bob@example.com")];
+        doc.id = Some(fixed_room_id("example.com", &occupants).unwrap());
+    });
+    w.add(0, "mimi://example.com/d/bob/phone").unwrap();
+    w.add(0, "mimi://example.com/d/alice/laptop").unwrap();
+    let bob_phone = mimi_policy::id::ClientId::parse("mimi://example.com/d/bob/phone").unwrap();
+    let err = w.hosted.propose_remove(&w.hub, &bob_phone).err().unwrap();
+    assert_eq!(err.code(), "last-client");
+    let laptop = mimi_policy::id::ClientId::parse("mimi://example.com/d/alice/laptop").unwrap();
+    assert!(w.hosted.propose_remove(&w.hub, &laptop).is_ok());
+}

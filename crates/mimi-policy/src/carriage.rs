@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use tls_codec::{TlsDeserialize, TlsSerialize, TlsSize};
 
 use crate::codec::Flag;
+use crate::component::bundle::take;
 use crate::component::{ComponentError, ComponentId, PolicyComponent, PolicyComponents, ids};
 use crate::id::{RoomId, UserId};
 use crate::participant_list::ParticipantList;
@@ -151,15 +152,6 @@ impl TryFrom<SeedProfileData> for SeedProfile {
             },
         })
     }
-}
-
-fn take<T: PolicyComponent>(
-    entries: &BTreeMap<ComponentId, Vec<u8>>,
-) -> Result<Option<T>, ComponentError> {
-    entries
-        .get(&T::ID)
-        .map(|bytes| T::from_component_bytes(bytes))
-        .transpose()
 }
 
 fn require<T: PolicyComponent>(

@@ -17,7 +17,7 @@
 mod asset;
 mod base;
 mod bot;
-mod bundle;
+pub(crate) mod bundle;
 mod capabilities;
 mod error;
 mod expiration;

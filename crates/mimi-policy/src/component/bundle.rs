@@ -134,7 +134,8 @@ fn put<T: PolicyComponent>(
     Ok(())
 }
 
-fn take<T: PolicyComponent>(
+/// Decodes the entry of component `T`, if present.
+pub(crate) fn take<T: PolicyComponent>(
     entries: &BTreeMap<ComponentId, Vec<u8>>,
 ) -> Result<Option<T>, ComponentError> {
     entries

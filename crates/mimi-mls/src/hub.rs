@@ -35,8 +35,7 @@ impl Hub {
     /// A hub for `id` with a fresh signature key.
     pub fn new(id: ProviderId) -> Result<Self, MlsError> {
         let provider = OpenMlsRustCrypto::default();
-        let signer =
-            SignatureKeyPair::new(CIPHERSUITE.signature_algorithm()).map_err(MlsError::openmls)?;
+        let signer = crate::new_signer()?;
         Ok(Self {
             id,
             provider,

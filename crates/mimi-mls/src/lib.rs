@@ -25,3 +25,9 @@ pub use error::MlsError;
 /// The one ciphersuite mimi uses (RFC 9420's mandatory-to-implement suite).
 pub const CIPHERSUITE: openmls::prelude::Ciphersuite =
     openmls::prelude::Ciphersuite::MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519;
+
+/// A fresh signature key for mimi's ciphersuite.
+pub(crate) fn new_signer() -> Result<openmls_basic_credential::SignatureKeyPair, MlsError> {
+    openmls_basic_credential::SignatureKeyPair::new(CIPHERSUITE.signature_algorithm())
+        .map_err(MlsError::openmls)
+}

@@ -42,8 +42,7 @@ impl Client {
     /// A new client with a fresh signature key.
     pub fn new(id: ClientId) -> Result<Self, MlsError> {
         let provider = OpenMlsRustCrypto::default();
-        let signer =
-            SignatureKeyPair::new(CIPHERSUITE.signature_algorithm()).map_err(MlsError::openmls)?;
+        let signer = crate::new_signer()?;
         signer
             .store(provider.storage())
             .map_err(MlsError::openmls)?;

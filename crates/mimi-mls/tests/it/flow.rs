@@ -8,6 +8,8 @@ use mimi_mls::member::{Client, Incoming, OutgoingCommit, RoomGroup};
 use mimi_policy::document::SeedDocument;
 use mimi_policy::id::ProviderId;
 use mimi_policy::seed::seed_role;
+use openmls::component::ComponentData;
+use openmls::prelude::{AddProposal, Proposal};
 use openmls_traits::OpenMlsProvider as _;
 
 use crate::support::{client, new_room, user};
@@ -130,7 +132,8 @@ fn seed_add_member_cannot_add_a_stranger_member_side_and_hub_side() {
     let err = g.add(c, vec![key_package(&zed)]).err().unwrap();
     assert_eq!(err.code(), "not-allowed");
     // Built by hand, bypassing that check: the hub refuses, and nothing changes.
-    let forged = forged_add(&mut w, bob, &zed);
+    let add = Proposal::Add(Box::new(AddProposal::from(key_package(&zed).key_package)));
+    let forged = forge(&mut w, bob, vec![add], Vec::new());
     let epoch = w.epoch();
     let err = w
         .hosted
@@ -145,16 +148,31 @@ fn seed_add_member_cannot_add_a_stranger_member_side_and_hub_side() {
     assert_eq!(g.epoch(), epoch);
 }
 
-/// An Add commit built with openmls directly (no participant-list update, no policy check).
-fn forged_add(w: &mut World, member: usize, newcomer: &Client) -> (Vec<u8>, Vec<u8>) {
-    let kp = key_package(newcomer).key_package;
+/// A commit built with openmls directly by `member`, bypassing its policy checks:
+/// `proposals`, plus the dictionary entries `app_data` (component ID, new value) they set.
+/// Returns the commit and GroupInfo; the member's own pending commit is dropped.
+pub fn forge(
+    w: &mut World,
+    member: usize,
+    proposals: Vec<Proposal>,
+    app_data: Vec<(u16, Vec<u8>)>,
+) -> (Vec<u8>, Vec<u8>) {
     let (c, g) = w.member(member);
-    let bundle = g
+    let mut stage = g
         .mls_mut()
         .commit_builder()
-        .propose_adds([kp])
+        .add_proposals(proposals)
         .load_psks(c.provider().storage())
-        .unwrap()
+        .unwrap();
+    if !app_data.is_empty() {
+        let mut updater = stage.app_data_dictionary_updater();
+        for (id, value) in app_data {
+            updater.set(ComponentData::from_parts(id, value.into()));
+        }
+        let changes = updater.changes();
+        stage.with_app_data_dictionary_updates(changes);
+    }
+    let bundle = stage
         .create_group_info(true)
         .build(
             c.provider().rand(),

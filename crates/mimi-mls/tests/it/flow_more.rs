@@ -178,9 +178,7 @@ fn seed_fixed_remove_2_hub_removes_any_client_but_a_users_last() {
 #[test]
 fn seed_policy_update_forged_by_a_member_is_refused_by_hub_and_members() {
     use mimi_policy::component::{PolicyComponent, ids};
-    use openmls::component::ComponentData;
     use openmls::prelude::{AppDataUpdateProposal, Proposal};
-    use openmls_traits::OpenMlsProvider as _;
 
     let mut w = World::new("administrated");
     let bob = w.add(0, "mimi://example.com/d/bob/phone").unwrap();
@@ -188,35 +186,16 @@ fn seed_policy_update_forged_by_a_member_is_refused_by_hub_and_members() {
     let mut base = current.components().base.clone();
     base.discoverable.0 = !base.discoverable.0;
     let bytes = base.to_component_bytes().unwrap();
-    let (c, g) = w.member(bob);
-    let mut stage = g
-        .mls_mut()
-        .commit_builder()
-        .add_proposal(Proposal::AppDataUpdate(Box::new(
-            AppDataUpdateProposal::update(ids::BASE_ROOM_POLICY, bytes.clone()),
-        )))
-        .load_psks(c.provider().storage())
-        .unwrap();
-    let mut updater = stage.app_data_dictionary_updater();
-    updater.set(ComponentData::from_parts(
+    let update = Proposal::AppDataUpdate(Box::new(AppDataUpdateProposal::update(
         ids::BASE_ROOM_POLICY,
-        bytes.into(),
-    ));
-    let changes = updater.changes();
-    stage.with_app_data_dictionary_updates(changes);
-    let bundle = stage
-        .create_group_info(true)
-        .build(
-            c.provider().rand(),
-            c.provider().crypto(),
-            c.signer(),
-            |_| true,
-        )
-        .unwrap()
-        .stage_commit(c.provider())
-        .unwrap();
-    let (commit, _, gi) = bundle.into_messages();
-    let (commit, gi) = (commit.to_bytes().unwrap(), gi.unwrap().to_bytes().unwrap());
+        bytes.clone(),
+    )));
+    let (commit, gi) = crate::flow::forge(
+        &mut w,
+        bob,
+        vec![update],
+        vec![(ids::BASE_ROOM_POLICY, bytes)],
+    );
     let err = w.hosted.process(&w.hub, &commit, Some(&gi)).err().unwrap();
     assert_eq!(err.code(), "not-allowed", "{err}");
     assert_eq!(w.hosted.room().unwrap(), current);

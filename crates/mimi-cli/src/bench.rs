@@ -8,7 +8,8 @@ use clap::Subcommand;
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
     /// The hub's commit pipeline against bare openmls, on the same commits (one JSON line per
-    /// room size: members, openmls_ms, mimi_ms, ratio).
+    /// room size: members, openmls_ms, mimi_ms, ratio, and group_info_ms, the deferred
+    /// GroupInfo signature check).
     HubCommit(hub_commit::Args),
 }
 

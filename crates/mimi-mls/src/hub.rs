@@ -4,7 +4,7 @@
 use mimi_policy::id::{ClientId, ProviderId};
 use mimi_policy::operation::Action;
 use mimi_policy::{Actor, Operation, Room, authorize};
-use openmls::group::{ProposalStore, PublicGroup};
+use openmls::group::{GroupContext, ProposalStore, PublicGroup};
 use openmls::messages::group_info::{GroupInfo, VerifiableGroupInfo};
 use openmls::prelude::{
     ExternalSender, LeafNodeIndex, MlsMessageBodyIn, MlsMessageIn, OpenMlsSignaturePublicKey,
@@ -94,7 +94,8 @@ impl Hub {
         let policy = room_of(group.group_context(), group.members())?;
         let room = HubRoom {
             group,
-            group_info: group_info.to_vec(),
+            // Verified by `PublicGroup::from_external` above.
+            group_info: ServedGroupInfo::Verified(group_info.to_vec()),
             room: policy.clone(),
         };
         if room.epoch() == 0 {
@@ -140,10 +141,28 @@ fn parse_group_info(bytes: &[u8]) -> Result<VerifiableGroupInfo, MlsError> {
     }
 }
 
+/// The GroupInfo the hub serves to joiners, and whether its signature has been checked.
+///
+/// The commit path checks a committer's GroupInfo for the new epoch (it must be there, decode,
+/// describe exactly the staged commit's new group context and carry `external_pub`); the
+/// Ed25519 signature, which protects joiners rather than the commit, is verified before the
+/// GroupInfo is first served (decision 0002).
+enum ServedGroupInfo {
+    /// Verified: served as is.
+    Verified(Vec<u8>),
+    /// Not yet verified: it must be signed with `signer`, the committer's leaf key.
+    Pending {
+        bytes: Vec<u8>,
+        signer: SignaturePublicKey,
+    },
+    /// The committer's GroupInfo failed verification; a member must publish one.
+    Missing,
+}
+
 /// A room as its hub tracks it.
 pub struct HubRoom {
     group: PublicGroup,
-    group_info: Vec<u8>,
+    group_info: ServedGroupInfo,
     /// The room as of the current epoch, kept so commits need not decode it again.
     room: Room,
 }
@@ -159,9 +178,46 @@ impl HubRoom {
         self.group.group_context().epoch().as_u64()
     }
 
-    /// The last verified GroupInfo, served to joiners.
-    pub fn group_info(&self) -> &[u8] {
-        &self.group_info
+    /// The GroupInfo of the current epoch, served to joiners. Its signature is verified here
+    /// the first time it is served; a GroupInfo that fails is dropped and the room has none
+    /// until a member publishes one ([`HubRoom::publish_group_info`]).
+    pub fn group_info(&mut self, hub: &Hub) -> Result<&[u8], MlsError> {
+        if matches!(self.group_info, ServedGroupInfo::Pending { .. }) {
+            let pending = std::mem::replace(&mut self.group_info, ServedGroupInfo::Missing);
+            if let ServedGroupInfo::Pending { bytes, signer } = pending
+                && verify_group_info(hub, &bytes, &signer).is_ok()
+            {
+                self.group_info = ServedGroupInfo::Verified(bytes);
+            }
+        }
+        match &self.group_info {
+            ServedGroupInfo::Verified(bytes) => Ok(bytes),
+            _ => Err(MlsError::GroupInfo(
+                "the committer's GroupInfo for this epoch is not validly signed; \
+                 a member must publish one"
+                    .into(),
+            )),
+        }
+    }
+
+    /// Replaces the served GroupInfo with one that `publisher`, a client in the group, signed
+    /// for the current epoch (after a committer's GroupInfo failed, or to refresh it).
+    pub fn publish_group_info(
+        &mut self,
+        hub: &Hub,
+        publisher: &ClientId,
+        bytes: &[u8],
+    ) -> Result<(), MlsError> {
+        let key = self
+            .group
+            .members()
+            .find(|m| client_of(&m.credential).ok().as_ref() == Some(publisher))
+            .map(|m| SignaturePublicKey::from(m.signature_key))
+            .ok_or_else(|| MlsError::GroupInfo(format!("{publisher} is not in the group")))?;
+        check_group_info_shape(bytes, self.group.group_context())?;
+        verify_group_info(hub, bytes, &key)?;
+        self.group_info = ServedGroupInfo::Verified(bytes.to_vec());
+        Ok(())
     }
 
     /// The ratchet tree, TLS-encoded, served to joiners.
@@ -270,48 +326,19 @@ impl HubRoom {
         let group_info = group_info.ok_or_else(|| {
             MlsError::GroupInfo("a commit must come with the GroupInfo of the new epoch".into())
         })?;
-        self.check_group_info(
-            hub,
-            &staged,
-            &committer_leaf_key(self, &staged, &committer)?,
-            group_info,
-        )?;
+        check_group_info_shape(group_info, staged.group_context())?;
+        let signer = committer_leaf_key(self, &staged, &committer)?;
         self.group
             .merge_commit(hub.provider.storage(), staged)
             .map_err(MlsError::openmls)?;
-        self.group_info = group_info.to_vec();
+        self.group_info = ServedGroupInfo::Pending {
+            bytes: group_info.to_vec(),
+            signer,
+        };
         after.apply(&mut self.room);
         Ok(Accepted::Commit {
             epoch: self.epoch(),
         })
-    }
-
-    fn check_group_info(
-        &self,
-        hub: &Hub,
-        staged: &StagedCommit,
-        signer: &SignaturePublicKey,
-        bytes: &[u8],
-    ) -> Result<(), MlsError> {
-        let gi = parse_group_info(bytes)?;
-        if gi.group_context() != staged.group_context() {
-            return Err(MlsError::GroupInfo(
-                "the GroupInfo does not describe the commit's new epoch".into(),
-            ));
-        }
-        if gi.extensions().external_pub().is_none() {
-            return Err(MlsError::GroupInfo(
-                "the GroupInfo lacks external_pub".into(),
-            ));
-        }
-        let key = OpenMlsSignaturePublicKey::from_signature_key(
-            signer.clone(),
-            CIPHERSUITE.signature_algorithm(),
-        );
-        let _: GroupInfo = gi.verify(hub.provider.crypto(), &key).map_err(|_| {
-            MlsError::GroupInfo("the GroupInfo is not signed by the committer".into())
-        })?;
-        Ok(())
     }
 
     /// A Remove proposal of `target` issued by the hub as external sender (a deleted device,
@@ -392,6 +419,36 @@ impl HubRoom {
             .map(|s| s.len())
             .sum())
     }
+}
+
+/// Checks that `bytes` is a GroupInfo for exactly `context` with `external_pub`; the
+/// signature is checked by [`verify_group_info`].
+fn check_group_info_shape(bytes: &[u8], context: &GroupContext) -> Result<(), MlsError> {
+    let gi = parse_group_info(bytes)?;
+    if gi.group_context() != context {
+        return Err(MlsError::GroupInfo(
+            "the GroupInfo does not describe the commit's new epoch".into(),
+        ));
+    }
+    if gi.extensions().external_pub().is_none() {
+        return Err(MlsError::GroupInfo(
+            "the GroupInfo lacks external_pub".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Verifies the signature of a GroupInfo with `signer`.
+fn verify_group_info(hub: &Hub, bytes: &[u8], signer: &SignaturePublicKey) -> Result<(), MlsError> {
+    let gi = parse_group_info(bytes)?;
+    let key = OpenMlsSignaturePublicKey::from_signature_key(
+        signer.clone(),
+        CIPHERSUITE.signature_algorithm(),
+    );
+    let _: GroupInfo = gi
+        .verify(hub.provider.crypto(), &key)
+        .map_err(|_| MlsError::GroupInfo("the GroupInfo is not signed by its publisher".into()))?;
+    Ok(())
 }
 
 /// The committer's signature key in the new epoch.

@@ -28,6 +28,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 "openmls_ms": (f.openmls_ms * 1000.0).round() / 1000.0,
                 "mimi_ms": (f.mimi_ms * 1000.0).round() / 1000.0,
                 "ratio": (f.mimi_ms / f.openmls_ms * 1000.0).round() / 1000.0,
+                "group_info_ms": (f.group_info_ms * 1000.0).round() / 1000.0,
             })
         );
     }

@@ -11,7 +11,7 @@ impl World {
     /// `joiner` joins by external commit from what the hub serves; the hub and every member
     /// process the commit.
     fn join_external(&mut self, joiner: Client) -> Result<usize, mimi_mls::MlsError> {
-        let gi = self.hosted.group_info().to_vec();
+        let gi = self.hosted.group_info(&self.hub)?.to_vec();
         let tree = self.hosted.ratchet_tree()?;
         let (group, out) = joiner.join_external(&gi, &tree, Vec::new())?;
         self.hosted
@@ -98,7 +98,7 @@ fn hub_refuses_an_external_join_built_for_an_older_epoch() {
     // zed builds the join against an open room, but the owner closes the room first: the
     // join is for the old epoch and the hub refuses it with the current one.
     let mut w = World::new("open");
-    let gi = w.hosted.group_info().to_vec();
+    let gi = w.hosted.group_info(&w.hub).unwrap().to_vec();
     let tree = w.hosted.ratchet_tree().unwrap();
     let zed = client("mimi://example.org/d/zed/laptop");
     let (_, out) = zed.join_external(&gi, &tree, Vec::new()).unwrap();

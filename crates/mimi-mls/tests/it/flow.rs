@@ -265,7 +265,7 @@ fn hub_refuses_tampered_or_incomplete_commits_without_state_change() {
     let err = w.hosted.process(hub, &out.commit, None).err().unwrap();
     assert_eq!(err.code(), "bad-group-info");
     // With a GroupInfo of another epoch.
-    let old = w.hosted.group_info().to_vec();
+    let old = w.hosted.group_info(&w.hub).unwrap().to_vec();
     let err = w
         .hosted
         .process(hub, &out.commit, Some(&old))

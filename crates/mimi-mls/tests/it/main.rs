@@ -7,6 +7,7 @@ mod carriage;
 mod external_join;
 mod flow;
 mod flow_more;
+mod group_info;
 mod identity;
 mod key_package;
 mod robustness;

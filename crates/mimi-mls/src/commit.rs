@@ -20,6 +20,7 @@ use openmls::prelude::{
 };
 
 use crate::identity::client_of;
+use crate::join_link::JoinCode;
 
 use crate::MlsError;
 
@@ -134,6 +135,8 @@ pub struct CommitSummary {
     pub reinit: bool,
     /// A standalone Update proposal is included.
     pub update: bool,
+    /// The join link an external commit presents in its authenticated data.
+    pub join_code: Option<JoinCode>,
     /// The resolved policy.
     pub app_data: ResolvedAppData,
 }
@@ -151,6 +154,7 @@ impl CommitSummary {
             psk: false,
             reinit: false,
             update: false,
+            join_code: None,
             app_data,
         }
     }
@@ -300,7 +304,7 @@ pub fn authorize_commit(
         let op = Operation {
             actor: committer.clone(),
             action: Action::ExternalJoin {
-                link: None,
+                link: summary.join_code.as_ref().map(JoinCode::to_link),
                 role: None,
             },
         };
@@ -459,11 +463,12 @@ pub fn origin_of(
 /// The clients of a room, by user.
 pub type Clients = BTreeMap<UserId, BTreeSet<String>>;
 
-/// Summarizes a staged commit: its proposals in the policy's terms, and the clients it adds
-/// to and removes from the group.
+/// Summarizes a staged commit with its authenticated data (`aad`): its proposals in the
+/// policy's terms, and the clients it adds to and removes from the group.
 pub fn summarize(
     staged: &StagedCommit,
     committer: Origin,
+    aad: &[u8],
     app_data: ResolvedAppData,
     leaf_client: &dyn Fn(u32) -> Option<ClientId>,
     external: &dyn Fn(&SenderExtensionIndex) -> Option<UserId>,
@@ -472,6 +477,7 @@ pub fn summarize(
     let mut delta = ClientDelta::default();
     if let Origin::Joiner(joiner) = &committer {
         delta.added.push(joiner.clone());
+        summary.join_code = JoinCode::from_aad(aad)?;
     }
     for queued in staged.queued_proposals() {
         let proposer = origin_of(

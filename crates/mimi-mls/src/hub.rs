@@ -267,6 +267,7 @@ impl HubRoom {
             .process_message(crypto, protocol)
             .map_err(MlsError::openmls)?;
         let sender = processed.sender().clone();
+        let aad = processed.aad().to_vec();
         let joiner_credential = processed.credential().clone();
         let origin = origin_of(
             &sender,
@@ -287,7 +288,7 @@ impl HubRoom {
             }
             ProcessedMessageContent::StagedCommitMessage(staged) => {
                 let app_data = resolve_app_data(&app_data_entries(self.group.group_context()), [])?;
-                self.commit(hub, origin, *staged, app_data, group_info)
+                self.commit(hub, origin, *staged, &aad, app_data, group_info)
             }
             ProcessedMessageContent::UnresolvedAppDataCommit(unresolved) => {
                 let current = app_data_entries(self.group.group_context());
@@ -299,7 +300,7 @@ impl HubRoom {
                     .group
                     .stage_app_data_commit(crypto, *unresolved, changes)
                     .map_err(MlsError::openmls)?;
-                self.commit(hub, origin, staged, app_data, group_info)
+                self.commit(hub, origin, staged, &aad, app_data, group_info)
             }
             _ => Err(MlsError::Malformed(
                 "only proposals and commits go to the hub".into(),
@@ -312,12 +313,14 @@ impl HubRoom {
         hub: &Hub,
         committer: Origin,
         staged: StagedCommit,
+        aad: &[u8],
         app_data: crate::commit::ResolvedAppData,
         group_info: Option<&[u8]>,
     ) -> Result<Accepted, MlsError> {
         let (summary, delta) = summarize(
             &staged,
             committer.clone(),
+            aad,
             app_data,
             &|leaf| self.leaf_client(leaf),
             &|index| external_system_user(self.group.group_context(), index),

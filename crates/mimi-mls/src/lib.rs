@@ -6,6 +6,7 @@
 //! - [`context`]: the room policy in and out of the group context (`app_data_dictionary`,
 //!   `required_capabilities`, `external_senders`).
 //! - [`key_package`]: KeyPackages checked on upload.
+//! - [`join_link`]: the join code an external commit carries in its authenticated data.
 //! - [`member`]: the member side (a client's `MlsGroup`).
 //! - [`hub`]: the hub side (`PublicGroup`, no secrets).
 #![forbid(unsafe_code)]
@@ -17,6 +18,7 @@ pub mod context;
 pub mod error;
 pub mod hub;
 pub mod identity;
+pub mod join_link;
 pub mod key_package;
 pub mod member;
 

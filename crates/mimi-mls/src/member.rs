@@ -27,8 +27,10 @@ use crate::context::{
     app_data_entries, group_context_extensions, group_id, leaf_capabilities, room_of,
 };
 use crate::identity::{client_of, credential_of, external_system_user};
+use crate::join_link::JoinCode;
 use crate::key_package::ValidKeyPackage;
 use crate::{CIPHERSUITE, MlsError};
+use mimi_policy::role::RoleIndex;
 
 /// A client: its identity, signature key and MLS provider (crypto and storage).
 pub struct Client {
@@ -151,51 +153,56 @@ impl Client {
     }
 
     /// Joins a room by external commit, from the GroupInfo and ratchet tree the hub serves,
-    /// with the participant-list update the room policy plans for the join; `aad` carries a
-    /// join-link code when there is one. The returned group is ready once the hub accepts the
-    /// commit (on refusal, drop it).
+    /// with the participant-list update the room policy plans for the join; `link` is the
+    /// join link the joiner holds, if it joins by one (carried in the commit's authenticated
+    /// data). The returned group is ready once the hub accepts the commit (on refusal, drop
+    /// it).
     pub fn join_external(
         &self,
         group_info: &[u8],
         ratchet_tree: &[u8],
-        aad: Vec<u8>,
+        link: Option<&JoinCode>,
     ) -> Result<(RoomGroup, OutgoingCommit), MlsError> {
-        let parse_gi = || -> Result<VerifiableGroupInfo, MlsError> {
-            match MlsMessageIn::tls_deserialize_exact(group_info)
-                .map_err(|e| MlsError::Malformed(e.to_string()))?
-                .extract()
-            {
-                MlsMessageBodyIn::GroupInfo(gi) => Ok(gi),
-                _ => Err(MlsError::Malformed("not a GroupInfo".into())),
-            }
-        };
-        let parse_tree = || {
-            RatchetTreeIn::tls_deserialize_exact(ratchet_tree)
-                .map_err(|e| MlsError::Malformed(e.to_string()))
-        };
-        // The room as it is now, read from a throwaway public view of the group.
-        let scratch = OpenMlsRustCrypto::default();
-        let (public, _) = PublicGroup::from_external(
-            scratch.crypto(),
-            scratch.storage(),
-            parse_tree()?,
-            parse_gi()?,
-            ProposalStore::new(),
-        )
-        .map_err(MlsError::openmls)?;
-        let room = room_of(public.group_context(), public.members())?;
+        let room = room_of_group_info(group_info, ratchet_tree)?;
         let op = Operation {
             actor: self.actor(),
             action: Action::ExternalJoin {
-                link: None,
+                link: link.map(JoinCode::to_link),
                 role: None,
             },
         };
         let authorized = plan(&room, &op).map_err(MlsError::Denied)?;
+        let aad = link.map(JoinCode::to_aad).transpose()?.unwrap_or_default();
         let role = authorized.changes().iter().find_map(|c| match c {
             Change::SetRole { user, role } if user == self.id.user() => Some(*role),
             _ => None,
         });
+        self.build_external_commit(group_info, ratchet_tree, &room, aad, role)
+    }
+
+    /// Builds an external commit that joins this client, with authenticated data `aad`, and
+    /// gives its user `role` in the participant list when one is given, *without* asking the
+    /// room policy: the building block of [`Client::join_external`], public so that tools and
+    /// tests can check that the hub and members refuse a join the policy does not allow.
+    pub fn external_commit_unchecked(
+        &self,
+        group_info: &[u8],
+        ratchet_tree: &[u8],
+        aad: Vec<u8>,
+        role: Option<RoleIndex>,
+    ) -> Result<(RoomGroup, OutgoingCommit), MlsError> {
+        let room = room_of_group_info(group_info, ratchet_tree)?;
+        self.build_external_commit(group_info, ratchet_tree, &room, aad, role)
+    }
+
+    fn build_external_commit(
+        &self,
+        group_info: &[u8],
+        ratchet_tree: &[u8],
+        room: &Room,
+        aad: Vec<u8>,
+        role: Option<RoleIndex>,
+    ) -> Result<(RoomGroup, OutgoingCommit), MlsError> {
         let list = match role {
             Some(role) => {
                 let update = ParticipantListUpdate {
@@ -217,10 +224,14 @@ impl Client {
             None => None,
         };
         let mut builder = MlsGroup::external_commit_builder()
-            .with_ratchet_tree(parse_tree()?)
+            .with_ratchet_tree(parse_ratchet_tree(ratchet_tree)?)
             .with_config(join_config())
             .with_aad(aad)
-            .build_group(&self.provider, parse_gi()?, self.credential.clone())
+            .build_group(
+                &self.provider,
+                parse_group_info_message(group_info)?,
+                self.credential.clone(),
+            )
             .map_err(MlsError::openmls)?
             .leaf_node_parameters(
                 LeafNodeParameters::builder()
@@ -722,6 +733,7 @@ impl RoomGroup {
             .map_err(MlsError::openmls)?;
         let sender = processed.sender().clone();
         let credential = processed.credential().clone();
+        let aad = processed.aad().to_vec();
         let context = self.group.public_group().group_context().clone();
         let origin = origin_of(
             &sender,
@@ -778,6 +790,7 @@ impl RoomGroup {
         let (summary, delta) = summarize(
             &staged,
             origin,
+            &aad,
             app_data,
             &|leaf| self.leaf_client(leaf),
             &|index| external_system_user(&context, index),
@@ -800,4 +813,34 @@ impl RoomGroup {
     pub fn mls_mut(&mut self) -> &mut MlsGroup {
         &mut self.group
     }
+}
+
+fn parse_group_info_message(group_info: &[u8]) -> Result<VerifiableGroupInfo, MlsError> {
+    match MlsMessageIn::tls_deserialize_exact(group_info)
+        .map_err(|e| MlsError::Malformed(e.to_string()))?
+        .extract()
+    {
+        MlsMessageBodyIn::GroupInfo(gi) => Ok(gi),
+        _ => Err(MlsError::Malformed("not a GroupInfo".into())),
+    }
+}
+
+fn parse_ratchet_tree(ratchet_tree: &[u8]) -> Result<RatchetTreeIn, MlsError> {
+    RatchetTreeIn::tls_deserialize_exact(ratchet_tree)
+        .map_err(|e| MlsError::Malformed(e.to_string()))
+}
+
+/// The room as a GroupInfo and ratchet tree describe it, read from a throwaway public view of
+/// the group.
+fn room_of_group_info(group_info: &[u8], ratchet_tree: &[u8]) -> Result<Room, MlsError> {
+    let scratch = OpenMlsRustCrypto::default();
+    let (public, _) = PublicGroup::from_external(
+        scratch.crypto(),
+        scratch.storage(),
+        parse_ratchet_tree(ratchet_tree)?,
+        parse_group_info_message(group_info)?,
+        ProposalStore::new(),
+    )
+    .map_err(MlsError::openmls)?;
+    room_of(public.group_context(), public.members())
 }

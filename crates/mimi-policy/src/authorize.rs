@@ -208,9 +208,29 @@ fn logger_present(room: &Room) -> bool {
     room.count(seed_role::SYSTEM_CLIENT).active > 0
 }
 
-/// Checks a join link: trusted issuer, not expired, uses left, the room's password.
-fn check_link(room: &Room, link: &Link, rule: Rule, trusted_issuer: bool) -> Check {
-    ensure(trusted_issuer, DenyCode::LinkNotTrusted, rule)?;
+/// Checks a join link: one of the room's active `join_links` when it names its code, a
+/// trusted issuer when it names one (`trusted_issuer`), not expired, uses left, the room's
+/// password.
+fn check_link(
+    room: &Room,
+    link: &Link,
+    rule: Rule,
+    trusted_issuer: impl Fn(&UserId) -> bool,
+) -> Check {
+    if let Some(code) = &link.code {
+        let listed = room
+            .components()
+            .join_links
+            .as_ref()
+            .is_some_and(|links| links.0.iter().any(|l| l.join_link.0 == *code));
+        ensure(listed, DenyCode::LinkExpired, rule)?;
+    }
+    let issuer_ok = match &link.issued_by {
+        Some(issuer) => trusted_issuer(issuer),
+        // A listed link was vetted when it was listed.
+        None => link.code.is_some(),
+    };
+    ensure(issuer_ok, DenyCode::LinkNotTrusted, rule)?;
     ensure(!link.expired, DenyCode::LinkExpired, rule)?;
     ensure(
         link.max_uses.is_none_or(|m| link.uses < m),

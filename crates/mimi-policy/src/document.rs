@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::component::PolicyComponents;
+use crate::component::{JoinLink, JoinLinksData, PolicyComponents};
 use crate::id::{RoomId, UserId};
 use crate::participant_list::{ParticipantList, UserRolePair};
 use crate::preauth::{Claim, PreAuthEntry, PreAuthList, claim};
@@ -149,6 +149,10 @@ pub struct SeedPolicyDoc {
     /// The password join links must carry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,
+    /// The room's active join links (the `join_links` component): a joiner presenting one
+    /// of them joins as a member; removing one revokes it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub join_links: Vec<String>,
     /// At most this many non-banned users.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_users: Option<u32>,
@@ -178,6 +182,7 @@ impl Default for SeedPolicyDoc {
             bots: false,
             direct_messaging: true,
             password: None,
+            join_links: Vec::new(),
             max_users: None,
             mls: MlsPolicy::default(),
         }
@@ -471,6 +476,14 @@ impl SeedDocument {
         base.persistent_room.0 = p.persistent;
         base.discoverable.0 = p.discoverable;
         base.max_users = p.max_users;
+        if !p.join_links.is_empty() {
+            components.join_links = Some(JoinLinksData(
+                p.join_links
+                    .iter()
+                    .map(|l| JoinLink::from(l.as_str()))
+                    .collect(),
+            ));
+        }
 
         let mut roles_of: BTreeMap<UserId, (RoleIndex, String)> = BTreeMap::new();
         let mut assign = |user: &UserId, role: RoleIndex, field: &str| {
@@ -614,6 +627,12 @@ impl SeedDocument {
                 bots: seed.bots,
                 direct_messaging: seed.direct_messaging,
                 password: seed.password.clone(),
+                join_links: room
+                    .components()
+                    .join_links
+                    .iter()
+                    .flat_map(|links| links.0.iter().map(|l| l.join_link.0.clone()))
+                    .collect(),
                 max_users: base.max_users,
                 mls: seed.mls.clone(),
             },

@@ -62,11 +62,15 @@ pub struct Target {
     pub client: Option<String>,
 }
 
-/// A join link presented with a join, as established by the hub.
+/// A join link presented with a join, as established by the hub, or read from the joiner's
+/// external commit. At least one of `issued_by` and `code` is given.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Link {
-    /// Who signed the link.
-    pub issued_by: UserId,
+    /// Who signed the link, when the hub established it.
+    pub issued_by: Option<UserId>,
+    /// The link itself, when it must be one of the room's active `join_links`: a listed link
+    /// was vetted when it was listed, and an unlisted one is expired or revoked.
+    pub code: Option<String>,
     /// The password presented with it, if any.
     pub password: Option<String>,
     /// The link has expired or was revoked.
@@ -289,7 +293,10 @@ struct TargetIn {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct LinkIn {
-    issued_by: UserId,
+    #[serde(default)]
+    issued_by: Option<UserId>,
+    #[serde(default)]
+    code: Option<String>,
     #[serde(default)]
     password: Option<String>,
     #[serde(default)]
@@ -432,15 +439,22 @@ impl Operation {
                 client: t.client.clone(),
             })
         };
-        let link = |used: &mut Vec<&str>| {
+        let link = |used: &mut Vec<&str>| -> Result<Option<Link>, DocumentError> {
             used.push("link");
-            op.link.as_ref().map(|l| Link {
+            let Some(l) = op.link.as_ref() else {
+                return Ok(None);
+            };
+            if l.issued_by.is_none() && l.code.is_none() {
+                return Err(bad("link", "a link needs `issued-by` or `code`"));
+            }
+            Ok(Some(Link {
                 issued_by: l.issued_by.clone(),
+                code: l.code.clone(),
                 password: l.password.clone(),
                 expired: l.expired,
                 uses: l.uses,
                 max_uses: l.max_uses,
-            })
+            }))
         };
         fn need<T: Clone>(
             used: &mut Vec<&'static str>,
@@ -484,12 +498,12 @@ impl Operation {
             "external-join" => {
                 used.push("role");
                 Action::ExternalJoin {
-                    link: link(&mut used),
+                    link: link(&mut used)?,
                     role: op.role,
                 }
             }
             "fetch-groupinfo" => Action::FetchGroupInfo {
-                link: link(&mut used),
+                link: link(&mut used)?,
             },
             "remove-client" => Action::RemoveClient {
                 target: target(&mut used, true)?,

@@ -1,7 +1,9 @@
 //! Joining by external commit through the hub: open rooms, pre-authorized users, a user's
 //! new device; and refusals, on the joiner's side and the hub's.
 
+use mimi_mls::join_link::JoinCode;
 use mimi_mls::member::Client;
+use mimi_policy::role::RoleIndex;
 use mimi_policy::seed::seed_role;
 
 use crate::flow::World;
@@ -11,9 +13,18 @@ impl World {
     /// `joiner` joins by external commit from what the hub serves; the hub and every member
     /// process the commit.
     fn join_external(&mut self, joiner: Client) -> Result<usize, mimi_mls::MlsError> {
+        self.join_by_link(joiner, None)
+    }
+
+    /// Like [`World::join_external`], presenting `link`.
+    fn join_by_link(
+        &mut self,
+        joiner: Client,
+        link: Option<&JoinCode>,
+    ) -> Result<usize, mimi_mls::MlsError> {
         let gi = self.hosted.group_info(&self.hub)?.to_vec();
         let tree = self.hosted.ratchet_tree()?;
-        let (group, out) = joiner.join_external(&gi, &tree, Vec::new())?;
+        let (group, out) = joiner.join_external(&gi, &tree, link)?;
         self.hosted
             .process(&self.hub, &out.commit, Some(&out.group_info))?;
         for (c, g) in self.members.iter_mut() {
@@ -22,6 +33,43 @@ impl World {
         self.members.push((joiner, group));
         Ok(self.members.len() - 1)
     }
+
+    /// `joiner` builds an external commit with `aad` that lists its user as `role`, without
+    /// asking the policy (as a hostile client would); returns the hub's error code and each
+    /// member's, and checks that nothing changed.
+    fn forge_join(&mut self, joiner: &Client, aad: Vec<u8>, role: RoleIndex) -> Vec<String> {
+        let gi = self.hosted.group_info(&self.hub).unwrap().to_vec();
+        let tree = self.hosted.ratchet_tree().unwrap();
+        let (_, out) = joiner
+            .external_commit_unchecked(&gi, &tree, aad, Some(role))
+            .unwrap();
+        let epoch = self.epoch();
+        let mut codes = vec![
+            self.hosted
+                .process(&self.hub, &out.commit, Some(&out.group_info))
+                .map(|_| ())
+                .expect_err("the hub accepted a forged join")
+                .code()
+                .to_owned(),
+        ];
+        for (c, g) in self.members.iter_mut() {
+            let err = g
+                .process(c, &out.commit)
+                .map(|_| ())
+                .expect_err("a member accepted a forged join");
+            codes.push(err.code().to_owned());
+            assert_eq!(g.epoch(), epoch);
+        }
+        assert_eq!(self.epoch(), epoch);
+        codes
+    }
+}
+
+const LINK: &str = "https://example.com/j/7f3a";
+
+fn with_link(doc: &mut mimi_policy::document::SeedDocument) {
+    doc.policy.join_links = vec![LINK.to_owned()];
+    doc.policy.password = Some("s3cret".to_owned());
 }
 
 #[test]
@@ -80,6 +128,83 @@ fn seed_join_knock_first_stranger_is_refused_before_and_at_the_hub() {
         .unwrap();
     assert_eq!(err.code(), "knock-required");
     assert_eq!(w.epoch(), 0);
+    // Built anyway, the join is refused by the hub and by every member.
+    let zed = client("mimi://example.org/d/zed/laptop");
+    let codes = w.forge_join(&zed, Vec::new(), seed_role::MEMBER);
+    assert_eq!(codes, ["knock-required", "knock-required"]);
+}
+
+#[test]
+fn seed_join_3_a_listed_join_link_admits_a_stranger_as_member() {
+    let mut w = World::with_room("administrated", with_link);
+    w.add(0, "mimi://example.com/d/bob/phone").unwrap();
+    let code = JoinCode::new(LINK, Some("s3cret".into()));
+    let zed = w
+        .join_by_link(client("mimi://example.org/d/zed/laptop"), Some(&code))
+        .unwrap();
+    let room = w.hosted.room().unwrap();
+    assert_eq!(room.role_of(&user("zed@example.org")), seed_role::MEMBER);
+    for (_, g) in &w.members {
+        assert_eq!(g.room().unwrap(), room);
+    }
+    assert_eq!(w.members.len(), zed + 1);
+}
+
+#[test]
+fn seed_join_3_an_unlisted_link_or_wrong_password_is_refused_by_joiner_hub_and_members() {
+    let mut w = World::with_room("administrated", with_link);
+    let zed = client("mimi://example.org/d/zed/laptop");
+    for (code, expected) in [
+        (
+            JoinCode::new("https://example.com/j/0000", Some("s3cret".into())),
+            "link-expired",
+        ),
+        (JoinCode::new(LINK, Some("guess".into())), "bad-password"),
+        (JoinCode::new(LINK, None), "bad-password"),
+    ] {
+        let gi = w.hosted.group_info(&w.hub).unwrap().to_vec();
+        let tree = w.hosted.ratchet_tree().unwrap();
+        let err = zed.join_external(&gi, &tree, Some(&code)).err().unwrap();
+        assert_eq!(err.code(), expected);
+        let codes = w.forge_join(&zed, code.to_aad().unwrap(), seed_role::MEMBER);
+        assert_eq!(codes, [expected, expected]);
+    }
+}
+
+#[test]
+fn seed_join_3_a_valid_link_cannot_buy_a_higher_role() {
+    let mut w = World::with_room("administrated", with_link);
+    let zed = client("mimi://example.org/d/zed/laptop");
+    let code = JoinCode::new(LINK, Some("s3cret".into()));
+    let codes = w.forge_join(&zed, code.to_aad().unwrap(), seed_role::ADMIN);
+    // The join is allowed only as what the policy gives it (member), not as admin.
+    assert_eq!(codes, ["invalid-policy", "invalid-policy"]);
+    assert_eq!(
+        w.hosted.room().unwrap().role_of(&user("zed@example.org")),
+        0
+    );
+}
+
+#[test]
+fn seed_join_3_removing_a_link_from_the_room_revokes_it() {
+    let mut w = World::with_room("administrated", with_link);
+    let current = w.hosted.room().unwrap();
+    let mut doc = mimi_policy::document::SeedDocument::from_room(&current, current.seed().unwrap());
+    assert_eq!(doc.policy.join_links, [LINK]);
+    doc.policy.join_links.clear();
+    let revoked = doc.into_room().unwrap();
+    let (c, g) = w.member(0);
+    let update = g.update_policy(c, &revoked).unwrap();
+    w.submit(0, &update).unwrap();
+    let code = JoinCode::new(LINK, Some("s3cret".into()));
+    let err = w
+        .join_by_link(client("mimi://example.org/d/zed/laptop"), Some(&code))
+        .err()
+        .unwrap();
+    assert_eq!(err.code(), "link-expired");
+    let zed = client("mimi://example.org/d/zed/laptop");
+    let codes = w.forge_join(&zed, code.to_aad().unwrap(), seed_role::MEMBER);
+    assert_eq!(codes, ["link-expired", "link-expired"]);
 }
 
 #[test]
@@ -101,7 +226,7 @@ fn hub_refuses_an_external_join_built_for_an_older_epoch() {
     let gi = w.hosted.group_info(&w.hub).unwrap().to_vec();
     let tree = w.hosted.ratchet_tree().unwrap();
     let zed = client("mimi://example.org/d/zed/laptop");
-    let (_, out) = zed.join_external(&gi, &tree, Vec::new()).unwrap();
+    let (_, out) = zed.join_external(&gi, &tree, None).unwrap();
     let current = w.hosted.room().unwrap();
     let mut doc = mimi_policy::document::SeedDocument::from_room(&current, current.seed().unwrap());
     doc.policy.open = None;

@@ -251,8 +251,10 @@ pub(super) fn external_join(
         };
         (entry, rule::SEED_JOIN_OPEN)
     } else if let Some(link) = link {
-        let issuer_ok = Affiliation::of_role(room.role_of(&link.issued_by)).is_moderator()
-            || seed.is_owning_system(&link.issued_by);
+        let issuer_ok = |issuer: &UserId| {
+            Affiliation::of_role(room.role_of(issuer)).is_moderator()
+                || seed.is_owning_system(issuer)
+        };
         check_link(room, link, rule::SEED_JOIN_LINK, issuer_ok)?;
         (R::MEMBER, rule::SEED_JOIN_LINK)
     } else if seed.membership == Membership::KnockFirst {
@@ -321,7 +323,7 @@ fn external_join_rp(
     } else if let Some(link) = link
         && roles.can(NO_ROLE, C::CAN_USE_JOIN_CODE)
     {
-        let issuer_ok = roles.can(room.role_of(&link.issued_by), C::CAN_CREATE_JOIN_CODE);
+        let issuer_ok = |issuer: &UserId| roles.can(room.role_of(issuer), C::CAN_CREATE_JOIN_CODE);
         check_link(room, link, rule::RP_JOIN_CODE, issuer_ok)?;
         let r = pick(role).ok_or(deny(DenyCode::RoleChangeNotAuthorized, rule::RP_JOIN_CODE))?;
         (r, rule::RP_JOIN_CODE)

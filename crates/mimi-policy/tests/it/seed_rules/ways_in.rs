@@ -409,6 +409,61 @@ fn seed_join_3_link_signed_by_admin_owner_or_system() {
 }
 
 #[test]
+fn seed_join_3_listed_link_is_trusted_unlisted_is_revoked() {
+    let r = room(
+        "administrated",
+        json!({ "policy": { "password": "s3cret",
+                            "join-links": ["https://example.com/j/7f3a"] } }),
+    );
+    let join = |link: serde_json::Value| json!({ "actor": user(ZED, "c1"), "action": "external-join", "link": link });
+    // A link that is one of the room's join links was vetted when it was listed.
+    allow(
+        &r,
+        join(json!({ "code": "https://example.com/j/7f3a", "password": "s3cret" })),
+        "SEED-JOIN-3",
+    );
+    // One that is not listed is expired or revoked, whoever is said to have issued it.
+    deny(
+        &r,
+        join(json!({ "code": "https://example.com/j/0000", "password": "s3cret" })),
+        "link-expired",
+        "SEED-JOIN-3",
+    );
+    deny(
+        &r,
+        join(
+            json!({ "code": "https://example.com/j/0000", "issued-by": CAROL,
+                     "password": "s3cret" }),
+        ),
+        "link-expired",
+        "SEED-JOIN-3",
+    );
+    // The room password still applies.
+    deny(
+        &r,
+        join(json!({ "code": "https://example.com/j/7f3a" })),
+        "bad-password",
+        "SEED-JOIN-3",
+    );
+    // A room without join links has none to match.
+    let bare = room("administrated", json!({}));
+    deny(
+        &bare,
+        join(json!({ "code": "https://example.com/j/7f3a" })),
+        "link-expired",
+        "SEED-JOIN-3",
+    );
+}
+
+#[test]
+fn seed_join_link_without_issuer_or_code_is_a_bad_operation() {
+    let op = json!({ "actor": user(ZED, "c1"), "action": "external-join",
+                     "link": { "password": "x" } });
+    let err = mimi_policy::Operation::from_json(op).err().unwrap();
+    assert!(err.to_string().contains("issued-by"), "{err}");
+}
+
+#[test]
 fn seed_join_4_logger_of_a_logging_room() {
     let r = room(
         "fixed-membership-logging",

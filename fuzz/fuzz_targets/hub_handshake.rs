@@ -38,6 +38,6 @@ fuzz_target!(|data: &[u8]| {
         let (hub, hosted, alice) = &mut *cell.borrow_mut();
         let _ = hosted.process(hub, data, Some(data));
         let _ = hosted.process(hub, data, None);
-        let _ = hosted.check_message(alice, data);
+        let _ = hosted.check_message(hub, alice, data);
     });
 });

@@ -133,8 +133,9 @@ pub struct CommitSummary {
     pub psk: bool,
     /// A ReInit proposal is included.
     pub reinit: bool,
-    /// A standalone Update proposal is included.
-    pub update: bool,
+    /// Clients updating their leaf by Update proposal, with the seconds since each last
+    /// updated it (`u64::MAX` until the caller, who keeps the time, fills it in).
+    pub updates: Vec<(ClientId, u64)>,
     /// The join link an external commit presents in its authenticated data.
     pub join_code: Option<JoinCode>,
     /// The resolved policy.
@@ -153,7 +154,7 @@ impl CommitSummary {
             refused: Vec::new(),
             psk: false,
             reinit: false,
-            update: false,
+            updates: Vec::new(),
             join_code: None,
             app_data,
         }
@@ -185,12 +186,54 @@ impl CommitSummary {
             Proposal::AppDataUpdate(_) | Proposal::ExternalInit(_) => {}
             Proposal::PreSharedKey(_) => self.psk = true,
             Proposal::ReInit(_) => self.reinit = true,
-            Proposal::Update(_) => self.update = true,
+            Proposal::Update(_) => match proposer {
+                Origin::Member(c) => self.updates.push((c, u64::MAX)),
+                _ => return Err(MlsError::Malformed("Update from a non-member".into())),
+            },
             Proposal::GroupContextExtensions(_) => self.refused.push("GroupContextExtensions"),
             _ => self.refused.push("an unsupported proposal type"),
         }
         Ok(())
     }
+}
+
+/// Authorizes a participant-list update sent by `proposer`: every change is either the role
+/// an add or join of the same commit gives its user (taken out of `expected`), or an
+/// operation of the proposer's own (ban, unban, leave, role change).
+fn authorize_list_update(
+    before: &Room,
+    proposer: &Origin,
+    update: &ParticipantListUpdate,
+    expected: &mut BTreeMap<UserId, RoleIndex>,
+) -> Result<(), MlsError> {
+    let changes = before
+        .participants()
+        .changes(update)
+        .map_err(|e| MlsError::Policy(e.to_string()))?;
+    for change in changes {
+        if let Some(role) = expected.remove(&change.user) {
+            if role != change.to {
+                return Err(MlsError::Policy(format!(
+                    "{} joins as role {role}, but the participant list says {}",
+                    change.user, change.to
+                )));
+            }
+            continue;
+        }
+        let who = Target {
+            user: change.user.clone(),
+            client: None,
+        };
+        let actor = proposer.actor();
+        let action = match (change.from, change.to) {
+            (_, BANNED) => Action::Ban { target: who },
+            (BANNED, NO_ROLE) => Action::Unban { target: who },
+            (_, NO_ROLE) if actor.id() == &change.user => Action::Leave,
+            (_, role) => Action::ChangeRole { target: who, role },
+        };
+        decide(before, actor, action)?;
+    }
+    Ok(())
 }
 
 fn decide(room: &Room, actor: Actor, action: Action) -> Result<Decision, MlsError> {
@@ -331,40 +374,9 @@ pub fn authorize_commit(
     }
     authorize_removals(before, summary)?;
 
-    // Every participant-list change is either the role an add gives, or an operation of its
-    // proposer of its own.
     if let Some(update) = &summary.app_data.list_update {
-        let proposer = summary
-            .list_proposer
-            .clone()
-            .unwrap_or_else(|| summary.committer.clone());
-        let changes = before
-            .participants()
-            .changes(update)
-            .map_err(|e| MlsError::Policy(e.to_string()))?;
-        for change in changes {
-            if let Some(role) = expected.remove(&change.user) {
-                if role != change.to {
-                    return Err(MlsError::Policy(format!(
-                        "{} joins as role {role}, but the participant list says {}",
-                        change.user, change.to
-                    )));
-                }
-                continue;
-            }
-            let who = Target {
-                user: change.user.clone(),
-                client: None,
-            };
-            let actor = proposer.actor();
-            let action = match (change.from, change.to) {
-                (_, BANNED) => Action::Ban { target: who },
-                (BANNED, NO_ROLE) => Action::Unban { target: who },
-                (_, NO_ROLE) if actor.id() == &change.user => Action::Leave,
-                (_, role) => Action::ChangeRole { target: who, role },
-            };
-            decide(before, actor, action)?;
-        }
+        let proposer = summary.list_proposer.as_ref().unwrap_or(&summary.committer);
+        authorize_list_update(before, proposer, update, &mut expected)?;
     }
     if let Some((user, role)) = expected
         .iter()
@@ -380,12 +392,12 @@ pub fn authorize_commit(
     if summary.reinit {
         decide(before, committer.clone(), Action::Reinit)?;
     }
-    if summary.update {
+    for (client, since) in &summary.updates {
         decide(
             before,
-            committer,
+            Origin::Member(client.clone()).actor(),
             Action::Update {
-                seconds_since_last_update: u64::MAX,
+                seconds_since_last_update: *since,
             },
         )?;
     }
@@ -418,17 +430,49 @@ fn authorize_removals(before: &Room, summary: &CommitSummary) -> Result<(), MlsE
     Ok(())
 }
 
-/// Authorizes a standalone proposal (SelfRemove or Remove) as its proposer's operation; the
-/// room it leads to is checked when a commit includes it.
+/// Authorizes a standalone proposal (SelfRemove, Remove, Update, participant-list update) as
+/// its proposer's operation; `since_update` tells how long ago a client last updated its leaf.
+/// The room it leads to is checked when a commit includes it.
 pub fn authorize_proposal(
     before: &Room,
     proposer: Origin,
     proposal: &Proposal,
     leaf_client: &dyn Fn(u32) -> Option<ClientId>,
+    since_update: &dyn Fn(&ClientId) -> u64,
 ) -> Result<(), MlsError> {
+    if let Proposal::Update(_) = proposal {
+        let Origin::Member(client) = proposer else {
+            return Err(MlsError::Malformed("Update from a non-member".into()));
+        };
+        let since = since_update(&client);
+        decide(
+            before,
+            Origin::Member(client).actor(),
+            Action::Update {
+                seconds_since_last_update: since,
+            },
+        )?;
+        return Ok(());
+    }
+    if let Proposal::AppDataUpdate(p) = proposal {
+        let (ids::PARTICIPANT_LIST, AppDataUpdateOperation::Update(bytes)) =
+            (p.component_id(), p.operation())
+        else {
+            return Err(MlsError::Policy(
+                "only participant-list updates are proposed on their own; \
+                 the policy changes in a commit"
+                    .into(),
+            ));
+        };
+        let update: ParticipantListUpdate = mimi_policy::codec::decode_exact(bytes.as_slice())
+            .map_err(|e| MlsError::Malformed(format!("participant list update: {e}")))?;
+        return authorize_list_update(before, &proposer, &update, &mut BTreeMap::new());
+    }
     if !matches!(proposal, Proposal::SelfRemove | Proposal::Remove(_)) {
         return Err(MlsError::Policy(
-            "only SelfRemove and Remove proposals are sent on their own".into(),
+            "only SelfRemove, Remove, Update and participant-list AppDataUpdate proposals \
+             are sent on their own"
+                .into(),
         ));
     }
     let mut summary = CommitSummary::new(proposer.clone(), ResolvedAppData::default());

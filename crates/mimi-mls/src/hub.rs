@@ -1,6 +1,8 @@
 //! The hub side: the provider hosting a room keeps its public group state (`PublicGroup`),
 //! never a secret, and checks the room policy in it.
 
+use std::collections::HashMap;
+
 use mimi_policy::id::{ClientId, ProviderId};
 use mimi_policy::operation::Action;
 use mimi_policy::{Actor, Operation, Room, authorize};
@@ -24,23 +26,44 @@ use crate::context::{app_data_entries, clients_of, room_of};
 use crate::identity::{client_of, external_system_user, provider_credential};
 use crate::{CIPHERSUITE, MlsError};
 
-/// A provider acting as hub: its external-sender key and its MLS provider.
+/// Seconds on the hub's clock.
+pub type Clock = Box<dyn Fn() -> u64 + Send + Sync>;
+
+/// A provider acting as hub: its external-sender key, its MLS provider and its clock.
 pub struct Hub {
     id: ProviderId,
     provider: OpenMlsRustCrypto,
     signer: SignatureKeyPair,
+    clock: Clock,
 }
 
 impl Hub {
-    /// A hub for `id` with a fresh signature key.
+    /// A hub for `id` with a fresh signature key, on the system clock (Unix seconds).
     pub fn new(id: ProviderId) -> Result<Self, MlsError> {
+        Self::with_clock(
+            id,
+            Box::new(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs())
+            }),
+        )
+    }
+
+    /// A hub for `id` whose time (in seconds, for the rooms' Update intervals) is `clock`.
+    pub fn with_clock(id: ProviderId, clock: Clock) -> Result<Self, MlsError> {
         let provider = OpenMlsRustCrypto::default();
         let signer = crate::new_signer()?;
         Ok(Self {
             id,
             provider,
             signer,
+            clock,
         })
+    }
+
+    fn now(&self) -> u64 {
+        (self.clock)()
     }
 
     /// The hub as it appears in every room's `external_senders`.
@@ -92,7 +115,14 @@ impl Hub {
             ));
         }
         let policy = room_of(group.group_context(), group.members())?;
+        let now = self.now();
+        let updated = group
+            .members()
+            .filter_map(|m| client_of(&m.credential).ok())
+            .map(|c| (c, now))
+            .collect();
         let room = HubRoom {
+            updated,
             group,
             // Verified by `PublicGroup::from_external` above.
             group_info: ServedGroupInfo::Verified(group_info.to_vec()),
@@ -165,6 +195,10 @@ pub struct HubRoom {
     group_info: ServedGroupInfo,
     /// The room as of the current epoch, kept so commits need not decode it again.
     room: Room,
+    /// When each client last updated its leaf (joined, committed with a path, or had its
+    /// Update committed), on the hub's clock; a room loaded from storage starts them all at
+    /// the time it is loaded.
+    updated: HashMap<ClientId, u64>,
 }
 
 impl HubRoom {
@@ -228,6 +262,14 @@ impl HubRoom {
             .map_err(MlsError::openmls)
     }
 
+    /// Seconds since `client` last updated its leaf.
+    fn since_update(&self, hub: &Hub, client: &ClientId) -> u64 {
+        let now = hub.now();
+        self.updated
+            .get(client)
+            .map_or(0, |&t| now.saturating_sub(t))
+    }
+
     fn leaf_client(&self, leaf: u32) -> Option<ClientId> {
         self.group
             .leaf(LeafNodeIndex::new(leaf))
@@ -278,9 +320,13 @@ impl HubRoom {
         let before = &self.room;
         match processed.into_content() {
             ProcessedMessageContent::ProposalMessage(proposal) => {
-                authorize_proposal(before, origin, proposal.proposal(), &|leaf| {
-                    self.leaf_client(leaf)
-                })?;
+                authorize_proposal(
+                    before,
+                    origin,
+                    proposal.proposal(),
+                    &|leaf| self.leaf_client(leaf),
+                    &|client| self.since_update(hub, client),
+                )?;
                 self.group
                     .add_proposal(hub.provider.storage(), *proposal)
                     .map_err(MlsError::openmls)?;
@@ -317,7 +363,7 @@ impl HubRoom {
         app_data: crate::commit::ResolvedAppData,
         group_info: Option<&[u8]>,
     ) -> Result<Accepted, MlsError> {
-        let (summary, delta) = summarize(
+        let (mut summary, delta) = summarize(
             &staged,
             committer.clone(),
             aad,
@@ -325,7 +371,15 @@ impl HubRoom {
             &|leaf| self.leaf_client(leaf),
             &|index| external_system_user(self.group.group_context(), index),
         )?;
-        let after = authorize_commit(&self.room, &summary, delta)?;
+        for (client, since) in &mut summary.updates {
+            *since = self.since_update(hub, client);
+        }
+        let refreshed: Vec<ClientId> = match &committer {
+            Origin::Member(c) if staged.update_path_leaf_node().is_some() => vec![c.clone()],
+            Origin::Joiner(c) => vec![c.clone()],
+            _ => Vec::new(),
+        };
+        let after = authorize_commit(&self.room, &summary, delta.clone())?;
         let group_info = group_info.ok_or_else(|| {
             MlsError::GroupInfo("a commit must come with the GroupInfo of the new epoch".into())
         })?;
@@ -334,6 +388,14 @@ impl HubRoom {
         self.group
             .merge_commit(hub.provider.storage(), staged)
             .map_err(MlsError::openmls)?;
+        let now = hub.now();
+        for client in &delta.removed {
+            self.updated.remove(client);
+        }
+        let updaters = summary.updates.into_iter().map(|(c, _)| c);
+        for client in refreshed.into_iter().chain(delta.added).chain(updaters) {
+            self.updated.insert(client, now);
+        }
         self.group_info = ServedGroupInfo::Pending {
             bytes: group_info.to_vec(),
             signer,
@@ -381,8 +443,14 @@ impl HubRoom {
 
     /// Checks an application message submitted by `sender` (the client the provider
     /// authenticated): a PrivateMessage of this group in the current epoch, from a client that
-    /// may send in this room. The content stays opaque to the hub.
-    pub fn check_message(&self, sender: &ClientId, message: &[u8]) -> Result<(), MlsError> {
+    /// may send in this room (and is not overdue for an Update). The content stays opaque to
+    /// the hub.
+    pub fn check_message(
+        &self,
+        hub: &Hub,
+        sender: &ClientId,
+        message: &[u8],
+    ) -> Result<(), MlsError> {
         let message = MlsMessageIn::tls_deserialize_exact(message)
             .map_err(|e| MlsError::Malformed(e.to_string()))?;
         let protocol = message
@@ -404,7 +472,7 @@ impl HubRoom {
         let op = Operation {
             actor: Actor::user(sender.user().clone(), Some(sender.name())),
             action: Action::SendMessage {
-                seconds_since_last_update: None,
+                seconds_since_last_update: Some(self.since_update(hub, sender)),
             },
         };
         let decision = authorize(&self.room, &op);

@@ -10,10 +10,10 @@ use openmls::component::ComponentData;
 use openmls::group::{ProposalStore, PublicGroup};
 use openmls::messages::group_info::VerifiableGroupInfo;
 use openmls::prelude::{
-    AppDataUpdateProposal, CredentialWithKey, ExternalSender, KeyPackage, LeafNodeIndex,
-    LeafNodeParameters, MlsGroup, MlsGroupCreateConfig, MlsGroupJoinConfig, MlsMessageBodyIn,
-    MlsMessageIn, MlsMessageOut, PURE_PLAINTEXT_WIRE_FORMAT_POLICY, ProcessedMessageContent,
-    Proposal, RatchetTreeIn, StagedWelcome,
+    AppDataUpdateOperation, AppDataUpdateProposal, CredentialWithKey, ExternalSender, KeyPackage,
+    LeafNodeIndex, LeafNodeParameters, MlsGroup, MlsGroupCreateConfig, MlsGroupJoinConfig,
+    MlsMessageBodyIn, MlsMessageIn, MlsMessageOut, PURE_PLAINTEXT_WIRE_FORMAT_POLICY,
+    ProcessedMessageContent, Proposal, RatchetTreeIn, StagedWelcome,
 };
 use openmls_basic_credential::SignatureKeyPair;
 use openmls_rust_crypto::OpenMlsRustCrypto;
@@ -468,9 +468,80 @@ impl RoomGroup {
             .map_err(MlsError::openmls)
     }
 
-    /// Commits the proposals the hub stored (SelfRemoves, Removes), with the
-    /// participant-list update they make.
+    /// Proposes a participant-list update on its own (a moderator's kick or role change, a
+    /// user's leave), for another member to commit; checked against the room policy first.
+    pub fn propose_participants(
+        &mut self,
+        client: &Client,
+        update: &ParticipantListUpdate,
+    ) -> Result<Vec<u8>, MlsError> {
+        let bytes = update.tls_serialize_detached().map_err(MlsError::openmls)?;
+        let proposal = Proposal::AppDataUpdate(Box::new(AppDataUpdateProposal::update(
+            ids::PARTICIPANT_LIST,
+            bytes.clone(),
+        )));
+        crate::commit::authorize_proposal(
+            &self.room()?,
+            Origin::Member(client.id.clone()),
+            &proposal,
+            &|leaf| self.leaf_client(leaf),
+            &|_| u64::MAX,
+        )?;
+        let (message, _) = self
+            .group
+            .propose_app_data_update(
+                &client.provider,
+                &client.signer,
+                ids::PARTICIPANT_LIST,
+                AppDataUpdateOperation::Update(bytes.into()),
+            )
+            .map_err(MlsError::openmls)?;
+        message.to_bytes().map_err(MlsError::openmls)
+    }
+
+    /// Leaves the room as a user: proposes dropping the user from the participant list (its
+    /// affiliation ends) and the removal of this client (SelfRemove) and of the user's other
+    /// clients, for another member to commit. Returns the proposals, in the order to send.
+    pub fn leave(&mut self, client: &Client) -> Result<Vec<Vec<u8>>, MlsError> {
+        let room = self.room()?;
+        let user = client.id.user();
+        let position = room
+            .participants()
+            .entries()
+            .iter()
+            .position(|e| &e.user == user)
+            .ok_or_else(|| MlsError::Policy(format!("{user} is not a participant")))?;
+        let update = ParticipantListUpdate {
+            removed: vec![position as u32],
+            ..Default::default()
+        };
+        let mut out = vec![self.propose_participants(client, &update)?];
+        let others: Vec<LeafNodeIndex> = self
+            .group
+            .members()
+            .filter_map(|m| {
+                let other = client_of(&m.credential).ok()?;
+                (other.user() == user && other != client.id).then_some(m.index)
+            })
+            .collect();
+        for leaf in others {
+            let (message, _) = self
+                .group
+                .propose_remove_member(&client.provider, &client.signer, leaf)
+                .map_err(MlsError::openmls)?;
+            out.push(message.to_bytes().map_err(MlsError::openmls)?);
+        }
+        out.push(self.self_remove(client)?);
+        Ok(out)
+    }
+
+    /// Commits the proposals the hub stored (SelfRemoves, Removes, participant-list
+    /// updates), with the participant-list update the removals make when none was proposed.
     pub fn commit_pending(&mut self, client: &Client) -> Result<OutgoingCommit, MlsError> {
+        let list_proposed = self.group.pending_proposals().any(|q| {
+            matches!(q.proposal(), Proposal::AppDataUpdate(p)
+                if p.component_id() == ids::PARTICIPANT_LIST)
+        });
         let mut actions = Vec::new();
         for queued in self.group.pending_proposals() {
             let actor = match queued.sender() {
@@ -509,7 +580,11 @@ impl RoomGroup {
             };
             actions.push(Operation { actor, action });
         }
-        let update = self.list_update_of(actions)?;
+        let update = if list_proposed {
+            None
+        } else {
+            self.list_update_of(actions)?
+        };
         self.commit(client, update, Proposals::Pending)
     }
 
@@ -614,17 +689,6 @@ impl RoomGroup {
         update: Option<ParticipantListUpdate>,
         proposals: Proposals,
     ) -> Result<OutgoingCommit, MlsError> {
-        let next_list = match &update {
-            Some(u) => Some(
-                self.room()?
-                    .participants()
-                    .apply(u)
-                    .map_err(|e| MlsError::Policy(e.to_string()))?
-                    .to_component_bytes()
-                    .map_err(|e| MlsError::Policy(e.to_string()))?,
-            ),
-            None => None,
-        };
         let update_bytes = update
             .map(|u| u.tls_serialize_detached())
             .transpose()
@@ -633,41 +697,44 @@ impl RoomGroup {
             Proposals::Policy(changes) => changes.clone(),
             _ => Vec::new(),
         };
+        let mut own: Vec<AppDataUpdateProposal> = policy
+            .iter()
+            .map(|(id, value)| match value {
+                Some(bytes) => AppDataUpdateProposal::update(*id, bytes.clone()),
+                None => AppDataUpdateProposal::remove(*id),
+            })
+            .collect();
+        if let Some(bytes) = update_bytes {
+            own.push(AppDataUpdateProposal::update(ids::PARTICIPANT_LIST, bytes));
+        }
+        // The commit takes the stored proposals too: the dictionary after it is what all its
+        // AppDataUpdate proposals make, resolved as the hub and the members will.
+        let pending: Vec<AppDataUpdateProposal> = self
+            .group
+            .pending_proposals()
+            .filter_map(|q| match q.proposal() {
+                Proposal::AppDataUpdate(p) => Some((**p).clone()),
+                _ => None,
+            })
+            .collect();
+        let current = app_data_entries(self.group.public_group().group_context());
+        let resolved = resolve_app_data(&current, pending.iter().chain(&own))?;
         let mut builder = match proposals {
             Proposals::Adds(kps) => self.group.commit_builder().propose_adds(kps),
             Proposals::Removals(leaves) => self.group.commit_builder().propose_removals(leaves),
             Proposals::Pending | Proposals::Policy(_) => self.group.commit_builder(),
         }
         .consume_proposal_store(true);
-        for (id, value) in &policy {
-            let proposal = match value {
-                Some(bytes) => AppDataUpdateProposal::update(*id, bytes.clone()),
-                None => AppDataUpdateProposal::remove(*id),
-            };
+        let any_app_data = !own.is_empty() || !pending.is_empty();
+        for proposal in own {
             builder = builder.add_proposal(Proposal::AppDataUpdate(Box::new(proposal)));
-        }
-        if let Some(bytes) = update_bytes {
-            builder = builder.add_proposal(Proposal::AppDataUpdate(Box::new(
-                AppDataUpdateProposal::update(ids::PARTICIPANT_LIST, bytes),
-            )));
         }
         let mut stage = builder
             .load_psks(client.provider.storage())
             .map_err(MlsError::openmls)?;
-        if next_list.is_some() || !policy.is_empty() {
+        if any_app_data {
             let mut updater = stage.app_data_dictionary_updater();
-            if let Some(list) = next_list {
-                updater.set(ComponentData::from_parts(
-                    ids::PARTICIPANT_LIST,
-                    list.into(),
-                ));
-            }
-            for (id, value) in policy {
-                match value {
-                    Some(bytes) => updater.set(ComponentData::from_parts(id, bytes.into())),
-                    None => updater.remove(&id),
-                }
-            }
+            fill_updater(&mut updater, &current, &resolved);
             let changes = updater.changes();
             stage.with_app_data_dictionary_updates(changes);
         }
@@ -756,9 +823,15 @@ impl RoomGroup {
                 });
             }
             ProcessedMessageContent::ProposalMessage(p) => {
-                crate::commit::authorize_proposal(&before, origin, p.proposal(), &|leaf| {
-                    self.leaf_client(leaf)
-                })?;
+                // Members do not share a clock with the sender: the hub, which timestamps
+                // every leaf update, enforces the Update intervals.
+                crate::commit::authorize_proposal(
+                    &before,
+                    origin,
+                    p.proposal(),
+                    &|leaf| self.leaf_client(leaf),
+                    &|_| u64::MAX,
+                )?;
                 self.group
                     .store_pending_proposal(client.provider.storage(), *p)
                     .map_err(MlsError::openmls)?;

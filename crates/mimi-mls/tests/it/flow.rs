@@ -30,6 +30,11 @@ impl World {
     /// Like [`World::new`], with `edit` applied to the room document first.
     pub fn with_room(preset: &str, edit: impl FnOnce(&mut SeedDocument)) -> Self {
         let hub = Hub::new(ProviderId::parse("example.com").unwrap()).unwrap();
+        Self::on_hub(hub, preset, edit)
+    }
+
+    /// Like [`World::with_room`], hosted by `hub`.
+    pub fn on_hub(hub: Hub, preset: &str, edit: impl FnOnce(&mut SeedDocument)) -> Self {
         let alice = client("mimi://example.com/d/alice/phone");
         let r = new_room(preset, alice.id());
         let mut doc = SeedDocument::from_room(&r, r.seed().unwrap());

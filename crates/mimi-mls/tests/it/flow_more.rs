@@ -62,7 +62,7 @@ fn muc_ban_removes_the_users_clients_and_refuses_their_messages() {
     let bob_client = w.members[bob].0.id().clone();
     let err = w
         .hosted
-        .check_message(&bob_client, &before_ban)
+        .check_message(&w.hub, &bob_client, &before_ban)
         .err()
         .unwrap();
     // Old epoch, and banned anyway.
@@ -112,14 +112,16 @@ fn seed_send_moderated_room_hub_refuses_a_visitors_message() {
     let visitor_says = g.encrypt(c, b"hi").unwrap();
     let err = w
         .hosted
-        .check_message(&sender, &visitor_says)
+        .check_message(&w.hub, &sender, &visitor_says)
         .err()
         .unwrap();
     assert_eq!(err.code(), "no-voice");
     let (c, g) = w.member(bob);
     let sender = c.id().clone();
     let member_says = g.encrypt(c, b"hi").unwrap();
-    w.hosted.check_message(&sender, &member_says).unwrap();
+    w.hosted
+        .check_message(&w.hub, &sender, &member_says)
+        .unwrap();
 }
 
 #[test]

@@ -10,5 +10,7 @@ mod flow_more;
 mod group_info;
 mod identity;
 mod key_package;
+mod proposals;
 mod robustness;
 mod support;
+mod updates;

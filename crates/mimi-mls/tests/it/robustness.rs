@@ -42,7 +42,7 @@ proptest! {
             prop_assert_eq!(w.epoch(), 0);
         }
         let sender = w.members[0].0.id().clone();
-        let _ = w.hosted.check_message(&sender, &commit);
+        let _ = w.hosted.check_message(&w.hub, &sender, &commit);
     }
 
     #[test]

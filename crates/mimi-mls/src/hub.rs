@@ -26,6 +26,8 @@ use crate::context::{app_data_entries, clients_of, room_of};
 use crate::identity::{client_of, external_system_user, provider_credential};
 use crate::{CIPHERSUITE, MlsError};
 
+mod snapshot;
+
 /// Seconds on the hub's clock.
 pub type Clock = Box<dyn Fn() -> u64 + Send + Sync>;
 
@@ -85,9 +87,11 @@ impl Hub {
         };
         let tree = RatchetTreeIn::tls_deserialize_exact(ratchet_tree)
             .map_err(|e| MlsError::Malformed(e.to_string()))?;
+        // Each room keeps its public state in its own store, so it can be snapshotted alone.
+        let storage = OpenMlsRustCrypto::default();
         let (group, _) = PublicGroup::from_external(
             self.provider.crypto(),
-            self.provider.storage(),
+            storage.storage(),
             tree,
             verifiable,
             ProposalStore::new(),
@@ -122,6 +126,7 @@ impl Hub {
             .map(|c| (c, now))
             .collect();
         let room = HubRoom {
+            storage,
             updated,
             group,
             // Verified by `PublicGroup::from_external` above.
@@ -191,6 +196,8 @@ enum ServedGroupInfo {
 
 /// A room as its hub tracks it.
 pub struct HubRoom {
+    /// Where openmls keeps this room's public group state.
+    storage: OpenMlsRustCrypto,
     group: PublicGroup,
     group_info: ServedGroupInfo,
     /// The room as of the current epoch, kept so commits need not decode it again.
@@ -328,7 +335,7 @@ impl HubRoom {
                     &|client| self.since_update(hub, client),
                 )?;
                 self.group
-                    .add_proposal(hub.provider.storage(), *proposal)
+                    .add_proposal(self.storage.storage(), *proposal)
                     .map_err(MlsError::openmls)?;
                 Ok(Accepted::Proposal)
             }
@@ -386,7 +393,7 @@ impl HubRoom {
         check_group_info_shape(group_info, staged.group_context())?;
         let signer = committer_leaf_key(self, &staged, &committer)?;
         self.group
-            .merge_commit(hub.provider.storage(), staged)
+            .merge_commit(self.storage.storage(), staged)
             .map_err(MlsError::openmls)?;
         let now = hub.now();
         for client in &delta.removed {

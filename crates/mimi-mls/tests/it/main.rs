@@ -12,5 +12,6 @@ mod identity;
 mod key_package;
 mod proposals;
 mod robustness;
+mod snapshot;
 mod support;
 mod updates;

@@ -1,0 +1,73 @@
+//! A hosted room survives a round trip through its snapshot: same epoch, room, GroupInfo and
+//! stored proposals, and it goes on accepting (and refusing) commits as before.
+
+use mimi_mls::hub::Accepted;
+
+use crate::flow::World;
+use crate::support::user;
+
+#[test]
+fn a_restored_room_keeps_its_state_and_stored_proposals() {
+    let mut w = World::new("administrated");
+    let bob = w.add(0, "mimi://example.com/d/bob/phone").unwrap();
+    let (c, g) = w.member(bob);
+    let proposal = g.self_remove(c).unwrap();
+    assert_eq!(
+        w.hosted.process(&w.hub, &proposal, None).unwrap(),
+        Accepted::Proposal
+    );
+    let before_gi = w.hosted.group_info(&w.hub).unwrap().to_vec();
+    let snapshot = w.hosted.snapshot().unwrap();
+    let mut restored = w.hub.restore_room(&snapshot).unwrap();
+    assert_eq!(restored.epoch(), w.hosted.epoch());
+    assert_eq!(restored.room().unwrap(), w.hosted.room().unwrap());
+    assert_eq!(
+        restored.ratchet_tree().unwrap(),
+        w.hosted.ratchet_tree().unwrap()
+    );
+    assert_eq!(restored.group_info(&w.hub).unwrap(), before_gi.as_slice());
+    // The same snapshot twice is the same bytes.
+    assert_eq!(restored.snapshot().unwrap(), snapshot);
+    // The stored SelfRemove is still there: a commit referencing it is accepted.
+    w.hosted = restored;
+    let (c, g) = w.member(0);
+    g.process(c, &proposal).unwrap();
+    let out = g.commit_pending(c).unwrap();
+    w.submit(0, &out).unwrap();
+    assert_eq!(
+        w.hosted
+            .room()
+            .unwrap()
+            .client_count_of(&user("bob@example.com")),
+        0
+    );
+}
+
+#[test]
+fn a_restored_room_serves_a_pending_group_info_only_after_checking_it() {
+    let mut w = World::new("administrated");
+    let zed = crate::support::client("mimi://example.org/d/zed/laptop");
+    let (c, g) = w.member(0);
+    let mut out = g.add(c, vec![crate::flow::key_package(&zed)]).unwrap();
+    let n = out.group_info.len();
+    out.group_info[n - 1] ^= 0x01;
+    w.submit(0, &out).unwrap();
+    // Snapshotted before anyone fetched the GroupInfo: its signature is still unchecked.
+    let mut restored = w.hub.restore_room(&w.hosted.snapshot().unwrap()).unwrap();
+    assert_eq!(
+        restored.group_info(&w.hub).err().unwrap().code(),
+        "bad-group-info"
+    );
+}
+
+#[test]
+fn a_corrupt_snapshot_is_an_error() {
+    let w = World::new("administrated");
+    let snapshot = w.hosted.snapshot().unwrap();
+    for bad in [&b""[..], b"garbage", &snapshot[..snapshot.len() / 2]] {
+        assert_eq!(
+            w.hub.restore_room(bad).err().unwrap().code(),
+            "malformed-mls"
+        );
+    }
+}

@@ -1,0 +1,351 @@
+//! Durable state of a mimi provider, on SQLite (embedded, the default) or PostgreSQL (several
+//! `mimi serve` processes may share one database).
+//!
+//! - accounts, bearer tokens (stored hashed) and devices (a user's clients);
+//! - KeyPackages, each handed out at most once, the last-resort one kept;
+//! - rooms: the hub's state of each room as an opaque snapshot with a version, changed only
+//!   by compare-and-swap on that version, so the database, not a process's memory, orders a
+//!   room's commits ([`Store::update_room`]);
+//! - one delivery log per room (commits, proposals, messages, each with a sequence number)
+//!   with each member client's acknowledged position, and a per-client inbox for what is not
+//!   a room's yet (Welcomes).
+//!
+//! Every write is one transaction, committed before the call returns: what a caller
+//! acknowledges is on disk (SQLite runs in WAL mode with `synchronous=FULL`).
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod sql;
+
+use std::future::Future;
+
+use mimi_policy::id::{ClientId, RoomId, UserId};
+
+pub use sql::{Backend, SqlStore};
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The thing being created exists already.
+    #[error("already exists: {0}")]
+    Conflict(String),
+    /// The thing named does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The room changed since the caller read it (another commit or proposal won).
+    #[error("the room changed: it is at version {version}, epoch {epoch}")]
+    Stale {
+        /// The room's current version.
+        version: u64,
+        /// The room's current epoch.
+        epoch: u64,
+    },
+    /// The database failed or holds something unreadable.
+    #[error("database: {0}")]
+    Backend(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Backend(e.to_string())
+    }
+}
+
+/// What a room log entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    /// An accepted commit.
+    Commit,
+    /// A stored standalone proposal.
+    Proposal,
+    /// An application message.
+    Message,
+}
+
+impl EntryKind {
+    fn code(self) -> i64 {
+        match self {
+            Self::Commit => 1,
+            Self::Proposal => 2,
+            Self::Message => 3,
+        }
+    }
+
+    fn from_code(code: i64) -> Result<Self, StoreError> {
+        match code {
+            1 => Ok(Self::Commit),
+            2 => Ok(Self::Proposal),
+            3 => Ok(Self::Message),
+            n => Err(StoreError::Backend(format!("unknown log entry kind {n}"))),
+        }
+    }
+}
+
+/// One entry of a room's delivery log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogEntry {
+    /// The room.
+    pub room: RoomId,
+    /// Position in the room's log, from 1.
+    pub seq: u64,
+    /// What it is.
+    pub kind: EntryKind,
+    /// The epoch it was sent in.
+    pub epoch: u64,
+    /// The client (or system user) that sent it.
+    pub sender: String,
+    /// The MLS message.
+    pub body: Vec<u8>,
+}
+
+/// A new entry for a room's log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEntry {
+    /// What it is.
+    pub kind: EntryKind,
+    /// The client (or system user) that sent it.
+    pub sender: String,
+    /// The MLS message.
+    pub body: Vec<u8>,
+}
+
+/// One item of a client's inbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxItem {
+    /// Position in the client's inbox.
+    pub id: u64,
+    /// The room it is about.
+    pub room: RoomId,
+    /// The Welcome (MLS message).
+    pub body: Vec<u8>,
+}
+
+/// A room as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomRecord {
+    /// The room.
+    pub id: RoomId,
+    /// Bumped by every change of the hub state.
+    pub version: u64,
+    /// The MLS epoch.
+    pub epoch: u64,
+    /// The last sequence number of its log (0 when empty).
+    pub last_seq: u64,
+    /// The hub's state of the room.
+    pub snapshot: Vec<u8>,
+}
+
+/// What the directory shows of a room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectoryEntry {
+    /// The room.
+    pub id: RoomId,
+    /// Its room document (JSON).
+    pub document: String,
+}
+
+/// A new room.
+#[derive(Debug, Clone)]
+pub struct NewRoom {
+    /// The room.
+    pub id: RoomId,
+    /// The MLS epoch it starts at.
+    pub epoch: u64,
+    /// The hub's state of the room.
+    pub snapshot: Vec<u8>,
+    /// Its room document (JSON).
+    pub document: String,
+    /// Listed in the directory.
+    pub discoverable: bool,
+    /// The clients in its group (the creator's).
+    pub members: Vec<ClientId>,
+}
+
+/// A change of a room's hub state, applied only if the room is still at `expected_version`.
+#[derive(Debug, Clone)]
+pub struct RoomUpdate {
+    /// The room.
+    pub id: RoomId,
+    /// The version the change was computed from.
+    pub expected_version: u64,
+    /// The epoch after the change.
+    pub epoch: u64,
+    /// The hub's state after the change.
+    pub snapshot: Vec<u8>,
+    /// The room document after the change.
+    pub document: String,
+    /// Listed in the directory after the change.
+    pub discoverable: bool,
+    /// What goes into the room's log (the commit or the proposal).
+    pub entry: NewEntry,
+    /// Clients the change adds to the group: they receive what follows the entry.
+    pub added: Vec<ClientId>,
+    /// Clients the change removes: they receive nothing more.
+    pub removed: Vec<ClientId>,
+    /// A Welcome for the added clients, put in each one's inbox.
+    pub welcome: Option<Vec<u8>>,
+}
+
+/// A room a client is in, with what it has acknowledged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    /// The room.
+    pub room: RoomId,
+    /// The last sequence number the client acknowledged.
+    pub acked_seq: u64,
+}
+
+/// The provider's durable state. [`SqlStore`] implements it on SQLite and PostgreSQL; the
+/// conformance suite (`tests/conformance.rs`) runs against both.
+pub trait Store: Send + Sync {
+    /// Creates a user with its password hash; [`StoreError::Conflict`] if it exists.
+    fn create_user(
+        &self,
+        user: &UserId,
+        password_hash: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The password hash of a user.
+    fn password_hash(
+        &self,
+        user: &UserId,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+
+    /// Records a bearer token (by its hash) for a user.
+    fn insert_token(
+        &self,
+        token_hash: &str,
+        user: &UserId,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The user a token (by its hash) belongs to.
+    fn token_user(
+        &self,
+        token_hash: &str,
+    ) -> impl Future<Output = Result<Option<UserId>, StoreError>> + Send;
+
+    /// Registers a client under its user; [`StoreError::Conflict`] if it exists,
+    /// [`StoreError::NotFound`] if the user does not.
+    fn add_device(&self, client: &ClientId) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// A user's clients.
+    fn devices(
+        &self,
+        user: &UserId,
+    ) -> impl Future<Output = Result<Vec<ClientId>, StoreError>> + Send;
+
+    /// Deletes a client and its KeyPackages; false if it did not exist.
+    fn remove_device(
+        &self,
+        client: &ClientId,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Stores a client's KeyPackages (`true`: the last-resort one, handed out every time no
+    /// other is left).
+    fn add_key_packages(
+        &self,
+        client: &ClientId,
+        key_packages: &[(Vec<u8>, bool)],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Hands out one of a client's KeyPackages: an unused one, each at most once, else the
+    /// newest last-resort one; `None` if it has neither.
+    fn claim_key_package(
+        &self,
+        client: &ClientId,
+    ) -> impl Future<Output = Result<Option<Vec<u8>>, StoreError>> + Send;
+
+    /// How many unused, not last-resort KeyPackages a client has.
+    fn key_package_count(
+        &self,
+        client: &ClientId,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Creates a room at version 1; [`StoreError::Conflict`] if it exists.
+    fn create_room(&self, room: &NewRoom) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// A room's record.
+    fn load_room(
+        &self,
+        id: &RoomId,
+    ) -> impl Future<Output = Result<Option<RoomRecord>, StoreError>> + Send;
+
+    /// A room's current version and epoch.
+    fn room_version(
+        &self,
+        id: &RoomId,
+    ) -> impl Future<Output = Result<Option<(u64, u64)>, StoreError>> + Send;
+
+    /// Applies a change to a room's hub state if the room is still at the version it was
+    /// computed from, appending its entry to the log, updating the members and putting the
+    /// Welcome in the added clients' inboxes, in one transaction. Returns the entry's
+    /// sequence number; [`StoreError::Stale`] (nothing written) if another change won.
+    fn update_room(
+        &self,
+        update: &RoomUpdate,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Appends application messages sent in `epoch`, if the room is still in that epoch;
+    /// returns their sequence numbers, or [`StoreError::Stale`] (nothing written).
+    fn append_messages(
+        &self,
+        room: &RoomId,
+        epoch: u64,
+        messages: &[NewEntry],
+    ) -> impl Future<Output = Result<Vec<u64>, StoreError>> + Send;
+
+    /// Up to `limit` entries of a room's log after `after_seq`, in order.
+    fn read_log(
+        &self,
+        room: &RoomId,
+        after_seq: u64,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<LogEntry>, StoreError>> + Send;
+
+    /// The rooms a client is in.
+    fn memberships(
+        &self,
+        client: &ClientId,
+    ) -> impl Future<Output = Result<Vec<Membership>, StoreError>> + Send;
+
+    /// Up to `limit` log entries a client has not acknowledged, over all its rooms, in order
+    /// within each room.
+    fn pending(
+        &self,
+        client: &ClientId,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<LogEntry>, StoreError>> + Send;
+
+    /// Acknowledges a room's log up to `seq` for a client (never moves back); false if the
+    /// client is not in the room.
+    fn ack(
+        &self,
+        client: &ClientId,
+        room: &RoomId,
+        seq: u64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// A client's inbox after `after_id`.
+    fn inbox(
+        &self,
+        client: &ClientId,
+        after_id: u64,
+    ) -> impl Future<Output = Result<Vec<InboxItem>, StoreError>> + Send;
+
+    /// Deletes a client's inbox items up to `id`.
+    fn ack_inbox(
+        &self,
+        client: &ClientId,
+        id: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The discoverable rooms, by ID.
+    fn directory(&self) -> impl Future<Output = Result<Vec<DirectoryEntry>, StoreError>> + Send;
+
+    /// A room's document.
+    fn room_document(
+        &self,
+        id: &RoomId,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+}

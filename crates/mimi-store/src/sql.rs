@@ -1,0 +1,610 @@
+//! [`Store`] on SQLite and PostgreSQL through sqlx's `Any` driver: one set of queries (both
+//! databases accept `$n` placeholders, `RETURNING` and `ON CONFLICT`), one set of migrations
+//! per database (`migrations/sqlite`, `migrations/postgres`).
+
+use std::str::FromStr as _;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use mimi_policy::id::{ClientId, RoomId, UserId};
+use sqlx::AnyPool;
+use sqlx::Row as _;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
+use sqlx::{Executor as _, Transaction};
+
+use crate::{
+    DirectoryEntry, EntryKind, InboxItem, LogEntry, Membership, NewEntry, NewRoom, RoomRecord,
+    RoomUpdate, Store, StoreError,
+};
+
+/// Which database a [`SqlStore`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite, embedded (one file, WAL).
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// The provider's state in a SQL database.
+#[derive(Debug, Clone)]
+pub struct SqlStore {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+fn unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+fn foreign_key_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_foreign_key_violation())
+}
+
+fn bad<E: std::fmt::Display>(what: &str) -> impl FnOnce(E) -> StoreError + '_ {
+    move |e| StoreError::Backend(format!("unreadable {what} in the database: {e}"))
+}
+
+fn u(v: i64) -> u64 {
+    v.max(0) as u64
+}
+
+fn log_entry(row: &AnyRow) -> Result<LogEntry, StoreError> {
+    Ok(LogEntry {
+        room: RoomId::parse(&row.try_get::<String, _>(0)?).map_err(bad("room id"))?,
+        seq: u(row.try_get(1)?),
+        kind: EntryKind::from_code(row.try_get(2)?)?,
+        epoch: u(row.try_get(3)?),
+        sender: row.try_get(4)?,
+        body: row.try_get(5)?,
+    })
+}
+
+impl SqlStore {
+    /// Opens (creating if needed) the database at `url` (`sqlite://PATH` or
+    /// `postgres://...`) and brings its schema up to date.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let (backend, url) = if let Some(path) = url.strip_prefix("sqlite://") {
+            let sep = if path.contains('?') { '&' } else { '?' };
+            let url = if path.contains("mode=") {
+                url.to_owned()
+            } else {
+                format!("{url}{sep}mode=rwc")
+            };
+            (Backend::Sqlite, url)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            (Backend::Postgres, url.to_owned())
+        } else {
+            return Err(StoreError::Backend(format!(
+                "unsupported database URL {url:?}: use sqlite://PATH or postgres://..."
+            )));
+        };
+        let options = AnyConnectOptions::from_str(&url)?;
+        let pool = match backend {
+            Backend::Sqlite => {
+                AnyPoolOptions::new()
+                    .max_connections(4)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                                 PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                            )
+                            .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(options)
+                    .await?
+            }
+            Backend::Postgres => {
+                AnyPoolOptions::new()
+                    .max_connections(16)
+                    .connect_with(options)
+                    .await?
+            }
+        };
+        let migrator = match backend {
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
+            Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
+        };
+        migrator
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Backend(format!("migrating the database: {e}")))?;
+        Ok(Self { pool, backend })
+    }
+
+    /// The database this store talks to.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Closes the connections.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    async fn stale(
+        tx: &mut Transaction<'_, sqlx::Any>,
+        room: &RoomId,
+    ) -> Result<StoreError, StoreError> {
+        let row = sqlx::query("SELECT version, epoch FROM rooms WHERE id = $1")
+            .bind(room.as_str())
+            .fetch_optional(&mut **tx)
+            .await?;
+        Ok(match row {
+            Some(row) => StoreError::Stale {
+                version: u(row.try_get(0)?),
+                epoch: u(row.try_get(1)?),
+            },
+            None => StoreError::NotFound(format!("room {room}")),
+        })
+    }
+}
+
+impl Store for SqlStore {
+    async fn create_user(&self, user: &UserId, password_hash: &str) -> Result<(), StoreError> {
+        let result =
+            sqlx::query("INSERT INTO users (id, password_hash, created_at) VALUES ($1, $2, $3)")
+                .bind(user.as_str())
+                .bind(password_hash)
+                .bind(now())
+                .execute(&self.pool)
+                .await;
+        match result {
+            Err(e) if unique_violation(&e) => Err(StoreError::Conflict(format!("user {user}"))),
+            other => other.map(|_| ()).map_err(Into::into),
+        }
+    }
+
+    async fn password_hash(&self, user: &UserId) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT password_hash FROM users WHERE id = $1")
+            .bind(user.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+
+    async fn insert_token(&self, token_hash: &str, user: &UserId) -> Result<(), StoreError> {
+        let result =
+            sqlx::query("INSERT INTO tokens (token_hash, user_id, created_at) VALUES ($1, $2, $3)")
+                .bind(token_hash)
+                .bind(user.as_str())
+                .bind(now())
+                .execute(&self.pool)
+                .await;
+        match result {
+            Err(e) if foreign_key_violation(&e) => {
+                Err(StoreError::NotFound(format!("user {user}")))
+            }
+            Err(e) if unique_violation(&e) => Err(StoreError::Conflict("token".into())),
+            other => other.map(|_| ()).map_err(Into::into),
+        }
+    }
+
+    async fn token_user(&self, token_hash: &str) -> Result<Option<UserId>, StoreError> {
+        let row = sqlx::query("SELECT user_id FROM tokens WHERE token_hash = $1")
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| UserId::parse(&r.try_get::<String, _>(0)?).map_err(bad("user id")))
+            .transpose()
+    }
+
+    async fn add_device(&self, client: &ClientId) -> Result<(), StoreError> {
+        let result =
+            sqlx::query("INSERT INTO devices (client_id, user_id, created_at) VALUES ($1, $2, $3)")
+                .bind(client.to_string())
+                .bind(client.user().as_str())
+                .bind(now())
+                .execute(&self.pool)
+                .await;
+        match result {
+            Err(e) if unique_violation(&e) => Err(StoreError::Conflict(format!("client {client}"))),
+            Err(e) if foreign_key_violation(&e) => {
+                Err(StoreError::NotFound(format!("user {}", client.user())))
+            }
+            other => other.map(|_| ()).map_err(Into::into),
+        }
+    }
+
+    async fn devices(&self, user: &UserId) -> Result<Vec<ClientId>, StoreError> {
+        let rows =
+            sqlx::query("SELECT client_id FROM devices WHERE user_id = $1 ORDER BY client_id")
+                .bind(user.as_str())
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|r| ClientId::parse(&r.try_get::<String, _>(0)?).map_err(bad("client id")))
+            .collect()
+    }
+
+    async fn remove_device(&self, client: &ClientId) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query("DELETE FROM devices WHERE client_id = $1")
+            .bind(client.to_string())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM key_packages WHERE client_id = $1")
+            .bind(client.to_string())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn add_key_packages(
+        &self,
+        client: &ClientId,
+        key_packages: &[(Vec<u8>, bool)],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for (body, last_resort) in key_packages {
+            let result = sqlx::query(
+                "INSERT INTO key_packages (client_id, body, last_resort) VALUES ($1, $2, $3)",
+            )
+            .bind(client.to_string())
+            .bind(body.as_slice())
+            .bind(i64::from(*last_resort))
+            .execute(&mut *tx)
+            .await;
+            if let Err(e) = result {
+                if foreign_key_violation(&e) {
+                    return Err(StoreError::NotFound(format!("client {client}")));
+                }
+                return Err(e.into());
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn claim_key_package(&self, client: &ClientId) -> Result<Option<Vec<u8>>, StoreError> {
+        // A concurrent claim may take the row this one picked; then pick again.
+        for _ in 0..8 {
+            let candidate = sqlx::query(
+                "SELECT id FROM key_packages \
+                 WHERE client_id = $1 AND claimed = 0 AND last_resort = 0 \
+                 ORDER BY id LIMIT 1",
+            )
+            .bind(client.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+            let Some(candidate) = candidate else { break };
+            let id: i64 = candidate.try_get(0)?;
+            let taken = sqlx::query(
+                "UPDATE key_packages SET claimed = 1 WHERE id = $1 AND claimed = 0 RETURNING body",
+            )
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+            if let Some(row) = taken {
+                return Ok(Some(row.try_get(0)?));
+            }
+        }
+        let last = sqlx::query(
+            "SELECT body FROM key_packages WHERE client_id = $1 AND last_resort = 1 \
+             ORDER BY id DESC LIMIT 1",
+        )
+        .bind(client.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(last.map(|r| r.try_get(0)).transpose()?)
+    }
+
+    async fn key_package_count(&self, client: &ClientId) -> Result<u64, StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) FROM key_packages \
+             WHERE client_id = $1 AND claimed = 0 AND last_resort = 0",
+        )
+        .bind(client.to_string())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u(row.try_get(0)?))
+    }
+
+    async fn create_room(&self, room: &NewRoom) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let result = sqlx::query(
+            "INSERT INTO rooms (id, version, epoch, last_seq, snapshot, document, discoverable, \
+             created_at) VALUES ($1, 1, $2, 0, $3, $4, $5, $6)",
+        )
+        .bind(room.id.as_str())
+        .bind(room.epoch as i64)
+        .bind(room.snapshot.as_slice())
+        .bind(room.document.as_str())
+        .bind(i64::from(room.discoverable))
+        .bind(now())
+        .execute(&mut *tx)
+        .await;
+        match result {
+            Err(e) if unique_violation(&e) => {
+                return Err(StoreError::Conflict(format!("room {}", room.id)));
+            }
+            other => other?,
+        };
+        for client in &room.members {
+            sqlx::query(
+                "INSERT INTO room_members (room_id, client_id, acked_seq) VALUES ($1, $2, 0)",
+            )
+            .bind(room.id.as_str())
+            .bind(client.to_string())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn load_room(&self, id: &RoomId) -> Result<Option<RoomRecord>, StoreError> {
+        let row = sqlx::query("SELECT version, epoch, last_seq, snapshot FROM rooms WHERE id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| {
+            Ok(RoomRecord {
+                id: id.clone(),
+                version: u(r.try_get(0)?),
+                epoch: u(r.try_get(1)?),
+                last_seq: u(r.try_get(2)?),
+                snapshot: r.try_get(3)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn room_version(&self, id: &RoomId) -> Result<Option<(u64, u64)>, StoreError> {
+        let row = sqlx::query("SELECT version, epoch FROM rooms WHERE id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok((u(r.try_get(0)?), u(r.try_get(1)?))))
+            .transpose()
+    }
+
+    async fn update_room(&self, update: &RoomUpdate) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // The compare-and-swap: the first statement writes, so SQLite takes its write lock
+        // at once and PostgreSQL locks the row until the commit.
+        let row = sqlx::query(
+            "UPDATE rooms SET version = version + 1, epoch = $1, last_seq = last_seq + 1, \
+             snapshot = $2, document = $3, discoverable = $4 \
+             WHERE id = $5 AND version = $6 RETURNING last_seq",
+        )
+        .bind(update.epoch as i64)
+        .bind(update.snapshot.as_slice())
+        .bind(update.document.as_str())
+        .bind(i64::from(update.discoverable))
+        .bind(update.id.as_str())
+        .bind(update.expected_version as i64)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            let err = Self::stale(&mut tx, &update.id).await?;
+            tx.rollback().await?;
+            return Err(err);
+        };
+        let seq: i64 = row.try_get(0)?;
+        let entry_epoch = match update.entry.kind {
+            // A commit is sent in the epoch before the one it starts.
+            EntryKind::Commit => update.epoch.saturating_sub(1),
+            _ => update.epoch,
+        };
+        sqlx::query(
+            "INSERT INTO room_log (room_id, seq, kind, epoch, sender, body) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(update.id.as_str())
+        .bind(seq)
+        .bind(update.entry.kind.code())
+        .bind(entry_epoch as i64)
+        .bind(update.entry.sender.as_str())
+        .bind(update.entry.body.as_slice())
+        .execute(&mut *tx)
+        .await?;
+        for client in &update.removed {
+            sqlx::query("DELETE FROM room_members WHERE room_id = $1 AND client_id = $2")
+                .bind(update.id.as_str())
+                .bind(client.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        for client in &update.added {
+            sqlx::query(
+                "INSERT INTO room_members (room_id, client_id, acked_seq) VALUES ($1, $2, $3) \
+                 ON CONFLICT (room_id, client_id) DO UPDATE SET acked_seq = excluded.acked_seq",
+            )
+            .bind(update.id.as_str())
+            .bind(client.to_string())
+            .bind(seq)
+            .execute(&mut *tx)
+            .await?;
+            if let Some(welcome) = &update.welcome {
+                sqlx::query(
+                    "INSERT INTO inbox (client_id, kind, room_id, body) VALUES ($1, 1, $2, $3)",
+                )
+                .bind(client.to_string())
+                .bind(update.id.as_str())
+                .bind(welcome.as_slice())
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(u(seq))
+    }
+
+    async fn append_messages(
+        &self,
+        room: &RoomId,
+        epoch: u64,
+        messages: &[NewEntry],
+    ) -> Result<Vec<u64>, StoreError> {
+        if messages.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(
+            "UPDATE rooms SET last_seq = last_seq + $1 WHERE id = $2 AND epoch = $3 \
+             RETURNING last_seq",
+        )
+        .bind(messages.len() as i64)
+        .bind(room.as_str())
+        .bind(epoch as i64)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            let err = Self::stale(&mut tx, room).await?;
+            tx.rollback().await?;
+            return Err(err);
+        };
+        let last: i64 = row.try_get(0)?;
+        let first = last - messages.len() as i64 + 1;
+        let mut seqs = Vec::with_capacity(messages.len());
+        for (i, m) in messages.iter().enumerate() {
+            let seq = first + i as i64;
+            sqlx::query(
+                "INSERT INTO room_log (room_id, seq, kind, epoch, sender, body) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(room.as_str())
+            .bind(seq)
+            .bind(m.kind.code())
+            .bind(epoch as i64)
+            .bind(m.sender.as_str())
+            .bind(m.body.as_slice())
+            .execute(&mut *tx)
+            .await?;
+            seqs.push(u(seq));
+        }
+        tx.commit().await?;
+        Ok(seqs)
+    }
+
+    async fn read_log(
+        &self,
+        room: &RoomId,
+        after_seq: u64,
+        limit: u32,
+    ) -> Result<Vec<LogEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT room_id, seq, kind, epoch, sender, body FROM room_log \
+             WHERE room_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        )
+        .bind(room.as_str())
+        .bind(after_seq as i64)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(log_entry).collect()
+    }
+
+    async fn memberships(&self, client: &ClientId) -> Result<Vec<Membership>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT room_id, acked_seq FROM room_members WHERE client_id = $1 ORDER BY room_id",
+        )
+        .bind(client.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Membership {
+                    room: RoomId::parse(&r.try_get::<String, _>(0)?).map_err(bad("room id"))?,
+                    acked_seq: u(r.try_get(1)?),
+                })
+            })
+            .collect()
+    }
+
+    async fn pending(&self, client: &ClientId, limit: u32) -> Result<Vec<LogEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT l.room_id, l.seq, l.kind, l.epoch, l.sender, l.body \
+             FROM room_members m JOIN room_log l \
+               ON l.room_id = m.room_id AND l.seq > m.acked_seq \
+             WHERE m.client_id = $1 ORDER BY l.room_id, l.seq LIMIT $2",
+        )
+        .bind(client.to_string())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(log_entry).collect()
+    }
+
+    async fn ack(&self, client: &ClientId, room: &RoomId, seq: u64) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE room_members SET acked_seq = $1 \
+             WHERE room_id = $2 AND client_id = $3 AND acked_seq < $1",
+        )
+        .bind(seq as i64)
+        .bind(room.as_str())
+        .bind(client.to_string())
+        .execute(&mut *tx)
+        .await?;
+        let member =
+            sqlx::query("SELECT 1 FROM room_members WHERE room_id = $1 AND client_id = $2")
+                .bind(room.as_str())
+                .bind(client.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        Ok(member.is_some())
+    }
+
+    async fn inbox(&self, client: &ClientId, after_id: u64) -> Result<Vec<InboxItem>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, room_id, body FROM inbox WHERE client_id = $1 AND id > $2 ORDER BY id",
+        )
+        .bind(client.to_string())
+        .bind(after_id as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(InboxItem {
+                    id: u(r.try_get(0)?),
+                    room: RoomId::parse(&r.try_get::<String, _>(1)?).map_err(bad("room id"))?,
+                    body: r.try_get(2)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn ack_inbox(&self, client: &ClientId, id: u64) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM inbox WHERE client_id = $1 AND id <= $2")
+            .bind(client.to_string())
+            .bind(id as i64)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn directory(&self) -> Result<Vec<DirectoryEntry>, StoreError> {
+        let rows = sqlx::query("SELECT id, document FROM rooms WHERE discoverable = 1 ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(DirectoryEntry {
+                    id: RoomId::parse(&r.try_get::<String, _>(0)?).map_err(bad("room id"))?,
+                    document: r.try_get(1)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn room_document(&self, id: &RoomId) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT document FROM rooms WHERE id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+}

@@ -1,0 +1,474 @@
+//! The rules every store must keep, one check each.
+
+use std::collections::BTreeSet;
+
+use mimi_policy::id::{ClientId, RoomId, UserId};
+use mimi_store::{EntryKind, NewEntry, NewRoom, RoomUpdate, Store, StoreError};
+
+use crate::harness::Db;
+
+fn user(name: &str) -> UserId {
+    UserId::new("example.com", name).unwrap()
+}
+
+fn client(name: &str, device: &str) -> ClientId {
+    ClientId::new(user(name), device).unwrap()
+}
+
+fn room_id(name: &str) -> RoomId {
+    RoomId::new("example.com", name).unwrap()
+}
+
+async fn with_devices(db: &Db, clients: &[&ClientId]) {
+    for c in clients {
+        let _ = db.store.create_user(c.user(), "hash").await;
+        db.store.add_device(c).await.unwrap();
+    }
+}
+
+fn new_room(name: &str, members: Vec<ClientId>, discoverable: bool) -> NewRoom {
+    NewRoom {
+        id: room_id(name),
+        epoch: 0,
+        snapshot: b"state 0".to_vec(),
+        document: format!("{{\"name\":\"{name}\"}}"),
+        discoverable,
+        members,
+    }
+}
+
+fn entry(kind: EntryKind, sender: &ClientId, body: &str) -> NewEntry {
+    NewEntry {
+        kind,
+        sender: sender.to_string(),
+        body: body.as_bytes().to_vec(),
+    }
+}
+
+fn commit(room: &str, version: u64, epoch: u64, sender: &ClientId) -> RoomUpdate {
+    RoomUpdate {
+        id: room_id(room),
+        expected_version: version,
+        epoch,
+        snapshot: format!("state {epoch}").into_bytes(),
+        document: format!("{{\"name\":\"{room}\",\"epoch\":{epoch}}}"),
+        discoverable: true,
+        entry: entry(EntryKind::Commit, sender, &format!("commit to {epoch}")),
+        added: Vec::new(),
+        removed: Vec::new(),
+        welcome: None,
+    }
+}
+
+pub async fn users_are_unique_and_keep_their_password_hash(db: &Db) {
+    let s = &db.store;
+    s.create_user(&user("alice"), "argon2-hash-a")
+        .await
+        .unwrap();
+    let again = s.create_user(&user("alice"), "other").await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    assert_eq!(
+        s.password_hash(&user("alice")).await.unwrap().as_deref(),
+        Some("argon2-hash-a")
+    );
+    assert_eq!(s.password_hash(&user("nobody")).await.unwrap(), None);
+}
+
+pub async fn tokens_name_their_user(db: &Db) {
+    let s = &db.store;
+    s.create_user(&user("alice"), "h").await.unwrap();
+    s.insert_token("t-hash", &user("alice")).await.unwrap();
+    assert_eq!(s.token_user("t-hash").await.unwrap(), Some(user("alice")));
+    assert_eq!(s.token_user("unknown").await.unwrap(), None);
+    let orphan = s.insert_token("t2", &user("nobody")).await;
+    assert!(matches!(orphan, Err(StoreError::NotFound(_))), "{orphan:?}");
+}
+
+pub async fn devices_need_their_user_and_are_unique(db: &Db) {
+    let s = &db.store;
+    let phone = client("alice", "phone");
+    let orphan = s.add_device(&phone).await;
+    assert!(matches!(orphan, Err(StoreError::NotFound(_))), "{orphan:?}");
+    s.create_user(&user("alice"), "h").await.unwrap();
+    s.add_device(&phone).await.unwrap();
+    s.add_device(&client("alice", "laptop")).await.unwrap();
+    let again = s.add_device(&phone).await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    assert_eq!(
+        s.devices(&user("alice")).await.unwrap(),
+        vec![client("alice", "laptop"), phone.clone()]
+    );
+    assert!(s.remove_device(&phone).await.unwrap());
+    assert!(!s.remove_device(&phone).await.unwrap());
+    assert_eq!(
+        s.devices(&user("alice")).await.unwrap(),
+        vec![client("alice", "laptop")]
+    );
+}
+
+pub async fn key_packages_are_handed_out_once_then_the_last_resort(db: &Db) {
+    let s = &db.store;
+    let bob = client("bob", "phone");
+    with_devices(db, &[&bob]).await;
+    assert_eq!(s.claim_key_package(&bob).await.unwrap(), None);
+    s.add_key_packages(
+        &bob,
+        &[
+            (b"kp1".to_vec(), false),
+            (b"kp2".to_vec(), false),
+            (b"last".to_vec(), true),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.key_package_count(&bob).await.unwrap(), 2);
+    let first = s.claim_key_package(&bob).await.unwrap().unwrap();
+    let second = s.claim_key_package(&bob).await.unwrap().unwrap();
+    assert_eq!(
+        BTreeSet::from([first, second]),
+        BTreeSet::from([b"kp1".to_vec(), b"kp2".to_vec()])
+    );
+    assert_eq!(s.key_package_count(&bob).await.unwrap(), 0);
+    // The last-resort KeyPackage is handed out every time, and kept.
+    for _ in 0..2 {
+        assert_eq!(
+            s.claim_key_package(&bob).await.unwrap().as_deref(),
+            Some(&b"last"[..])
+        );
+    }
+    // Removing the device removes its KeyPackages.
+    s.remove_device(&bob).await.unwrap();
+    assert_eq!(s.claim_key_package(&bob).await.unwrap(), None);
+}
+
+pub async fn concurrent_claims_never_hand_out_a_key_package_twice(db: &Db) {
+    let bob = client("bob", "phone");
+    with_devices(db, &[&bob]).await;
+    let kps: Vec<(Vec<u8>, bool)> = (0..40)
+        .map(|i| (format!("kp{i}").into_bytes(), false))
+        .collect();
+    db.store.add_key_packages(&bob, &kps).await.unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let store = db.store.clone();
+        let bob = bob.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut got = Vec::new();
+            while let Some(kp) = store.claim_key_package(&bob).await.unwrap() {
+                got.push(kp);
+            }
+            got
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let distinct: BTreeSet<_> = all.iter().cloned().collect();
+    assert_eq!(all.len(), 40, "every KeyPackage handed out once");
+    assert_eq!(distinct.len(), 40);
+}
+
+pub async fn rooms_are_created_once_and_loaded_back(db: &Db) {
+    let s = &db.store;
+    let alice = client("alice", "phone");
+    s.create_room(&new_room("team", vec![alice.clone()], true))
+        .await
+        .unwrap();
+    let again = s.create_room(&new_room("team", vec![], true)).await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    let r = s.load_room(&room_id("team")).await.unwrap().unwrap();
+    assert_eq!((r.version, r.epoch, r.last_seq), (1, 0, 0));
+    assert_eq!(r.snapshot, b"state 0");
+    assert_eq!(
+        s.room_version(&room_id("team")).await.unwrap(),
+        Some((1, 0))
+    );
+    assert_eq!(s.load_room(&room_id("none")).await.unwrap(), None);
+    assert_eq!(
+        s.memberships(&alice).await.unwrap().len(),
+        1,
+        "the creator is a member"
+    );
+}
+
+pub async fn room_updates_are_compare_and_swap_on_the_version(db: &Db) {
+    let s = &db.store;
+    let alice = client("alice", "phone");
+    s.create_room(&new_room("team", vec![alice.clone()], true))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.update_room(&commit("team", 1, 1, &alice)).await.unwrap(),
+        1
+    );
+    // Computed from version 1 again: refused, with the room's current version and epoch.
+    let late = s.update_room(&commit("team", 1, 1, &alice)).await;
+    assert!(
+        matches!(
+            late,
+            Err(StoreError::Stale {
+                version: 2,
+                epoch: 1
+            })
+        ),
+        "{late:?}"
+    );
+    // Nothing of it was written.
+    let log = s.read_log(&room_id("team"), 0, 10).await.unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].body, b"commit to 1");
+    assert_eq!(log[0].epoch, 0, "a commit is sent in the epoch it ends");
+    let r = s.load_room(&room_id("team")).await.unwrap().unwrap();
+    assert_eq!((r.version, r.epoch, r.last_seq), (2, 1, 1));
+    assert_eq!(r.snapshot, b"state 1");
+    // A proposal bumps the version but not the epoch.
+    let mut proposal = commit("team", 2, 1, &alice);
+    proposal.entry = entry(EntryKind::Proposal, &alice, "self-remove");
+    assert_eq!(s.update_room(&proposal).await.unwrap(), 2);
+    assert_eq!(
+        s.room_version(&room_id("team")).await.unwrap(),
+        Some((3, 1))
+    );
+    let unknown = s.update_room(&commit("none", 1, 1, &alice)).await;
+    assert!(
+        matches!(unknown, Err(StoreError::NotFound(_))),
+        "{unknown:?}"
+    );
+}
+
+pub async fn concurrent_room_updates_exactly_one_wins(db: &Db) {
+    let alice = client("alice", "phone");
+    db.store
+        .create_room(&new_room("race", vec![alice.clone()], false))
+        .await
+        .unwrap();
+    // Two stores on one database, as two processes would be.
+    let other = db.reopen().await;
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let store = if i % 2 == 0 {
+            db.store.clone()
+        } else {
+            other.clone()
+        };
+        let alice = alice.clone();
+        tasks.push(tokio::spawn(async move {
+            store.update_room(&commit("race", 1, 1, &alice)).await
+        }));
+    }
+    let mut won = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(seq) => {
+                won += 1;
+                assert_eq!(seq, 1);
+            }
+            Err(StoreError::Stale { version, epoch }) => assert_eq!((version, epoch), (2, 1)),
+            Err(e) => panic!("unexpected {e}"),
+        }
+    }
+    assert_eq!(won, 1);
+    assert_eq!(
+        db.store
+            .read_log(&room_id("race"), 0, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    other.close().await;
+}
+
+pub async fn messages_are_appended_only_in_the_current_epoch(db: &Db) {
+    let s = &db.store;
+    let alice = client("alice", "phone");
+    s.create_room(&new_room("team", vec![alice.clone()], true))
+        .await
+        .unwrap();
+    let batch = [
+        entry(EntryKind::Message, &alice, "one"),
+        entry(EntryKind::Message, &alice, "two"),
+    ];
+    assert_eq!(
+        s.append_messages(&room_id("team"), 0, &batch)
+            .await
+            .unwrap(),
+        vec![1, 2]
+    );
+    s.update_room(&commit("team", 1, 1, &alice)).await.unwrap();
+    let old = s.append_messages(&room_id("team"), 0, &batch).await;
+    assert!(
+        matches!(old, Err(StoreError::Stale { epoch: 1, .. })),
+        "{old:?}"
+    );
+    assert_eq!(
+        s.append_messages(&room_id("team"), 1, &batch[..1])
+            .await
+            .unwrap(),
+        vec![4]
+    );
+    let log = s.read_log(&room_id("team"), 0, 10).await.unwrap();
+    let seqs: Vec<u64> = log.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, [1, 2, 3, 4]);
+    assert_eq!(log[3].kind, EntryKind::Message);
+    assert_eq!(log[3].epoch, 1);
+    assert_eq!(s.read_log(&room_id("team"), 2, 1).await.unwrap()[0].seq, 3);
+}
+
+pub async fn members_receive_from_their_add_until_their_removal(db: &Db) {
+    let s = &db.store;
+    let alice = client("alice", "phone");
+    let bob = client("bob", "phone");
+    s.create_room(&new_room("team", vec![alice.clone()], true))
+        .await
+        .unwrap();
+    s.append_messages(
+        &room_id("team"),
+        0,
+        &[entry(EntryKind::Message, &alice, "before bob")],
+    )
+    .await
+    .unwrap();
+    let mut add = commit("team", 1, 1, &alice);
+    add.added = vec![bob.clone()];
+    let add_seq = s.update_room(&add).await.unwrap();
+    s.append_messages(
+        &room_id("team"),
+        1,
+        &[entry(EntryKind::Message, &alice, "hi bob")],
+    )
+    .await
+    .unwrap();
+    // bob gets what follows the commit that added him, alice everything.
+    let bodies =
+        |v: Vec<mimi_store::LogEntry>| -> Vec<Vec<u8>> { v.into_iter().map(|e| e.body).collect() };
+    assert_eq!(
+        bodies(s.pending(&bob, 100).await.unwrap()),
+        vec![b"hi bob".to_vec()]
+    );
+    assert_eq!(s.pending(&alice, 100).await.unwrap().len(), 3);
+    assert_eq!(add_seq, 2);
+    let mut remove = commit("team", 2, 2, &alice);
+    remove.removed = vec![bob.clone()];
+    s.update_room(&remove).await.unwrap();
+    s.append_messages(
+        &room_id("team"),
+        2,
+        &[entry(EntryKind::Message, &alice, "bob is gone")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.pending(&bob, 100).await.unwrap(), vec![]);
+    assert!(s.memberships(&bob).await.unwrap().is_empty());
+    assert_eq!(s.pending(&alice, 2).await.unwrap().len(), 2, "limit");
+}
+
+pub async fn acknowledgements_only_move_forward(db: &Db) {
+    let s = &db.store;
+    let alice = client("alice", "phone");
+    s.create_room(&new_room("team", vec![alice.clone()], true))
+        .await
+        .unwrap();
+    let msgs: Vec<NewEntry> = (0..5)
+        .map(|i| entry(EntryKind::Message, &alice, &format!("m{i}")))
+        .collect();
+    s.append_messages(&room_id("team"), 0, &msgs).await.unwrap();
+    assert!(s.ack(&alice, &room_id("team"), 3).await.unwrap());
+    assert!(s.ack(&alice, &room_id("team"), 1).await.unwrap());
+    let pending = s.pending(&alice, 100).await.unwrap();
+    assert_eq!(pending.iter().map(|e| e.seq).collect::<Vec<_>>(), [4, 5]);
+    assert_eq!(s.memberships(&alice).await.unwrap()[0].acked_seq, 3);
+    assert!(
+        !s.ack(&client("eve", "x"), &room_id("team"), 5)
+            .await
+            .unwrap()
+    );
+}
+
+pub async fn welcomes_go_to_the_added_clients_inboxes(db: &Db) {
+    let s = &db.store;
+    let alice = client("alice", "phone");
+    let bob = client("bob", "phone");
+    let carol = client("carol", "desk");
+    s.create_room(&new_room("team", vec![alice.clone()], true))
+        .await
+        .unwrap();
+    let mut add = commit("team", 1, 1, &alice);
+    add.added = vec![bob.clone(), carol.clone()];
+    add.welcome = Some(b"welcome".to_vec());
+    s.update_room(&add).await.unwrap();
+    for c in [&bob, &carol] {
+        let inbox = s.inbox(c, 0).await.unwrap();
+        assert_eq!(inbox.len(), 1);
+        assert_eq!(inbox[0].room, room_id("team"));
+        assert_eq!(inbox[0].body, b"welcome");
+    }
+    assert!(s.inbox(&alice, 0).await.unwrap().is_empty());
+    let id = s.inbox(&bob, 0).await.unwrap()[0].id;
+    s.ack_inbox(&bob, id).await.unwrap();
+    assert!(s.inbox(&bob, 0).await.unwrap().is_empty());
+    assert_eq!(s.inbox(&carol, 0).await.unwrap().len(), 1);
+}
+
+pub async fn the_directory_lists_only_discoverable_rooms(db: &Db) {
+    let s = &db.store;
+    let alice = client("alice", "phone");
+    s.create_room(&new_room("public", vec![alice.clone()], true))
+        .await
+        .unwrap();
+    s.create_room(&new_room("hidden", vec![alice.clone()], false))
+        .await
+        .unwrap();
+    let listed: Vec<RoomId> = s
+        .directory()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(listed, vec![room_id("public")]);
+    // A commit that hides the room takes it out of the directory.
+    let mut hide = commit("public", 1, 1, &alice);
+    hide.discoverable = false;
+    s.update_room(&hide).await.unwrap();
+    assert!(s.directory().await.unwrap().is_empty());
+    assert_eq!(
+        s.room_document(&room_id("hidden"))
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("{\"name\":\"hidden\"}")
+    );
+}
+
+pub async fn everything_survives_reopening_the_database(db: &Db) {
+    let alice = client("alice", "phone");
+    with_devices(db, &[&alice]).await;
+    db.store
+        .create_room(&new_room("team", vec![alice.clone()], true))
+        .await
+        .unwrap();
+    db.store
+        .update_room(&commit("team", 1, 1, &alice))
+        .await
+        .unwrap();
+    db.store
+        .append_messages(
+            &room_id("team"),
+            1,
+            &[entry(EntryKind::Message, &alice, "kept")],
+        )
+        .await
+        .unwrap();
+    db.store.close().await;
+    let s = db.reopen().await;
+    assert_eq!(
+        s.devices(&user("alice")).await.unwrap(),
+        vec![alice.clone()]
+    );
+    let r = s.load_room(&room_id("team")).await.unwrap().unwrap();
+    assert_eq!((r.version, r.epoch, r.last_seq), (2, 1, 2));
+    assert_eq!(s.pending(&alice, 10).await.unwrap().len(), 2);
+    s.close().await;
+}

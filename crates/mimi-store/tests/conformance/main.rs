@@ -1,0 +1,52 @@
+//! The store's conformance suite: every check runs against SQLite (a fresh file each) and,
+//! when `MIMI_TEST_POSTGRES_URL` is set, against PostgreSQL (a fresh schema each).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod checks;
+mod harness;
+
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let db = crate::harness::Db::sqlite().await;
+                    crate::checks::$name(&db).await;
+                    db.cleanup().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(db) = crate::harness::Db::postgres().await else {
+                        eprintln!("skipped: MIMI_TEST_POSTGRES_URL is not set");
+                        return;
+                    };
+                    crate::checks::$name(&db).await;
+                    db.cleanup().await;
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    users_are_unique_and_keep_their_password_hash,
+    tokens_name_their_user,
+    devices_need_their_user_and_are_unique,
+    key_packages_are_handed_out_once_then_the_last_resort,
+    concurrent_claims_never_hand_out_a_key_package_twice,
+    rooms_are_created_once_and_loaded_back,
+    room_updates_are_compare_and_swap_on_the_version,
+    concurrent_room_updates_exactly_one_wins,
+    messages_are_appended_only_in_the_current_epoch,
+    members_receive_from_their_add_until_their_removal,
+    acknowledgements_only_move_forward,
+    welcomes_go_to_the_added_clients_inboxes,
+    the_directory_lists_only_discoverable_rooms,
+    everything_survives_reopening_the_database,
+);

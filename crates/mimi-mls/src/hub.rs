@@ -64,6 +64,26 @@ impl Hub {
         })
     }
 
+    /// A hub for `id` with a signature key kept from an earlier run ([`Hub::key`]): the
+    /// key every room it hosts names as external sender.
+    pub fn with_key(id: ProviderId, key: &[u8], clock: Clock) -> Result<Self, MlsError> {
+        let signer = SignatureKeyPair::tls_deserialize_exact(key)
+            .map_err(|e| MlsError::Malformed(format!("hub key: {e}")))?;
+        Ok(Self {
+            id,
+            provider: OpenMlsRustCrypto::default(),
+            signer,
+            clock,
+        })
+    }
+
+    /// The hub's signature key pair, TLS-encoded, to keep for [`Hub::with_key`]. Secret.
+    pub fn key(&self) -> Result<Vec<u8>, MlsError> {
+        self.signer
+            .tls_serialize_detached()
+            .map_err(MlsError::openmls)
+    }
+
     fn now(&self) -> u64 {
         (self.clock)()
     }

@@ -121,6 +121,15 @@ pub struct InboxItem {
     pub body: Vec<u8>,
 }
 
+/// Who a bearer token speaks for: a user, and one of its clients for a device's token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenOwner {
+    /// The user.
+    pub user: UserId,
+    /// The client, for a device's token.
+    pub client: Option<ClientId>,
+}
+
 /// A room as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoomRecord {
@@ -212,18 +221,26 @@ pub trait Store: Send + Sync {
         user: &UserId,
     ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
 
-    /// Records a bearer token (by its hash) for a user.
+    /// The provider's signing key for `domain`: the one stored, or `fresh` stored now if there
+    /// is none (the first of several processes to start wins, all get the same key).
+    fn provider_key(
+        &self,
+        domain: &str,
+        fresh: &[u8],
+    ) -> impl Future<Output = Result<Vec<u8>, StoreError>> + Send;
+
+    /// Records a bearer token (by its hash) for a user, or for one of its clients.
     fn insert_token(
         &self,
         token_hash: &str,
-        user: &UserId,
+        owner: &TokenOwner,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// The user a token (by its hash) belongs to.
-    fn token_user(
+    /// Who a token (by its hash) belongs to.
+    fn token_owner(
         &self,
         token_hash: &str,
-    ) -> impl Future<Output = Result<Option<UserId>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<TokenOwner>, StoreError>> + Send;
 
     /// Registers a client under its user; [`StoreError::Conflict`] if it exists,
     /// [`StoreError::NotFound`] if the user does not.

@@ -13,7 +13,7 @@ use sqlx::{Executor as _, Transaction};
 
 use crate::{
     DirectoryEntry, EntryKind, InboxItem, LogEntry, Membership, NewEntry, NewRoom, RoomRecord,
-    RoomUpdate, Store, StoreError,
+    RoomUpdate, Store, StoreError, TokenOwner,
 };
 
 /// Which database a [`SqlStore`] talks to.
@@ -172,30 +172,57 @@ impl Store for SqlStore {
         Ok(row.map(|r| r.try_get(0)).transpose()?)
     }
 
-    async fn insert_token(&self, token_hash: &str, user: &UserId) -> Result<(), StoreError> {
-        let result =
-            sqlx::query("INSERT INTO tokens (token_hash, user_id, created_at) VALUES ($1, $2, $3)")
-                .bind(token_hash)
-                .bind(user.as_str())
-                .bind(now())
-                .execute(&self.pool)
-                .await;
+    async fn provider_key(&self, domain: &str, fresh: &[u8]) -> Result<Vec<u8>, StoreError> {
+        sqlx::query(
+            "INSERT INTO provider_keys (domain, signing_key) VALUES ($1, $2) \
+             ON CONFLICT (domain) DO NOTHING",
+        )
+        .bind(domain)
+        .bind(fresh)
+        .execute(&self.pool)
+        .await?;
+        let row = sqlx::query("SELECT signing_key FROM provider_keys WHERE domain = $1")
+            .bind(domain)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get(0)?)
+    }
+
+    async fn insert_token(&self, token_hash: &str, owner: &TokenOwner) -> Result<(), StoreError> {
+        let result = sqlx::query(
+            "INSERT INTO tokens (token_hash, user_id, client_id, created_at) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(token_hash)
+        .bind(owner.user.as_str())
+        .bind(owner.client.as_ref().map(ToString::to_string))
+        .bind(now())
+        .execute(&self.pool)
+        .await;
         match result {
             Err(e) if foreign_key_violation(&e) => {
-                Err(StoreError::NotFound(format!("user {user}")))
+                Err(StoreError::NotFound(format!("user {}", owner.user)))
             }
             Err(e) if unique_violation(&e) => Err(StoreError::Conflict("token".into())),
             other => other.map(|_| ()).map_err(Into::into),
         }
     }
 
-    async fn token_user(&self, token_hash: &str) -> Result<Option<UserId>, StoreError> {
-        let row = sqlx::query("SELECT user_id FROM tokens WHERE token_hash = $1")
+    async fn token_owner(&self, token_hash: &str) -> Result<Option<TokenOwner>, StoreError> {
+        let row = sqlx::query("SELECT user_id, client_id FROM tokens WHERE token_hash = $1")
             .bind(token_hash)
             .fetch_optional(&self.pool)
             .await?;
-        row.map(|r| UserId::parse(&r.try_get::<String, _>(0)?).map_err(bad("user id")))
-            .transpose()
+        row.map(|r| {
+            let client: Option<String> = r.try_get(1)?;
+            Ok(TokenOwner {
+                user: UserId::parse(&r.try_get::<String, _>(0)?).map_err(bad("user id"))?,
+                client: client
+                    .map(|c| ClientId::parse(&c).map_err(bad("client id")))
+                    .transpose()?,
+            })
+        })
+        .transpose()
     }
 
     async fn add_device(&self, client: &ClientId) -> Result<(), StoreError> {

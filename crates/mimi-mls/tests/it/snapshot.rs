@@ -71,3 +71,21 @@ fn a_corrupt_snapshot_is_an_error() {
         );
     }
 }
+
+#[test]
+fn a_hub_restarted_with_its_key_is_the_same_external_sender() {
+    let mut w = World::new("administrated");
+    w.add(0, "mimi://example.com/d/bob/phone").unwrap();
+    let key = w.hub.key().unwrap();
+    let id = mimi_policy::id::ProviderId::parse("example.com").unwrap();
+    let again = mimi_mls::hub::Hub::with_key(id.clone(), &key, Box::new(|| 0)).unwrap();
+    assert_eq!(again.external_sender(), w.hub.external_sender());
+    // Its Remove proposals are accepted as the room's external sender.
+    let mut restored = again.restore_room(&w.hosted.snapshot().unwrap()).unwrap();
+    let bob = mimi_policy::id::ClientId::parse("mimi://example.com/d/bob/phone").unwrap();
+    restored.propose_remove(&again, &bob).unwrap();
+    let err = mimi_mls::hub::Hub::with_key(id, b"not a key", Box::new(|| 0))
+        .err()
+        .unwrap();
+    assert_eq!(err.code(), "malformed-mls");
+}

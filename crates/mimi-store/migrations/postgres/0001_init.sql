@@ -5,9 +5,15 @@ CREATE TABLE users (
     created_at    BIGINT NOT NULL
 );
 
+CREATE TABLE provider_keys (
+    domain      TEXT PRIMARY KEY,
+    signing_key BYTEA NOT NULL
+);
+
 CREATE TABLE tokens (
     token_hash TEXT PRIMARY KEY,
     user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    client_id  TEXT,
     created_at BIGINT NOT NULL
 );
 

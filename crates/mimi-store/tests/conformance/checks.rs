@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use mimi_policy::id::{ClientId, RoomId, UserId};
-use mimi_store::{EntryKind, NewEntry, NewRoom, RoomUpdate, Store, StoreError};
+use mimi_store::{EntryKind, NewEntry, NewRoom, RoomUpdate, Store, StoreError, TokenOwner};
 
 use crate::harness::Db;
 
@@ -74,14 +74,48 @@ pub async fn users_are_unique_and_keep_their_password_hash(db: &Db) {
     assert_eq!(s.password_hash(&user("nobody")).await.unwrap(), None);
 }
 
-pub async fn tokens_name_their_user(db: &Db) {
+pub async fn tokens_name_their_user_and_device(db: &Db) {
     let s = &db.store;
     s.create_user(&user("alice"), "h").await.unwrap();
-    s.insert_token("t-hash", &user("alice")).await.unwrap();
-    assert_eq!(s.token_user("t-hash").await.unwrap(), Some(user("alice")));
-    assert_eq!(s.token_user("unknown").await.unwrap(), None);
-    let orphan = s.insert_token("t2", &user("nobody")).await;
+    let account = TokenOwner {
+        user: user("alice"),
+        client: None,
+    };
+    let device = TokenOwner {
+        user: user("alice"),
+        client: Some(client("alice", "phone")),
+    };
+    s.insert_token("t-hash", &account).await.unwrap();
+    s.insert_token("d-hash", &device).await.unwrap();
+    assert_eq!(s.token_owner("t-hash").await.unwrap(), Some(account));
+    assert_eq!(s.token_owner("d-hash").await.unwrap(), Some(device));
+    assert_eq!(s.token_owner("unknown").await.unwrap(), None);
+    let orphan = TokenOwner {
+        user: user("nobody"),
+        client: None,
+    };
+    let orphan = s.insert_token("t2", &orphan).await;
     assert!(matches!(orphan, Err(StoreError::NotFound(_))), "{orphan:?}");
+}
+
+pub async fn the_provider_key_is_created_once(db: &Db) {
+    let first = db
+        .store
+        .provider_key("example.com", b"key one")
+        .await
+        .unwrap();
+    let other = db.reopen().await;
+    let second = other.provider_key("example.com", b"key two").await.unwrap();
+    assert_eq!(first, b"key one");
+    assert_eq!(second, b"key one");
+    assert_eq!(
+        other
+            .provider_key("example.org", b"key three")
+            .await
+            .unwrap(),
+        b"key three"
+    );
+    other.close().await;
 }
 
 pub async fn devices_need_their_user_and_are_unique(db: &Db) {

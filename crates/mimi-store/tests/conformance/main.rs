@@ -36,7 +36,8 @@ macro_rules! conformance {
 
 conformance!(
     users_are_unique_and_keep_their_password_hash,
-    tokens_name_their_user,
+    tokens_name_their_user_and_device,
+    the_provider_key_is_created_once,
     devices_need_their_user_and_are_unique,
     key_packages_are_handed_out_once_then_the_last_resort,
     concurrent_claims_never_hand_out_a_key_package_twice,

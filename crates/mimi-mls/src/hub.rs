@@ -313,6 +313,29 @@ impl HubRoom {
         message: &[u8],
         group_info: Option<&[u8]>,
     ) -> Result<Accepted, MlsError> {
+        self.process_inner(hub, None, message, group_info)
+    }
+
+    /// Like [`HubRoom::process`] for a message a provider received from `submitter`, the
+    /// client it authenticated: the message must be that client's own (a member's commit or
+    /// proposal, or its external join).
+    pub fn process_as(
+        &mut self,
+        hub: &Hub,
+        submitter: &ClientId,
+        message: &[u8],
+        group_info: Option<&[u8]>,
+    ) -> Result<Accepted, MlsError> {
+        self.process_inner(hub, Some(submitter), message, group_info)
+    }
+
+    fn process_inner(
+        &mut self,
+        hub: &Hub,
+        submitter: Option<&ClientId>,
+        message: &[u8],
+        group_info: Option<&[u8]>,
+    ) -> Result<Accepted, MlsError> {
         let message = MlsMessageIn::tls_deserialize_exact(message)
             .map_err(|e| MlsError::Malformed(e.to_string()))?;
         let protocol = message
@@ -344,6 +367,14 @@ impl HubRoom {
             || client_of(&joiner_credential),
             &|index| external_system_user(self.group.group_context(), index),
         )?;
+        if let Some(submitter) = submitter {
+            let own = matches!(&origin, Origin::Member(c) | Origin::Joiner(c) if c == submitter);
+            if !own {
+                return Err(MlsError::Credential(format!(
+                    "the message is not {submitter}'s own"
+                )));
+            }
+        }
         let before = &self.room;
         match processed.into_content() {
             ProcessedMessageContent::ProposalMessage(proposal) => {

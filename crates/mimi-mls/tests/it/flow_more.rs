@@ -204,3 +204,25 @@ fn seed_policy_update_forged_by_a_member_is_refused_by_hub_and_members() {
     let (c, g) = w.member(0);
     assert_eq!(g.process(c, &commit).err().unwrap().code(), "not-allowed");
 }
+
+#[test]
+fn hub_refuses_a_commit_submitted_by_another_client_than_its_sender() {
+    let mut w = World::new("administrated");
+    w.add(0, "mimi://example.com/d/bob/phone").unwrap();
+    let zed = client("mimi://example.org/d/zed/laptop");
+    let (c, g) = w.member(0);
+    let out = g.add(c, vec![crate::flow::key_package(&zed)]).unwrap();
+    let alice = w.members[0].0.id().clone();
+    let bob = w.members[1].0.id().clone();
+    let err = w
+        .hosted
+        .process_as(&w.hub, &bob, &out.commit, Some(&out.group_info))
+        .err()
+        .unwrap();
+    assert_eq!(err.code(), "bad-credential");
+    assert_eq!(w.epoch(), 1);
+    w.hosted
+        .process_as(&w.hub, &alice, &out.commit, Some(&out.group_info))
+        .unwrap();
+    assert_eq!(w.epoch(), 2);
+}

@@ -1,0 +1,92 @@
+//! Accounts: passwords hashed with argon2, bearer tokens (random, stored as SHA-256), and the
+//! extractor that turns a token into the caller.
+
+use argon2::Argon2;
+use argon2::password_hash::rand_core::{OsRng, RngCore as _};
+use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use base64::Engine as _;
+use mimi_policy::id::{ClientId, UserId};
+use mimi_store::{Store as _, TokenOwner};
+use sha2::{Digest as _, Sha256};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Hashes a password for storage.
+pub fn hash_password(password: &str) -> Result<String, ApiError> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| ApiError::bad_request("bad-password", format!("cannot hash it: {e}")))
+}
+
+/// Checks a password against its stored hash.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
+}
+
+/// A new bearer token and the hash the store keeps of it.
+pub fn new_token() -> (String, String) {
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let hash = token_hash(&token);
+    (token, hash)
+}
+
+fn token_hash(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    base64::engine::general_purpose::STANDARD_NO_PAD.encode(digest)
+}
+
+/// Who is calling: a user, and its client when the token is a device's.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The user.
+    pub user: UserId,
+    /// The client, for a device token.
+    pub client: Option<ClientId>,
+}
+
+impl Caller {
+    /// The caller's client; a device token is needed.
+    pub fn device(&self) -> Result<&ClientId, ApiError> {
+        self.client.as_ref().ok_or_else(|| {
+            ApiError::forbidden(
+                "device-token-required",
+                "this request acts as a device: use the token the device was registered with",
+            )
+        })
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .ok_or_else(|| ApiError::unauthorized("missing Authorization: Bearer token"))?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .ok_or_else(|| {
+                ApiError::unauthorized("the Authorization header is not a Bearer token")
+            })?;
+        let TokenOwner { user, client } = state
+            .store
+            .token_owner(&token_hash(token.trim()))
+            .await?
+            .ok_or_else(|| ApiError::unauthorized("unknown or revoked token"))?;
+        Ok(Self { user, client })
+    }
+}

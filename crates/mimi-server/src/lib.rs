@@ -1,0 +1,79 @@
+//! The mimi provider: the client API (JSON over HTTP), the hub of the rooms it hosts, and
+//! durable delivery, over [`mimi_store`].
+//!
+//! Routes (all but `/healthz`, account creation and login take `Authorization: Bearer`):
+//!
+//! ```text
+//! GET  /healthz
+//! GET  /v1/provider                                                -> {domain, external_sender}
+//! POST /v1/accounts                      {user, password}          -> {user, token}
+//! POST /v1/login                         {user, password}          -> {user, token}
+//! POST /v1/devices                       {name}                    -> {client, token}
+//! GET  /v1/devices                                                 -> {devices}
+//! DEL  /v1/devices/{name}
+//! POST /v1/key-packages                  {key_packages, last_resort?}   (device)
+//! POST /v1/key-packages/claim            {user}                    -> {key_packages}
+//! POST /v1/rooms                         {group_info, ratchet_tree}     (device)
+//! GET  /v1/directory                                               -> {rooms}
+//! GET  /v1/rooms/{provider}/{room}                                 -> room document
+//! GET  /v1/rooms/{provider}/{room}/group-info                      (device)
+//! POST /v1/rooms/{provider}/{room}/commits   {commit, group_info, welcome?} (device)
+//! POST /v1/rooms/{provider}/{room}/proposals {proposal}            (device)
+//! POST /v1/rooms/{provider}/{room}/messages  {message}             (device)
+//! GET  /v1/sync?limit=N                                            (device)
+//! POST /v1/ack                           {welcome?, rooms: [{room, seq}]} (device)
+//! ```
+//!
+//! MLS messages travel base64 in JSON. Every refusal is a 4xx `{"code", "message"}`.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod auth;
+pub mod error;
+pub mod routes;
+pub mod state;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{delete, get, post};
+
+pub use state::AppState;
+
+/// Largest request body: a commit with its GroupInfo and Welcome for a large room, base64.
+pub const MAX_BODY: usize = 4 * 1024 * 1024;
+
+/// The API over `state`.
+pub fn router(state: AppState) -> Router {
+    use routes::{accounts, key_packages, rooms, sync};
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/v1/provider", get(rooms::provider))
+        .route("/v1/accounts", post(accounts::create))
+        .route("/v1/login", post(accounts::login))
+        .route(
+            "/v1/devices",
+            post(accounts::add_device).get(accounts::list_devices),
+        )
+        .route("/v1/devices/{name}", delete(accounts::remove_device))
+        .route("/v1/key-packages", post(key_packages::upload))
+        .route("/v1/key-packages/claim", post(key_packages::claim))
+        .route("/v1/rooms", post(rooms::create))
+        .route("/v1/directory", get(rooms::directory))
+        .route("/v1/rooms/{provider}/{room}", get(rooms::show))
+        .route(
+            "/v1/rooms/{provider}/{room}/group-info",
+            get(rooms::group_info),
+        )
+        .route("/v1/rooms/{provider}/{room}/commits", post(rooms::commit))
+        .route(
+            "/v1/rooms/{provider}/{room}/proposals",
+            post(rooms::proposal),
+        )
+        .route("/v1/rooms/{provider}/{room}/messages", post(rooms::message))
+        .route("/v1/sync", get(sync::sync))
+        .route("/v1/ack", post(sync::ack))
+        .fallback(|| async { error::ApiError::not_found("no such endpoint") })
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state)
+}

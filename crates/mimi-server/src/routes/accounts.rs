@@ -1,0 +1,160 @@
+//! Accounts, logins and devices.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use mimi_policy::id::ClientId;
+use mimi_store::{Store as _, TokenOwner};
+use serde::{Deserialize, Serialize};
+
+use super::{ApiJson, local_user};
+use crate::auth::{Caller, hash_password, new_token, verify_password};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Shortest password accepted.
+const MIN_PASSWORD: usize = 8;
+
+/// `POST /v1/accounts` and `POST /v1/login`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Credentials {
+    user: String,
+    password: String,
+}
+
+/// An account's token.
+#[derive(Serialize)]
+pub struct Session {
+    user: String,
+    token: String,
+}
+
+/// Creates an account; answers with a token for it.
+pub async fn create(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<Credentials>,
+) -> Result<impl IntoResponse, ApiError> {
+    let user = local_user(&state, "user", &body.user)?;
+    if body.password.chars().count() < MIN_PASSWORD {
+        return Err(ApiError::bad_request(
+            "weak-password",
+            format!("a password has at least {MIN_PASSWORD} characters"),
+        ));
+    }
+    let hash = hash_password(&body.password)?;
+    state.store.create_user(&user, &hash).await?;
+    let (token, token_hash) = new_token();
+    let owner = TokenOwner {
+        user: user.clone(),
+        client: None,
+    };
+    state.store.insert_token(&token_hash, &owner).await?;
+    tracing::info!(%user, "account created");
+    Ok((
+        StatusCode::CREATED,
+        Json(Session {
+            user: user.to_string(),
+            token,
+        }),
+    ))
+}
+
+/// Logs in with a password; answers with a new account token.
+pub async fn login(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<Credentials>,
+) -> Result<Json<Session>, ApiError> {
+    let user = local_user(&state, "user", &body.user)?;
+    let refused = || ApiError::unauthorized("unknown user or wrong password");
+    let hash = state
+        .store
+        .password_hash(&user)
+        .await?
+        .ok_or_else(refused)?;
+    if !verify_password(&body.password, &hash) {
+        return Err(refused());
+    }
+    let (token, token_hash) = new_token();
+    let owner = TokenOwner {
+        user: user.clone(),
+        client: None,
+    };
+    state.store.insert_token(&token_hash, &owner).await?;
+    Ok(Json(Session {
+        user: user.to_string(),
+        token,
+    }))
+}
+
+/// `POST /v1/devices`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewDevice {
+    name: String,
+}
+
+/// A registered device and its token.
+#[derive(Serialize)]
+pub struct Device {
+    client: String,
+    token: String,
+}
+
+/// Registers a device (a client) under the caller's account; answers with its token.
+pub async fn add_device(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<NewDevice>,
+) -> Result<impl IntoResponse, ApiError> {
+    let client = ClientId::new(caller.user.clone(), &body.name)
+        .map_err(|e| ApiError::bad_request("bad-device-name", e.to_string()))?;
+    state.store.add_device(&client).await?;
+    let (token, token_hash) = new_token();
+    let owner = TokenOwner {
+        user: caller.user,
+        client: Some(client.clone()),
+    };
+    state.store.insert_token(&token_hash, &owner).await?;
+    tracing::info!(%client, "device registered");
+    Ok((
+        StatusCode::CREATED,
+        Json(Device {
+            client: client.to_string(),
+            token,
+        }),
+    ))
+}
+
+/// The caller's devices.
+#[derive(Serialize)]
+pub struct Devices {
+    devices: Vec<String>,
+}
+
+/// Lists the caller's devices.
+pub async fn list_devices(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Devices>, ApiError> {
+    let devices = state.store.devices(&caller.user).await?;
+    Ok(Json(Devices {
+        devices: devices.iter().map(ToString::to_string).collect(),
+    }))
+}
+
+/// Deletes one of the caller's devices and its KeyPackages.
+pub async fn remove_device(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let client = ClientId::new(caller.user, &name)
+        .map_err(|e| ApiError::bad_request("bad-device-name", e.to_string()))?;
+    if state.store.remove_device(&client).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found(format!("no device {client}")))
+    }
+}

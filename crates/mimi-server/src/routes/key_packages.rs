@@ -1,0 +1,118 @@
+//! KeyPackages: a device uploads its own (checked as the MLS overlay checks them), anyone
+//! with an account claims one per device of a user, each handed out once.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use mimi_mls::key_package::validate_key_package;
+use mimi_store::Store as _;
+use openmls_traits::OpenMlsProvider as _;
+use serde::{Deserialize, Serialize};
+
+use super::{ApiJson, b64, local_user, to_b64};
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Most KeyPackages in one upload.
+const MAX_UPLOAD: usize = 100;
+
+/// `POST /v1/key-packages`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Upload {
+    key_packages: Vec<String>,
+    #[serde(default)]
+    last_resort: Option<String>,
+}
+
+/// How many were stored.
+#[derive(Serialize)]
+pub struct Stored {
+    stored: usize,
+}
+
+/// Stores the calling device's KeyPackages after checking each one.
+pub async fn upload(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<Upload>,
+) -> Result<impl IntoResponse, ApiError> {
+    let client = caller.device()?.clone();
+    if body.key_packages.len() > MAX_UPLOAD {
+        return Err(ApiError::bad_request(
+            "too-many",
+            format!("at most {MAX_UPLOAD} KeyPackages per upload"),
+        ));
+    }
+    let crypto = openmls_rust_crypto::OpenMlsRustCrypto::default();
+    let mut checked = Vec::new();
+    let all = body
+        .key_packages
+        .iter()
+        .map(|kp| (kp, false))
+        .chain(body.last_resort.iter().map(|kp| (kp, true)));
+    for (i, (kp, last_resort)) in all.enumerate() {
+        let bytes = b64(&format!("key_packages[{i}]"), kp)?;
+        let valid = validate_key_package(crypto.crypto(), &bytes, &caller.user)?;
+        if valid.client != client {
+            return Err(ApiError::bad_request(
+                "bad-key-package",
+                format!("KeyPackage {i} is {}'s, not this device's", valid.client),
+            ));
+        }
+        checked.push((bytes, last_resort));
+    }
+    state.store.add_key_packages(&client, &checked).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(Stored {
+            stored: checked.len(),
+        }),
+    ))
+}
+
+/// `POST /v1/key-packages/claim`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Claim {
+    user: String,
+}
+
+/// One KeyPackage of one client.
+#[derive(Serialize)]
+pub struct Claimed {
+    client: String,
+    key_package: String,
+}
+
+/// KeyPackages for a user's devices.
+#[derive(Serialize)]
+pub struct ClaimedAll {
+    key_packages: Vec<Claimed>,
+}
+
+/// Hands out one KeyPackage per device of a user on this provider.
+pub async fn claim(
+    State(state): State<AppState>,
+    _caller: Caller,
+    ApiJson(body): ApiJson<Claim>,
+) -> Result<Json<ClaimedAll>, ApiError> {
+    let user = local_user(&state, "user", &body.user)?;
+    let mut out = Vec::new();
+    for client in state.store.devices(&user).await? {
+        if let Some(kp) = state.store.claim_key_package(&client).await? {
+            out.push(Claimed {
+                client: client.to_string(),
+                key_package: to_b64(&kp),
+            });
+        }
+    }
+    if out.is_empty() {
+        return Err(ApiError::not_found(format!(
+            "{user} has no device with a KeyPackage"
+        )));
+    }
+    Ok(Json(ClaimedAll { key_packages: out }))
+}

@@ -1,0 +1,79 @@
+//! The client API. Handlers extract, call the store or the hub, and map the result.
+
+pub mod accounts;
+pub mod key_packages;
+pub mod rooms;
+pub mod sync;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
+use base64::Engine as _;
+use mimi_policy::id::UserId;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// A JSON body whose every rejection is an [`ApiError`].
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(Self(value)),
+            Err(rejection) => Err(json_error(&rejection)),
+        }
+    }
+}
+
+fn json_error(rejection: &JsonRejection) -> ApiError {
+    let status = rejection.status();
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::new(status, "too-large", "the request body is too large");
+    }
+    let code = match rejection {
+        JsonRejection::MissingJsonContentType(_) => "bad-content-type",
+        _ => "bad-json",
+    };
+    ApiError::new(
+        if status.is_client_error() {
+            status
+        } else {
+            StatusCode::BAD_REQUEST
+        },
+        code,
+        rejection.body_text(),
+    )
+}
+
+/// Decodes a base64 field.
+pub fn b64(field: &str, value: &str) -> Result<Vec<u8>, ApiError> {
+    base64::engine::general_purpose::STANDARD
+        .decode(value)
+        .map_err(|e| ApiError::bad_request("bad-base64", format!("`{field}` is not base64: {e}")))
+}
+
+/// Encodes bytes for a JSON field.
+pub fn to_b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// A user named by bare name (on this provider), `name@domain` or `mimi://domain/u/name`,
+/// which must be on this provider.
+pub fn local_user(state: &AppState, field: &str, input: &str) -> Result<UserId, ApiError> {
+    let user = UserId::parse_with_default(input, state.domain.domain())
+        .map_err(|e| ApiError::bad_request("bad-user", format!("`{field}`: {e}")))?;
+    if user.domain() != state.domain.domain() {
+        return Err(ApiError::bad_request(
+            "foreign-user",
+            format!(
+                "{user} is not on {}; federation is not built yet",
+                state.domain
+            ),
+        ));
+    }
+    Ok(user)
+}

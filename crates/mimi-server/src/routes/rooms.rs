@@ -1,0 +1,414 @@
+//! Rooms: creation from the creator's new group, the room document, the directory, and
+//! every handshake and message, checked by the hub and made durable before the answer.
+
+use std::collections::BTreeSet;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use mimi_mls::hub::{Accepted, HubRoom};
+use mimi_policy::id::{ClientId, RoomId};
+use mimi_policy::operation::Action;
+use mimi_policy::{Actor, Operation, Room, authorize};
+use mimi_store::{EntryKind, NewEntry, NewRoom, RoomUpdate, Store as _, StoreError};
+use serde::{Deserialize, Serialize};
+use tls_codec::Serialize as _;
+
+use super::{ApiJson, b64, to_b64};
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// How often a request is re-run against a room another process changed meanwhile.
+const RETRIES: usize = 3;
+
+fn room_id(state: &AppState, provider: &str, name: &str) -> Result<RoomId, ApiError> {
+    let id = RoomId::new(provider, name)
+        .map_err(|e| ApiError::bad_request("bad-room", format!("not a room ID: {e}")))?;
+    if id.domain() != state.domain.domain() {
+        return Err(ApiError::not_found(format!(
+            "{id} is not hosted here; federation is not built yet"
+        )));
+    }
+    Ok(id)
+}
+
+fn clients_of(room: &Room) -> BTreeSet<ClientId> {
+    room.clients()
+        .iter()
+        .flat_map(|(user, names)| {
+            names
+                .iter()
+                .filter_map(move |n| ClientId::new(user.clone(), n).ok())
+        })
+        .collect()
+}
+
+fn document(room: &Room) -> String {
+    mimi_policy::document::room_to_value(room).to_string()
+}
+
+/// The provider as rooms name it.
+#[derive(Serialize)]
+pub struct Provider {
+    domain: String,
+    external_sender: String,
+}
+
+/// The provider's domain and the `ExternalSender` (TLS, base64) every room it hosts must list.
+pub async fn provider(State(state): State<AppState>) -> Result<Json<Provider>, ApiError> {
+    let sender = state
+        .hub
+        .external_sender()
+        .tls_serialize_detached()
+        .map_err(|e| ApiError::bad_request("internal", e.to_string()))?;
+    Ok(Json(Provider {
+        domain: state.domain.domain().to_owned(),
+        external_sender: to_b64(&sender),
+    }))
+}
+
+/// `POST /v1/rooms`: the creator's new group.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Create {
+    group_info: String,
+    ratchet_tree: String,
+}
+
+/// A room and its epoch.
+#[derive(Serialize)]
+pub struct Created {
+    room: String,
+    epoch: u64,
+}
+
+/// Hosts a new room: the group must name this provider as external sender, carry a valid
+/// policy that lets the caller create it, and hold only the caller's device.
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<Create>,
+) -> Result<impl IntoResponse, ApiError> {
+    let client = caller.device()?.clone();
+    let gi = b64("group_info", &body.group_info)?;
+    let tree = b64("ratchet_tree", &body.ratchet_tree)?;
+    let hosted = state.hub.load_room(&gi, &tree)?;
+    let room = hosted.room()?;
+    let id = room
+        .id
+        .clone()
+        .ok_or_else(|| ApiError::bad_request("invalid-policy", "the room has no ID"))?;
+    if id.domain() != state.domain.domain() {
+        return Err(ApiError::bad_request(
+            "foreign-room",
+            format!("{id} is not a room of {}", state.domain),
+        ));
+    }
+    let members = clients_of(&room);
+    if members.len() != 1 || !members.contains(&client) {
+        return Err(ApiError::forbidden(
+            "not-creator",
+            "a new room's group holds only the creating device",
+        ));
+    }
+    let new = NewRoom {
+        id: id.clone(),
+        epoch: hosted.epoch(),
+        snapshot: hosted.snapshot()?,
+        document: document(&room),
+        discoverable: room.components().base.discoverable.0,
+        members: vec![client],
+    };
+    state.store.create_room(&new).await?;
+    tracing::info!(room = %id, creator = %caller.user, "room created");
+    Ok((
+        StatusCode::CREATED,
+        Json(Created {
+            room: id.to_string(),
+            epoch: new.epoch,
+        }),
+    ))
+}
+
+/// The room document, as `mimi policy check` reads it.
+pub async fn show(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path((provider, name)): Path<(String, String)>,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = room_id(&state, &provider, &name)?;
+    let doc = state
+        .store
+        .room_document(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no room {id} here")))?;
+    let value: serde_json::Value = serde_json::from_str(&doc)
+        .map_err(|_| ApiError::not_found(format!("room {id} has no readable document")))?;
+    Ok(Json(value))
+}
+
+/// One room of the directory.
+#[derive(Serialize)]
+pub struct Listed {
+    room: String,
+    document: serde_json::Value,
+}
+
+/// The directory.
+#[derive(Serialize)]
+pub struct Directory {
+    rooms: Vec<Listed>,
+}
+
+/// The discoverable rooms; hidden rooms are never listed.
+pub async fn directory(
+    State(state): State<AppState>,
+    _caller: Caller,
+) -> Result<Json<Directory>, ApiError> {
+    let rooms = state
+        .store
+        .directory()
+        .await?
+        .into_iter()
+        .map(|e| Listed {
+            room: e.id.to_string(),
+            document: serde_json::from_str(&e.document).unwrap_or(serde_json::Value::Null),
+        })
+        .collect();
+    Ok(Json(Directory { rooms }))
+}
+
+/// `POST .../commits`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Commit {
+    commit: String,
+    group_info: String,
+    #[serde(default)]
+    welcome: Option<String>,
+}
+
+/// `POST .../proposals`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Proposal {
+    proposal: String,
+}
+
+/// A handshake's outcome.
+#[derive(Serialize)]
+pub struct Handshake {
+    epoch: u64,
+    seq: u64,
+}
+
+struct Submitted {
+    message: Vec<u8>,
+    group_info: Option<Vec<u8>>,
+    welcome: Option<Vec<u8>>,
+}
+
+/// Runs a handshake message through the hub and stores the result; re-runs it when another
+/// process changed the room meanwhile (then it usually ends as `wrong-epoch`).
+async fn handshake(
+    state: &AppState,
+    id: &RoomId,
+    client: &ClientId,
+    submitted: Submitted,
+) -> Result<Handshake, ApiError> {
+    for _ in 0..RETRIES {
+        let mut cached = state.room(id).await?;
+        let version = cached.version;
+        let hub_room: &mut HubRoom = cached.hub_room()?;
+        let before = clients_of(&hub_room.room()?);
+        let accepted = hub_room.process_as(
+            &state.hub,
+            client,
+            &submitted.message,
+            submitted.group_info.as_deref(),
+        )?;
+        let room = hub_room.room()?;
+        let after = clients_of(&room);
+        let kind = match accepted {
+            Accepted::Commit { .. } => EntryKind::Commit,
+            Accepted::Proposal => EntryKind::Proposal,
+        };
+        let update = RoomUpdate {
+            id: id.clone(),
+            expected_version: version,
+            epoch: hub_room.epoch(),
+            snapshot: hub_room.snapshot()?,
+            document: document(&room),
+            discoverable: room.components().base.discoverable.0,
+            entry: NewEntry {
+                kind,
+                sender: client.to_string(),
+                body: submitted.message.clone(),
+            },
+            added: after.difference(&before).cloned().collect(),
+            removed: before.difference(&after).cloned().collect(),
+            welcome: submitted.welcome.clone(),
+        };
+        match state.store.update_room(&update).await {
+            Ok(seq) => {
+                cached.version = version + 1;
+                return Ok(Handshake {
+                    epoch: update.epoch,
+                    seq,
+                });
+            }
+            Err(StoreError::Stale { .. }) => {
+                // Another process won: forget what this one merged and start again.
+                cached.version = 0;
+                cached.room = None;
+            }
+            Err(e) => {
+                cached.version = 0;
+                cached.room = None;
+                return Err(e.into());
+            }
+        }
+    }
+    Err(ApiError::new(
+        StatusCode::CONFLICT,
+        "busy",
+        "the room kept changing; try again",
+    ))
+}
+
+/// Submits a commit with the GroupInfo of its new epoch (and a Welcome for added clients).
+pub async fn commit(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((provider, name)): Path<(String, String)>,
+    ApiJson(body): ApiJson<Commit>,
+) -> Result<Json<Handshake>, ApiError> {
+    let id = room_id(&state, &provider, &name)?;
+    let client = caller.device()?.clone();
+    let submitted = Submitted {
+        message: b64("commit", &body.commit)?,
+        group_info: Some(b64("group_info", &body.group_info)?),
+        welcome: body
+            .welcome
+            .as_deref()
+            .map(|w| b64("welcome", w))
+            .transpose()?,
+    };
+    Ok(Json(handshake(&state, &id, &client, submitted).await?))
+}
+
+/// Submits a standalone proposal (SelfRemove, Remove, Update, participant-list update).
+pub async fn proposal(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((provider, name)): Path<(String, String)>,
+    ApiJson(body): ApiJson<Proposal>,
+) -> Result<Json<Handshake>, ApiError> {
+    let id = room_id(&state, &provider, &name)?;
+    let client = caller.device()?.clone();
+    let submitted = Submitted {
+        message: b64("proposal", &body.proposal)?,
+        group_info: None,
+        welcome: None,
+    };
+    Ok(Json(handshake(&state, &id, &client, submitted).await?))
+}
+
+/// `POST .../messages`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Message {
+    message: String,
+}
+
+/// A stored message.
+#[derive(Serialize)]
+pub struct Sent {
+    seq: u64,
+}
+
+/// Submits an application message: a PrivateMessage of the current epoch from a device that
+/// may speak in the room. It stays opaque to the provider.
+pub async fn message(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((provider, name)): Path<(String, String)>,
+    ApiJson(body): ApiJson<Message>,
+) -> Result<Json<Sent>, ApiError> {
+    let id = room_id(&state, &provider, &name)?;
+    let client = caller.device()?.clone();
+    let bytes = b64("message", &body.message)?;
+    for _ in 0..RETRIES {
+        let mut cached = state.room(&id).await?;
+        let hub_room = cached.hub_room()?;
+        if !hub_room.room()?.has_client(client.user(), client.name()) {
+            return Err(ApiError::forbidden(
+                "not-a-member",
+                format!("{client} is not in {id}"),
+            ));
+        }
+        hub_room.check_message(&state.hub, &client, &bytes)?;
+        let epoch = hub_room.epoch();
+        let entry = NewEntry {
+            kind: EntryKind::Message,
+            sender: client.to_string(),
+            body: bytes.clone(),
+        };
+        match state.store.append_messages(&id, epoch, &[entry]).await {
+            Ok(seqs) => {
+                return Ok(Json(Sent {
+                    seq: seqs.first().copied().unwrap_or_default(),
+                }));
+            }
+            Err(StoreError::Stale { .. }) => {
+                cached.version = 0;
+                cached.room = None;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::new(
+        StatusCode::CONFLICT,
+        "busy",
+        "the room kept changing; try again",
+    ))
+}
+
+/// What a joiner needs.
+#[derive(Serialize)]
+pub struct GroupInfo {
+    group_info: String,
+    ratchet_tree: String,
+    epoch: u64,
+}
+
+/// The GroupInfo and ratchet tree, for members and for devices the room lets join.
+pub async fn group_info(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((provider, name)): Path<(String, String)>,
+) -> Result<Json<GroupInfo>, ApiError> {
+    let id = room_id(&state, &provider, &name)?;
+    let client = caller.device()?.clone();
+    let mut cached = state.room(&id).await?;
+    let hub_room = cached.hub_room()?;
+    let room = hub_room.room()?;
+    if room.clients().get(client.user()).is_none() {
+        let op = Operation {
+            actor: Actor::user(client.user().clone(), Some(client.name())),
+            action: Action::FetchGroupInfo { link: None },
+        };
+        let decision = authorize(&room, &op);
+        if !decision.is_allowed() {
+            return Err(mimi_mls::MlsError::Denied(decision).into());
+        }
+    }
+    let gi = hub_room.group_info(&state.hub)?.to_vec();
+    Ok(Json(GroupInfo {
+        group_info: to_b64(&gi),
+        ratchet_tree: to_b64(&hub_room.ratchet_tree()?),
+        epoch: hub_room.epoch(),
+    }))
+}

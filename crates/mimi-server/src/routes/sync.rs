@@ -1,0 +1,130 @@
+//! Delivery: a device reads what it has not acknowledged (its Welcomes, then every room
+//! log entry after its position) and acknowledges explicitly, so a device that was away
+//! receives everything, in order, when it returns.
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use mimi_policy::id::RoomId;
+use mimi_store::{EntryKind, Store as _};
+use serde::{Deserialize, Serialize};
+
+use super::{ApiJson, to_b64};
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Most entries in one answer.
+const MAX_LIMIT: u32 = 1_000;
+
+/// `GET /v1/sync?limit=N`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncQuery {
+    #[serde(default)]
+    limit: Option<u32>,
+}
+
+/// A Welcome for the device.
+#[derive(Serialize)]
+pub struct Welcome {
+    id: u64,
+    room: String,
+    welcome: String,
+}
+
+/// A room log entry.
+#[derive(Serialize)]
+pub struct Entry {
+    room: String,
+    seq: u64,
+    kind: &'static str,
+    epoch: u64,
+    sender: String,
+    message: String,
+}
+
+/// What the device has not acknowledged.
+#[derive(Serialize)]
+pub struct Batch {
+    welcomes: Vec<Welcome>,
+    entries: Vec<Entry>,
+}
+
+/// What the calling device has not acknowledged yet.
+pub async fn sync(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<SyncQuery>,
+) -> Result<Json<Batch>, ApiError> {
+    let client = caller.device()?;
+    let limit = query.limit.unwrap_or(MAX_LIMIT).clamp(1, MAX_LIMIT);
+    let welcomes = state
+        .store
+        .inbox(client, 0)
+        .await?
+        .into_iter()
+        .map(|w| Welcome {
+            id: w.id,
+            room: w.room.to_string(),
+            welcome: to_b64(&w.body),
+        })
+        .collect();
+    let entries = state
+        .store
+        .pending(client, limit)
+        .await?
+        .into_iter()
+        .map(|e| Entry {
+            room: e.room.to_string(),
+            seq: e.seq,
+            kind: match e.kind {
+                EntryKind::Commit => "commit",
+                EntryKind::Proposal => "proposal",
+                EntryKind::Message => "message",
+            },
+            epoch: e.epoch,
+            sender: e.sender,
+            message: to_b64(&e.body),
+        })
+        .collect();
+    Ok(Json(Batch { welcomes, entries }))
+}
+
+/// One room position.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoomAck {
+    room: String,
+    seq: u64,
+}
+
+/// `POST /v1/ack`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ack {
+    #[serde(default)]
+    welcome: Option<u64>,
+    #[serde(default)]
+    rooms: Vec<RoomAck>,
+}
+
+/// Acknowledges Welcomes up to an ID and room logs up to positions.
+pub async fn ack(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<Ack>,
+) -> Result<StatusCode, ApiError> {
+    let client = caller.device()?;
+    if let Some(id) = body.welcome {
+        state.store.ack_inbox(client, id).await?;
+    }
+    for r in &body.rooms {
+        let room = RoomId::parse(&r.room)
+            .map_err(|e| ApiError::bad_request("bad-room", format!("`{}`: {e}", r.room)))?;
+        if !state.store.ack(client, &room, r.seq).await? {
+            return Err(ApiError::not_found(format!("{client} is not in {room}")));
+        }
+    }
+    Ok(StatusCode::NO_CONTENT)
+}

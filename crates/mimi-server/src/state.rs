@@ -1,0 +1,105 @@
+//! What every request shares: the store, the hub (the provider's external-sender key), and
+//! the rooms' hub state cached per process, re-read whenever the database has a newer
+//! version (another process, or a lost race, changed the room).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use mimi_mls::hub::{Hub, HubRoom};
+use mimi_policy::id::{ProviderId, RoomId};
+use mimi_store::{SqlStore, Store as _};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+use crate::error::ApiError;
+
+/// A room's hub state as this process last saw it.
+pub struct CachedRoom {
+    /// The store version it was read at or written as (0: not loaded).
+    pub version: u64,
+    /// The hub state.
+    pub room: Option<HubRoom>,
+}
+
+impl CachedRoom {
+    /// The loaded room.
+    pub fn hub_room(&mut self) -> Result<&mut HubRoom, ApiError> {
+        self.room
+            .as_mut()
+            .ok_or_else(|| ApiError::not_found("the room is not loaded"))
+    }
+}
+
+/// Shared by every request.
+#[derive(Clone)]
+pub struct AppState {
+    /// The provider's domain.
+    pub domain: ProviderId,
+    /// Durable state.
+    pub store: SqlStore,
+    /// The hub.
+    pub hub: Arc<Hub>,
+    rooms: Arc<Mutex<HashMap<RoomId, Arc<Mutex<CachedRoom>>>>>,
+}
+
+impl AppState {
+    /// State over `store` for `domain`, with the hub key kept in the store.
+    pub async fn new(domain: ProviderId, store: SqlStore) -> Result<Self, ApiError> {
+        let fresh = Hub::new(domain.clone())?.key()?;
+        let key = store.provider_key(domain.domain(), &fresh).await?;
+        let hub = Hub::with_key(
+            domain.clone(),
+            &key,
+            Box::new(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs())
+            }),
+        )?;
+        Ok(Self {
+            domain,
+            store,
+            hub: Arc::new(hub),
+            rooms: Arc::new(Mutex::new(HashMap::new())),
+        })
+    }
+
+    /// The room `id`, locked for this request and as recent as the database.
+    pub async fn room(&self, id: &RoomId) -> Result<OwnedMutexGuard<CachedRoom>, ApiError> {
+        let slot = {
+            let mut rooms = self.rooms.lock().await;
+            rooms
+                .entry(id.clone())
+                .or_insert_with(|| {
+                    Arc::new(Mutex::new(CachedRoom {
+                        version: 0,
+                        room: None,
+                    }))
+                })
+                .clone()
+        };
+        let mut cached = slot.lock_owned().await;
+        let (version, _) = self
+            .store
+            .room_version(id)
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("no room {id} here")))?;
+        if cached.version != version || cached.room.is_none() {
+            let record = self
+                .store
+                .load_room(id)
+                .await?
+                .ok_or_else(|| ApiError::not_found(format!("no room {id} here")))?;
+            let room = self.hub.restore_room(&record.snapshot).map_err(|e| {
+                tracing::error!(room = %id, error = %e, "stored room state is unreadable");
+                ApiError::new(
+                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the room's stored state is unreadable",
+                )
+            })?;
+            cached.room = Some(room);
+            cached.version = record.version;
+        }
+        Ok(cached)
+    }
+}

@@ -1,0 +1,311 @@
+//! Bad requests get a 4xx JSON error with a stable code, and change nothing.
+
+use axum::http::StatusCode;
+use serde_json::json;
+
+use crate::flow::{ROOM, add_user, alice_room, send, upload_key_packages};
+use crate::support::{Api, b64};
+
+#[tokio::test]
+async fn missing_or_unknown_tokens_are_unauthorized() {
+    let api = Api::new().await;
+    let (status, v) = api.call("GET", "/v1/devices", None, None).await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("unauthorized"))
+    );
+    let (status, v) = api.call("GET", "/v1/devices", Some("nope"), None).await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("unauthorized"))
+    );
+}
+
+#[tokio::test]
+async fn accounts_are_unique_and_logins_check_the_password() {
+    let api = Api::new().await;
+    api.person("alice", "phone").await;
+    let body = json!({"user": "alice", "password": "another one"});
+    let (status, v) = api.call("POST", "/v1/accounts", None, Some(body)).await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (StatusCode::CONFLICT, Some("conflict"))
+    );
+    let bad = json!({"user": "alice", "password": "wrong password"});
+    let (status, _) = api.call("POST", "/v1/login", None, Some(bad)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let good = json!({"user": "alice@example.com", "password": "correct horse"});
+    let (status, v) = api.call("POST", "/v1/login", None, Some(good)).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let short = json!({"user": "bob", "password": "short"});
+    let (status, v) = api.call("POST", "/v1/accounts", None, Some(short)).await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("weak-password"))
+    );
+    let foreign = json!({"user": "bob@elsewhere.example", "password": "long enough"});
+    let (status, v) = api.call("POST", "/v1/accounts", None, Some(foreign)).await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("foreign-user"))
+    );
+}
+
+#[tokio::test]
+async fn malformed_json_bad_base64_and_undecodable_mls_are_400() {
+    let api = Api::new().await;
+    let alice = api.person("alice", "phone").await;
+    let (status, v) = api
+        .raw(
+            "POST",
+            "/v1/key-packages",
+            Some(&alice.token),
+            Some(b"{not json".to_vec()),
+        )
+        .await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad-json"))
+    );
+    let (status, v) = api
+        .call(
+            "POST",
+            "/v1/key-packages",
+            Some(&alice.token),
+            Some(json!({"key_packages": ["***"]})),
+        )
+        .await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad-base64"))
+    );
+    let (status, v) = api
+        .call(
+            "POST",
+            "/v1/key-packages",
+            Some(&alice.token),
+            Some(json!({"key_packages": [b64(b"not mls")]})),
+        )
+        .await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("malformed-mls"))
+    );
+    let (status, v) = api
+        .call(
+            "POST",
+            "/v1/rooms",
+            Some(&alice.token),
+            Some(json!({"group_info": b64(b"x"), "ratchet_tree": b64(b"y")})),
+        )
+        .await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("malformed-mls"))
+    );
+    // Nothing was stored: no KeyPackage to claim.
+    let (status, _) = api
+        .call(
+            "POST",
+            "/v1/key-packages/claim",
+            Some(&alice.token),
+            Some(json!({"user": "alice"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_413() {
+    let api = Api::new().await;
+    let alice = api.person("alice", "phone").await;
+    let huge = format!(
+        "{{\"key_packages\": [\"{}\"]}}",
+        "A".repeat(mimi_server::MAX_BODY + 1)
+    );
+    let (status, v) = api
+        .raw(
+            "POST",
+            "/v1/key-packages",
+            Some(&alice.token),
+            Some(huge.into_bytes()),
+        )
+        .await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, Some("too-large"))
+    );
+}
+
+#[tokio::test]
+async fn device_requests_need_a_device_token_and_key_packages_must_be_the_devices_own() {
+    let api = Api::new().await;
+    let alice = api.person("alice", "phone").await;
+    let bob = api.person("bob", "phone").await;
+    let kp = b64(&bob.client.key_package().unwrap());
+    let (status, v) = api
+        .call(
+            "POST",
+            "/v1/key-packages",
+            Some(&alice.account),
+            Some(json!({"key_packages": [kp]})),
+        )
+        .await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("device-token-required"))
+    );
+    let (status, v) = api
+        .call(
+            "POST",
+            "/v1/key-packages",
+            Some(&alice.token),
+            Some(json!({"key_packages": [kp]})),
+        )
+        .await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad-key-package"))
+    );
+}
+
+#[tokio::test]
+async fn unknown_rooms_are_404() {
+    let api = Api::new().await;
+    let alice = api.person("alice", "phone").await;
+    let (status, v) = api
+        .call(
+            "GET",
+            "/v1/rooms/example.com/nowhere",
+            Some(&alice.token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not-found"))
+    );
+    let (status, v) = api
+        .call(
+            "POST",
+            "/v1/rooms/example.com/nowhere/messages",
+            Some(&alice.token),
+            Some(json!({"message": b64(b"x")})),
+        )
+        .await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not-found"))
+    );
+    let (status, _) = api.call("GET", "/v1/nothing-here", None, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_replayed_commit_gets_wrong_epoch_with_the_current_epoch() {
+    let api = Api::new().await;
+    let alice = api.person("alice", "phone").await;
+    let bob = api.person("bob", "phone").await;
+    upload_key_packages(&api, &bob, 1).await;
+    let mut ag = alice_room(&api, &alice).await;
+    let (_, v) = api
+        .call(
+            "POST",
+            "/v1/key-packages/claim",
+            Some(&alice.token),
+            Some(json!({"user": "bob"})),
+        )
+        .await;
+    let kp = mimi_mls::key_package::validate_key_package(
+        openmls_traits::OpenMlsProvider::crypto(alice.client.provider()),
+        &crate::support::unb64(&v["key_packages"][0]["key_package"]),
+        bob.client.id().user(),
+    )
+    .unwrap();
+    let out = ag.add(&alice.client, vec![kp]).unwrap();
+    let body = json!({
+        "commit": b64(&out.commit),
+        "group_info": b64(&out.group_info),
+        "welcome": out.welcome.as_deref().map(b64),
+    });
+    let path = format!("{ROOM}/commits");
+    let (status, v) = api
+        .call("POST", &path, Some(&alice.token), Some(body.clone()))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let (status, v) = api
+        .call("POST", &path, Some(&alice.token), Some(body))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{v}");
+    assert_eq!(v["code"], "wrong-epoch");
+    assert_eq!(v["epoch"], 1);
+}
+
+#[tokio::test]
+async fn a_commit_submitted_by_another_device_is_refused() {
+    let api = Api::new().await;
+    let alice = api.person("alice", "phone").await;
+    let bob = api.person("bob", "phone").await;
+    let carol = api.person("carol", "desk").await;
+    upload_key_packages(&api, &bob, 1).await;
+    upload_key_packages(&api, &carol, 1).await;
+    let mut ag = alice_room(&api, &alice).await;
+    let (status, _) = add_user(&api, &alice, &mut ag, "bob").await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, v) = api
+        .call(
+            "POST",
+            "/v1/key-packages/claim",
+            Some(&alice.token),
+            Some(json!({"user": "carol"})),
+        )
+        .await;
+    let kp = mimi_mls::key_package::validate_key_package(
+        openmls_traits::OpenMlsProvider::crypto(alice.client.provider()),
+        &crate::support::unb64(&v["key_packages"][0]["key_package"]),
+        carol.client.id().user(),
+    )
+    .unwrap();
+    let out = ag.add(&alice.client, vec![kp]).unwrap();
+    // bob submits alice's commit as his own.
+    let (status, v) = api
+        .call(
+            "POST",
+            &format!("{ROOM}/commits"),
+            Some(&bob.token),
+            Some(json!({"commit": b64(&out.commit), "group_info": b64(&out.group_info)})),
+        )
+        .await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("bad-credential"))
+    );
+    // Nothing changed: the room is still at epoch 1 and carol has no Welcome.
+    let (_, gi) = api
+        .call("GET", &format!("{ROOM}/group-info"), Some(&bob.token), None)
+        .await;
+    assert_eq!(gi["epoch"], 1);
+    let (_, sync) = api.call("GET", "/v1/sync", Some(&carol.token), None).await;
+    assert!(sync["welcomes"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn outsiders_can_neither_send_nor_fetch_the_group_info_of_a_members_only_room() {
+    let api = Api::new().await;
+    let alice = api.person("alice", "phone").await;
+    let eve = api.person("eve", "laptop").await;
+    let mut ag = alice_room(&api, &alice).await;
+    let (status, v) = send(&api, &eve, &mut ag, "let me in").await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("not-a-member"))
+    );
+    let (status, v) = api
+        .call("GET", &format!("{ROOM}/group-info"), Some(&eve.token), None)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{v}");
+    assert!(v["rule"].is_string(), "{v}");
+    // The log holds nothing from eve.
+    let (_, sync) = api.call("GET", "/v1/sync", Some(&alice.token), None).await;
+    assert!(sync["entries"].as_array().unwrap().is_empty());
+}

@@ -1,0 +1,235 @@
+//! Two people on one provider: a room, an add by KeyPackage, a Welcome delivered from
+//! durable storage, end-to-end encrypted messages both ways, and all of it surviving a
+//! restart of the provider.
+
+use std::collections::BTreeMap;
+
+use axum::http::StatusCode;
+use mimi_mls::key_package::validate_key_package;
+use mimi_mls::member::{Incoming, RoomGroup};
+use mimi_policy::document::{Affiliations, SeedDocument};
+use mimi_policy::id::RoomId;
+use openmls_traits::OpenMlsProvider as _;
+use serde_json::{Value, json};
+
+use crate::support::{Api, Person, b64, unb64};
+
+pub const ROOM: &str = "/v1/rooms/example.com/team";
+
+/// alice's room `team` on the provider, with her phone in it.
+pub async fn alice_room(api: &Api, alice: &Person) -> RoomGroup {
+    let doc = SeedDocument {
+        id: Some(RoomId::new("example.com", "team").unwrap()),
+        user_affiliations: Affiliations {
+            owner: vec![alice.client.id().user().clone()],
+            ..Default::default()
+        },
+        clients: BTreeMap::from([(
+            alice.client.id().user().clone(),
+            vec![alice.client.id().name().to_owned()],
+        )]),
+        ..Default::default()
+    };
+    let room = doc.into_room().unwrap();
+    let group = alice
+        .client
+        .create_room(&room, &api.external_sender().await)
+        .unwrap();
+    let (status, v) = api
+        .call(
+            "POST",
+            "/v1/rooms",
+            Some(&alice.token),
+            Some(json!({
+                "group_info": b64(&alice.client.group_info(&group).unwrap()),
+                "ratchet_tree": b64(&group.ratchet_tree().unwrap()),
+            })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    assert_eq!(v["room"], "mimi://example.com/r/team");
+    group
+}
+
+pub async fn upload_key_packages(api: &Api, p: &Person, n: usize) {
+    let kps: Vec<String> = (0..n)
+        .map(|_| b64(&p.client.key_package().unwrap()))
+        .collect();
+    let (status, v) = api
+        .call(
+            "POST",
+            "/v1/key-packages",
+            Some(&p.token),
+            Some(json!({ "key_packages": kps })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+}
+
+/// `adder` adds every device of `user` with claimed KeyPackages; returns the answer.
+pub async fn add_user(
+    api: &Api,
+    adder: &Person,
+    group: &mut RoomGroup,
+    user: &str,
+) -> (StatusCode, Value) {
+    let (status, v) = api
+        .call(
+            "POST",
+            "/v1/key-packages/claim",
+            Some(&adder.token),
+            Some(json!({ "user": user })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let target = mimi_policy::id::UserId::parse_with_default(user, "example.com").unwrap();
+    let kps = v["key_packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            validate_key_package(
+                adder.client.provider().crypto(),
+                &unb64(&k["key_package"]),
+                &target,
+            )
+            .unwrap()
+        })
+        .collect();
+    let out = group.add(&adder.client, kps).unwrap();
+    let answer = api
+        .call(
+            "POST",
+            &format!("{ROOM}/commits"),
+            Some(&adder.token),
+            Some(json!({
+                "commit": b64(&out.commit),
+                "group_info": b64(&out.group_info),
+                "welcome": out.welcome.as_deref().map(b64),
+            })),
+        )
+        .await;
+    if answer.0 == StatusCode::OK {
+        group.confirm(&adder.client).unwrap();
+    } else {
+        group.discard(&adder.client).unwrap();
+    }
+    answer
+}
+
+/// `p` joins from the Welcome waiting in its inbox.
+pub async fn join_from_inbox(api: &Api, p: &Person) -> RoomGroup {
+    let (status, v) = api.call("GET", "/v1/sync", Some(&p.token), None).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let welcome = &v["welcomes"][0];
+    let (status, gi) = api
+        .call("GET", &format!("{ROOM}/group-info"), Some(&p.token), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{gi}");
+    let group = p
+        .client
+        .join(&unb64(&welcome["welcome"]), &unb64(&gi["ratchet_tree"]))
+        .unwrap();
+    let (status, _) = api
+        .call(
+            "POST",
+            "/v1/ack",
+            Some(&p.token),
+            Some(json!({ "welcome": welcome["id"] })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    group
+}
+
+pub async fn send(api: &Api, p: &Person, group: &mut RoomGroup, text: &str) -> (StatusCode, Value) {
+    let ct = group.encrypt(&p.client, text.as_bytes()).unwrap();
+    api.call(
+        "POST",
+        &format!("{ROOM}/messages"),
+        Some(&p.token),
+        Some(json!({ "message": b64(&ct) })),
+    )
+    .await
+}
+
+/// What `p` receives: the plaintexts of others' messages; everything is acknowledged.
+pub async fn receive(api: &Api, p: &Person, group: &mut RoomGroup) -> Vec<String> {
+    let (status, v) = api.call("GET", "/v1/sync", Some(&p.token), None).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let me = p.client.id().to_string();
+    let mut texts = Vec::new();
+    let mut last = None;
+    for e in v["entries"].as_array().unwrap() {
+        last = Some((e["room"].clone(), e["seq"].clone()));
+        if e["sender"] == me.as_str() {
+            continue;
+        }
+        if let Incoming::Message { plaintext, .. } =
+            group.process(&p.client, &unb64(&e["message"])).unwrap()
+        {
+            texts.push(String::from_utf8(plaintext).unwrap());
+        }
+    }
+    if let Some((room, seq)) = last {
+        let (status, _) = api
+            .call(
+                "POST",
+                "/v1/ack",
+                Some(&p.token),
+                Some(json!({ "rooms": [{ "room": room, "seq": seq }] })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+    }
+    texts
+}
+
+#[tokio::test]
+async fn two_users_exchange_encrypted_messages_restart_safe() {
+    let api = Api::new().await;
+    let alice = api.person("alice", "phone").await;
+    let bob = api.person("bob", "phone").await;
+    upload_key_packages(&api, &bob, 2).await;
+    let mut ag = alice_room(&api, &alice).await;
+
+    let (status, v) = add_user(&api, &alice, &mut ag, "bob").await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["epoch"], 1);
+    let mut bg = join_from_inbox(&api, &bob).await;
+
+    assert_eq!(
+        send(&api, &alice, &mut ag, "hello bob").await.0,
+        StatusCode::OK
+    );
+    assert_eq!(receive(&api, &bob, &mut bg).await, ["hello bob"]);
+    assert_eq!(
+        send(&api, &bob, &mut bg, "hi alice").await.0,
+        StatusCode::OK
+    );
+    assert_eq!(receive(&api, &alice, &mut ag).await, ["hi alice"]);
+    // Acknowledged: nothing more.
+    assert!(receive(&api, &bob, &mut bg).await.is_empty());
+
+    // The provider restarts (same database): the room, its hub key and the undelivered
+    // message are all there.
+    assert_eq!(
+        send(&api, &bob, &mut bg, "still there?").await.0,
+        StatusCode::OK
+    );
+    let again = api.restarted().await;
+    assert_eq!(receive(&again, &alice, &mut ag).await, ["still there?"]);
+    assert_eq!(send(&again, &alice, &mut ag, "yes").await.0, StatusCode::OK);
+    assert_eq!(receive(&again, &bob, &mut bg).await, ["yes"]);
+    // The room document reflects the add.
+    let (status, doc) = again.call("GET", ROOM, Some(&bob.token), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        doc["user-affiliations"]["owner"][0],
+        "mimi://example.com/u/alice"
+    );
+    assert_eq!(
+        doc["user-affiliations"]["member"][0],
+        "mimi://example.com/u/bob"
+    );
+}

@@ -1,0 +1,7 @@
+//! The client API through the router, with real MLS clients and a real database.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod errors;
+mod flow;
+mod support;

@@ -3,6 +3,7 @@
 
 mod bench;
 mod policy;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -18,6 +19,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the provider (SQLite under ./mimi-data by default; --database postgres://... for
+    /// PostgreSQL).
+    Serve(serve::Args),
     /// Room policy tools: decide operations, name fixed-membership rooms, print presets.
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
@@ -41,6 +45,7 @@ impl std::error::Error for InputError {}
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Serve(args) => serve::run(args),
         Command::Policy(cmd) => cmd.run(),
         Command::Bench(cmd) => cmd.run(),
     };

@@ -32,12 +32,14 @@
 pub mod auth;
 pub mod error;
 pub mod routes;
+pub mod serve;
 pub mod state;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post};
 
+pub use serve::{Config, serve};
 pub use state::AppState;
 
 /// Largest request body: a commit with its GroupInfo and Welcome for a large room, base64.

@@ -1,0 +1,289 @@
+//! SIGKILL under load: whatever the provider acknowledged is there after a restart, in
+//! order, and no commit is half-applied (the room goes on accepting commits that every
+//! member can process).
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use mimi_mls::key_package::validate_key_package;
+use mimi_mls::member::{Client, Incoming, RoomGroup};
+use mimi_policy::document::{Affiliations, SeedDocument};
+use mimi_policy::id::{ClientId, RoomId};
+use openmls::prelude::ExternalSender;
+use openmls_traits::OpenMlsProvider as _;
+use serde_json::{Value, json};
+use tls_codec::Deserialize as _;
+
+use crate::http::request;
+use crate::server::{Server, scratch};
+
+const ROOM: &str = "/v1/rooms/example.com/team";
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn unb64(v: &Value) -> Vec<u8> {
+    base64::engine::general_purpose::STANDARD
+        .decode(v.as_str().unwrap())
+        .unwrap()
+}
+
+struct Person {
+    token: String,
+    client: Client,
+}
+
+fn call(addr: SocketAddr, method: &str, path: &str, token: &str, body: Value) -> Value {
+    let body = (!body.is_null()).then_some(&body);
+    let (status, v) = request(addr, method, path, Some(token), body).unwrap();
+    assert!(
+        (200..300).contains(&status),
+        "{method} {path}: {status} {v}"
+    );
+    v
+}
+
+fn person(addr: SocketAddr, name: &str) -> Person {
+    let body = json!({"user": name, "password": "correct horse"});
+    let (status, v) = request(addr, "POST", "/v1/accounts", None, Some(&body)).unwrap();
+    assert_eq!(status, 201, "{v}");
+    let account = v["token"].as_str().unwrap().to_owned();
+    let v = call(
+        addr,
+        "POST",
+        "/v1/devices",
+        &account,
+        json!({"name": "phone"}),
+    );
+    Person {
+        token: v["token"].as_str().unwrap().to_owned(),
+        client: Client::new(ClientId::parse(v["client"].as_str().unwrap()).unwrap()).unwrap(),
+    }
+}
+
+/// alice's room with bob in it.
+fn setup(addr: SocketAddr) -> (Person, RoomGroup, Person, RoomGroup) {
+    let alice = person(addr, "alice");
+    let bob = person(addr, "bob");
+    let kp = b64(&bob.client.key_package().unwrap());
+    call(
+        addr,
+        "POST",
+        "/v1/key-packages",
+        &bob.token,
+        json!({"key_packages": [kp]}),
+    );
+    let (_, provider) = request(addr, "GET", "/v1/provider", None, None).unwrap();
+    let hub = ExternalSender::tls_deserialize_exact(unb64(&provider["external_sender"])).unwrap();
+    let doc = SeedDocument {
+        id: Some(RoomId::new("example.com", "team").unwrap()),
+        user_affiliations: Affiliations {
+            owner: vec![alice.client.id().user().clone()],
+            ..Default::default()
+        },
+        clients: BTreeMap::from([(alice.client.id().user().clone(), vec!["phone".to_owned()])]),
+        ..Default::default()
+    };
+    let mut ag = alice
+        .client
+        .create_room(&doc.into_room().unwrap(), &hub)
+        .unwrap();
+    let body = json!({
+        "group_info": b64(&alice.client.group_info(&ag).unwrap()),
+        "ratchet_tree": b64(&ag.ratchet_tree().unwrap()),
+    });
+    call(addr, "POST", "/v1/rooms", &alice.token, body);
+    let v = call(
+        addr,
+        "POST",
+        "/v1/key-packages/claim",
+        &alice.token,
+        json!({"user": "bob"}),
+    );
+    let kp = validate_key_package(
+        alice.client.provider().crypto(),
+        &unb64(&v["key_packages"][0]["key_package"]),
+        bob.client.id().user(),
+    )
+    .unwrap();
+    let out = ag.add(&alice.client, vec![kp]).unwrap();
+    let body = json!({
+        "commit": b64(&out.commit),
+        "group_info": b64(&out.group_info),
+        "welcome": out.welcome.as_deref().map(b64),
+    });
+    call(addr, "POST", &format!("{ROOM}/commits"), &alice.token, body);
+    ag.confirm(&alice.client).unwrap();
+    let sync = call(addr, "GET", "/v1/sync", &bob.token, Value::Null);
+    let gi = call(
+        addr,
+        "GET",
+        &format!("{ROOM}/group-info"),
+        &bob.token,
+        Value::Null,
+    );
+    let welcome = &sync["welcomes"][0];
+    let bg = bob
+        .client
+        .join(&unb64(&welcome["welcome"]), &unb64(&gi["ratchet_tree"]))
+        .unwrap();
+    call(
+        addr,
+        "POST",
+        "/v1/ack",
+        &bob.token,
+        json!({"welcome": welcome["id"]}),
+    );
+    (alice, ag, bob, bg)
+}
+
+/// alice sends messages, with an empty commit every tenth, until the server goes away.
+/// Returns the acknowledged messages and whether a commit's outcome is unknown.
+fn load(
+    addr: SocketAddr,
+    alice: &Person,
+    ag: &mut RoomGroup,
+    round: u32,
+) -> (Vec<(u64, String)>, bool) {
+    let mut acked = Vec::new();
+    for i in 1u32.. {
+        if i % 10 == 0 {
+            let out = ag.commit_pending(&alice.client).unwrap();
+            let body = json!({"commit": b64(&out.commit), "group_info": b64(&out.group_info)});
+            match request(
+                addr,
+                "POST",
+                &format!("{ROOM}/commits"),
+                Some(&alice.token),
+                Some(&body),
+            ) {
+                Ok((200, _)) => ag.confirm(&alice.client).unwrap(),
+                Ok((status, v)) => panic!("commit refused: {status} {v}"),
+                Err(_) => return (acked, true),
+            }
+        } else {
+            let text = format!("round {round} message {i}");
+            let ct = ag.encrypt(&alice.client, text.as_bytes()).unwrap();
+            let body = json!({"message": b64(&ct)});
+            match request(
+                addr,
+                "POST",
+                &format!("{ROOM}/messages"),
+                Some(&alice.token),
+                Some(&body),
+            ) {
+                Ok((200, v)) => acked.push((v["seq"].as_u64().unwrap(), text)),
+                Ok((status, v)) => panic!("message refused: {status} {v}"),
+                Err(_) => return (acked, false),
+            }
+        }
+    }
+    unreachable!()
+}
+
+/// Everything bob has not acknowledged: messages decrypted, with their sequence numbers.
+fn drain(addr: SocketAddr, bob: &Person, bg: &mut RoomGroup) -> Vec<(u64, String)> {
+    let mut got = Vec::new();
+    loop {
+        let v = call(addr, "GET", "/v1/sync?limit=200", &bob.token, Value::Null);
+        let entries = v["entries"].as_array().unwrap().clone();
+        if entries.is_empty() {
+            return got;
+        }
+        for e in &entries {
+            let seq = e["seq"].as_u64().unwrap();
+            if let Incoming::Message { plaintext, .. } =
+                bg.process(&bob.client, &unb64(&e["message"])).unwrap()
+            {
+                got.push((seq, String::from_utf8(plaintext).unwrap()));
+            }
+        }
+        let last = entries.last().unwrap();
+        call(
+            addr,
+            "POST",
+            "/v1/ack",
+            &bob.token,
+            json!({"rooms": [{"room": last["room"], "seq": last["seq"]}]}),
+        );
+    }
+}
+
+#[test]
+fn sigkill_under_load_loses_nothing_acknowledged_and_half_applies_nothing() {
+    let dir = scratch("crash");
+    let mut server = Server::start(&dir, &[]);
+    let (alice, mut ag, bob, mut bg) = setup(server.addr);
+    let mut acked = Vec::new();
+    for round in 0..5 {
+        let addr = server.addr;
+        let done = AtomicBool::new(false);
+        let (got, unknown_commit) = std::thread::scope(|s| {
+            let sender = s.spawn(|| load(addr, &alice, &mut ag, round));
+            let nanos = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .subsec_nanos();
+            std::thread::sleep(Duration::from_millis(150 + u64::from(nanos % 400)));
+            server.kill9();
+            done.store(true, Ordering::SeqCst);
+            sender.join().unwrap()
+        });
+        assert!(done.load(Ordering::SeqCst));
+        assert!(!got.is_empty(), "round {round}: the load ran");
+        acked.extend(got);
+        server = Server::start(&dir, &[]);
+        if unknown_commit {
+            // Was the commit in flight applied? The room's epoch tells.
+            let gi = call(
+                server.addr,
+                "GET",
+                &format!("{ROOM}/group-info"),
+                &alice.token,
+                Value::Null,
+            );
+            if gi["epoch"].as_u64() == Some(ag.epoch() + 1) {
+                ag.confirm(&alice.client).unwrap();
+            } else {
+                ag.discard(&alice.client).unwrap();
+            }
+        }
+    }
+    assert!(ag.epoch() > 1, "commits ran under load");
+    eprintln!(
+        "{} messages acknowledged over 5 kills; room at epoch {}",
+        acked.len(),
+        ag.epoch()
+    );
+    // Every acknowledged message reaches bob, in order, once.
+    let received = drain(server.addr, &bob, &mut bg);
+    let seqs: Vec<u64> = received.iter().map(|(s, _)| *s).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "in order, once");
+    let received: BTreeMap<u64, String> = received.into_iter().collect();
+    for (seq, text) in &acked {
+        assert_eq!(
+            received.get(seq),
+            Some(text),
+            "acknowledged message {seq} lost"
+        );
+    }
+    // The room is whole: one more commit is accepted and bob can process it.
+    let out = ag.commit_pending(&alice.client).unwrap();
+    let body = json!({"commit": b64(&out.commit), "group_info": b64(&out.group_info)});
+    call(
+        server.addr,
+        "POST",
+        &format!("{ROOM}/commits"),
+        &alice.token,
+        body,
+    );
+    ag.confirm(&alice.client).unwrap();
+    drain(server.addr, &bob, &mut bg);
+    assert_eq!(bg.epoch(), ag.epoch());
+    assert_eq!(server.terminate(), Some(0));
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -1,0 +1,134 @@
+//! Running the provider: configuration, the listener, graceful shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use mimi_policy::id::ProviderId;
+use mimi_store::SqlStore;
+
+use crate::{AppState, router};
+
+/// How a provider runs. Every field has a default that needs no configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// The provider's domain: users are `mimi://DOMAIN/u/NAME`.
+    pub domain: String,
+    /// `sqlite://PATH` or `postgres://...`; default: SQLite under `data_dir`.
+    pub database: Option<String>,
+    /// Where the SQLite database lives.
+    pub data_dir: PathBuf,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8470)),
+            domain: "localhost".into(),
+            database: None,
+            data_dir: PathBuf::from("mimi-data"),
+        }
+    }
+}
+
+/// Why the provider could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// A setting is wrong.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// The database could not be opened.
+    #[error("{0}")]
+    Store(#[from] mimi_store::StoreError),
+    /// The listener failed.
+    #[error("listening on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Starts the provider; `ready` gets the bound address (the port, when `listen` asks for
+/// port 0); it stops gracefully when `shutdown` completes.
+pub async fn serve(
+    config: Config,
+    ready: impl FnOnce(SocketAddr),
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let domain = ProviderId::parse(&config.domain)
+        .map_err(|e| ServeError::Config(format!("--domain {:?}: {e}", config.domain)))?;
+    let url = match &config.database {
+        Some(url) => url.clone(),
+        None => {
+            std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+                ServeError::Config(format!(
+                    "cannot create the data directory {}: {e}",
+                    config.data_dir.display()
+                ))
+            })?;
+            format!("sqlite://{}", config.data_dir.join("mimi.db").display())
+        }
+    };
+    let store = SqlStore::open(&url).await?;
+    let state = AppState::new(domain, store.clone())
+        .await
+        .map_err(|e| ServeError::Config(e.message))?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| ServeError::Listen {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| ServeError::Listen {
+        addr: config.listen,
+        source,
+    })?;
+    tracing::info!(%addr, domain = %config.domain, database = %redact(&url), "mimi serve listening");
+    ready(addr);
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|source| ServeError::Listen { addr, source })?;
+    store.close().await;
+    tracing::info!("mimi serve stopped");
+    Ok(())
+}
+
+/// A database URL without its password.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -30,8 +30,10 @@ pub fn unb64(v: &Value) -> Vec<u8> {
 /// A provider for example.com.
 pub struct Api {
     pub app: Router,
+    url: String,
     path: std::path::PathBuf,
     owner: bool,
+    schema: Option<(String, String)>,
 }
 
 impl Drop for Api {
@@ -58,22 +60,65 @@ impl Api {
     }
 
     async fn on(path: std::path::PathBuf, owner: bool) -> Self {
-        let store = SqlStore::open(&format!("sqlite://{}", path.display()))
-            .await
-            .unwrap();
+        let url = format!("sqlite://{}", path.display());
+        Self::at(url, path, owner).await
+    }
+
+    async fn at(url: String, path: std::path::PathBuf, owner: bool) -> Self {
+        let store = SqlStore::open(&url).await.unwrap();
         let state = AppState::new(ProviderId::parse("example.com").unwrap(), store)
             .await
             .unwrap();
         Self {
             app: router(state),
+            url,
             path,
             owner,
+            schema: None,
+        }
+    }
+
+    /// A provider on a fresh schema of the PostgreSQL database `MIMI_TEST_POSTGRES_URL`
+    /// names, if set.
+    pub async fn postgres() -> Option<Self> {
+        use sqlx::{Connection as _, Executor as _};
+        let base = std::env::var("MIMI_TEST_POSTGRES_URL").ok()?;
+        let schema = format!(
+            "mimi_api_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        );
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect(&base).await.unwrap();
+        conn.execute(sqlx::AssertSqlSafe(format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+        )))
+        .await
+        .unwrap();
+        conn.close().await.unwrap();
+        let sep = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
+        let mut api = Self::at(url, std::path::PathBuf::new(), false).await;
+        api.schema = Some((base, schema));
+        Some(api)
+    }
+
+    /// Drops the PostgreSQL schema of [`Api::postgres`] (SQLite files go on drop).
+    pub async fn cleanup(self) {
+        use sqlx::{Connection as _, Executor as _};
+        if let Some((base, schema)) = &self.schema
+            && let Ok(mut conn) = sqlx::AnyConnection::connect(base).await
+        {
+            let _ = conn
+                .execute(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+                .await;
+            let _ = conn.close().await;
         }
     }
 
     /// Another provider process on the same database (a restart, or a second node).
     pub async fn restarted(&self) -> Self {
-        Self::on(self.path.clone(), false).await
+        Self::at(self.url.clone(), self.path.clone(), false).await
     }
 
     /// A request with an optional bearer token and raw body.

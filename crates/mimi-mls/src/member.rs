@@ -32,6 +32,8 @@ use crate::key_package::ValidKeyPackage;
 use crate::{CIPHERSUITE, MlsError};
 use mimi_policy::role::RoleIndex;
 
+mod saved;
+
 /// A client: its identity, signature key and MLS provider (crypto and storage).
 pub struct Client {
     id: ClientId,

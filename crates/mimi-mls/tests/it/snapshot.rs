@@ -89,3 +89,43 @@ fn a_hub_restarted_with_its_key_is_the_same_external_sender() {
         .unwrap();
     assert_eq!(err.code(), "malformed-mls");
 }
+
+#[test]
+fn a_saved_client_restores_with_its_groups_and_keys() {
+    let mut w = World::new("administrated");
+    let bob = w.add(0, "mimi://example.com/d/bob/phone").unwrap();
+    let room = w.hosted.room().unwrap().id.unwrap();
+    // bob's state goes to disk and back.
+    let saved = w.members[bob].0.save().unwrap();
+    let restored = mimi_mls::member::Client::restore(&saved).unwrap();
+    assert_eq!(restored.id(), w.members[bob].0.id());
+    let mut group = restored.group(&room).unwrap().unwrap();
+    assert_eq!(group.epoch(), w.members[bob].1.epoch());
+    // It reads what alice sends and alice reads what it sends.
+    let (c, g) = w.member(0);
+    let ct = g.encrypt(c, b"after the restart").unwrap();
+    let got = group.process(&restored, &ct).unwrap();
+    assert!(matches!(
+        got,
+        mimi_mls::member::Incoming::Message { ref plaintext, .. } if plaintext == b"after the restart"
+    ));
+    let reply = group.encrypt(&restored, b"back").unwrap();
+    let (c, g) = w.member(0);
+    assert!(matches!(
+        g.process(c, &reply).unwrap(),
+        mimi_mls::member::Incoming::Message { .. }
+    ));
+    assert!(
+        restored
+            .group(&mimi_policy::id::RoomId::new("example.com", "other").unwrap())
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        mimi_mls::member::Client::restore(b"garbage")
+            .err()
+            .unwrap()
+            .code(),
+        "malformed-mls"
+    );
+}

@@ -1,0 +1,108 @@
+//! A client's whole state as bytes, for a device's profile directory: its ID, its signature
+//! key and openmls' store (every group it is in, its KeyPackages' private keys). Secret.
+//!
+//! ```text
+//! struct {
+//!   opaque client<V>;        // mimi:// client URI
+//!   opaque signer<V>;        // SignatureKeyPair, TLS
+//!   Entry storage<V>;        // sorted by key
+//! } SavedClient;
+//! struct { opaque key<V>; opaque value<V>; } Entry;
+//! ```
+
+use mimi_policy::id::{ClientId, RoomId};
+use openmls::prelude::{CredentialWithKey, MlsGroup};
+use openmls_basic_credential::SignatureKeyPair;
+use openmls_rust_crypto::OpenMlsRustCrypto;
+use openmls_traits::OpenMlsProvider as _;
+use tls_codec::{Deserialize as _, Serialize as _, VLBytes};
+
+use super::{Client, RoomGroup};
+use crate::MlsError;
+use crate::context::group_id;
+use crate::identity::credential_of;
+
+#[derive(Debug, tls_codec::TlsSerialize, tls_codec::TlsDeserialize, tls_codec::TlsSize)]
+struct Entry {
+    key: VLBytes,
+    value: VLBytes,
+}
+
+#[derive(Debug, tls_codec::TlsSerialize, tls_codec::TlsDeserialize, tls_codec::TlsSize)]
+struct Saved {
+    client: VLBytes,
+    signer: VLBytes,
+    storage: Vec<Entry>,
+}
+
+fn corrupt(what: impl std::fmt::Display) -> MlsError {
+    MlsError::Malformed(format!("saved client: {what}"))
+}
+
+impl Client {
+    /// The client's whole state, for [`Client::restore`]. Secret: it holds private keys.
+    pub fn save(&self) -> Result<Vec<u8>, MlsError> {
+        let values = self
+            .provider
+            .storage()
+            .values
+            .read()
+            .map_err(|_| MlsError::Openmls("the client store is poisoned".into()))?;
+        let mut storage: Vec<Entry> = values
+            .iter()
+            .map(|(k, v)| Entry {
+                key: k.as_slice().into(),
+                value: v.as_slice().into(),
+            })
+            .collect();
+        storage.sort_by(|a, b| a.key.as_slice().cmp(b.key.as_slice()));
+        Saved {
+            client: self.id.to_string().as_bytes().into(),
+            signer: self
+                .signer
+                .tls_serialize_detached()
+                .map_err(MlsError::openmls)?
+                .into(),
+            storage,
+        }
+        .tls_serialize_detached()
+        .map_err(MlsError::openmls)
+    }
+
+    /// A client from [`Client::save`], with every group it was in.
+    pub fn restore(bytes: &[u8]) -> Result<Self, MlsError> {
+        let saved = Saved::tls_deserialize_exact(bytes).map_err(corrupt)?;
+        let uri = std::str::from_utf8(saved.client.as_slice()).map_err(corrupt)?;
+        let id = ClientId::parse(uri).map_err(corrupt)?;
+        let signer =
+            SignatureKeyPair::tls_deserialize_exact(saved.signer.as_slice()).map_err(corrupt)?;
+        let provider = OpenMlsRustCrypto::default();
+        {
+            let mut values = provider
+                .storage()
+                .values
+                .write()
+                .map_err(|_| MlsError::Openmls("the client store is poisoned".into()))?;
+            for e in saved.storage {
+                values.insert(e.key.as_slice().to_vec(), e.value.as_slice().to_vec());
+            }
+        }
+        let credential = CredentialWithKey {
+            credential: credential_of(&id),
+            signature_key: signer.public().into(),
+        };
+        Ok(Self {
+            id,
+            provider,
+            signer,
+            credential,
+        })
+    }
+
+    /// The group of `room` this client is in, from its store.
+    pub fn group(&self, room: &RoomId) -> Result<Option<RoomGroup>, MlsError> {
+        Ok(MlsGroup::load(self.provider.storage(), &group_id(room))
+            .map_err(MlsError::openmls)?
+            .map(|group| RoomGroup { group }))
+    }
+}

@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod bench;
+mod client;
 mod policy;
 mod serve;
 
@@ -15,6 +16,8 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    common: client::Common,
 }
 
 #[derive(Debug, Subcommand)]
@@ -22,6 +25,28 @@ enum Command {
     /// Run the provider (SQLite under ./mimi-data by default; --database postgres://... for
     /// PostgreSQL).
     Serve(serve::Args),
+    /// Your account on a provider.
+    #[command(subcommand)]
+    Account(client::AccountCommand),
+    /// This profile's device, and the account's others.
+    #[command(subcommand)]
+    Device(client::DeviceCommand),
+    /// Rooms: create, show, list, add and remove users, leave.
+    #[command(subcommand)]
+    Room(client::RoomCommand),
+    /// Send a message to a room.
+    Send {
+        /// The room.
+        room: String,
+        /// The text.
+        text: String,
+    },
+    /// Receive what arrived (joins, messages, changes) and acknowledge it.
+    Sync {
+        /// Keep receiving until interrupted.
+        #[arg(long)]
+        follow: bool,
+    },
     /// Room policy tools: decide operations, name fixed-membership rooms, print presets.
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
@@ -46,6 +71,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
+        Command::Account(cmd) => client::account(cmd, &cli.common),
+        Command::Device(cmd) => client::device(cmd, &cli.common),
+        Command::Room(cmd) => client::room(cmd, &cli.common),
+        Command::Send { room, text } => client::send(&room, &text, &cli.common),
+        Command::Sync { follow } => client::sync(follow, &cli.common),
         Command::Policy(cmd) => cmd.run(),
         Command::Bench(cmd) => cmd.run(),
     };

@@ -14,14 +14,13 @@ pub struct Server {
 impl Server {
     /// Starts `mimi serve` on a free port with `args`, waiting until it listens.
     pub fn start(data_dir: &Path, extra: &[&str]) -> Self {
+        Self::start_at(data_dir, "127.0.0.1:0", extra)
+    }
+
+    /// Like [`Server::start`] on a given address (to restart where clients expect it).
+    pub fn start_at(data_dir: &Path, listen: &str, extra: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_mimi"))
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--domain",
-                "example.com",
-            ])
+            .args(["serve", "--listen", listen, "--domain", "example.com"])
             .arg("--data-dir")
             .arg(data_dir)
             .args(extra)

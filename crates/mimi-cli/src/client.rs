@@ -1,0 +1,290 @@
+//! The client commands: `mimi account|device|room|send|sync`, for people and scripts. Each
+//! takes `--json` for machine-readable output; errors name the policy's reason.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use mimi_client::{ClientError, Event, Profile};
+use serde_json::json;
+
+use crate::InputError;
+
+/// Options every client command takes.
+#[derive(Debug, clap::Args)]
+pub struct Common {
+    /// The profile directory (account, tokens, this device's MLS state).
+    #[arg(long, env = "MIMI_PROFILE", global = true)]
+    profile: Option<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+impl Common {
+    fn dir(&self) -> anyhow::Result<PathBuf> {
+        if let Some(p) = &self.profile {
+            return Ok(p.clone());
+        }
+        let home = std::env::var_os("HOME").context("no --profile, MIMI_PROFILE or HOME")?;
+        Ok(PathBuf::from(home).join(".mimi"))
+    }
+
+    fn open(&self) -> anyhow::Result<Profile> {
+        Profile::open(&self.dir()?).map_err(failure)
+    }
+
+    fn print(&self, value: serde_json::Value, text: impl FnOnce() -> String) {
+        if self.json {
+            println!("{value}");
+        } else {
+            println!("{}", text());
+        }
+    }
+}
+
+/// A client error as the user sees it: input mistakes exit 2, refusals name their code.
+fn failure(e: ClientError) -> anyhow::Error {
+    match e {
+        ClientError::Input(m) => InputError(m).into(),
+        ClientError::Api(f) => match f.rule {
+            Some(rule) => anyhow::anyhow!("{} ({}, rule {rule})", f.message, f.code),
+            None => anyhow::anyhow!("{} ({})", f.message, f.code),
+        },
+        ClientError::Mls(mimi_mls::MlsError::Denied(d)) => {
+            anyhow::anyhow!(
+                "the room policy refuses it: {} (rule {})",
+                d.code(),
+                d.rule().id
+            )
+        }
+        other => anyhow::anyhow!("{other}"),
+    }
+}
+
+fn password() -> anyhow::Result<String> {
+    if let Ok(p) = std::env::var("MIMI_PASSWORD") {
+        return Ok(p);
+    }
+    rpassword::prompt_password("password: ").context("reading the password")
+}
+
+/// `mimi account ...`.
+#[derive(Debug, clap::Subcommand)]
+pub enum AccountCommand {
+    /// Create an account and this profile's device.
+    Create {
+        /// The provider, e.g. http://127.0.0.1:8470.
+        #[arg(long)]
+        server: String,
+        /// The user name.
+        #[arg(long)]
+        user: String,
+        /// Name of this device.
+        #[arg(long, default_value = "cli")]
+        device: String,
+    },
+    /// Log in to an existing account as a new profile (then `mimi device add`).
+    Login {
+        /// The provider.
+        #[arg(long)]
+        server: String,
+        /// The user name.
+        #[arg(long)]
+        user: String,
+    },
+}
+
+/// `mimi device ...`.
+#[derive(Debug, clap::Subcommand)]
+pub enum DeviceCommand {
+    /// Register this profile's device.
+    Add {
+        /// Its name.
+        name: String,
+    },
+    /// List the account's devices.
+    List,
+    /// Delete a device at the provider.
+    Remove {
+        /// Its name.
+        name: String,
+    },
+}
+
+/// `mimi room ...`.
+#[derive(Debug, clap::Subcommand)]
+pub enum RoomCommand {
+    /// Create a room you own.
+    Create {
+        /// Its name (or full mimi:// URI).
+        name: String,
+        /// A preset: open, moderated, administrated, one-on-one, group-dm, fixed-membership-logging.
+        #[arg(long, conflicts_with = "policy")]
+        preset: Option<String>,
+        /// A room document (JSON, as `mimi policy check` reads it).
+        #[arg(long)]
+        policy: Option<PathBuf>,
+    },
+    /// Show a room's document.
+    Show {
+        /// The room.
+        room: String,
+    },
+    /// List the provider's discoverable rooms.
+    List,
+    /// Add a user (all of its devices).
+    Add {
+        /// The room.
+        room: String,
+        /// The user: `bob`, `bob@domain` or `mimi://domain/u/bob`.
+        user: String,
+    },
+    /// Remove a user's device from a room.
+    Remove {
+        /// The room.
+        room: String,
+        /// The user.
+        user: String,
+    },
+    /// Leave a room (another member commits your departure).
+    Leave {
+        /// The room.
+        room: String,
+    },
+}
+
+pub fn account(cmd: AccountCommand, common: &Common) -> anyhow::Result<()> {
+    let dir = common.dir()?;
+    match cmd {
+        AccountCommand::Create {
+            server,
+            user,
+            device,
+        } => {
+            let mut p =
+                Profile::create_account(&dir, &server, &user, &password()?).map_err(failure)?;
+            let client = p.add_device(&device).map_err(failure)?;
+            common.print(
+                json!({"user": p.user().map_err(failure)?.to_string(), "client": client.to_string()}),
+                || format!("created {} with device {client}", user),
+            );
+        }
+        AccountCommand::Login { server, user } => {
+            let p = Profile::login(&dir, &server, &user, &password()?).map_err(failure)?;
+            let user = p.user().map_err(failure)?;
+            common.print(json!({"user": user.to_string()}), || {
+                format!("logged in as {user}; add this device with `mimi device add NAME`")
+            });
+        }
+    }
+    Ok(())
+}
+
+pub fn device(cmd: DeviceCommand, common: &Common) -> anyhow::Result<()> {
+    let mut p = common.open()?;
+    match cmd {
+        DeviceCommand::Add { name } => {
+            let client = p.add_device(&name).map_err(failure)?;
+            common.print(json!({"client": client.to_string()}), || {
+                format!("this profile is now {client}")
+            });
+        }
+        DeviceCommand::List => {
+            let devices = p.devices().map_err(failure)?;
+            common.print(json!({"devices": devices}), || devices.join("\n"));
+        }
+        DeviceCommand::Remove { name } => {
+            p.remove_device(&name).map_err(failure)?;
+            common.print(json!({"removed": name}), || format!("removed {name}"));
+        }
+    }
+    Ok(())
+}
+
+pub fn room(cmd: RoomCommand, common: &Common) -> anyhow::Result<()> {
+    let mut p = common.open()?;
+    match cmd {
+        RoomCommand::Create {
+            name,
+            preset,
+            policy,
+        } => {
+            let doc = policy
+                .map(|path| {
+                    std::fs::read_to_string(&path)
+                        .map_err(|e| InputError(format!("{}: {e}", path.display())))
+                })
+                .transpose()?;
+            let id = p
+                .create_room(&name, preset.as_deref(), doc.as_deref())
+                .map_err(failure)?;
+            common.print(json!({"room": id.to_string()}), || format!("created {id}"));
+        }
+        RoomCommand::Show { room } => {
+            let id = p.room_id(&room).map_err(failure)?;
+            let doc = p.show_room(&id).map_err(failure)?;
+            common.print(doc.clone(), || {
+                serde_json::to_string_pretty(&doc).unwrap_or_default()
+            });
+        }
+        RoomCommand::List => {
+            let rooms = p.directory().map_err(failure)?;
+            common.print(json!({"rooms": rooms}), || rooms.join("\n"));
+        }
+        RoomCommand::Add { room, user } => {
+            let id = p.room_id(&room).map_err(failure)?;
+            let epoch = p.add(&id, &user).map_err(failure)?;
+            common.print(json!({"room": id.to_string(), "epoch": epoch}), || {
+                format!("added {user} to {id}")
+            });
+        }
+        RoomCommand::Remove { room, user } => {
+            let id = p.room_id(&room).map_err(failure)?;
+            let epoch = p.remove(&id, &user).map_err(failure)?;
+            common.print(json!({"room": id.to_string(), "epoch": epoch}), || {
+                format!("removed {user} from {id}")
+            });
+        }
+        RoomCommand::Leave { room } => {
+            let id = p.room_id(&room).map_err(failure)?;
+            p.leave(&id).map_err(failure)?;
+            common.print(json!({"room": id.to_string(), "left": true}), || {
+                format!("asked to leave {id}; a member commits it")
+            });
+        }
+    }
+    Ok(())
+}
+
+pub fn send(room: &str, text: &str, common: &Common) -> anyhow::Result<()> {
+    let mut p = common.open()?;
+    let id = p.room_id(room).map_err(failure)?;
+    let seq = p.send(&id, text).map_err(failure)?;
+    common.print(json!({"room": id.to_string(), "seq": seq}), || {
+        format!("sent to {id}")
+    });
+    Ok(())
+}
+
+fn show(event: &Event, common: &Common) {
+    let value = serde_json::to_value(event).unwrap_or_default();
+    common.print(value, || match event {
+        Event::Joined { room } => format!("joined {room}"),
+        Event::Message { room, sender, text } => format!("[{room}] {sender}: {text}"),
+        Event::Changed { room, epoch } => format!("{room} changed (epoch {epoch})"),
+        Event::Left { room } => format!("no longer in {room}"),
+    });
+}
+
+pub fn sync(follow: bool, common: &Common) -> anyhow::Result<()> {
+    let mut p = common.open()?;
+    loop {
+        for event in p.sync().map_err(failure)? {
+            show(&event, common);
+        }
+        if !follow {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
+}

@@ -1,0 +1,108 @@
+//! The `mimi` client commands against a running `mimi serve`: two people, a room, an add,
+//! encrypted messages both ways, a provider restart in between.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::server::{Server, scratch};
+
+struct Out {
+    ok: bool,
+    stdout: String,
+    stderr: String,
+}
+
+fn mimi(profile: &Path, args: &[&str]) -> Out {
+    let out = Command::new(env!("CARGO_BIN_EXE_mimi"))
+        .args(args)
+        .arg("--profile")
+        .arg(profile)
+        .env("MIMI_PASSWORD", "correct horse battery")
+        .output()
+        .unwrap();
+    Out {
+        ok: out.status.success(),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+fn ok(profile: &Path, args: &[&str]) -> String {
+    let out = mimi(profile, args);
+    assert!(out.ok, "mimi {args:?} failed: {}", out.stderr);
+    out.stdout
+}
+
+fn events(stdout: &str) -> Vec<Value> {
+    stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn two_people_chat_through_the_cli_across_a_provider_restart() {
+    let dir = scratch("cli");
+    let server = Server::start(&dir, &[]);
+    let addr = server.addr.to_string();
+    let url = format!("http://{addr}");
+    let alice = dir.join("alice");
+    let bob = dir.join("bob");
+    ok(
+        &alice,
+        &["account", "create", "--server", &url, "--user", "alice"],
+    );
+    ok(
+        &bob,
+        &[
+            "account", "create", "--server", &url, "--user", "bob", "--device", "laptop",
+        ],
+    );
+
+    let created = ok(
+        &alice,
+        &[
+            "room",
+            "create",
+            "team",
+            "--preset",
+            "administrated",
+            "--json",
+        ],
+    );
+    assert_eq!(events(&created)[0]["room"], "mimi://example.com/r/team");
+    ok(&alice, &["room", "add", "team", "bob"]);
+    let joined = events(&ok(&bob, &["sync", "--json"]));
+    assert_eq!(joined[0]["event"], "joined");
+
+    ok(&alice, &["send", "team", "hello bob"]);
+    let got = ok(&bob, &["sync"]);
+    assert!(
+        got.contains("mimi://example.com/d/alice/cli: hello bob"),
+        "{got}"
+    );
+
+    // bob answers; the provider restarts before alice reads it.
+    ok(&bob, &["send", "team", "hi alice"]);
+    server.terminate();
+    let server = Server::start_at(&dir, &addr, &[]);
+    let got = events(&ok(&alice, &["sync", "--json"]));
+    let texts: Vec<&str> = got.iter().filter_map(|e| e["text"].as_str()).collect();
+    assert_eq!(texts, ["hi alice"]);
+
+    // The room document, the directory, and a clear error for a refused request.
+    let doc: Value = serde_json::from_str(&ok(&bob, &["room", "show", "team", "--json"])).unwrap();
+    assert_eq!(
+        doc["user-affiliations"]["member"][0],
+        "mimi://example.com/u/bob"
+    );
+    let listed = ok(&bob, &["room", "list"]);
+    assert!(listed.contains("mimi://example.com/r/team"), "{listed}");
+    let refused = mimi(&bob, &["send", "elsewhere", "hello?"]);
+    assert!(!refused.ok);
+    assert!(refused.stderr.contains("not in"), "{}", refused.stderr);
+    assert_eq!(server.terminate(), Some(0));
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -1,0 +1,571 @@
+//! The mimi client: one device of one account, kept in a profile directory, talking to its
+//! provider's client API.
+//!
+//! A profile directory holds `profile.json` (the server, the user, the account and device
+//! tokens) and `device.mls` (the device's MLS state: its keys and every group it is in,
+//! written after every change, by a rename so a crash never leaves half a file). Both are
+//! secret.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod api;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use mimi_mls::key_package::validate_key_package;
+use mimi_mls::member::{Client, Incoming, RoomGroup};
+use mimi_policy::document::{SeedDocument, parse_room};
+use mimi_policy::id::{ClientId, RoomId, UserId};
+use mimi_policy::preset::preset;
+use openmls::prelude::ExternalSender;
+use openmls_traits::OpenMlsProvider as _;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tls_codec::Deserialize as _;
+
+pub use api::{Api, ApiFailure};
+
+/// KeyPackages a new device uploads (plus a last-resort one).
+const KEY_PACKAGES: usize = 10;
+
+/// Why a client command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The provider refused the request.
+    #[error("{0}")]
+    Api(#[from] ApiFailure),
+    /// The profile is missing or unreadable.
+    #[error("profile: {0}")]
+    Profile(String),
+    /// The user's input is wrong.
+    #[error("{0}")]
+    Input(String),
+    /// MLS refused (the local policy check included).
+    #[error("{0}")]
+    Mls(#[from] mimi_mls::MlsError),
+}
+
+/// What `profile.json` holds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ProfileFile {
+    server: String,
+    user: String,
+    account_token: String,
+    #[serde(default)]
+    device: Option<DeviceFile>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct DeviceFile {
+    client: String,
+    token: String,
+}
+
+/// A profile: an account on a provider and, once added, this device.
+pub struct Profile {
+    dir: PathBuf,
+    file: ProfileFile,
+    client: Option<Client>,
+    api: Api,
+}
+
+/// Something that arrived for this device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+pub enum Event {
+    /// This device joined a room (by Welcome).
+    Joined {
+        /// The room.
+        room: String,
+    },
+    /// A message.
+    Message {
+        /// The room.
+        room: String,
+        /// The sending client.
+        sender: String,
+        /// The text.
+        text: String,
+    },
+    /// A commit changed a room.
+    Changed {
+        /// The room.
+        room: String,
+        /// Its epoch now.
+        epoch: u64,
+    },
+    /// This device is no longer in a room.
+    Left {
+        /// The room.
+        room: String,
+    },
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ClientError> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| ClientError::Profile(format!("writing {}: {e}", path.display())))
+}
+
+/// Room path segments for the API: `mimi://d/r/n` is `/v1/rooms/d/n`.
+fn room_path(room: &RoomId) -> String {
+    let rest = room.as_str().trim_start_matches("mimi://");
+    format!("/v1/rooms/{}", rest.replacen("/r/", "/", 1))
+}
+
+impl Profile {
+    /// Creates an account on `server` and a profile for it in `dir`.
+    pub fn create_account(
+        dir: &Path,
+        server: &str,
+        user: &str,
+        password: &str,
+    ) -> Result<Self, ClientError> {
+        if dir.join("profile.json").exists() {
+            return Err(ClientError::Profile(format!(
+                "{} already holds a profile",
+                dir.display()
+            )));
+        }
+        let api = Api::new(server);
+        let v = api.post(
+            "/v1/accounts",
+            None,
+            &json!({"user": user, "password": password}),
+        )?;
+        Self::start(dir, server, api, &v)
+    }
+
+    /// Logs in to an existing account on `server`, for a new profile in `dir`.
+    pub fn login(
+        dir: &Path,
+        server: &str,
+        user: &str,
+        password: &str,
+    ) -> Result<Self, ClientError> {
+        let api = Api::new(server);
+        let v = api.post(
+            "/v1/login",
+            None,
+            &json!({"user": user, "password": password}),
+        )?;
+        Self::start(dir, server, api, &v)
+    }
+
+    fn start(dir: &Path, server: &str, api: Api, v: &Value) -> Result<Self, ClientError> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| ClientError::Profile(format!("creating {}: {e}", dir.display())))?;
+        let field = |k: &str| v[k].as_str().unwrap_or_default().to_owned();
+        let profile = Self {
+            dir: dir.to_owned(),
+            file: ProfileFile {
+                server: server.to_owned(),
+                user: field("user"),
+                account_token: field("token"),
+                device: None,
+            },
+            client: None,
+            api,
+        };
+        profile.save()?;
+        Ok(profile)
+    }
+
+    /// Opens the profile in `dir`.
+    pub fn open(dir: &Path) -> Result<Self, ClientError> {
+        let text = std::fs::read_to_string(dir.join("profile.json")).map_err(|e| {
+            ClientError::Profile(format!(
+                "no profile in {} ({e}); run `mimi account create` first",
+                dir.display()
+            ))
+        })?;
+        let file: ProfileFile = serde_json::from_str(&text)
+            .map_err(|e| ClientError::Profile(format!("profile.json: {e}")))?;
+        let client = if file.device.is_some() {
+            let bytes = std::fs::read(dir.join("device.mls"))
+                .map_err(|e| ClientError::Profile(format!("device.mls: {e}")))?;
+            Some(Client::restore(&bytes)?)
+        } else {
+            None
+        };
+        Ok(Self {
+            dir: dir.to_owned(),
+            api: Api::new(&file.server),
+            file,
+            client,
+        })
+    }
+
+    fn save(&self) -> Result<(), ClientError> {
+        let json = serde_json::to_vec_pretty(&self.file)
+            .map_err(|e| ClientError::Profile(e.to_string()))?;
+        write_atomically(&self.dir.join("profile.json"), &json)?;
+        if let Some(client) = &self.client {
+            write_atomically(&self.dir.join("device.mls"), &client.save()?)?;
+        }
+        Ok(())
+    }
+
+    /// The user.
+    pub fn user(&self) -> Result<UserId, ClientError> {
+        UserId::parse(&self.file.user).map_err(|e| ClientError::Profile(e.to_string()))
+    }
+
+    /// The provider's domain.
+    fn domain(&self) -> Result<String, ClientError> {
+        Ok(self.user()?.domain().to_owned())
+    }
+
+    fn device(&self) -> Result<(&Client, &str), ClientError> {
+        match (&self.client, &self.file.device) {
+            (Some(c), Some(d)) => Ok((c, d.token.as_str())),
+            _ => Err(ClientError::Profile(
+                "this profile has no device yet; run `mimi device add NAME`".into(),
+            )),
+        }
+    }
+
+    /// Registers this profile's device and uploads its KeyPackages.
+    pub fn add_device(&mut self, name: &str) -> Result<ClientId, ClientError> {
+        if let Some(d) = &self.file.device {
+            return Err(ClientError::Input(format!(
+                "this profile is already the device {}",
+                d.client
+            )));
+        }
+        let v = self.api.post(
+            "/v1/devices",
+            Some(&self.file.account_token),
+            &json!({"name": name}),
+        )?;
+        let id = ClientId::parse(v["client"].as_str().unwrap_or_default())
+            .map_err(|e| ClientError::Profile(e.to_string()))?;
+        let client = Client::new(id.clone())?;
+        let mut kps = Vec::new();
+        for _ in 0..KEY_PACKAGES {
+            kps.push(api::b64(&client.key_package()?));
+        }
+        let last = api::b64(&client.key_package()?);
+        let token = v["token"].as_str().unwrap_or_default().to_owned();
+        self.file.device = Some(DeviceFile {
+            client: id.to_string(),
+            token: token.clone(),
+        });
+        self.client = Some(client);
+        self.save()?;
+        self.api.post(
+            "/v1/key-packages",
+            Some(&token),
+            &json!({"key_packages": kps, "last_resort": last}),
+        )?;
+        Ok(id)
+    }
+
+    /// The account's devices.
+    pub fn devices(&self) -> Result<Vec<String>, ClientError> {
+        let v = self
+            .api
+            .get("/v1/devices", Some(&self.file.account_token))?;
+        Ok(strings(&v["devices"]))
+    }
+
+    /// Deletes one of the account's devices at the provider.
+    pub fn remove_device(&self, name: &str) -> Result<(), ClientError> {
+        self.api.delete(
+            &format!("/v1/devices/{name}"),
+            Some(&self.file.account_token),
+        )?;
+        Ok(())
+    }
+
+    /// A room named by bare name (on this provider) or URI.
+    pub fn room_id(&self, input: &str) -> Result<RoomId, ClientError> {
+        if input.contains(':') || input.contains('@') {
+            RoomId::parse(input).map_err(|e| ClientError::Input(format!("room {input:?}: {e}")))
+        } else {
+            RoomId::new(&self.domain()?, input)
+                .map_err(|e| ClientError::Input(format!("room {input:?}: {e}")))
+        }
+    }
+
+    /// A user named by bare name (on this provider), `name@domain` or URI.
+    pub fn user_id(&self, input: &str) -> Result<UserId, ClientError> {
+        UserId::parse_with_default(input, &self.domain()?)
+            .map_err(|e| ClientError::Input(format!("user {input:?}: {e}")))
+    }
+
+    /// Creates room `name` from a preset, or from a room document (`policy`, JSON as
+    /// `mimi policy check` reads it), with this device's user as owner and only this device
+    /// in its group.
+    pub fn create_room(
+        &mut self,
+        name: &str,
+        preset_name: Option<&str>,
+        policy: Option<&str>,
+    ) -> Result<RoomId, ClientError> {
+        let (client, token) = self.device()?;
+        let id = self.room_id(name)?;
+        let me = client.id().clone();
+        let room = match policy {
+            Some(json) => {
+                let mut room = parse_room(json).map_err(|e| ClientError::Input(e.to_string()))?;
+                if room.id.is_none() {
+                    room.id = Some(id.clone());
+                }
+                room.with_clients(BTreeMap::from([(
+                    me.user().clone(),
+                    [me.name().to_owned()].into(),
+                )]))
+                .map_err(|e| ClientError::Input(e.to_string()))?
+            }
+            None => {
+                let template: SeedDocument = preset(preset_name.unwrap_or("administrated"))
+                    .map_err(|e| ClientError::Input(e.to_string()))?;
+                let mut doc = SeedDocument {
+                    id: Some(id.clone()),
+                    policy: template.policy,
+                    owning_system: vec![],
+                    ..Default::default()
+                };
+                doc.user_affiliations.owner = vec![me.user().clone()];
+                doc.clients = BTreeMap::from([(me.user().clone(), vec![me.name().to_owned()])]);
+                doc.into_room()
+                    .map_err(|e| ClientError::Input(e.to_string()))?
+            }
+        };
+        let provider = self.api.get("/v1/provider", None)?;
+        let sender = ExternalSender::tls_deserialize_exact(api::unb64(
+            "external_sender",
+            &provider["external_sender"],
+        )?)
+        .map_err(|e| ClientError::Input(format!("the provider's external sender: {e}")))?;
+        let group = client.create_room(&room, &sender)?;
+        let body = json!({
+            "group_info": api::b64(&client.group_info(&group)?),
+            "ratchet_tree": api::b64(&group.ratchet_tree()?),
+        });
+        let v = self.api.post("/v1/rooms", Some(token), &body)?;
+        self.save()?;
+        RoomId::parse(v["room"].as_str().unwrap_or_default())
+            .map_err(|e| ClientError::Profile(e.to_string()))
+    }
+
+    /// The room document.
+    pub fn show_room(&self, room: &RoomId) -> Result<Value, ClientError> {
+        let (_, token) = self.device()?;
+        Ok(self.api.get(&room_path(room), Some(token))?)
+    }
+
+    /// The provider's directory of discoverable rooms.
+    pub fn directory(&self) -> Result<Vec<String>, ClientError> {
+        let v = self
+            .api
+            .get("/v1/directory", Some(&self.file.account_token))?;
+        Ok(v["rooms"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|r| r["room"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    fn group(&self, room: &RoomId) -> Result<RoomGroup, ClientError> {
+        let (client, _) = self.device()?;
+        client
+            .group(room)?
+            .ok_or_else(|| ClientError::Input(format!("this device is not in {room}")))
+    }
+
+    /// Submits a commit; on acceptance the group merges it, else drops it.
+    fn submit(
+        &self,
+        room: &RoomId,
+        group: &mut RoomGroup,
+        out: &mimi_mls::member::OutgoingCommit,
+    ) -> Result<u64, ClientError> {
+        let (client, token) = self.device()?;
+        let body = json!({
+            "commit": api::b64(&out.commit),
+            "group_info": api::b64(&out.group_info),
+            "welcome": out.welcome.as_deref().map(api::b64),
+        });
+        match self
+            .api
+            .post(&format!("{}/commits", room_path(room)), Some(token), &body)
+        {
+            Ok(v) => {
+                group.confirm(client)?;
+                self.save()?;
+                Ok(v["epoch"].as_u64().unwrap_or_default())
+            }
+            Err(e) => {
+                group.discard(client)?;
+                self.save()?;
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Adds every device of `user` to `room` (by claimed KeyPackages).
+    pub fn add(&mut self, room: &RoomId, user: &str) -> Result<u64, ClientError> {
+        let target = self.user_id(user)?;
+        let (client, token) = self.device()?;
+        let v = self.api.post(
+            "/v1/key-packages/claim",
+            Some(token),
+            &json!({"user": target.as_str()}),
+        )?;
+        let mut kps = Vec::new();
+        for k in v["key_packages"].as_array().into_iter().flatten() {
+            let bytes = api::unb64("key_package", &k["key_package"])?;
+            kps.push(validate_key_package(
+                client.provider().crypto(),
+                &bytes,
+                &target,
+            )?);
+        }
+        let mut group = self.group(room)?;
+        let out = group.add(client, kps)?;
+        self.submit(room, &mut group, &out)
+    }
+
+    /// Removes `user` (every client of it) from `room`.
+    pub fn remove(&mut self, room: &RoomId, user: &str) -> Result<u64, ClientError> {
+        let target = self.user_id(user)?;
+        let (client, _) = self.device()?;
+        let mut group = self.group(room)?;
+        let current = group.room()?;
+        let names: Vec<String> = current
+            .clients()
+            .get(&target)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default();
+        let Some(first) = names.first() else {
+            return Err(ClientError::Input(format!(
+                "{target} has no client in {room}"
+            )));
+        };
+        let victim =
+            ClientId::new(target.clone(), first).map_err(|e| ClientError::Input(e.to_string()))?;
+        let out = group.remove(client, &victim)?;
+        self.submit(room, &mut group, &out)
+    }
+
+    /// Leaves `room`: proposes this user's departure for another member to commit.
+    pub fn leave(&mut self, room: &RoomId) -> Result<(), ClientError> {
+        let (client, token) = self.device()?;
+        let mut group = self.group(room)?;
+        for proposal in group.leave(client)? {
+            self.api.post(
+                &format!("{}/proposals", room_path(room)),
+                Some(token),
+                &json!({"proposal": api::b64(&proposal)}),
+            )?;
+        }
+        self.save()
+    }
+
+    /// Sends `text` to `room`, end-to-end encrypted.
+    pub fn send(&mut self, room: &RoomId, text: &str) -> Result<u64, ClientError> {
+        let (client, token) = self.device()?;
+        let mut group = self.group(room)?;
+        let ct = group.encrypt(client, text.as_bytes())?;
+        self.save()?;
+        let v = self.api.post(
+            &format!("{}/messages", room_path(room)),
+            Some(token),
+            &json!({"message": api::b64(&ct)}),
+        )?;
+        Ok(v["seq"].as_u64().unwrap_or_default())
+    }
+
+    /// Receives what arrived since the last sync: joins rooms from Welcomes, applies
+    /// commits, decrypts messages, then acknowledges it all.
+    pub fn sync(&mut self) -> Result<Vec<Event>, ClientError> {
+        let (client, token) = self.device()?;
+        let me = client.id().to_string();
+        let mut events = Vec::new();
+        let v = self.api.get("/v1/sync", Some(token))?;
+        let mut last_welcome = None;
+        for w in v["welcomes"].as_array().into_iter().flatten() {
+            let room = RoomId::parse(w["room"].as_str().unwrap_or_default())
+                .map_err(|e| ClientError::Profile(e.to_string()))?;
+            let welcome = api::unb64("welcome", &w["welcome"])?;
+            let gi = self
+                .api
+                .get(&format!("{}/group-info", room_path(&room)), Some(token))?;
+            let tree = api::unb64("ratchet_tree", &gi["ratchet_tree"])?;
+            client.join(&welcome, &tree)?;
+            last_welcome = w["id"].as_u64();
+            events.push(Event::Joined {
+                room: room.to_string(),
+            });
+        }
+        self.save()?;
+        if let Some(id) = last_welcome {
+            self.api
+                .post("/v1/ack", Some(token), &json!({"welcome": id}))?;
+        }
+        let mut acks: BTreeMap<String, u64> = BTreeMap::new();
+        for e in v["entries"].as_array().into_iter().flatten() {
+            let room_text = e["room"].as_str().unwrap_or_default().to_owned();
+            let seq = e["seq"].as_u64().unwrap_or_default();
+            acks.insert(room_text.clone(), seq);
+            if e["sender"].as_str() == Some(me.as_str()) {
+                continue;
+            }
+            let room =
+                RoomId::parse(&room_text).map_err(|err| ClientError::Profile(err.to_string()))?;
+            let Some(mut group) = client.group(&room)? else {
+                continue;
+            };
+            let message = api::unb64("message", &e["message"])?;
+            match group.process(client, &message) {
+                Ok(Incoming::Message { sender, plaintext }) => events.push(Event::Message {
+                    room: room_text,
+                    sender: sender.to_string(),
+                    text: String::from_utf8_lossy(&plaintext).into_owned(),
+                }),
+                Ok(Incoming::Commit { epoch }) => {
+                    if group.mls().is_active() {
+                        events.push(Event::Changed {
+                            room: room_text,
+                            epoch,
+                        });
+                    } else {
+                        events.push(Event::Left { room: room_text });
+                    }
+                }
+                Ok(Incoming::Proposal) => {}
+                // A message this device cannot read (refused by the room policy, or from
+                // an epoch it never had) is skipped, not fatal.
+                Err(_) => {}
+            }
+        }
+        self.save()?;
+        if !acks.is_empty() {
+            let rooms: Vec<Value> = acks
+                .iter()
+                .map(|(room, seq)| json!({"room": room, "seq": seq}))
+                .collect();
+            self.api
+                .post("/v1/ack", Some(token), &json!({"rooms": rooms}))?;
+        }
+        Ok(events)
+    }
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -118,7 +118,8 @@ pub enum RoomCommand {
     Create {
         /// Its name (or full mimi:// URI).
         name: String,
-        /// A preset: open, moderated, administrated, one-on-one, group-dm, fixed-membership-logging.
+        /// A preset: administrated (default), open, semi-open, moderated, one-on-one,
+        /// fixed-membership-logging.
         #[arg(long, conflicts_with = "policy")]
         preset: Option<String>,
         /// A room document (JSON, as `mimi policy check` reads it).

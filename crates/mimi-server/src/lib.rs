@@ -5,6 +5,8 @@
 //!
 //! ```text
 //! GET  /healthz
+//! GET  /metrics                                                  (Prometheus text)
+//! GET  /openapi.json                                               (this list, as OpenAPI 3.1)
 //! GET  /v1/provider                                                -> {domain, external_sender}
 //! POST /v1/accounts                      {user, password}          -> {user, token}
 //! POST /v1/login                         {user, password}          -> {user, token}
@@ -21,6 +23,7 @@
 //! POST /v1/rooms/{provider}/{room}/proposals {proposal}            (device)
 //! POST /v1/rooms/{provider}/{room}/messages  {message}             (device)
 //! GET  /v1/sync?limit=N                                            (device)
+//! GET  /v1/events                     server-sent events: {welcomes, entries} batches (device)
 //! POST /v1/ack                           {welcome?, rooms: [{room, seq}]} (device)
 //! ```
 //!
@@ -31,6 +34,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod metrics;
 pub mod routes;
 pub mod serve;
 pub mod state;
@@ -42,6 +46,9 @@ use axum::routing::{delete, get, post};
 pub use serve::{Config, serve};
 pub use state::AppState;
 
+/// The OpenAPI 3.1 description of the client API, served at `/openapi.json`.
+pub const OPENAPI: &str = include_str!("../openapi.json");
+
 /// Largest request body: a commit with its GroupInfo and Welcome for a large room, base64.
 pub const MAX_BODY: usize = 4 * 1024 * 1024;
 
@@ -50,6 +57,15 @@ pub fn router(state: AppState) -> Router {
     use routes::{accounts, key_packages, rooms, sync};
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route(
+            "/openapi.json",
+            get(|| async {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    OPENAPI,
+                )
+            }),
+        )
         .route("/v1/provider", get(rooms::provider))
         .route("/v1/accounts", post(accounts::create))
         .route("/v1/login", post(accounts::login))
@@ -74,7 +90,13 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/rooms/{provider}/{room}/messages", post(rooms::message))
         .route("/v1/sync", get(sync::sync))
+        .route("/v1/events", get(routes::events::events))
         .route("/v1/ack", post(sync::ack))
+        .route("/metrics", get(metrics::metrics))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .fallback(|| async { error::ApiError::not_found("no such endpoint") })
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)

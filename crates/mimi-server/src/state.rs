@@ -38,6 +38,10 @@ pub struct AppState {
     pub store: SqlStore,
     /// The hub.
     pub hub: Arc<Hub>,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// Rings whenever this process stores a room change or a message (event streams wake).
+    pub notifier: tokio::sync::broadcast::Sender<()>,
     rooms: Arc<Mutex<HashMap<RoomId, Arc<Mutex<CachedRoom>>>>>,
 }
 
@@ -59,8 +63,15 @@ impl AppState {
             domain,
             store,
             hub: Arc::new(hub),
+            metrics: Arc::default(),
+            notifier: tokio::sync::broadcast::channel(64).0,
             rooms: Arc::new(Mutex::new(HashMap::new())),
         })
+    }
+
+    /// How many rooms this process holds.
+    pub async fn rooms_cached(&self) -> usize {
+        self.rooms.lock().await.len()
     }
 
     /// The room `id`, locked for this request and as recent as the database.

@@ -357,6 +357,9 @@ pub trait Store: Send + Sync {
         id: u64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Room log entries not yet acknowledged, summed over every member device.
+    fn delivery_backlog(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
     /// The discoverable rooms, by ID.
     fn directory(&self) -> impl Future<Output = Result<Vec<DirectoryEntry>, StoreError>> + Send;
 

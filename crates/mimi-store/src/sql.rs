@@ -613,6 +613,16 @@ impl Store for SqlStore {
         Ok(())
     }
 
+    async fn delivery_backlog(&self) -> Result<u64, StoreError> {
+        let row = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(r.last_seq - m.acked_seq), 0) AS BIGINT) \
+             FROM room_members m JOIN rooms r ON r.id = m.room_id",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u(row.try_get(0)?))
+    }
+
     async fn directory(&self) -> Result<Vec<DirectoryEntry>, StoreError> {
         let rows = sqlx::query("SELECT id, document FROM rooms WHERE discoverable = 1 ORDER BY id")
             .fetch_all(&self.pool)

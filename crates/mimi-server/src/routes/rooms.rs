@@ -254,6 +254,7 @@ async fn handshake(
         match state.store.update_room(&update).await {
             Ok(seq) => {
                 cached.version = version + 1;
+                let _ = state.notifier.send(());
                 return Ok(Handshake {
                     epoch: update.epoch,
                     seq,
@@ -278,6 +279,17 @@ async fn handshake(
     ))
 }
 
+fn counted(
+    state: &AppState,
+    result: Result<Handshake, ApiError>,
+) -> Result<Json<Handshake>, ApiError> {
+    state.metrics.handshake(match &result {
+        Ok(_) => "accepted",
+        Err(e) => &e.code,
+    });
+    result.map(Json)
+}
+
 /// Submits a commit with the GroupInfo of its new epoch (and a Welcome for added clients).
 pub async fn commit(
     State(state): State<AppState>,
@@ -296,7 +308,7 @@ pub async fn commit(
             .map(|w| b64("welcome", w))
             .transpose()?,
     };
-    Ok(Json(handshake(&state, &id, &client, submitted).await?))
+    counted(&state, handshake(&state, &id, &client, submitted).await)
 }
 
 /// Submits a standalone proposal (SelfRemove, Remove, Update, participant-list update).
@@ -313,7 +325,7 @@ pub async fn proposal(
         group_info: None,
         welcome: None,
     };
-    Ok(Json(handshake(&state, &id, &client, submitted).await?))
+    counted(&state, handshake(&state, &id, &client, submitted).await)
 }
 
 /// `POST .../messages`.
@@ -337,7 +349,22 @@ pub async fn message(
     Path((provider, name)): Path<(String, String)>,
     ApiJson(body): ApiJson<Message>,
 ) -> Result<Json<Sent>, ApiError> {
-    let id = room_id(&state, &provider, &name)?;
+    let result = store_message(&state, &caller, &provider, &name, &body).await;
+    state.metrics.message(match &result {
+        Ok(_) => "accepted",
+        Err(e) => &e.code,
+    });
+    result.map(Json)
+}
+
+async fn store_message(
+    state: &AppState,
+    caller: &Caller,
+    provider: &str,
+    name: &str,
+    body: &Message,
+) -> Result<Sent, ApiError> {
+    let id = room_id(state, provider, name)?;
     let client = caller.device()?.clone();
     let bytes = b64("message", &body.message)?;
     for _ in 0..RETRIES {
@@ -358,9 +385,10 @@ pub async fn message(
         };
         match state.store.append_messages(&id, epoch, &[entry]).await {
             Ok(seqs) => {
-                return Ok(Json(Sent {
+                let _ = state.notifier.send(());
+                return Ok(Sent {
                     seq: seqs.first().copied().unwrap_or_default(),
-                }));
+                });
             }
             Err(StoreError::Stale { .. }) => {
                 cached.version = 0;

@@ -5,7 +5,7 @@
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use mimi_policy::id::RoomId;
+use mimi_policy::id::{ClientId, RoomId};
 use mimi_store::{EntryKind, Store as _};
 use serde::{Deserialize, Serialize};
 
@@ -28,7 +28,7 @@ pub struct SyncQuery {
 /// A Welcome for the device.
 #[derive(Serialize)]
 pub struct Welcome {
-    id: u64,
+    pub(crate) id: u64,
     room: String,
     welcome: String,
 }
@@ -36,8 +36,8 @@ pub struct Welcome {
 /// A room log entry.
 #[derive(Serialize)]
 pub struct Entry {
-    room: String,
-    seq: u64,
+    pub(crate) room: String,
+    pub(crate) seq: u64,
     kind: &'static str,
     epoch: u64,
     sender: String,
@@ -47,8 +47,8 @@ pub struct Entry {
 /// What the device has not acknowledged.
 #[derive(Serialize)]
 pub struct Batch {
-    welcomes: Vec<Welcome>,
-    entries: Vec<Entry>,
+    pub(crate) welcomes: Vec<Welcome>,
+    pub(crate) entries: Vec<Entry>,
 }
 
 /// What the calling device has not acknowledged yet.
@@ -59,6 +59,15 @@ pub async fn sync(
 ) -> Result<Json<Batch>, ApiError> {
     let client = caller.device()?;
     let limit = query.limit.unwrap_or(MAX_LIMIT).clamp(1, MAX_LIMIT);
+    Ok(Json(batch(&state, client, limit).await?))
+}
+
+/// Up to `limit` entries `client` has not acknowledged, after its Welcomes.
+pub(crate) async fn batch(
+    state: &AppState,
+    client: &ClientId,
+    limit: u32,
+) -> Result<Batch, ApiError> {
     let welcomes = state
         .store
         .inbox(client, 0)
@@ -88,7 +97,7 @@ pub async fn sync(
             message: to_b64(&e.body),
         })
         .collect();
-    Ok(Json(Batch { welcomes, entries }))
+    Ok(Batch { welcomes, entries })
 }
 
 /// One room position.

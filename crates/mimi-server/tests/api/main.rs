@@ -3,6 +3,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod errors;
+mod events;
 mod flow;
+mod metrics;
+mod openapi;
 mod race;
 mod support;

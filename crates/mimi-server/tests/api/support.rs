@@ -152,6 +152,17 @@ impl Api {
         (status, value)
     }
 
+    /// A GET whose answer is text.
+    pub async fn text(&self, path: &str) -> (StatusCode, String) {
+        let req = Request::builder().uri(path).body(Body::empty()).unwrap();
+        let resp = self.app.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, String::from_utf8(bytes.to_vec()).unwrap())
+    }
+
     pub async fn call(
         &self,
         method: &str,

@@ -413,6 +413,7 @@ pub async fn acknowledgements_only_move_forward(db: &Db) {
     let pending = s.pending(&alice, 100).await.unwrap();
     assert_eq!(pending.iter().map(|e| e.seq).collect::<Vec<_>>(), [4, 5]);
     assert_eq!(s.memberships(&alice).await.unwrap()[0].acked_seq, 3);
+    assert_eq!(s.delivery_backlog().await.unwrap(), 2);
     assert!(
         !s.ack(&client("eve", "x"), &room_id("team"), 5)
             .await

@@ -1,0 +1,83 @@
+//! `GET /v1/events`: a server-sent events stream of what the calling device has not
+//! acknowledged. Each `pending` event carries a batch shaped like `/v1/sync`'s, with only
+//! entries not sent on this stream before; the device still acknowledges with `/v1/ack`, so
+//! a dropped stream loses nothing. The stream wakes when this process stores something and
+//! at least every second otherwise (another process may have).
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures_util::Stream;
+use mimi_policy::id::ClientId;
+
+use super::sync::{Batch, batch};
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// How long a stream waits without a wake-up before looking again.
+const POLL: Duration = Duration::from_secs(1);
+
+struct Cursor {
+    state: AppState,
+    client: ClientId,
+    sent: BTreeMap<String, u64>,
+    sent_welcome: u64,
+    first: bool,
+}
+
+impl Cursor {
+    /// The next batch with something new, waiting as long as it takes.
+    async fn next(&mut self) -> Result<Batch, ApiError> {
+        let mut wake = self.state.notifier.subscribe();
+        loop {
+            if !self.first {
+                let _ = tokio::time::timeout(POLL, wake.recv()).await;
+            }
+            self.first = false;
+            let mut b = batch(&self.state, &self.client, 1_000).await?;
+            b.welcomes.retain(|w| w.id > self.sent_welcome);
+            b.entries
+                .retain(|e| self.sent.get(&e.room).is_none_or(|&s| e.seq > s));
+            if b.welcomes.is_empty() && b.entries.is_empty() {
+                continue;
+            }
+            if let Some(w) = b.welcomes.last() {
+                self.sent_welcome = w.id;
+            }
+            for e in &b.entries {
+                self.sent.insert(e.room.clone(), e.seq);
+            }
+            return Ok(b);
+        }
+    }
+}
+
+/// The calling device's stream.
+pub async fn events(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let client = caller.device()?.clone();
+    let cursor = Cursor {
+        state,
+        client,
+        sent: BTreeMap::new(),
+        sent_welcome: 0,
+        first: true,
+    };
+    let stream = futures_util::stream::unfold(cursor, |mut cursor| async move {
+        let event = match cursor.next().await {
+            Ok(b) => Event::default()
+                .event("pending")
+                .json_data(&b)
+                .unwrap_or_else(|_| Event::default().event("error")),
+            Err(e) => Event::default().event("error").data(e.code),
+        };
+        Some((Ok(event), cursor))
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}

@@ -1,6 +1,7 @@
 //! `mimi bench ...`: measurements printed as JSON lines.
 
 mod hub_commit;
+mod serve;
 
 use clap::Subcommand;
 
@@ -11,6 +12,10 @@ pub enum BenchCommand {
     /// room size: members, openmls_ms, mimi_ms, ratio, and group_info_ms, the deferred
     /// GroupInfo signature check).
     HubCommit(hub_commit::Args),
+    /// A provider under load: a room of --members, --messages sent by --senders while every
+    /// member receives; one JSON line (messages/s, deliveries/s, submit p50/p99, server
+    /// peak memory).
+    Serve(serve::Args),
 }
 
 impl BenchCommand {
@@ -18,6 +23,7 @@ impl BenchCommand {
     pub fn run(self) -> anyhow::Result<()> {
         match self {
             Self::HubCommit(a) => hub_commit::run(a),
+            Self::Serve(a) => serve::run(a),
         }
     }
 }

@@ -126,24 +126,33 @@ fn assert_input_error(run: &Run, needles: &[&str]) {
 // ---------------------------------------------------------------------------------------------
 // The README and the documented examples.
 
-/// The first ```LANG block of `text`.
-fn first_block<'a>(text: &'a str, lang: &str) -> &'a str {
-    let start = text.find(&format!("```{lang}\n")).expect("block") + lang.len() + 4;
-    let len = text[start..].find("```").expect("block end");
-    &text[start..start + len]
+/// The first ```LANG block of `text` that contains `needle`.
+fn first_block<'a>(text: &'a str, lang: &str, needle: &str) -> &'a str {
+    let fence = format!("```{lang}\n");
+    let mut rest = text;
+    loop {
+        let start = rest.find(&fence).expect("block") + fence.len();
+        let len = rest[start..].find("```").expect("block end");
+        let block = &rest[start..start + len];
+        if block.contains(needle) {
+            return block;
+        }
+        rest = &rest[start + len + 3..];
+    }
 }
 
 #[test]
-fn readme_first_command_prints_the_documented_decision() {
+fn readme_policy_command_prints_the_documented_decision() {
     let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
-    let command = first_block(&readme, "sh").replace("\\\n", " ");
+    let command = first_block(&readme, "sh", "policy check").replace("\\\n", " ");
     let args: Vec<&str> = command
         .split_whitespace()
         .skip_while(|w| *w != "--")
         .skip(1)
         .collect();
     assert_eq!(args[..2], ["policy", "check"], "{command}");
-    let documented: Value = serde_json::from_str(first_block(&readme, "json")).expect("json");
+    let documented: Value =
+        serde_json::from_str(first_block(&readme, "json", "decision")).expect("json");
 
     let run = mimi(&args);
     assert_eq!(run.status, 0, "{}", run.stderr);

@@ -22,7 +22,7 @@
 //! POST /v1/rooms/{provider}/{room}/commits   {commit, group_info, welcome?} (device)
 //! POST /v1/rooms/{provider}/{room}/proposals {proposal}            (device)
 //! POST /v1/rooms/{provider}/{room}/messages  {message}             (device)
-//! GET  /v1/sync?limit=N                                            (device)
+//! GET  /v1/sync?limit=N&wait=S                                   (device; S: long poll)
 //! GET  /v1/events                     server-sent events: {welcomes, entries} batches (device)
 //! POST /v1/ack                           {welcome?, rooms: [{room, seq}]} (device)
 //! ```
@@ -38,6 +38,7 @@ pub mod metrics;
 pub mod routes;
 pub mod serve;
 pub mod state;
+pub mod writer;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

@@ -42,6 +42,8 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Rings whenever this process stores a room change or a message (event streams wake).
     pub notifier: tokio::sync::broadcast::Sender<()>,
+    /// Group commit for application messages.
+    pub writer: crate::writer::Writer,
     rooms: Arc<Mutex<HashMap<RoomId, Arc<Mutex<CachedRoom>>>>>,
 }
 
@@ -59,12 +61,15 @@ impl AppState {
                     .map_or(0, |d| d.as_secs())
             }),
         )?;
+        let notifier = tokio::sync::broadcast::channel(64).0;
+        let writer = crate::writer::Writer::start(store.clone(), notifier.clone());
         Ok(Self {
             domain,
             store,
             hub: Arc::new(hub),
             metrics: Arc::default(),
-            notifier: tokio::sync::broadcast::channel(64).0,
+            writer,
+            notifier,
             rooms: Arc::new(Mutex::new(HashMap::new())),
         })
     }

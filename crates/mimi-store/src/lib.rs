@@ -25,7 +25,7 @@ use mimi_policy::id::{ClientId, RoomId, UserId};
 pub use sql::{Backend, SqlStore};
 
 /// Why a store operation failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The thing being created exists already.
     #[error("already exists: {0}")]
@@ -334,14 +334,12 @@ pub trait Store: Send + Sync {
         limit: u32,
     ) -> impl Future<Output = Result<Vec<LogEntry>, StoreError>> + Send;
 
-    /// Acknowledges a room's log up to `seq` for a client (never moves back); false if the
-    /// client is not in the room.
+    /// Acknowledges rooms' logs, each `(client, room, seq)` up to `seq` (a position never
+    /// moves back), in one transaction; for each, false if the client is not in the room.
     fn ack(
         &self,
-        client: &ClientId,
-        room: &RoomId,
-        seq: u64,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+        acks: &[(ClientId, RoomId, u64)],
+    ) -> impl Future<Output = Result<Vec<bool>, StoreError>> + Send;
 
     /// A client's inbox after `after_id`.
     fn inbox(

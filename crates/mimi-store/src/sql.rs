@@ -564,25 +564,24 @@ impl Store for SqlStore {
         rows.iter().map(log_entry).collect()
     }
 
-    async fn ack(&self, client: &ClientId, room: &RoomId, seq: u64) -> Result<bool, StoreError> {
+    async fn ack(&self, acks: &[(ClientId, RoomId, u64)]) -> Result<Vec<bool>, StoreError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "UPDATE room_members SET acked_seq = $1 \
-             WHERE room_id = $2 AND client_id = $3 AND acked_seq < $1",
-        )
-        .bind(seq as i64)
-        .bind(room.as_str())
-        .bind(client.to_string())
-        .execute(&mut *tx)
-        .await?;
-        let member =
-            sqlx::query("SELECT 1 FROM room_members WHERE room_id = $1 AND client_id = $2")
-                .bind(room.as_str())
-                .bind(client.to_string())
-                .fetch_optional(&mut *tx)
-                .await?;
+        let mut members = Vec::with_capacity(acks.len());
+        for (client, room, seq) in acks {
+            let done = sqlx::query(
+                "UPDATE room_members \
+                 SET acked_seq = CASE WHEN acked_seq < $1 THEN $1 ELSE acked_seq END \
+                 WHERE room_id = $2 AND client_id = $3",
+            )
+            .bind(*seq as i64)
+            .bind(room.as_str())
+            .bind(client.to_string())
+            .execute(&mut *tx)
+            .await?;
+            members.push(done.rows_affected() > 0);
+        }
         tx.commit().await?;
-        Ok(member.is_some())
+        Ok(members)
     }
 
     async fn inbox(&self, client: &ClientId, after_id: u64) -> Result<Vec<InboxItem>, StoreError> {

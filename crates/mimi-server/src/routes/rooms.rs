@@ -368,32 +368,29 @@ async fn store_message(
     let client = caller.device()?.clone();
     let bytes = b64("message", &body.message)?;
     for _ in 0..RETRIES {
-        let mut cached = state.room(&id).await?;
-        let hub_room = cached.hub_room()?;
-        if !hub_room.room()?.has_client(client.user(), client.name()) {
-            return Err(ApiError::forbidden(
-                "not-a-member",
-                format!("{client} is not in {id}"),
-            ));
-        }
-        hub_room.check_message(&state.hub, &client, &bytes)?;
-        let epoch = hub_room.epoch();
+        // Checked under the room's lock, written after it: messages of one room batch
+        // together, and the write is refused if a commit changed the epoch meanwhile.
+        let epoch = {
+            let mut cached = state.room(&id).await?;
+            let hub_room = cached.hub_room()?;
+            if !hub_room.room()?.has_client(client.user(), client.name()) {
+                return Err(ApiError::forbidden(
+                    "not-a-member",
+                    format!("{client} is not in {id}"),
+                ));
+            }
+            hub_room.check_message(&state.hub, &client, &bytes)?;
+            hub_room.epoch()
+        };
         let entry = NewEntry {
             kind: EntryKind::Message,
             sender: client.to_string(),
             body: bytes.clone(),
         };
-        match state.store.append_messages(&id, epoch, &[entry]).await {
-            Ok(seqs) => {
-                let _ = state.notifier.send(());
-                return Ok(Sent {
-                    seq: seqs.first().copied().unwrap_or_default(),
-                });
-            }
-            Err(StoreError::Stale { .. }) => {
-                cached.version = 0;
-                cached.room = None;
-            }
+        match state.writer.append(id.clone(), epoch, entry).await {
+            Ok(seq) => return Ok(Sent { seq }),
+            // A commit changed the room: the next look at it reloads it.
+            Err(StoreError::Stale { .. }) => {}
             Err(e) => return Err(e.into()),
         }
     }

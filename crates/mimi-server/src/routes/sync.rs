@@ -2,6 +2,8 @@
 //! log entry after its position) and acknowledges explicitly, so a device that was away
 //! receives everything, in order, when it returns.
 
+use std::time::Duration;
+
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -17,12 +19,18 @@ use crate::state::AppState;
 /// Most entries in one answer.
 const MAX_LIMIT: u32 = 1_000;
 
-/// `GET /v1/sync?limit=N`.
+/// Longest long poll, seconds.
+const MAX_WAIT: u64 = 30;
+
+/// `GET /v1/sync?limit=N&wait=S`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SyncQuery {
     #[serde(default)]
     limit: Option<u32>,
+    /// Seconds to wait for something when nothing is pending (long poll, at most 30).
+    #[serde(default)]
+    wait: Option<u64>,
 }
 
 /// A Welcome for the device.
@@ -59,7 +67,19 @@ pub async fn sync(
 ) -> Result<Json<Batch>, ApiError> {
     let client = caller.device()?;
     let limit = query.limit.unwrap_or(MAX_LIMIT).clamp(1, MAX_LIMIT);
-    Ok(Json(batch(&state, client, limit).await?))
+    let wait = Duration::from_secs(query.wait.unwrap_or(0).min(MAX_WAIT));
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut wake = state.notifier.subscribe();
+    loop {
+        let b = batch(&state, client, limit).await?;
+        let now = tokio::time::Instant::now();
+        if !b.welcomes.is_empty() || !b.entries.is_empty() || now >= deadline {
+            return Ok(Json(b));
+        }
+        // Woken by this process's writes; at least every second for other processes'.
+        let nap = (deadline - now).min(Duration::from_secs(1));
+        let _ = tokio::time::timeout(nap, wake.recv()).await;
+    }
 }
 
 /// Up to `limit` entries `client` has not acknowledged, after its Welcomes.
@@ -131,7 +151,11 @@ pub async fn ack(
     for r in &body.rooms {
         let room = RoomId::parse(&r.room)
             .map_err(|e| ApiError::bad_request("bad-room", format!("`{}`: {e}", r.room)))?;
-        if !state.store.ack(client, &room, r.seq).await? {
+        if !state
+            .writer
+            .ack(client.clone(), room.clone(), r.seq)
+            .await?
+        {
             return Err(ApiError::not_found(format!("{client} is not in {room}")));
         }
     }

@@ -408,17 +408,26 @@ pub async fn acknowledgements_only_move_forward(db: &Db) {
         .map(|i| entry(EntryKind::Message, &alice, &format!("m{i}")))
         .collect();
     s.append_messages(&room_id("team"), 0, &msgs).await.unwrap();
-    assert!(s.ack(&alice, &room_id("team"), 3).await.unwrap());
-    assert!(s.ack(&alice, &room_id("team"), 1).await.unwrap());
+    let team = room_id("team");
+    assert_eq!(
+        s.ack(&[(alice.clone(), team.clone(), 3)]).await.unwrap(),
+        [true]
+    );
+    assert_eq!(
+        s.ack(&[(alice.clone(), team.clone(), 1)]).await.unwrap(),
+        [true]
+    );
     let pending = s.pending(&alice, 100).await.unwrap();
     assert_eq!(pending.iter().map(|e| e.seq).collect::<Vec<_>>(), [4, 5]);
     assert_eq!(s.memberships(&alice).await.unwrap()[0].acked_seq, 3);
     assert_eq!(s.delivery_backlog().await.unwrap(), 2);
-    assert!(
-        !s.ack(&client("eve", "x"), &room_id("team"), 5)
-            .await
-            .unwrap()
-    );
+    // Several in one call; a client outside the room is told so.
+    let acks = [
+        (client("eve", "x"), team.clone(), 5),
+        (alice.clone(), team.clone(), 4),
+    ];
+    assert_eq!(s.ack(&acks).await.unwrap(), [false, true]);
+    assert_eq!(s.memberships(&alice).await.unwrap()[0].acked_seq, 4);
 }
 
 pub async fn welcomes_go_to_the_added_clients_inboxes(db: &Db) {

@@ -1,0 +1,406 @@
+//! `mimi bench serve`: a provider under load. Starts `mimi serve` (SQLite, a scratch data
+//! directory) as a child process, creates a room of `--members` users (one device each),
+//! has `--senders` of them submit `--messages` end-to-end encrypted messages concurrently
+//! while every member device receives over `/v1/sync` and acknowledges, and prints one JSON
+//! line: messages accepted per second, fan-out deliveries per second, p50/p99 submit
+//! latency, and the server's peak memory.
+//!
+//! Messages are encrypted before the clock starts (each sender's in order, in the room's
+//! epoch): the figures are the provider's, not the clients' MLS work.
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Instant;
+
+use anyhow::{Context as _, anyhow, bail};
+use base64::Engine as _;
+use mimi_mls::key_package::validate_key_package;
+use mimi_mls::member::{Client, RoomGroup};
+use mimi_policy::document::{Affiliations, SeedDocument};
+use mimi_policy::id::{ClientId, RoomId};
+use openmls::prelude::ExternalSender;
+use openmls_traits::OpenMlsProvider as _;
+use serde_json::{Value, json};
+use tls_codec::Deserialize as _;
+
+use crate::InputError;
+
+/// Arguments of `mimi bench serve`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Users in the room (one device each).
+    #[arg(long, default_value_t = 100)]
+    members: usize,
+    /// Messages sent in all.
+    #[arg(long, default_value_t = 10_000)]
+    messages: usize,
+    /// Members sending concurrently.
+    #[arg(long, default_value_t = 10)]
+    senders: usize,
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn unb64(v: &Value) -> anyhow::Result<Vec<u8>> {
+    Ok(base64::engine::general_purpose::STANDARD.decode(v.as_str().unwrap_or_default())?)
+}
+
+struct Server {
+    child: Child,
+    url: String,
+    dir: std::path::PathBuf,
+}
+
+impl Server {
+    fn start() -> anyhow::Result<Self> {
+        let dir = std::env::temp_dir().join(format!("mimi_bench_serve_{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut child = Command::new(std::env::current_exe()?)
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--domain",
+                "bench.example",
+            ])
+            .arg("--data-dir")
+            .arg(&dir)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .context("starting mimi serve")?;
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().context("no stdout")?).read_line(&mut line)?;
+        let url = line
+            .trim()
+            .rsplit_once(" on ")
+            .map(|(_, u)| u.to_owned())
+            .ok_or_else(|| anyhow!("unexpected output of mimi serve: {line:?}"))?;
+        Ok(Self { child, url, dir })
+    }
+
+    /// The server's peak resident memory, in MiB.
+    fn peak_mib(&self) -> Option<f64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        let kb: f64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))?
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()?;
+        Some(kb / 1024.0)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[derive(Clone)]
+struct Http {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Http {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> anyhow::Result<Value> {
+        let mut req = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await?;
+        let status = resp.status();
+        let text = resp.text().await?;
+        if !status.is_success() {
+            bail!("{method} {path}: {status} {text}");
+        }
+        Ok(if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text)?
+        })
+    }
+}
+
+struct Member {
+    token: String,
+    client: Client,
+    group: Option<RoomGroup>,
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    if args.members < 2 || args.messages == 0 || args.senders == 0 || args.senders > args.members {
+        return Err(InputError(
+            "--members at least 2, --messages at least 1, --senders between 1 and --members".into(),
+        )
+        .into());
+    }
+    let server = Server::start()?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    let line = runtime.block_on(load(&server.url, &args))?;
+    let mut line = line;
+    line["server_peak_mib"] = json!(server.peak_mib().map(|m| (m * 10.0).round() / 10.0));
+    println!("{line}");
+    Ok(())
+}
+
+async fn load(url: &str, args: &Args) -> anyhow::Result<Value> {
+    let http = Http {
+        http: reqwest::Client::new(),
+        base: url.to_owned(),
+    };
+    let post = reqwest::Method::POST;
+    let get = reqwest::Method::GET;
+    eprintln!("setting up {} members...", args.members);
+    let mut members = Vec::with_capacity(args.members);
+    for i in 0..args.members {
+        let name = format!("user{i:04}");
+        let v = http
+            .call(
+                post.clone(),
+                "/v1/accounts",
+                None,
+                Some(json!({"user": name, "password": "bench password"})),
+            )
+            .await?;
+        let account = v["token"].as_str().unwrap_or_default().to_owned();
+        let v = http
+            .call(
+                post.clone(),
+                "/v1/devices",
+                Some(&account),
+                Some(json!({"name": "d"})),
+            )
+            .await?;
+        let token = v["token"].as_str().unwrap_or_default().to_owned();
+        let client = Client::new(ClientId::parse(v["client"].as_str().unwrap_or_default())?)?;
+        let kp = b64(&client.key_package()?);
+        http.call(
+            post.clone(),
+            "/v1/key-packages",
+            Some(&token),
+            Some(json!({"key_packages": [kp]})),
+        )
+        .await?;
+        members.push(Member {
+            token,
+            client,
+            group: None,
+        });
+    }
+    // The first member creates the room and adds everyone in one commit.
+    let provider = http.call(get.clone(), "/v1/provider", None, None).await?;
+    let hub = ExternalSender::tls_deserialize_exact(unb64(&provider["external_sender"])?)?;
+    let owner_user = members[0].client.id().user().clone();
+    let doc = SeedDocument {
+        id: Some(RoomId::new("bench.example", "load")?),
+        user_affiliations: Affiliations {
+            owner: vec![owner_user.clone()],
+            ..Default::default()
+        },
+        clients: [(owner_user, vec!["d".to_owned()])].into(),
+        ..Default::default()
+    };
+    let room = doc.into_room().map_err(|e| anyhow!("{e}"))?;
+    let owner = &members[0];
+    let mut group = owner.client.create_room(&room, &hub)?;
+    let body = json!({
+        "group_info": b64(&owner.client.group_info(&group)?),
+        "ratchet_tree": b64(&group.ratchet_tree()?),
+    });
+    http.call(post.clone(), "/v1/rooms", Some(&owner.token), Some(body))
+        .await?;
+    let mut kps = Vec::new();
+    for m in &members[1..] {
+        let user = m.client.id().user();
+        let v = http
+            .call(
+                post.clone(),
+                "/v1/key-packages/claim",
+                Some(&owner.token),
+                Some(json!({"user": user.as_str()})),
+            )
+            .await?;
+        let bytes = unb64(&v["key_packages"][0]["key_package"])?;
+        kps.push(validate_key_package(
+            owner.client.provider().crypto(),
+            &bytes,
+            user,
+        )?);
+    }
+    let out = group.add(&owner.client, kps)?;
+    let room_path = "/v1/rooms/bench.example/load";
+    let body = json!({
+        "commit": b64(&out.commit),
+        "group_info": b64(&out.group_info),
+        "welcome": out.welcome.as_deref().map(b64),
+    });
+    http.call(
+        post.clone(),
+        &format!("{room_path}/commits"),
+        Some(&owner.token),
+        Some(body),
+    )
+    .await?;
+    group.confirm(&owner.client)?;
+    members[0].group = Some(group);
+    let tree = http
+        .call(
+            get.clone(),
+            &format!("{room_path}/group-info"),
+            Some(&members[0].token),
+            None,
+        )
+        .await?;
+    let tree = unb64(&tree["ratchet_tree"])?;
+    for m in members.iter_mut().skip(1) {
+        let v = http
+            .call(get.clone(), "/v1/sync", Some(&m.token), None)
+            .await?;
+        let w = &v["welcomes"][0];
+        m.group = Some(m.client.join(&unb64(&w["welcome"])?, &tree)?);
+        http.call(
+            post.clone(),
+            "/v1/ack",
+            Some(&m.token),
+            Some(json!({"welcome": w["id"]})),
+        )
+        .await?;
+    }
+    // Everyone has acknowledged the add: from here each device receives exactly the messages.
+    for m in &members {
+        let v = http
+            .call(get.clone(), "/v1/sync", Some(&m.token), None)
+            .await?;
+        if let Some(last) = v["entries"].as_array().and_then(|a| a.last()) {
+            http.call(
+                post.clone(),
+                "/v1/ack",
+                Some(&m.token),
+                Some(json!({"rooms": [{"room": last["room"], "seq": last["seq"]}]})),
+            )
+            .await?;
+        }
+    }
+    eprintln!("encrypting {} messages...", args.messages);
+    let mut batches: Vec<(String, Vec<String>)> = Vec::new();
+    for (s, m) in members.iter_mut().take(args.senders).enumerate() {
+        let count = args.messages / args.senders + usize::from(s < args.messages % args.senders);
+        let group = m.group.as_mut().context("no group")?;
+        let mut bodies = Vec::with_capacity(count);
+        for i in 0..count {
+            // A 100-byte plaintext, as in the XMPP figures the issue compares with.
+            let text = format!("{s:03}-{i:06} {}", "x".repeat(89));
+            bodies.push(b64(&group.encrypt(&m.client, text.as_bytes())?));
+        }
+        batches.push((m.token.clone(), bodies));
+    }
+    eprintln!("sending and receiving...");
+    let expected = args.messages;
+    let start = Instant::now();
+    let mut receivers = Vec::new();
+    for m in &members {
+        let http = http.clone();
+        let token = m.token.clone();
+        receivers.push(tokio::spawn(async move {
+            let mut got = 0usize;
+            while got < expected {
+                let v = http
+                    .call(
+                        reqwest::Method::GET,
+                        "/v1/sync?limit=1000&wait=5",
+                        Some(&token),
+                        None,
+                    )
+                    .await?;
+                let entries = v["entries"].as_array().cloned().unwrap_or_default();
+                if entries.is_empty() {
+                    continue;
+                }
+                // A device that is keeping up lets entries gather for a moment, so each
+                // request carries many (delivery latency for throughput, as chat allows).
+                if entries.len() < 100 {
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                got += entries.iter().filter(|e| e["kind"] == "message").count();
+                let last = entries.last().cloned().unwrap_or_default();
+                http.call(
+                    reqwest::Method::POST,
+                    "/v1/ack",
+                    Some(&token),
+                    Some(json!({"rooms": [{"room": last["room"], "seq": last["seq"]}]})),
+                )
+                .await?;
+            }
+            anyhow::Ok(got)
+        }));
+    }
+    let mut senders = Vec::new();
+    for (token, bodies) in batches {
+        let http = http.clone();
+        senders.push(tokio::spawn(async move {
+            let mut latencies = Vec::with_capacity(bodies.len());
+            for body in bodies {
+                let t = Instant::now();
+                http.call(
+                    reqwest::Method::POST,
+                    &format!("{room_path}/messages"),
+                    Some(&token),
+                    Some(json!({"message": body})),
+                )
+                .await?;
+                latencies.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+            anyhow::Ok(latencies)
+        }));
+    }
+    let mut latencies = Vec::new();
+    for s in senders {
+        latencies.extend(s.await??);
+    }
+    let submitted = start.elapsed().as_secs_f64();
+    let mut delivered = 0usize;
+    for r in receivers {
+        delivered += r.await??;
+    }
+    let done = start.elapsed().as_secs_f64();
+    latencies.sort_by(f64::total_cmp);
+    let round = |x: f64| (x * 10.0).round() / 10.0;
+    Ok(json!({
+        "members": args.members,
+        "messages": args.messages,
+        "senders": args.senders,
+        "messages_per_s": round(args.messages as f64 / submitted),
+        "deliveries_per_s": round(delivered as f64 / done),
+        "submit_p50_ms": (percentile(&latencies, 0.50) * 100.0).round() / 100.0,
+        "submit_p99_ms": (percentile(&latencies, 0.99) * 100.0).round() / 100.0,
+        "seconds": round(done),
+    }))
+}

@@ -54,3 +54,30 @@ async fn the_event_stream_pushes_new_messages_to_the_device() {
     let got = bg.process(&bob.client, &unb64(&entry["message"])).unwrap();
     assert!(matches!(got, Incoming::Message { ref plaintext, .. } if plaintext == b"pushed"));
 }
+
+#[tokio::test]
+async fn a_long_poll_answers_when_something_arrives() {
+    let api = Api::new().await;
+    let alice = api.person("alice", "phone").await;
+    let bob = api.person("bob", "phone").await;
+    upload_key_packages(&api, &bob, 1).await;
+    let mut ag = alice_room(&api, &alice).await;
+    assert_eq!(
+        add_user(&api, &alice, &mut ag, "bob").await.0,
+        StatusCode::OK
+    );
+    join_from_inbox(&api, &bob).await;
+    // Nothing pending: without wait the answer is empty at once.
+    let (_, v) = api.call("GET", "/v1/sync", Some(&bob.token), None).await;
+    assert!(v["entries"].as_array().unwrap().is_empty());
+    // With wait, the answer comes with alice's message (sent while bob waits), not empty
+    // at the end of the wait.
+    let poll = api.call("GET", "/v1/sync?wait=20", Some(&bob.token), None);
+    let later = async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        send(&api, &alice, &mut ag, "while you waited").await
+    };
+    let ((status, v), (sent, _)) = tokio::join!(poll, later);
+    assert_eq!((status, sent), (StatusCode::OK, StatusCode::OK));
+    assert_eq!(v["entries"].as_array().unwrap().len(), 1, "{v}");
+}

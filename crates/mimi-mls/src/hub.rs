@@ -234,6 +234,11 @@ impl HubRoom {
         Ok(self.room.clone())
     }
 
+    /// The room, borrowed (no copy).
+    pub fn policy(&self) -> &Room {
+        &self.room
+    }
+
     /// The current epoch.
     pub fn epoch(&self) -> u64 {
         self.group.group_context().epoch().as_u64()

@@ -120,6 +120,7 @@ impl Client {
             .ciphersuite(CIPHERSUITE)
             .wire_format_policy(PURE_PLAINTEXT_WIRE_FORMAT_POLICY)
             .use_ratchet_tree_extension(false)
+            .max_past_epochs(MAX_PAST_EPOCHS)
             .capabilities(leaf_capabilities())
             .with_group_context_extensions(group_context_extensions(room, hub)?)
             .build();
@@ -297,10 +298,15 @@ impl Client {
 }
 
 /// The join configuration: handshakes in the clear for the hub, no tree in Welcomes.
+/// Epochs whose message keys a member keeps after moving on, so a message sent just before
+/// a commit (delivered after it, from the room's log) still decrypts.
+const MAX_PAST_EPOCHS: usize = 3;
+
 fn join_config() -> MlsGroupJoinConfig {
     MlsGroupJoinConfig::builder()
         .wire_format_policy(PURE_PLAINTEXT_WIRE_FORMAT_POLICY)
         .use_ratchet_tree_extension(false)
+        .max_past_epochs(MAX_PAST_EPOCHS)
         .build()
 }
 

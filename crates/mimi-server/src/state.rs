@@ -81,6 +81,22 @@ impl AppState {
 
     /// The room `id`, locked for this request and as recent as the database.
     pub async fn room(&self, id: &RoomId) -> Result<OwnedMutexGuard<CachedRoom>, ApiError> {
+        self.room_with(id, true).await
+    }
+
+    /// The room `id`, locked for this request, as this process last saw it (read from the
+    /// database only when it has none). For application messages: whatever changes who may
+    /// send also changes the epoch, and a message is written only while the room is still
+    /// in the epoch it was checked in, so a stale view cannot let one through.
+    pub async fn room_cached(&self, id: &RoomId) -> Result<OwnedMutexGuard<CachedRoom>, ApiError> {
+        self.room_with(id, false).await
+    }
+
+    async fn room_with(
+        &self,
+        id: &RoomId,
+        fresh: bool,
+    ) -> Result<OwnedMutexGuard<CachedRoom>, ApiError> {
         let slot = {
             let mut rooms = self.rooms.lock().await;
             rooms
@@ -94,12 +110,17 @@ impl AppState {
                 .clone()
         };
         let mut cached = slot.lock_owned().await;
-        let (version, _) = self
-            .store
-            .room_version(id)
-            .await?
-            .ok_or_else(|| ApiError::not_found(format!("no room {id} here")))?;
-        if cached.version != version || cached.room.is_none() {
+        let stale = if fresh || cached.room.is_none() {
+            let (version, _) = self
+                .store
+                .room_version(id)
+                .await?
+                .ok_or_else(|| ApiError::not_found(format!("no room {id} here")))?;
+            cached.version != version || cached.room.is_none()
+        } else {
+            false
+        };
+        if stale {
             let record = self
                 .store
                 .load_room(id)

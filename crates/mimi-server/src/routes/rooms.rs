@@ -371,9 +371,9 @@ async fn store_message(
         // Checked under the room's lock, written after it: messages of one room batch
         // together, and the write is refused if a commit changed the epoch meanwhile.
         let epoch = {
-            let mut cached = state.room(&id).await?;
+            let mut cached = state.room_cached(&id).await?;
             let hub_room = cached.hub_room()?;
-            if !hub_room.room()?.has_client(client.user(), client.name()) {
+            if !hub_room.policy().has_client(client.user(), client.name()) {
                 return Err(ApiError::forbidden(
                     "not-a-member",
                     format!("{client} is not in {id}"),
@@ -389,8 +389,8 @@ async fn store_message(
         };
         match state.writer.append(id.clone(), epoch, entry).await {
             Ok(seq) => return Ok(Sent { seq }),
-            // A commit changed the room: the next look at it reloads it.
-            Err(StoreError::Stale { .. }) => {}
+            // A commit changed the room: read it again and check the message again.
+            Err(StoreError::Stale { .. }) => state.room(&id).await.map(drop)?,
             Err(e) => return Err(e.into()),
         }
     }

@@ -5,7 +5,9 @@ use axum::http::StatusCode;
 use mimi_mls::member::{OutgoingCommit, RoomGroup};
 use serde_json::json;
 
-use crate::flow::{ROOM, add_user, alice_room, join_from_inbox, receive, upload_key_packages};
+use crate::flow::{
+    ROOM, add_user, alice_room, join_from_inbox, receive, send, upload_key_packages,
+};
 use crate::support::{Api, Person, b64};
 
 async fn post(api: &Api, p: &Person, out: &OutgoingCommit) -> (StatusCode, serde_json::Value) {
@@ -69,4 +71,32 @@ async fn concurrent_commits_across_two_processes_on_postgres_first_wins() {
         return;
     };
     race_on(api).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_process_that_missed_a_commit_still_refuses_a_message_of_the_old_epoch() {
+    let a = Api::new().await;
+    let b = a.restarted().await;
+    let alice = a.person("alice", "phone").await;
+    let bob = a.person("bob", "phone").await;
+    upload_key_packages(&a, &bob, 1).await;
+    let mut ag = alice_room(&a, &alice).await;
+    assert_eq!(add_user(&a, &alice, &mut ag, "bob").await.0, StatusCode::OK);
+    let mut bg = join_from_inbox(&b, &bob).await;
+    // Process b holds the room at epoch 1.
+    assert_eq!(send(&b, &bob, &mut bg, "first").await.0, StatusCode::OK);
+    // alice commits through process a; bob sends before processing it, through b.
+    let out = ag.commit_pending(&alice.client).unwrap();
+    assert_eq!(post(&a, &alice, &out).await.0, StatusCode::OK);
+    ag.confirm(&alice.client).unwrap();
+    let (status, v) = send(&b, &bob, &mut bg, "old epoch").await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (StatusCode::CONFLICT, Some("wrong-epoch"))
+    );
+    assert_eq!(v["epoch"], 2);
+    // After catching up, bob's messages go through b again.
+    receive(&b, &bob, &mut bg).await;
+    assert_eq!(send(&b, &bob, &mut bg, "new epoch").await.0, StatusCode::OK);
+    assert_eq!(receive(&a, &alice, &mut ag).await, ["first", "new epoch"]);
 }

@@ -324,10 +324,12 @@ impl Profile {
             None => {
                 let template: SeedDocument = preset(preset_name.unwrap_or("administrated"))
                     .map_err(|e| ClientError::Input(e.to_string()))?;
+                let system = UserId::new(&self.domain()?, "system")
+                    .map_err(|e| ClientError::Input(e.to_string()))?;
                 let mut doc = SeedDocument {
                     id: Some(id.clone()),
                     policy: template.policy,
-                    owning_system: vec![],
+                    owning_system: vec![system],
                     ..Default::default()
                 };
                 doc.user_affiliations.owner = vec![me.user().clone()];

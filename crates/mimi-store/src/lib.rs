@@ -252,7 +252,7 @@ pub trait Store: Send + Sync {
         user: &UserId,
     ) -> impl Future<Output = Result<Vec<ClientId>, StoreError>> + Send;
 
-    /// Deletes a client and its KeyPackages; false if it did not exist.
+    /// Deletes a client, its KeyPackages and its tokens; false if it did not exist.
     fn remove_device(
         &self,
         client: &ClientId,

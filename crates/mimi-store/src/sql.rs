@@ -259,10 +259,14 @@ impl Store for SqlStore {
             .bind(client.to_string())
             .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM key_packages WHERE client_id = $1")
+        for table in ["key_packages", "tokens"] {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE client_id = $1"
+            )))
             .bind(client.to_string())
             .execute(&mut *tx)
             .await?;
+        }
         tx.commit().await?;
         Ok(done.rows_affected() > 0)
     }

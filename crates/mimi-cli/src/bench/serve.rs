@@ -226,6 +226,7 @@ async fn load(url: &str, args: &Args) -> anyhow::Result<Value> {
             ..Default::default()
         },
         clients: [(owner_user, vec!["d".to_owned()])].into(),
+        owning_system: vec![mimi_policy::id::UserId::new("bench.example", "system")?],
         ..Default::default()
     };
     let room = doc.into_room().map_err(|e| anyhow!("{e}"))?;

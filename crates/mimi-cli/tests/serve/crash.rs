@@ -86,6 +86,7 @@ fn setup(addr: SocketAddr) -> (Person, RoomGroup, Person, RoomGroup) {
             ..Default::default()
         },
         clients: BTreeMap::from([(alice.client.id().user().clone(), vec!["phone".to_owned()])]),
+        owning_system: vec![mimi_policy::id::UserId::new("example.com", "system").unwrap()],
         ..Default::default()
     };
     let mut ag = alice

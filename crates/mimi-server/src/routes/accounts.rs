@@ -152,9 +152,15 @@ pub async fn remove_device(
 ) -> Result<StatusCode, ApiError> {
     let client = ClientId::new(caller.user, &name)
         .map_err(|e| ApiError::bad_request("bad-device-name", e.to_string()))?;
-    if state.store.remove_device(&client).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::not_found(format!("no device {client}")))
+    let rooms = state.store.memberships(&client).await?;
+    if !state.store.remove_device(&client).await? {
+        return Err(ApiError::not_found(format!("no device {client}")));
     }
+    // The deleted device leaves its rooms: the hub proposes its removal, a member commits.
+    for m in rooms {
+        if let Err(e) = super::rooms::hub_remove(&state, &m.room, &client).await {
+            tracing::warn!(room = %m.room, %client, code = %e.code, "{}", e.message);
+        }
+    }
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -106,6 +106,22 @@ pub async fn create(
             format!("{id} is not a room of {}", state.domain),
         ));
     }
+    // The seed: the hosting provider's system user owns the room (it removes deleted devices
+    // and banned users through the hub).
+    let system = mimi_policy::id::UserId::new(state.domain.domain(), "system")
+        .map_err(|e| ApiError::bad_request("invalid-policy", e.to_string()))?;
+    if room
+        .seed()
+        .is_some_and(|seed| !seed.is_owning_system(&system))
+    {
+        return Err(ApiError::bad_request(
+            "invalid-policy",
+            format!(
+                "a room hosted by {} names {system} as owning system",
+                state.domain
+            ),
+        ));
+    }
     let members = clients_of(&room);
     if members.len() != 1 || !members.contains(&client) {
         return Err(ApiError::forbidden(
@@ -288,6 +304,58 @@ fn counted(
         Err(e) => &e.code,
     });
     result.map(Json)
+}
+
+/// The hub proposes removing `client` from `room` (a deleted device) as the room's external
+/// sender; the proposal is stored and delivered, and the next commit of a member must
+/// include it.
+pub(crate) async fn hub_remove(
+    state: &AppState,
+    id: &RoomId,
+    client: &ClientId,
+) -> Result<(), ApiError> {
+    for _ in 0..RETRIES {
+        let mut cached = state.room(id).await?;
+        let version = cached.version;
+        let hub_room = cached.hub_room()?;
+        let proposal = hub_room.propose_remove(&state.hub, client)?;
+        let room = hub_room.policy();
+        let update = RoomUpdate {
+            id: id.clone(),
+            expected_version: version,
+            epoch: hub_room.epoch(),
+            snapshot: hub_room.snapshot()?,
+            document: document(room),
+            discoverable: room.components().base.discoverable.0,
+            entry: NewEntry {
+                kind: EntryKind::Proposal,
+                sender: state.domain.to_string(),
+                body: proposal,
+            },
+            added: Vec::new(),
+            removed: Vec::new(),
+            welcome: None,
+        };
+        match state.store.update_room(&update).await {
+            Ok(_) => {
+                cached.version = version + 1;
+                let _ = state.notifier.send(());
+                return Ok(());
+            }
+            Err(e) => {
+                cached.version = 0;
+                cached.room = None;
+                if !matches!(e, StoreError::Stale { .. }) {
+                    return Err(e.into());
+                }
+            }
+        }
+    }
+    Err(ApiError::new(
+        StatusCode::CONFLICT,
+        "busy",
+        "the room kept changing; try again",
+    ))
 }
 
 /// Submits a commit with the GroupInfo of its new epoch (and a Welcome for added clients).

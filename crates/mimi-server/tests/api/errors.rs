@@ -309,3 +309,42 @@ async fn outsiders_can_neither_send_nor_fetch_the_group_info_of_a_members_only_r
     let (_, sync) = api.call("GET", "/v1/sync", Some(&alice.token), None).await;
     assert!(sync["entries"].as_array().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_seed_room_must_name_the_hosting_providers_system_user_as_owning_system() {
+    let api = Api::new().await;
+    let alice = api.person("alice", "phone").await;
+    let me = alice.client.id().clone();
+    let doc = mimi_policy::document::SeedDocument {
+        id: Some(mimi_policy::id::RoomId::new("example.com", "team").unwrap()),
+        user_affiliations: mimi_policy::document::Affiliations {
+            owner: vec![me.user().clone()],
+            ..Default::default()
+        },
+        clients: [(me.user().clone(), vec![me.name().to_owned()])].into(),
+        ..Default::default()
+    };
+    let group = alice
+        .client
+        .create_room(&doc.into_room().unwrap(), &api.external_sender().await)
+        .unwrap();
+    let body = json!({
+        "group_info": b64(&alice.client.group_info(&group).unwrap()),
+        "ratchet_tree": b64(&group.ratchet_tree().unwrap()),
+    });
+    let (status, v) = api
+        .call("POST", "/v1/rooms", Some(&alice.token), Some(body))
+        .await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid-policy"))
+    );
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("system@example.com")
+            || v["message"].as_str().unwrap().contains("u/system"),
+        "{v}"
+    );
+}

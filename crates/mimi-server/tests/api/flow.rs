@@ -28,6 +28,7 @@ pub async fn alice_room(api: &Api, alice: &Person) -> RoomGroup {
             alice.client.id().user().clone(),
             vec![alice.client.id().name().to_owned()],
         )]),
+        owning_system: vec![mimi_policy::id::UserId::new("example.com", "system").unwrap()],
         ..Default::default()
     };
     let room = doc.into_room().unwrap();

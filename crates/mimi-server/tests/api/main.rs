@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod devices;
 mod errors;
 mod events;
 mod flow;

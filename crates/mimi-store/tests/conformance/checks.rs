@@ -132,8 +132,18 @@ pub async fn devices_need_their_user_and_are_unique(db: &Db) {
         s.devices(&user("alice")).await.unwrap(),
         vec![client("alice", "laptop"), phone.clone()]
     );
+    let device_token = TokenOwner {
+        user: user("alice"),
+        client: Some(phone.clone()),
+    };
+    s.insert_token("phone-token", &device_token).await.unwrap();
     assert!(s.remove_device(&phone).await.unwrap());
     assert!(!s.remove_device(&phone).await.unwrap());
+    assert_eq!(
+        s.token_owner("phone-token").await.unwrap(),
+        None,
+        "its token is gone"
+    );
     assert_eq!(
         s.devices(&user("alice")).await.unwrap(),
         vec![client("alice", "laptop")]

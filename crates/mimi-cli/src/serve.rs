@@ -1,28 +1,68 @@
-//! `mimi serve`: the provider, with no configuration needed.
+//! `mimi serve`: the provider, with no configuration needed. Settings come from flags, then
+//! environment variables, then a TOML config file (`--config`), then defaults.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
+use serde::Deserialize;
+
+use crate::InputError;
 
 /// Arguments of `mimi serve`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Address to listen on.
-    #[arg(long, env = "MIMI_LISTEN", default_value = "127.0.0.1:8470")]
-    listen: SocketAddr,
-    /// The provider's domain (users are mimi://DOMAIN/u/NAME).
-    #[arg(long, env = "MIMI_DOMAIN", default_value = "localhost")]
-    domain: String,
-    /// Database URL: sqlite://PATH or postgres://USER@HOST/DB (default: SQLite in --data-dir).
+    /// A TOML file with any of: listen, domain, database, data_dir.
+    #[arg(long, env = "MIMI_CONFIG")]
+    config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8470].
+    #[arg(long, env = "MIMI_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// The provider's domain: users are mimi://DOMAIN/u/NAME [default: localhost].
+    #[arg(long, env = "MIMI_DOMAIN")]
+    domain: Option<String>,
+    /// Database URL: sqlite://PATH or postgres://USER@HOST/DB [default: SQLite in the data
+    /// directory].
     #[arg(long, env = "MIMI_DATABASE")]
     database: Option<String>,
-    /// Directory for the default SQLite database.
-    #[arg(long, env = "MIMI_DATA_DIR", default_value = "mimi-data")]
-    data_dir: PathBuf,
+    /// Directory for the default SQLite database [default: mimi-data].
+    #[arg(long, env = "MIMI_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+/// The config file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    listen: Option<SocketAddr>,
+    domain: Option<String>,
+    database: Option<String>,
+    data_dir: Option<PathBuf>,
+}
+
+impl Args {
+    fn config(self) -> anyhow::Result<mimi_server::Config> {
+        let file = match &self.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| InputError(format!("{}: {e}", path.display())))?;
+                toml::from_str::<File>(&text)
+                    .map_err(|e| InputError(format!("{}: {e}", path.display())))?
+            }
+            None => File::default(),
+        };
+        let defaults = mimi_server::Config::default();
+        Ok(mimi_server::Config {
+            listen: self.listen.or(file.listen).unwrap_or(defaults.listen),
+            domain: self.domain.or(file.domain).unwrap_or(defaults.domain),
+            database: self.database.or(file.database),
+            data_dir: self.data_dir.or(file.data_dir).unwrap_or(defaults.data_dir),
+        })
+    }
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    let config = args.config()?;
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -30,12 +70,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    let config = mimi_server::Config {
-        listen: args.listen,
-        domain: args.domain,
-        database: args.database,
-        data_dir: args.data_dir,
-    };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(mimi_server::serve(
         config,

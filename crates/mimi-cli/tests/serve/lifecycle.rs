@@ -16,3 +16,40 @@ fn serve_starts_without_configuration_answers_healthz_and_stops_on_sigterm() {
     assert!(dir.join("mimi.db").exists(), "SQLite under --data-dir");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn serve_reads_a_config_file_and_flags_override_it() {
+    let dir = scratch("config");
+    let config = dir.join("mimi.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "domain = \"chat.example\"\nlisten = \"127.0.0.1:1\"\ndata_dir = \"{}\"\n",
+            dir.join("from-config").display()
+        ),
+    )
+    .unwrap();
+    // --listen on the command line wins over the file's unusable port.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mimi"))
+        .args(["serve", "--config"])
+        .arg(&config)
+        .args(["--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let server = crate::server::Server::adopt(out);
+    let (status, v) = request(server.addr, "GET", "/v1/provider", None, None).unwrap();
+    assert_eq!((status, v["domain"].as_str()), (200, Some("chat.example")));
+    assert_eq!(server.terminate(), Some(0));
+    assert!(dir.join("from-config/mimi.db").exists());
+
+    std::fs::write(&config, "domian = \"typo.example\"\n").unwrap();
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_mimi"))
+        .args(["serve", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("domian"));
+    let _ = std::fs::remove_dir_all(dir);
+}

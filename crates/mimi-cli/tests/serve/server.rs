@@ -19,7 +19,7 @@ impl Server {
 
     /// Like [`Server::start`] on a given address (to restart where clients expect it).
     pub fn start_at(data_dir: &Path, listen: &str, extra: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_mimi"))
+        let child = Command::new(env!("CARGO_BIN_EXE_mimi"))
             .args(["serve", "--listen", listen, "--domain", "example.com"])
             .arg("--data-dir")
             .arg(data_dir)
@@ -29,6 +29,11 @@ impl Server {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start mimi serve");
+        Self::adopt(child)
+    }
+
+    /// A started `mimi serve` whose stdout is piped: waits until it listens.
+    pub fn adopt(mut child: Child) -> Self {
         let stdout = child.stdout.take().unwrap();
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line).unwrap();

@@ -50,16 +50,20 @@ impl Client {
         signer
             .store(provider.storage())
             .map_err(MlsError::openmls)?;
+        Ok(Self::from_parts(id, provider, signer))
+    }
+
+    fn from_parts(id: ClientId, provider: OpenMlsRustCrypto, signer: SignatureKeyPair) -> Self {
         let credential = CredentialWithKey {
             credential: credential_of(&id),
             signature_key: signer.public().into(),
         };
-        Ok(Self {
+        Self {
             id,
             provider,
             signer,
             credential,
-        })
+        }
     }
 
     /// The client's ID.

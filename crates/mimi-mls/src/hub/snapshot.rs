@@ -19,19 +19,13 @@
 use mimi_policy::id::ClientId;
 use openmls::group::{GroupId, PublicGroup};
 use openmls::prelude::SignaturePublicKey;
-use openmls_rust_crypto::OpenMlsRustCrypto;
 use openmls_traits::OpenMlsProvider as _;
 use tls_codec::{Deserialize as _, Serialize as _, VLBytes};
 
 use super::{Hub, HubRoom, ServedGroupInfo};
 use crate::MlsError;
 use crate::context::room_of;
-
-#[derive(Debug, tls_codec::TlsSerialize, tls_codec::TlsDeserialize, tls_codec::TlsSize)]
-struct Entry {
-    key: VLBytes,
-    value: VLBytes,
-}
+use crate::stored::{Entry, entries, provider_with};
 
 #[derive(Debug, tls_codec::TlsSerialize, tls_codec::TlsDeserialize, tls_codec::TlsSize)]
 struct UpdateTime {
@@ -56,20 +50,7 @@ fn corrupt(what: impl std::fmt::Display) -> MlsError {
 impl HubRoom {
     /// The room as bytes, for [`Hub::restore_room`].
     pub fn snapshot(&self) -> Result<Vec<u8>, MlsError> {
-        let values = self
-            .storage
-            .storage()
-            .values
-            .read()
-            .map_err(|_| MlsError::Openmls("the room store is poisoned".into()))?;
-        let mut storage: Vec<Entry> = values
-            .iter()
-            .map(|(k, v)| Entry {
-                key: k.as_slice().into(),
-                value: v.as_slice().into(),
-            })
-            .collect();
-        storage.sort_by(|a, b| a.key.as_slice().cmp(b.key.as_slice()));
+        let storage = entries(&self.storage)?;
         let (group_info_state, group_info, pending_signer) = match &self.group_info {
             ServedGroupInfo::Verified(bytes) => (0, bytes.as_slice(), &[][..]),
             ServedGroupInfo::Pending { bytes, signer } => (1, bytes.as_slice(), signer.as_slice()),
@@ -101,17 +82,7 @@ impl Hub {
     /// A room from its [`HubRoom::snapshot`], as it was when the snapshot was taken.
     pub fn restore_room(&self, bytes: &[u8]) -> Result<HubRoom, MlsError> {
         let snap = Snapshot::tls_deserialize_exact(bytes).map_err(corrupt)?;
-        let storage = OpenMlsRustCrypto::default();
-        {
-            let mut values = storage
-                .storage()
-                .values
-                .write()
-                .map_err(|_| MlsError::Openmls("the room store is poisoned".into()))?;
-            for e in snap.storage {
-                values.insert(e.key.as_slice().to_vec(), e.value.as_slice().to_vec());
-            }
-        }
+        let storage = provider_with(snap.storage)?;
         let group_id = GroupId::from_slice(snap.group_id.as_slice());
         let group = PublicGroup::load(storage.storage(), &group_id)
             .map_err(corrupt)?

@@ -11,22 +11,15 @@
 //! ```
 
 use mimi_policy::id::{ClientId, RoomId};
-use openmls::prelude::{CredentialWithKey, MlsGroup};
+use openmls::prelude::MlsGroup;
 use openmls_basic_credential::SignatureKeyPair;
-use openmls_rust_crypto::OpenMlsRustCrypto;
 use openmls_traits::OpenMlsProvider as _;
 use tls_codec::{Deserialize as _, Serialize as _, VLBytes};
 
 use super::{Client, RoomGroup};
 use crate::MlsError;
 use crate::context::group_id;
-use crate::identity::credential_of;
-
-#[derive(Debug, tls_codec::TlsSerialize, tls_codec::TlsDeserialize, tls_codec::TlsSize)]
-struct Entry {
-    key: VLBytes,
-    value: VLBytes,
-}
+use crate::stored::{Entry, entries, provider_with};
 
 #[derive(Debug, tls_codec::TlsSerialize, tls_codec::TlsDeserialize, tls_codec::TlsSize)]
 struct Saved {
@@ -42,20 +35,7 @@ fn corrupt(what: impl std::fmt::Display) -> MlsError {
 impl Client {
     /// The client's whole state, for [`Client::restore`]. Secret: it holds private keys.
     pub fn save(&self) -> Result<Vec<u8>, MlsError> {
-        let values = self
-            .provider
-            .storage()
-            .values
-            .read()
-            .map_err(|_| MlsError::Openmls("the client store is poisoned".into()))?;
-        let mut storage: Vec<Entry> = values
-            .iter()
-            .map(|(k, v)| Entry {
-                key: k.as_slice().into(),
-                value: v.as_slice().into(),
-            })
-            .collect();
-        storage.sort_by(|a, b| a.key.as_slice().cmp(b.key.as_slice()));
+        let storage = entries(&self.provider)?;
         Saved {
             client: self.id.to_string().as_bytes().into(),
             signer: self
@@ -76,27 +56,7 @@ impl Client {
         let id = ClientId::parse(uri).map_err(corrupt)?;
         let signer =
             SignatureKeyPair::tls_deserialize_exact(saved.signer.as_slice()).map_err(corrupt)?;
-        let provider = OpenMlsRustCrypto::default();
-        {
-            let mut values = provider
-                .storage()
-                .values
-                .write()
-                .map_err(|_| MlsError::Openmls("the client store is poisoned".into()))?;
-            for e in saved.storage {
-                values.insert(e.key.as_slice().to_vec(), e.value.as_slice().to_vec());
-            }
-        }
-        let credential = CredentialWithKey {
-            credential: credential_of(&id),
-            signature_key: signer.public().into(),
-        };
-        Ok(Self {
-            id,
-            provider,
-            signer,
-            credential,
-        })
+        Ok(Self::from_parts(id, provider_with(saved.storage)?, signer))
     }
 
     /// The group of `room` this client is in, from its store.

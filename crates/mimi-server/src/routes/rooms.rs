@@ -18,7 +18,7 @@ use tls_codec::Serialize as _;
 use super::{ApiJson, b64, to_b64};
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::state::{AppState, CachedRoom};
 
 /// How often a request is re-run against a room another process changed meanwhile.
 const RETRIES: usize = 3;
@@ -213,6 +213,57 @@ pub struct Proposal {
     proposal: String,
 }
 
+/// Who a change adds to and removes from the group, and the Welcome for the added.
+#[derive(Default)]
+struct Members {
+    added: Vec<ClientId>,
+    removed: Vec<ClientId>,
+    welcome: Option<Vec<u8>>,
+}
+
+/// Writes the hub state `cached` now holds (after a merged commit or a stored proposal) with
+/// its log entry, if the room is still at the version it was read at. Returns the epoch and
+/// the entry's sequence number, or `None` when another process changed the room first (the
+/// cached state is then dropped, to be read again).
+async fn store_change(
+    state: &AppState,
+    id: &RoomId,
+    cached: &mut CachedRoom,
+    entry: NewEntry,
+    members: Members,
+) -> Result<Option<(u64, u64)>, ApiError> {
+    let version = cached.version;
+    let hub_room = cached.hub_room()?;
+    let room = hub_room.policy();
+    let update = RoomUpdate {
+        id: id.clone(),
+        expected_version: version,
+        epoch: hub_room.epoch(),
+        snapshot: hub_room.snapshot()?,
+        document: document(room),
+        discoverable: room.components().base.discoverable.0,
+        entry,
+        added: members.added,
+        removed: members.removed,
+        welcome: members.welcome,
+    };
+    match state.store.update_room(&update).await {
+        Ok(seq) => {
+            cached.version = version + 1;
+            let _ = state.notifier.send(());
+            Ok(Some((update.epoch, seq)))
+        }
+        Err(e) => {
+            cached.version = 0;
+            cached.room = None;
+            match e {
+                StoreError::Stale { .. } => Ok(None),
+                other => Err(other.into()),
+            }
+        }
+    }
+}
+
 /// A handshake's outcome.
 #[derive(Serialize)]
 pub struct Handshake {
@@ -236,56 +287,31 @@ async fn handshake(
 ) -> Result<Handshake, ApiError> {
     for _ in 0..RETRIES {
         let mut cached = state.room(id).await?;
-        let version = cached.version;
         let hub_room: &mut HubRoom = cached.hub_room()?;
-        let before = clients_of(&hub_room.room()?);
+        let before = clients_of(hub_room.policy());
         let accepted = hub_room.process_as(
             &state.hub,
             client,
             &submitted.message,
             submitted.group_info.as_deref(),
         )?;
-        let room = hub_room.room()?;
-        let after = clients_of(&room);
+        let after = clients_of(hub_room.policy());
         let kind = match accepted {
             Accepted::Commit { .. } => EntryKind::Commit,
             Accepted::Proposal => EntryKind::Proposal,
         };
-        let update = RoomUpdate {
-            id: id.clone(),
-            expected_version: version,
-            epoch: hub_room.epoch(),
-            snapshot: hub_room.snapshot()?,
-            document: document(&room),
-            discoverable: room.components().base.discoverable.0,
-            entry: NewEntry {
-                kind,
-                sender: client.to_string(),
-                body: submitted.message.clone(),
-            },
+        let entry = NewEntry {
+            kind,
+            sender: client.to_string(),
+            body: submitted.message.clone(),
+        };
+        let changes = Members {
             added: after.difference(&before).cloned().collect(),
             removed: before.difference(&after).cloned().collect(),
             welcome: submitted.welcome.clone(),
         };
-        match state.store.update_room(&update).await {
-            Ok(seq) => {
-                cached.version = version + 1;
-                let _ = state.notifier.send(());
-                return Ok(Handshake {
-                    epoch: update.epoch,
-                    seq,
-                });
-            }
-            Err(StoreError::Stale { .. }) => {
-                // Another process won: forget what this one merged and start again.
-                cached.version = 0;
-                cached.room = None;
-            }
-            Err(e) => {
-                cached.version = 0;
-                cached.room = None;
-                return Err(e.into());
-            }
+        if let Some((epoch, seq)) = store_change(state, id, &mut cached, entry, changes).await? {
+            return Ok(Handshake { epoch, seq });
         }
     }
     Err(ApiError::new(
@@ -316,39 +342,19 @@ pub(crate) async fn hub_remove(
 ) -> Result<(), ApiError> {
     for _ in 0..RETRIES {
         let mut cached = state.room(id).await?;
-        let version = cached.version;
         let hub_room = cached.hub_room()?;
         let proposal = hub_room.propose_remove(&state.hub, client)?;
-        let room = hub_room.policy();
-        let update = RoomUpdate {
-            id: id.clone(),
-            expected_version: version,
-            epoch: hub_room.epoch(),
-            snapshot: hub_room.snapshot()?,
-            document: document(room),
-            discoverable: room.components().base.discoverable.0,
-            entry: NewEntry {
-                kind: EntryKind::Proposal,
-                sender: state.domain.to_string(),
-                body: proposal,
-            },
-            added: Vec::new(),
-            removed: Vec::new(),
-            welcome: None,
+        let entry = NewEntry {
+            kind: EntryKind::Proposal,
+            sender: state.domain.to_string(),
+            body: proposal,
         };
-        match state.store.update_room(&update).await {
-            Ok(_) => {
-                cached.version = version + 1;
-                let _ = state.notifier.send(());
-                return Ok(());
-            }
-            Err(e) => {
-                cached.version = 0;
-                cached.room = None;
-                if !matches!(e, StoreError::Stale { .. }) {
-                    return Err(e.into());
-                }
-            }
+        let changes = Members::default();
+        if store_change(state, id, &mut cached, entry, changes)
+            .await?
+            .is_some()
+        {
+            return Ok(());
         }
     }
     Err(ApiError::new(

@@ -3,21 +3,13 @@
 use axum::http::StatusCode;
 use serde_json::json;
 
-use crate::flow::{ROOM, add_user, alice_room, join_from_inbox, receive, upload_key_packages};
+use crate::flow::{ROOM, receive, two_in_a_room};
 use crate::support::{Api, b64};
 
 #[tokio::test]
 async fn a_deleted_device_loses_its_token_and_leaves_its_rooms() {
     let api = Api::new().await;
-    let alice = api.person("alice", "phone").await;
-    let bob = api.person("bob", "phone").await;
-    upload_key_packages(&api, &bob, 1).await;
-    let mut ag = alice_room(&api, &alice).await;
-    assert_eq!(
-        add_user(&api, &alice, &mut ag, "bob").await.0,
-        StatusCode::OK
-    );
-    join_from_inbox(&api, &bob).await;
+    let (alice, mut ag, bob, _bg) = two_in_a_room(&api).await;
 
     let (status, _) = api
         .call("DELETE", "/v1/devices/phone", Some(&bob.account), None)

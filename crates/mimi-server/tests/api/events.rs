@@ -8,21 +8,13 @@ use futures_util::StreamExt as _;
 use mimi_mls::member::Incoming;
 use tower::ServiceExt as _;
 
-use crate::flow::{add_user, alice_room, join_from_inbox, send, upload_key_packages};
+use crate::flow::{send, two_in_a_room};
 use crate::support::{Api, unb64};
 
 #[tokio::test]
 async fn the_event_stream_pushes_new_messages_to_the_device() {
     let api = Api::new().await;
-    let alice = api.person("alice", "phone").await;
-    let bob = api.person("bob", "phone").await;
-    upload_key_packages(&api, &bob, 1).await;
-    let mut ag = alice_room(&api, &alice).await;
-    assert_eq!(
-        add_user(&api, &alice, &mut ag, "bob").await.0,
-        StatusCode::OK
-    );
-    let mut bg = join_from_inbox(&api, &bob).await;
+    let (alice, mut ag, bob, mut bg) = two_in_a_room(&api).await;
 
     let req = Request::get("/v1/events")
         .header("authorization", format!("Bearer {}", bob.token))
@@ -58,15 +50,7 @@ async fn the_event_stream_pushes_new_messages_to_the_device() {
 #[tokio::test]
 async fn a_long_poll_answers_when_something_arrives() {
     let api = Api::new().await;
-    let alice = api.person("alice", "phone").await;
-    let bob = api.person("bob", "phone").await;
-    upload_key_packages(&api, &bob, 1).await;
-    let mut ag = alice_room(&api, &alice).await;
-    assert_eq!(
-        add_user(&api, &alice, &mut ag, "bob").await.0,
-        StatusCode::OK
-    );
-    join_from_inbox(&api, &bob).await;
+    let (alice, mut ag, bob, _bg) = two_in_a_room(&api).await;
     // Nothing pending: without wait the answer is empty at once.
     let (_, v) = api.call("GET", "/v1/sync", Some(&bob.token), None).await;
     assert!(v["entries"].as_array().unwrap().is_empty());

@@ -186,6 +186,20 @@ pub async fn receive(api: &Api, p: &Person, group: &mut RoomGroup) -> Vec<String
     texts
 }
 
+/// alice's room with bob in it, both with their groups.
+pub async fn two_in_a_room(api: &Api) -> (Person, RoomGroup, Person, RoomGroup) {
+    let alice = api.person("alice", "phone").await;
+    let bob = api.person("bob", "phone").await;
+    upload_key_packages(api, &bob, 1).await;
+    let mut ag = alice_room(api, &alice).await;
+    assert_eq!(
+        add_user(api, &alice, &mut ag, "bob").await.0,
+        StatusCode::OK
+    );
+    let bg = join_from_inbox(api, &bob).await;
+    (alice, ag, bob, bg)
+}
+
 #[tokio::test]
 async fn two_users_exchange_encrypted_messages_restart_safe() {
     let api = Api::new().await;

@@ -274,6 +274,7 @@ fn show(event: &Event, common: &Common) {
         Event::Message { room, sender, text } => format!("[{room}] {sender}: {text}"),
         Event::Changed { room, epoch } => format!("{room} changed (epoch {epoch})"),
         Event::Left { room } => format!("no longer in {room}"),
+        Event::JoinFailed { room, reason } => format!("could not join {room}: {reason}"),
     });
 }
 

@@ -101,6 +101,13 @@ pub enum Event {
         /// The room.
         room: String,
     },
+    /// A Welcome this device could not use (it is skipped, not retried).
+    JoinFailed {
+        /// The room.
+        room: String,
+        /// Why.
+        reason: String,
+    },
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ClientError> {
@@ -383,7 +390,22 @@ impl Profile {
             .ok_or_else(|| ClientError::Input(format!("this device is not in {room}")))
     }
 
-    /// Submits a commit; on acceptance the group merges it, else drops it.
+    /// The group of `room`, for a new change or message: refused while a commit of this
+    /// device awaits the provider's answer.
+    fn ready_group(&self, room: &RoomId) -> Result<RoomGroup, ClientError> {
+        let group = self.group(room)?;
+        if group.mls().pending_commit().is_some() {
+            return Err(ClientError::Input(format!(
+                "this device's last change to {room} is not confirmed yet; run `mimi sync`"
+            )));
+        }
+        Ok(group)
+    }
+
+    /// Submits a commit. Accepted: the group merges it. Refused (a 4xx answer: nothing was
+    /// stored): the group drops it. No answer, or a server error: the provider may have
+    /// stored it, so the commit stays pending until sync sees it delivered (then it is
+    /// merged) or sees another commit take its epoch (then it is dropped).
     fn submit(
         &self,
         room: &RoomId,
@@ -406,7 +428,9 @@ impl Profile {
                 Ok(v["epoch"].as_u64().unwrap_or_default())
             }
             Err(e) => {
-                group.discard(client)?;
+                if (400..500).contains(&e.status) {
+                    group.discard(client)?;
+                }
                 self.save()?;
                 Err(e.into())
             }
@@ -431,7 +455,7 @@ impl Profile {
                 &target,
             )?);
         }
-        let mut group = self.group(room)?;
+        let mut group = self.ready_group(room)?;
         let out = group.add(client, kps)?;
         self.submit(room, &mut group, &out)
     }
@@ -440,7 +464,7 @@ impl Profile {
     pub fn remove(&mut self, room: &RoomId, user: &str) -> Result<u64, ClientError> {
         let target = self.user_id(user)?;
         let (client, _) = self.device()?;
-        let mut group = self.group(room)?;
+        let mut group = self.ready_group(room)?;
         let current = group.room()?;
         let names: Vec<String> = current
             .clients()
@@ -461,7 +485,7 @@ impl Profile {
     /// Leaves `room`: proposes this user's departure for another member to commit.
     pub fn leave(&mut self, room: &RoomId) -> Result<(), ClientError> {
         let (client, token) = self.device()?;
-        let mut group = self.group(room)?;
+        let mut group = self.ready_group(room)?;
         for proposal in group.leave(client)? {
             self.api.post(
                 &format!("{}/proposals", room_path(room)),
@@ -475,7 +499,7 @@ impl Profile {
     /// Sends `text` to `room`, end-to-end encrypted.
     pub fn send(&mut self, room: &RoomId, text: &str) -> Result<u64, ClientError> {
         let (client, token) = self.device()?;
-        let mut group = self.group(room)?;
+        let mut group = self.ready_group(room)?;
         let ct = group.encrypt(client, text.as_bytes())?;
         self.save()?;
         let v = self.api.post(
@@ -495,18 +519,17 @@ impl Profile {
         let v = self.api.get("/v1/sync", Some(token))?;
         let mut last_welcome = None;
         for w in v["welcomes"].as_array().into_iter().flatten() {
-            let room = RoomId::parse(w["room"].as_str().unwrap_or_default())
-                .map_err(|e| ClientError::Profile(e.to_string()))?;
-            let welcome = api::unb64("welcome", &w["welcome"])?;
-            let gi = self
-                .api
-                .get(&format!("{}/group-info", room_path(&room)), Some(token))?;
-            let tree = api::unb64("ratchet_tree", &gi["ratchet_tree"])?;
-            client.join(&welcome, &tree)?;
-            last_welcome = w["id"].as_u64();
-            events.push(Event::Joined {
-                room: room.to_string(),
-            });
+            // Every Welcome is acknowledged, used or not: one this device cannot use must not
+            // block what comes after it.
+            last_welcome = w["id"].as_u64().or(last_welcome);
+            let room = w["room"].as_str().unwrap_or_default().to_owned();
+            match self.join(&room, w) {
+                Ok(()) => events.push(Event::Joined { room }),
+                Err(e) => events.push(Event::JoinFailed {
+                    room,
+                    reason: e.to_string(),
+                }),
+            }
         }
         self.save()?;
         if let Some(id) = last_welcome {
@@ -518,14 +541,30 @@ impl Profile {
             let room_text = e["room"].as_str().unwrap_or_default().to_owned();
             let seq = e["seq"].as_u64().unwrap_or_default();
             acks.insert(room_text.clone(), seq);
-            if e["sender"].as_str() == Some(me.as_str()) {
-                continue;
-            }
             let room =
                 RoomId::parse(&room_text).map_err(|err| ClientError::Profile(err.to_string()))?;
             let Some(mut group) = client.group(&room)? else {
                 continue;
             };
+            let is_commit = e["kind"].as_str() == Some("commit");
+            let pending = group.mls().pending_commit().is_some()
+                && e["epoch"].as_u64() == Some(group.epoch());
+            if e["sender"].as_str() == Some(me.as_str()) {
+                // This device's own entry. A commit it never heard back about is confirmed
+                // now: the provider took one commit in that epoch, and it was this one.
+                if is_commit && pending {
+                    group.confirm(client)?;
+                    events.push(Event::Changed {
+                        room: room_text,
+                        epoch: group.epoch(),
+                    });
+                }
+                continue;
+            }
+            if is_commit && pending {
+                // Another member's commit took the epoch: this device's was not stored.
+                group.discard(client)?;
+            }
             let message = api::unb64("message", &e["message"])?;
             match group.process(client, &message) {
                 Ok(Incoming::Message { sender, plaintext }) => events.push(Event::Message {
@@ -559,6 +598,26 @@ impl Profile {
                 .post("/v1/ack", Some(token), &json!({"rooms": rooms}))?;
         }
         Ok(events)
+    }
+}
+
+impl Profile {
+    /// Joins a room from a Welcome of `/v1/sync`, with the ratchet tree stored beside it (or,
+    /// from an older provider, the room's current one).
+    fn join(&self, room: &str, w: &Value) -> Result<(), ClientError> {
+        let (client, token) = self.device()?;
+        let room = RoomId::parse(room).map_err(|e| ClientError::Profile(e.to_string()))?;
+        let welcome = api::unb64("welcome", &w["welcome"])?;
+        let tree = if w["ratchet_tree"].is_string() {
+            api::unb64("ratchet_tree", &w["ratchet_tree"])?
+        } else {
+            let gi = self
+                .api
+                .get(&format!("{}/group-info", room_path(&room)), Some(token))?;
+            api::unb64("ratchet_tree", &gi["ratchet_tree"])?
+        };
+        client.join(&welcome, &tree)?;
+        Ok(())
     }
 }
 

@@ -67,6 +67,22 @@ impl Caller {
     }
 }
 
+impl Caller {
+    /// Refuses a device token: managing the account's devices needs the account token.
+    pub fn account(&self) -> Result<(), ApiError> {
+        match &self.client {
+            None => Ok(()),
+            Some(client) => Err(ApiError::forbidden(
+                "account-token-required",
+                format!(
+                    "{client}'s token acts for that device only; managing devices needs the \
+                     account's token (from `account create` or `login`)"
+                ),
+            )),
+        }
+    }
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 

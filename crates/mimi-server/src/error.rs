@@ -86,6 +86,7 @@ impl From<StoreError> for ApiError {
                 "conflict",
                 format!("{what} exists already"),
             ),
+            StoreError::Busy(message) => Self::new(StatusCode::CONFLICT, "busy", message),
             StoreError::NotFound(what) => Self::not_found(format!("{what} does not exist")),
             StoreError::Stale { epoch, .. } => {
                 let mut err = Self::new(

@@ -89,13 +89,33 @@ pub async fn serve(
     })?;
     tracing::info!(%addr, domain = %config.domain, database = %redact(&url), "mimi serve listening");
     ready(addr);
-    axum::serve(listener, router(state))
+    let sweeper = tokio::spawn(sweep_removals(state.clone()));
+    let served = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await
-        .map_err(|source| ServeError::Listen { addr, source })?;
+        .map_err(|source| ServeError::Listen { addr, source });
+    sweeper.abort();
+    served?;
     store.close().await;
     tracing::info!("mimi serve stopped");
     Ok(())
+}
+
+/// How often the provider retries deleted devices' pending removals from their rooms.
+const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Retries deleted devices' pending removals: at start (a crash may have left some) and
+/// then every [`SWEEP_EVERY`].
+async fn sweep_removals(state: crate::AppState) {
+    let mut tick = tokio::time::interval(SWEEP_EVERY);
+    loop {
+        tick.tick().await;
+        match crate::routes::rooms::sweep_removals(&state, 1_000).await {
+            Ok(0) => {}
+            Ok(left) => tracing::info!(left, "device removals still pending"),
+            Err(e) => tracing::warn!(code = %e.code, "sweeping removals: {}", e.message),
+        }
+    }
 }
 
 /// A database URL without its password.

@@ -12,6 +12,9 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::error::ApiError;
 
+/// Most rooms a process keeps in memory; past it, rooms no request holds are dropped.
+pub const MAX_CACHED_ROOMS: usize = 10_000;
+
 /// A room's hub state as this process last saw it.
 pub struct CachedRoom {
     /// The store version it was read at or written as (0: not loaded).
@@ -99,6 +102,10 @@ impl AppState {
     ) -> Result<OwnedMutexGuard<CachedRoom>, ApiError> {
         let slot = {
             let mut rooms = self.rooms.lock().await;
+            if rooms.len() >= MAX_CACHED_ROOMS && !rooms.contains_key(id) {
+                // Bounded: drop the rooms no request holds (they are read again when needed).
+                rooms.retain(|_, slot| Arc::strong_count(slot) > 1);
+            }
             rooms
                 .entry(id.clone())
                 .or_insert_with(|| {
@@ -109,8 +116,29 @@ impl AppState {
                 })
                 .clone()
         };
-        let mut cached = slot.lock_owned().await;
-        let stale = if fresh || cached.room.is_none() {
+        let result = self.load(id, &slot, fresh).await;
+        if matches!(&result, Err(e) if e.status == axum::http::StatusCode::NOT_FOUND) {
+            // No slot for a room that does not exist.
+            let mut rooms = self.rooms.lock().await;
+            if rooms
+                .get(id)
+                .is_some_and(|s| Arc::ptr_eq(s, &slot) && Arc::strong_count(s) == 2)
+            {
+                rooms.remove(id);
+            }
+        }
+        result
+    }
+
+    async fn load(
+        &self,
+        id: &RoomId,
+        slot: &Arc<Mutex<CachedRoom>>,
+        fresh: bool,
+    ) -> Result<OwnedMutexGuard<CachedRoom>, ApiError> {
+        let mut cached = slot.clone().lock_owned().await;
+        // Version 0: a change was begun in memory and not written; the room is read again.
+        let stale = if fresh || cached.room.is_none() || cached.version == 0 {
             let (version, _) = self
                 .store
                 .room_version(id)

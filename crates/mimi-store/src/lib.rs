@@ -30,6 +30,9 @@ pub enum StoreError {
     /// The thing being created exists already.
     #[error("already exists: {0}")]
     Conflict(String),
+    /// Not now: something must finish first (the message says what).
+    #[error("{0}")]
+    Busy(String),
     /// The thing named does not exist.
     #[error("not found: {0}")]
     NotFound(String),
@@ -119,6 +122,8 @@ pub struct InboxItem {
     pub room: RoomId,
     /// The Welcome (MLS message).
     pub body: Vec<u8>,
+    /// The ratchet tree of the epoch the Welcome joins.
+    pub ratchet_tree: Option<Vec<u8>>,
 }
 
 /// Who a bearer token speaks for: a user, and one of its clients for a device's token.
@@ -190,10 +195,13 @@ pub struct RoomUpdate {
     pub entry: NewEntry,
     /// Clients the change adds to the group: they receive what follows the entry.
     pub added: Vec<ClientId>,
-    /// Clients the change removes: they receive nothing more.
+    /// Clients the change removes: they receive the entry (so they learn of their removal)
+    /// and nothing after it.
     pub removed: Vec<ClientId>,
     /// A Welcome for the added clients, put in each one's inbox.
     pub welcome: Option<Vec<u8>>,
+    /// The ratchet tree after the change, stored with the Welcome.
+    pub ratchet_tree: Option<Vec<u8>>,
 }
 
 /// A room a client is in, with what it has acknowledged.
@@ -252,11 +260,27 @@ pub trait Store: Send + Sync {
         user: &UserId,
     ) -> impl Future<Output = Result<Vec<ClientId>, StoreError>> + Send;
 
-    /// Deletes a client, its KeyPackages and its tokens; false if it did not exist.
+    /// Deletes a client with its KeyPackages, tokens, inbox and room positions, and records
+    /// its removal from each room it was in as pending (see [`Store::pending_removals`]), in
+    /// one transaction. Returns those rooms; `None` if the client did not exist. Until its
+    /// removals are done, [`Store::add_device`] refuses the client's name.
     fn remove_device(
         &self,
         client: &ClientId,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<Vec<RoomId>>, StoreError>> + Send;
+
+    /// Up to `limit` removals of deleted clients from rooms that are not done yet.
+    fn pending_removals(
+        &self,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<(RoomId, ClientId)>, StoreError>> + Send;
+
+    /// Marks the removal of a deleted client from a room as done.
+    fn finish_removal(
+        &self,
+        room: &RoomId,
+        client: &ClientId,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Stores a client's KeyPackages (`true`: the last-resort one, handed out every time no
     /// other is left).
@@ -320,7 +344,7 @@ pub trait Store: Send + Sync {
         limit: u32,
     ) -> impl Future<Output = Result<Vec<LogEntry>, StoreError>> + Send;
 
-    /// The rooms a client is in.
+    /// The rooms a client is in (not those it was removed from).
     fn memberships(
         &self,
         client: &ClientId,
@@ -335,7 +359,8 @@ pub trait Store: Send + Sync {
     ) -> impl Future<Output = Result<Vec<LogEntry>, StoreError>> + Send;
 
     /// Acknowledges rooms' logs, each `(client, room, seq)` up to `seq` (a position never
-    /// moves back), in one transaction; for each, false if the client is not in the room.
+    /// moves back), in one transaction; for each, false if the client is not in the room. A
+    /// removed client that acknowledges the commit removing it leaves the room's delivery.
     fn ack(
         &self,
         acks: &[(ClientId, RoomId, u64)],

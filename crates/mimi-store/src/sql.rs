@@ -226,6 +226,15 @@ impl Store for SqlStore {
     }
 
     async fn add_device(&self, client: &ClientId) -> Result<(), StoreError> {
+        let leaving = sqlx::query("SELECT 1 FROM pending_removals WHERE client_id = $1 LIMIT 1")
+            .bind(client.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        if leaving.is_some() {
+            return Err(StoreError::Busy(format!(
+                "a deleted device named {client} is still leaving its rooms; try again later"
+            )));
+        }
         let result =
             sqlx::query("INSERT INTO devices (client_id, user_id, created_at) VALUES ($1, $2, $3)")
                 .bind(client.to_string())
@@ -253,13 +262,37 @@ impl Store for SqlStore {
             .collect()
     }
 
-    async fn remove_device(&self, client: &ClientId) -> Result<bool, StoreError> {
+    async fn remove_device(&self, client: &ClientId) -> Result<Option<Vec<RoomId>>, StoreError> {
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query("DELETE FROM devices WHERE client_id = $1")
             .bind(client.to_string())
             .execute(&mut *tx)
             .await?;
-        for table in ["key_packages", "tokens"] {
+        if done.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        let rows = sqlx::query(
+            "SELECT room_id FROM room_members WHERE client_id = $1 AND until_seq IS NULL \
+             ORDER BY room_id",
+        )
+        .bind(client.to_string())
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut rooms = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let room: String = row.try_get(0)?;
+            sqlx::query(
+                "INSERT INTO pending_removals (room_id, client_id) VALUES ($1, $2) \
+                 ON CONFLICT (room_id, client_id) DO NOTHING",
+            )
+            .bind(room.as_str())
+            .bind(client.to_string())
+            .execute(&mut *tx)
+            .await?;
+            rooms.push(RoomId::parse(&room).map_err(bad("room id"))?);
+        }
+        for table in ["key_packages", "tokens", "inbox", "room_members"] {
             sqlx::query(sqlx::AssertSqlSafe(format!(
                 "DELETE FROM {table} WHERE client_id = $1"
             )))
@@ -268,7 +301,33 @@ impl Store for SqlStore {
             .await?;
         }
         tx.commit().await?;
-        Ok(done.rows_affected() > 0)
+        Ok(Some(rooms))
+    }
+
+    async fn pending_removals(&self, limit: u32) -> Result<Vec<(RoomId, ClientId)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT room_id, client_id FROM pending_removals ORDER BY room_id, client_id LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    RoomId::parse(&r.try_get::<String, _>(0)?).map_err(bad("room id"))?,
+                    ClientId::parse(&r.try_get::<String, _>(1)?).map_err(bad("client id"))?,
+                ))
+            })
+            .collect()
+    }
+
+    async fn finish_removal(&self, room: &RoomId, client: &ClientId) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM pending_removals WHERE room_id = $1 AND client_id = $2")
+            .bind(room.as_str())
+            .bind(client.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     async fn add_key_packages(
@@ -441,16 +500,22 @@ impl Store for SqlStore {
         .execute(&mut *tx)
         .await?;
         for client in &update.removed {
-            sqlx::query("DELETE FROM room_members WHERE room_id = $1 AND client_id = $2")
-                .bind(update.id.as_str())
-                .bind(client.to_string())
-                .execute(&mut *tx)
-                .await?;
+            // Delivered up to this entry, then dropped once acknowledged.
+            sqlx::query(
+                "UPDATE room_members SET until_seq = $1 \
+                 WHERE room_id = $2 AND client_id = $3 AND until_seq IS NULL",
+            )
+            .bind(seq)
+            .bind(update.id.as_str())
+            .bind(client.to_string())
+            .execute(&mut *tx)
+            .await?;
         }
         for client in &update.added {
             sqlx::query(
                 "INSERT INTO room_members (room_id, client_id, acked_seq) VALUES ($1, $2, $3) \
-                 ON CONFLICT (room_id, client_id) DO UPDATE SET acked_seq = excluded.acked_seq",
+                 ON CONFLICT (room_id, client_id) \
+                 DO UPDATE SET acked_seq = excluded.acked_seq, until_seq = NULL",
             )
             .bind(update.id.as_str())
             .bind(client.to_string())
@@ -459,11 +524,13 @@ impl Store for SqlStore {
             .await?;
             if let Some(welcome) = &update.welcome {
                 sqlx::query(
-                    "INSERT INTO inbox (client_id, kind, room_id, body) VALUES ($1, 1, $2, $3)",
+                    "INSERT INTO inbox (client_id, kind, room_id, body, ratchet_tree) \
+                     VALUES ($1, 1, $2, $3, $4)",
                 )
                 .bind(client.to_string())
                 .bind(update.id.as_str())
                 .bind(welcome.as_slice())
+                .bind(update.ratchet_tree.as_deref())
                 .execute(&mut *tx)
                 .await?;
             }
@@ -539,7 +606,8 @@ impl Store for SqlStore {
 
     async fn memberships(&self, client: &ClientId) -> Result<Vec<Membership>, StoreError> {
         let rows = sqlx::query(
-            "SELECT room_id, acked_seq FROM room_members WHERE client_id = $1 ORDER BY room_id",
+            "SELECT room_id, acked_seq FROM room_members \
+             WHERE client_id = $1 AND until_seq IS NULL ORDER BY room_id",
         )
         .bind(client.to_string())
         .fetch_all(&self.pool)
@@ -559,6 +627,7 @@ impl Store for SqlStore {
             "SELECT l.room_id, l.seq, l.kind, l.epoch, l.sender, l.body \
              FROM room_members m JOIN room_log l \
                ON l.room_id = m.room_id AND l.seq > m.acked_seq \
+                  AND (m.until_seq IS NULL OR l.seq <= m.until_seq) \
              WHERE m.client_id = $1 ORDER BY l.room_id, l.seq LIMIT $2",
         )
         .bind(client.to_string())
@@ -583,6 +652,15 @@ impl Store for SqlStore {
             .execute(&mut *tx)
             .await?;
             members.push(done.rows_affected() > 0);
+            // A removed client that has everything up to its removal is done with the room.
+            sqlx::query(
+                "DELETE FROM room_members WHERE room_id = $1 AND client_id = $2 \
+                 AND until_seq IS NOT NULL AND acked_seq >= until_seq",
+            )
+            .bind(room.as_str())
+            .bind(client.to_string())
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(members)
@@ -590,7 +668,8 @@ impl Store for SqlStore {
 
     async fn inbox(&self, client: &ClientId, after_id: u64) -> Result<Vec<InboxItem>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, room_id, body FROM inbox WHERE client_id = $1 AND id > $2 ORDER BY id",
+            "SELECT id, room_id, body, ratchet_tree FROM inbox \
+             WHERE client_id = $1 AND id > $2 ORDER BY id",
         )
         .bind(client.to_string())
         .bind(after_id as i64)
@@ -602,6 +681,7 @@ impl Store for SqlStore {
                     id: u(r.try_get(0)?),
                     room: RoomId::parse(&r.try_get::<String, _>(1)?).map_err(bad("room id"))?,
                     body: r.try_get(2)?,
+                    ratchet_tree: r.try_get(3)?,
                 })
             })
             .collect()
@@ -618,7 +698,8 @@ impl Store for SqlStore {
 
     async fn delivery_backlog(&self) -> Result<u64, StoreError> {
         let row = sqlx::query(
-            "SELECT CAST(COALESCE(SUM(r.last_seq - m.acked_seq), 0) AS BIGINT) \
+            "SELECT CAST(COALESCE(SUM(COALESCE(m.until_seq, r.last_seq) - m.acked_seq), 0) \
+             AS BIGINT) \
              FROM room_members m JOIN rooms r ON r.id = m.room_id",
         )
         .fetch_one(&self.pool)

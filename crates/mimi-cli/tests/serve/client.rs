@@ -106,3 +106,45 @@ fn two_people_chat_through_the_cli_across_a_provider_restart() {
     assert_eq!(server.terminate(), Some(0));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn a_commit_whose_answer_was_lost_is_confirmed_by_the_next_sync() {
+    let dir = scratch("lost");
+    let server = Server::start(&dir, &[]);
+    let proxy = crate::proxy::Proxy::start(server.addr, "/commits");
+    let via_proxy = format!("http://{}", proxy.addr);
+    let direct = format!("http://{}", server.addr);
+    let alice = dir.join("alice");
+    let bob = dir.join("bob");
+    ok(
+        &alice,
+        &[
+            "account", "create", "--server", &via_proxy, "--user", "alice",
+        ],
+    );
+    ok(
+        &bob,
+        &["account", "create", "--server", &direct, "--user", "bob"],
+    );
+    ok(&alice, &["room", "create", "team"]);
+
+    // The provider takes alice's add, but her answer is lost.
+    proxy.lose(true);
+    let lost = mimi(&alice, &["room", "add", "team", "bob"]);
+    assert!(!lost.ok, "{}", lost.stdout);
+    proxy.lose(false);
+    // Until she hears what became of it, she cannot build on it.
+    let early = mimi(&alice, &["send", "team", "too early"]);
+    assert!(!early.ok);
+    assert!(early.stderr.contains("mimi sync"), "{}", early.stderr);
+    // Her sync finds the commit delivered and merges it: she and the room agree again.
+    let synced = events(&ok(&alice, &["sync", "--json"]));
+    assert_eq!(synced[0]["event"], "changed", "{synced:?}");
+    assert_eq!(synced[0]["epoch"], 1);
+    assert_eq!(events(&ok(&bob, &["sync", "--json"]))[0]["event"], "joined");
+    ok(&alice, &["send", "team", "welcome bob"]);
+    let got = ok(&bob, &["sync"]);
+    assert!(got.contains("welcome bob"), "{got}");
+    assert_eq!(server.terminate(), Some(0));
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -6,4 +6,5 @@ mod client;
 mod crash;
 mod http;
 mod lifecycle;
+mod proxy;
 mod server;

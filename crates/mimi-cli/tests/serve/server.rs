@@ -62,6 +62,14 @@ impl Server {
     }
 }
 
+impl Drop for Server {
+    /// A test that fails midway leaves no server behind.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// A fresh directory for a server's data.
 pub fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("mimi_serve_{name}_{}", std::process::id()));

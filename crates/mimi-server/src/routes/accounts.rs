@@ -1,14 +1,14 @@
 //! Accounts, logins and devices.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use mimi_policy::id::ClientId;
 use mimi_store::{Store as _, TokenOwner};
 use serde::{Deserialize, Serialize};
 
-use super::{ApiJson, local_user};
+use super::{ApiJson, ApiPath, local_user};
 use crate::auth::{Caller, hash_password, new_token, verify_password};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -108,6 +108,7 @@ pub async fn add_device(
     caller: Caller,
     ApiJson(body): ApiJson<NewDevice>,
 ) -> Result<impl IntoResponse, ApiError> {
+    caller.account()?;
     let client = ClientId::new(caller.user.clone(), &body.name)
         .map_err(|e| ApiError::bad_request("bad-device-name", e.to_string()))?;
     state.store.add_device(&client).await?;
@@ -144,22 +145,26 @@ pub async fn list_devices(
     }))
 }
 
-/// Deletes one of the caller's devices and its KeyPackages.
+/// Deletes one of the caller's devices with its KeyPackages, tokens and undelivered
+/// entries; the hub then proposes its removal from each of its rooms (a member commits it).
+/// A removal that cannot be made now stays pending, retried by the provider, and the
+/// device's name stays taken until it is done.
 pub async fn remove_device(
     State(state): State<AppState>,
     caller: Caller,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
+    caller.account()?;
     let client = ClientId::new(caller.user, &name)
         .map_err(|e| ApiError::bad_request("bad-device-name", e.to_string()))?;
-    let rooms = state.store.memberships(&client).await?;
-    if !state.store.remove_device(&client).await? {
+    let Some(rooms) = state.store.remove_device(&client).await? else {
         return Err(ApiError::not_found(format!("no device {client}")));
-    }
-    // The deleted device leaves its rooms: the hub proposes its removal, a member commits.
-    for m in rooms {
-        if let Err(e) = super::rooms::hub_remove(&state, &m.room, &client).await {
-            tracing::warn!(room = %m.room, %client, code = %e.code, "{}", e.message);
+    };
+    tracing::info!(%client, rooms = rooms.len(), "device deleted");
+    if !rooms.is_empty() {
+        // Done now if it can be; what fails stays pending for the provider's sweeper.
+        if let Err(e) = super::rooms::sweep_removals(&state, 100).await {
+            tracing::warn!(%client, code = %e.code, "removals left pending: {}", e.message);
         }
     }
     Ok(StatusCode::NO_CONTENT)

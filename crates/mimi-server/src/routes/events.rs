@@ -4,7 +4,7 @@
 //! a dropped stream loses nothing. The stream wakes when this process stores something and
 //! at least every second otherwise (another process may have).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::convert::Infallible;
 use std::time::Duration;
 
@@ -25,7 +25,9 @@ struct Cursor {
     state: AppState,
     client: ClientId,
     sent: BTreeMap<String, u64>,
-    sent_welcome: u64,
+    /// Welcomes sent, by inbox ID: IDs may become visible out of order (PostgreSQL assigns
+    /// them before commit), so the stream remembers which it sent, not the highest.
+    sent_welcomes: BTreeSet<u64>,
     first: bool,
 }
 
@@ -39,15 +41,16 @@ impl Cursor {
             }
             self.first = false;
             let mut b = batch(&self.state, &self.client, 1_000).await?;
-            b.welcomes.retain(|w| w.id > self.sent_welcome);
+            // Acknowledged Welcomes leave the inbox; forget them here too.
+            self.sent_welcomes
+                .retain(|id| b.welcomes.iter().any(|w| w.id == *id));
+            b.welcomes.retain(|w| !self.sent_welcomes.contains(&w.id));
             b.entries
                 .retain(|e| self.sent.get(&e.room).is_none_or(|&s| e.seq > s));
             if b.welcomes.is_empty() && b.entries.is_empty() {
                 continue;
             }
-            if let Some(w) = b.welcomes.last() {
-                self.sent_welcome = w.id;
-            }
+            self.sent_welcomes.extend(b.welcomes.iter().map(|w| w.id));
             for e in &b.entries {
                 self.sent.insert(e.room.clone(), e.seq);
             }
@@ -66,7 +69,7 @@ pub async fn events(
         state,
         client,
         sent: BTreeMap::new(),
-        sent_welcome: 0,
+        sent_welcomes: BTreeSet::new(),
         first: true,
     };
     let stream = futures_util::stream::unfold(cursor, |mut cursor| async move {

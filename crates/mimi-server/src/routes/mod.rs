@@ -7,8 +7,9 @@ pub mod rooms;
 pub mod sync;
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use base64::Engine as _;
 use mimi_policy::id::UserId;
 use serde::de::DeserializeOwned;
@@ -27,6 +28,34 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
             Ok(axum::Json(value)) => Ok(Self(value)),
             Err(rejection) => Err(json_error(&rejection)),
         }
+    }
+}
+
+/// Path parameters whose every rejection is an [`ApiError`] (`bad-path`).
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(v)| Self(v))
+            .map_err(|r| ApiError::bad_request("bad-path", r.body_text()))
+    }
+}
+
+/// A query string whose every rejection is an [`ApiError`] (`bad-query`).
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(v)| Self(v))
+            .map_err(|r| ApiError::bad_request("bad-query", r.body_text()))
     }
 }
 

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use mimi_mls::hub::{Accepted, HubRoom};
@@ -15,7 +15,7 @@ use mimi_store::{EntryKind, NewEntry, NewRoom, RoomUpdate, Store as _, StoreErro
 use serde::{Deserialize, Serialize};
 use tls_codec::Serialize as _;
 
-use super::{ApiJson, b64, to_b64};
+use super::{ApiJson, ApiPath, b64, to_b64};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::{AppState, CachedRoom};
@@ -148,21 +148,31 @@ pub async fn create(
     ))
 }
 
-/// The room document, as `mimi policy check` reads it.
+/// The room document, as `mimi policy check` reads it: for discoverable rooms, members,
+/// and users the room lets fetch its GroupInfo (those who may join). To anyone else a
+/// hidden room does not exist.
 pub async fn show(
     State(state): State<AppState>,
-    _caller: Caller,
-    Path((provider, name)): Path<(String, String)>,
+    caller: Caller,
+    ApiPath((provider, name)): ApiPath<(String, String)>,
 ) -> Result<impl IntoResponse, ApiError> {
     let id = room_id(&state, &provider, &name)?;
-    let doc = state
-        .store
-        .room_document(&id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no room {id} here")))?;
-    let value: serde_json::Value = serde_json::from_str(&doc)
-        .map_err(|_| ApiError::not_found(format!("room {id} has no readable document")))?;
-    Ok(Json(value))
+    let mut cached = state.room(&id).await?;
+    let room = cached.hub_room()?.policy();
+    let visible = room.components().base.discoverable.0
+        || room.clients().contains_key(&caller.user)
+        || authorize(
+            room,
+            &Operation {
+                actor: Actor::user(caller.user.clone(), None),
+                action: Action::FetchGroupInfo { link: None },
+            },
+        )
+        .is_allowed();
+    if !visible {
+        return Err(ApiError::not_found(format!("no room {id} here")));
+    }
+    Ok(Json(mimi_policy::document::room_to_value(room)))
 }
 
 /// One room of the directory.
@@ -222,19 +232,25 @@ struct Members {
 }
 
 /// Writes the hub state `cached` now holds (after a merged commit or a stored proposal) with
-/// its log entry, if the room is still at the version it was read at. Returns the epoch and
-/// the entry's sequence number, or `None` when another process changed the room first (the
-/// cached state is then dropped, to be read again).
+/// its log entry, if the room is still at `version`, the version it was read at. Returns the
+/// epoch and the entry's sequence number, or `None` when another process changed the room
+/// first. The caller marked the cached room unloaded before changing it ([`begin_change`]);
+/// only a successful write makes it current again, so a failed or cancelled write never
+/// leaves this process's view ahead of the database.
 async fn store_change(
     state: &AppState,
     id: &RoomId,
     cached: &mut CachedRoom,
+    version: u64,
     entry: NewEntry,
     members: Members,
 ) -> Result<Option<(u64, u64)>, ApiError> {
-    let version = cached.version;
     let hub_room = cached.hub_room()?;
     let room = hub_room.policy();
+    let ratchet_tree = match members.welcome {
+        Some(_) => Some(hub_room.ratchet_tree()?),
+        None => None,
+    };
     let update = RoomUpdate {
         id: id.clone(),
         expected_version: version,
@@ -246,6 +262,7 @@ async fn store_change(
         added: members.added,
         removed: members.removed,
         welcome: members.welcome,
+        ratchet_tree,
     };
     match state.store.update_room(&update).await {
         Ok(seq) => {
@@ -253,15 +270,22 @@ async fn store_change(
             let _ = state.notifier.send(());
             Ok(Some((update.epoch, seq)))
         }
-        Err(e) => {
-            cached.version = 0;
+        Err(StoreError::Stale { .. }) => {
             cached.room = None;
-            match e {
-                StoreError::Stale { .. } => Ok(None),
-                other => Err(other.into()),
-            }
+            Ok(None)
+        }
+        Err(other) => {
+            cached.room = None;
+            Err(other.into())
         }
     }
+}
+
+/// Marks `cached` as not matching any stored version before the hub changes it in memory,
+/// and returns the version it was read at: until [`store_change`] writes the change, the
+/// next request reads the room from the database again.
+fn begin_change(cached: &mut CachedRoom) -> u64 {
+    std::mem::take(&mut cached.version)
 }
 
 /// A handshake's outcome.
@@ -287,6 +311,7 @@ async fn handshake(
 ) -> Result<Handshake, ApiError> {
     for _ in 0..RETRIES {
         let mut cached = state.room(id).await?;
+        let version = begin_change(&mut cached);
         let hub_room: &mut HubRoom = cached.hub_room()?;
         let before = clients_of(hub_room.policy());
         let accepted = hub_room.process_as(
@@ -310,7 +335,9 @@ async fn handshake(
             removed: before.difference(&after).cloned().collect(),
             welcome: submitted.welcome.clone(),
         };
-        if let Some((epoch, seq)) = store_change(state, id, &mut cached, entry, changes).await? {
+        if let Some((epoch, seq)) =
+            store_change(state, id, &mut cached, version, entry, changes).await?
+        {
             return Ok(Handshake { epoch, seq });
         }
     }
@@ -335,22 +362,21 @@ fn counted(
 /// The hub proposes removing `client` from `room` (a deleted device) as the room's external
 /// sender; the proposal is stored and delivered, and the next commit of a member must
 /// include it.
-pub(crate) async fn hub_remove(
-    state: &AppState,
-    id: &RoomId,
-    client: &ClientId,
-) -> Result<(), ApiError> {
+async fn hub_remove(state: &AppState, id: &RoomId, client: &ClientId) -> Result<(), ApiError> {
     for _ in 0..RETRIES {
         let mut cached = state.room(id).await?;
-        let hub_room = cached.hub_room()?;
-        let proposal = hub_room.propose_remove(&state.hub, client)?;
+        if !clients_of(cached.hub_room()?.policy()).contains(client) {
+            return Ok(());
+        }
+        let version = begin_change(&mut cached);
+        let proposal = cached.hub_room()?.propose_remove(&state.hub, client)?;
         let entry = NewEntry {
             kind: EntryKind::Proposal,
             sender: state.domain.to_string(),
             body: proposal,
         };
         let changes = Members::default();
-        if store_change(state, id, &mut cached, entry, changes)
+        if store_change(state, id, &mut cached, version, entry, changes)
             .await?
             .is_some()
         {
@@ -364,11 +390,34 @@ pub(crate) async fn hub_remove(
     ))
 }
 
+/// Carries out the pending removals of deleted devices from their rooms (up to `limit`):
+/// each is done once the hub's Remove proposal is stored, or when the room no longer holds
+/// the device. A removal that fails for a passing reason (the database, a busy room) stays
+/// pending for the next sweep. Returns how many are still pending of those tried.
+pub async fn sweep_removals(state: &AppState, limit: u32) -> Result<usize, ApiError> {
+    let mut left = 0;
+    for (room, client) in state.store.pending_removals(limit).await? {
+        match hub_remove(state, &room, &client).await {
+            Ok(()) => state.store.finish_removal(&room, &client).await?,
+            // The room is gone or refuses the proposal for good: nothing more to do.
+            Err(e) if e.status.is_client_error() && e.code != "busy" => {
+                tracing::warn!(%room, %client, code = %e.code, "{}", e.message);
+                state.store.finish_removal(&room, &client).await?;
+            }
+            Err(e) => {
+                tracing::warn!(%room, %client, code = %e.code, "removal stays pending: {}", e.message);
+                left += 1;
+            }
+        }
+    }
+    Ok(left)
+}
+
 /// Submits a commit with the GroupInfo of its new epoch (and a Welcome for added clients).
 pub async fn commit(
     State(state): State<AppState>,
     caller: Caller,
-    Path((provider, name)): Path<(String, String)>,
+    ApiPath((provider, name)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<Commit>,
 ) -> Result<Json<Handshake>, ApiError> {
     let id = room_id(&state, &provider, &name)?;
@@ -389,7 +438,7 @@ pub async fn commit(
 pub async fn proposal(
     State(state): State<AppState>,
     caller: Caller,
-    Path((provider, name)): Path<(String, String)>,
+    ApiPath((provider, name)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<Proposal>,
 ) -> Result<Json<Handshake>, ApiError> {
     let id = room_id(&state, &provider, &name)?;
@@ -420,7 +469,7 @@ pub struct Sent {
 pub async fn message(
     State(state): State<AppState>,
     caller: Caller,
-    Path((provider, name)): Path<(String, String)>,
+    ApiPath((provider, name)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<Message>,
 ) -> Result<Json<Sent>, ApiError> {
     let result = store_message(&state, &caller, &provider, &name, &body).await;
@@ -487,7 +536,7 @@ pub struct GroupInfo {
 pub async fn group_info(
     State(state): State<AppState>,
     caller: Caller,
-    Path((provider, name)): Path<(String, String)>,
+    ApiPath((provider, name)): ApiPath<(String, String)>,
 ) -> Result<Json<GroupInfo>, ApiError> {
     let id = room_id(&state, &provider, &name)?;
     let client = caller.device()?.clone();

@@ -5,13 +5,13 @@
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use mimi_policy::id::{ClientId, RoomId};
 use mimi_store::{EntryKind, Store as _};
 use serde::{Deserialize, Serialize};
 
-use super::{ApiJson, to_b64};
+use super::{ApiJson, ApiQuery, to_b64};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -39,6 +39,9 @@ pub struct Welcome {
     pub(crate) id: u64,
     room: String,
     welcome: String,
+    /// The ratchet tree of the epoch the Welcome joins.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ratchet_tree: Option<String>,
 }
 
 /// A room log entry.
@@ -63,7 +66,7 @@ pub struct Batch {
 pub async fn sync(
     State(state): State<AppState>,
     caller: Caller,
-    Query(query): Query<SyncQuery>,
+    ApiQuery(query): ApiQuery<SyncQuery>,
 ) -> Result<Json<Batch>, ApiError> {
     let client = caller.device()?;
     let limit = query.limit.unwrap_or(MAX_LIMIT).clamp(1, MAX_LIMIT);
@@ -97,6 +100,7 @@ pub(crate) async fn batch(
             id: w.id,
             room: w.room.to_string(),
             welcome: to_b64(&w.body),
+            ratchet_tree: w.ratchet_tree.as_deref().map(to_b64),
         })
         .collect();
     let entries = state

@@ -202,6 +202,33 @@ async fn unknown_rooms_are_404() {
 }
 
 #[tokio::test]
+async fn bad_query_strings_and_paths_get_json_errors() {
+    let api = Api::new().await;
+    let alice = api.person("alice", "phone").await;
+    let (status, v) = api
+        .call("GET", "/v1/sync?limit=lots", Some(&alice.token), None)
+        .await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad-query")),
+        "{v}"
+    );
+    let (status, v) = api
+        .call(
+            "GET",
+            "/v1/rooms/example.com/%FF%FE",
+            Some(&alice.token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad-path")),
+        "{v}"
+    );
+}
+
+#[tokio::test]
 async fn a_replayed_commit_gets_wrong_epoch_with_the_current_epoch() {
     let api = Api::new().await;
     let alice = api.person("alice", "phone").await;

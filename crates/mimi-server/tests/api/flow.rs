@@ -16,23 +16,30 @@ use crate::support::{Api, Person, b64, unb64};
 
 pub const ROOM: &str = "/v1/rooms/example.com/team";
 
-/// alice's room `team` on the provider, with her phone in it.
+/// alice's room `team` on the provider (hidden), with her phone in it.
 pub async fn alice_room(api: &Api, alice: &Person) -> RoomGroup {
-    let doc = SeedDocument {
-        id: Some(RoomId::new("example.com", "team").unwrap()),
+    create_room(api, alice, "team", false).await
+}
+
+/// `owner`'s room `name`, listed in the directory if `discoverable`, with only the owner's
+/// device in it.
+pub async fn create_room(api: &Api, owner: &Person, name: &str, discoverable: bool) -> RoomGroup {
+    let mut doc = SeedDocument {
+        id: Some(RoomId::new("example.com", name).unwrap()),
         user_affiliations: Affiliations {
-            owner: vec![alice.client.id().user().clone()],
+            owner: vec![owner.client.id().user().clone()],
             ..Default::default()
         },
         clients: BTreeMap::from([(
-            alice.client.id().user().clone(),
-            vec![alice.client.id().name().to_owned()],
+            owner.client.id().user().clone(),
+            vec![owner.client.id().name().to_owned()],
         )]),
         owning_system: vec![mimi_policy::id::UserId::new("example.com", "system").unwrap()],
         ..Default::default()
     };
+    doc.policy.discoverable = discoverable;
     let room = doc.into_room().unwrap();
-    let group = alice
+    let group = owner
         .client
         .create_room(&room, &api.external_sender().await)
         .unwrap();
@@ -40,15 +47,15 @@ pub async fn alice_room(api: &Api, alice: &Person) -> RoomGroup {
         .call(
             "POST",
             "/v1/rooms",
-            Some(&alice.token),
+            Some(&owner.token),
             Some(json!({
-                "group_info": b64(&alice.client.group_info(&group).unwrap()),
+                "group_info": b64(&owner.client.group_info(&group).unwrap()),
                 "ratchet_tree": b64(&group.ratchet_tree().unwrap()),
             })),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{v}");
-    assert_eq!(v["room"], "mimi://example.com/r/team");
+    assert_eq!(v["room"], format!("mimi://example.com/r/{name}"));
     group
 }
 
@@ -98,11 +105,21 @@ pub async fn add_user(
         })
         .collect();
     let out = group.add(&adder.client, kps).unwrap();
+    submit_commit(api, adder, group, &out).await
+}
+
+/// `p` submits the commit `out` of `group`; the group merges it if accepted, else drops it.
+pub async fn submit_commit(
+    api: &Api,
+    p: &Person,
+    group: &mut RoomGroup,
+    out: &mimi_mls::member::OutgoingCommit,
+) -> (StatusCode, Value) {
     let answer = api
         .call(
             "POST",
             &format!("{ROOM}/commits"),
-            Some(&adder.token),
+            Some(&p.token),
             Some(json!({
                 "commit": b64(&out.commit),
                 "group_info": b64(&out.group_info),
@@ -111,9 +128,9 @@ pub async fn add_user(
         )
         .await;
     if answer.0 == StatusCode::OK {
-        group.confirm(&adder.client).unwrap();
+        group.confirm(&p.client).unwrap();
     } else {
-        group.discard(&adder.client).unwrap();
+        group.discard(&p.client).unwrap();
     }
     answer
 }
@@ -123,13 +140,13 @@ pub async fn join_from_inbox(api: &Api, p: &Person) -> RoomGroup {
     let (status, v) = api.call("GET", "/v1/sync", Some(&p.token), None).await;
     assert_eq!(status, StatusCode::OK, "{v}");
     let welcome = &v["welcomes"][0];
-    let (status, gi) = api
-        .call("GET", &format!("{ROOM}/group-info"), Some(&p.token), None)
-        .await;
-    assert_eq!(status, StatusCode::OK, "{gi}");
+    // The Welcome comes with the ratchet tree of the epoch it joins.
     let group = p
         .client
-        .join(&unb64(&welcome["welcome"]), &unb64(&gi["ratchet_tree"]))
+        .join(
+            &unb64(&welcome["welcome"]),
+            &unb64(&welcome["ratchet_tree"]),
+        )
         .unwrap();
     let (status, _) = api
         .call(

@@ -2,10 +2,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod access;
+mod cache;
 mod devices;
 mod errors;
 mod events;
 mod flow;
+mod membership;
 mod metrics;
 mod openapi;
 mod race;

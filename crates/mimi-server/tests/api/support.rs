@@ -116,6 +116,11 @@ impl Api {
         }
     }
 
+    /// The database URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
     /// Another provider process on the same database (a restart, or a second node).
     pub async fn restarted(&self) -> Self {
         Self::at(self.url.clone(), self.path.clone(), false).await

@@ -57,6 +57,7 @@ fn commit(room: &str, version: u64, epoch: u64, sender: &ClientId) -> RoomUpdate
         added: Vec::new(),
         removed: Vec::new(),
         welcome: None,
+        ratchet_tree: None,
     }
 }
 
@@ -137,8 +138,8 @@ pub async fn devices_need_their_user_and_are_unique(db: &Db) {
         client: Some(phone.clone()),
     };
     s.insert_token("phone-token", &device_token).await.unwrap();
-    assert!(s.remove_device(&phone).await.unwrap());
-    assert!(!s.remove_device(&phone).await.unwrap());
+    assert_eq!(s.remove_device(&phone).await.unwrap(), Some(vec![]));
+    assert_eq!(s.remove_device(&phone).await.unwrap(), None);
     assert_eq!(
         s.token_owner("phone-token").await.unwrap(),
         None,
@@ -395,7 +396,7 @@ pub async fn members_receive_from_their_add_until_their_removal(db: &Db) {
     assert_eq!(add_seq, 2);
     let mut remove = commit("team", 2, 2, &alice);
     remove.removed = vec![bob.clone()];
-    s.update_room(&remove).await.unwrap();
+    let remove_seq = s.update_room(&remove).await.unwrap();
     s.append_messages(
         &room_id("team"),
         2,
@@ -403,8 +404,27 @@ pub async fn members_receive_from_their_add_until_their_removal(db: &Db) {
     )
     .await
     .unwrap();
-    assert_eq!(s.pending(&bob, 100).await.unwrap(), vec![]);
+    // bob still receives the commit that removed him (so he learns of it), nothing after.
+    let left = s.pending(&bob, 100).await.unwrap();
+    assert_eq!(
+        left.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        [remove_seq - 1, remove_seq]
+    );
     assert!(s.memberships(&bob).await.unwrap().is_empty());
+    assert_eq!(
+        s.ack(&[(bob.clone(), room_id("team"), remove_seq)])
+            .await
+            .unwrap(),
+        [true]
+    );
+    assert_eq!(s.pending(&bob, 100).await.unwrap(), vec![]);
+    // Once acknowledged, his position is gone: a further ack is told he is not in the room.
+    assert_eq!(
+        s.ack(&[(bob.clone(), room_id("team"), remove_seq)])
+            .await
+            .unwrap(),
+        [false]
+    );
     assert_eq!(s.pending(&alice, 2).await.unwrap().len(), 2, "limit");
 }
 
@@ -451,18 +471,53 @@ pub async fn welcomes_go_to_the_added_clients_inboxes(db: &Db) {
     let mut add = commit("team", 1, 1, &alice);
     add.added = vec![bob.clone(), carol.clone()];
     add.welcome = Some(b"welcome".to_vec());
+    add.ratchet_tree = Some(b"tree 1".to_vec());
     s.update_room(&add).await.unwrap();
     for c in [&bob, &carol] {
         let inbox = s.inbox(c, 0).await.unwrap();
         assert_eq!(inbox.len(), 1);
         assert_eq!(inbox[0].room, room_id("team"));
         assert_eq!(inbox[0].body, b"welcome");
+        assert_eq!(inbox[0].ratchet_tree.as_deref(), Some(&b"tree 1"[..]));
     }
     assert!(s.inbox(&alice, 0).await.unwrap().is_empty());
     let id = s.inbox(&bob, 0).await.unwrap()[0].id;
     s.ack_inbox(&bob, id).await.unwrap();
     assert!(s.inbox(&bob, 0).await.unwrap().is_empty());
     assert_eq!(s.inbox(&carol, 0).await.unwrap().len(), 1);
+}
+
+pub async fn a_deleted_device_leaves_its_rooms_before_its_name_is_reused(db: &Db) {
+    let s = &db.store;
+    let alice = client("alice", "phone");
+    let bob = client("bob", "phone");
+    with_devices(db, &[&alice, &bob]).await;
+    for name in ["team", "club"] {
+        s.create_room(&new_room(name, vec![alice.clone()], true))
+            .await
+            .unwrap();
+    }
+    let mut add = commit("team", 1, 1, &alice);
+    add.added = vec![bob.clone()];
+    add.welcome = Some(b"welcome".to_vec());
+    s.update_room(&add).await.unwrap();
+    assert_eq!(
+        s.remove_device(&bob).await.unwrap(),
+        Some(vec![room_id("team")])
+    );
+    assert_eq!(s.remove_device(&bob).await.unwrap(), None, "gone");
+    // Nothing of the old device is left for a new one of the same name to inherit.
+    assert!(s.inbox(&bob, 0).await.unwrap().is_empty());
+    assert!(s.pending(&bob, 100).await.unwrap().is_empty());
+    assert_eq!(
+        s.pending_removals(10).await.unwrap(),
+        vec![(room_id("team"), bob.clone())]
+    );
+    assert!(matches!(s.add_device(&bob).await, Err(StoreError::Busy(_))));
+    s.finish_removal(&room_id("team"), &bob).await.unwrap();
+    assert!(s.pending_removals(10).await.unwrap().is_empty());
+    s.add_device(&bob).await.unwrap();
+    assert!(s.memberships(&bob).await.unwrap().is_empty());
 }
 
 pub async fn the_directory_lists_only_discoverable_rooms(db: &Db) {

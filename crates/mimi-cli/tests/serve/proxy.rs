@@ -1,0 +1,89 @@
+//! A forwarding HTTP/1.1 proxy that can lose answers: the request reaches the provider, the
+//! provider acts on it, and the client never hears back (a dropped connection, a timeout).
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// A proxy in front of one upstream.
+pub struct Proxy {
+    pub addr: SocketAddr,
+    losing: Arc<AtomicBool>,
+}
+
+impl Proxy {
+    /// Forwards to `upstream`; while [`Proxy::lose`] is on, answers to requests whose path
+    /// contains `marker` are read from the upstream and then dropped.
+    pub fn start(upstream: SocketAddr, marker: &'static str) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let losing = Arc::new(AtomicBool::new(false));
+        let flag = losing.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming().flatten() {
+                let flag = flag.clone();
+                std::thread::spawn(move || {
+                    let _ = forward(conn, upstream, marker, &flag);
+                });
+            }
+        });
+        Self { addr, losing }
+    }
+
+    /// Loses answers (true) or passes them on (false).
+    pub fn lose(&self, on: bool) {
+        self.losing.store(on, Ordering::SeqCst);
+    }
+}
+
+/// One request per connection: the upstream is asked to close after answering.
+fn forward(
+    conn: TcpStream,
+    upstream: SocketAddr,
+    marker: &str,
+    losing: &AtomicBool,
+) -> std::io::Result<()> {
+    let mut reader = BufReader::new(conn.try_clone()?);
+    let mut head = Vec::new();
+    let mut length = 0usize;
+    let mut path = String::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        if path.is_empty() {
+            path = line
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or_default()
+                .to_owned();
+        }
+        let lower = line.to_ascii_lowercase();
+        if let Some(v) = lower.strip_prefix("content-length:") {
+            length = v.trim().parse().unwrap_or(0);
+        }
+        if line == "\r\n" {
+            break;
+        }
+        if !lower.starts_with("connection:") {
+            head.push(line);
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    let mut up = TcpStream::connect(upstream)?;
+    up.write_all(head.concat().as_bytes())?;
+    up.write_all(b"Connection: close\r\n\r\n")?;
+    up.write_all(&body)?;
+    let mut answer = Vec::new();
+    up.read_to_end(&mut answer)?;
+    if losing.load(Ordering::SeqCst) && path.contains(marker) {
+        // The provider has acted; the client hears nothing.
+        return conn.shutdown(std::net::Shutdown::Both);
+    }
+    let mut conn = conn;
+    conn.write_all(&answer)?;
+    conn.shutdown(std::net::Shutdown::Both)
+}

@@ -1,0 +1,88 @@
+//! A process's cached view of a room never runs ahead of the database, and only rooms that
+//! exist take a place in the cache.
+
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use mimi_mls::key_package::validate_key_package;
+use openmls_traits::OpenMlsProvider as _;
+use serde_json::json;
+use sqlx::{Connection as _, Executor as _};
+
+use crate::flow::{ROOM, add_user, alice_room, send, upload_key_packages};
+use crate::support::{Api, b64, unb64};
+
+#[tokio::test]
+async fn a_commit_whose_write_was_cancelled_leaves_the_room_as_stored() {
+    let api = Api::new().await;
+    let alice = api.person("alice", "phone").await;
+    let bob = api.person("bob", "phone").await;
+    upload_key_packages(&api, &bob, 2).await;
+    let mut ag = alice_room(&api, &alice).await;
+
+    let (_, v) = api
+        .call(
+            "POST",
+            "/v1/key-packages/claim",
+            Some(&alice.token),
+            Some(json!({"user": "bob"})),
+        )
+        .await;
+    let kp = validate_key_package(
+        alice.client.provider().crypto(),
+        &unb64(&v["key_packages"][0]["key_package"]),
+        bob.client.id().user(),
+    )
+    .unwrap();
+    let out = ag.add(&alice.client, vec![kp]).unwrap();
+    // Another connection holds the database's write lock, so the commit's write waits, and
+    // the request is dropped meanwhile (a client that hung up, a timeout).
+    sqlx::any::install_default_drivers();
+    let mut lock = sqlx::AnyConnection::connect(api.url()).await.unwrap();
+    lock.execute("BEGIN IMMEDIATE").await.unwrap();
+    let body = json!({
+        "commit": b64(&out.commit),
+        "group_info": b64(&out.group_info),
+        "welcome": out.welcome.as_deref().map(b64),
+    });
+    let cancelled = tokio::time::timeout(
+        Duration::from_millis(500),
+        api.call(
+            "POST",
+            &format!("{ROOM}/commits"),
+            Some(&alice.token),
+            Some(body),
+        ),
+    )
+    .await;
+    assert!(cancelled.is_err(), "the write was still waiting");
+    ag.discard(&alice.client).unwrap();
+    lock.execute("ROLLBACK").await.unwrap();
+    lock.close().await.unwrap();
+
+    // Nothing was stored: the room is still in epoch 0, for messages and commits alike.
+    let (status, v) = send(&api, &alice, &mut ag, "still epoch 0").await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let (status, v) = add_user(&api, &alice, &mut ag, "bob").await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["epoch"], 1);
+}
+
+#[tokio::test]
+async fn unknown_rooms_take_no_place_in_the_room_cache() {
+    let api = Api::new().await;
+    let alice = api.person("alice", "phone").await;
+    for i in 0..5 {
+        let (status, _) = api
+            .call(
+                "GET",
+                &format!("/v1/rooms/example.com/nowhere{i}/group-info"),
+                Some(&alice.token),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+    let (_, text) = api.text("/metrics").await;
+    assert!(text.lines().any(|l| l == "mimi_rooms_cached 0"), "{text}");
+}

@@ -154,6 +154,102 @@ pub enum RoomCommand {
     },
 }
 
+/// `mimi consent ...`: who may add you to rooms (the provider hands your devices'
+/// KeyPackages only to them).
+#[derive(Debug, clap::Subcommand)]
+pub enum ConsentCommand {
+    /// Ask a user to let you add them.
+    Request {
+        /// The user.
+        user: String,
+        /// For this room only (else any room).
+        #[arg(long)]
+        room: Option<String>,
+    },
+    /// Let a user add you.
+    Grant {
+        /// The user.
+        user: String,
+        /// For this room only (else any room).
+        #[arg(long)]
+        room: Option<String>,
+    },
+    /// Withdraw a grant, or refuse a request.
+    Revoke {
+        /// The user.
+        user: String,
+        /// The room the grant or request names.
+        #[arg(long)]
+        room: Option<String>,
+    },
+    /// What you were asked for and have granted.
+    List,
+}
+
+pub fn consent(cmd: ConsentCommand, common: &Common) -> anyhow::Result<()> {
+    let p = common.open()?;
+    let room = |r: &Option<String>| -> anyhow::Result<_> {
+        r.as_deref()
+            .map(|r| p.room_id(r))
+            .transpose()
+            .map_err(failure)
+    };
+    let scope = |r: &Option<_>| match r {
+        Some(id) => format!("{id}"),
+        None => "any room".to_owned(),
+    };
+    match cmd {
+        ConsentCommand::Request { user, room: r } => {
+            let r = room(&r)?;
+            let granted = p.consent_request(&user, r.as_ref()).map_err(failure)?;
+            common.print(json!({"user": user, "granted": granted}), || {
+                if granted {
+                    format!("{user} already lets you add them to {}", scope(&r))
+                } else {
+                    format!("asked {user} to let you add them to {}", scope(&r))
+                }
+            });
+        }
+        ConsentCommand::Grant { user, room: r } => {
+            let r = room(&r)?;
+            p.consent_grant(&user, r.as_ref()).map_err(failure)?;
+            common.print(json!({"user": user, "granted": true}), || {
+                format!("{user} may add you to {}", scope(&r))
+            });
+        }
+        ConsentCommand::Revoke { user, room: r } => {
+            let r = room(&r)?;
+            p.consent_revoke(&user, r.as_ref()).map_err(failure)?;
+            common.print(json!({"user": user, "granted": false}), || {
+                format!("{user} may no longer add you to {}", scope(&r))
+            });
+        }
+        ConsentCommand::List => {
+            let list = p.consents().map_err(failure)?;
+            common.print(json!({"consents": list}), || {
+                list.as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|c| {
+                        format!(
+                            "{} {} {}",
+                            if c["granted"] == true {
+                                "granted"
+                            } else {
+                                "asks   "
+                            },
+                            c["user"].as_str().unwrap_or_default(),
+                            c["room"].as_str().unwrap_or("(any room)")
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
+    }
+    Ok(())
+}
+
 pub fn account(cmd: AccountCommand, common: &Common) -> anyhow::Result<()> {
     let dir = common.dir()?;
     match cmd {

@@ -34,6 +34,9 @@ enum Command {
     /// Rooms: create, show, list, add and remove users, leave.
     #[command(subcommand)]
     Room(client::RoomCommand),
+    /// Who may add you to rooms: ask, grant, revoke, list.
+    #[command(subcommand)]
+    Consent(client::ConsentCommand),
     /// Send a message to a room.
     Send {
         /// The room.
@@ -74,6 +77,7 @@ fn main() -> ExitCode {
         Command::Account(cmd) => client::account(cmd, &cli.common),
         Command::Device(cmd) => client::device(cmd, &cli.common),
         Command::Room(cmd) => client::room(cmd, &cli.common),
+        Command::Consent(cmd) => client::consent(cmd, &cli.common),
         Command::Send { room, text } => client::send(&room, &text, &cli.common),
         Command::Sync { follow } => client::sync(follow, &cli.common),
         Command::Policy(cmd) => cmd.run(),

@@ -441,11 +441,24 @@ impl Profile {
     pub fn add(&mut self, room: &RoomId, user: &str) -> Result<u64, ClientError> {
         let target = self.user_id(user)?;
         let (client, token) = self.device()?;
-        let v = self.api.post(
-            "/v1/key-packages/claim",
-            Some(token),
-            &json!({"user": target.as_str()}),
-        )?;
+        let v = self
+            .api
+            .post(
+                "/v1/key-packages/claim",
+                Some(token),
+                &json!({"user": target.as_str(), "room": room.as_str()}),
+            )
+            .map_err(|mut e| {
+                if e.code == "consent-required" {
+                    e.message = format!(
+                        "{target} has not let you add them to {room}; ask with \
+                         `mimi consent request {target} --room {room}`, then they run \
+                         `mimi consent grant {}`",
+                        self.file.user
+                    );
+                }
+                e
+            })?;
         let mut kps = Vec::new();
         for k in v["key_packages"].as_array().into_iter().flatten() {
             let bytes = api::unb64("key_package", &k["key_package"])?;
@@ -458,6 +471,47 @@ impl Profile {
         let mut group = self.ready_group(room)?;
         let out = group.add(client, kps)?;
         self.submit(room, &mut group, &out)
+    }
+
+    /// Asks `user` for consent to add them to `room` (or any room); true if already given.
+    pub fn consent_request(&self, user: &str, room: Option<&RoomId>) -> Result<bool, ClientError> {
+        let target = self.user_id(user)?;
+        let v = self.api.post(
+            "/v1/consent/request",
+            Some(&self.file.account_token),
+            &json!({"user": target.as_str(), "room": room.map(RoomId::as_str)}),
+        )?;
+        Ok(v["granted"].as_bool().unwrap_or(false))
+    }
+
+    /// Lets `user` add this profile's user to `room` (or any room).
+    pub fn consent_grant(&self, user: &str, room: Option<&RoomId>) -> Result<(), ClientError> {
+        let requester = self.user_id(user)?;
+        self.api.post(
+            "/v1/consent/grant",
+            Some(&self.file.account_token),
+            &json!({"user": requester.as_str(), "room": room.map(RoomId::as_str)}),
+        )?;
+        Ok(())
+    }
+
+    /// Withdraws a grant to `user`, or refuses its request.
+    pub fn consent_revoke(&self, user: &str, room: Option<&RoomId>) -> Result<(), ClientError> {
+        let requester = self.user_id(user)?;
+        self.api.post(
+            "/v1/consent/revoke",
+            Some(&self.file.account_token),
+            &json!({"user": requester.as_str(), "room": room.map(RoomId::as_str)}),
+        )?;
+        Ok(())
+    }
+
+    /// The consents this profile's user was asked for and has given: `{user, room?, granted}`.
+    pub fn consents(&self) -> Result<Value, ClientError> {
+        let v = self
+            .api
+            .get("/v1/consent", Some(&self.file.account_token))?;
+        Ok(v["consents"].clone())
     }
 
     /// Removes `user` (every client of it) from `room`.

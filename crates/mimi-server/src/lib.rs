@@ -14,7 +14,11 @@
 //! GET  /v1/devices                                                 -> {devices}
 //! DEL  /v1/devices/{name}
 //! POST /v1/key-packages                  {key_packages, last_resort?}   (device)
-//! POST /v1/key-packages/claim            {user}                    -> {key_packages}
+//! POST /v1/key-packages/claim            {user, room?}             -> {key_packages}
+//! POST /v1/consent/request               {user, room?}             -> {user, room, granted}
+//! POST /v1/consent/grant                 {user, room?}
+//! POST /v1/consent/revoke                {user, room?}
+//! GET  /v1/consent                                                 -> {consents}
 //! POST /v1/rooms                         {group_info, ratchet_tree}     (device)
 //! GET  /v1/directory                                               -> {rooms}
 //! GET  /v1/rooms/{provider}/{room}                                 -> room document
@@ -55,7 +59,7 @@ pub const MAX_BODY: usize = 4 * 1024 * 1024;
 
 /// The API over `state`.
 pub fn router(state: AppState) -> Router {
-    use routes::{accounts, key_packages, rooms, sync};
+    use routes::{accounts, consent, key_packages, rooms, sync};
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route(
@@ -77,6 +81,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/devices/{name}", delete(accounts::remove_device))
         .route("/v1/key-packages", post(key_packages::upload))
         .route("/v1/key-packages/claim", post(key_packages::claim))
+        .route("/v1/consent", get(consent::list))
+        .route("/v1/consent/request", post(consent::request))
+        .route("/v1/consent/grant", post(consent::grant))
+        .route("/v1/consent/revoke", post(consent::revoke))
         .route("/v1/rooms", post(rooms::create))
         .route("/v1/directory", get(rooms::directory))
         .route("/v1/rooms/{provider}/{room}", get(rooms::show))

@@ -204,6 +204,17 @@ pub struct RoomUpdate {
     pub ratchet_tree: Option<Vec<u8>>,
 }
 
+/// A user's consent to being added to rooms by another user, asked for or given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consent {
+    /// Who asks (or was allowed) to add the target.
+    pub requester: UserId,
+    /// The room it is for; `None`: any room.
+    pub room: Option<RoomId>,
+    /// Given (true) or only asked for.
+    pub granted: bool,
+}
+
 /// A room a client is in, with what it has acknowledged.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Membership {
@@ -302,6 +313,47 @@ pub trait Store: Send + Sync {
         &self,
         client: &ClientId,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Records that `requester` asks `target` for consent to add it (to `room`, or any room);
+    /// an existing request or grant stays as it is. [`StoreError::NotFound`] if the target
+    /// does not exist.
+    fn request_consent(
+        &self,
+        target: &UserId,
+        requester: &UserId,
+        room: Option<&RoomId>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// `target` lets `requester` add it (to `room`, or any room), whether asked or not.
+    fn grant_consent(
+        &self,
+        target: &UserId,
+        requester: &UserId,
+        room: Option<&RoomId>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Withdraws a grant or refuses a request; false if there was neither.
+    fn revoke_consent(
+        &self,
+        target: &UserId,
+        requester: &UserId,
+        room: Option<&RoomId>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// What `target` was asked and has granted.
+    fn consents(
+        &self,
+        target: &UserId,
+    ) -> impl Future<Output = Result<Vec<Consent>, StoreError>> + Send;
+
+    /// Whether `target` lets `requester` add it to `room` (a grant for that room or for any
+    /// room; with `room` `None`, only a grant for any room counts).
+    fn has_consent(
+        &self,
+        target: &UserId,
+        requester: &UserId,
+        room: Option<&RoomId>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Creates a room at version 1; [`StoreError::Conflict`] if it exists.
     fn create_room(&self, room: &NewRoom) -> impl Future<Output = Result<(), StoreError>> + Send;

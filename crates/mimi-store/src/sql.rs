@@ -12,8 +12,8 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{Executor as _, Transaction};
 
 use crate::{
-    DirectoryEntry, EntryKind, InboxItem, LogEntry, Membership, NewEntry, NewRoom, RoomRecord,
-    RoomUpdate, Store, StoreError, TokenOwner,
+    Consent, DirectoryEntry, EntryKind, InboxItem, LogEntry, Membership, NewEntry, NewRoom,
+    RoomRecord, RoomUpdate, Store, StoreError, TokenOwner,
 };
 
 /// Which database a [`SqlStore`] talks to.
@@ -398,6 +398,116 @@ impl Store for SqlStore {
         .fetch_one(&self.pool)
         .await?;
         Ok(u(row.try_get(0)?))
+    }
+
+    async fn request_consent(
+        &self,
+        target: &UserId,
+        requester: &UserId,
+        room: Option<&RoomId>,
+    ) -> Result<(), StoreError> {
+        let result = sqlx::query(
+            "INSERT INTO consents (target_id, requester_id, room_id, granted, created_at) \
+             VALUES ($1, $2, $3, 0, $4) \
+             ON CONFLICT (target_id, requester_id, room_id) DO NOTHING",
+        )
+        .bind(target.as_str())
+        .bind(requester.as_str())
+        .bind(room.map_or("", RoomId::as_str))
+        .bind(now())
+        .execute(&self.pool)
+        .await;
+        match result {
+            Err(e) if foreign_key_violation(&e) => {
+                Err(StoreError::NotFound(format!("user {target}")))
+            }
+            other => other.map(|_| ()).map_err(Into::into),
+        }
+    }
+
+    async fn grant_consent(
+        &self,
+        target: &UserId,
+        requester: &UserId,
+        room: Option<&RoomId>,
+    ) -> Result<(), StoreError> {
+        let result = sqlx::query(
+            "INSERT INTO consents (target_id, requester_id, room_id, granted, created_at) \
+             VALUES ($1, $2, $3, 1, $4) \
+             ON CONFLICT (target_id, requester_id, room_id) DO UPDATE SET granted = 1",
+        )
+        .bind(target.as_str())
+        .bind(requester.as_str())
+        .bind(room.map_or("", RoomId::as_str))
+        .bind(now())
+        .execute(&self.pool)
+        .await;
+        match result {
+            Err(e) if foreign_key_violation(&e) => {
+                Err(StoreError::NotFound(format!("user {target}")))
+            }
+            other => other.map(|_| ()).map_err(Into::into),
+        }
+    }
+
+    async fn revoke_consent(
+        &self,
+        target: &UserId,
+        requester: &UserId,
+        room: Option<&RoomId>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM consents WHERE target_id = $1 AND requester_id = $2 AND room_id = $3",
+        )
+        .bind(target.as_str())
+        .bind(requester.as_str())
+        .bind(room.map_or("", RoomId::as_str))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn consents(&self, target: &UserId) -> Result<Vec<Consent>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT requester_id, room_id, granted FROM consents WHERE target_id = $1 \
+             ORDER BY requester_id, room_id",
+        )
+        .bind(target.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let room: String = r.try_get(1)?;
+                Ok(Consent {
+                    requester: UserId::parse(&r.try_get::<String, _>(0)?)
+                        .map_err(bad("user id"))?,
+                    room: if room.is_empty() {
+                        None
+                    } else {
+                        Some(RoomId::parse(&room).map_err(bad("room id"))?)
+                    },
+                    granted: r.try_get::<i64, _>(2)? != 0,
+                })
+            })
+            .collect()
+    }
+
+    async fn has_consent(
+        &self,
+        target: &UserId,
+        requester: &UserId,
+        room: Option<&RoomId>,
+    ) -> Result<bool, StoreError> {
+        let row = sqlx::query(
+            "SELECT 1 FROM consents WHERE target_id = $1 AND requester_id = $2 \
+             AND granted = 1 AND (room_id = '' OR room_id = $3) LIMIT 1",
+        )
+        .bind(target.as_str())
+        .bind(requester.as_str())
+        .bind(room.map_or("", RoomId::as_str))
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.is_some())
     }
 
     async fn create_room(&self, room: &NewRoom) -> Result<(), StoreError> {

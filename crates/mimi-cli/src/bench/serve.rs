@@ -209,6 +209,16 @@ async fn load(url: &str, args: &Args) -> anyhow::Result<Value> {
             Some(json!({"key_packages": [kp]})),
         )
         .await?;
+        if i > 0 {
+            // The room's owner (user0000) adds everyone: each consents to it.
+            http.call(
+                post.clone(),
+                "/v1/consent/grant",
+                Some(&account),
+                Some(json!({"user": "user0000"})),
+            )
+            .await?;
+        }
         members.push(Member {
             token,
             client,

@@ -73,6 +73,18 @@ fn two_people_chat_through_the_cli_across_a_provider_restart() {
         ],
     );
     assert_eq!(events(&created)[0]["room"], "mimi://example.com/r/team");
+    // bob has not said alice may add him: she asks, he grants.
+    let refused = mimi(&alice, &["room", "add", "team", "bob"]);
+    assert!(!refused.ok);
+    assert!(
+        refused.stderr.contains("mimi consent request"),
+        "{}",
+        refused.stderr
+    );
+    ok(&alice, &["consent", "request", "bob", "--room", "team"]);
+    let asked = ok(&bob, &["consent", "list"]);
+    assert!(asked.contains("mimi://example.com/u/alice"), "{asked}");
+    ok(&bob, &["consent", "grant", "alice", "--room", "team"]);
     ok(&alice, &["room", "add", "team", "bob"]);
     let joined = events(&ok(&bob, &["sync", "--json"]));
     assert_eq!(joined[0]["event"], "joined");
@@ -127,6 +139,7 @@ fn a_commit_whose_answer_was_lost_is_confirmed_by_the_next_sync() {
         &["account", "create", "--server", &direct, "--user", "bob"],
     );
     ok(&alice, &["room", "create", "team"]);
+    ok(&bob, &["consent", "grant", "alice"]);
 
     // The provider takes alice's add, but her answer is lost.
     proxy.lose(true);

@@ -77,6 +77,13 @@ fn setup(addr: SocketAddr) -> (Person, RoomGroup, Person, RoomGroup) {
         &bob.token,
         json!({"key_packages": [kp]}),
     );
+    call(
+        addr,
+        "POST",
+        "/v1/consent/grant",
+        &bob.token,
+        json!({"user": "alice"}),
+    );
     let (_, provider) = request(addr, "GET", "/v1/provider", None, None).unwrap();
     let hub = ExternalSender::tls_deserialize_exact(unb64(&provider["external_sender"])).unwrap();
     let doc = SeedDocument {

@@ -78,6 +78,9 @@ pub async fn upload(
 #[serde(deny_unknown_fields)]
 pub struct Claim {
     user: String,
+    /// The room the KeyPackages are for (consent may be for that room only).
+    #[serde(default)]
+    room: Option<String>,
 }
 
 /// One KeyPackage of one client.
@@ -93,13 +96,23 @@ pub struct ClaimedAll {
     key_packages: Vec<Claimed>,
 }
 
-/// Hands out one KeyPackage per device of a user on this provider.
+/// Hands out one KeyPackage per device of a user on this provider, to the user itself or
+/// to those it consented to be added by.
 pub async fn claim(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     ApiJson(body): ApiJson<Claim>,
 ) -> Result<Json<ClaimedAll>, ApiError> {
     let user = local_user(&state, "user", &body.user)?;
+    let room = body
+        .room
+        .as_deref()
+        .map(|r| {
+            mimi_policy::id::RoomId::parse(r)
+                .map_err(|e| ApiError::bad_request("bad-room", format!("`room`: {e}")))
+        })
+        .transpose()?;
+    super::consent::may_claim(&state, &caller.user, &user, room.as_ref()).await?;
     let mut out = Vec::new();
     for client in state.store.devices(&user).await? {
         if let Some(kp) = state.store.claim_key_package(&client).await? {

@@ -1,6 +1,7 @@
 //! The client API. Handlers extract, call the store or the hub, and map the result.
 
 pub mod accounts;
+pub mod consent;
 pub mod events;
 pub mod key_packages;
 pub mod rooms;

@@ -9,7 +9,7 @@ use openmls_traits::OpenMlsProvider as _;
 use serde_json::json;
 use sqlx::{Connection as _, Executor as _};
 
-use crate::flow::{ROOM, add_user, alice_room, send, upload_key_packages};
+use crate::flow::{ROOM, add_user, alice_room, let_add, send, upload_key_packages};
 use crate::support::{Api, b64, unb64};
 
 #[tokio::test]
@@ -18,6 +18,7 @@ async fn a_commit_whose_write_was_cancelled_leaves_the_room_as_stored() {
     let alice = api.person("alice", "phone").await;
     let bob = api.person("bob", "phone").await;
     upload_key_packages(&api, &bob, 2).await;
+    let_add(&api, &bob, "alice").await;
     let mut ag = alice_room(&api, &alice).await;
 
     let (_, v) = api

@@ -3,7 +3,7 @@
 use axum::http::StatusCode;
 use serde_json::json;
 
-use crate::flow::{ROOM, add_user, alice_room, send, upload_key_packages};
+use crate::flow::{ROOM, add_user, alice_room, let_add, send, upload_key_packages};
 use crate::support::{Api, b64};
 
 #[tokio::test]
@@ -234,6 +234,7 @@ async fn a_replayed_commit_gets_wrong_epoch_with_the_current_epoch() {
     let alice = api.person("alice", "phone").await;
     let bob = api.person("bob", "phone").await;
     upload_key_packages(&api, &bob, 1).await;
+    let_add(&api, &bob, "alice").await;
     let mut ag = alice_room(&api, &alice).await;
     let (_, v) = api
         .call(
@@ -275,7 +276,9 @@ async fn a_commit_submitted_by_another_device_is_refused() {
     let bob = api.person("bob", "phone").await;
     let carol = api.person("carol", "desk").await;
     upload_key_packages(&api, &bob, 1).await;
+    let_add(&api, &bob, "alice").await;
     upload_key_packages(&api, &carol, 1).await;
+    let_add(&api, &carol, "alice").await;
     let mut ag = alice_room(&api, &alice).await;
     let (status, _) = add_user(&api, &alice, &mut ag, "bob").await;
     assert_eq!(status, StatusCode::OK);

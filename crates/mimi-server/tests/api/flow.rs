@@ -59,6 +59,19 @@ pub async fn create_room(api: &Api, owner: &Person, name: &str, discoverable: bo
     group
 }
 
+/// `target` lets `requester` (a bare name) add it to any room.
+pub async fn let_add(api: &Api, target: &Person, requester: &str) {
+    let (status, v) = api
+        .call(
+            "POST",
+            "/v1/consent/grant",
+            Some(&target.token),
+            Some(json!({ "user": requester })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{v}");
+}
+
 pub async fn upload_key_packages(api: &Api, p: &Person, n: usize) {
     let kps: Vec<String> = (0..n)
         .map(|_| b64(&p.client.key_package().unwrap()))
@@ -208,6 +221,7 @@ pub async fn two_in_a_room(api: &Api) -> (Person, RoomGroup, Person, RoomGroup) 
     let alice = api.person("alice", "phone").await;
     let bob = api.person("bob", "phone").await;
     upload_key_packages(api, &bob, 1).await;
+    let_add(api, &bob, "alice").await;
     let mut ag = alice_room(api, &alice).await;
     assert_eq!(
         add_user(api, &alice, &mut ag, "bob").await.0,
@@ -223,6 +237,7 @@ async fn two_users_exchange_encrypted_messages_restart_safe() {
     let alice = api.person("alice", "phone").await;
     let bob = api.person("bob", "phone").await;
     upload_key_packages(&api, &bob, 2).await;
+    let_add(&api, &bob, "alice").await;
     let mut ag = alice_room(&api, &alice).await;
 
     let (status, v) = add_user(&api, &alice, &mut ag, "bob").await;

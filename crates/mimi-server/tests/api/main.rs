@@ -4,6 +4,7 @@
 
 mod access;
 mod cache;
+mod consent;
 mod devices;
 mod errors;
 mod events;

@@ -6,7 +6,8 @@ use mimi_mls::member::Incoming;
 use serde_json::json;
 
 use crate::flow::{
-    add_user, join_from_inbox, receive, send, submit_commit, two_in_a_room, upload_key_packages,
+    add_user, join_from_inbox, let_add, receive, send, submit_commit, two_in_a_room,
+    upload_key_packages,
 };
 use crate::support::{Api, unb64};
 
@@ -57,7 +58,9 @@ async fn a_welcome_joins_with_the_ratchet_tree_of_its_own_epoch() {
     let carol = api.person("carol", "desk").await;
     let dave = api.person("dave", "desk").await;
     upload_key_packages(&api, &carol, 1).await;
+    let_add(&api, &carol, "alice").await;
     upload_key_packages(&api, &dave, 1).await;
+    let_add(&api, &dave, "alice").await;
     assert_eq!(
         add_user(&api, &alice, &mut ag, "carol").await.0,
         StatusCode::OK
@@ -85,6 +88,7 @@ async fn a_new_device_inherits_nothing_from_a_deleted_one_of_the_same_name() {
     let alice = api.person("alice", "phone").await;
     let bob = api.person("bob", "phone").await;
     upload_key_packages(&api, &bob, 1).await;
+    let_add(&api, &bob, "alice").await;
     let mut ag = crate::flow::alice_room(&api, &alice).await;
     assert_eq!(
         add_user(&api, &alice, &mut ag, "bob").await.0,

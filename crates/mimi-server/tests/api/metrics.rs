@@ -2,7 +2,7 @@
 
 use axum::http::StatusCode;
 
-use crate::flow::{add_user, alice_room, send, upload_key_packages};
+use crate::flow::{add_user, alice_room, let_add, send, upload_key_packages};
 use crate::support::Api;
 
 #[tokio::test]
@@ -12,6 +12,7 @@ async fn metrics_count_requests_handshakes_messages_and_the_backlog() {
     let bob = api.person("bob", "phone").await;
     let eve = api.person("eve", "laptop").await;
     upload_key_packages(&api, &bob, 1).await;
+    let_add(&api, &bob, "alice").await;
     let mut ag = alice_room(&api, &alice).await;
     assert_eq!(
         add_user(&api, &alice, &mut ag, "bob").await.0,

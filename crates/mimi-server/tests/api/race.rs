@@ -6,7 +6,7 @@ use mimi_mls::member::{OutgoingCommit, RoomGroup};
 use serde_json::json;
 
 use crate::flow::{
-    ROOM, add_user, alice_room, join_from_inbox, receive, send, upload_key_packages,
+    ROOM, add_user, alice_room, join_from_inbox, let_add, receive, send, upload_key_packages,
 };
 use crate::support::{Api, Person, b64};
 
@@ -34,6 +34,7 @@ async fn race_on(a: Api) {
     let alice = a.person("alice", "phone").await;
     let bob = a.person("bob", "phone").await;
     upload_key_packages(&a, &bob, 1).await;
+    let_add(&a, &bob, "alice").await;
     let mut ag = alice_room(&a, &alice).await;
     assert_eq!(add_user(&a, &alice, &mut ag, "bob").await.0, StatusCode::OK);
     let mut bg = join_from_inbox(&b, &bob).await;
@@ -80,6 +81,7 @@ async fn a_process_that_missed_a_commit_still_refuses_a_message_of_the_old_epoch
     let alice = a.person("alice", "phone").await;
     let bob = a.person("bob", "phone").await;
     upload_key_packages(&a, &bob, 1).await;
+    let_add(&a, &bob, "alice").await;
     let mut ag = alice_room(&a, &alice).await;
     assert_eq!(add_user(&a, &alice, &mut ag, "bob").await.0, StatusCode::OK);
     let mut bg = join_from_inbox(&b, &bob).await;

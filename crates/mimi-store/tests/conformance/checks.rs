@@ -520,6 +520,58 @@ pub async fn a_deleted_device_leaves_its_rooms_before_its_name_is_reused(db: &Db
     assert!(s.memberships(&bob).await.unwrap().is_empty());
 }
 
+pub async fn consent_is_asked_granted_per_room_or_for_all_and_revoked(db: &Db) {
+    let s = &db.store;
+    let (alice, bob) = (user("alice"), user("bob"));
+    let (team, club) = (room_id("team"), room_id("club"));
+    s.create_user(&bob, "hash").await.unwrap();
+    assert!(matches!(
+        s.request_consent(&user("nobody"), &alice, None).await,
+        Err(StoreError::NotFound(_))
+    ));
+    s.request_consent(&bob, &alice, Some(&team)).await.unwrap();
+    s.request_consent(&bob, &alice, Some(&team)).await.unwrap();
+    assert!(
+        !s.has_consent(&bob, &alice, Some(&team)).await.unwrap(),
+        "asked, not given"
+    );
+    assert_eq!(
+        s.consents(&bob).await.unwrap(),
+        vec![mimi_store::Consent {
+            requester: alice.clone(),
+            room: Some(team.clone()),
+            granted: false
+        }]
+    );
+    s.grant_consent(&bob, &alice, Some(&team)).await.unwrap();
+    assert!(s.has_consent(&bob, &alice, Some(&team)).await.unwrap());
+    assert!(
+        !s.has_consent(&bob, &alice, Some(&club)).await.unwrap(),
+        "that room only"
+    );
+    assert!(
+        !s.has_consent(&bob, &alice, None).await.unwrap(),
+        "not any room"
+    );
+    assert!(
+        !s.has_consent(&bob, &user("carol"), Some(&team))
+            .await
+            .unwrap()
+    );
+    s.grant_consent(&bob, &alice, None).await.unwrap();
+    assert!(
+        s.has_consent(&bob, &alice, Some(&club)).await.unwrap(),
+        "any room"
+    );
+    assert!(s.revoke_consent(&bob, &alice, None).await.unwrap());
+    assert!(!s.revoke_consent(&bob, &alice, None).await.unwrap());
+    assert!(!s.has_consent(&bob, &alice, Some(&club)).await.unwrap());
+    assert!(s.has_consent(&bob, &alice, Some(&team)).await.unwrap());
+    // A request does not undo a grant.
+    s.request_consent(&bob, &alice, Some(&team)).await.unwrap();
+    assert!(s.has_consent(&bob, &alice, Some(&team)).await.unwrap());
+}
+
 pub async fn the_directory_lists_only_discoverable_rooms(db: &Db) {
     let s = &db.store;
     let alice = client("alice", "phone");

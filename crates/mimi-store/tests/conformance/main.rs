@@ -48,6 +48,7 @@ conformance!(
     members_receive_from_their_add_until_their_removal,
     acknowledgements_only_move_forward,
     welcomes_go_to_the_added_clients_inboxes,
+    consent_is_asked_granted_per_room_or_for_all_and_revoked,
     a_deleted_device_leaves_its_rooms_before_its_name_is_reused,
     the_directory_lists_only_discoverable_rooms,
     everything_survives_reopening_the_database,

@@ -12,7 +12,7 @@ use crate::InputError;
 /// Arguments of `mimi serve`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// A TOML file with any of: listen, domain, database, data_dir.
+    /// A TOML file with any of: listen, domain, database, data_dir, tls_cert, tls_key.
     #[arg(long, env = "MIMI_CONFIG")]
     config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:8470].
@@ -28,6 +28,12 @@ pub struct Args {
     /// Directory for the default SQLite database [default: mimi-data].
     #[arg(long, env = "MIMI_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// Serve HTTPS with this certificate chain (PEM; needs --tls-key) [default: plain HTTP].
+    #[arg(long, env = "MIMI_TLS_CERT")]
+    tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, env = "MIMI_TLS_KEY")]
+    tls_key: Option<PathBuf>,
 }
 
 /// The config file.
@@ -38,6 +44,8 @@ struct File {
     domain: Option<String>,
     database: Option<String>,
     data_dir: Option<PathBuf>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
 }
 
 impl Args {
@@ -52,7 +60,21 @@ impl Args {
             None => File::default(),
         };
         let defaults = mimi_server::Config::default();
+        let tls = match (
+            self.tls_cert.or(file.tls_cert),
+            self.tls_key.or(file.tls_key),
+        ) {
+            (Some(cert), Some(key)) => Some(mimi_server::tls::TlsFiles { cert, key }),
+            (None, None) => None,
+            _ => {
+                return Err(InputError(
+                    "--tls-cert and --tls-key go together: give both or neither".into(),
+                )
+                .into());
+            }
+        };
         Ok(mimi_server::Config {
+            tls,
             listen: self.listen.or(file.listen).unwrap_or(defaults.listen),
             domain: self.domain.or(file.domain).unwrap_or(defaults.domain),
             database: self.database.or(file.database),
@@ -70,10 +92,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(mimi_server::serve(
         config,
-        |addr| println!("mimi serve listening on http://{addr}"),
+        |addr| println!("mimi serve listening on {scheme}://{addr}"),
         mimi_server::serve::shutdown_signal(),
     ))?;
     Ok(())

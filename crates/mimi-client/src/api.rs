@@ -21,8 +21,13 @@ pub struct ApiFailure {
 #[derive(Debug, Clone)]
 pub struct Api {
     base: String,
-    http: reqwest::blocking::Client,
+    /// `Err`: why the HTTP client could not be set up as asked (reported by every request).
+    http: Result<reqwest::blocking::Client, String>,
 }
+
+/// Extra roots of trust for `https://` providers: a PEM file of CA certificates (for a
+/// provider with a private CA or a self-signed certificate), besides the system's.
+pub const CA_CERT_ENV: &str = "MIMI_CA_CERT";
 
 pub(crate) fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
@@ -39,12 +44,50 @@ pub(crate) fn unb64(field: &str, v: &Value) -> Result<Vec<u8>, ApiFailure> {
         })
 }
 
+/// An error with its causes (reqwest's own message hides the TLS reason).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
 impl Api {
-    /// The API at `server` (`http://host:port`).
+    /// The API at `server` (`http://host:port` or `https://host:port`). HTTPS trusts the
+    /// system's roots and those in the file [`CA_CERT_ENV`] names.
     pub fn new(server: &str) -> Self {
+        // rustls with ring, for the whole process (a second install is a no-op).
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let mut setup: Option<String> = None;
+        let mut builder = reqwest::blocking::Client::builder();
+        if let Some(path) = std::env::var_os(CA_CERT_ENV) {
+            match std::fs::read(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|pem| {
+                    reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| e.to_string())
+                }) {
+                Ok(certs) => builder = builder.tls_certs_merge(certs),
+                Err(e) => {
+                    setup = Some(format!(
+                        "{CA_CERT_ENV}={}: {e}",
+                        std::path::Path::new(&path).display()
+                    ));
+                }
+            }
+        }
+        let http = match setup {
+            Some(problem) => Err(problem),
+            None => builder
+                .build()
+                .map_err(|e| format!("setting up HTTP: {}", error_chain(&e))),
+        };
         Self {
             base: server.trim_end_matches('/').to_owned(),
-            http: reqwest::blocking::Client::new(),
+            http,
         }
     }
 
@@ -52,7 +95,7 @@ impl Api {
         let resp = req.send().map_err(|e| ApiFailure {
             status: 0,
             code: "unreachable".into(),
-            message: format!("cannot reach {}: {e}", self.base),
+            message: format!("cannot reach {}: {}", self.base, error_chain(&e)),
             rule: None,
         })?;
         let status = resp.status().as_u16();
@@ -75,6 +118,15 @@ impl Api {
         })
     }
 
+    fn client(&self) -> Result<&reqwest::blocking::Client, ApiFailure> {
+        self.http.as_ref().map_err(|problem| ApiFailure {
+            status: 0,
+            code: "bad-tls-setup".into(),
+            message: problem.clone(),
+            rule: None,
+        })
+    }
+
     fn with_token(
         req: reqwest::blocking::RequestBuilder,
         token: Option<&str>,
@@ -87,19 +139,22 @@ impl Api {
 
     /// `GET path`.
     pub fn get(&self, path: &str, token: Option<&str>) -> Result<Value, ApiFailure> {
-        let req = self.http.get(format!("{}{path}", self.base));
+        let req = self.client()?.get(format!("{}{path}", self.base));
         self.send(Self::with_token(req, token))
     }
 
     /// `POST path` with a JSON body.
     pub fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Result<Value, ApiFailure> {
-        let req = self.http.post(format!("{}{path}", self.base)).json(body);
+        let req = self
+            .client()?
+            .post(format!("{}{path}", self.base))
+            .json(body);
         self.send(Self::with_token(req, token))
     }
 
     /// `DELETE path`.
     pub fn delete(&self, path: &str, token: Option<&str>) -> Result<Value, ApiFailure> {
-        let req = self.http.delete(format!("{}{path}", self.base));
+        let req = self.client()?.delete(format!("{}{path}", self.base));
         self.send(Self::with_token(req, token))
     }
 }

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tls_codec::Deserialize as _;
 
-pub use api::{Api, ApiFailure};
+pub use api::{Api, ApiFailure, CA_CERT_ENV};
 
 /// KeyPackages a new device uploads (plus a last-resort one).
 const KEY_PACKAGES: usize = 10;

@@ -20,6 +20,8 @@ pub struct Config {
     pub database: Option<String>,
     /// Where the SQLite database lives.
     pub data_dir: PathBuf,
+    /// Serve HTTPS with this certificate (else plain HTTP, for loopback or behind a proxy).
+    pub tls: Option<crate::tls::TlsFiles>,
 }
 
 impl Default for Config {
@@ -29,6 +31,7 @@ impl Default for Config {
             domain: "localhost".into(),
             database: None,
             data_dir: PathBuf::from("mimi-data"),
+            tls: None,
         }
     }
 }
@@ -77,6 +80,12 @@ pub async fn serve(
     let state = AppState::new(domain, store.clone())
         .await
         .map_err(|e| ServeError::Config(e.message))?;
+    let tls = config
+        .tls
+        .as_ref()
+        .map(crate::tls::server_config)
+        .transpose()
+        .map_err(ServeError::Config)?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|source| ServeError::Listen {
@@ -87,13 +96,26 @@ pub async fn serve(
         addr: config.listen,
         source,
     })?;
-    tracing::info!(%addr, domain = %config.domain, database = %redact(&url), "mimi serve listening");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(%addr, scheme, domain = %config.domain, database = %redact(&url), "mimi serve listening");
     ready(addr);
     let sweeper = tokio::spawn(sweep_removals(state.clone()));
-    let served = axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|source| ServeError::Listen { addr, source });
+    let app = router(state);
+    let served = match tls {
+        Some(tls) => {
+            let listener = crate::tls::TlsListener::new(listener, tls)
+                .map_err(|source| ServeError::Listen { addr, source })?;
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+        None => {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+    }
+    .map_err(|source| ServeError::Listen { addr, source });
     sweeper.abort();
     served?;
     store.close().await;

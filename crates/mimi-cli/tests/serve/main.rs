@@ -8,3 +8,4 @@ mod http;
 mod lifecycle;
 mod proxy;
 mod server;
+mod tls;

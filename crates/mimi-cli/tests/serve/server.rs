@@ -39,7 +39,7 @@ impl Server {
         BufReader::new(stdout).read_line(&mut line).unwrap();
         let addr = line
             .trim()
-            .rsplit("http://")
+            .rsplit("://")
             .next()
             .and_then(|a| a.parse().ok())
             .unwrap_or_else(|| panic!("unexpected first line: {line:?}"));

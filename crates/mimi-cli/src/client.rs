@@ -33,6 +33,11 @@ impl Common {
         Profile::open(&self.dir()?).map_err(failure)
     }
 
+    /// A spinner for a long operation (for people only).
+    fn spin(&self, message: &str) -> crate::progress::Spinner {
+        crate::progress::Spinner::start(message, self.json)
+    }
+
     fn print(&self, value: serde_json::Value, text: impl FnOnce() -> String) {
         if self.json {
             println!("{value}");
@@ -258,9 +263,12 @@ pub fn account(cmd: AccountCommand, common: &Common) -> anyhow::Result<()> {
             user,
             device,
         } => {
+            let password = password()?;
+            let spinner = common.spin("creating the account and this device's keys");
             let mut p =
-                Profile::create_account(&dir, &server, &user, &password()?).map_err(failure)?;
+                Profile::create_account(&dir, &server, &user, &password).map_err(failure)?;
             let client = p.add_device(&device).map_err(failure)?;
+            drop(spinner);
             common.print(
                 json!({"user": p.user().map_err(failure)?.to_string(), "client": client.to_string()}),
                 || format!("created {} with device {client}", user),
@@ -281,7 +289,9 @@ pub fn device(cmd: DeviceCommand, common: &Common) -> anyhow::Result<()> {
     let mut p = common.open()?;
     match cmd {
         DeviceCommand::Add { name } => {
+            let spinner = common.spin("registering this device and its keys");
             let client = p.add_device(&name).map_err(failure)?;
+            drop(spinner);
             common.print(json!({"client": client.to_string()}), || {
                 format!("this profile is now {client}")
             });
@@ -312,9 +322,11 @@ pub fn room(cmd: RoomCommand, common: &Common) -> anyhow::Result<()> {
                         .map_err(|e| InputError(format!("{}: {e}", path.display())))
                 })
                 .transpose()?;
+            let spinner = common.spin("creating the room");
             let id = p
                 .create_room(&name, preset.as_deref(), doc.as_deref())
                 .map_err(failure)?;
+            drop(spinner);
             common.print(json!({"room": id.to_string()}), || format!("created {id}"));
         }
         RoomCommand::Show { room } => {
@@ -330,14 +342,18 @@ pub fn room(cmd: RoomCommand, common: &Common) -> anyhow::Result<()> {
         }
         RoomCommand::Add { room, user } => {
             let id = p.room_id(&room).map_err(failure)?;
+            let spinner = common.spin(&format!("adding {user}"));
             let epoch = p.add(&id, &user).map_err(failure)?;
+            drop(spinner);
             common.print(json!({"room": id.to_string(), "epoch": epoch}), || {
                 format!("added {user} to {id}")
             });
         }
         RoomCommand::Remove { room, user } => {
             let id = p.room_id(&room).map_err(failure)?;
+            let spinner = common.spin(&format!("removing {user}"));
             let epoch = p.remove(&id, &user).map_err(failure)?;
+            drop(spinner);
             common.print(json!({"room": id.to_string(), "epoch": epoch}), || {
                 format!("removed {user} from {id}")
             });
@@ -376,13 +392,22 @@ fn show(event: &Event, common: &Common) {
 
 pub fn sync(follow: bool, common: &Common) -> anyhow::Result<()> {
     let mut p = common.open()?;
-    loop {
-        for event in p.sync().map_err(failure)? {
-            show(&event, common);
-        }
-        if !follow {
-            return Ok(());
-        }
-        std::thread::sleep(std::time::Duration::from_secs(1));
+    if follow {
+        // Pushed by the provider's event stream as things arrive, until interrupted.
+        return p
+            .follow(|events| {
+                for event in events {
+                    show(event, common);
+                }
+                true
+            })
+            .map_err(failure);
     }
+    let spinner = common.spin("receiving");
+    let events = p.sync().map_err(failure)?;
+    drop(spinner);
+    for event in events {
+        show(&event, common);
+    }
+    Ok(())
 }

@@ -4,6 +4,7 @@
 mod bench;
 mod client;
 mod policy;
+mod progress;
 mod serve;
 
 use std::process::ExitCode;
@@ -72,6 +73,9 @@ impl std::error::Error for InputError {}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Every HTTP client of this process (the client commands, the load generator) uses rustls
+    // with ring.
+    mimi_client::install_crypto_provider();
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Account(cmd) => client::account(cmd, &cli.common),

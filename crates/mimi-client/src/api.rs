@@ -44,6 +44,37 @@ pub(crate) fn unb64(field: &str, v: &Value) -> Result<Vec<u8>, ApiFailure> {
         })
 }
 
+/// Makes rustls with ring the process's TLS provider, once; every HTTP client of the
+/// process (this crate's and any other reqwest client) needs it before it is built.
+pub fn install_crypto_provider() {
+    // A second install finds one in place and changes nothing.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// The events of a server-sent events stream, as `(event, data)`, until it ends or fails.
+pub(crate) fn sse(stream: impl std::io::Read) -> impl Iterator<Item = (String, String)> {
+    use std::io::BufRead as _;
+    let mut lines = std::io::BufReader::new(stream).lines();
+    std::iter::from_fn(move || {
+        let (mut event, mut data) = (String::from("message"), Vec::<String>::new());
+        loop {
+            let line = lines.next()?.ok()?;
+            if line.is_empty() {
+                if data.is_empty() {
+                    continue;
+                }
+                return Some((event, data.join("\n")));
+            }
+            if let Some(v) = line.strip_prefix("event:") {
+                v.trim_start().clone_into(&mut event);
+            } else if let Some(v) = line.strip_prefix("data:") {
+                data.push(v.strip_prefix(' ').unwrap_or(v).to_owned());
+            }
+            // Comments (keep-alives) and other fields are skipped.
+        }
+    })
+}
+
 /// An error with its causes (reqwest's own message hides the TLS reason).
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
@@ -60,8 +91,7 @@ impl Api {
     /// The API at `server` (`http://host:port` or `https://host:port`). HTTPS trusts the
     /// system's roots and those in the file [`CA_CERT_ENV`] names.
     pub fn new(server: &str) -> Self {
-        // rustls with ring, for the whole process (a second install is a no-op).
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        install_crypto_provider();
         let mut setup: Option<String> = None;
         let mut builder = reqwest::blocking::Client::builder();
         if let Some(path) = std::env::var_os(CA_CERT_ENV) {
@@ -150,6 +180,39 @@ impl Api {
             .post(format!("{}{path}", self.base))
             .json(body);
         self.send(Self::with_token(req, token))
+    }
+
+    /// `GET path` as a stream (server-sent events), open for up to an hour.
+    pub fn stream(
+        &self,
+        path: &str,
+        token: &str,
+    ) -> Result<reqwest::blocking::Response, ApiFailure> {
+        let req = self
+            .client()?
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .header("accept", "text/event-stream")
+            .timeout(std::time::Duration::from_secs(3600));
+        let resp = req.send().map_err(|e| ApiFailure {
+            status: 0,
+            code: "unreachable".into(),
+            message: format!("cannot reach {}: {}", self.base, error_chain(&e)),
+            rule: None,
+        })?;
+        if resp.status().is_success() {
+            return Ok(resp);
+        }
+        let status = resp.status().as_u16();
+        let value: Value = resp.json().unwrap_or(Value::Null);
+        Err(ApiFailure {
+            status,
+            code: value["code"].as_str().unwrap_or("http-error").to_owned(),
+            message: value["message"]
+                .as_str()
+                .map_or_else(|| format!("HTTP {status}"), str::to_owned),
+            rule: None,
+        })
     }
 
     /// `DELETE path`.

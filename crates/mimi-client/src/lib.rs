@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tls_codec::Deserialize as _;
 
-pub use api::{Api, ApiFailure, CA_CERT_ENV};
+pub use api::{Api, ApiFailure, CA_CERT_ENV, install_crypto_provider};
 
 /// KeyPackages a new device uploads (plus a last-resort one).
 const KEY_PACKAGES: usize = 10;
@@ -567,15 +567,52 @@ impl Profile {
     /// Receives what arrived since the last sync: joins rooms from Welcomes, applies
     /// commits, decrypts messages, then acknowledges it all.
     pub fn sync(&mut self) -> Result<Vec<Event>, ClientError> {
+        let (_, token) = self.device()?;
+        let v = self.api.get("/v1/sync", Some(token))?;
+        self.apply(&v)
+    }
+
+    /// Receives as things arrive, over the provider's event stream (`/v1/events`), handing
+    /// each batch's events to `on` until it returns false. A dropped stream is opened again
+    /// (nothing is lost: what was not acknowledged is sent again).
+    pub fn follow(&mut self, mut on: impl FnMut(&[Event]) -> bool) -> Result<(), ClientError> {
+        let mut pause = std::time::Duration::from_millis(250);
+        loop {
+            let token = self.device()?.1.to_owned();
+            match self.api.stream("/v1/events", &token) {
+                Ok(stream) => {
+                    pause = std::time::Duration::from_millis(250);
+                    for (event, data) in api::sse(stream) {
+                        if event != "pending" {
+                            continue;
+                        }
+                        let v: Value = serde_json::from_str(&data).map_err(|e| {
+                            ClientError::Profile(format!("the provider's event: {e}"))
+                        })?;
+                        if !on(&self.apply(&v)?) {
+                            return Ok(());
+                        }
+                    }
+                }
+                // The provider is away: try again, less and less often.
+                Err(e) if e.status == 0 || e.status >= 500 => {}
+                Err(e) => return Err(e.into()),
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(std::time::Duration::from_secs(10));
+        }
+    }
+
+    /// Applies a batch shaped like `/v1/sync`'s, then acknowledges it.
+    fn apply(&mut self, v: &Value) -> Result<Vec<Event>, ClientError> {
         let (client, token) = self.device()?;
         let me = client.id().to_string();
         let mut events = Vec::new();
-        let v = self.api.get("/v1/sync", Some(token))?;
-        let mut last_welcome = None;
+        let mut welcomes = Vec::new();
         for w in v["welcomes"].as_array().into_iter().flatten() {
             // Every Welcome is acknowledged, used or not: one this device cannot use must not
             // block what comes after it.
-            last_welcome = w["id"].as_u64().or(last_welcome);
+            welcomes.extend(w["id"].as_u64());
             let room = w["room"].as_str().unwrap_or_default().to_owned();
             match self.join(&room, w) {
                 Ok(()) => events.push(Event::Joined { room }),
@@ -586,9 +623,10 @@ impl Profile {
             }
         }
         self.save()?;
-        if let Some(id) = last_welcome {
+        if !welcomes.is_empty() {
+            // By ID, not "up to": IDs may become visible out of order.
             self.api
-                .post("/v1/ack", Some(token), &json!({"welcome": id}))?;
+                .post("/v1/ack", Some(token), &json!({"welcomes": welcomes}))?;
         }
         let mut acks: BTreeMap<String, u64> = BTreeMap::new();
         for e in v["entries"].as_array().into_iter().flatten() {

@@ -46,6 +46,46 @@ fn token_hash(token: &str) -> String {
     base64::engine::general_purpose::STANDARD_NO_PAD.encode(digest)
 }
 
+/// Tokens this process looked up recently, so that a busy device does not cost a database
+/// read per request. An entry lives [`TokenCache::TTL`]: a token revoked by another process
+/// (a device deleted there) stops working here within that time; one revoked by this
+/// process stops at once ([`TokenCache::forget_client`]).
+#[derive(Debug, Default)]
+pub struct TokenCache {
+    entries: std::sync::Mutex<std::collections::HashMap<String, (TokenOwner, std::time::Instant)>>,
+}
+
+impl TokenCache {
+    /// How long a looked-up token is trusted without asking the database again.
+    pub const TTL: std::time::Duration = std::time::Duration::from_secs(5);
+    /// Most tokens remembered; past it the cache starts over.
+    const MAX: usize = 100_000;
+
+    fn get(&self, hash: &str) -> Option<TokenOwner> {
+        let entries = self.entries.lock().ok()?;
+        entries
+            .get(hash)
+            .filter(|(_, at)| at.elapsed() < Self::TTL)
+            .map(|(owner, _)| owner.clone())
+    }
+
+    fn put(&self, hash: String, owner: TokenOwner) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= Self::MAX {
+                entries.clear();
+            }
+            entries.insert(hash, (owner, std::time::Instant::now()));
+        }
+    }
+
+    /// Forgets every token of `client` (its device was deleted).
+    pub fn forget_client(&self, client: &ClientId) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.retain(|_, (owner, _)| owner.client.as_ref() != Some(client));
+        }
+    }
+}
+
 /// Who is calling: a user, and its client when the token is a device's.
 #[derive(Debug, Clone)]
 pub struct Caller {
@@ -98,11 +138,20 @@ impl FromRequestParts<AppState> for Caller {
             .ok_or_else(|| {
                 ApiError::unauthorized("the Authorization header is not a Bearer token")
             })?;
-        let TokenOwner { user, client } = state
-            .store
-            .token_owner(&token_hash(token.trim()))
-            .await?
-            .ok_or_else(|| ApiError::unauthorized("unknown or revoked token"))?;
+        let hash = token_hash(token.trim());
+        let owner = match state.tokens.get(&hash) {
+            Some(owner) => owner,
+            None => {
+                let owner = state
+                    .store
+                    .token_owner(&hash)
+                    .await?
+                    .ok_or_else(|| ApiError::unauthorized("unknown or revoked token"))?;
+                state.tokens.put(hash, owner.clone());
+                owner
+            }
+        };
+        let TokenOwner { user, client } = owner;
         Ok(Self { user, client })
     }
 }

@@ -28,7 +28,7 @@
 //! POST /v1/rooms/{provider}/{room}/messages  {message}             (device)
 //! GET  /v1/sync?limit=N&wait=S                                   (device; S: long poll)
 //! GET  /v1/events                     server-sent events: {welcomes, entries} batches (device)
-//! POST /v1/ack                           {welcome?, rooms: [{room, seq}]} (device)
+//! POST /v1/ack                           {welcomes?, welcome?, rooms: [{room, seq}]} (device)
 //! ```
 //!
 //! MLS messages travel base64 in JSON. Every refusal is a 4xx `{"code", "message"}`.

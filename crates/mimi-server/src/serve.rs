@@ -100,7 +100,12 @@ pub async fn serve(
     tracing::info!(%addr, scheme, domain = %config.domain, database = %redact(&url), "mimi serve listening");
     ready(addr);
     let sweeper = tokio::spawn(sweep_removals(state.clone()));
-    let app = router(state);
+    let app = router(state.clone());
+    // Streams and long polls end first, so that graceful shutdown does not wait on them.
+    let shutdown = async move {
+        shutdown.await;
+        state.stop();
+    };
     let served = match tls {
         Some(tls) => {
             let listener = crate::tls::TlsListener::new(listener, tls)

@@ -47,6 +47,12 @@ pub struct AppState {
     pub notifier: tokio::sync::broadcast::Sender<()>,
     /// Group commit for application messages.
     pub writer: crate::writer::Writer,
+    /// Recently looked-up bearer tokens.
+    pub tokens: Arc<crate::auth::TokenCache>,
+    /// Turns true when the provider is shutting down: event streams and long polls end,
+    /// so that graceful shutdown does not wait on them.
+    pub stopping: tokio::sync::watch::Receiver<bool>,
+    stop: Arc<tokio::sync::watch::Sender<bool>>,
     rooms: Arc<Mutex<HashMap<RoomId, Arc<Mutex<CachedRoom>>>>>,
 }
 
@@ -65,6 +71,7 @@ impl AppState {
             }),
         )?;
         let notifier = tokio::sync::broadcast::channel(64).0;
+        let (stop, stopping) = tokio::sync::watch::channel(false);
         let writer = crate::writer::Writer::start(store.clone(), notifier.clone());
         Ok(Self {
             domain,
@@ -72,9 +79,23 @@ impl AppState {
             hub: Arc::new(hub),
             metrics: Arc::default(),
             writer,
+            tokens: Arc::default(),
+            stopping,
+            stop: Arc::new(stop),
             notifier,
             rooms: Arc::new(Mutex::new(HashMap::new())),
         })
+    }
+
+    /// Ends event streams and long polls (the provider is shutting down).
+    pub fn stop(&self) {
+        let _ = self.stop.send(true);
+    }
+
+    /// Completes once [`AppState::stop`] was called.
+    pub async fn stopped(&self) {
+        let mut stopping = self.stopping.clone();
+        let _ = stopping.wait_for(|stop| *stop).await;
     }
 
     /// How many rooms this process holds.

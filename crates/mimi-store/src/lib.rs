@@ -432,6 +432,13 @@ pub trait Store: Send + Sync {
         id: u64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Deletes these items of a client's inbox.
+    fn ack_inbox_items(
+        &self,
+        client: &ClientId,
+        ids: &[u64],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// Room log entries not yet acknowledged, summed over every member device.
     fn delivery_backlog(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
 

@@ -32,6 +32,9 @@ pub struct SqlStore {
     backend: Backend,
 }
 
+/// Rows in one multi-row `INSERT` (6 parameters each, far below both databases' limits).
+const ROWS_PER_INSERT: usize = 100;
+
 fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -675,23 +678,39 @@ impl Store for SqlStore {
         };
         let last: i64 = row.try_get(0)?;
         let first = last - messages.len() as i64 + 1;
-        let mut seqs = Vec::with_capacity(messages.len());
-        for (i, m) in messages.iter().enumerate() {
-            let seq = first + i as i64;
-            sqlx::query(
-                "INSERT INTO room_log (room_id, seq, kind, epoch, sender, body) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(room.as_str())
-            .bind(seq)
-            .bind(m.kind.code())
-            .bind(epoch as i64)
-            .bind(m.sender.as_str())
-            .bind(m.body.as_slice())
-            .execute(&mut *tx)
-            .await?;
-            seqs.push(u(seq));
+        // Many rows per statement: each statement is a round trip to the database.
+        for (c, chunk) in messages.chunks(ROWS_PER_INSERT).enumerate() {
+            let values = (0..chunk.len())
+                .map(|i| {
+                    let b = i * 6;
+                    format!(
+                        "(${}, ${}, ${}, ${}, ${}, ${})",
+                        b + 1,
+                        b + 2,
+                        b + 3,
+                        b + 4,
+                        b + 5,
+                        b + 6
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "INSERT INTO room_log (room_id, seq, kind, epoch, sender, body) VALUES {values}"
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (i, m) in chunk.iter().enumerate() {
+                query = query
+                    .bind(room.as_str())
+                    .bind(first + (c * ROWS_PER_INSERT + i) as i64)
+                    .bind(m.kind.code())
+                    .bind(epoch as i64)
+                    .bind(m.sender.as_str())
+                    .bind(m.body.as_slice());
+            }
+            query.execute(&mut *tx).await?;
         }
+        let seqs = (first..=last).map(u).collect();
         tx.commit().await?;
         Ok(seqs)
     }
@@ -762,16 +781,14 @@ impl Store for SqlStore {
             .execute(&mut *tx)
             .await?;
             members.push(done.rows_affected() > 0);
-            // A removed client that has everything up to its removal is done with the room.
-            sqlx::query(
-                "DELETE FROM room_members WHERE room_id = $1 AND client_id = $2 \
-                 AND until_seq IS NOT NULL AND acked_seq >= until_seq",
-            )
-            .bind(room.as_str())
-            .bind(client.to_string())
-            .execute(&mut *tx)
-            .await?;
         }
+        // Removed clients that have everything up to their removal are done with the room
+        // (the partial index keeps this to the few still leaving).
+        sqlx::query(
+            "DELETE FROM room_members WHERE until_seq IS NOT NULL AND acked_seq >= until_seq",
+        )
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(members)
     }
@@ -803,6 +820,19 @@ impl Store for SqlStore {
             .bind(id as i64)
             .execute(&self.pool)
             .await?;
+        Ok(())
+    }
+
+    async fn ack_inbox_items(&self, client: &ClientId, ids: &[u64]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for id in ids {
+            sqlx::query("DELETE FROM inbox WHERE client_id = $1 AND id = $2")
+                .bind(client.to_string())
+                .bind(*id as i64)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 

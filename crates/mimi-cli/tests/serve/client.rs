@@ -161,3 +161,95 @@ fn a_commit_whose_answer_was_lost_is_confirmed_by_the_next_sync() {
     assert_eq!(server.terminate(), Some(0));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn sync_follow_prints_messages_as_the_event_stream_pushes_them() {
+    use std::io::{BufRead as _, BufReader};
+    let dir = scratch("follow");
+    let server = Server::start(&dir, &[]);
+    let url = format!("http://{}", server.addr);
+    let (alice, bob) = (dir.join("alice"), dir.join("bob"));
+    ok(
+        &alice,
+        &["account", "create", "--server", &url, "--user", "alice"],
+    );
+    ok(
+        &bob,
+        &["account", "create", "--server", &url, "--user", "bob"],
+    );
+    ok(&bob, &["consent", "grant", "alice"]);
+    ok(&alice, &["room", "create", "team"]);
+    ok(&alice, &["room", "add", "team", "bob"]);
+    let mut follower = Command::new(env!("CARGO_BIN_EXE_mimi"))
+        .args(["sync", "--follow", "--json", "--profile"])
+        .arg(&bob)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = follower.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    let next = || -> Value {
+        let line = rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("an event within 20 s");
+        serde_json::from_str(&line).unwrap()
+    };
+    assert_eq!(next()["event"], "joined");
+    ok(&alice, &["send", "team", "pushed to you"]);
+    assert_eq!(next()["text"], "pushed to you");
+    // The stream survives the provider's restart: bob's follower reconnects.
+    let addr = server.addr.to_string();
+    server.terminate();
+    let server = Server::start_at(&dir, &addr, &[]);
+    ok(&alice, &["send", "team", "after the restart"]);
+    assert_eq!(next()["text"], "after the restart");
+    follower.kill().unwrap();
+    follower.wait().unwrap();
+    assert_eq!(server.terminate(), Some(0));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_welcome_the_device_cannot_use_is_reported_and_does_not_block_the_next() {
+    use crate::crash::{add, create_room, person};
+    let dir = scratch("bad-welcome");
+    let server = Server::start(&dir, &[]);
+    let url = format!("http://{}", server.addr);
+    // bob uses the CLI; alice drives MLS by hand, to send him a broken Welcome first.
+    let bob = dir.join("bob");
+    ok(
+        &bob,
+        &["account", "create", "--server", &url, "--user", "bob"],
+    );
+    ok(&bob, &["consent", "grant", "alice"]);
+    let alice = person(server.addr, "alice");
+    let mut team = create_room(server.addr, &alice, "team");
+    add(
+        server.addr,
+        &alice,
+        &mut team,
+        "team",
+        "bob",
+        Some(b"not a Welcome"),
+    );
+    let mut club = create_room(server.addr, &alice, "club");
+    add(server.addr, &alice, &mut club, "club", "bob", None);
+
+    let got = events(&ok(&bob, &["sync", "--json"]));
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[0]["event"], "join-failed");
+    assert_eq!(got[0]["room"], "mimi://example.com/r/team");
+    assert_eq!(got[1]["event"], "joined");
+    assert_eq!(got[1]["room"], "mimi://example.com/r/club");
+    // Both were acknowledged: the next sync has nothing, and no error.
+    assert_eq!(ok(&bob, &["sync", "--json"]), "");
+    assert_eq!(server.terminate(), Some(0));
+    let _ = std::fs::remove_dir_all(dir);
+}

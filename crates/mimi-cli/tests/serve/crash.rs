@@ -32,12 +32,12 @@ fn unb64(v: &Value) -> Vec<u8> {
         .unwrap()
 }
 
-struct Person {
+pub(crate) struct Person {
     token: String,
     client: Client,
 }
 
-fn call(addr: SocketAddr, method: &str, path: &str, token: &str, body: Value) -> Value {
+pub(crate) fn call(addr: SocketAddr, method: &str, path: &str, token: &str, body: Value) -> Value {
     let body = (!body.is_null()).then_some(&body);
     let (status, v) = request(addr, method, path, Some(token), body).unwrap();
     assert!(
@@ -47,7 +47,7 @@ fn call(addr: SocketAddr, method: &str, path: &str, token: &str, body: Value) ->
     v
 }
 
-fn person(addr: SocketAddr, name: &str) -> Person {
+pub(crate) fn person(addr: SocketAddr, name: &str) -> Person {
     let body = json!({"user": name, "password": "correct horse"});
     let (status, v) = request(addr, "POST", "/v1/accounts", None, Some(&body)).unwrap();
     assert_eq!(status, 201, "{v}");
@@ -63,6 +63,74 @@ fn person(addr: SocketAddr, name: &str) -> Person {
         token: v["token"].as_str().unwrap().to_owned(),
         client: Client::new(ClientId::parse(v["client"].as_str().unwrap()).unwrap()).unwrap(),
     }
+}
+
+/// `owner`'s new room `name` (hidden, administrated), with only the owner's device in it.
+pub(crate) fn create_room(addr: SocketAddr, owner: &Person, name: &str) -> RoomGroup {
+    let (_, provider) = request(addr, "GET", "/v1/provider", None, None).unwrap();
+    let hub = ExternalSender::tls_deserialize_exact(unb64(&provider["external_sender"])).unwrap();
+    let me = owner.client.id();
+    let doc = SeedDocument {
+        id: Some(RoomId::new("example.com", name).unwrap()),
+        user_affiliations: Affiliations {
+            owner: vec![me.user().clone()],
+            ..Default::default()
+        },
+        clients: BTreeMap::from([(me.user().clone(), vec![me.name().to_owned()])]),
+        owning_system: vec![mimi_policy::id::UserId::new("example.com", "system").unwrap()],
+        ..Default::default()
+    };
+    let group = owner
+        .client
+        .create_room(&doc.into_room().unwrap(), &hub)
+        .unwrap();
+    let body = json!({
+        "group_info": b64(&owner.client.group_info(&group).unwrap()),
+        "ratchet_tree": b64(&group.ratchet_tree().unwrap()),
+    });
+    call(addr, "POST", "/v1/rooms", &owner.token, body);
+    group
+}
+
+/// `adder` adds `user`'s device to room `name`, sending `welcome` in place of the real
+/// Welcome when given.
+pub(crate) fn add(
+    addr: SocketAddr,
+    adder: &Person,
+    group: &mut RoomGroup,
+    name: &str,
+    user: &str,
+    welcome: Option<&[u8]>,
+) {
+    let v = call(
+        addr,
+        "POST",
+        "/v1/key-packages/claim",
+        &adder.token,
+        json!({"user": user}),
+    );
+    let target = mimi_policy::id::UserId::new("example.com", user).unwrap();
+    let kp = validate_key_package(
+        adder.client.provider().crypto(),
+        &unb64(&v["key_packages"][0]["key_package"]),
+        &target,
+    )
+    .unwrap();
+    let out = group.add(&adder.client, vec![kp]).unwrap();
+    let welcome = welcome.map(<[u8]>::to_vec).or(out.welcome);
+    let body = json!({
+        "commit": b64(&out.commit),
+        "group_info": b64(&out.group_info),
+        "welcome": welcome.as_deref().map(b64),
+    });
+    call(
+        addr,
+        "POST",
+        &format!("/v1/rooms/example.com/{name}/commits"),
+        &adder.token,
+        body,
+    );
+    group.confirm(&adder.client).unwrap();
 }
 
 /// alice's room with bob in it.
@@ -84,67 +152,23 @@ fn setup(addr: SocketAddr) -> (Person, RoomGroup, Person, RoomGroup) {
         &bob.token,
         json!({"user": "alice"}),
     );
-    let (_, provider) = request(addr, "GET", "/v1/provider", None, None).unwrap();
-    let hub = ExternalSender::tls_deserialize_exact(unb64(&provider["external_sender"])).unwrap();
-    let doc = SeedDocument {
-        id: Some(RoomId::new("example.com", "team").unwrap()),
-        user_affiliations: Affiliations {
-            owner: vec![alice.client.id().user().clone()],
-            ..Default::default()
-        },
-        clients: BTreeMap::from([(alice.client.id().user().clone(), vec!["phone".to_owned()])]),
-        owning_system: vec![mimi_policy::id::UserId::new("example.com", "system").unwrap()],
-        ..Default::default()
-    };
-    let mut ag = alice
-        .client
-        .create_room(&doc.into_room().unwrap(), &hub)
-        .unwrap();
-    let body = json!({
-        "group_info": b64(&alice.client.group_info(&ag).unwrap()),
-        "ratchet_tree": b64(&ag.ratchet_tree().unwrap()),
-    });
-    call(addr, "POST", "/v1/rooms", &alice.token, body);
-    let v = call(
-        addr,
-        "POST",
-        "/v1/key-packages/claim",
-        &alice.token,
-        json!({"user": "bob"}),
-    );
-    let kp = validate_key_package(
-        alice.client.provider().crypto(),
-        &unb64(&v["key_packages"][0]["key_package"]),
-        bob.client.id().user(),
-    )
-    .unwrap();
-    let out = ag.add(&alice.client, vec![kp]).unwrap();
-    let body = json!({
-        "commit": b64(&out.commit),
-        "group_info": b64(&out.group_info),
-        "welcome": out.welcome.as_deref().map(b64),
-    });
-    call(addr, "POST", &format!("{ROOM}/commits"), &alice.token, body);
-    ag.confirm(&alice.client).unwrap();
+    let mut ag = create_room(addr, &alice, "team");
+    add(addr, &alice, &mut ag, "team", "bob", None);
     let sync = call(addr, "GET", "/v1/sync", &bob.token, Value::Null);
-    let gi = call(
-        addr,
-        "GET",
-        &format!("{ROOM}/group-info"),
-        &bob.token,
-        Value::Null,
-    );
     let welcome = &sync["welcomes"][0];
     let bg = bob
         .client
-        .join(&unb64(&welcome["welcome"]), &unb64(&gi["ratchet_tree"]))
+        .join(
+            &unb64(&welcome["welcome"]),
+            &unb64(&welcome["ratchet_tree"]),
+        )
         .unwrap();
     call(
         addr,
         "POST",
         "/v1/ack",
         &bob.token,
-        json!({"welcome": welcome["id"]}),
+        json!({"welcomes": [welcome["id"]]}),
     );
     (alice, ag, bob, bg)
 }

@@ -53,3 +53,31 @@ fn serve_reads_a_config_file_and_flags_override_it() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("domian"));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn the_load_generator_runs_against_a_provider_it_starts() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mimi"))
+        .args([
+            "bench",
+            "serve",
+            "--members",
+            "3",
+            "--messages",
+            "30",
+            "--senders",
+            "2",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["messages"], 30);
+    assert!(
+        report["deliveries_per_s"].as_f64().unwrap() > 0.0,
+        "{report}"
+    );
+}

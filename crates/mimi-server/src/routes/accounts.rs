@@ -160,6 +160,7 @@ pub async fn remove_device(
     let Some(rooms) = state.store.remove_device(&client).await? else {
         return Err(ApiError::not_found(format!("no device {client}")));
     };
+    state.tokens.forget_client(&client);
     tracing::info!(%client, rooms = rooms.len(), "device deleted");
     if !rooms.is_empty() {
         // Done now if it can be; what fails stays pending for the provider's sweeper.

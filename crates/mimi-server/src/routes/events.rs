@@ -73,7 +73,13 @@ pub async fn events(
         first: true,
     };
     let stream = futures_util::stream::unfold(cursor, |mut cursor| async move {
-        let event = match cursor.next().await {
+        let state = cursor.state.clone();
+        let next = tokio::select! {
+            next = cursor.next() => next,
+            // The provider is shutting down: the stream ends (the device reconnects).
+            () = state.stopped() => return None,
+        };
+        let event = match next {
             Ok(b) => Event::default()
                 .event("pending")
                 .json_data(&b)

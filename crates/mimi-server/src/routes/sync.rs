@@ -81,7 +81,11 @@ pub async fn sync(
         }
         // Woken by this process's writes; at least every second for other processes'.
         let nap = (deadline - now).min(Duration::from_secs(1));
-        let _ = tokio::time::timeout(nap, wake.recv()).await;
+        tokio::select! {
+            _ = tokio::time::timeout(nap, wake.recv()) => {}
+            // Shutting down: answer now, with nothing.
+            () = state.stopped() => return Ok(Json(b)),
+        }
     }
 }
 
@@ -136,13 +140,18 @@ pub struct RoomAck {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Ack {
+    /// Every Welcome up to this ID (IDs can become visible out of order on PostgreSQL:
+    /// prefer `welcomes`).
     #[serde(default)]
     welcome: Option<u64>,
+    /// These Welcomes.
+    #[serde(default)]
+    welcomes: Vec<u64>,
     #[serde(default)]
     rooms: Vec<RoomAck>,
 }
 
-/// Acknowledges Welcomes up to an ID and room logs up to positions.
+/// Acknowledges Welcomes (by ID, or up to an ID) and room logs up to positions.
 pub async fn ack(
     State(state): State<AppState>,
     caller: Caller,
@@ -151,6 +160,9 @@ pub async fn ack(
     let client = caller.device()?;
     if let Some(id) = body.welcome {
         state.store.ack_inbox(client, id).await?;
+    }
+    if !body.welcomes.is_empty() {
+        state.store.ack_inbox_items(client, &body.welcomes).await?;
     }
     for r in &body.rooms {
         let room = RoomId::parse(&r.room)

@@ -9,3 +9,4 @@ CREATE TABLE pending_removals (
     PRIMARY KEY (room_id, client_id)
 );
 CREATE INDEX pending_removals_by_client ON pending_removals (client_id);
+CREATE INDEX room_members_leaving ON room_members (room_id, client_id) WHERE until_seq IS NOT NULL;

@@ -485,6 +485,12 @@ pub async fn welcomes_go_to_the_added_clients_inboxes(db: &Db) {
     s.ack_inbox(&bob, id).await.unwrap();
     assert!(s.inbox(&bob, 0).await.unwrap().is_empty());
     assert_eq!(s.inbox(&carol, 0).await.unwrap().len(), 1);
+    // By ID: only the items named go.
+    let id = s.inbox(&carol, 0).await.unwrap()[0].id;
+    s.ack_inbox_items(&carol, &[id + 1000]).await.unwrap();
+    assert_eq!(s.inbox(&carol, 0).await.unwrap().len(), 1);
+    s.ack_inbox_items(&carol, &[id]).await.unwrap();
+    assert!(s.inbox(&carol, 0).await.unwrap().is_empty());
 }
 
 pub async fn a_deleted_device_leaves_its_rooms_before_its_name_is_reused(db: &Db) {

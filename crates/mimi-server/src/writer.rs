@@ -14,8 +14,8 @@ const MAX_BATCH: usize = 512;
 struct Message {
     room: RoomId,
     epoch: u64,
-    entry: NewEntry,
-    reply: oneshot::Sender<Result<u64, StoreError>>,
+    entries: Vec<NewEntry>,
+    reply: oneshot::Sender<Result<Vec<u64>, StoreError>>,
 }
 
 struct Ack {
@@ -54,18 +54,19 @@ impl Writer {
         Self { queue }
     }
 
-    /// Appends one message sent in `epoch`; answers once it is on disk.
+    /// Appends messages sent in `epoch`, in order and together; answers with their
+    /// sequence numbers once they are on disk.
     pub async fn append(
         &self,
         room: RoomId,
         epoch: u64,
-        entry: NewEntry,
-    ) -> Result<u64, StoreError> {
+        entries: Vec<NewEntry>,
+    ) -> Result<Vec<u64>, StoreError> {
         let (reply, answer) = oneshot::channel();
         let request = Request::Message(Message {
             room,
             epoch,
-            entry,
+            entries,
             reply,
         });
         let gone = || StoreError::Backend("the writer stopped".into());
@@ -108,11 +109,16 @@ async fn write(store: &SqlStore, batch: Vec<Request>) {
         }
     }
     for (room, epoch, messages) in groups {
-        let entries: Vec<NewEntry> = messages.iter().map(|m| m.entry.clone()).collect();
+        let entries: Vec<NewEntry> = messages
+            .iter()
+            .flat_map(|m| m.entries.iter().cloned())
+            .collect();
         match store.append_messages(&room, epoch, &entries).await {
             Ok(seqs) => {
-                for (m, seq) in messages.into_iter().zip(seqs) {
-                    let _ = m.reply.send(Ok(seq));
+                let mut seqs = seqs.into_iter();
+                for m in messages {
+                    let mine = seqs.by_ref().take(m.entries.len()).collect();
+                    let _ = m.reply.send(Ok(mine));
                 }
             }
             Err(e) => {

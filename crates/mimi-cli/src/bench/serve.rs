@@ -37,6 +37,9 @@ pub struct Args {
     /// Members sending concurrently.
     #[arg(long, default_value_t = 10)]
     senders: usize,
+    /// Messages per request (1: each its own request; more: a client flushing a queue).
+    #[arg(long, default_value_t = 1)]
+    batch: usize,
 }
 
 fn b64(bytes: &[u8]) -> String {
@@ -104,6 +107,21 @@ impl Drop for Server {
     }
 }
 
+/// What a receiver reads of `/v1/sync`: the entries' positions and kinds (the ciphertexts
+/// are skipped, not copied).
+#[derive(Default, serde::Deserialize)]
+struct Pending {
+    #[serde(default)]
+    entries: Vec<PendingEntry>,
+}
+
+#[derive(serde::Deserialize)]
+struct PendingEntry {
+    room: String,
+    seq: u64,
+    kind: String,
+}
+
 #[derive(Clone)]
 struct Http {
     http: reqwest::Client,
@@ -118,6 +136,17 @@ impl Http {
         token: Option<&str>,
         body: Option<Value>,
     ) -> anyhow::Result<Value> {
+        self.call_as(method, path, token, body).await
+    }
+
+    /// A call whose answer is read as `T` (the receivers read only what they count).
+    async fn call_as<T: serde::de::DeserializeOwned + Default>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> anyhow::Result<T> {
         let mut req = self
             .http
             .request(method.clone(), format!("{}{path}", self.base));
@@ -134,7 +163,7 @@ impl Http {
             bail!("{method} {path}: {status} {text}");
         }
         Ok(if text.is_empty() {
-            Value::Null
+            T::default()
         } else {
             serde_json::from_str(&text)?
         })
@@ -343,30 +372,28 @@ async fn load(url: &str, args: &Args) -> anyhow::Result<Value> {
         receivers.push(tokio::spawn(async move {
             let mut got = 0usize;
             while got < expected {
-                let v = http
-                    .call(
+                let v: Pending = http
+                    .call_as(
                         reqwest::Method::GET,
                         "/v1/sync?limit=1000&wait=5",
                         Some(&token),
                         None,
                     )
                     .await?;
-                let entries = v["entries"].as_array().cloned().unwrap_or_default();
-                if entries.is_empty() {
+                let Some(last) = v.entries.last() else {
                     continue;
-                }
+                };
                 // A device that is keeping up lets entries gather for a moment, so each
                 // request carries many (delivery latency for throughput, as chat allows).
-                if entries.len() < 100 {
+                if v.entries.len() < 100 {
                     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                 }
-                got += entries.iter().filter(|e| e["kind"] == "message").count();
-                let last = entries.last().cloned().unwrap_or_default();
+                got += v.entries.iter().filter(|e| e.kind == "message").count();
                 http.call(
                     reqwest::Method::POST,
                     "/v1/ack",
                     Some(&token),
-                    Some(json!({"rooms": [{"room": last["room"], "seq": last["seq"]}]})),
+                    Some(json!({"rooms": [{"room": last.room, "seq": last.seq}]})),
                 )
                 .await?;
             }
@@ -374,17 +401,23 @@ async fn load(url: &str, args: &Args) -> anyhow::Result<Value> {
         }));
     }
     let mut senders = Vec::new();
+    let per_request = args.batch.clamp(1, 100);
     for (token, bodies) in batches {
         let http = http.clone();
         senders.push(tokio::spawn(async move {
             let mut latencies = Vec::with_capacity(bodies.len());
-            for body in bodies {
+            for chunk in bodies.chunks(per_request) {
+                let body = if per_request == 1 {
+                    json!({"message": chunk[0]})
+                } else {
+                    json!({"messages": chunk})
+                };
                 let t = Instant::now();
                 http.call(
                     reqwest::Method::POST,
                     &format!("{room_path}/messages"),
                     Some(&token),
-                    Some(json!({"message": body})),
+                    Some(body),
                 )
                 .await?;
                 latencies.push(t.elapsed().as_secs_f64() * 1e3);
@@ -408,6 +441,7 @@ async fn load(url: &str, args: &Args) -> anyhow::Result<Value> {
         "members": args.members,
         "messages": args.messages,
         "senders": args.senders,
+        "batch": per_request,
         "messages_per_s": round(args.messages as f64 / submitted),
         "deliveries_per_s": round(delivered as f64 / done),
         "submit_p50_ms": (percentile(&latencies, 0.50) * 100.0).round() / 100.0,

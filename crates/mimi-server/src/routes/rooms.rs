@@ -451,45 +451,88 @@ pub async fn proposal(
     counted(&state, handshake(&state, &id, &client, submitted).await)
 }
 
-/// `POST .../messages`.
+/// Most messages in one request.
+pub const MAX_MESSAGES: usize = 100;
+
+/// `POST .../messages`: one message, or several sent together (a client flushing what it
+/// queued); each is checked, all are stored or none.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Message {
-    message: String,
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    messages: Option<Vec<String>>,
 }
 
-/// A stored message.
+/// Stored messages: `seq` for one, `seqs` for several.
 #[derive(Serialize)]
 pub struct Sent {
-    seq: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seq: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seqs: Option<Vec<u64>>,
 }
 
-/// Submits an application message: a PrivateMessage of the current epoch from a device that
-/// may speak in the room. It stays opaque to the provider.
+/// Submits application messages: PrivateMessages of the current epoch from a device that
+/// may speak in the room. They stay opaque to the provider.
 pub async fn message(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath((provider, name)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<Message>,
 ) -> Result<Json<Sent>, ApiError> {
-    let result = store_message(&state, &caller, &provider, &name, &body).await;
-    state.metrics.message(match &result {
-        Ok(_) => "accepted",
-        Err(e) => &e.code,
-    });
-    result.map(Json)
+    let count = body.messages.as_ref().map_or(1, |m| m.len().max(1));
+    let result = store_messages(&state, &caller, &provider, &name, &body).await;
+    for _ in 0..count {
+        state.metrics.message(match &result {
+            Ok(_) => "accepted",
+            Err(e) => &e.code,
+        });
+    }
+    let seqs = result?;
+    Ok(Json(if body.messages.is_some() {
+        Sent {
+            seq: None,
+            seqs: Some(seqs),
+        }
+    } else {
+        Sent {
+            seq: seqs.first().copied(),
+            seqs: None,
+        }
+    }))
 }
 
-async fn store_message(
+async fn store_messages(
     state: &AppState,
     caller: &Caller,
     provider: &str,
     name: &str,
     body: &Message,
-) -> Result<Sent, ApiError> {
+) -> Result<Vec<u64>, ApiError> {
     let id = room_id(state, provider, name)?;
     let client = caller.device()?.clone();
-    let bytes = b64("message", &body.message)?;
+    let bytes: Vec<Vec<u8>> = match (&body.message, &body.messages) {
+        (Some(one), None) => vec![b64("message", one)?],
+        (None, Some(many)) if !many.is_empty() && many.len() <= MAX_MESSAGES => many
+            .iter()
+            .enumerate()
+            .map(|(i, m)| b64(&format!("messages[{i}]"), m))
+            .collect::<Result<_, _>>()?,
+        (None, Some(_)) => {
+            return Err(ApiError::bad_request(
+                "bad-batch",
+                format!("`messages` holds 1 to {MAX_MESSAGES} messages"),
+            ));
+        }
+        _ => {
+            return Err(ApiError::bad_request(
+                "bad-json",
+                "give `message` or `messages`, not both",
+            ));
+        }
+    };
     for _ in 0..RETRIES {
         // Checked under the room's lock, written after it: messages of one room batch
         // together, and the write is refused if a commit changed the epoch meanwhile.
@@ -502,17 +545,30 @@ async fn store_message(
                     format!("{client} is not in {id}"),
                 ));
             }
-            hub_room.check_message(&state.hub, &client, &bytes)?;
+            for (i, m) in bytes.iter().enumerate() {
+                hub_room
+                    .check_message(&state.hub, &client, m)
+                    .map_err(|e| {
+                        let mut e = ApiError::from(e);
+                        if bytes.len() > 1 {
+                            e.message = format!("messages[{i}]: {}", e.message);
+                        }
+                        e
+                    })?;
+            }
             hub_room.epoch()
         };
-        let entry = NewEntry {
-            kind: EntryKind::Message,
-            sender: client.to_string(),
-            body: bytes.clone(),
-        };
-        match state.writer.append(id.clone(), epoch, entry).await {
-            Ok(seq) => return Ok(Sent { seq }),
-            // A commit changed the room: read it again and check the message again.
+        let entries = bytes
+            .iter()
+            .map(|b| NewEntry {
+                kind: EntryKind::Message,
+                sender: client.to_string(),
+                body: b.clone(),
+            })
+            .collect();
+        match state.writer.append(id.clone(), epoch, entries).await {
+            Ok(seqs) => return Ok(seqs),
+            // A commit changed the room: read it again and check the messages again.
             Err(StoreError::Stale { .. }) => state.room(&id).await.map(drop)?,
             Err(e) => return Err(e.into()),
         }

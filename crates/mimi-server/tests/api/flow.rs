@@ -280,3 +280,62 @@ async fn two_users_exchange_encrypted_messages_restart_safe() {
         "mimi://example.com/u/bob"
     );
 }
+
+#[tokio::test]
+async fn several_messages_in_one_request_are_stored_in_order_or_not_at_all() {
+    let api = Api::new().await;
+    let (alice, mut ag, bob, mut bg) = two_in_a_room(&api).await;
+    let path = format!("{ROOM}/messages");
+    let texts = ["one", "two", "three"];
+    let cts: Vec<String> = texts
+        .iter()
+        .map(|t| b64(&ag.encrypt(&alice.client, t.as_bytes()).unwrap()))
+        .collect();
+    let (status, v) = api
+        .call(
+            "POST",
+            &path,
+            Some(&alice.token),
+            Some(json!({ "messages": cts })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let seqs: Vec<u64> = v["seqs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_u64().unwrap())
+        .collect();
+    assert_eq!(seqs.len(), 3);
+    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
+    assert_eq!(receive(&api, &bob, &mut bg).await, texts);
+
+    // One bad message refuses the whole request: nothing of it is stored.
+    let good = b64(&ag.encrypt(&alice.client, b"four").unwrap());
+    let (status, v) = api
+        .call(
+            "POST",
+            &path,
+            Some(&alice.token),
+            Some(json!({ "messages": [good, b64(b"not MLS")] })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+    assert!(
+        v["message"].as_str().unwrap().starts_with("messages[1]"),
+        "{v}"
+    );
+    assert!(receive(&api, &bob, &mut bg).await.is_empty());
+    let (status, v) = api
+        .call(
+            "POST",
+            &path,
+            Some(&alice.token),
+            Some(json!({ "messages": [] })),
+        )
+        .await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad-batch"))
+    );
+}

@@ -253,3 +253,69 @@ fn a_welcome_the_device_cannot_use_is_reported_and_does_not_block_the_next() {
     assert_eq!(server.terminate(), Some(0));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The README's walkthrough, run as written: its shell block, line by line, with `mimi`
+/// being this build's binary instead of `cargo run` and the provider on a free port. The
+/// comments that show output (`# joined ...`, `# [room] sender: text`) are checked, and the
+/// provider restarts before the last command.
+#[test]
+fn the_readme_walkthrough_works_as_written() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let block = readme
+        .split("```sh\n")
+        .skip(1)
+        .filter_map(|b| b.split("```").next())
+        .find(|b| b.contains("account create"))
+        .expect("the README's walkthrough");
+    let cargo_run = r#"mimi() { cargo run --release --quiet -- "$@"; }"#;
+    assert!(
+        block.contains(cargo_run),
+        "the walkthrough defines mimi() with cargo run"
+    );
+    let dir = scratch("readme");
+    std::fs::create_dir_all(&dir).unwrap();
+    let server = Server::start_for(&dir, "127.0.0.1:0", "localhost", &[]);
+    let addr = server.addr.to_string();
+    let scripted = |line: &str| {
+        line.replace("http://127.0.0.1:8470", &format!("http://{addr}"))
+            .replace("/tmp/", &format!("{}/", dir.display()))
+            .replace(cargo_run, r#"mimi() { "$MIMI_BIN" "$@"; }"#)
+    };
+    let (prelude, commands): (Vec<&str>, Vec<&str>) = block
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .partition(|l| l.starts_with("export ") || l.starts_with("mimi()"));
+    let prelude: Vec<String> = prelude.iter().map(|l| scripted(l)).collect();
+    assert_eq!(prelude.len(), 2, "{prelude:?}");
+    let mut server = Some(server);
+    for (i, line) in commands.iter().enumerate() {
+        if i + 1 == commands.len() {
+            // Restart-safe: the provider stops and starts again before the last command.
+            server.take().unwrap().terminate();
+            server = Some(Server::start_for(&dir, &addr, "localhost", &[]));
+        }
+        let script = format!("set -e\n{}\n{}\n", prelude.join("\n"), scripted(line));
+        let out = Command::new("bash")
+            .arg("-c")
+            .arg(&script)
+            .env("MIMI_BIN", env!("CARGO_BIN_EXE_mimi"))
+            .env_remove("MIMI_PROFILE")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "README line {line:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if let Some((_, comment)) = line.split_once("# ") {
+            let expected = comment.trim();
+            if expected.starts_with("joined") || expected.starts_with('[') {
+                assert!(stdout.contains(expected), "{line:?} printed {stdout:?}");
+            }
+        }
+    }
+    assert_eq!(server.take().unwrap().terminate(), Some(0));
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -19,8 +19,13 @@ impl Server {
 
     /// Like [`Server::start`] on a given address (to restart where clients expect it).
     pub fn start_at(data_dir: &Path, listen: &str, extra: &[&str]) -> Self {
+        Self::start_for(data_dir, listen, "example.com", extra)
+    }
+
+    /// Like [`Server::start_at`] for another domain.
+    pub fn start_for(data_dir: &Path, listen: &str, domain: &str, extra: &[&str]) -> Self {
         let child = Command::new(env!("CARGO_BIN_EXE_mimi"))
-            .args(["serve", "--listen", listen, "--domain", "example.com"])
+            .args(["serve", "--listen", listen, "--domain", domain])
             .arg("--data-dir")
             .arg(data_dir)
             .args(extra)

@@ -75,6 +75,18 @@ pub(crate) fn sse(stream: impl std::io::Read) -> impl Iterator<Item = (String, S
     })
 }
 
+/// A provider's refusal: its status and `{code, message, rule}` body.
+fn refusal(status: u16, value: &Value) -> ApiFailure {
+    ApiFailure {
+        status,
+        code: value["code"].as_str().unwrap_or("http-error").to_owned(),
+        message: value["message"]
+            .as_str()
+            .map_or_else(|| format!("HTTP {status}"), str::to_owned),
+        rule: value["rule"].as_str().map(str::to_owned),
+    }
+}
+
 /// An error with its causes (reqwest's own message hides the TLS reason).
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
@@ -121,13 +133,17 @@ impl Api {
         }
     }
 
-    fn send(&self, req: reqwest::blocking::RequestBuilder) -> Result<Value, ApiFailure> {
-        let resp = req.send().map_err(|e| ApiFailure {
+    fn unreachable(&self, e: &reqwest::Error) -> ApiFailure {
+        ApiFailure {
             status: 0,
             code: "unreachable".into(),
-            message: format!("cannot reach {}: {}", self.base, error_chain(&e)),
+            message: format!("cannot reach {}: {}", self.base, error_chain(e)),
             rule: None,
-        })?;
+        }
+    }
+
+    fn send(&self, req: reqwest::blocking::RequestBuilder) -> Result<Value, ApiFailure> {
+        let resp = req.send().map_err(|e| self.unreachable(&e))?;
         let status = resp.status().as_u16();
         let text = resp.text().unwrap_or_default();
         let value: Value = if text.trim().is_empty() {
@@ -138,14 +154,7 @@ impl Api {
         if (200..300).contains(&status) {
             return Ok(value);
         }
-        Err(ApiFailure {
-            status,
-            code: value["code"].as_str().unwrap_or("http-error").to_owned(),
-            message: value["message"]
-                .as_str()
-                .map_or_else(|| format!("HTTP {status}"), str::to_owned),
-            rule: value["rule"].as_str().map(str::to_owned),
-        })
+        Err(refusal(status, &value))
     }
 
     fn client(&self) -> Result<&reqwest::blocking::Client, ApiFailure> {
@@ -194,25 +203,12 @@ impl Api {
             .bearer_auth(token)
             .header("accept", "text/event-stream")
             .timeout(std::time::Duration::from_secs(3600));
-        let resp = req.send().map_err(|e| ApiFailure {
-            status: 0,
-            code: "unreachable".into(),
-            message: format!("cannot reach {}: {}", self.base, error_chain(&e)),
-            rule: None,
-        })?;
+        let resp = req.send().map_err(|e| self.unreachable(&e))?;
         if resp.status().is_success() {
             return Ok(resp);
         }
         let status = resp.status().as_u16();
-        let value: Value = resp.json().unwrap_or(Value::Null);
-        Err(ApiFailure {
-            status,
-            code: value["code"].as_str().unwrap_or("http-error").to_owned(),
-            message: value["message"]
-                .as_str()
-                .map_or_else(|| format!("HTTP {status}"), str::to_owned),
-            rule: None,
-        })
+        Err(refusal(status, &resp.json().unwrap_or(Value::Null)))
     }
 
     /// `DELETE path`.

@@ -134,6 +134,39 @@ impl SqlStore {
         self.pool.close().await;
     }
 
+    /// Records a consent request (`granted` false: an existing row stays as it is) or grant.
+    async fn put_consent(
+        &self,
+        target: &UserId,
+        requester: &UserId,
+        room: Option<&RoomId>,
+        granted: bool,
+    ) -> Result<(), StoreError> {
+        let on_conflict = if granted {
+            "DO UPDATE SET granted = 1"
+        } else {
+            "DO NOTHING"
+        };
+        let result = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO consents (target_id, requester_id, room_id, granted, created_at) \
+             VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (target_id, requester_id, room_id) {on_conflict}"
+        )))
+        .bind(target.as_str())
+        .bind(requester.as_str())
+        .bind(room.map_or("", RoomId::as_str))
+        .bind(i64::from(granted))
+        .bind(now())
+        .execute(&self.pool)
+        .await;
+        match result {
+            Err(e) if foreign_key_violation(&e) => {
+                Err(StoreError::NotFound(format!("user {target}")))
+            }
+            other => other.map(|_| ()).map_err(Into::into),
+        }
+    }
+
     async fn stale(
         tx: &mut Transaction<'_, sqlx::Any>,
         room: &RoomId,
@@ -409,23 +442,7 @@ impl Store for SqlStore {
         requester: &UserId,
         room: Option<&RoomId>,
     ) -> Result<(), StoreError> {
-        let result = sqlx::query(
-            "INSERT INTO consents (target_id, requester_id, room_id, granted, created_at) \
-             VALUES ($1, $2, $3, 0, $4) \
-             ON CONFLICT (target_id, requester_id, room_id) DO NOTHING",
-        )
-        .bind(target.as_str())
-        .bind(requester.as_str())
-        .bind(room.map_or("", RoomId::as_str))
-        .bind(now())
-        .execute(&self.pool)
-        .await;
-        match result {
-            Err(e) if foreign_key_violation(&e) => {
-                Err(StoreError::NotFound(format!("user {target}")))
-            }
-            other => other.map(|_| ()).map_err(Into::into),
-        }
+        self.put_consent(target, requester, room, false).await
     }
 
     async fn grant_consent(
@@ -434,23 +451,7 @@ impl Store for SqlStore {
         requester: &UserId,
         room: Option<&RoomId>,
     ) -> Result<(), StoreError> {
-        let result = sqlx::query(
-            "INSERT INTO consents (target_id, requester_id, room_id, granted, created_at) \
-             VALUES ($1, $2, $3, 1, $4) \
-             ON CONFLICT (target_id, requester_id, room_id) DO UPDATE SET granted = 1",
-        )
-        .bind(target.as_str())
-        .bind(requester.as_str())
-        .bind(room.map_or("", RoomId::as_str))
-        .bind(now())
-        .execute(&self.pool)
-        .await;
-        match result {
-            Err(e) if foreign_key_violation(&e) => {
-                Err(StoreError::NotFound(format!("user {target}")))
-            }
-            other => other.map(|_| ()).map_err(Into::into),
-        }
+        self.put_consent(target, requester, room, true).await
     }
 
     async fn revoke_consent(

@@ -63,6 +63,18 @@ fn other_user(state: &AppState, caller: &Caller, input: &str) -> Result<UserId, 
     Ok(user)
 }
 
+/// The other user and the room of a grant or revocation.
+fn requester_and_room(
+    state: &AppState,
+    caller: &Caller,
+    body: &ConsentBody,
+) -> Result<(UserId, Option<RoomId>), ApiError> {
+    Ok((
+        other_user(state, caller, &body.user)?,
+        room(state, body.room.as_deref())?,
+    ))
+}
+
 /// The caller asks a user of this provider for consent to add it.
 pub async fn request(
     State(state): State<AppState>,
@@ -96,8 +108,7 @@ pub async fn grant(
     caller: Caller,
     ApiJson(body): ApiJson<ConsentBody>,
 ) -> Result<StatusCode, ApiError> {
-    let requester = other_user(&state, &caller, &body.user)?;
-    let room = room(&state, body.room.as_deref())?;
+    let (requester, room) = requester_and_room(&state, &caller, &body)?;
     state
         .store
         .grant_consent(&caller.user, &requester, room.as_ref())
@@ -112,8 +123,7 @@ pub async fn revoke(
     caller: Caller,
     ApiJson(body): ApiJson<ConsentBody>,
 ) -> Result<StatusCode, ApiError> {
-    let requester = other_user(&state, &caller, &body.user)?;
-    let room = room(&state, body.room.as_deref())?;
+    let (requester, room) = requester_and_room(&state, &caller, &body)?;
     if !state
         .store
         .revoke_consent(&caller.user, &requester, room.as_ref())

@@ -4,13 +4,13 @@
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use mimi_mls::key_package::validate_key_package;
-use openmls_traits::OpenMlsProvider as _;
 use serde_json::json;
 use sqlx::{Connection as _, Executor as _};
 
-use crate::flow::{ROOM, add_user, alice_room, let_add, send, upload_key_packages};
-use crate::support::{Api, b64, unb64};
+use crate::flow::{
+    ROOM, add_user, alice_room, claim_key_packages, let_add, send, upload_key_packages,
+};
+use crate::support::{Api, b64};
 
 #[tokio::test]
 async fn a_commit_whose_write_was_cancelled_leaves_the_room_as_stored() {
@@ -21,21 +21,8 @@ async fn a_commit_whose_write_was_cancelled_leaves_the_room_as_stored() {
     let_add(&api, &bob, "alice").await;
     let mut ag = alice_room(&api, &alice).await;
 
-    let (_, v) = api
-        .call(
-            "POST",
-            "/v1/key-packages/claim",
-            Some(&alice.token),
-            Some(json!({"user": "bob"})),
-        )
-        .await;
-    let kp = validate_key_package(
-        alice.client.provider().crypto(),
-        &unb64(&v["key_packages"][0]["key_package"]),
-        bob.client.id().user(),
-    )
-    .unwrap();
-    let out = ag.add(&alice.client, vec![kp]).unwrap();
+    let kps = claim_key_packages(&api, &alice, "bob").await;
+    let out = ag.add(&alice.client, kps).unwrap();
     // Another connection holds the database's write lock, so the commit's write waits, and
     // the request is dropped meanwhile (a client that hung up, a timeout).
     sqlx::any::install_default_drivers();

@@ -3,7 +3,9 @@
 use axum::http::StatusCode;
 use serde_json::json;
 
-use crate::flow::{ROOM, add_user, alice_room, let_add, send, upload_key_packages};
+use crate::flow::{
+    ROOM, add_user, alice_room, claim_key_packages, let_add, send, upload_key_packages,
+};
 use crate::support::{Api, b64};
 
 #[tokio::test]
@@ -236,21 +238,8 @@ async fn a_replayed_commit_gets_wrong_epoch_with_the_current_epoch() {
     upload_key_packages(&api, &bob, 1).await;
     let_add(&api, &bob, "alice").await;
     let mut ag = alice_room(&api, &alice).await;
-    let (_, v) = api
-        .call(
-            "POST",
-            "/v1/key-packages/claim",
-            Some(&alice.token),
-            Some(json!({"user": "bob"})),
-        )
-        .await;
-    let kp = mimi_mls::key_package::validate_key_package(
-        openmls_traits::OpenMlsProvider::crypto(alice.client.provider()),
-        &crate::support::unb64(&v["key_packages"][0]["key_package"]),
-        bob.client.id().user(),
-    )
-    .unwrap();
-    let out = ag.add(&alice.client, vec![kp]).unwrap();
+    let kps = claim_key_packages(&api, &alice, "bob").await;
+    let out = ag.add(&alice.client, kps).unwrap();
     let body = json!({
         "commit": b64(&out.commit),
         "group_info": b64(&out.group_info),
@@ -282,21 +271,8 @@ async fn a_commit_submitted_by_another_device_is_refused() {
     let mut ag = alice_room(&api, &alice).await;
     let (status, _) = add_user(&api, &alice, &mut ag, "bob").await;
     assert_eq!(status, StatusCode::OK);
-    let (_, v) = api
-        .call(
-            "POST",
-            "/v1/key-packages/claim",
-            Some(&alice.token),
-            Some(json!({"user": "carol"})),
-        )
-        .await;
-    let kp = mimi_mls::key_package::validate_key_package(
-        openmls_traits::OpenMlsProvider::crypto(alice.client.provider()),
-        &crate::support::unb64(&v["key_packages"][0]["key_package"]),
-        carol.client.id().user(),
-    )
-    .unwrap();
-    let out = ag.add(&alice.client, vec![kp]).unwrap();
+    let kps = claim_key_packages(&api, &alice, "carol").await;
+    let out = ag.add(&alice.client, kps).unwrap();
     // bob submits alice's commit as his own.
     let (status, v) = api
         .call(

@@ -94,31 +94,40 @@ pub async fn add_user(
     group: &mut RoomGroup,
     user: &str,
 ) -> (StatusCode, Value) {
+    let kps = claim_key_packages(api, adder, user).await;
+    let out = group.add(&adder.client, kps).unwrap();
+    submit_commit(api, adder, group, &out).await
+}
+
+/// `claimer` claims one KeyPackage per device of `user` and checks each.
+pub async fn claim_key_packages(
+    api: &Api,
+    claimer: &Person,
+    user: &str,
+) -> Vec<mimi_mls::key_package::ValidKeyPackage> {
     let (status, v) = api
         .call(
             "POST",
             "/v1/key-packages/claim",
-            Some(&adder.token),
+            Some(&claimer.token),
             Some(json!({ "user": user })),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{v}");
     let target = mimi_policy::id::UserId::parse_with_default(user, "example.com").unwrap();
-    let kps = v["key_packages"]
+    v["key_packages"]
         .as_array()
         .unwrap()
         .iter()
         .map(|k| {
             validate_key_package(
-                adder.client.provider().crypto(),
+                claimer.client.provider().crypto(),
                 &unb64(&k["key_package"]),
                 &target,
             )
             .unwrap()
         })
-        .collect();
-    let out = group.add(&adder.client, kps).unwrap();
-    submit_commit(api, adder, group, &out).await
+        .collect()
 }
 
 /// `p` submits the commit `out` of `group`; the group merges it if accepted, else drops it.

@@ -393,11 +393,21 @@ impl Profile {
     /// The group of `room`, for a new change or message: refused while a commit of this
     /// device awaits the provider's answer.
     fn ready_group(&self, room: &RoomId) -> Result<RoomGroup, ClientError> {
-        let group = self.group(room)?;
+        let mut group = self.group(room)?;
         if group.mls().pending_commit().is_some() {
-            return Err(ClientError::Input(format!(
-                "this device's last change to {room} is not confirmed yet; run `mimi sync`"
-            )));
+            // Whether the provider took it: taking it would have moved the room's epoch.
+            let (client, token) = self.device()?;
+            let v = self
+                .api
+                .get(&format!("{}/group-info", room_path(room)), Some(token))?;
+            if v["epoch"].as_u64() == Some(group.epoch()) {
+                group.discard(client)?;
+                self.save()?;
+            } else {
+                return Err(ClientError::Input(format!(
+                    "this device's last change to {room} is not confirmed yet; run `mimi sync`"
+                )));
+            }
         }
         Ok(group)
     }
@@ -589,8 +599,15 @@ impl Profile {
                         let v: Value = serde_json::from_str(&data).map_err(|e| {
                             ClientError::Profile(format!("the provider's event: {e}"))
                         })?;
-                        if !on(&self.apply(&v)?) {
-                            return Ok(());
+                        match self.apply(&v) {
+                            Ok(events) if !on(&events) => return Ok(()),
+                            Ok(_) => {}
+                            // The provider went away mid-batch: reconnect, and the rest
+                            // comes again.
+                            Err(ClientError::Api(e)) if e.status == 0 || e.status >= 500 => {
+                                break;
+                            }
+                            Err(e) => return Err(e),
                         }
                     }
                 }
@@ -616,6 +633,11 @@ impl Profile {
             let room = w["room"].as_str().unwrap_or_default().to_owned();
             match self.join(&room, w) {
                 Ok(()) => events.push(Event::Joined { room }),
+                // The provider did not answer (an older provider's tree fetch): left for
+                // the next sync, not acknowledged.
+                Err(ClientError::Api(e)) if e.status == 0 || e.status >= 500 => {
+                    welcomes.pop();
+                }
                 Err(e) => events.push(Event::JoinFailed {
                     room,
                     reason: e.to_string(),

@@ -53,6 +53,8 @@ fn token_hash(token: &str) -> String {
 #[derive(Debug, Default)]
 pub struct TokenCache {
     entries: std::sync::Mutex<std::collections::HashMap<String, (TokenOwner, std::time::Instant)>>,
+    /// Bumped by every forget: a lookup that began before it does not cache its answer.
+    generation: std::sync::atomic::AtomicU64,
 }
 
 impl TokenCache {
@@ -69,8 +71,16 @@ impl TokenCache {
             .map(|(owner, _)| owner.clone())
     }
 
-    fn put(&self, hash: String, owner: TokenOwner) {
+    fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Caches a lookup begun at `generation`, unless a forget came since.
+    fn put(&self, hash: String, owner: TokenOwner, generation: u64) {
         if let Ok(mut entries) = self.entries.lock() {
+            if self.generation() != generation {
+                return;
+            }
             if entries.len() >= Self::MAX {
                 entries.clear();
             }
@@ -81,6 +91,8 @@ impl TokenCache {
     /// Forgets every token of `client` (its device was deleted).
     pub fn forget_client(&self, client: &ClientId) {
         if let Ok(mut entries) = self.entries.lock() {
+            self.generation
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             entries.retain(|_, (owner, _)| owner.client.as_ref() != Some(client));
         }
     }
@@ -142,12 +154,13 @@ impl FromRequestParts<AppState> for Caller {
         let owner = match state.tokens.get(&hash) {
             Some(owner) => owner,
             None => {
+                let generation = state.tokens.generation();
                 let owner = state
                     .store
                     .token_owner(&hash)
                     .await?
                     .ok_or_else(|| ApiError::unauthorized("unknown or revoked token"))?;
-                state.tokens.put(hash, owner.clone());
+                state.tokens.put(hash, owner.clone(), generation);
                 owner
             }
         };

@@ -49,6 +49,8 @@ pub struct AppState {
     pub writer: crate::writer::Writer,
     /// Recently looked-up bearer tokens.
     pub tokens: Arc<crate::auth::TokenCache>,
+    /// Held by the sweep of deleted devices' removals (one at a time per process).
+    pub sweeping: Arc<Mutex<()>>,
     /// Turns true when the provider is shutting down: event streams and long polls end,
     /// so that graceful shutdown does not wait on them.
     pub stopping: tokio::sync::watch::Receiver<bool>,
@@ -80,6 +82,7 @@ impl AppState {
             metrics: Arc::default(),
             writer,
             tokens: Arc::default(),
+            sweeping: Arc::default(),
             stopping,
             stop: Arc::new(stop),
             notifier,

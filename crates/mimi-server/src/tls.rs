@@ -48,7 +48,8 @@ pub fn server_config(files: &TlsFiles) -> Result<Arc<rustls::ServerConfig>, Stri
         .with_no_client_auth()
         .with_single_cert(certs, key)
         .map_err(|e| format!("TLS certificate and key: {e}"))?;
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    // The server speaks HTTP/1.1 (axum is built without HTTP/2): offer only that.
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
 

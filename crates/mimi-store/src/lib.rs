@@ -193,7 +193,8 @@ pub struct RoomUpdate {
     pub discoverable: bool,
     /// What goes into the room's log (the commit or the proposal).
     pub entry: NewEntry,
-    /// Clients the change adds to the group: they receive what follows the entry.
+    /// Clients the change adds to the group: they receive what follows the entry. Each
+    /// must be a registered device ([`StoreError::NotFound`] otherwise, nothing written).
     pub added: Vec<ClientId>,
     /// Clients the change removes: they receive the entry (so they learn of their removal)
     /// and nothing after it.
@@ -213,6 +214,17 @@ pub struct Consent {
     pub room: Option<RoomId>,
     /// Given (true) or only asked for.
     pub granted: bool,
+}
+
+/// A deleted client's removal from a room, not done yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingRemoval {
+    /// The room.
+    pub room: RoomId,
+    /// The deleted client.
+    pub client: ClientId,
+    /// The epoch of the hub's last Remove proposal for it, if any.
+    pub proposed_epoch: Option<u64>,
 }
 
 /// A room a client is in, with what it has acknowledged.
@@ -280,13 +292,24 @@ pub trait Store: Send + Sync {
         client: &ClientId,
     ) -> impl Future<Output = Result<Option<Vec<RoomId>>, StoreError>> + Send;
 
-    /// Up to `limit` removals of deleted clients from rooms that are not done yet.
+    /// Up to `limit` removals of deleted clients from rooms that are not done yet, those
+    /// never proposed first.
     fn pending_removals(
         &self,
         limit: u32,
-    ) -> impl Future<Output = Result<Vec<(RoomId, ClientId)>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Vec<PendingRemoval>, StoreError>> + Send;
 
-    /// Marks the removal of a deleted client from a room as done.
+    /// Records that the hub proposed a pending removal in `epoch`.
+    fn removal_proposed(
+        &self,
+        room: &RoomId,
+        client: &ClientId,
+        epoch: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Marks the removal of a deleted client from a room as done (a commit removed it, or
+    /// the room no longer holds it). [`Store::update_room`] does this for the clients its
+    /// commit removes.
     fn finish_removal(
         &self,
         room: &RoomId,

@@ -13,7 +13,7 @@ use sqlx::{Executor as _, Transaction};
 
 use crate::{
     Consent, DirectoryEntry, EntryKind, InboxItem, LogEntry, Membership, NewEntry, NewRoom,
-    RoomRecord, RoomUpdate, Store, StoreError, TokenOwner,
+    PendingRemoval, RoomRecord, RoomUpdate, Store, StoreError, TokenOwner,
 };
 
 /// Which database a [`SqlStore`] talks to.
@@ -340,21 +340,42 @@ impl Store for SqlStore {
         Ok(Some(rooms))
     }
 
-    async fn pending_removals(&self, limit: u32) -> Result<Vec<(RoomId, ClientId)>, StoreError> {
+    async fn pending_removals(&self, limit: u32) -> Result<Vec<PendingRemoval>, StoreError> {
         let rows = sqlx::query(
-            "SELECT room_id, client_id FROM pending_removals ORDER BY room_id, client_id LIMIT $1",
+            "SELECT room_id, client_id, proposed_epoch FROM pending_removals \
+             ORDER BY CASE WHEN proposed_epoch IS NULL THEN 0 ELSE 1 END, room_id, client_id \
+             LIMIT $1",
         )
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
             .map(|r| {
-                Ok((
-                    RoomId::parse(&r.try_get::<String, _>(0)?).map_err(bad("room id"))?,
-                    ClientId::parse(&r.try_get::<String, _>(1)?).map_err(bad("client id"))?,
-                ))
+                Ok(PendingRemoval {
+                    room: RoomId::parse(&r.try_get::<String, _>(0)?).map_err(bad("room id"))?,
+                    client: ClientId::parse(&r.try_get::<String, _>(1)?)
+                        .map_err(bad("client id"))?,
+                    proposed_epoch: r.try_get::<Option<i64>, _>(2)?.map(u),
+                })
             })
             .collect()
+    }
+
+    async fn removal_proposed(
+        &self,
+        room: &RoomId,
+        client: &ClientId,
+        epoch: u64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE pending_removals SET proposed_epoch = $1 WHERE room_id = $2 AND client_id = $3",
+        )
+        .bind(epoch as i64)
+        .bind(room.as_str())
+        .bind(client.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     async fn finish_removal(&self, room: &RoomId, client: &ClientId) -> Result<(), StoreError> {
@@ -614,6 +635,12 @@ impl Store for SqlStore {
         .execute(&mut *tx)
         .await?;
         for client in &update.removed {
+            // A deleted device's removal is done once a commit removes it.
+            sqlx::query("DELETE FROM pending_removals WHERE room_id = $1 AND client_id = $2")
+                .bind(update.id.as_str())
+                .bind(client.to_string())
+                .execute(&mut *tx)
+                .await?;
             // Delivered up to this entry, then dropped once acknowledged.
             sqlx::query(
                 "UPDATE room_members SET until_seq = $1 \
@@ -626,6 +653,15 @@ impl Store for SqlStore {
             .await?;
         }
         for client in &update.added {
+            // A device deleted since its KeyPackage was claimed joins nothing.
+            let exists = sqlx::query("SELECT 1 FROM devices WHERE client_id = $1")
+                .bind(client.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
+            if exists.is_none() {
+                tx.rollback().await?;
+                return Err(StoreError::NotFound(format!("client {client}")));
+            }
             sqlx::query(
                 "INSERT INTO room_members (room_id, client_id, acked_seq) VALUES ($1, $2, $3) \
                  ON CONFLICT (room_id, client_id) \
@@ -826,12 +862,19 @@ impl Store for SqlStore {
 
     async fn ack_inbox_items(&self, client: &ClientId, ids: &[u64]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        for id in ids {
-            sqlx::query("DELETE FROM inbox WHERE client_id = $1 AND id = $2")
-                .bind(client.to_string())
-                .bind(*id as i64)
-                .execute(&mut *tx)
-                .await?;
+        for chunk in ids.chunks(ROWS_PER_INSERT) {
+            let list = (0..chunk.len())
+                .map(|i| format!("${}", i + 2))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM inbox WHERE client_id = $1 AND id IN ({list})"
+            )))
+            .bind(client.to_string());
+            for id in chunk {
+                query = query.bind(*id as i64);
+            }
+            query.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())

@@ -158,6 +158,15 @@ fn a_commit_whose_answer_was_lost_is_confirmed_by_the_next_sync() {
     ok(&alice, &["send", "team", "welcome bob"]);
     let got = ok(&bob, &["sync"]);
     assert!(got.contains("welcome bob"), "{got}");
+
+    // A commit the provider never received: alice's next change finds the room's epoch
+    // unmoved, drops it and goes on.
+    proxy.drop_requests(true);
+    assert!(!mimi(&alice, &["room", "remove", "team", "bob"]).ok);
+    proxy.drop_requests(false);
+    ok(&alice, &["send", "team", "still epoch 1"]);
+    let got = ok(&bob, &["sync"]);
+    assert!(got.contains("still epoch 1"), "{got}");
     assert_eq!(server.terminate(), Some(0));
     let _ = std::fs::remove_dir_all(dir);
 }

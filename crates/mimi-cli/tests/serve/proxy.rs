@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 pub struct Proxy {
     pub addr: SocketAddr,
     losing: Arc<AtomicBool>,
+    dropping: Arc<AtomicBool>,
 }
 
 impl Proxy {
@@ -19,16 +20,27 @@ impl Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let losing = Arc::new(AtomicBool::new(false));
-        let flag = losing.clone();
+        let dropping = Arc::new(AtomicBool::new(false));
+        let (lose, drop) = (losing.clone(), dropping.clone());
         std::thread::spawn(move || {
             for conn in listener.incoming().flatten() {
-                let flag = flag.clone();
+                let (lose, drop) = (lose.clone(), drop.clone());
                 std::thread::spawn(move || {
-                    let _ = forward(conn, upstream, marker, &flag);
+                    let _ = forward(conn, upstream, marker, &lose, &drop);
                 });
             }
         });
-        Self { addr, losing }
+        Self {
+            addr,
+            losing,
+            dropping,
+        }
+    }
+
+    /// Drops requests whose path contains the marker before they reach the provider (true),
+    /// or forwards them (false).
+    pub fn drop_requests(&self, on: bool) {
+        self.dropping.store(on, Ordering::SeqCst);
     }
 
     /// Loses answers (true) or passes them on (false).
@@ -43,6 +55,7 @@ fn forward(
     upstream: SocketAddr,
     marker: &str,
     losing: &AtomicBool,
+    dropping: &AtomicBool,
 ) -> std::io::Result<()> {
     let mut reader = BufReader::new(conn.try_clone()?);
     let mut head = Vec::new();
@@ -73,6 +86,10 @@ fn forward(
     }
     let mut body = vec![0; length];
     reader.read_exact(&mut body)?;
+    if dropping.load(Ordering::SeqCst) && path.contains(marker) {
+        // The provider never hears of it.
+        return conn.shutdown(std::net::Shutdown::Both);
+    }
     let mut up = TcpStream::connect(upstream)?;
     up.write_all(head.concat().as_bytes())?;
     up.write_all(b"Connection: close\r\n\r\n")?;

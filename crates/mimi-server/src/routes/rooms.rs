@@ -311,16 +311,26 @@ async fn handshake(
 ) -> Result<Handshake, ApiError> {
     for _ in 0..RETRIES {
         let mut cached = state.room(id).await?;
-        let version = begin_change(&mut cached);
+        let version = cached.version;
         let hub_room: &mut HubRoom = cached.hub_room()?;
         let before = clients_of(hub_room.policy());
+        // A refused message leaves the hub room as it was; an accepted one is merged in
+        // memory, so the cached room is marked unloaded at once (no await in between).
         let accepted = hub_room.process_as(
             &state.hub,
             client,
             &submitted.message,
             submitted.group_info.as_deref(),
         )?;
-        let after = clients_of(hub_room.policy());
+        begin_change(&mut cached);
+        let after = clients_of(cached.hub_room()?.policy());
+        // KeyPackages claimed "for another room" do not carry consent here: every user the
+        // commit adds, other than the committer itself, must have consented to this room.
+        for added in after.difference(&before) {
+            if added.user() != client.user() {
+                super::consent::may_claim(state, client.user(), added.user(), Some(id)).await?;
+            }
+        }
         let kind = match accepted {
             Accepted::Commit { .. } => EntryKind::Commit,
             Accepted::Proposal => EntryKind::Proposal,
@@ -360,27 +370,39 @@ fn counted(
 }
 
 /// The hub proposes removing `client` from `room` (a deleted device) as the room's external
-/// sender; the proposal is stored and delivered, and the next commit of a member must
-/// include it.
-async fn hub_remove(state: &AppState, id: &RoomId, client: &ClientId) -> Result<(), ApiError> {
+/// sender, unless it did so already in the room's current epoch (`proposed`); the proposal
+/// is stored and delivered, and a member commits it. Returns the epoch the proposal stands
+/// in, or `None` when the room no longer holds the client (the removal is done).
+async fn hub_remove(
+    state: &AppState,
+    id: &RoomId,
+    client: &ClientId,
+    proposed: Option<u64>,
+) -> Result<Option<u64>, ApiError> {
     for _ in 0..RETRIES {
         let mut cached = state.room(id).await?;
-        if !clients_of(cached.hub_room()?.policy()).contains(client) {
-            return Ok(());
+        let hub_room = cached.hub_room()?;
+        if !clients_of(hub_room.policy()).contains(client) {
+            return Ok(None);
         }
-        let version = begin_change(&mut cached);
+        let epoch = hub_room.epoch();
+        if proposed == Some(epoch) {
+            // Proposed in this epoch already: waiting for a member's commit.
+            return Ok(Some(epoch));
+        }
+        let version = cached.version;
         let proposal = cached.hub_room()?.propose_remove(&state.hub, client)?;
+        begin_change(&mut cached);
         let entry = NewEntry {
             kind: EntryKind::Proposal,
             sender: state.domain.to_string(),
             body: proposal,
         };
         let changes = Members::default();
-        if store_change(state, id, &mut cached, version, entry, changes)
-            .await?
-            .is_some()
+        if let Some((epoch, _)) =
+            store_change(state, id, &mut cached, version, entry, changes).await?
         {
-            return Ok(());
+            return Ok(Some(epoch));
         }
     }
     Err(ApiError::new(
@@ -390,19 +412,29 @@ async fn hub_remove(state: &AppState, id: &RoomId, client: &ClientId) -> Result<
     ))
 }
 
-/// Carries out the pending removals of deleted devices from their rooms (up to `limit`):
-/// each is done once the hub's Remove proposal is stored, or when the room no longer holds
-/// the device. A removal that fails for a passing reason (the database, a busy room) stays
-/// pending for the next sweep. Returns how many are still pending of those tried.
+/// Carries out the pending removals of deleted devices from their rooms (up to `limit`),
+/// one sweep at a time per process: the hub proposes each removal once per epoch until a
+/// member's commit removes the device (that commit ends it, see `Store::update_room`), and
+/// a removal from a room that no longer holds the device, or is gone, ends here. A removal
+/// that fails for a passing reason (the database, a busy room) stays for the next sweep.
+/// Returns how many are still pending of those tried.
 pub async fn sweep_removals(state: &AppState, limit: u32) -> Result<usize, ApiError> {
+    let _one_at_a_time = state.sweeping.lock().await;
     let mut left = 0;
-    for (room, client) in state.store.pending_removals(limit).await? {
-        match hub_remove(state, &room, &client).await {
-            Ok(()) => state.store.finish_removal(&room, &client).await?,
+    for pending in state.store.pending_removals(limit).await? {
+        let (room, client) = (&pending.room, &pending.client);
+        match hub_remove(state, room, client, pending.proposed_epoch).await {
+            Ok(None) => state.store.finish_removal(room, client).await?,
+            Ok(Some(epoch)) => {
+                if pending.proposed_epoch != Some(epoch) {
+                    state.store.removal_proposed(room, client, epoch).await?;
+                }
+                left += 1;
+            }
             // The room is gone or refuses the proposal for good: nothing more to do.
             Err(e) if e.status.is_client_error() && e.code != "busy" => {
                 tracing::warn!(%room, %client, code = %e.code, "{}", e.message);
-                state.store.finish_removal(&room, &client).await?;
+                state.store.finish_removal(room, client).await?;
             }
             Err(e) => {
                 tracing::warn!(%room, %client, code = %e.code, "removal stays pending: {}", e.message);

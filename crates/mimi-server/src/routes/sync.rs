@@ -158,22 +158,32 @@ pub async fn ack(
     ApiJson(body): ApiJson<Ack>,
 ) -> Result<StatusCode, ApiError> {
     let client = caller.device()?;
+    // The whole body is checked before anything is acknowledged.
+    if body.welcomes.len() > MAX_LIMIT as usize {
+        return Err(ApiError::bad_request(
+            "too-many",
+            format!("at most {MAX_LIMIT} Welcomes per acknowledgement"),
+        ));
+    }
+    let rooms = body
+        .rooms
+        .iter()
+        .map(|r| {
+            RoomId::parse(&r.room)
+                .map(|room| (room, r.seq))
+                .map_err(|e| ApiError::bad_request("bad-room", format!("`{}`: {e}", r.room)))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     if let Some(id) = body.welcome {
         state.store.ack_inbox(client, id).await?;
     }
     if !body.welcomes.is_empty() {
         state.store.ack_inbox_items(client, &body.welcomes).await?;
     }
-    for r in &body.rooms {
-        let room = RoomId::parse(&r.room)
-            .map_err(|e| ApiError::bad_request("bad-room", format!("`{}`: {e}", r.room)))?;
-        if !state
-            .writer
-            .ack(client.clone(), room.clone(), r.seq)
-            .await?
-        {
-            return Err(ApiError::not_found(format!("{client} is not in {room}")));
-        }
+    // A position in a room the device is not (or no longer) in changes nothing: an ack
+    // repeated after a lost answer, or after the device's removal, is not an error.
+    for (room, seq) in rooms {
+        state.writer.ack(client.clone(), room, seq).await?;
     }
     Ok(StatusCode::NO_CONTENT)
 }

@@ -116,3 +116,53 @@ async fn consent_requests_name_a_real_user_other_than_the_caller() {
         (StatusCode::NOT_FOUND, Some("not-found"))
     );
 }
+
+#[tokio::test]
+async fn a_commit_may_add_a_user_only_to_a_room_it_consented_to() {
+    let api = Api::new().await;
+    let alice = api.person("alice", "phone").await;
+    let bob = api.person("bob", "phone").await;
+    upload_key_packages(&api, &bob, 2).await;
+    let mut team = crate::flow::alice_room(&api, &alice).await;
+    // bob lets alice add him to "club" only; she claims "for club" and commits into team.
+    let (status, _) = consent(
+        &api,
+        &bob,
+        "grant",
+        json!({"user": "alice", "room": "club"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, v) = claim(
+        &api,
+        &alice,
+        json!({"user": "bob", "room": "mimi://example.com/r/club"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let kp = mimi_mls::key_package::validate_key_package(
+        openmls_traits::OpenMlsProvider::crypto(alice.client.provider()),
+        &crate::support::unb64(&v["key_packages"][0]["key_package"]),
+        bob.client.id().user(),
+    )
+    .unwrap();
+    let out = team.add(&alice.client, vec![kp]).unwrap();
+    let (status, v) = crate::flow::submit_commit(&api, &alice, &mut team, &out).await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("consent-required")),
+        "{v}"
+    );
+    // Nothing changed: the room is still at epoch 0 and bob has no Welcome.
+    let (_, v) = api.call("GET", "/v1/sync", Some(&bob.token), None).await;
+    assert_eq!(v["welcomes"], json!([]));
+    let (_, gi) = api
+        .call(
+            "GET",
+            &format!("{}/group-info", crate::flow::ROOM),
+            Some(&alice.token),
+            None,
+        )
+        .await;
+    assert_eq!(gi["epoch"], 0);
+}

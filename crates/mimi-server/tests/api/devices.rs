@@ -22,6 +22,20 @@ async fn a_deleted_device_loses_its_token_and_leaves_its_rooms() {
         "the device's token is gone"
     );
 
+    // Until a member commits the removal, the name is not free.
+    let (status, v) = api
+        .call(
+            "POST",
+            "/v1/devices",
+            Some(&bob.account),
+            Some(json!({"name": "phone"})),
+        )
+        .await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (StatusCode::CONFLICT, Some("busy")),
+        "{v}"
+    );
     // alice receives the hub's Remove proposal and commits it.
     receive(&api, &alice, &mut ag).await;
     let out = ag.commit_pending(&alice.client).unwrap();
@@ -40,6 +54,20 @@ async fn a_deleted_device_loses_its_token_and_leaves_its_rooms() {
         doc["clients"].get("mimi://example.com/u/bob").is_none(),
         "{doc}"
     );
+    // The commit ended the removal: the name is free again.
+    let (status, v) = api
+        .call(
+            "POST",
+            "/v1/devices",
+            Some(&bob.account),
+            Some(json!({"name": "phone"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    let (status, _) = api
+        .call("DELETE", "/v1/devices/phone", Some(&bob.account), None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
     // Deleting it again: there is nothing to delete.
     let (status, v) = api
         .call("DELETE", "/v1/devices/phone", Some(&bob.account), None)

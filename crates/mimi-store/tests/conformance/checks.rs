@@ -365,6 +365,7 @@ pub async fn members_receive_from_their_add_until_their_removal(db: &Db) {
     let s = &db.store;
     let alice = client("alice", "phone");
     let bob = client("bob", "phone");
+    with_devices(db, &[&alice, &bob]).await;
     s.create_room(&new_room("team", vec![alice.clone()], true))
         .await
         .unwrap();
@@ -465,6 +466,7 @@ pub async fn welcomes_go_to_the_added_clients_inboxes(db: &Db) {
     let alice = client("alice", "phone");
     let bob = client("bob", "phone");
     let carol = client("carol", "desk");
+    with_devices(db, &[&alice, &bob, &carol]).await;
     s.create_room(&new_room("team", vec![alice.clone()], true))
         .await
         .unwrap();
@@ -515,12 +517,36 @@ pub async fn a_deleted_device_leaves_its_rooms_before_its_name_is_reused(db: &Db
     // Nothing of the old device is left for a new one of the same name to inherit.
     assert!(s.inbox(&bob, 0).await.unwrap().is_empty());
     assert!(s.pending(&bob, 100).await.unwrap().is_empty());
+    let pending = s.pending_removals(10).await.unwrap();
     assert_eq!(
-        s.pending_removals(10).await.unwrap(),
-        vec![(room_id("team"), bob.clone())]
+        pending,
+        vec![mimi_store::PendingRemoval {
+            room: room_id("team"),
+            client: bob.clone(),
+            proposed_epoch: None
+        }]
+    );
+    s.removal_proposed(&room_id("team"), &bob, 1).await.unwrap();
+    assert_eq!(
+        s.pending_removals(10).await.unwrap()[0].proposed_epoch,
+        Some(1)
+    );
+    // A commit adding the deleted device is refused, and writes nothing.
+    let mut ghost = commit("club", 1, 1, &alice);
+    ghost.added = vec![bob.clone()];
+    assert!(matches!(
+        s.update_room(&ghost).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(
+        s.room_version(&room_id("club")).await.unwrap(),
+        Some((1, 0))
     );
     assert!(matches!(s.add_device(&bob).await, Err(StoreError::Busy(_))));
-    s.finish_removal(&room_id("team"), &bob).await.unwrap();
+    // The commit that removes it finishes the removal.
+    let mut remove = commit("team", 2, 2, &alice);
+    remove.removed = vec![bob.clone()];
+    s.update_room(&remove).await.unwrap();
     assert!(s.pending_removals(10).await.unwrap().is_empty());
     s.add_device(&bob).await.unwrap();
     assert!(s.memberships(&bob).await.unwrap().is_empty());

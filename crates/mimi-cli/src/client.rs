@@ -387,6 +387,12 @@ fn show(event: &Event, common: &Common) {
         Event::Changed { room, epoch } => format!("{room} changed (epoch {epoch})"),
         Event::Left { room } => format!("no longer in {room}"),
         Event::JoinFailed { room, reason } => format!("could not join {room}: {reason}"),
+        Event::ConsentRequested { user, room } => match room {
+            Some(room) => format!(
+                "{user} asks to add you to {room}: `mimi consent grant {user} --room {room}`"
+            ),
+            None => format!("{user} asks to add you to rooms: `mimi consent grant {user}`"),
+        },
     });
 }
 

@@ -101,6 +101,14 @@ pub enum Event {
         /// The room.
         room: String,
     },
+    /// Another user asks to add this device's user to a room (`room` absent: any room).
+    ConsentRequested {
+        /// Who asks.
+        user: String,
+        /// For which room.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        room: Option<String>,
+    },
     /// A Welcome this device could not use (it is skipped, not retried).
     JoinFailed {
         /// The room.
@@ -643,6 +651,13 @@ impl Profile {
                     reason: e.to_string(),
                 }),
             }
+        }
+        for r in v["requests"].as_array().into_iter().flatten() {
+            welcomes.extend(r["id"].as_u64());
+            events.push(Event::ConsentRequested {
+                user: r["user"].as_str().unwrap_or_default().to_owned(),
+                room: r["room"].as_str().map(str::to_owned),
+            });
         }
         self.save()?;
         if !welcomes.is_empty() {

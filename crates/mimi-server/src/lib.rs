@@ -27,7 +27,7 @@
 //! POST /v1/rooms/{provider}/{room}/proposals {proposal}            (device)
 //! POST /v1/rooms/{provider}/{room}/messages  {message}             (device)
 //! GET  /v1/sync?limit=N&wait=S                                   (device; S: long poll)
-//! GET  /v1/events                     server-sent events: {welcomes, entries} batches (device)
+//! GET  /v1/events                     server-sent events: {welcomes, requests?, entries} (device)
 //! POST /v1/ack                           {welcomes?, welcome?, rooms: [{room, seq}]} (device)
 //! ```
 //!

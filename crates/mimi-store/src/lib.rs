@@ -113,14 +113,26 @@ pub struct NewEntry {
     pub body: Vec<u8>,
 }
 
+/// What an inbox item is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InboxKind {
+    /// A Welcome to a room.
+    Welcome,
+    /// Another user asks the client's user for consent to add it (`body`: the requester's
+    /// user ID).
+    ConsentRequest,
+}
+
 /// One item of a client's inbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InboxItem {
     /// Position in the client's inbox.
     pub id: u64,
-    /// The room it is about.
-    pub room: RoomId,
-    /// The Welcome (MLS message).
+    /// What it is.
+    pub kind: InboxKind,
+    /// The room it is about (a Welcome's; a consent request's, unless it is for any room).
+    pub room: Option<RoomId>,
+    /// The Welcome (MLS message), or the requester's user ID.
     pub body: Vec<u8>,
     /// The ratchet tree of the epoch the Welcome joins.
     pub ratchet_tree: Option<Vec<u8>>,
@@ -337,9 +349,10 @@ pub trait Store: Send + Sync {
         client: &ClientId,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
-    /// Records that `requester` asks `target` for consent to add it (to `room`, or any room);
-    /// an existing request or grant stays as it is. [`StoreError::NotFound`] if the target
-    /// does not exist.
+    /// Records that `requester` asks `target` for consent to add it (to `room`, or any room),
+    /// and tells each of the target's devices ([`InboxKind::ConsentRequest`]); an existing
+    /// request or grant stays as it is, and is not told again. [`StoreError::NotFound`] if
+    /// the target does not exist.
     fn request_consent(
         &self,
         target: &UserId,

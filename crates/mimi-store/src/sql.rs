@@ -12,8 +12,8 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{Executor as _, Transaction};
 
 use crate::{
-    Consent, DirectoryEntry, EntryKind, InboxItem, LogEntry, Membership, NewEntry, NewRoom,
-    PendingRemoval, RoomRecord, RoomUpdate, Store, StoreError, TokenOwner,
+    Consent, DirectoryEntry, EntryKind, InboxItem, InboxKind, LogEntry, Membership, NewEntry,
+    NewRoom, PendingRemoval, RoomRecord, RoomUpdate, Store, StoreError, TokenOwner,
 };
 
 /// Which database a [`SqlStore`] talks to.
@@ -31,6 +31,9 @@ pub struct SqlStore {
     pool: AnyPool,
     backend: Backend,
 }
+
+/// `inbox.kind` of a consent request (1: a Welcome).
+const INBOX_CONSENT_REQUEST: i64 = 2;
 
 /// Rows in one multi-row `INSERT` (6 parameters each, far below both databases' limits).
 const ROWS_PER_INSERT: usize = 100;
@@ -463,7 +466,39 @@ impl Store for SqlStore {
         requester: &UserId,
         room: Option<&RoomId>,
     ) -> Result<(), StoreError> {
-        self.put_consent(target, requester, room, false).await
+        let mut tx = self.pool.begin().await?;
+        let result = sqlx::query(
+            "INSERT INTO consents (target_id, requester_id, room_id, granted, created_at) \
+             VALUES ($1, $2, $3, 0, $4) \
+             ON CONFLICT (target_id, requester_id, room_id) DO NOTHING",
+        )
+        .bind(target.as_str())
+        .bind(requester.as_str())
+        .bind(room.map_or("", RoomId::as_str))
+        .bind(now())
+        .execute(&mut *tx)
+        .await;
+        let new = match result {
+            Err(e) if foreign_key_violation(&e) => {
+                return Err(StoreError::NotFound(format!("user {target}")));
+            }
+            other => other?.rows_affected() > 0,
+        };
+        if new {
+            // Each of the target's devices hears of it once.
+            sqlx::query(
+                "INSERT INTO inbox (client_id, kind, room_id, body) \
+                 SELECT client_id, $1, $2, $3 FROM devices WHERE user_id = $4",
+            )
+            .bind(INBOX_CONSENT_REQUEST)
+            .bind(room.map_or("", RoomId::as_str))
+            .bind(requester.as_str().as_bytes())
+            .bind(target.as_str())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn grant_consent(
@@ -832,7 +867,7 @@ impl Store for SqlStore {
 
     async fn inbox(&self, client: &ClientId, after_id: u64) -> Result<Vec<InboxItem>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, room_id, body, ratchet_tree FROM inbox \
+            "SELECT id, kind, room_id, body, ratchet_tree FROM inbox \
              WHERE client_id = $1 AND id > $2 ORDER BY id",
         )
         .bind(client.to_string())
@@ -841,11 +876,20 @@ impl Store for SqlStore {
         .await?;
         rows.iter()
             .map(|r| {
+                let room: String = r.try_get(2)?;
                 Ok(InboxItem {
                     id: u(r.try_get(0)?),
-                    room: RoomId::parse(&r.try_get::<String, _>(1)?).map_err(bad("room id"))?,
-                    body: r.try_get(2)?,
-                    ratchet_tree: r.try_get(3)?,
+                    kind: match r.try_get::<i64, _>(1)? {
+                        INBOX_CONSENT_REQUEST => InboxKind::ConsentRequest,
+                        _ => InboxKind::Welcome,
+                    },
+                    room: if room.is_empty() {
+                        None
+                    } else {
+                        Some(RoomId::parse(&room).map_err(bad("room id"))?)
+                    },
+                    body: r.try_get(3)?,
+                    ratchet_tree: r.try_get(4)?,
                 })
             })
             .collect()

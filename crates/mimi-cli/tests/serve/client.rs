@@ -82,6 +82,10 @@ fn two_people_chat_through_the_cli_across_a_provider_restart() {
         refused.stderr
     );
     ok(&alice, &["consent", "request", "bob", "--room", "team"]);
+    let told = events(&ok(&bob, &["sync", "--json"]));
+    assert_eq!(told[0]["event"], "consent-requested", "{told:?}");
+    assert_eq!(told[0]["user"], "mimi://example.com/u/alice");
+    assert_eq!(told[0]["room"], "mimi://example.com/r/team");
     let asked = ok(&bob, &["consent", "list"]);
     assert!(asked.contains("mimi://example.com/u/alice"), "{asked}");
     ok(&bob, &["consent", "grant", "alice", "--room", "team"]);
@@ -319,8 +323,12 @@ fn the_readme_walkthrough_works_as_written() {
             String::from_utf8_lossy(&out.stderr)
         );
         if let Some((_, comment)) = line.split_once("# ") {
-            let expected = comment.trim();
-            if expected.starts_with("joined") || expected.starts_with('[') {
+            // Shown output ends where the comment says "...".
+            let expected = comment.trim().trim_end_matches("...").trim_end();
+            if ["joined", "[", "mimi://"]
+                .iter()
+                .any(|p| expected.starts_with(p))
+            {
                 assert!(stdout.contains(expected), "{line:?} printed {stdout:?}");
             }
         }

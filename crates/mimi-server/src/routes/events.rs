@@ -41,16 +41,23 @@ impl Cursor {
             }
             self.first = false;
             let mut b = batch(&self.state, &self.client, 1_000).await?;
-            // Acknowledged Welcomes leave the inbox; forget them here too.
-            self.sent_welcomes
-                .retain(|id| b.welcomes.iter().any(|w| w.id == *id));
+            // Acknowledged inbox items leave the inbox; forget them here too.
+            let present: BTreeSet<u64> = b
+                .welcomes
+                .iter()
+                .map(|w| w.id)
+                .chain(b.requests.iter().map(|r| r.id))
+                .collect();
+            self.sent_welcomes.retain(|id| present.contains(id));
             b.welcomes.retain(|w| !self.sent_welcomes.contains(&w.id));
+            b.requests.retain(|r| !self.sent_welcomes.contains(&r.id));
             b.entries
                 .retain(|e| self.sent.get(&e.room).is_none_or(|&s| e.seq > s));
-            if b.welcomes.is_empty() && b.entries.is_empty() {
+            if b.welcomes.is_empty() && b.requests.is_empty() && b.entries.is_empty() {
                 continue;
             }
             self.sent_welcomes.extend(b.welcomes.iter().map(|w| w.id));
+            self.sent_welcomes.extend(b.requests.iter().map(|r| r.id));
             for e in &b.entries {
                 self.sent.insert(e.room.clone(), e.seq);
             }

@@ -8,7 +8,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use mimi_policy::id::{ClientId, RoomId};
-use mimi_store::{EntryKind, Store as _};
+use mimi_store::{EntryKind, InboxKind, Store as _};
 use serde::{Deserialize, Serialize};
 
 use super::{ApiJson, ApiQuery, to_b64};
@@ -44,6 +44,15 @@ pub struct Welcome {
     ratchet_tree: Option<String>,
 }
 
+/// Another user asks the device's user for consent to add it (`mimi consent grant`).
+#[derive(Serialize)]
+pub struct ConsentRequest {
+    pub(crate) id: u64,
+    user: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    room: Option<String>,
+}
+
 /// A room log entry.
 #[derive(Serialize)]
 pub struct Entry {
@@ -59,6 +68,9 @@ pub struct Entry {
 #[derive(Serialize)]
 pub struct Batch {
     pub(crate) welcomes: Vec<Welcome>,
+    /// Consent requests (acknowledged like Welcomes, by ID); absent when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) requests: Vec<ConsentRequest>,
     pub(crate) entries: Vec<Entry>,
 }
 
@@ -76,7 +88,11 @@ pub async fn sync(
     loop {
         let b = batch(&state, client, limit).await?;
         let now = tokio::time::Instant::now();
-        if !b.welcomes.is_empty() || !b.entries.is_empty() || now >= deadline {
+        if !b.welcomes.is_empty()
+            || !b.requests.is_empty()
+            || !b.entries.is_empty()
+            || now >= deadline
+        {
             return Ok(Json(b));
         }
         // Woken by this process's writes; at least every second for other processes'.
@@ -95,18 +111,23 @@ pub(crate) async fn batch(
     client: &ClientId,
     limit: u32,
 ) -> Result<Batch, ApiError> {
-    let welcomes = state
-        .store
-        .inbox(client, 0)
-        .await?
-        .into_iter()
-        .map(|w| Welcome {
-            id: w.id,
-            room: w.room.to_string(),
-            welcome: to_b64(&w.body),
-            ratchet_tree: w.ratchet_tree.as_deref().map(to_b64),
-        })
-        .collect();
+    let mut welcomes = Vec::new();
+    let mut requests = Vec::new();
+    for item in state.store.inbox(client, 0).await? {
+        match item.kind {
+            InboxKind::Welcome => welcomes.push(Welcome {
+                id: item.id,
+                room: item.room.map(|r| r.to_string()).unwrap_or_default(),
+                welcome: to_b64(&item.body),
+                ratchet_tree: item.ratchet_tree.as_deref().map(to_b64),
+            }),
+            InboxKind::ConsentRequest => requests.push(ConsentRequest {
+                id: item.id,
+                user: String::from_utf8_lossy(&item.body).into_owned(),
+                room: item.room.map(|r| r.to_string()),
+            }),
+        }
+    }
     let entries = state
         .store
         .pending(client, limit)
@@ -125,7 +146,11 @@ pub(crate) async fn batch(
             message: to_b64(&e.body),
         })
         .collect();
-    Ok(Batch { welcomes, entries })
+    Ok(Batch {
+        welcomes,
+        requests,
+        entries,
+    })
 }
 
 /// One room position.
@@ -144,7 +169,7 @@ pub struct Ack {
     /// prefer `welcomes`).
     #[serde(default)]
     welcome: Option<u64>,
-    /// These Welcomes.
+    /// These inbox items (Welcomes and consent requests).
     #[serde(default)]
     welcomes: Vec<u64>,
     #[serde(default)]

@@ -478,7 +478,8 @@ pub async fn welcomes_go_to_the_added_clients_inboxes(db: &Db) {
     for c in [&bob, &carol] {
         let inbox = s.inbox(c, 0).await.unwrap();
         assert_eq!(inbox.len(), 1);
-        assert_eq!(inbox[0].room, room_id("team"));
+        assert_eq!(inbox[0].room, Some(room_id("team")));
+        assert_eq!(inbox[0].kind, mimi_store::InboxKind::Welcome);
         assert_eq!(inbox[0].body, b"welcome");
         assert_eq!(inbox[0].ratchet_tree.as_deref(), Some(&b"tree 1"[..]));
     }
@@ -561,8 +562,16 @@ pub async fn consent_is_asked_granted_per_room_or_for_all_and_revoked(db: &Db) {
         s.request_consent(&user("nobody"), &alice, None).await,
         Err(StoreError::NotFound(_))
     ));
+    let bob_phone = client("bob", "phone");
+    s.add_device(&bob_phone).await.unwrap();
     s.request_consent(&bob, &alice, Some(&team)).await.unwrap();
     s.request_consent(&bob, &alice, Some(&team)).await.unwrap();
+    // bob's device hears of it, once.
+    let told = s.inbox(&bob_phone, 0).await.unwrap();
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(told[0].kind, mimi_store::InboxKind::ConsentRequest);
+    assert_eq!(told[0].room, Some(team.clone()));
+    assert_eq!(told[0].body, alice.as_str().as_bytes());
     assert!(
         !s.has_consent(&bob, &alice, Some(&team)).await.unwrap(),
         "asked, not given"

@@ -23,14 +23,7 @@ async fn a_deleted_device_loses_its_token_and_leaves_its_rooms() {
     );
 
     // Until a member commits the removal, the name is not free.
-    let (status, v) = api
-        .call(
-            "POST",
-            "/v1/devices",
-            Some(&bob.account),
-            Some(json!({"name": "phone"})),
-        )
-        .await;
+    let (status, v) = api.add_device(&bob.account, "phone").await;
     assert_eq!(
         (status, v["code"].as_str()),
         (StatusCode::CONFLICT, Some("busy")),
@@ -55,14 +48,7 @@ async fn a_deleted_device_loses_its_token_and_leaves_its_rooms() {
         "{doc}"
     );
     // The commit ended the removal: the name is free again.
-    let (status, v) = api
-        .call(
-            "POST",
-            "/v1/devices",
-            Some(&bob.account),
-            Some(json!({"name": "phone"})),
-        )
-        .await;
+    let (status, v) = api.add_device(&bob.account, "phone").await;
     assert_eq!(status, StatusCode::CREATED, "{v}");
     let (status, _) = api
         .call("DELETE", "/v1/devices/phone", Some(&bob.account), None)

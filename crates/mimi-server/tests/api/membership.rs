@@ -110,14 +110,7 @@ async fn a_new_device_inherits_nothing_from_a_deleted_one_of_the_same_name() {
         StatusCode::OK
     );
     // A new "phone" starts clean: no Welcome, no entries of the old one.
-    let (status, v) = api
-        .call(
-            "POST",
-            "/v1/devices",
-            Some(&bob.account),
-            Some(json!({"name": "phone"})),
-        )
-        .await;
+    let (status, v) = api.add_device(&bob.account, "phone").await;
     assert_eq!(status, StatusCode::CREATED, "{v}");
     let token = v["token"].as_str().unwrap();
     let (status, v) = api.call("GET", "/v1/sync", Some(token), None).await;

@@ -184,6 +184,17 @@ impl Api {
         .await
     }
 
+    /// Registers device `name` with an account token.
+    pub async fn add_device(&self, account: &str, name: &str) -> (StatusCode, Value) {
+        self.call(
+            "POST",
+            "/v1/devices",
+            Some(account),
+            Some(json!({ "name": name })),
+        )
+        .await
+    }
+
     /// The provider's external sender, as rooms must list it.
     pub async fn external_sender(&self) -> ExternalSender {
         let (status, v) = self.call("GET", "/v1/provider", None, None).await;

@@ -108,16 +108,18 @@ async fn write(store: &SqlStore, batch: Vec<Request>) {
             None => groups.push((m.room.clone(), m.epoch, vec![m])),
         }
     }
-    for (room, epoch, messages) in groups {
+    for (room, epoch, mut messages) in groups {
+        // The bodies move into one list; each request keeps its count for its answer.
+        let counts: Vec<usize> = messages.iter().map(|m| m.entries.len()).collect();
         let entries: Vec<NewEntry> = messages
-            .iter()
-            .flat_map(|m| m.entries.iter().cloned())
+            .iter_mut()
+            .flat_map(|m| std::mem::take(&mut m.entries))
             .collect();
         match store.append_messages(&room, epoch, &entries).await {
             Ok(seqs) => {
                 let mut seqs = seqs.into_iter();
-                for m in messages {
-                    let mine = seqs.by_ref().take(m.entries.len()).collect();
+                for (m, count) in messages.into_iter().zip(counts) {
+                    let mine = seqs.by_ref().take(count).collect();
                     let _ = m.reply.send(Ok(mine));
                 }
             }

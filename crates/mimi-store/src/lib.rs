@@ -480,10 +480,4 @@ pub trait Store: Send + Sync {
 
     /// The discoverable rooms, by ID.
     fn directory(&self) -> impl Future<Output = Result<Vec<DirectoryEntry>, StoreError>> + Send;
-
-    /// A room's document.
-    fn room_document(
-        &self,
-        id: &RoomId,
-    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
 }

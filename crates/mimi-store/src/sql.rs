@@ -948,12 +948,4 @@ impl Store for SqlStore {
             })
             .collect()
     }
-
-    async fn room_document(&self, id: &RoomId) -> Result<Option<String>, StoreError> {
-        let row = sqlx::query("SELECT document FROM rooms WHERE id = $1")
-            .bind(id.as_str())
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.map(|r| r.try_get(0)).transpose()?)
-    }
 }

@@ -38,7 +38,8 @@ pub struct Consents {
     consents: Vec<ConsentView>,
 }
 
-fn room(state: &AppState, input: Option<&str>) -> Result<Option<RoomId>, ApiError> {
+/// A room named in a body: a `mimi://` URI, or a bare name on this provider.
+pub(crate) fn room(state: &AppState, input: Option<&str>) -> Result<Option<RoomId>, ApiError> {
     input
         .map(|r| {
             if r.contains(':') {

@@ -104,14 +104,7 @@ pub async fn claim(
     ApiJson(body): ApiJson<Claim>,
 ) -> Result<Json<ClaimedAll>, ApiError> {
     let user = local_user(&state, "user", &body.user)?;
-    let room = body
-        .room
-        .as_deref()
-        .map(|r| {
-            mimi_policy::id::RoomId::parse(r)
-                .map_err(|e| ApiError::bad_request("bad-room", format!("`room`: {e}")))
-        })
-        .transpose()?;
+    let room = super::consent::room(&state, body.room.as_deref())?;
     super::consent::may_claim(&state, &caller.user, &user, room.as_ref()).await?;
     let mut out = Vec::new();
     for client in state.store.devices(&user).await? {

@@ -514,7 +514,10 @@ pub async fn message(
     ApiPath((provider, name)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<Message>,
 ) -> Result<Json<Sent>, ApiError> {
-    let count = body.messages.as_ref().map_or(1, |m| m.len().max(1));
+    let count = body
+        .messages
+        .as_ref()
+        .map_or(1, |m| m.len().clamp(1, MAX_MESSAGES));
     let result = store_messages(&state, &caller, &provider, &name, &body).await;
     for _ in 0..count {
         state.metrics.message(match &result {

@@ -42,6 +42,7 @@ pub mod metrics;
 pub mod routes;
 pub mod serve;
 pub mod state;
+pub mod tail;
 pub mod tls;
 pub mod writer;
 

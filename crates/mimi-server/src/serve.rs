@@ -115,6 +115,10 @@ pub async fn serve(
                 .await
         }
         None => {
+            // Answers go out at once rather than waiting to fill a segment (Nagle).
+            let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             axum::serve(listener, app)
                 .with_graceful_shutdown(shutdown)
                 .await

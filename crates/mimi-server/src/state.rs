@@ -47,6 +47,8 @@ pub struct AppState {
     pub notifier: tokio::sync::broadcast::Sender<()>,
     /// Group commit for application messages.
     pub writer: crate::writer::Writer,
+    /// The recent end of each room's log, rendered for delivery.
+    pub tails: Arc<crate::tail::Tails>,
     /// Recently looked-up bearer tokens.
     pub tokens: Arc<crate::auth::TokenCache>,
     /// Held by the sweep of deleted devices' removals (one at a time per process).
@@ -74,13 +76,15 @@ impl AppState {
         )?;
         let notifier = tokio::sync::broadcast::channel(64).0;
         let (stop, stopping) = tokio::sync::watch::channel(false);
-        let writer = crate::writer::Writer::start(store.clone(), notifier.clone());
+        let tails = Arc::new(crate::tail::Tails::default());
+        let writer = crate::writer::Writer::start(store.clone(), tails.clone(), notifier.clone());
         Ok(Self {
             domain,
             store,
             hub: Arc::new(hub),
             metrics: Arc::default(),
             writer,
+            tails,
             tokens: Arc::default(),
             sweeping: Arc::default(),
             stopping,

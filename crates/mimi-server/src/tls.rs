@@ -77,6 +77,8 @@ impl TlsListener {
                         continue;
                     }
                 };
+                // Answers go out at once rather than waiting to fill a segment (Nagle).
+                let _ = stream.set_nodelay(true);
                 let acceptor = acceptor.clone();
                 let tx = tx.clone();
                 tokio::spawn(async move {

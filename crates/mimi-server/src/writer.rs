@@ -1,12 +1,16 @@
 //! Group commit for application messages and delivery acknowledgements: requests queue
 //! here, and one task writes everything that queued while the previous write ran (messages
-//! in one transaction per room and epoch, acknowledgements in one transaction) before any
-//! of them is answered. Each is still on disk before its answer; the disk's flush is paid
-//! once per batch instead of once per request.
+//! and acknowledgements together, in one transaction) before any of them is answered. Each
+//! is still on disk before its answer; the disk's flush is paid once per batch instead of
+//! once per request.
+
+use std::sync::Arc;
 
 use mimi_policy::id::{ClientId, RoomId};
-use mimi_store::{NewEntry, SqlStore, Store as _, StoreError};
+use mimi_store::{Append, NewEntry, SqlStore, Store as _, StoreError};
 use tokio::sync::{mpsc, oneshot};
+
+use crate::tail::{Rendered, Tails};
 
 /// Most messages in one batch.
 const MAX_BATCH: usize = 512;
@@ -15,6 +19,8 @@ struct Message {
     room: RoomId,
     epoch: u64,
     entries: Vec<NewEntry>,
+    /// How many entries (they move into the batch's list).
+    count: usize,
     reply: oneshot::Sender<Result<Vec<u64>, StoreError>>,
 }
 
@@ -35,8 +41,13 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer task over `store`; `written` rings after each batch.
-    pub fn start(store: SqlStore, written: tokio::sync::broadcast::Sender<()>) -> Self {
+    /// Starts the writer task over `store`; written messages go to `tails`, and `written`
+    /// rings after each batch.
+    pub fn start(
+        store: SqlStore,
+        tails: Arc<Tails>,
+        written: tokio::sync::broadcast::Sender<()>,
+    ) -> Self {
         let (queue, mut rx) = mpsc::channel::<Request>(4 * MAX_BATCH);
         tokio::spawn(async move {
             while let Some(first) = rx.recv().await {
@@ -47,7 +58,7 @@ impl Writer {
                         Err(_) => break,
                     }
                 }
-                write(&store, batch).await;
+                write(&store, &tails, batch).await;
                 let _ = written.send(());
             }
         });
@@ -66,6 +77,7 @@ impl Writer {
         let request = Request::Message(Message {
             room,
             epoch,
+            count: entries.len(),
             entries,
             reply,
         });
@@ -87,9 +99,9 @@ impl Writer {
     }
 }
 
-/// Writes a batch: messages for the same room and epoch in one transaction each, then all
-/// acknowledgements in one.
-async fn write(store: &SqlStore, batch: Vec<Request>) {
+/// Writes a batch in one transaction: messages grouped by room and epoch (one append
+/// each), then all acknowledgements.
+async fn write(store: &SqlStore, tails: &Tails, batch: Vec<Request>) {
     let mut groups: Vec<(RoomId, u64, Vec<Message>)> = Vec::new();
     let mut acks: Vec<Ack> = Vec::new();
     for r in batch {
@@ -108,20 +120,53 @@ async fn write(store: &SqlStore, batch: Vec<Request>) {
             None => groups.push((m.room.clone(), m.epoch, vec![m])),
         }
     }
-    for (room, epoch, mut messages) in groups {
-        // The bodies move into one list; each request keeps its count for its answer.
-        let counts: Vec<usize> = messages.iter().map(|m| m.entries.len()).collect();
-        let entries: Vec<NewEntry> = messages
-            .iter_mut()
-            .flat_map(|m| std::mem::take(&mut m.entries))
-            .collect();
-        match store.append_messages(&room, epoch, &entries).await {
+    // The bodies move into one list per group; each request keeps its count for its answer.
+    let bodies: Vec<Vec<NewEntry>> = groups
+        .iter_mut()
+        .map(|(_, _, messages)| {
+            messages
+                .iter_mut()
+                .flat_map(|m| std::mem::take(&mut m.entries))
+                .collect()
+        })
+        .collect();
+    let appends: Vec<Append<'_>> = groups
+        .iter()
+        .zip(&bodies)
+        .map(|((room, epoch, _), entries)| Append {
+            room,
+            epoch: *epoch,
+            entries,
+        })
+        .collect();
+    let list: Vec<(ClientId, RoomId, u64)> = acks.iter().map(|a| a.ack.clone()).collect();
+    let written = store.write_batch(&appends, &list).await;
+    drop(appends);
+    let (appended, acked) = match written {
+        Ok(w) => (w.appended, w.acked),
+        Err(e) => {
+            for (_, _, messages) in groups {
+                for m in messages {
+                    let _ = m.reply.send(Err(e.clone()));
+                }
+            }
+            for a in acks {
+                let _ = a.reply.send(Err(e.clone()));
+            }
+            return;
+        }
+    };
+    let mut written = Vec::new();
+    for (((room, epoch, messages), result), entries) in groups.into_iter().zip(appended).zip(bodies)
+    {
+        match result {
             Ok(seqs) => {
-                let mut seqs = seqs.into_iter();
-                for (m, count) in messages.into_iter().zip(counts) {
-                    let mine = seqs.by_ref().take(count).collect();
+                let mut answers = seqs.iter().copied();
+                for m in messages {
+                    let mine = answers.by_ref().take(m.count).collect();
                     let _ = m.reply.send(Ok(mine));
                 }
+                written.push((room, epoch, seqs, entries));
             }
             Err(e) => {
                 for m in messages {
@@ -130,20 +175,17 @@ async fn write(store: &SqlStore, batch: Vec<Request>) {
             }
         }
     }
-    if acks.is_empty() {
-        return;
+    for (a, member) in acks.into_iter().zip(acked) {
+        let _ = a.reply.send(Ok(member));
     }
-    let list: Vec<(ClientId, RoomId, u64)> = acks.iter().map(|a| a.ack.clone()).collect();
-    match store.ack(&list).await {
-        Ok(members) => {
-            for (a, member) in acks.into_iter().zip(members) {
-                let _ = a.reply.send(Ok(member));
-            }
-        }
-        Err(e) => {
-            for a in acks {
-                let _ = a.reply.send(Err(e.clone()));
-            }
-        }
+    // Rendered once here for every member that syncs them (after the answers: they wait
+    // on the disk, not on this).
+    for (room, epoch, seqs, entries) in written {
+        let rendered = seqs
+            .into_iter()
+            .zip(entries)
+            .map(|(seq, e)| Rendered::new(&room, seq, e.kind, epoch, &e.sender, &e.body))
+            .collect();
+        tails.push(&room, rendered);
     }
 }

@@ -113,6 +113,26 @@ pub struct NewEntry {
     pub body: Vec<u8>,
 }
 
+/// Messages for one room, sent in one epoch: one part of a [`Store::write_batch`].
+#[derive(Debug, Clone, Copy)]
+pub struct Append<'a> {
+    /// The room.
+    pub room: &'a RoomId,
+    /// The epoch they were sent in.
+    pub epoch: u64,
+    /// The messages, in order.
+    pub entries: &'a [NewEntry],
+}
+
+/// What a [`Store::write_batch`] did.
+#[derive(Debug)]
+pub struct Written {
+    /// For each append, its sequence numbers, or why nothing of it was written.
+    pub appended: Vec<Result<Vec<u64>, StoreError>>,
+    /// For each acknowledgement, false if the client is not in the room.
+    pub acked: Vec<bool>,
+}
+
 /// What an inbox item is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InboxKind {
@@ -246,6 +266,19 @@ pub struct Membership {
     pub room: RoomId,
     /// The last sequence number the client acknowledged.
     pub acked_seq: u64,
+}
+
+/// Where a client is in one room's log, and where the log ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Position {
+    /// The room.
+    pub room: RoomId,
+    /// The last sequence number the client acknowledged.
+    pub acked_seq: u64,
+    /// For a removed client, the last entry it receives (the commit removing it).
+    pub until_seq: Option<u64>,
+    /// The room log's last sequence number.
+    pub last_seq: u64,
 }
 
 /// The provider's durable state. [`SqlStore`] implements it on SQLite and PostgreSQL; the
@@ -424,6 +457,16 @@ pub trait Store: Send + Sync {
         messages: &[NewEntry],
     ) -> impl Future<Output = Result<Vec<u64>, StoreError>> + Send;
 
+    /// Appends (each as [`Store::append_messages`]: one whose room left its epoch gets
+    /// [`StoreError::Stale`] and writes nothing, the others are written) and
+    /// acknowledgements (as [`Store::ack`]) in one transaction: one flush to disk covers
+    /// them all. An error of the whole batch writes nothing.
+    fn write_batch(
+        &self,
+        appends: &[Append<'_>],
+        acks: &[(ClientId, RoomId, u64)],
+    ) -> impl Future<Output = Result<Written, StoreError>> + Send;
+
     /// Up to `limit` entries of a room's log after `after_seq`, in order.
     fn read_log(
         &self,
@@ -437,6 +480,14 @@ pub trait Store: Send + Sync {
         &self,
         client: &ClientId,
     ) -> impl Future<Output = Result<Vec<Membership>, StoreError>> + Send;
+
+    /// The client's position in each room it receives (also those it is being removed
+    /// from), ordered by room, with each log's end: what it has pending, without reading
+    /// the entries.
+    fn positions(
+        &self,
+        client: &ClientId,
+    ) -> impl Future<Output = Result<Vec<Position>, StoreError>> + Send;
 
     /// Up to `limit` log entries a client has not acknowledged, over all its rooms, in order
     /// within each room.

@@ -12,8 +12,9 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{Executor as _, Transaction};
 
 use crate::{
-    Consent, DirectoryEntry, EntryKind, InboxItem, InboxKind, LogEntry, Membership, NewEntry,
-    NewRoom, PendingRemoval, RoomRecord, RoomUpdate, Store, StoreError, TokenOwner,
+    Append, Consent, DirectoryEntry, EntryKind, InboxItem, InboxKind, LogEntry, Membership,
+    NewEntry, NewRoom, PendingRemoval, Position, RoomRecord, RoomUpdate, Store, StoreError,
+    TokenOwner, Written,
 };
 
 /// Which database a [`SqlStore`] talks to.
@@ -29,6 +30,10 @@ pub enum Backend {
 #[derive(Debug, Clone)]
 pub struct SqlStore {
     pool: AnyPool,
+    /// Group commits of messages and acknowledgements ([`Store::write_batch`]). On SQLite
+    /// one connection of its own, so that the hot write path never waits for a connection
+    /// that readers hold; on PostgreSQL the same pool.
+    writer: AnyPool,
     backend: Backend,
 }
 
@@ -92,27 +97,26 @@ impl SqlStore {
             )));
         };
         let options = AnyConnectOptions::from_str(&url)?;
-        let pool = match backend {
-            Backend::Sqlite => {
-                AnyPoolOptions::new()
-                    .max_connections(4)
-                    .after_connect(|conn, _| {
-                        Box::pin(async move {
-                            conn.execute(
-                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                                 PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
-                            )
-                            .await?;
-                            Ok(())
-                        })
+        let sqlite = |connections: u32| {
+            AnyPoolOptions::new()
+                .max_connections(connections)
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                             PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;;",
+                        )
+                        .await?;
+                        Ok(())
                     })
-                    .connect_with(options)
-                    .await?
-            }
+                })
+        };
+        let pool = match backend {
+            Backend::Sqlite => sqlite(4).connect_with(options.clone()).await?,
             Backend::Postgres => {
                 AnyPoolOptions::new()
                     .max_connections(16)
-                    .connect_with(options)
+                    .connect_with(options.clone())
                     .await?
             }
         };
@@ -124,7 +128,15 @@ impl SqlStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Backend(format!("migrating the database: {e}")))?;
-        Ok(Self { pool, backend })
+        let writer = match backend {
+            Backend::Sqlite => sqlite(1).connect_with(options).await?,
+            Backend::Postgres => pool.clone(),
+        };
+        Ok(Self {
+            pool,
+            writer,
+            backend,
+        })
     }
 
     /// The database this store talks to.
@@ -134,7 +146,66 @@ impl SqlStore {
 
     /// Closes the connections.
     pub async fn close(&self) {
+        self.writer.close().await;
         self.pool.close().await;
+    }
+
+    /// Appends `a` inside `tx`: [`StoreError::Stale`] (or `NotFound`) changes nothing.
+    async fn append_in(
+        tx: &mut Transaction<'_, sqlx::Any>,
+        a: &Append<'_>,
+    ) -> Result<Vec<u64>, StoreError> {
+        let (room, epoch, messages) = (a.room, a.epoch, a.entries);
+        if messages.is_empty() {
+            return Ok(Vec::new());
+        }
+        let row = sqlx::query(
+            "UPDATE rooms SET last_seq = last_seq + $1 WHERE id = $2 AND epoch = $3 \
+             RETURNING last_seq",
+        )
+        .bind(messages.len() as i64)
+        .bind(room.as_str())
+        .bind(epoch as i64)
+        .fetch_optional(&mut **tx)
+        .await?;
+        let Some(row) = row else {
+            return Err(Self::stale(tx, room).await?);
+        };
+        let last: i64 = row.try_get(0)?;
+        let first = last - messages.len() as i64 + 1;
+        // Many rows per statement: each statement is a round trip to the database.
+        for (c, chunk) in messages.chunks(ROWS_PER_INSERT).enumerate() {
+            let values = (0..chunk.len())
+                .map(|i| {
+                    let b = i * 6;
+                    format!(
+                        "(${}, ${}, ${}, ${}, ${}, ${})",
+                        b + 1,
+                        b + 2,
+                        b + 3,
+                        b + 4,
+                        b + 5,
+                        b + 6
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "INSERT INTO room_log (room_id, seq, kind, epoch, sender, body) VALUES {values}"
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (i, m) in chunk.iter().enumerate() {
+                query = query
+                    .bind(room.as_str())
+                    .bind(first + (c * ROWS_PER_INSERT + i) as i64)
+                    .bind(m.kind.code())
+                    .bind(epoch as i64)
+                    .bind(m.sender.as_str())
+                    .bind(m.body.as_slice());
+            }
+            query.execute(&mut **tx).await?;
+        }
+        Ok((first..=last).map(u).collect())
     }
 
     /// Records a consent request (`granted` false: an existing row stays as it is) or grant.
@@ -730,61 +801,60 @@ impl Store for SqlStore {
         epoch: u64,
         messages: &[NewEntry],
     ) -> Result<Vec<u64>, StoreError> {
-        if messages.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut tx = self.pool.begin().await?;
-        let row = sqlx::query(
-            "UPDATE rooms SET last_seq = last_seq + $1 WHERE id = $2 AND epoch = $3 \
-             RETURNING last_seq",
-        )
-        .bind(messages.len() as i64)
-        .bind(room.as_str())
-        .bind(epoch as i64)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(row) = row else {
-            let err = Self::stale(&mut tx, room).await?;
-            tx.rollback().await?;
-            return Err(err);
+        let append = Append {
+            room,
+            epoch,
+            entries: messages,
         };
-        let last: i64 = row.try_get(0)?;
-        let first = last - messages.len() as i64 + 1;
-        // Many rows per statement: each statement is a round trip to the database.
-        for (c, chunk) in messages.chunks(ROWS_PER_INSERT).enumerate() {
-            let values = (0..chunk.len())
-                .map(|i| {
-                    let b = i * 6;
-                    format!(
-                        "(${}, ${}, ${}, ${}, ${}, ${})",
-                        b + 1,
-                        b + 2,
-                        b + 3,
-                        b + 4,
-                        b + 5,
-                        b + 6
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(", ");
-            let sql = format!(
-                "INSERT INTO room_log (room_id, seq, kind, epoch, sender, body) VALUES {values}"
-            );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for (i, m) in chunk.iter().enumerate() {
-                query = query
-                    .bind(room.as_str())
-                    .bind(first + (c * ROWS_PER_INSERT + i) as i64)
-                    .bind(m.kind.code())
-                    .bind(epoch as i64)
-                    .bind(m.sender.as_str())
-                    .bind(m.body.as_slice());
-            }
-            query.execute(&mut *tx).await?;
+        let written = self.write_batch(&[append], &[]).await?;
+        written
+            .appended
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| Ok(Vec::new()))
+    }
+
+    async fn write_batch(
+        &self,
+        appends: &[Append<'_>],
+        acks: &[(ClientId, RoomId, u64)],
+    ) -> Result<Written, StoreError> {
+        let mut tx = self.writer.begin().await?;
+        let mut appended = Vec::with_capacity(appends.len());
+        for a in appends {
+            appended.push(match Self::append_in(&mut tx, a).await {
+                Ok(seqs) => Ok(seqs),
+                // This append changed nothing; the others go on.
+                Err(e @ (StoreError::Stale { .. } | StoreError::NotFound(_))) => Err(e),
+                // Anything else fails the whole batch (the transaction rolls back on drop).
+                Err(e) => return Err(e),
+            });
         }
-        let seqs = (first..=last).map(u).collect();
+        let mut acked = Vec::with_capacity(acks.len());
+        for (client, room, seq) in acks {
+            let done = sqlx::query(
+                "UPDATE room_members \
+                 SET acked_seq = CASE WHEN acked_seq < $1 THEN $1 ELSE acked_seq END \
+                 WHERE room_id = $2 AND client_id = $3",
+            )
+            .bind(*seq as i64)
+            .bind(room.as_str())
+            .bind(client.to_string())
+            .execute(&mut *tx)
+            .await?;
+            acked.push(done.rows_affected() > 0);
+        }
+        if !acks.is_empty() {
+            // Removed clients that have everything up to their removal are done with the
+            // room (the partial index keeps this to the few still leaving).
+            sqlx::query(
+                "DELETE FROM room_members WHERE until_seq IS NOT NULL AND acked_seq >= until_seq",
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
-        Ok(seqs)
+        Ok(Written { appended, acked })
     }
 
     async fn read_log(
@@ -823,6 +893,27 @@ impl Store for SqlStore {
             .collect()
     }
 
+    async fn positions(&self, client: &ClientId) -> Result<Vec<Position>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT m.room_id, m.acked_seq, m.until_seq, r.last_seq \
+             FROM room_members m JOIN rooms r ON r.id = m.room_id \
+             WHERE m.client_id = $1 ORDER BY m.room_id",
+        )
+        .bind(client.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Position {
+                    room: RoomId::parse(&r.try_get::<String, _>(0)?).map_err(bad("room id"))?,
+                    acked_seq: u(r.try_get(1)?),
+                    until_seq: r.try_get::<Option<i64>, _>(2)?.map(u),
+                    last_seq: u(r.try_get(3)?),
+                })
+            })
+            .collect()
+    }
+
     async fn pending(&self, client: &ClientId, limit: u32) -> Result<Vec<LogEntry>, StoreError> {
         let rows = sqlx::query(
             "SELECT l.room_id, l.seq, l.kind, l.epoch, l.sender, l.body \
@@ -839,30 +930,7 @@ impl Store for SqlStore {
     }
 
     async fn ack(&self, acks: &[(ClientId, RoomId, u64)]) -> Result<Vec<bool>, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let mut members = Vec::with_capacity(acks.len());
-        for (client, room, seq) in acks {
-            let done = sqlx::query(
-                "UPDATE room_members \
-                 SET acked_seq = CASE WHEN acked_seq < $1 THEN $1 ELSE acked_seq END \
-                 WHERE room_id = $2 AND client_id = $3",
-            )
-            .bind(*seq as i64)
-            .bind(room.as_str())
-            .bind(client.to_string())
-            .execute(&mut *tx)
-            .await?;
-            members.push(done.rows_affected() > 0);
-        }
-        // Removed clients that have everything up to their removal are done with the room
-        // (the partial index keeps this to the few still leaving).
-        sqlx::query(
-            "DELETE FROM room_members WHERE until_seq IS NOT NULL AND acked_seq >= until_seq",
-        )
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(members)
+        Ok(self.write_batch(&[], acks).await?.acked)
     }
 
     async fn inbox(&self, client: &ClientId, after_id: u64) -> Result<Vec<InboxItem>, StoreError> {

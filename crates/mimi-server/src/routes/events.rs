@@ -51,15 +51,18 @@ impl Cursor {
             self.sent_welcomes.retain(|id| present.contains(id));
             b.welcomes.retain(|w| !self.sent_welcomes.contains(&w.id));
             b.requests.retain(|r| !self.sent_welcomes.contains(&r.id));
-            b.entries
-                .retain(|e| self.sent.get(&e.room).is_none_or(|&s| e.seq > s));
+            b.entries.retain(|e| {
+                self.sent
+                    .get(e.0.room.as_str())
+                    .is_none_or(|&s| e.0.seq > s)
+            });
             if b.welcomes.is_empty() && b.requests.is_empty() && b.entries.is_empty() {
                 continue;
             }
             self.sent_welcomes.extend(b.welcomes.iter().map(|w| w.id));
             self.sent_welcomes.extend(b.requests.iter().map(|r| r.id));
             for e in &b.entries {
-                self.sent.insert(e.room.clone(), e.seq);
+                self.sent.insert(e.0.room.to_string(), e.0.seq);
             }
             return Ok(b);
         }

@@ -2,19 +2,21 @@
 //! log entry after its position) and acknowledges explicitly, so a device that was away
 //! receives everything, in order, when it returns.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use mimi_policy::id::{ClientId, RoomId};
-use mimi_store::{EntryKind, InboxKind, Store as _};
+use mimi_store::{InboxKind, Store as _};
 use serde::{Deserialize, Serialize};
 
 use super::{ApiJson, ApiQuery, to_b64};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::tail::{Rendered, Shared};
 
 /// Most entries in one answer.
 const MAX_LIMIT: u32 = 1_000;
@@ -53,17 +55,6 @@ pub struct ConsentRequest {
     room: Option<String>,
 }
 
-/// A room log entry.
-#[derive(Serialize)]
-pub struct Entry {
-    pub(crate) room: String,
-    pub(crate) seq: u64,
-    kind: &'static str,
-    epoch: u64,
-    sender: String,
-    message: String,
-}
-
 /// What the device has not acknowledged.
 #[derive(Serialize)]
 pub struct Batch {
@@ -71,7 +62,8 @@ pub struct Batch {
     /// Consent requests (acknowledged like Welcomes, by ID); absent when none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) requests: Vec<ConsentRequest>,
-    pub(crate) entries: Vec<Entry>,
+    /// Room log entries (`{room, seq, kind, epoch, sender, message}`), rendered.
+    pub(crate) entries: Vec<Shared>,
 }
 
 /// What the calling device has not acknowledged yet.
@@ -128,29 +120,57 @@ pub(crate) async fn batch(
             }),
         }
     }
-    let entries = state
-        .store
-        .pending(client, limit)
-        .await?
-        .into_iter()
-        .map(|e| Entry {
-            room: e.room.to_string(),
-            seq: e.seq,
-            kind: match e.kind {
-                EntryKind::Commit => "commit",
-                EntryKind::Proposal => "proposal",
-                EntryKind::Message => "message",
-            },
-            epoch: e.epoch,
-            sender: e.sender,
-            message: to_b64(&e.body),
-        })
-        .collect();
+    let entries = match from_tails(state, client, limit).await? {
+        Some(entries) => entries,
+        None => state
+            .store
+            .pending(client, limit)
+            .await?
+            .into_iter()
+            .map(|e| {
+                let r = Rendered::new(&e.room, e.seq, e.kind, e.epoch, &e.sender, &e.body);
+                Shared(Arc::new(r))
+            })
+            .collect(),
+    };
     Ok(Batch {
         welcomes,
         requests,
         entries,
     })
+}
+
+/// Up to `limit` pending entries from the rooms' tails in memory, exactly what the
+/// database would give (by room, then position); `None` when some room's pending entries
+/// are not all in its tail (the caller reads the database instead).
+async fn from_tails(
+    state: &AppState,
+    client: &ClientId,
+    limit: u32,
+) -> Result<Option<Vec<Shared>>, ApiError> {
+    let mut entries = Vec::new();
+    let mut left = limit as usize;
+    for p in state.store.positions(client).await? {
+        let through = p.until_seq.map_or(p.last_seq, |u| u.min(p.last_seq));
+        if through <= p.acked_seq {
+            continue;
+        }
+        if left == 0 {
+            break;
+        }
+        match state.tails.after(&p.room, p.acked_seq, through, left) {
+            // Everything pending in this room, or as much as the answer takes.
+            Some(got) if got.len() == left || got.last().is_some_and(|e| e.0.seq == through) => {
+                left -= got.len();
+                entries.extend(got);
+            }
+            // The tail is behind the log (a commit, another process's entries, or a
+            // batch not rendered yet): the database answers, as the answer must hold
+            // everything pending up to the limit.
+            _ => return Ok(None),
+        }
+    }
+    Ok(Some(entries))
 }
 
 /// One room position.

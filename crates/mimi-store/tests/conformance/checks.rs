@@ -3,7 +3,9 @@
 use std::collections::BTreeSet;
 
 use mimi_policy::id::{ClientId, RoomId, UserId};
-use mimi_store::{EntryKind, NewEntry, NewRoom, RoomUpdate, Store, StoreError, TokenOwner};
+use mimi_store::{
+    Append, EntryKind, NewEntry, NewRoom, Position, RoomUpdate, Store, StoreError, TokenOwner,
+};
 
 use crate::harness::Db;
 
@@ -361,6 +363,78 @@ pub async fn messages_are_appended_only_in_the_current_epoch(db: &Db) {
     assert_eq!(s.read_log(&room_id("team"), 2, 1).await.unwrap()[0].seq, 3);
 }
 
+pub async fn a_batch_writes_appends_and_acks_together_and_refuses_only_a_stale_append(db: &Db) {
+    let s = &db.store;
+    let alice = client("alice", "phone");
+    for name in ["team", "other"] {
+        s.create_room(&new_room(name, vec![alice.clone()], true))
+            .await
+            .unwrap();
+    }
+    let (team, other) = (room_id("team"), room_id("other"));
+    s.append_messages(&team, 0, &[entry(EntryKind::Message, &alice, "first")])
+        .await
+        .unwrap();
+    s.update_room(&commit("other", 1, 1, &alice)).await.unwrap();
+    let two = [
+        entry(EntryKind::Message, &alice, "a"),
+        entry(EntryKind::Message, &alice, "b"),
+    ];
+    let appends = [
+        Append {
+            room: &team,
+            epoch: 0,
+            entries: &two,
+        },
+        // "other" moved to epoch 1: this part is refused, the rest is written.
+        Append {
+            room: &other,
+            epoch: 0,
+            entries: &two[..1],
+        },
+        Append {
+            room: &team,
+            epoch: 0,
+            entries: &two[1..],
+        },
+    ];
+    let acks = [
+        (alice.clone(), team.clone(), 1),
+        (client("eve", "x"), team.clone(), 1),
+    ];
+    let written = s.write_batch(&appends, &acks).await.unwrap();
+    assert_eq!(written.appended[0].as_ref().unwrap(), &[2, 3]);
+    assert!(
+        matches!(written.appended[1], Err(StoreError::Stale { epoch: 1, .. })),
+        "{:?}",
+        written.appended[1]
+    );
+    assert_eq!(written.appended[2].as_ref().unwrap(), &[4]);
+    assert_eq!(written.acked, [true, false]);
+    let log = s.read_log(&team, 0, 10).await.unwrap();
+    let bodies: Vec<&[u8]> = log.iter().map(|e| e.body.as_slice()).collect();
+    assert_eq!(bodies, [&b"first"[..], b"a", b"b", b"b"]);
+    // Only the commit is in the other room's log.
+    assert_eq!(s.read_log(&other, 0, 10).await.unwrap().len(), 1);
+    assert_eq!(
+        s.positions(&alice).await.unwrap(),
+        [
+            Position {
+                room: other.clone(),
+                acked_seq: 0,
+                until_seq: None,
+                last_seq: 1,
+            },
+            Position {
+                room: team.clone(),
+                acked_seq: 1,
+                until_seq: None,
+                last_seq: 4,
+            },
+        ]
+    );
+}
+
 pub async fn members_receive_from_their_add_until_their_removal(db: &Db) {
     let s = &db.store;
     let alice = client("alice", "phone");
@@ -412,6 +486,17 @@ pub async fn members_receive_from_their_add_until_their_removal(db: &Db) {
         [remove_seq - 1, remove_seq]
     );
     assert!(s.memberships(&bob).await.unwrap().is_empty());
+    // His position says so without reading the log: pending up to the removal only.
+    assert_eq!(
+        s.positions(&bob).await.unwrap(),
+        [Position {
+            room: room_id("team"),
+            // He starts after the commit that added him.
+            acked_seq: add_seq,
+            until_seq: Some(remove_seq),
+            last_seq: remove_seq + 1,
+        }]
+    );
     assert_eq!(
         s.ack(&[(bob.clone(), room_id("team"), remove_seq)])
             .await

@@ -45,6 +45,7 @@ conformance!(
     room_updates_are_compare_and_swap_on_the_version,
     concurrent_room_updates_exactly_one_wins,
     messages_are_appended_only_in_the_current_epoch,
+    a_batch_writes_appends_and_acks_together_and_refuses_only_a_stale_append,
     members_receive_from_their_add_until_their_removal,
     acknowledgements_only_move_forward,
     welcomes_go_to_the_added_clients_inboxes,

@@ -157,6 +157,12 @@ pub enum RoomCommand {
         /// The room.
         room: String,
     },
+    /// Knock on a room that lets you in on request: its moderators are told, and may add
+    /// you without asking for your consent.
+    Knock {
+        /// The room.
+        room: String,
+    },
 }
 
 /// `mimi consent ...`: who may add you to rooms (the provider hands your devices'
@@ -365,6 +371,13 @@ pub fn room(cmd: RoomCommand, common: &Common) -> anyhow::Result<()> {
                 format!("asked to leave {id}; a member commits it")
             });
         }
+        RoomCommand::Knock { room } => {
+            let id = p.room_id(&room).map_err(failure)?;
+            let told = p.knock(&id).map_err(failure)?;
+            common.print(json!({"room": id.to_string(), "told": told}), || {
+                format!("knocked on {id}; {told} user(s) may let you in")
+            });
+        }
     }
     Ok(())
 }
@@ -387,6 +400,9 @@ fn show(event: &Event, common: &Common) {
         Event::Changed { room, epoch } => format!("{room} changed (epoch {epoch})"),
         Event::Left { room } => format!("no longer in {room}"),
         Event::JoinFailed { room, reason } => format!("could not join {room}: {reason}"),
+        Event::Knocked { user, room } => {
+            format!("{user} knocks on {room}: `mimi room add {room} {user}`")
+        }
         Event::ConsentRequested { user, room } => match room {
             Some(room) => format!(
                 "{user} asks to add you to {room}: `mimi consent grant {user} --room {room}`"

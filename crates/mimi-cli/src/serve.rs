@@ -12,7 +12,8 @@ use crate::InputError;
 /// Arguments of `mimi serve`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// A TOML file with any of: listen, domain, database, data_dir, tls_cert, tls_key.
+    /// A TOML file with any of: listen, domain, database, data_dir, tls_cert, tls_key,
+    /// key_package_allowance.
     #[arg(long, env = "MIMI_CONFIG")]
     config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:8470].
@@ -34,6 +35,10 @@ pub struct Args {
     /// The certificate's private key (PEM).
     #[arg(long, env = "MIMI_TLS_KEY")]
     tls_key: Option<PathBuf>,
+    /// How many of a user's KeyPackages anyone may hold, unused, without the user's consent
+    /// (the seed's allowance) [default: 0: consent, a knock or the same user only].
+    #[arg(long, env = "MIMI_KEY_PACKAGE_ALLOWANCE")]
+    key_package_allowance: Option<u32>,
 }
 
 /// The config file.
@@ -46,6 +51,7 @@ struct File {
     data_dir: Option<PathBuf>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
+    key_package_allowance: Option<u32>,
 }
 
 impl Args {
@@ -79,6 +85,10 @@ impl Args {
             domain: self.domain.or(file.domain).unwrap_or(defaults.domain),
             database: self.database.or(file.database),
             data_dir: self.data_dir.or(file.data_dir).unwrap_or(defaults.data_dir),
+            key_package_allowance: self
+                .key_package_allowance
+                .or(file.key_package_allowance)
+                .unwrap_or(defaults.key_package_allowance),
         })
     }
 }

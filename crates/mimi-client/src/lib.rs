@@ -109,6 +109,13 @@ pub enum Event {
         #[serde(skip_serializing_if = "Option::is_none")]
         room: Option<String>,
     },
+    /// A user knocks on a room this device's user may let it into (`mimi room add`).
+    Knocked {
+        /// Who knocks.
+        user: String,
+        /// On which room.
+        room: String,
+    },
     /// A Welcome this device could not use (it is skipped, not retried).
     JoinFailed {
         /// The room.
@@ -568,6 +575,17 @@ impl Profile {
         self.save()
     }
 
+    /// Knocks on `room`: asks those who may let this user in to add it. Returns how many
+    /// users were told.
+    pub fn knock(&self, room: &RoomId) -> Result<u64, ClientError> {
+        let v = self.api.post(
+            &format!("{}/knock", room_path(room)),
+            Some(&self.file.account_token),
+            &json!({}),
+        )?;
+        Ok(v["told"].as_u64().unwrap_or_default())
+    }
+
     /// Sends `text` to `room`, end-to-end encrypted.
     pub fn send(&mut self, room: &RoomId, text: &str) -> Result<u64, ClientError> {
         let (client, token) = self.device()?;
@@ -657,6 +675,13 @@ impl Profile {
             events.push(Event::ConsentRequested {
                 user: r["user"].as_str().unwrap_or_default().to_owned(),
                 room: r["room"].as_str().map(str::to_owned),
+            });
+        }
+        for k in v["knocks"].as_array().into_iter().flatten() {
+            welcomes.extend(k["id"].as_u64());
+            events.push(Event::Knocked {
+                user: k["user"].as_str().unwrap_or_default().to_owned(),
+                room: k["room"].as_str().unwrap_or_default().to_owned(),
             });
         }
         self.save()?;

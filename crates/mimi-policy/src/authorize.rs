@@ -14,7 +14,7 @@ pub use plan::plan;
 
 use crate::decision::{Check, Decision, DenyCode, ensure};
 use crate::id::UserId;
-use crate::operation::{Action, Actor, Link, Operation, UserActor};
+use crate::operation::{Action, Actor, Link, Operation, Target, UserActor};
 use crate::participant_list::ParticipantListUpdate;
 use crate::preauth::claim;
 use crate::role::{BANNED, NO_ROLE, RoleIndex};
@@ -24,6 +24,20 @@ use crate::seed::{Affiliation, SeedProfile, seed_role};
 
 /// A decision in progress: `Err` carries an early denial.
 type Outcome = Result<Decision, Decision>;
+
+/// KeyPackage access, the seed's four rules in its order: decided by the target's provider
+/// when a KeyPackage is claimed, with or without a room in view (the same decision as
+/// [`Action::FetchKeyPackage`] in [`authorize`]).
+pub fn key_package_access(
+    requester: &Actor,
+    target: &Target,
+    consent: bool,
+    knocked: bool,
+    outstanding: u32,
+    quota: u32,
+) -> Decision {
+    join::fetch_keypackage(requester, target, consent, knocked, outstanding, quota)
+}
 
 /// Decides whether `op` is allowed in `room`.
 pub fn authorize(room: &Room, op: &Operation) -> Decision {

@@ -71,7 +71,7 @@ pub mod room;
 pub mod rule;
 pub mod seed;
 
-pub use authorize::{authorize, authorize_list_update, plan};
+pub use authorize::{authorize, authorize_list_update, key_package_access, plan};
 pub use decision::{Decision, DenyCode};
 pub use operation::{Action, Actor, Operation};
 pub use room::Room;

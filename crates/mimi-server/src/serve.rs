@@ -22,6 +22,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Serve HTTPS with this certificate (else plain HTTP, for loopback or behind a proxy).
     pub tls: Option<crate::tls::TlsFiles>,
+    /// How many of a user's KeyPackages anyone may hold, unused, without its consent.
+    pub key_package_allowance: u32,
 }
 
 impl Default for Config {
@@ -32,6 +34,7 @@ impl Default for Config {
             database: None,
             data_dir: PathBuf::from("mimi-data"),
             tls: None,
+            key_package_allowance: 0,
         }
     }
 }
@@ -77,9 +80,10 @@ pub async fn serve(
         }
     };
     let store = SqlStore::open(&url).await?;
-    let state = AppState::new(domain, store.clone())
+    let mut state = AppState::new(domain, store.clone())
         .await
         .map_err(|e| ServeError::Config(e.message))?;
+    state.key_package_allowance = config.key_package_allowance;
     let tls = config
         .tls
         .as_ref()

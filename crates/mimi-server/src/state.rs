@@ -51,6 +51,10 @@ pub struct AppState {
     pub tails: Arc<crate::tail::Tails>,
     /// Recently looked-up bearer tokens.
     pub tokens: Arc<crate::auth::TokenCache>,
+    /// How many of a user's KeyPackages anyone may hold without the user's consent (the
+    /// seed's allowance of outstanding KeyPackages; 0: consent, a knock or the same user
+    /// only).
+    pub key_package_allowance: u32,
     /// Held by the sweep of deleted devices' removals (one at a time per process).
     pub sweeping: Arc<Mutex<()>>,
     /// Turns true when the provider is shutting down: event streams and long polls end,
@@ -86,6 +90,7 @@ impl AppState {
             writer,
             tails,
             tokens: Arc::default(),
+            key_package_allowance: 0,
             sweeping: Arc::default(),
             stopping,
             stop: Arc::new(stop),

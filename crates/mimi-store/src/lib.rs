@@ -141,6 +141,9 @@ pub enum InboxKind {
     /// Another user asks the client's user for consent to add it (`body`: the requester's
     /// user ID).
     ConsentRequest,
+    /// A user knocks on a room the client's user may let it into (`body`: the knocker's
+    /// user ID).
+    Knock,
 }
 
 /// One item of a client's inbox.
@@ -415,6 +418,51 @@ pub trait Store: Send + Sync {
         target: &UserId,
     ) -> impl Future<Output = Result<Vec<Consent>, StoreError>> + Send;
 
+    /// Records `user`'s knock on `room` and tells the devices of `notify` (the users who
+    /// may let it in) through their inboxes ([`InboxKind::Knock`]), once per knock; false
+    /// if the knock was already pending. [`StoreError::NotFound`] for an unknown room or
+    /// user.
+    fn knock(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+        notify: &[UserId],
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Whether `user` has a pending knock on `room` (a commit adding the user ends it).
+    fn has_knocked(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Records that `requester` was handed `target`'s KeyPackages (for `room`, or any) under
+    /// the provider's allowance, without consent.
+    fn record_allowance_claim(
+        &self,
+        requester: &UserId,
+        target: &UserId,
+        room: Option<&RoomId>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// How many claims of `target`'s KeyPackages under the allowance `requester` holds
+    /// unused (from the last day): all of them with `room` `None`, else those for `room`
+    /// or any room.
+    fn allowance_claims(
+        &self,
+        requester: &UserId,
+        target: &UserId,
+        room: Option<&RoomId>,
+    ) -> impl Future<Output = Result<u32, StoreError>> + Send;
+
+    /// Ends `requester`'s claims of `target`'s KeyPackages under the allowance (a commit
+    /// of `requester` added `target`).
+    fn use_allowance_claims(
+        &self,
+        requester: &UserId,
+        target: &UserId,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// Whether `target` lets `requester` add it to `room` (a grant for that room or for any
     /// room; with `room` `None`, only a grant for any room counts).
     fn has_consent(
@@ -440,8 +488,9 @@ pub trait Store: Send + Sync {
     ) -> impl Future<Output = Result<Option<(u64, u64)>, StoreError>> + Send;
 
     /// Applies a change to a room's hub state if the room is still at the version it was
-    /// computed from, appending its entry to the log, updating the members and putting the
-    /// Welcome in the added clients' inboxes, in one transaction. Returns the entry's
+    /// computed from, appending its entry to the log, updating the members, putting the
+    /// Welcome in the added clients' inboxes and ending the added users' knocks, in one
+    /// transaction. Returns the entry's
     /// sequence number; [`StoreError::Stale`] (nothing written) if another change won.
     fn update_room(
         &self,

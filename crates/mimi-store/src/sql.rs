@@ -40,6 +40,12 @@ pub struct SqlStore {
 /// `inbox.kind` of a consent request (1: a Welcome).
 const INBOX_CONSENT_REQUEST: i64 = 2;
 
+/// `inbox.kind` of a knock.
+const INBOX_KNOCK: i64 = 3;
+
+/// How long a KeyPackage claimed under the allowance counts against its requester, seconds.
+const ALLOWANCE_CLAIM_LIFETIME: i64 = 24 * 60 * 60;
+
 /// Rows in one multi-row `INSERT` (6 parameters each, far below both databases' limits).
 const ROWS_PER_INSERT: usize = 100;
 
@@ -572,6 +578,112 @@ impl Store for SqlStore {
         Ok(())
     }
 
+    async fn knock(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+        notify: &[UserId],
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let result = sqlx::query(
+            "INSERT INTO knocks (room_id, user_id, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (room_id, user_id) DO NOTHING",
+        )
+        .bind(room.as_str())
+        .bind(user.as_str())
+        .bind(now())
+        .execute(&mut *tx)
+        .await;
+        let new = match result {
+            Err(e) if foreign_key_violation(&e) => {
+                return Err(StoreError::NotFound(format!("room {room} or user {user}")));
+            }
+            other => other?.rows_affected() > 0,
+        };
+        if new {
+            for moderator in notify {
+                sqlx::query(
+                    "INSERT INTO inbox (client_id, kind, room_id, body) \
+                     SELECT client_id, $1, $2, $3 FROM devices WHERE user_id = $4",
+                )
+                .bind(INBOX_KNOCK)
+                .bind(room.as_str())
+                .bind(user.as_str().as_bytes())
+                .bind(moderator.as_str())
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(new)
+    }
+
+    async fn has_knocked(&self, room: &RoomId, user: &UserId) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT 1 FROM knocks WHERE room_id = $1 AND user_id = $2")
+            .bind(room.as_str())
+            .bind(user.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    async fn record_allowance_claim(
+        &self,
+        requester: &UserId,
+        target: &UserId,
+        room: Option<&RoomId>,
+    ) -> Result<(), StoreError> {
+        let result = sqlx::query(
+            "INSERT INTO allowance_claims (requester_id, target_id, room_id, created_at) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(requester.as_str())
+        .bind(target.as_str())
+        .bind(room.map_or("", RoomId::as_str))
+        .bind(now())
+        .execute(&self.pool)
+        .await;
+        match result {
+            Err(e) if foreign_key_violation(&e) => {
+                Err(StoreError::NotFound(format!("user {target}")))
+            }
+            other => other.map(|_| ()).map_err(Into::into),
+        }
+    }
+
+    async fn allowance_claims(
+        &self,
+        requester: &UserId,
+        target: &UserId,
+        room: Option<&RoomId>,
+    ) -> Result<u32, StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) FROM allowance_claims \
+             WHERE requester_id = $1 AND target_id = $2 AND created_at > $3 \
+               AND ($4 = '' OR room_id = $4 OR room_id = '')",
+        )
+        .bind(requester.as_str())
+        .bind(target.as_str())
+        .bind(now() - ALLOWANCE_CLAIM_LIFETIME)
+        .bind(room.map_or("", RoomId::as_str))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u32::try_from(row.try_get::<i64, _>(0)?).unwrap_or(u32::MAX))
+    }
+
+    async fn use_allowance_claims(
+        &self,
+        requester: &UserId,
+        target: &UserId,
+    ) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM allowance_claims WHERE requester_id = $1 AND target_id = $2")
+            .bind(requester.as_str())
+            .bind(target.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     async fn grant_consent(
         &self,
         target: &UserId,
@@ -778,6 +890,12 @@ impl Store for SqlStore {
             .bind(seq)
             .execute(&mut *tx)
             .await?;
+            // The knock is answered.
+            sqlx::query("DELETE FROM knocks WHERE room_id = $1 AND user_id = $2")
+                .bind(update.id.as_str())
+                .bind(client.user().as_str())
+                .execute(&mut *tx)
+                .await?;
             if let Some(welcome) = &update.welcome {
                 sqlx::query(
                     "INSERT INTO inbox (client_id, kind, room_id, body, ratchet_tree) \
@@ -949,6 +1067,7 @@ impl Store for SqlStore {
                     id: u(r.try_get(0)?),
                     kind: match r.try_get::<i64, _>(1)? {
                         INBOX_CONSENT_REQUEST => InboxKind::ConsentRequest,
+                        INBOX_KNOCK => InboxKind::Knock,
                         _ => InboxKind::Welcome,
                     },
                     room: if room.is_empty() {

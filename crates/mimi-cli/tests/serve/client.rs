@@ -124,6 +124,46 @@ fn two_people_chat_through_the_cli_across_a_provider_restart() {
 }
 
 #[test]
+fn a_knock_reaches_the_owner_who_adds_the_knocker_without_a_consent_request() {
+    let dir = scratch("knock");
+    let server = Server::start(&dir, &[]);
+    let url = format!("http://{}", server.addr);
+    let alice = dir.join("alice");
+    let bob = dir.join("bob");
+    ok(
+        &alice,
+        &["account", "create", "--server", &url, "--user", "alice"],
+    );
+    ok(
+        &bob,
+        &["account", "create", "--server", &url, "--user", "bob"],
+    );
+    // The administrated preset is knock-first.
+    ok(
+        &alice,
+        &["room", "create", "lobby", "--preset", "administrated"],
+    );
+    let knocked = events(&ok(&bob, &["room", "knock", "lobby", "--json"]));
+    assert_eq!(knocked[0]["told"], 1, "{knocked:?}");
+    let told = ok(&alice, &["sync"]);
+    assert!(
+        told.contains("mimi://example.com/u/bob knocks on mimi://example.com/r/lobby"),
+        "{told}"
+    );
+    ok(&alice, &["room", "add", "lobby", "bob"]);
+    let joined = events(&ok(&bob, &["sync", "--json"]));
+    assert_eq!(joined[0]["event"], "joined", "{joined:?}");
+    assert_eq!(joined[0]["room"], "mimi://example.com/r/lobby");
+    // A room that takes no knocks says so.
+    ok(&alice, &["room", "create", "club", "--preset", "open"]);
+    let refused = mimi(&bob, &["room", "knock", "club"]);
+    assert!(!refused.ok);
+    assert!(refused.stderr.contains("knock"), "{}", refused.stderr);
+    drop(server);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
 fn a_commit_whose_answer_was_lost_is_confirmed_by_the_next_sync() {
     let dir = scratch("lost");
     let server = Server::start(&dir, &[]);

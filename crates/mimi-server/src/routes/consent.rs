@@ -1,11 +1,16 @@
 //! Consent to be added to rooms, the seed's KeyPackage access rules: a user's KeyPackages
-//! go only to the user itself and to those it let add it (to one room or any room). Anyone
-//! may ask; the target grants, and may revoke a grant at any time.
+//! go to the user itself, to those it let add it (to one room or any room), to those who
+//! may answer its knock on a room, and, as far as the provider's allowance goes (none by
+//! default), to anyone. Anyone may ask for consent; the target grants, and may revoke a
+//! grant at any time.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use mimi_policy::id::{RoomId, UserId};
+use mimi_policy::operation::Target;
+use mimi_policy::rule::{self, Rule};
+use mimi_policy::{Action, Actor, Operation, authorize, key_package_access};
 use mimi_store::Store as _;
 use serde::{Deserialize, Serialize};
 
@@ -157,22 +162,118 @@ pub async fn list(
     Ok(Json(Consents { consents }))
 }
 
-/// Whether `requester` may claim `target`'s KeyPackages (for `room`): itself, or with the
-/// target's consent.
-pub async fn may_claim(
-    state: &AppState,
-    requester: &UserId,
-    target: &UserId,
-    room: Option<&RoomId>,
-) -> Result<(), ApiError> {
-    if requester == target || state.store.has_consent(target, requester, room).await? {
-        return Ok(());
-    }
-    Err(ApiError::forbidden(
+fn consent_required(requester: &UserId, target: &UserId, room: Option<&RoomId>) -> ApiError {
+    let mut e = ApiError::forbidden(
         "consent-required",
         format!(
             "{target} has not let {requester} add them{}; ask first (POST /v1/consent/request)",
             room.map(|r| format!(" to {r}")).unwrap_or_default()
         ),
-    ))
+    );
+    e.rule = Some(rule::SEED_KP_DENIED.id.to_owned());
+    e
+}
+
+/// Whether `target` knocked on `room` and `requester` may let it in.
+async fn may_let_in(
+    state: &AppState,
+    room: &RoomId,
+    requester: &UserId,
+    target: &UserId,
+) -> Result<bool, ApiError> {
+    if !state.store.has_knocked(room, target).await? {
+        return Ok(false);
+    }
+    let mut cached = match state.room_cached(room).await {
+        Ok(cached) => cached,
+        Err(e) if e.status == StatusCode::NOT_FOUND => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    let accept = Operation {
+        actor: Actor::user(requester.clone(), None),
+        action: Action::AcceptKnock {
+            target: Target {
+                user: target.clone(),
+                client: None,
+            },
+            knocked: true,
+        },
+    };
+    Ok(authorize(cached.hub_room()?.policy(), &accept).is_allowed())
+}
+
+/// The seed's KeyPackage access rules, for `requester` claiming `target`'s KeyPackages
+/// (for `room`): the same user; the target's consent; a knock of the target on `room`
+/// that the requester may answer; or, without either, the provider's allowance of
+/// outstanding KeyPackages (recorded here, so that it counts). Returns the rule that
+/// allowed the claim.
+pub async fn claim_access(
+    state: &AppState,
+    requester: &UserId,
+    target: &UserId,
+    room: Option<&RoomId>,
+) -> Result<Rule, ApiError> {
+    let other = requester != target;
+    let consent = other && state.store.has_consent(target, requester, room).await?;
+    let knocked = match room {
+        Some(room) if other && !consent => may_let_in(state, room, requester, target).await?,
+        _ => false,
+    };
+    let quota = state.key_package_allowance;
+    let outstanding = if other && quota > 0 {
+        state
+            .store
+            .allowance_claims(requester, target, None)
+            .await?
+    } else {
+        0
+    };
+    let decision = key_package_access(
+        &Actor::user(requester.clone(), None),
+        &Target {
+            user: target.clone(),
+            client: None,
+        },
+        consent,
+        knocked,
+        outstanding,
+        quota,
+    );
+    if !decision.is_allowed() {
+        return Err(consent_required(requester, target, room));
+    }
+    if decision.rule() == rule::SEED_KP_QUOTA {
+        state
+            .store
+            .record_allowance_claim(requester, target, room)
+            .await?;
+    }
+    Ok(decision.rule())
+}
+
+/// Whether a commit of `committer` may add `target` to `room`: KeyPackages claimed "for
+/// another room" do not carry consent here. The target consented to this room (or any),
+/// knocked on it, or the committer holds KeyPackages of the target claimed under the
+/// allowance for it.
+pub async fn may_add(
+    state: &AppState,
+    committer: &UserId,
+    target: &UserId,
+    room: &RoomId,
+) -> Result<(), ApiError> {
+    if committer == target
+        || state
+            .store
+            .has_consent(target, committer, Some(room))
+            .await?
+        || state.store.has_knocked(room, target).await?
+        || state
+            .store
+            .allowance_claims(committer, target, Some(room))
+            .await?
+            > 0
+    {
+        return Ok(());
+    }
+    Err(consent_required(committer, target, Some(room)))
 }

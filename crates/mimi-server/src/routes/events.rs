@@ -47,20 +47,27 @@ impl Cursor {
                 .iter()
                 .map(|w| w.id)
                 .chain(b.requests.iter().map(|r| r.id))
+                .chain(b.knocks.iter().map(|k| k.id))
                 .collect();
             self.sent_welcomes.retain(|id| present.contains(id));
             b.welcomes.retain(|w| !self.sent_welcomes.contains(&w.id));
             b.requests.retain(|r| !self.sent_welcomes.contains(&r.id));
+            b.knocks.retain(|k| !self.sent_welcomes.contains(&k.id));
             b.entries.retain(|e| {
                 self.sent
                     .get(e.0.room.as_str())
                     .is_none_or(|&s| e.0.seq > s)
             });
-            if b.welcomes.is_empty() && b.requests.is_empty() && b.entries.is_empty() {
+            if b.welcomes.is_empty()
+                && b.requests.is_empty()
+                && b.knocks.is_empty()
+                && b.entries.is_empty()
+            {
                 continue;
             }
             self.sent_welcomes.extend(b.welcomes.iter().map(|w| w.id));
             self.sent_welcomes.extend(b.requests.iter().map(|r| r.id));
+            self.sent_welcomes.extend(b.knocks.iter().map(|k| k.id));
             for e in &b.entries {
                 self.sent.insert(e.0.room.to_string(), e.0.seq);
             }

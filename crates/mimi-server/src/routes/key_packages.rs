@@ -105,7 +105,7 @@ pub async fn claim(
 ) -> Result<Json<ClaimedAll>, ApiError> {
     let user = local_user(&state, "user", &body.user)?;
     let room = super::consent::room(&state, body.room.as_deref())?;
-    super::consent::may_claim(&state, &caller.user, &user, room.as_ref()).await?;
+    super::consent::claim_access(&state, &caller.user, &user, room.as_ref()).await?;
     let mut out = Vec::new();
     for client in state.store.devices(&user).await? {
         if let Some(kp) = state.store.claim_key_package(&client).await? {

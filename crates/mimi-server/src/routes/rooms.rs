@@ -8,8 +8,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use mimi_mls::hub::{Accepted, HubRoom};
-use mimi_policy::id::{ClientId, RoomId};
-use mimi_policy::operation::Action;
+use mimi_policy::id::{ClientId, RoomId, UserId};
+use mimi_policy::operation::{Action, Target};
 use mimi_policy::{Actor, Operation, Room, authorize};
 use mimi_store::{EntryKind, NewEntry, NewRoom, RoomUpdate, Store as _, StoreError};
 use serde::{Deserialize, Serialize};
@@ -175,6 +175,74 @@ pub async fn show(
     Ok(Json(mimi_policy::document::room_to_value(room)))
 }
 
+/// A knock, recorded.
+#[derive(Serialize)]
+pub struct Knocked {
+    room: String,
+    user: String,
+    /// How many users were told (those the room lets accept knocks).
+    told: usize,
+}
+
+/// The caller knocks on a room: asks those the room lets accept knocks to add it. The
+/// knock is the caller's consent to be added to this room by them; each of their devices
+/// hears of it once (`knocks` in `/v1/sync`). A hidden room that refuses the caller's knock
+/// does not exist for the caller.
+pub async fn knock(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath((provider, name)): ApiPath<(String, String)>,
+) -> Result<(StatusCode, Json<Knocked>), ApiError> {
+    let id = room_id(&state, &provider, &name)?;
+    let (decision, discoverable, moderators) = {
+        let mut cached = state.room(&id).await?;
+        let room = cached.hub_room()?.policy();
+        let decision = authorize(
+            room,
+            &Operation {
+                actor: Actor::user(caller.user.clone(), None),
+                action: Action::Knock,
+            },
+        );
+        let answer = Action::AcceptKnock {
+            target: Target {
+                user: caller.user.clone(),
+                client: None,
+            },
+            knocked: true,
+        };
+        let moderators: Vec<UserId> = room
+            .clients()
+            .keys()
+            .filter(|u| {
+                let op = Operation {
+                    actor: Actor::user((*u).clone(), None),
+                    action: answer.clone(),
+                };
+                authorize(room, &op).is_allowed()
+            })
+            .cloned()
+            .collect();
+        (decision, room.components().base.discoverable.0, moderators)
+    };
+    if !decision.is_allowed() {
+        if !discoverable && decision.code() != "no-change" {
+            return Err(ApiError::not_found(format!("no room {id} here")));
+        }
+        return Err(mimi_mls::MlsError::Denied(decision).into());
+    }
+    state.store.knock(&id, &caller.user, &moderators).await?;
+    tracing::info!(room = %id, user = %caller.user, "knock");
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(Knocked {
+            room: id.to_string(),
+            user: caller.user.to_string(),
+            told: moderators.len(),
+        }),
+    ))
+}
+
 /// One room of the directory.
 #[derive(Serialize)]
 pub struct Listed {
@@ -324,12 +392,15 @@ async fn handshake(
         )?;
         begin_change(&mut cached);
         let after = clients_of(cached.hub_room()?.policy());
-        // KeyPackages claimed "for another room" do not carry consent here: every user the
-        // commit adds, other than the committer itself, must have consented to this room.
-        for added in after.difference(&before) {
-            if added.user() != client.user() {
-                super::consent::may_claim(state, client.user(), added.user(), Some(id)).await?;
-            }
+        // Every user the commit adds, other than the committer itself, must have let the
+        // committer add it to this room.
+        let newcomers: BTreeSet<UserId> = after
+            .difference(&before)
+            .map(|c| c.user().clone())
+            .filter(|u| u != client.user())
+            .collect();
+        for user in &newcomers {
+            super::consent::may_add(state, client.user(), user, id).await?;
         }
         let kind = match accepted {
             Accepted::Commit { .. } => EntryKind::Commit,
@@ -348,6 +419,12 @@ async fn handshake(
         if let Some((epoch, seq)) =
             store_change(state, id, &mut cached, version, entry, changes).await?
         {
+            // KeyPackages claimed under the allowance are used now.
+            for user in &newcomers {
+                if let Err(e) = state.store.use_allowance_claims(client.user(), user).await {
+                    tracing::warn!(error = %e, "ending allowance claims");
+                }
+            }
             return Ok(Handshake { epoch, seq });
         }
     }

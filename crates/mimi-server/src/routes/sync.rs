@@ -55,6 +55,14 @@ pub struct ConsentRequest {
     room: Option<String>,
 }
 
+/// A user knocks on a room the device's user may let it into (`mimi room add`).
+#[derive(Serialize)]
+pub struct Knock {
+    pub(crate) id: u64,
+    room: String,
+    user: String,
+}
+
 /// What the device has not acknowledged.
 #[derive(Serialize)]
 pub struct Batch {
@@ -62,6 +70,9 @@ pub struct Batch {
     /// Consent requests (acknowledged like Welcomes, by ID); absent when none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) requests: Vec<ConsentRequest>,
+    /// Knocks (acknowledged like Welcomes, by ID); absent when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) knocks: Vec<Knock>,
     /// Room log entries (`{room, seq, kind, epoch, sender, message}`), rendered.
     pub(crate) entries: Vec<Shared>,
 }
@@ -82,6 +93,7 @@ pub async fn sync(
         let now = tokio::time::Instant::now();
         if !b.welcomes.is_empty()
             || !b.requests.is_empty()
+            || !b.knocks.is_empty()
             || !b.entries.is_empty()
             || now >= deadline
         {
@@ -105,6 +117,7 @@ pub(crate) async fn batch(
 ) -> Result<Batch, ApiError> {
     let mut welcomes = Vec::new();
     let mut requests = Vec::new();
+    let mut knocks = Vec::new();
     for item in state.store.inbox(client, 0).await? {
         match item.kind {
             InboxKind::Welcome => welcomes.push(Welcome {
@@ -117,6 +130,11 @@ pub(crate) async fn batch(
                 id: item.id,
                 user: String::from_utf8_lossy(&item.body).into_owned(),
                 room: item.room.map(|r| r.to_string()),
+            }),
+            InboxKind::Knock => knocks.push(Knock {
+                id: item.id,
+                room: item.room.map(|r| r.to_string()).unwrap_or_default(),
+                user: String::from_utf8_lossy(&item.body).into_owned(),
             }),
         }
     }
@@ -136,6 +154,7 @@ pub(crate) async fn batch(
     Ok(Batch {
         welcomes,
         requests,
+        knocks,
         entries,
     })
 }
@@ -189,7 +208,7 @@ pub struct Ack {
     /// prefer `welcomes`).
     #[serde(default)]
     welcome: Option<u64>,
-    /// These inbox items (Welcomes and consent requests).
+    /// These inbox items (Welcomes, consent requests and knocks).
     #[serde(default)]
     welcomes: Vec<u64>,
     #[serde(default)]

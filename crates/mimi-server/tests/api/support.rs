@@ -64,6 +64,20 @@ impl Api {
         Self::at(url, path, owner).await
     }
 
+    /// A provider that hands out `n` KeyPackages of a user without its consent.
+    pub async fn with_key_package_allowance(n: u32) -> Self {
+        let mut api = Self::new().await;
+        let mut state = AppState::new(
+            ProviderId::parse("example.com").unwrap(),
+            SqlStore::open(&api.url).await.unwrap(),
+        )
+        .await
+        .unwrap();
+        state.key_package_allowance = n;
+        api.app = router(state);
+        api
+    }
+
     async fn at(url: String, path: std::path::PathBuf, owner: bool) -> Self {
         let store = SqlStore::open(&url).await.unwrap();
         let state = AppState::new(ProviderId::parse("example.com").unwrap(), store)

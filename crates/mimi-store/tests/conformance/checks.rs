@@ -698,6 +698,79 @@ pub async fn consent_is_asked_granted_per_room_or_for_all_and_revoked(db: &Db) {
     assert!(s.has_consent(&bob, &alice, Some(&team)).await.unwrap());
 }
 
+pub async fn a_knock_tells_the_moderators_once_and_the_add_ends_it(db: &Db) {
+    let s = &db.store;
+    let alice = client("alice", "phone");
+    let bob = client("bob", "phone");
+    with_devices(db, &[&alice, &bob]).await;
+    s.create_room(&new_room("team", vec![alice.clone()], false))
+        .await
+        .unwrap();
+    let team = room_id("team");
+    assert!(matches!(
+        s.knock(&room_id("nowhere"), bob.user(), &[]).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(!s.has_knocked(&team, bob.user()).await.unwrap());
+    assert!(
+        s.knock(&team, bob.user(), &[alice.user().clone()])
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.knock(&team, bob.user(), &[alice.user().clone()])
+            .await
+            .unwrap(),
+        "already pending"
+    );
+    assert!(s.has_knocked(&team, bob.user()).await.unwrap());
+    let told = s.inbox(&alice, 0).await.unwrap();
+    assert_eq!(told.len(), 1, "once: {told:?}");
+    assert_eq!(told[0].kind, mimi_store::InboxKind::Knock);
+    assert_eq!(told[0].room, Some(team.clone()));
+    assert_eq!(told[0].body, bob.user().as_str().as_bytes());
+    assert!(s.inbox(&bob, 0).await.unwrap().is_empty());
+    let mut add = commit("team", 1, 1, &alice);
+    add.added = vec![bob.clone()];
+    s.update_room(&add).await.unwrap();
+    assert!(!s.has_knocked(&team, bob.user()).await.unwrap(), "answered");
+}
+
+pub async fn allowance_claims_count_until_used(db: &Db) {
+    let s = &db.store;
+    let (alice, bob) = (user("alice"), user("bob"));
+    s.create_user(&bob, "hash").await.unwrap();
+    let (team, club) = (room_id("team"), room_id("club"));
+    assert!(matches!(
+        s.record_allowance_claim(&alice, &user("nobody"), None)
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(s.allowance_claims(&alice, &bob, None).await.unwrap(), 0);
+    s.record_allowance_claim(&alice, &bob, Some(&team))
+        .await
+        .unwrap();
+    assert_eq!(s.allowance_claims(&alice, &bob, None).await.unwrap(), 1);
+    assert_eq!(
+        s.allowance_claims(&alice, &bob, Some(&team)).await.unwrap(),
+        1
+    );
+    assert_eq!(
+        s.allowance_claims(&alice, &bob, Some(&club)).await.unwrap(),
+        0,
+        "claimed for another room"
+    );
+    s.record_allowance_claim(&alice, &bob, None).await.unwrap();
+    assert_eq!(
+        s.allowance_claims(&alice, &bob, Some(&club)).await.unwrap(),
+        1
+    );
+    assert_eq!(s.allowance_claims(&alice, &bob, None).await.unwrap(), 2);
+    assert_eq!(s.allowance_claims(&bob, &alice, None).await.unwrap(), 0);
+    s.use_allowance_claims(&alice, &bob).await.unwrap();
+    assert_eq!(s.allowance_claims(&alice, &bob, None).await.unwrap(), 0);
+}
+
 pub async fn the_directory_lists_only_discoverable_rooms(db: &Db) {
     let s = &db.store;
     let alice = client("alice", "phone");

@@ -51,6 +51,8 @@ conformance!(
     welcomes_go_to_the_added_clients_inboxes,
     consent_is_asked_granted_per_room_or_for_all_and_revoked,
     a_deleted_device_leaves_its_rooms_before_its_name_is_reused,
+    a_knock_tells_the_moderators_once_and_the_add_ends_it,
+    allowance_claims_count_until_used,
     the_directory_lists_only_discoverable_rooms,
     everything_survives_reopening_the_database,
 );

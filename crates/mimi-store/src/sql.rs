@@ -110,7 +110,7 @@ impl SqlStore {
                     Box::pin(async move {
                         conn.execute(
                             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                             PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;;",
+                             PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
                         )
                         .await?;
                         Ok(())
@@ -756,13 +756,11 @@ impl Store for SqlStore {
     async fn create_room(&self, room: &NewRoom) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         let result = sqlx::query(
-            "INSERT INTO rooms (id, version, epoch, last_seq, snapshot, document, discoverable, \
-             created_at) VALUES ($1, 1, $2, 0, $3, $4, $5, $6)",
+            "INSERT INTO rooms (id, version, epoch, last_seq, discoverable, created_at) \
+             VALUES ($1, 1, $2, 0, $3, $4)",
         )
         .bind(room.id.as_str())
         .bind(room.epoch as i64)
-        .bind(room.snapshot.as_slice())
-        .bind(room.document.as_str())
         .bind(i64::from(room.discoverable))
         .bind(now())
         .execute(&mut *tx)
@@ -773,6 +771,12 @@ impl Store for SqlStore {
             }
             other => other?,
         };
+        sqlx::query("INSERT INTO room_states (room_id, snapshot, document) VALUES ($1, $2, $3)")
+            .bind(room.id.as_str())
+            .bind(room.snapshot.as_slice())
+            .bind(room.document.as_str())
+            .execute(&mut *tx)
+            .await?;
         for client in &room.members {
             sqlx::query(
                 "INSERT INTO room_members (room_id, client_id, acked_seq) VALUES ($1, $2, 0)",
@@ -787,10 +791,13 @@ impl Store for SqlStore {
     }
 
     async fn load_room(&self, id: &RoomId) -> Result<Option<RoomRecord>, StoreError> {
-        let row = sqlx::query("SELECT version, epoch, last_seq, snapshot FROM rooms WHERE id = $1")
-            .bind(id.as_str())
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            "SELECT r.version, r.epoch, r.last_seq, s.snapshot \
+             FROM rooms r JOIN room_states s ON s.room_id = r.id WHERE r.id = $1",
+        )
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
         row.map(|r| {
             Ok(RoomRecord {
                 id: id.clone(),
@@ -818,12 +825,9 @@ impl Store for SqlStore {
         // at once and PostgreSQL locks the row until the commit.
         let row = sqlx::query(
             "UPDATE rooms SET version = version + 1, epoch = $1, last_seq = last_seq + 1, \
-             snapshot = $2, document = $3, discoverable = $4 \
-             WHERE id = $5 AND version = $6 RETURNING last_seq",
+             discoverable = $2 WHERE id = $3 AND version = $4 RETURNING last_seq",
         )
         .bind(update.epoch as i64)
-        .bind(update.snapshot.as_slice())
-        .bind(update.document.as_str())
         .bind(i64::from(update.discoverable))
         .bind(update.id.as_str())
         .bind(update.expected_version as i64)
@@ -834,6 +838,12 @@ impl Store for SqlStore {
             tx.rollback().await?;
             return Err(err);
         };
+        sqlx::query("UPDATE room_states SET snapshot = $1, document = $2 WHERE room_id = $3")
+            .bind(update.snapshot.as_slice())
+            .bind(update.document.as_str())
+            .bind(update.id.as_str())
+            .execute(&mut *tx)
+            .await?;
         let seq: i64 = row.try_get(0)?;
         let entry_epoch = match update.entry.kind {
             // A commit is sent in the epoch before the one it starts.
@@ -1123,9 +1133,12 @@ impl Store for SqlStore {
     }
 
     async fn directory(&self) -> Result<Vec<DirectoryEntry>, StoreError> {
-        let rows = sqlx::query("SELECT id, document FROM rooms WHERE discoverable = 1 ORDER BY id")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT r.id, s.document FROM rooms r JOIN room_states s ON s.room_id = r.id \
+             WHERE r.discoverable = 1 ORDER BY r.id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
             .map(|r| {
                 Ok(DirectoryEntry {

@@ -29,6 +29,10 @@ pub enum MlsError {
     /// A commit came without the committer's GroupInfo for the new epoch, or with a wrong one.
     #[error("GroupInfo: {0}")]
     GroupInfo(String),
+    /// A member's commit leaves out a Remove the hub proposed in this epoch (RFC 9420
+    /// §12.4: a commit includes the valid proposals of its epoch).
+    #[error("missing proposals: {0}")]
+    MissingProposals(String),
     /// openmls refused the operation.
     #[error("MLS: {0}")]
     Openmls(String),
@@ -45,6 +49,7 @@ impl MlsError {
             Self::Denied(d) => d.code(),
             Self::WrongEpoch { .. } => "wrong-epoch",
             Self::GroupInfo(_) => "bad-group-info",
+            Self::MissingProposals(_) => "missing-proposals",
             Self::Openmls(_) => "mls-error",
         }
     }

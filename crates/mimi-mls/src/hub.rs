@@ -10,8 +10,8 @@ use openmls::group::{GroupContext, ProposalStore, PublicGroup};
 use openmls::messages::group_info::{GroupInfo, VerifiableGroupInfo};
 use openmls::prelude::{
     ExternalSender, LeafNodeIndex, MlsMessageBodyIn, MlsMessageIn, OpenMlsSignaturePublicKey,
-    ProcessedMessageContent, ProposalType, ProtocolMessage, RatchetTreeIn, SignaturePublicKey,
-    StagedCommit, Verifiable as _,
+    ProcessedMessageContent, Proposal, ProposalType, ProtocolMessage, RatchetTreeIn, Sender,
+    SenderExtensionIndex, SignaturePublicKey, StagedCommit, Verifiable as _,
 };
 use openmls_basic_credential::SignatureKeyPair;
 use openmls_rust_crypto::OpenMlsRustCrypto;
@@ -442,6 +442,9 @@ impl HubRoom {
             Origin::Joiner(c) => vec![c.clone()],
             _ => Vec::new(),
         };
+        if matches!(committer, Origin::Member(_)) {
+            self.check_hub_removals(hub, &staged)?;
+        }
         let after = authorize_commit(&self.room, &summary, delta.clone())?;
         let group_info = group_info.ok_or_else(|| {
             MlsError::GroupInfo("a commit must come with the GroupInfo of the new epoch".into())
@@ -467,6 +470,48 @@ impl HubRoom {
         Ok(Accepted::Commit {
             epoch: self.epoch(),
         })
+    }
+
+    /// A member's commit must remove every client the hub proposed to remove in this epoch
+    /// (by its proposal or by one of its own): otherwise a member could keep a deleted
+    /// device or a banned user's client in the group by committing around the proposal.
+    /// External commits (joins) cannot carry proposals by reference and are not held to it.
+    fn check_hub_removals(&self, hub: &Hub, staged: &StagedCommit) -> Result<(), MlsError> {
+        let me = hub.external_sender();
+        let Some(index) = self
+            .group
+            .group_context()
+            .extensions()
+            .external_senders()
+            .and_then(|senders| senders.iter().position(|s| *s == me))
+        else {
+            return Ok(());
+        };
+        let hub_sender = Sender::External(SenderExtensionIndex::new(index as u32));
+        let removed: Vec<LeafNodeIndex> = staged
+            .remove_proposals()
+            .map(|r| r.remove_proposal().removed())
+            .collect();
+        let queued = self
+            .group
+            .queued_proposals(self.storage.storage())
+            .map_err(MlsError::openmls)?;
+        for (_, proposal) in queued {
+            if let Proposal::Remove(remove) = proposal.proposal()
+                && *proposal.sender() == hub_sender
+                && !removed.contains(&remove.removed())
+            {
+                let who = self.leaf_client(remove.removed().u32()).map_or_else(
+                    || format!("leaf {}", remove.removed().u32()),
+                    |c| c.to_string(),
+                );
+                return Err(MlsError::MissingProposals(format!(
+                    "the commit leaves out the provider's Remove of {who}; receive it (sync) and \
+                     commit again"
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// A Remove proposal of `target` issued by the hub as external sender (a deleted device,

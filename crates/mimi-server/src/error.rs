@@ -124,6 +124,10 @@ impl From<MlsError> for ApiError {
                 err
             }
             MlsError::Credential(_) => Self::forbidden("bad-credential", message),
+            // Behind, like wrong-epoch: the client receives the proposal and commits again.
+            MlsError::MissingProposals(_) => {
+                Self::new(StatusCode::CONFLICT, "missing-proposals", message)
+            }
             other => Self::bad_request(other.code(), message),
         }
     }

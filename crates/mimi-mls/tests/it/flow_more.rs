@@ -162,6 +162,39 @@ fn seed_remove_3_hub_issues_a_remove_proposal_a_member_commits_it() {
 }
 
 #[test]
+fn a_member_commit_that_leaves_out_the_hubs_remove_is_refused() {
+    let mut w = World::new("administrated");
+    let bob = w.add(0, "mimi://example.com/d/bob/phone").unwrap();
+    w.add(0, "mimi://example.com/d/bob/laptop").unwrap();
+    let laptop = mimi_policy::id::ClientId::parse("mimi://example.com/d/bob/laptop").unwrap();
+    let proposal = w.hosted.propose_remove(&w.hub, &laptop).unwrap();
+    // bob commits before receiving the hub's proposal: his commit keeps the laptop.
+    let epoch = w.hosted.epoch();
+    let around = {
+        let (c, g) = w.member(bob);
+        g.commit_pending(c).unwrap()
+    };
+    let err = w
+        .hosted
+        .process(&w.hub, &around.commit, Some(&around.group_info))
+        .err()
+        .unwrap();
+    assert_eq!(err.code(), "missing-proposals", "{err}");
+    assert_eq!(w.hosted.epoch(), epoch, "nothing merged");
+    // Once he has it, his commit carries it and goes through.
+    let out = {
+        let (c, g) = w.member(bob);
+        g.discard(c).unwrap();
+        g.process(c, &proposal).unwrap();
+        g.commit_pending(c).unwrap()
+    };
+    w.hosted
+        .process(&w.hub, &out.commit, Some(&out.group_info))
+        .unwrap();
+    assert_eq!(w.hosted.epoch(), epoch + 1);
+}
+
+#[test]
 fn seed_fixed_remove_2_hub_removes_any_client_but_a_users_last() {
     use mimi_policy::fixed_room::fixed_room_id;
     let mut w = World::with_room("one-on-one", |doc| {

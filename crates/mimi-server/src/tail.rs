@@ -23,6 +23,9 @@ use crate::routes::to_b64;
 /// Most entries a room's tail keeps.
 const PER_ROOM: usize = 4_096;
 
+/// Most bytes a room's tail keeps (messages can be large).
+const PER_ROOM_BYTES: usize = 8 << 20;
+
 /// Most bytes all tails keep together; past it, other rooms' tails are dropped.
 const TOTAL_BYTES: usize = 64 << 20;
 
@@ -142,9 +145,10 @@ impl Tails {
             tail.bytes += e.bytes();
             inner.bytes += e.bytes();
             tail.entries.push_back(Arc::new(e));
-            if tail.entries.len() > PER_ROOM
-                && let Some(old) = tail.entries.pop_front()
-            {
+            while tail.entries.len() > PER_ROOM || tail.bytes > PER_ROOM_BYTES {
+                let Some(old) = tail.entries.pop_front() else {
+                    break;
+                };
                 tail.bytes -= old.bytes();
                 inner.bytes -= old.bytes();
             }
@@ -248,6 +252,20 @@ mod tests {
                 "sender": "mimi://example.com/c/a/b", "message": "AQI=",
             })
         );
+    }
+
+    #[test]
+    fn a_room_tail_of_large_messages_stays_within_its_byte_budget() {
+        let tails = Tails::default();
+        let r = room("team");
+        let big = vec![0u8; 1 << 20];
+        let large: Vec<Rendered> = (1..=40)
+            .map(|s| Rendered::new(&r, s, EntryKind::Message, 0, "c", &big))
+            .collect();
+        tails.push(&r, large);
+        let inner = tails.inner.lock().unwrap();
+        assert!(inner.bytes <= PER_ROOM_BYTES, "{} bytes", inner.bytes);
+        assert_eq!(inner.rooms[&r].last_seq(), Some(40), "the newest stay");
     }
 
     #[test]

@@ -120,6 +120,10 @@ async fn write(store: &SqlStore, tails: &Tails, batch: Vec<Request>) {
             None => groups.push((m.room.clone(), m.epoch, vec![m])),
         }
     }
+    // Rows are locked in one order by every writer (by room, then client): two processes
+    // on PostgreSQL writing batches for the same rooms never wait on each other in a cycle.
+    groups.sort_by(|a, b| (a.0.as_str(), a.1).cmp(&(b.0.as_str(), b.1)));
+    acks.sort_by(|a, b| (a.ack.1.as_str(), &a.ack.0).cmp(&(b.ack.1.as_str(), &b.ack.0)));
     // The bodies move into one list per group; each request keeps its count for its answer.
     let bodies: Vec<Vec<NewEntry>> = groups
         .iter_mut()

@@ -436,14 +436,17 @@ pub trait Store: Send + Sync {
         user: &UserId,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// Records that `requester` was handed `target`'s KeyPackages (for `room`, or any) under
-    /// the provider's allowance, without consent.
+    /// Records that `requester` is handed `target`'s KeyPackages (for `room`, or any) under
+    /// the provider's allowance, without consent, if it holds fewer than `allowance` such
+    /// claims (from the last day); false, recording nothing, if not. Counted and recorded
+    /// atomically: concurrent claims cannot pass the allowance together.
     fn record_allowance_claim(
         &self,
         requester: &UserId,
         target: &UserId,
         room: Option<&RoomId>,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+        allowance: u32,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// How many claims of `target`'s KeyPackages under the allowance `requester` holds
     /// unused (from the last day): all of them with `room` `None`, else those for `room`
@@ -455,12 +458,13 @@ pub trait Store: Send + Sync {
         room: Option<&RoomId>,
     ) -> impl Future<Output = Result<u32, StoreError>> + Send;
 
-    /// Ends `requester`'s claims of `target`'s KeyPackages under the allowance (a commit
-    /// of `requester` added `target`).
+    /// Ends `requester`'s claims of `target`'s KeyPackages under the allowance for `room`
+    /// and for any room (a commit of `requester` added `target` to `room`).
     fn use_allowance_claims(
         &self,
         requester: &UserId,
         target: &UserId,
+        room: &RoomId,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Whether `target` lets `requester` add it to `room` (a grant for that room or for any

@@ -632,23 +632,42 @@ impl Store for SqlStore {
         requester: &UserId,
         target: &UserId,
         room: Option<&RoomId>,
-    ) -> Result<(), StoreError> {
+        allowance: u32,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        if self.backend == Backend::Postgres {
+            // Claims of one target wait for each other here, so two cannot both see room
+            // under the allowance (SQLite runs the insert below under its one write lock).
+            let target_row = sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE")
+                .bind(target.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+            if target_row.is_none() {
+                return Err(StoreError::NotFound(format!("user {target}")));
+            }
+        }
+        // One statement: counted and inserted together.
         let result = sqlx::query(
             "INSERT INTO allowance_claims (requester_id, target_id, room_id, created_at) \
-             VALUES ($1, $2, $3, $4)",
+             SELECT $1, $2, $3, $4 WHERE (SELECT COUNT(*) FROM allowance_claims \
+               WHERE requester_id = $1 AND target_id = $2 AND created_at > $5) < $6",
         )
         .bind(requester.as_str())
         .bind(target.as_str())
         .bind(room.map_or("", RoomId::as_str))
         .bind(now())
-        .execute(&self.pool)
+        .bind(now() - ALLOWANCE_CLAIM_LIFETIME)
+        .bind(i64::from(allowance))
+        .execute(&mut *tx)
         .await;
-        match result {
+        let recorded = match result {
             Err(e) if foreign_key_violation(&e) => {
-                Err(StoreError::NotFound(format!("user {target}")))
+                return Err(StoreError::NotFound(format!("user {target}")));
             }
-            other => other.map(|_| ()).map_err(Into::into),
-        }
+            other => other?.rows_affected() > 0,
+        };
+        tx.commit().await?;
+        Ok(recorded)
     }
 
     async fn allowance_claims(
@@ -675,12 +694,17 @@ impl Store for SqlStore {
         &self,
         requester: &UserId,
         target: &UserId,
+        room: &RoomId,
     ) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM allowance_claims WHERE requester_id = $1 AND target_id = $2")
-            .bind(requester.as_str())
-            .bind(target.as_str())
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "DELETE FROM allowance_claims WHERE requester_id = $1 AND target_id = $2 \
+             AND (room_id = $3 OR room_id = '')",
+        )
+        .bind(requester.as_str())
+        .bind(target.as_str())
+        .bind(room.as_str())
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 

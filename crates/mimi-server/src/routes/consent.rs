@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use mimi_policy::id::{RoomId, UserId};
 use mimi_policy::operation::Target;
 use mimi_policy::rule::{self, Rule};
-use mimi_policy::{Action, Actor, Operation, authorize, key_package_access};
+use mimi_policy::{Action, Actor, Operation, Room, authorize, key_package_access};
 use mimi_store::Store as _;
 use serde::{Deserialize, Serialize};
 
@@ -184,7 +184,8 @@ async fn may_let_in(
     if !state.store.has_knocked(room, target).await? {
         return Ok(false);
     }
-    let mut cached = match state.room_cached(room).await {
+    // As recent as the database: a moderator demoted through another process is not one.
+    let mut cached = match state.room(room).await {
         Ok(cached) => cached,
         Err(e) if e.status == StatusCode::NOT_FOUND => return Ok(false),
         Err(e) => return Err(e),
@@ -220,13 +221,15 @@ pub async fn claim_access(
         _ => false,
     };
     let quota = state.key_package_allowance;
-    let outstanding = if other && quota > 0 {
+    // A knock answered spends none of the requester's allowance (the seed checks the
+    // allowance first).
+    let outstanding = if other && quota > 0 && !knocked {
         state
             .store
             .allowance_claims(requester, target, None)
             .await?
     } else {
-        0
+        quota
     };
     let decision = key_package_access(
         &Actor::user(requester.clone(), None),
@@ -242,31 +245,47 @@ pub async fn claim_access(
     if !decision.is_allowed() {
         return Err(consent_required(requester, target, room));
     }
-    if decision.rule() == rule::SEED_KP_QUOTA {
-        state
+    // Counted again as it is recorded: concurrent claims cannot pass the allowance together.
+    if decision.rule() == rule::SEED_KP_QUOTA
+        && !state
             .store
-            .record_allowance_claim(requester, target, room)
-            .await?;
+            .record_allowance_claim(requester, target, room, quota)
+            .await?
+    {
+        return Err(consent_required(requester, target, room));
     }
     Ok(decision.rule())
 }
 
-/// Whether a commit of `committer` may add `target` to `room`: KeyPackages claimed "for
-/// another room" do not carry consent here. The target consented to this room (or any),
-/// knocked on it, or the committer holds KeyPackages of the target claimed under the
-/// allowance for it.
+/// Whether a commit of `committer` may add `target` to `room` (whose policy before the
+/// commit is `before`): KeyPackages claimed "for another room" do not carry consent here.
+/// The target consented to this room (or any); or knocked on it and the committer may
+/// answer knocks there; or the committer holds KeyPackages of the target claimed under
+/// the allowance for it.
 pub async fn may_add(
     state: &AppState,
     committer: &UserId,
     target: &UserId,
     room: &RoomId,
+    before: &Room,
 ) -> Result<(), ApiError> {
+    let accept = Operation {
+        actor: Actor::user(committer.clone(), None),
+        action: Action::AcceptKnock {
+            target: Target {
+                user: target.clone(),
+                client: None,
+            },
+            knocked: true,
+        },
+    };
+    let answers_knock = authorize(before, &accept).is_allowed();
     if committer == target
         || state
             .store
             .has_consent(target, committer, Some(room))
             .await?
-        || state.store.has_knocked(room, target).await?
+        || (answers_knock && state.store.has_knocked(room, target).await?)
         || state
             .store
             .allowance_claims(committer, target, Some(room))

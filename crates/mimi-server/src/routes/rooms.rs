@@ -382,6 +382,8 @@ async fn handshake(
         let version = cached.version;
         let hub_room: &mut HubRoom = cached.hub_room()?;
         let before = clients_of(hub_room.policy());
+        // The room as it was, for the commit-time consent checks (below).
+        let before_room = hub_room.policy().clone();
         // A refused message leaves the hub room as it was; an accepted one is merged in
         // memory, so the cached room is marked unloaded at once (no await in between).
         let accepted = hub_room.process_as(
@@ -400,7 +402,7 @@ async fn handshake(
             .filter(|u| u != client.user())
             .collect();
         for user in &newcomers {
-            super::consent::may_add(state, client.user(), user, id).await?;
+            super::consent::may_add(state, client.user(), user, id, &before_room).await?;
         }
         let kind = match accepted {
             Accepted::Commit { .. } => EntryKind::Commit,
@@ -421,7 +423,11 @@ async fn handshake(
         {
             // KeyPackages claimed under the allowance are used now.
             for user in &newcomers {
-                if let Err(e) = state.store.use_allowance_claims(client.user(), user).await {
+                if let Err(e) = state
+                    .store
+                    .use_allowance_claims(client.user(), user, id)
+                    .await
+                {
                     tracing::warn!(error = %e, "ending allowance claims");
                 }
             }

@@ -742,14 +742,16 @@ pub async fn allowance_claims_count_until_used(db: &Db) {
     s.create_user(&bob, "hash").await.unwrap();
     let (team, club) = (room_id("team"), room_id("club"));
     assert!(matches!(
-        s.record_allowance_claim(&alice, &user("nobody"), None)
+        s.record_allowance_claim(&alice, &user("nobody"), None, 2)
             .await,
         Err(StoreError::NotFound(_))
     ));
     assert_eq!(s.allowance_claims(&alice, &bob, None).await.unwrap(), 0);
-    s.record_allowance_claim(&alice, &bob, Some(&team))
-        .await
-        .unwrap();
+    assert!(
+        s.record_allowance_claim(&alice, &bob, Some(&team), 2)
+            .await
+            .unwrap()
+    );
     assert_eq!(s.allowance_claims(&alice, &bob, None).await.unwrap(), 1);
     assert_eq!(
         s.allowance_claims(&alice, &bob, Some(&team)).await.unwrap(),
@@ -760,14 +762,31 @@ pub async fn allowance_claims_count_until_used(db: &Db) {
         0,
         "claimed for another room"
     );
-    s.record_allowance_claim(&alice, &bob, None).await.unwrap();
+    assert!(
+        s.record_allowance_claim(&alice, &bob, None, 2)
+            .await
+            .unwrap()
+    );
     assert_eq!(
         s.allowance_claims(&alice, &bob, Some(&club)).await.unwrap(),
         1
     );
+    assert!(
+        !s.record_allowance_claim(&alice, &bob, Some(&club), 2)
+            .await
+            .unwrap(),
+        "the allowance is used up"
+    );
     assert_eq!(s.allowance_claims(&alice, &bob, None).await.unwrap(), 2);
     assert_eq!(s.allowance_claims(&bob, &alice, None).await.unwrap(), 0);
-    s.use_allowance_claims(&alice, &bob).await.unwrap();
+    // An add to club uses the any-room claim; team's stays.
+    s.use_allowance_claims(&alice, &bob, &club).await.unwrap();
+    assert_eq!(
+        s.allowance_claims(&alice, &bob, Some(&team)).await.unwrap(),
+        1
+    );
+    assert_eq!(s.allowance_claims(&alice, &bob, None).await.unwrap(), 1);
+    s.use_allowance_claims(&alice, &bob, &team).await.unwrap();
     assert_eq!(s.allowance_claims(&alice, &bob, None).await.unwrap(), 0);
 }
 

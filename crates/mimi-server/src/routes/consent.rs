@@ -190,8 +190,17 @@ async fn may_let_in(
         Err(e) if e.status == StatusCode::NOT_FOUND => return Ok(false),
         Err(e) => return Err(e),
     };
+    Ok(answers_knock(
+        cached.hub_room()?.policy(),
+        requester,
+        target,
+    ))
+}
+
+/// Whether the room's policy lets `user` answer `target`'s knock.
+pub(crate) fn answers_knock(room: &Room, user: &UserId, target: &UserId) -> bool {
     let accept = Operation {
-        actor: Actor::user(requester.clone(), None),
+        actor: Actor::user(user.clone(), None),
         action: Action::AcceptKnock {
             target: Target {
                 user: target.clone(),
@@ -200,7 +209,7 @@ async fn may_let_in(
             knocked: true,
         },
     };
-    Ok(authorize(cached.hub_room()?.policy(), &accept).is_allowed())
+    authorize(room, &accept).is_allowed()
 }
 
 /// The seed's KeyPackage access rules, for `requester` claiming `target`'s KeyPackages
@@ -269,23 +278,13 @@ pub async fn may_add(
     room: &RoomId,
     before: &Room,
 ) -> Result<(), ApiError> {
-    let accept = Operation {
-        actor: Actor::user(committer.clone(), None),
-        action: Action::AcceptKnock {
-            target: Target {
-                user: target.clone(),
-                client: None,
-            },
-            knocked: true,
-        },
-    };
-    let answers_knock = authorize(before, &accept).is_allowed();
     if committer == target
         || state
             .store
             .has_consent(target, committer, Some(room))
             .await?
-        || (answers_knock && state.store.has_knocked(room, target).await?)
+        || (answers_knock(before, committer, target)
+            && state.store.has_knocked(room, target).await?)
         || state
             .store
             .allowance_claims(committer, target, Some(room))

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use mimi_mls::hub::{Accepted, HubRoom};
 use mimi_policy::id::{ClientId, RoomId, UserId};
-use mimi_policy::operation::{Action, Target};
+use mimi_policy::operation::Action;
 use mimi_policy::{Actor, Operation, Room, authorize};
 use mimi_store::{EntryKind, NewEntry, NewRoom, RoomUpdate, Store as _, StoreError};
 use serde::{Deserialize, Serialize};
@@ -204,23 +204,10 @@ pub async fn knock(
                 action: Action::Knock,
             },
         );
-        let answer = Action::AcceptKnock {
-            target: Target {
-                user: caller.user.clone(),
-                client: None,
-            },
-            knocked: true,
-        };
         let moderators: Vec<UserId> = room
             .clients()
             .keys()
-            .filter(|u| {
-                let op = Operation {
-                    actor: Actor::user((*u).clone(), None),
-                    action: answer.clone(),
-                };
-                authorize(room, &op).is_allowed()
-            })
+            .filter(|u| super::consent::answers_knock(room, u, &caller.user))
             .cloned()
             .collect();
         (decision, room.components().base.discoverable.0, moderators)

@@ -35,6 +35,14 @@ fn ok(profile: &Path, args: &[&str]) -> String {
     out.stdout
 }
 
+/// Creates `user`'s account (and its first device) on the provider at `url`.
+fn account(profile: &Path, url: &str, user: &str) {
+    ok(
+        profile,
+        &["account", "create", "--server", url, "--user", user],
+    );
+}
+
 fn events(stdout: &str) -> Vec<Value> {
     stdout
         .lines()
@@ -50,10 +58,7 @@ fn two_people_chat_through_the_cli_across_a_provider_restart() {
     let url = format!("http://{addr}");
     let alice = dir.join("alice");
     let bob = dir.join("bob");
-    ok(
-        &alice,
-        &["account", "create", "--server", &url, "--user", "alice"],
-    );
+    account(&alice, &url, "alice");
     ok(
         &bob,
         &[
@@ -130,14 +135,8 @@ fn a_knock_reaches_the_owner_who_adds_the_knocker_without_a_consent_request() {
     let url = format!("http://{}", server.addr);
     let alice = dir.join("alice");
     let bob = dir.join("bob");
-    ok(
-        &alice,
-        &["account", "create", "--server", &url, "--user", "alice"],
-    );
-    ok(
-        &bob,
-        &["account", "create", "--server", &url, "--user", "bob"],
-    );
+    account(&alice, &url, "alice");
+    account(&bob, &url, "bob");
     // The administrated preset is knock-first.
     ok(
         &alice,
@@ -178,10 +177,7 @@ fn a_commit_whose_answer_was_lost_is_confirmed_by_the_next_sync() {
             "account", "create", "--server", &via_proxy, "--user", "alice",
         ],
     );
-    ok(
-        &bob,
-        &["account", "create", "--server", &direct, "--user", "bob"],
-    );
+    account(&bob, &direct, "bob");
     ok(&alice, &["room", "create", "team"]);
     ok(&bob, &["consent", "grant", "alice"]);
 
@@ -222,14 +218,8 @@ fn sync_follow_prints_messages_as_the_event_stream_pushes_them() {
     let server = Server::start(&dir, &[]);
     let url = format!("http://{}", server.addr);
     let (alice, bob) = (dir.join("alice"), dir.join("bob"));
-    ok(
-        &alice,
-        &["account", "create", "--server", &url, "--user", "alice"],
-    );
-    ok(
-        &bob,
-        &["account", "create", "--server", &url, "--user", "bob"],
-    );
+    account(&alice, &url, "alice");
+    account(&bob, &url, "bob");
     ok(&bob, &["consent", "grant", "alice"]);
     ok(&alice, &["room", "create", "team"]);
     ok(&alice, &["room", "add", "team", "bob"]);
@@ -277,10 +267,7 @@ fn a_welcome_the_device_cannot_use_is_reported_and_does_not_block_the_next() {
     let url = format!("http://{}", server.addr);
     // bob uses the CLI; alice drives MLS by hand, to send him a broken Welcome first.
     let bob = dir.join("bob");
-    ok(
-        &bob,
-        &["account", "create", "--server", &url, "--user", "bob"],
-    );
+    account(&bob, &url, "bob");
     ok(&bob, &["consent", "grant", "alice"]);
     let alice = person(server.addr, "alice");
     let mut team = create_room(server.addr, &alice, "team");

@@ -181,11 +181,16 @@ pub(super) fn leave(room: &Room, actor: &Actor) -> Outcome {
         return Ok(Decision::allow(rule::RP_REMOVE_SELF));
     }
     // A seed room's system users are listed in owning-system / system-auth; they stop
-    // acting for the room when a policy update takes them off those lists.
+    // acting for the room when a policy update takes them off those lists, not by leaving.
     ensure(
         matches!(actor, Actor::User(_)),
         DenyCode::NotApplicable,
         rule::MIMI_USER_ACTOR,
+    )?;
+    ensure(
+        role != R::POLICY_ENFORCER,
+        DenyCode::SystemUserProtected,
+        rule::SEED_SYSTEM_USER,
     )?;
     ensure(
         !room.fixed_membership(),

@@ -589,6 +589,19 @@ fn seed_system_users_do_not_join_knock_or_leave_as_users() {
     }
 }
 
+/// Found by the round-trip property: a system user that left as a user and came back by
+/// external join was still listed in owning-system, and its document no longer loaded.
+#[test]
+fn seed_system_user_signed_in_as_a_user_cannot_leave_its_place_in_the_policy() {
+    let r = room("open", json!({}));
+    deny(
+        &r,
+        op(user("system@example.com", "phone"), "leave"),
+        "system-user-protected",
+        "SEED-SYSTEM-USER",
+    );
+}
+
 #[test]
 fn seed_link_issued_by_another_providers_system_user_is_not_trusted() {
     let r = room("administrated", json!({}));

@@ -17,6 +17,7 @@
 #![warn(missing_docs)]
 
 mod sql;
+mod sqlite_writer;
 
 use std::future::Future;
 

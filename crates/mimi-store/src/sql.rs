@@ -30,14 +30,25 @@ pub enum Backend {
 #[derive(Debug, Clone)]
 pub struct SqlStore {
     pool: AnyPool,
-    /// Group commits of messages and acknowledgements ([`Store::write_batch`]). On SQLite
-    /// one connection of its own, so that the hot write path never waits for a connection
-    /// that readers hold; on PostgreSQL the same pool.
-    writer: AnyPool,
+    /// Group commits of messages and acknowledgements ([`Store::write_batch`]).
+    writer: BatchWriter,
     backend: Backend,
 }
 
-/// `inbox.kind` of a consent request (1: a Welcome).
+/// Where [`Store::write_batch`] runs.
+#[derive(Debug, Clone)]
+enum BatchWriter {
+    /// SQLite: a connection of its own on a thread of its own, so that the hot write path
+    /// never waits for a connection readers hold nor pays a thread switch per statement.
+    Sqlite(crate::sqlite_writer::SqliteWriter),
+    /// PostgreSQL: the pool.
+    Pool(AnyPool),
+}
+
+/// `inbox.kind` of a Welcome.
+const INBOX_WELCOME: i64 = 1;
+
+/// `inbox.kind` of a consent request.
 const INBOX_CONSENT_REQUEST: i64 = 2;
 
 /// `inbox.kind` of a knock.
@@ -87,42 +98,50 @@ impl SqlStore {
     /// `postgres://...`) and brings its schema up to date.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
-        let (backend, url) = if let Some(path) = url.strip_prefix("sqlite://") {
+        let (backend, url, file) = if let Some(path) = url.strip_prefix("sqlite://") {
+            let file = path.split('?').next().unwrap_or_default();
+            if file.is_empty() || file.starts_with(":memory:") || path.contains("mode=memory") {
+                return Err(StoreError::Backend(format!(
+                    "{url:?} is an in-memory database, which the provider's connections \
+                     cannot share: give a file, sqlite://PATH"
+                )));
+            }
             let sep = if path.contains('?') { '&' } else { '?' };
             let url = if path.contains("mode=") {
                 url.to_owned()
             } else {
                 format!("{url}{sep}mode=rwc")
             };
-            (Backend::Sqlite, url)
+            (Backend::Sqlite, url, std::path::PathBuf::from(file))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            (Backend::Postgres, url.to_owned())
+            (Backend::Postgres, url.to_owned(), std::path::PathBuf::new())
         } else {
             return Err(StoreError::Backend(format!(
                 "unsupported database URL {url:?}: use sqlite://PATH or postgres://..."
             )));
         };
         let options = AnyConnectOptions::from_str(&url)?;
-        let sqlite = |connections: u32| {
-            AnyPoolOptions::new()
-                .max_connections(connections)
-                .after_connect(|conn, _| {
-                    Box::pin(async move {
-                        conn.execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                             PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
-                        )
-                        .await?;
-                        Ok(())
-                    })
-                })
-        };
         let pool = match backend {
-            Backend::Sqlite => sqlite(4).connect_with(options.clone()).await?,
+            Backend::Sqlite => {
+                AnyPoolOptions::new()
+                    .max_connections(4)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                                 PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                            )
+                            .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(options)
+                    .await?
+            }
             Backend::Postgres => {
                 AnyPoolOptions::new()
                     .max_connections(16)
-                    .connect_with(options.clone())
+                    .connect_with(options)
                     .await?
             }
         };
@@ -135,8 +154,10 @@ impl SqlStore {
             .await
             .map_err(|e| StoreError::Backend(format!("migrating the database: {e}")))?;
         let writer = match backend {
-            Backend::Sqlite => sqlite(1).connect_with(options).await?,
-            Backend::Postgres => pool.clone(),
+            Backend::Sqlite => {
+                BatchWriter::Sqlite(crate::sqlite_writer::SqliteWriter::start(&file)?)
+            }
+            Backend::Postgres => BatchWriter::Pool(pool.clone()),
         };
         Ok(Self {
             pool,
@@ -152,7 +173,9 @@ impl SqlStore {
 
     /// Closes the connections.
     pub async fn close(&self) {
-        self.writer.close().await;
+        if let BatchWriter::Sqlite(w) = &self.writer {
+            w.close();
+        }
         self.pool.close().await;
     }
 
@@ -933,9 +956,10 @@ impl Store for SqlStore {
             if let Some(welcome) = &update.welcome {
                 sqlx::query(
                     "INSERT INTO inbox (client_id, kind, room_id, body, ratchet_tree) \
-                     VALUES ($1, 1, $2, $3, $4)",
+                     VALUES ($1, $2, $3, $4, $5)",
                 )
                 .bind(client.to_string())
+                .bind(INBOX_WELCOME)
                 .bind(update.id.as_str())
                 .bind(welcome.as_slice())
                 .bind(update.ratchet_tree.as_deref())
@@ -971,7 +995,11 @@ impl Store for SqlStore {
         appends: &[Append<'_>],
         acks: &[(ClientId, RoomId, u64)],
     ) -> Result<Written, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let pool = match &self.writer {
+            BatchWriter::Sqlite(w) => return w.write_batch(appends, acks).await,
+            BatchWriter::Pool(pool) => pool,
+        };
+        let mut tx = pool.begin().await?;
         let mut appended = Vec::with_capacity(appends.len());
         for a in appends {
             appended.push(match Self::append_in(&mut tx, a).await {
@@ -1094,26 +1122,30 @@ impl Store for SqlStore {
         .bind(after_id as i64)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                let room: String = r.try_get(2)?;
-                Ok(InboxItem {
-                    id: u(r.try_get(0)?),
-                    kind: match r.try_get::<i64, _>(1)? {
-                        INBOX_CONSENT_REQUEST => InboxKind::ConsentRequest,
-                        INBOX_KNOCK => InboxKind::Knock,
-                        _ => InboxKind::Welcome,
-                    },
-                    room: if room.is_empty() {
-                        None
-                    } else {
-                        Some(RoomId::parse(&room).map_err(bad("room id"))?)
-                    },
-                    body: r.try_get(3)?,
-                    ratchet_tree: r.try_get(4)?,
-                })
-            })
-            .collect()
+        let mut items = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let kind = match r.try_get::<i64, _>(1)? {
+                INBOX_WELCOME => InboxKind::Welcome,
+                INBOX_CONSENT_REQUEST => InboxKind::ConsentRequest,
+                INBOX_KNOCK => InboxKind::Knock,
+                // A kind a newer version wrote (a rolling upgrade): not this version's to
+                // deliver, and never to be mistaken for another kind.
+                _ => continue,
+            };
+            let room: String = r.try_get(2)?;
+            items.push(InboxItem {
+                id: u(r.try_get(0)?),
+                kind,
+                room: if room.is_empty() {
+                    None
+                } else {
+                    Some(RoomId::parse(&room).map_err(bad("room id"))?)
+                },
+                body: r.try_get(3)?,
+                ratchet_tree: r.try_get(4)?,
+            });
+        }
+        Ok(items)
     }
 
     async fn ack_inbox(&self, client: &ClientId, id: u64) -> Result<(), StoreError> {

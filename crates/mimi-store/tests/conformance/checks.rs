@@ -581,6 +581,29 @@ pub async fn welcomes_go_to_the_added_clients_inboxes(db: &Db) {
     assert!(s.inbox(&carol, 0).await.unwrap().is_empty());
 }
 
+pub async fn an_inbox_item_of_an_unknown_kind_is_never_delivered_as_another(db: &Db) {
+    use sqlx::Connection as _;
+    let s = &db.store;
+    let bob = client("bob", "phone");
+    with_devices(db, &[&bob]).await;
+    // As a newer version would write it, during a rolling upgrade.
+    let mut conn = sqlx::AnyConnection::connect(&db.url).await.unwrap();
+    sqlx::query("INSERT INTO inbox (client_id, kind, room_id, body) VALUES ($1, 99, '', $2)")
+        .bind(bob.to_string())
+        .bind(&b"from the future"[..])
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    assert!(s.inbox(&bob, 0).await.unwrap().is_empty());
+    s.request_consent(bob.user(), &user("alice"), None)
+        .await
+        .unwrap();
+    let items = s.inbox(&bob, 0).await.unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0].kind, mimi_store::InboxKind::ConsentRequest);
+}
+
 pub async fn a_deleted_device_leaves_its_rooms_before_its_name_is_reused(db: &Db) {
     let s = &db.store;
     let alice = client("alice", "phone");

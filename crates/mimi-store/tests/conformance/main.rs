@@ -49,6 +49,7 @@ conformance!(
     members_receive_from_their_add_until_their_removal,
     acknowledgements_only_move_forward,
     welcomes_go_to_the_added_clients_inboxes,
+    an_inbox_item_of_an_unknown_kind_is_never_delivered_as_another,
     consent_is_asked_granted_per_room_or_for_all_and_revoked,
     a_deleted_device_leaves_its_rooms_before_its_name_is_reused,
     a_knock_tells_the_moderators_once_and_the_add_ends_it,
@@ -56,3 +57,18 @@ conformance!(
     the_directory_lists_only_discoverable_rooms,
     everything_survives_reopening_the_database,
 );
+
+/// The provider's connections (readers, the batch writer) must share one database: an
+/// in-memory SQLite URL would give each its own, so it is refused with a clear error.
+#[tokio::test]
+async fn an_in_memory_sqlite_database_is_refused() {
+    for url in [
+        "sqlite://:memory:",
+        "sqlite://",
+        "sqlite://x.db?mode=memory",
+    ] {
+        let err = mimi_store::SqlStore::open(url).await.err();
+        let message = err.map(|e| e.to_string()).unwrap_or_default();
+        assert!(message.contains("in-memory"), "{url}: {message:?}");
+    }
+}

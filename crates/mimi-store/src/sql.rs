@@ -669,6 +669,13 @@ impl Store for SqlStore {
                 return Err(StoreError::NotFound(format!("user {target}")));
             }
         }
+        // The requester's expired claims count for nothing: they go now, so the table holds
+        // at most a day of claims.
+        sqlx::query("DELETE FROM allowance_claims WHERE requester_id = $1 AND created_at <= $2")
+            .bind(requester.as_str())
+            .bind(now() - ALLOWANCE_CLAIM_LIFETIME)
+            .execute(&mut *tx)
+            .await?;
         // One statement: counted and inserted together.
         let result = sqlx::query(
             "INSERT INTO allowance_claims (requester_id, target_id, room_id, created_at) \

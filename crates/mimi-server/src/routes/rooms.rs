@@ -180,7 +180,8 @@ pub async fn show(
 pub struct Knocked {
     room: String,
     user: String,
-    /// How many users were told (those the room lets accept knocks).
+    /// How many users were told now (those the room lets accept knocks); 0 when the knock
+    /// was already pending and they were told then.
     told: usize,
 }
 
@@ -218,14 +219,14 @@ pub async fn knock(
         }
         return Err(mimi_mls::MlsError::Denied(decision).into());
     }
-    state.store.knock(&id, &caller.user, &moderators).await?;
+    let new = state.store.knock(&id, &caller.user, &moderators).await?;
     tracing::info!(room = %id, user = %caller.user, "knock");
     Ok((
         StatusCode::ACCEPTED,
         Json(Knocked {
             room: id.to_string(),
             user: caller.user.to_string(),
-            told: moderators.len(),
+            told: if new { moderators.len() } else { 0 },
         }),
     ))
 }

@@ -52,6 +52,13 @@ async fn a_knock_lets_the_moderators_add_the_knocker_without_consent() {
     let (status, v) = knock(&api, &bob, "team").await;
     assert_eq!(status, StatusCode::ACCEPTED, "{v}");
     assert_eq!(v["told"], 1, "alice, the owner");
+    // Knocking again while the knock is pending tells nobody again.
+    let (status, v) = knock(&api, &bob, "team").await;
+    assert_eq!(
+        (status, &v["told"]),
+        (StatusCode::ACCEPTED, &json!(0)),
+        "{v}"
+    );
     // alice's device hears of it.
     let (_, v) = api.call("GET", "/v1/sync", Some(&alice.token), None).await;
     assert_eq!(v["knocks"][0]["user"], "mimi://example.com/u/bob", "{v}");

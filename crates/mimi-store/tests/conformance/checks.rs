@@ -813,6 +813,39 @@ pub async fn allowance_claims_count_until_used(db: &Db) {
     assert_eq!(s.allowance_claims(&alice, &bob, None).await.unwrap(), 0);
 }
 
+pub async fn expired_allowance_claims_are_purged_by_the_next_claim(db: &Db) {
+    use sqlx::Connection as _;
+    let s = &db.store;
+    let (alice, bob) = (user("alice"), user("bob"));
+    s.create_user(&bob, "hash").await.unwrap();
+    let mut conn = sqlx::AnyConnection::connect(&db.url).await.unwrap();
+    let rows = "SELECT COUNT(*) FROM allowance_claims WHERE requester_id = $1";
+    // Two days old: it counts for nothing, and nothing else would ever delete it.
+    sqlx::query(
+        "INSERT INTO allowance_claims (requester_id, target_id, room_id, created_at) \
+         VALUES ($1, $2, '', $3)",
+    )
+    .bind(alice.as_str())
+    .bind(bob.as_str())
+    .bind(1_i64)
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(s.allowance_claims(&alice, &bob, None).await.unwrap(), 0);
+    assert!(
+        s.record_allowance_claim(&alice, &bob, None, 1)
+            .await
+            .unwrap()
+    );
+    let left: i64 = sqlx::query_scalar(rows)
+        .bind(alice.as_str())
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(left, 1, "only the new claim");
+    conn.close().await.unwrap();
+}
+
 pub async fn the_directory_lists_only_discoverable_rooms(db: &Db) {
     let s = &db.store;
     let alice = client("alice", "phone");

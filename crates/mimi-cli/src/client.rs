@@ -162,6 +162,9 @@ pub enum RoomCommand {
     Knock {
         /// The room.
         room: String,
+        /// Withdraw your pending knock instead.
+        #[arg(long)]
+        withdraw: bool,
     },
 }
 
@@ -371,7 +374,20 @@ pub fn room(cmd: RoomCommand, common: &Common) -> anyhow::Result<()> {
                 format!("asked to leave {id}; a member commits it")
             });
         }
-        RoomCommand::Knock { room } => {
+        RoomCommand::Knock {
+            room,
+            withdraw: true,
+        } => {
+            let id = p.room_id(&room).map_err(failure)?;
+            p.withdraw_knock(&id).map_err(failure)?;
+            common.print(json!({"room": id.to_string(), "withdrawn": true}), || {
+                format!("withdrew your knock on {id}")
+            });
+        }
+        RoomCommand::Knock {
+            room,
+            withdraw: false,
+        } => {
             let id = p.room_id(&room).map_err(failure)?;
             let told = p.knock(&id).map_err(failure)?;
             common.print(json!({"room": id.to_string(), "told": told}), || {

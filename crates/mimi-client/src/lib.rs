@@ -586,6 +586,15 @@ impl Profile {
         Ok(v["told"].as_u64().unwrap_or_default())
     }
 
+    /// Withdraws this user's pending knock on `room`.
+    pub fn withdraw_knock(&self, room: &RoomId) -> Result<(), ClientError> {
+        self.api.delete(
+            &format!("{}/knock", room_path(room)),
+            Some(&self.file.account_token),
+        )?;
+        Ok(())
+    }
+
     /// Sends `text` to `room`, end-to-end encrypted.
     pub fn send(&mut self, room: &RoomId, text: &str) -> Result<u64, ClientError> {
         let (client, token) = self.device()?;

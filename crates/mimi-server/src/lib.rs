@@ -27,6 +27,7 @@
 //! POST /v1/rooms/{provider}/{room}/proposals {proposal}            (device)
 //! POST /v1/rooms/{provider}/{room}/messages  {message}             (device)
 //! POST /v1/rooms/{provider}/{room}/knock                          -> {room, user, told}
+//! DELETE /v1/rooms/{provider}/{room}/knock                    -> {room, user, withdrawn}
 //! GET  /v1/sync?limit=N&wait=S                                   (device; S: long poll)
 //! GET  /v1/events                     server-sent events: {welcomes, requests?, knocks?, entries}
 //! POST /v1/ack                           {welcomes?, welcome?, rooms: [{room, seq}]} (device)
@@ -101,7 +102,10 @@ pub fn router(state: AppState) -> Router {
             post(rooms::proposal),
         )
         .route("/v1/rooms/{provider}/{room}/messages", post(rooms::message))
-        .route("/v1/rooms/{provider}/{room}/knock", post(rooms::knock))
+        .route(
+            "/v1/rooms/{provider}/{room}/knock",
+            post(rooms::knock).delete(rooms::withdraw_knock),
+        )
         .route("/v1/sync", get(sync::sync))
         .route("/v1/events", get(routes::events::events))
         .route("/v1/ack", post(sync::ack))

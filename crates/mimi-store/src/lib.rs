@@ -430,6 +430,14 @@ pub trait Store: Send + Sync {
         notify: &[UserId],
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
+    /// Withdraws `user`'s pending knock on `room`, with the notifications of it that no
+    /// device has received yet; false if there was none.
+    fn withdraw_knock(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// Whether `user` has a pending knock on `room` (a commit adding the user ends it).
     fn has_knocked(
         &self,

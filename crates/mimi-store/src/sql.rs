@@ -641,6 +641,23 @@ impl Store for SqlStore {
         Ok(new)
     }
 
+    async fn withdraw_knock(&self, room: &RoomId, user: &UserId) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query("DELETE FROM knocks WHERE room_id = $1 AND user_id = $2")
+            .bind(room.as_str())
+            .bind(user.as_str())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM inbox WHERE kind = $1 AND room_id = $2 AND body = $3")
+            .bind(INBOX_KNOCK)
+            .bind(room.as_str())
+            .bind(user.as_str().as_bytes())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     async fn has_knocked(&self, room: &RoomId, user: &UserId) -> Result<bool, StoreError> {
         let row = sqlx::query("SELECT 1 FROM knocks WHERE room_id = $1 AND user_id = $2")
             .bind(room.as_str())

@@ -231,6 +231,38 @@ pub async fn knock(
     ))
 }
 
+/// A knock, withdrawn.
+#[derive(Serialize)]
+pub struct Withdrawn {
+    room: String,
+    user: String,
+    withdrawn: bool,
+}
+
+/// Withdraws the caller's pending knock on a room: it no longer lets anyone add the caller
+/// without consent, and moderators' devices that have not yet heard of it never will.
+/// `404 no-knock` when there is none.
+pub async fn withdraw_knock(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath((provider, name)): ApiPath<(String, String)>,
+) -> Result<Json<Withdrawn>, ApiError> {
+    let id = room_id(&state, &provider, &name)?;
+    if !state.store.withdraw_knock(&id, &caller.user).await? {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no-knock",
+            format!("{} has no pending knock on {id}", caller.user),
+        ));
+    }
+    tracing::info!(room = %id, user = %caller.user, "knock withdrawn");
+    Ok(Json(Withdrawn {
+        room: id.to_string(),
+        user: caller.user.to_string(),
+        withdrawn: true,
+    }))
+}
+
 /// One room of the directory.
 #[derive(Serialize)]
 pub struct Listed {

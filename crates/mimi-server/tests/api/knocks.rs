@@ -81,6 +81,55 @@ async fn a_knock_lets_the_moderators_add_the_knocker_without_consent() {
 }
 
 #[tokio::test]
+async fn a_withdrawn_knock_lets_nobody_add_the_knocker_and_is_never_announced() {
+    let api = Api::new().await;
+    let alice = api.person("alice", "phone").await;
+    let bob = api.person("bob", "phone").await;
+    upload_key_packages(&api, &bob, 3).await;
+    let mut doc = seed_document(&alice, "team");
+    doc.policy.membership = Some(Membership::KnockFirst);
+    create_room_from(&api, &alice, doc).await;
+    let withdraw = || {
+        api.call(
+            "DELETE",
+            "/v1/rooms/example.com/team/knock",
+            Some(&bob.account),
+            None,
+        )
+    };
+    let (status, v) = withdraw().await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("no-knock")),
+        "nothing to withdraw yet: {v}"
+    );
+    let (status, v) = knock(&api, &bob, "team").await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{v}");
+    let (status, v) = withdraw().await;
+    assert_eq!(
+        (status, &v["withdrawn"]),
+        (StatusCode::OK, &json!(true)),
+        "{v}"
+    );
+    // alice's device never hears of it, and her claim needs bob's consent again.
+    let (_, v) = api.call("GET", "/v1/sync", Some(&alice.token), None).await;
+    assert!(v.get("knocks").is_none(), "{v}");
+    let (status, v) = claim(&api, &alice, "bob", "team").await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("consent-required")),
+        "{v}"
+    );
+    // A new knock is announced again.
+    let (status, v) = knock(&api, &bob, "team").await;
+    assert_eq!(
+        (status, &v["told"]),
+        (StatusCode::ACCEPTED, &json!(1)),
+        "{v}"
+    );
+}
+
+#[tokio::test]
 async fn a_room_that_takes_no_knocks_refuses_them_and_a_hidden_one_does_not_exist() {
     let api = Api::new().await;
     let alice = api.person("alice", "phone").await;

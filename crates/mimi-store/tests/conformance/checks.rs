@@ -759,6 +759,34 @@ pub async fn a_knock_tells_the_moderators_once_and_the_add_ends_it(db: &Db) {
     assert!(!s.has_knocked(&team, bob.user()).await.unwrap(), "answered");
 }
 
+pub async fn a_withdrawn_knock_goes_with_its_undelivered_notifications(db: &Db) {
+    let s = &db.store;
+    let alice = client("alice", "phone");
+    let bob = client("bob", "phone");
+    let carol = client("carol", "phone");
+    with_devices(db, &[&alice, &bob, &carol]).await;
+    s.create_room(&new_room("team", vec![alice.clone()], false))
+        .await
+        .unwrap();
+    let team = room_id("team");
+    let moderators = [alice.user().clone()];
+    assert!(s.knock(&team, bob.user(), &moderators).await.unwrap());
+    assert!(s.knock(&team, carol.user(), &moderators).await.unwrap());
+    assert!(s.withdraw_knock(&team, bob.user()).await.unwrap());
+    assert!(!s.has_knocked(&team, bob.user()).await.unwrap());
+    let told = s.inbox(&alice, 0).await.unwrap();
+    assert_eq!(told.len(), 1, "only carol's is left: {told:?}");
+    assert_eq!(told[0].body, carol.user().as_str().as_bytes());
+    assert!(s.has_knocked(&team, carol.user()).await.unwrap());
+    assert!(
+        !s.withdraw_knock(&team, bob.user()).await.unwrap(),
+        "nothing left to withdraw"
+    );
+    // Knocking again is a new knock: the moderators are told again.
+    assert!(s.knock(&team, bob.user(), &moderators).await.unwrap());
+    assert_eq!(s.inbox(&alice, 0).await.unwrap().len(), 2);
+}
+
 pub async fn allowance_claims_count_until_used(db: &Db) {
     let s = &db.store;
     let (alice, bob) = (user("alice"), user("bob"));

@@ -142,6 +142,16 @@ fn a_knock_reaches_the_owner_who_adds_the_knocker_without_a_consent_request() {
         &alice,
         &["room", "create", "lobby", "--preset", "administrated"],
     );
+    let none = mimi(&bob, &["room", "knock", "lobby", "--withdraw"]);
+    assert!(!none.ok, "nothing to withdraw yet");
+    assert!(none.stderr.contains("no pending knock"), "{}", none.stderr);
+    ok(&bob, &["room", "knock", "lobby"]);
+    let withdrawn = events(&ok(
+        &bob,
+        &["room", "knock", "lobby", "--withdraw", "--json"],
+    ));
+    assert_eq!(withdrawn[0]["withdrawn"], true, "{withdrawn:?}");
+    // Knocking again is a new knock, announced again.
     let knocked = events(&ok(&bob, &["room", "knock", "lobby", "--json"]));
     assert_eq!(knocked[0]["told"], 1, "{knocked:?}");
     let told = ok(&alice, &["sync"]);

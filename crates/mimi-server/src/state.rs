@@ -81,7 +81,14 @@ impl AppState {
         let notifier = tokio::sync::broadcast::channel(64).0;
         let (stop, stopping) = tokio::sync::watch::channel(false);
         let tails = Arc::new(crate::tail::Tails::default());
-        let writer = crate::writer::Writer::start(store.clone(), tails.clone(), notifier.clone());
+        let writer = crate::writer::Writer::start(store.clone(), tails.clone(), notifier.clone())
+            .map_err(|e| {
+            ApiError::new(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                format!("starting the message writer: {e}"),
+            )
+        })?;
         Ok(Self {
             domain,
             store,

@@ -648,14 +648,17 @@ impl Store for SqlStore {
             .bind(user.as_str())
             .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM inbox WHERE kind = $1 AND room_id = $2 AND body = $3")
-            .bind(INBOX_KNOCK)
-            .bind(room.as_str())
-            .bind(user.as_str().as_bytes())
-            .execute(&mut *tx)
-            .await?;
+        let withdrawn = done.rows_affected() > 0;
+        if withdrawn {
+            sqlx::query("DELETE FROM inbox WHERE kind = $1 AND room_id = $2 AND body = $3")
+                .bind(INBOX_KNOCK)
+                .bind(room.as_str())
+                .bind(user.as_str().as_bytes())
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
-        Ok(done.rows_affected() > 0)
+        Ok(withdrawn)
     }
 
     async fn has_knocked(&self, room: &RoomId, user: &UserId) -> Result<bool, StoreError> {
@@ -1173,9 +1176,13 @@ impl Store for SqlStore {
     }
 
     async fn ack_inbox(&self, client: &ClientId, id: u64) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM inbox WHERE client_id = $1 AND id <= $2")
+        // Only the kinds this version delivers: a newer version's items stay for it.
+        sqlx::query("DELETE FROM inbox WHERE client_id = $1 AND id <= $2 AND kind IN ($3, $4, $5)")
             .bind(client.to_string())
             .bind(id as i64)
+            .bind(INBOX_WELCOME)
+            .bind(INBOX_CONSENT_REQUEST)
+            .bind(INBOX_KNOCK)
             .execute(&self.pool)
             .await?;
         Ok(())

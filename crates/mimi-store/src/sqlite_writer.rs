@@ -12,7 +12,7 @@ use std::path::Path;
 use std::sync::mpsc;
 
 use mimi_policy::id::{ClientId, RoomId};
-use rusqlite::{Connection, OptionalExtension as _, TransactionBehavior, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension as _, TransactionBehavior, params};
 use tokio::sync::oneshot;
 
 use crate::{Append, NewEntry, StoreError, Written};
@@ -61,7 +61,27 @@ fn stopped() -> StoreError {
 impl SqliteWriter {
     /// Opens `path` (already created and migrated) and starts the thread.
     pub(crate) fn start(path: &Path) -> Result<Self, StoreError> {
-        let conn = Connection::open(path)?;
+        // Never created here: the file is the one the pool opened and migrated; a path
+        // read differently from sqlx's reading of the URL fails now, not at the first batch.
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| {
+            StoreError::Backend(format!("opening {} for the writer: {e}", path.display()))
+        })?;
+        let migrated: i64 = conn.query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE name = '_sqlx_migrations'",
+            [],
+            |row| row.get(0),
+        )?;
+        if migrated == 0 {
+            return Err(StoreError::Backend(format!(
+                "{} is not the database the provider migrated: give a plain file path, \
+                 sqlite://PATH",
+                path.display()
+            )));
+        }
         conn.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
              PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",

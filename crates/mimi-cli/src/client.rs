@@ -166,6 +166,14 @@ pub enum RoomCommand {
         #[arg(long)]
         withdraw: bool,
     },
+    /// Decline a user's knock on a room you may let it into (it may knock again; a ban
+    /// keeps it out).
+    Decline {
+        /// The room.
+        room: String,
+        /// The user who knocked.
+        user: String,
+    },
 }
 
 /// `mimi consent ...`: who may add you to rooms (the provider hands your devices'
@@ -383,6 +391,14 @@ pub fn room(cmd: RoomCommand, common: &Common) -> anyhow::Result<()> {
             common.print(json!({"room": id.to_string(), "withdrawn": true}), || {
                 format!("withdrew your knock on {id}")
             });
+        }
+        RoomCommand::Decline { room, user } => {
+            let id = p.room_id(&room).map_err(failure)?;
+            let knocker = p.decline_knock(&id, &user).map_err(failure)?;
+            common.print(
+                json!({"room": id.to_string(), "user": knocker.to_string(), "declined": true}),
+                || format!("declined {knocker}'s knock on {id}"),
+            );
         }
         RoomCommand::Knock {
             room,

@@ -138,6 +138,20 @@ fn room_path(room: &RoomId) -> String {
     format!("/v1/rooms/{}", rest.replacen("/r/", "/", 1))
 }
 
+/// `text` as one path segment: every byte but the URL's unreserved ones (and `@`)
+/// percent-encoded, so that a name holding `?`, `#` or `%` stays in its segment.
+fn path_segment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~@".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 impl Profile {
     /// Creates an account on `server` and a profile for it in `dir`.
     pub fn create_account(
@@ -595,6 +609,21 @@ impl Profile {
         Ok(())
     }
 
+    /// Declines `user`'s pending knock on `room` (for a user the room lets answer knocks).
+    /// Returns the knocker.
+    pub fn decline_knock(&self, room: &RoomId, user: &str) -> Result<UserId, ClientError> {
+        let knocker = self.user_id(user)?;
+        self.api.delete(
+            &format!(
+                "{}/knocks/{}",
+                room_path(room),
+                path_segment(&format!("{}@{}", knocker.name(), knocker.domain()))
+            ),
+            Some(&self.file.account_token),
+        )?;
+        Ok(knocker)
+    }
+
     /// Sends `text` to `room`, end-to-end encrypted.
     pub fn send(&mut self, room: &RoomId, text: &str) -> Result<u64, ClientError> {
         let (client, token) = self.device()?;
@@ -792,4 +821,16 @@ fn strings(v: &Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::path_segment;
+
+    #[test]
+    fn a_name_with_url_delimiters_stays_in_its_path_segment() {
+        assert_eq!(path_segment("bob@example.com"), "bob@example.com");
+        assert_eq!(path_segment("a?b#c%d"), "a%3Fb%23c%25d");
+        assert_eq!(path_segment("zoë"), "zo%C3%AB");
+    }
 }

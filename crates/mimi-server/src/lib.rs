@@ -28,6 +28,7 @@
 //! POST /v1/rooms/{provider}/{room}/messages  {message}             (device)
 //! POST /v1/rooms/{provider}/{room}/knock                          -> {room, user, told}
 //! DELETE /v1/rooms/{provider}/{room}/knock                    -> {room, user, withdrawn}
+//! DELETE /v1/rooms/{provider}/{room}/knocks/{user}              -> {room, user, declined}
 //! GET  /v1/sync?limit=N&wait=S                                   (device; S: long poll)
 //! GET  /v1/events                     server-sent events: {welcomes, requests?, knocks?, entries}
 //! POST /v1/ack                           {welcomes?, welcome?, rooms: [{room, seq}]} (device)
@@ -105,6 +106,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v1/rooms/{provider}/{room}/knock",
             post(rooms::knock).delete(rooms::withdraw_knock),
+        )
+        .route(
+            "/v1/rooms/{provider}/{room}/knocks/{user}",
+            delete(rooms::decline_knock),
         )
         .route("/v1/sync", get(sync::sync))
         .route("/v1/events", get(routes::events::events))

@@ -72,12 +72,28 @@ impl Writer {
         // queueing behind request handlers for a worker: +40% messages/s with 100 members
         // (BENCHMARKS.md). PostgreSQL keeps it on the server's runtime, where its pool's
         // connections live.
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
+        // The runtime is made (and dropped) on its thread: a runtime dropped in async
+        // context panics.
+        let (started, start) = std::sync::mpsc::sync_channel(1);
         std::thread::Builder::new()
             .name("mimi-writer".into())
-            .spawn(move || rt.block_on(run))?;
+            .spawn(move || {
+                match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => {
+                        let _ = started.send(Ok(()));
+                        rt.block_on(run);
+                    }
+                    Err(e) => {
+                        let _ = started.send(Err(e));
+                    }
+                }
+            })?;
+        start
+            .recv()
+            .map_err(|_| std::io::Error::other("the writer thread ended at start"))??;
         Ok(Self { queue })
     }
 

@@ -174,7 +174,7 @@ impl SqlStore {
     /// Closes the connections.
     pub async fn close(&self) {
         if let BatchWriter::Sqlite(w) = &self.writer {
-            w.close();
+            w.close().await;
         }
         self.pool.close().await;
     }

@@ -38,8 +38,8 @@ struct Batch {
 
 enum Job {
     Write(Batch),
-    /// Close the connection and end the thread.
-    Close,
+    /// Close the connection, end the thread, then answer.
+    Close(oneshot::Sender<()>),
 }
 
 /// The handle to the writer thread; the thread ends when every handle is dropped.
@@ -91,18 +91,32 @@ impl SqliteWriter {
             .name("mimi-sqlite-writer".into())
             .spawn(move || {
                 let mut conn = conn;
-                while let Ok(Job::Write(batch)) = queue.recv() {
-                    let result = write(&mut conn, &batch.appends, &batch.acks);
-                    let _ = batch.reply.send(result);
+                loop {
+                    match queue.recv() {
+                        Ok(Job::Write(batch)) => {
+                            let result = write(&mut conn, &batch.appends, &batch.acks);
+                            let _ = batch.reply.send(result);
+                        }
+                        Ok(Job::Close(done)) => {
+                            drop(conn);
+                            let _ = done.send(());
+                            break;
+                        }
+                        Err(_) => break,
+                    }
                 }
             })
             .map_err(|e| StoreError::Backend(format!("starting the SQLite writer: {e}")))?;
         Ok(Self { jobs })
     }
 
-    /// Closes the connection: later batches fail.
-    pub(crate) fn close(&self) {
-        let _ = self.jobs.send(Job::Close);
+    /// Closes the connection once the batches before this call are written; later
+    /// batches fail.
+    pub(crate) async fn close(&self) {
+        let (done, closed) = oneshot::channel();
+        if self.jobs.send(Job::Close(done)).is_ok() {
+            let _ = closed.await;
+        }
     }
 
     /// Runs one batch on the writer thread.

@@ -3,7 +3,8 @@
 //! has `--senders` of them submit `--messages` end-to-end encrypted messages concurrently
 //! while every member device receives over `/v1/sync` and acknowledges, and prints one JSON
 //! line: messages accepted per second, fan-out deliveries per second, p50/p99 submit
-//! latency, and the server's peak memory.
+//! latency, the server's peak memory, and the time the disk takes to flush a write (the
+//! figures depend on it more than on anything else about the machine).
 //!
 //! Messages are encrypted before the clock starts (each sender's in order, in the room's
 //! epoch): the figures are the provider's, not the clients' MLS work.
@@ -184,6 +185,27 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
+/// The median time to append 4 KiB to a file in `dir` and flush it to disk, in ms: the
+/// floor under every durable answer, and what differs most between machines (figures
+/// taken on different days compare only with it beside them).
+fn disk_flush_ms(dir: &std::path::Path) -> std::io::Result<f64> {
+    use std::io::Write as _;
+    let path = dir.join("flush-probe");
+    let mut file = std::fs::File::create(&path)?;
+    let page = [0u8; 4096];
+    let mut times = Vec::with_capacity(100);
+    for _ in 0..100 {
+        let t = Instant::now();
+        file.write_all(&page)?;
+        file.sync_data()?;
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    drop(file);
+    std::fs::remove_file(&path)?;
+    times.sort_by(f64::total_cmp);
+    Ok(percentile(&times, 0.5))
+}
+
 pub fn run(args: Args) -> anyhow::Result<()> {
     if args.members < 2 || args.messages == 0 || args.senders == 0 || args.senders > args.members {
         return Err(InputError(
@@ -192,10 +214,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .into());
     }
     let server = Server::start()?;
+    let flush = disk_flush_ms(&server.dir).context("timing the disk's flush")?;
     let runtime = tokio::runtime::Runtime::new()?;
     let line = runtime.block_on(load(&server.url, &args))?;
     let mut line = line;
     line["server_peak_mib"] = json!(server.peak_mib().map(|m| (m * 10.0).round() / 10.0));
+    line["disk_flush_ms"] = json!((flush * 1000.0).round() / 1000.0);
     println!("{line}");
     Ok(())
 }

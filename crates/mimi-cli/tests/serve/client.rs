@@ -154,6 +154,20 @@ fn a_knock_reaches_the_owner_who_adds_the_knocker_without_a_consent_request() {
     // Knocking again is a new knock, announced again.
     let knocked = events(&ok(&bob, &["room", "knock", "lobby", "--json"]));
     assert_eq!(knocked[0]["told"], 1, "{knocked:?}");
+    // alice declines it before her device hears of it; bob knocks once more.
+    let declined = ok(&alice, &["room", "decline", "lobby", "bob"]);
+    assert!(
+        declined.contains("declined mimi://example.com/u/bob's knock"),
+        "{declined}"
+    );
+    let again = mimi(&alice, &["room", "decline", "lobby", "bob"]);
+    assert!(!again.ok);
+    assert!(
+        again.stderr.contains("no pending knock"),
+        "{}",
+        again.stderr
+    );
+    ok(&bob, &["room", "knock", "lobby"]);
     let told = ok(&alice, &["sync"]);
     assert!(
         told.contains("mimi://example.com/u/bob knocks on mimi://example.com/r/lobby"),

@@ -80,4 +80,9 @@ fn the_load_generator_runs_against_a_provider_it_starts() {
         report["deliveries_per_s"].as_f64().unwrap() > 0.0,
         "{report}"
     );
+    // Timed on the data directory's disk (near 0 on a RAM disk).
+    assert!(
+        report["disk_flush_ms"].as_f64().is_some_and(|ms| ms >= 0.0),
+        "{report}"
+    );
 }

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use mimi_mls::hub::{Accepted, HubRoom};
 use mimi_policy::id::{ClientId, RoomId, UserId};
-use mimi_policy::operation::Action;
+use mimi_policy::operation::{Action, Target};
 use mimi_policy::{Actor, Operation, Room, authorize};
 use mimi_store::{EntryKind, NewEntry, NewRoom, RoomUpdate, Store as _, StoreError};
 use serde::{Deserialize, Serialize};
@@ -260,6 +260,65 @@ pub async fn withdraw_knock(
         room: id.to_string(),
         user: caller.user.to_string(),
         withdrawn: true,
+    }))
+}
+
+/// A knock, declined.
+#[derive(Serialize)]
+pub struct Declined {
+    room: String,
+    user: String,
+    declined: bool,
+}
+
+/// Declines `user`'s pending knock on a room, for a caller the room lets answer it: the
+/// knock no longer lets anyone add the user without consent, and devices that have not yet
+/// heard of it never will. The user may knock again (a moderator who wants it kept out
+/// bans it). `404 no-knock` when there is none.
+pub async fn decline_knock(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath((provider, name, user)): ApiPath<(String, String, String)>,
+) -> Result<Json<Declined>, ApiError> {
+    let id = room_id(&state, &provider, &name)?;
+    let knocker = super::local_user(&state, "user", &user)?;
+    let (decision, hidden_from_caller) = {
+        let mut cached = state.room(&id).await?;
+        let room = cached.hub_room()?.policy();
+        let answer = Operation {
+            actor: Actor::user(caller.user.clone(), None),
+            action: Action::AcceptKnock {
+                target: Target {
+                    user: knocker.clone(),
+                    client: None,
+                },
+                knocked: true,
+            },
+        };
+        (
+            authorize(room, &answer),
+            !room.components().base.discoverable.0 && !room.clients().contains_key(&caller.user),
+        )
+    };
+    if !decision.is_allowed() {
+        // A hidden room is not there for those outside it.
+        if hidden_from_caller {
+            return Err(ApiError::not_found(format!("no room {id} here")));
+        }
+        return Err(mimi_mls::MlsError::Denied(decision).into());
+    }
+    if !state.store.withdraw_knock(&id, &knocker).await? {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no-knock",
+            format!("{knocker} has no pending knock on {id}"),
+        ));
+    }
+    tracing::info!(room = %id, user = %knocker, by = %caller.user, "knock declined");
+    Ok(Json(Declined {
+        room: id.to_string(),
+        user: knocker.to_string(),
+        declined: true,
     }))
 }
 

@@ -238,6 +238,24 @@ pub async fn ack(
                 .map_err(|e| ApiError::bad_request("bad-room", format!("`{}`: {e}", r.room)))
         })
         .collect::<Result<Vec<_>, _>>()?;
+    if !rooms.is_empty() {
+        // A position past the end of a room's log is a client's mistake: taken, it would
+        // hold back everything the room receives until the log caught up with it.
+        let positions = state.store.positions(client).await?;
+        for (room, seq) in &rooms {
+            if let Some(p) = positions.iter().find(|p| p.room == *room)
+                && *seq > p.last_seq
+            {
+                return Err(ApiError::bad_request(
+                    "ack-beyond-log",
+                    format!(
+                        "{room} has {} entries; {seq} is past the last of them",
+                        p.last_seq
+                    ),
+                ));
+            }
+        }
+    }
     if let Some(id) = body.welcome {
         state.store.ack_inbox(client, id).await?;
     }

@@ -354,3 +354,35 @@ async fn a_seed_room_must_name_the_hosting_providers_system_user_as_owning_syste
         "{v}"
     );
 }
+
+#[tokio::test]
+async fn an_acknowledgement_past_the_end_of_a_rooms_log_is_refused_and_changes_nothing() {
+    let api = Api::new().await;
+    let alice = api.person("alice", "phone").await;
+    let mut ag = alice_room(&api, &alice).await;
+    assert_eq!(send(&api, &alice, &mut ag, "one").await.0, StatusCode::OK);
+    let (_, sync) = api.call("GET", "/v1/sync", Some(&alice.token), None).await;
+    let pending = sync["entries"].as_array().unwrap().clone();
+    let last = pending.last().unwrap()["seq"].as_u64().unwrap();
+    for seq in [last + 1, i64::MAX as u64, u64::MAX] {
+        let (status, v) = api
+            .call(
+                "POST",
+                "/v1/ack",
+                Some(&alice.token),
+                Some(json!({ "rooms": [{ "room": pending[0]["room"], "seq": seq }] })),
+            )
+            .await;
+        assert_eq!(
+            (status, v["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("ack-beyond-log")),
+            "{seq}: {v}"
+        );
+    }
+    // Nothing was acknowledged: everything is still pending, and what comes next arrives.
+    assert_eq!(send(&api, &alice, &mut ag, "two").await.0, StatusCode::OK);
+    let (_, sync) = api.call("GET", "/v1/sync", Some(&alice.token), None).await;
+    let entries = sync["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), pending.len() + 1, "{sync}");
+    assert_eq!(entries[0]["seq"], pending[0]["seq"]);
+}

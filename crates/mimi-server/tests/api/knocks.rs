@@ -192,3 +192,65 @@ async fn the_allowance_hands_out_a_few_key_packages_without_consent_until_they_a
     let (status, v) = claim(&api, &alice, "bob", "club").await;
     assert_eq!(status, StatusCode::OK, "used, so free again: {v}");
 }
+
+#[tokio::test]
+async fn a_moderator_declines_a_knock_and_only_a_moderator_may() {
+    let api = Api::new().await;
+    let alice = api.person("alice", "phone").await;
+    let bob = api.person("bob", "phone").await;
+    let carol = api.person("carol", "phone").await;
+    upload_key_packages(&api, &bob, 3).await;
+    let mut doc = seed_document(&alice, "team");
+    doc.policy.membership = Some(Membership::KnockFirst);
+    // Listed, so that carol, outside it, sees the room refuse her rather than not exist.
+    doc.policy.discoverable = true;
+    create_room_from(&api, &alice, doc).await;
+    let api = &api;
+    let decline = |token: String| async move {
+        api.call(
+            "DELETE",
+            "/v1/rooms/example.com/team/knocks/bob",
+            Some(&token),
+            None,
+        )
+        .await
+    };
+    let (status, v) = decline(alice.account.clone()).await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("no-knock")),
+        "nothing to decline yet: {v}"
+    );
+    let (status, v) = knock(api, &bob, "team").await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{v}");
+    // carol may not answer knocks on the room: she cannot decline one either.
+    let (status, v) = decline(carol.account.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{v}");
+    assert!(v["rule"].is_string(), "{v}");
+    let (status, v) = decline(alice.account.clone()).await;
+    assert_eq!(
+        (status, &v["declined"], &v["user"]),
+        (
+            StatusCode::OK,
+            &json!(true),
+            &json!("mimi://example.com/u/bob")
+        ),
+        "{v}"
+    );
+    // The knock is gone: never announced, no KeyPackage without bob's consent.
+    let (_, v) = api.call("GET", "/v1/sync", Some(&alice.token), None).await;
+    assert!(v.get("knocks").is_none(), "{v}");
+    let (status, v) = claim(api, &alice, "bob", "team").await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("consent-required")),
+        "{v}"
+    );
+    // bob may knock again, and is announced again.
+    let (status, v) = knock(api, &bob, "team").await;
+    assert_eq!(
+        (status, &v["told"]),
+        (StatusCode::ACCEPTED, &json!(1)),
+        "{v}"
+    );
+}

@@ -145,7 +145,7 @@ pub enum RoomCommand {
         /// The user: `bob`, `bob@domain` or `mimi://domain/u/bob`.
         user: String,
     },
-    /// Remove a user's device from a room.
+    /// Remove a user from a room: every device of it, in one commit.
     Remove {
         /// The room.
         room: String,

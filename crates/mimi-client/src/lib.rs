@@ -558,20 +558,12 @@ impl Profile {
         let target = self.user_id(user)?;
         let (client, _) = self.device()?;
         let mut group = self.ready_group(room)?;
-        let current = group.room()?;
-        let names: Vec<String> = current
-            .clients()
-            .get(&target)
-            .map(|s| s.iter().cloned().collect())
-            .unwrap_or_default();
-        let Some(first) = names.first() else {
+        if !group.room()?.clients().contains_key(&target) {
             return Err(ClientError::Input(format!(
                 "{target} has no client in {room}"
             )));
-        };
-        let victim =
-            ClientId::new(target.clone(), first).map_err(|e| ClientError::Input(e.to_string()))?;
-        let out = group.remove(client, &victim)?;
+        }
+        let out = group.remove_user(client, &target)?;
         self.submit(room, &mut group, &out)
     }
 

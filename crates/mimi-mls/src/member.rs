@@ -436,6 +436,36 @@ impl RoomGroup {
         self.commit(client, update, Proposals::Removals(vec![leaf]))
     }
 
+    /// Commits the removal of every client of `user` in one commit (its place in the
+    /// participant list stays as the room policy gives it, as for each client's removal).
+    pub fn remove_user(
+        &mut self,
+        client: &Client,
+        user: &mimi_policy::id::UserId,
+    ) -> Result<OutgoingCommit, MlsError> {
+        let (leaves, actions): (Vec<LeafNodeIndex>, Vec<Action>) = self
+            .group
+            .members()
+            .filter_map(|m| {
+                let target = client_of(&m.credential).ok().filter(|c| c.user() == user)?;
+                let action = Action::RemoveClient {
+                    target: Target {
+                        user: user.clone(),
+                        client: Some(target.name().to_owned()),
+                    },
+                };
+                Some((m.index, action))
+            })
+            .unzip();
+        if leaves.is_empty() {
+            return Err(MlsError::Policy(format!(
+                "{user} has no client in the group"
+            )));
+        }
+        let update = self.list_update(client, actions)?;
+        self.commit(client, update, Proposals::Removals(leaves))
+    }
+
     /// Commits a ban of `user`: the participant-list change to the banned role and the
     /// removal of every client of the user.
     pub fn ban(

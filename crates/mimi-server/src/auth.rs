@@ -14,22 +14,55 @@ use sha2::{Digest as _, Sha256};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Hashes a password for storage.
-pub fn hash_password(password: &str) -> Result<String, ApiError> {
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| ApiError::bad_request("bad-password", format!("cannot hash it: {e}")))
+/// Hashes a password for storage. Argon2 takes tens of milliseconds of CPU on purpose: it
+/// runs on the blocking pool, never on a runtime worker that serves other requests.
+pub async fn hash_password(password: String) -> Result<String, ApiError> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| ApiError::bad_request("bad-password", format!("cannot hash it: {e}")))
+    })
+    .await
+    .map_err(|e| {
+        tracing::error!(error = %e, "hashing a password");
+        ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the provider could not hash the password; try again",
+        )
+    })?
 }
 
-/// Checks a password against its stored hash.
-pub fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|h| {
+/// A hash of no one's password, checked when a login names an unknown user, so that the
+/// answer takes as long as for a known one (timing does not tell which users exist).
+fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| {
+        let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
-            .verify_password(password.as_bytes(), &h)
-            .is_ok()
+            .hash_password(b"no one's password", &salt)
+            .map(|h| h.to_string())
+            .unwrap_or_default()
     })
+}
+
+/// Checks a password against its stored hash (`None`: an unknown user, checked against a
+/// decoy and refused), on the blocking pool.
+pub async fn verify_password(password: String, hash: Option<String>) -> bool {
+    tokio::task::spawn_blocking(move || {
+        let known = hash.is_some();
+        let hash = hash.as_deref().unwrap_or_else(|| decoy_hash());
+        let matches = PasswordHash::new(hash).is_ok_and(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        });
+        known && matches
+    })
+    .await
+    .unwrap_or(false)
 }
 
 /// A new bearer token and the hash the store keeps of it.

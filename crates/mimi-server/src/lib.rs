@@ -120,6 +120,13 @@ pub fn router(state: AppState) -> Router {
             metrics::track,
         ))
         .fallback(|| async { error::ApiError::not_found("no such endpoint") })
+        .method_not_allowed_fallback(|| async {
+            error::ApiError::new(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "this endpoint does not take that method (see /openapi.json)",
+            )
+        })
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
 }

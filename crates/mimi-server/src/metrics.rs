@@ -65,7 +65,7 @@ impl Metrics {
         }
     }
 
-    fn render(&self, rooms_cached: usize, backlog: Option<u64>) -> String {
+    fn render(&self, rooms_cached: usize, writer_queue: usize, backlog: Option<u64>) -> String {
         let mut out = String::new();
         let _ = writeln!(
             out,
@@ -137,6 +137,12 @@ impl Metrics {
         );
         let _ = writeln!(out, "# TYPE mimi_rooms_cached gauge");
         let _ = writeln!(out, "mimi_rooms_cached {rooms_cached}");
+        let _ = writeln!(
+            out,
+            "# HELP mimi_writer_queue Requests (messages, acknowledgements) waiting for the next group commit."
+        );
+        let _ = writeln!(out, "# TYPE mimi_writer_queue gauge");
+        let _ = writeln!(out, "mimi_writer_queue {writer_queue}");
         if let Some(backlog) = backlog {
             let _ = writeln!(
                 out,
@@ -168,7 +174,9 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
 /// `GET /metrics`.
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let backlog = state.store.delivery_backlog().await.ok();
-    let body = state.metrics.render(state.rooms_cached().await, backlog);
+    let body = state
+        .metrics
+        .render(state.rooms_cached().await, state.writer.waiting(), backlog);
     (
         [(
             axum::http::header::CONTENT_TYPE,

@@ -153,17 +153,28 @@ async fn sweep_removals(state: crate::AppState) {
     }
 }
 
-/// A database URL without its password.
+/// A database URL without its password (the user info's part after `:`, inside the
+/// authority; an `@` in the path or query is not user info).
 fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let userinfo = &url[scheme + 3..at];
-            let user = userinfo.split(':').next().unwrap_or("");
-            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
-        }
-        _ => url.to_owned(),
+    let Some(scheme) = url.find("://") else {
+        return url.to_owned();
+    };
+    let start = scheme + 3;
+    let end = url[start..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| start + i);
+    let authority = &url[start..end];
+    match authority.rfind('@') {
+        Some(at) => match authority[..at].split_once(':') {
+            Some((user, _password)) => {
+                format!("{}{user}:***{}", &url[..start], &url[start + at..])
+            }
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
     }
 }
+
 
 /// Completes on Ctrl-C or SIGTERM.
 pub async fn shutdown_signal() {
@@ -186,4 +197,33 @@ pub async fn shutdown_signal() {
         () = term => {},
     }
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn a_logged_database_url_shows_no_password_and_invents_none() {
+        assert_eq!(
+            redact("postgres://mimi:s3cret@db.example:5432/mimi"),
+            "postgres://mimi:***@db.example:5432/mimi"
+        );
+        assert_eq!(
+            redact("postgres://mimi@db.example/mimi"),
+            "postgres://mimi@db.example/mimi"
+        );
+        assert_eq!(
+            redact("postgres://db.example/mimi?application_name=a@b"),
+            "postgres://db.example/mimi?application_name=a@b"
+        );
+        assert_eq!(
+            redact("postgres://u:p@ss@db.example/x"),
+            "postgres://u:***@db.example/x"
+        );
+        assert_eq!(
+            redact("sqlite://./mimi-data/mimi.db"),
+            "sqlite://./mimi-data/mimi.db"
+        );
+    }
 }

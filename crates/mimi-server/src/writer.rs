@@ -5,6 +5,7 @@
 //! once per request.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use mimi_policy::id::{ClientId, RoomId};
 use mimi_store::{Append, NewEntry, SqlStore, Store as _, StoreError};
@@ -12,7 +13,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::tail::{Rendered, Tails};
 
-/// Most messages in one batch.
+/// Most messages and acknowledgements in one batch (a batch closes at the request that
+/// reaches it).
 const MAX_BATCH: usize = 512;
 
 struct Message {
@@ -34,10 +36,22 @@ enum Request {
     Ack(Ack),
 }
 
+impl Request {
+    /// What the request adds to a batch.
+    fn size(&self) -> usize {
+        match self {
+            Self::Message(m) => m.count,
+            Self::Ack(_) => 1,
+        }
+    }
+}
+
 /// The queue in front of the message writer.
 #[derive(Clone)]
 pub struct Writer {
     queue: mpsc::Sender<Request>,
+    /// Requests queued and not yet taken into a batch (the `mimi_writer_queue` gauge).
+    waiting: Arc<AtomicUsize>,
 }
 
 impl Writer {
@@ -49,23 +63,30 @@ impl Writer {
         written: tokio::sync::broadcast::Sender<()>,
     ) -> std::io::Result<Self> {
         let (queue, mut rx) = mpsc::channel::<Request>(4 * MAX_BATCH);
+        let waiting = Arc::new(AtomicUsize::new(0));
+        let taken = waiting.clone();
         let postgres = store.backend() == mimi_store::Backend::Postgres;
         let run = async move {
             while let Some(first) = rx.recv().await {
+                let mut size = first.size();
                 let mut batch = vec![first];
-                while batch.len() < MAX_BATCH {
+                while size < MAX_BATCH {
                     match rx.try_recv() {
-                        Ok(r) => batch.push(r),
+                        Ok(r) => {
+                            size += r.size();
+                            batch.push(r);
+                        }
                         Err(_) => break,
                     }
                 }
+                taken.fetch_sub(batch.len(), Ordering::Relaxed);
                 write(&store, &tails, batch).await;
                 let _ = written.send(());
             }
         };
         if postgres {
             tokio::spawn(run);
-            return Ok(Self { queue });
+            return Ok(Self { queue, waiting });
         }
         // On SQLite the batch is written by the store's own thread. The writer waits on it
         // on a thread of its own too, woken directly when the batch is on disk instead of
@@ -94,7 +115,7 @@ impl Writer {
         start
             .recv()
             .map_err(|_| std::io::Error::other("the writer thread ended at start"))??;
-        Ok(Self { queue })
+        Ok(Self { queue, waiting })
     }
 
     /// Appends messages sent in `epoch`, in order and together; answers with their
@@ -113,9 +134,7 @@ impl Writer {
             entries,
             reply,
         });
-        let gone = || StoreError::Backend("the writer stopped".into());
-        self.queue.send(request).await.map_err(|_| gone())?;
-        answer.await.map_err(|_| gone())?
+        self.enqueue(request, answer).await
     }
 
     /// Acknowledges `client`'s position in `room`; false if it is not in the room.
@@ -125,9 +144,49 @@ impl Writer {
             ack: (client, room, seq),
             reply,
         });
+        self.enqueue(request, answer).await
+    }
+
+    /// Requests queued and not yet taken into a batch.
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(Ordering::Relaxed)
+    }
+
+    async fn enqueue<T>(
+        &self,
+        request: Request,
+        answer: oneshot::Receiver<Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
         let gone = || StoreError::Backend("the writer stopped".into());
+        // Counted before it can be taken (the count never goes below zero), and uncounted
+        // if it never reaches the queue (refused, or the caller went away while it waited).
+        let counted = Counted::new(&self.waiting);
         self.queue.send(request).await.map_err(|_| gone())?;
+        counted.queued();
         answer.await.map_err(|_| gone())?
+    }
+}
+
+/// One request counted in [`Writer::waiting`] on its way into the queue.
+struct Counted<'a>(Option<&'a AtomicUsize>);
+
+impl<'a> Counted<'a> {
+    fn new(waiting: &'a AtomicUsize) -> Self {
+        waiting.fetch_add(1, Ordering::Relaxed);
+        Self(Some(waiting))
+    }
+
+    /// In the queue: the writer uncounts it when it takes it.
+    fn queued(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        if let Some(waiting) = self.0 {
+            waiting.fetch_sub(1, Ordering::Relaxed);
+        }
     }
 }
 

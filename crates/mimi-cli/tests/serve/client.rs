@@ -8,13 +8,13 @@ use serde_json::Value;
 
 use crate::server::{Server, scratch};
 
-struct Out {
-    ok: bool,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Out {
+    pub ok: bool,
+    pub stdout: String,
+    pub stderr: String,
 }
 
-fn mimi(profile: &Path, args: &[&str]) -> Out {
+pub(crate) fn mimi(profile: &Path, args: &[&str]) -> Out {
     let out = Command::new(env!("CARGO_BIN_EXE_mimi"))
         .args(args)
         .arg("--profile")
@@ -29,21 +29,21 @@ fn mimi(profile: &Path, args: &[&str]) -> Out {
     }
 }
 
-fn ok(profile: &Path, args: &[&str]) -> String {
+pub(crate) fn ok(profile: &Path, args: &[&str]) -> String {
     let out = mimi(profile, args);
     assert!(out.ok, "mimi {args:?} failed: {}", out.stderr);
     out.stdout
 }
 
 /// Creates `user`'s account (and its first device) on the provider at `url`.
-fn account(profile: &Path, url: &str, user: &str) {
+pub(crate) fn account(profile: &Path, url: &str, user: &str) {
     ok(
         profile,
         &["account", "create", "--server", url, "--user", user],
     );
 }
 
-fn events(stdout: &str) -> Vec<Value> {
+pub(crate) fn events(stdout: &str) -> Vec<Value> {
     stdout
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -320,8 +320,9 @@ fn a_welcome_the_device_cannot_use_is_reported_and_does_not_block_the_next() {
 
 /// The README's walkthrough, run as written: its shell block, line by line, with `mimi`
 /// being this build's binary instead of `cargo run` and the provider on a free port. The
-/// comments that show output (`# joined ...`, `# [room] sender: text`) are checked, and the
-/// provider restarts before the last command.
+/// comments that show output (`# joined ...`, `# [room] sender: text`) are checked, the
+/// messages shown must be alice's to bob and bob's reply, and the provider restarts before
+/// the last command (alice receiving the reply).
 #[test]
 fn the_readme_walkthrough_works_as_written() {
     let readme =
@@ -353,6 +354,7 @@ fn the_readme_walkthrough_works_as_written() {
     let prelude: Vec<String> = prelude.iter().map(|l| scripted(l)).collect();
     assert_eq!(prelude.len(), 2, "{prelude:?}");
     let mut server = Some(server);
+    let mut shown = Vec::new();
     for (i, line) in commands.iter().enumerate() {
         if i + 1 == commands.len() {
             // Restart-safe: the provider stops and starts again before the last command.
@@ -381,9 +383,31 @@ fn the_readme_walkthrough_works_as_written() {
                 .any(|p| expected.starts_with(p))
             {
                 assert!(stdout.contains(expected), "{line:?} printed {stdout:?}");
+                shown.push(expected.to_owned());
             }
         }
     }
+    // A two-way exchange: bob reads alice's message, and alice (after the restart) bob's
+    // reply.
+    let room = "[mimi://localhost/r/team]";
+    assert_eq!(
+        shown
+            .iter()
+            .filter(|s| s.starts_with('['))
+            .collect::<Vec<_>>(),
+        [
+            &format!("{room} mimi://localhost/d/alice/cli: hello bob"),
+            &format!("{room} mimi://localhost/d/bob/cli: hi alice"),
+        ],
+        "the messages the walkthrough shows"
+    );
+    assert!(
+        commands
+            .last()
+            .unwrap()
+            .contains("--profile /tmp/alice sync"),
+        "alice reads bob's reply last, after the restart"
+    );
     assert_eq!(server.take().unwrap().terminate(), Some(0));
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -3,9 +3,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod client;
+mod commands;
 mod crash;
+mod defaults;
 mod http;
 mod lifecycle;
+mod postgres;
 mod proxy;
 mod server;
 mod tls;

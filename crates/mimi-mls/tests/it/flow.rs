@@ -226,6 +226,39 @@ fn seed_remove_moderator_removes_a_member_client_and_members_follow() {
 }
 
 #[test]
+fn removing_a_user_removes_every_client_of_it_in_one_commit() {
+    let mut w = World::new("administrated");
+    let phone = w.add(0, "mimi://example.com/d/bob/phone").unwrap();
+    let laptop = w.add(0, "mimi://example.com/d/bob/laptop").unwrap();
+    w.add(0, "mimi://example.com/d/carol/desktop").unwrap();
+    assert_eq!(
+        w.hosted
+            .room()
+            .unwrap()
+            .client_count_of(&user("bob@example.com")),
+        2
+    );
+    let (c, g) = w.member(0);
+    let out = g.remove_user(c, &user("bob@example.com")).unwrap();
+    w.hosted
+        .process(&w.hub, &out.commit, Some(&out.group_info))
+        .unwrap();
+    let (c, g) = w.member(0);
+    g.confirm(c).unwrap();
+    let room = w.hosted.room().unwrap();
+    assert_eq!(room.client_count_of(&user("bob@example.com")), 0);
+    assert_eq!(room.client_count_of(&user("carol@example.com")), 1);
+    for bob in [phone, laptop] {
+        let (c, g) = w.member(bob);
+        g.process(c, &out.commit).unwrap();
+        assert!(!g.mls().is_active());
+    }
+    // Nobody left to remove.
+    let (c, g) = w.member(0);
+    assert!(g.remove_user(c, &user("bob@example.com")).is_err());
+}
+
+#[test]
 fn seed_remove_member_cannot_remove_an_admins_client() {
     let mut w = World::new("administrated");
     let bob = w.add(0, "mimi://example.com/d/bob/phone").unwrap();

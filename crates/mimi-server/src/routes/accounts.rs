@@ -16,6 +16,19 @@ use crate::state::AppState;
 /// Shortest password accepted.
 const MIN_PASSWORD: usize = 8;
 
+/// Longest password accepted, in bytes (the hash's cost grows with it).
+const MAX_PASSWORD: usize = 1024;
+
+fn check_length(password: &str) -> Result<(), ApiError> {
+    if password.len() > MAX_PASSWORD {
+        return Err(ApiError::bad_request(
+            "long-password",
+            format!("a password has at most {MAX_PASSWORD} bytes"),
+        ));
+    }
+    Ok(())
+}
+
 /// `POST /v1/accounts` and `POST /v1/login`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -43,7 +56,8 @@ pub async fn create(
             format!("a password has at least {MIN_PASSWORD} characters"),
         ));
     }
-    let hash = hash_password(&body.password)?;
+    check_length(&body.password)?;
+    let hash = hash_password(body.password).await?;
     state.store.create_user(&user, &hash).await?;
     let (token, token_hash) = new_token();
     let owner = TokenOwner {
@@ -67,14 +81,10 @@ pub async fn login(
     ApiJson(body): ApiJson<Credentials>,
 ) -> Result<Json<Session>, ApiError> {
     let user = local_user(&state, "user", &body.user)?;
-    let refused = || ApiError::unauthorized("unknown user or wrong password");
-    let hash = state
-        .store
-        .password_hash(&user)
-        .await?
-        .ok_or_else(refused)?;
-    if !verify_password(&body.password, &hash) {
-        return Err(refused());
+    check_length(&body.password)?;
+    let hash = state.store.password_hash(&user).await?;
+    if !verify_password(body.password, hash).await {
+        return Err(ApiError::unauthorized("unknown user or wrong password"));
     }
     let (token, token_hash) = new_token();
     let owner = TokenOwner {

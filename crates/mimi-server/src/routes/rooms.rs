@@ -648,6 +648,11 @@ pub async fn proposal(
 /// Most messages in one request.
 pub const MAX_MESSAGES: usize = 100;
 
+/// Largest application message, in bytes (as Matrix bounds an event): a message is text
+/// and references; larger content travels apart from the room's log, which every member
+/// device reads.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+
 /// `POST .../messages`: one message, or several sent together (a client flushing what it
 /// queued); each is checked, all are stored or none.
 #[derive(Deserialize)]
@@ -676,11 +681,14 @@ pub async fn message(
     ApiPath((provider, name)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<Message>,
 ) -> Result<Json<Sent>, ApiError> {
-    let count = body
-        .messages
-        .as_ref()
-        .map_or(1, |m| m.len().clamp(1, MAX_MESSAGES));
     let result = store_messages(&state, &caller, &provider, &name, &body).await;
+    // Each message counts once; a request refused as a whole for its batch's size counts
+    // as one.
+    let count = match (&result, &body.messages) {
+        (Ok(seqs), _) => seqs.len(),
+        (Err(_), Some(m)) if (1..=MAX_MESSAGES).contains(&m.len()) => m.len(),
+        (Err(_), _) => 1,
+    };
     for _ in 0..count {
         state.metrics.message(match &result {
             Ok(_) => "accepted",
@@ -730,30 +738,48 @@ async fn store_messages(
             ));
         }
     };
+    if let Some((i, m)) = bytes
+        .iter()
+        .enumerate()
+        .find(|(_, m)| m.len() > MAX_MESSAGE_BYTES)
+    {
+        let which = if bytes.len() > 1 {
+            format!("messages[{i}]")
+        } else {
+            "the message".to_owned()
+        };
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too-large",
+            format!(
+                "{which} is {} bytes; a message has at most {MAX_MESSAGE_BYTES}",
+                m.len()
+            ),
+        ));
+    }
+    // This process's view of the room, until it refuses something: then the database's.
+    let mut fresh = false;
     for _ in 0..RETRIES {
         // Checked under the room's lock, written after it: messages of one room batch
         // together, and the write is refused if a commit changed the epoch meanwhile.
-        let epoch = {
-            let mut cached = state.room_cached(&id).await?;
-            let hub_room = cached.hub_room()?;
-            if !hub_room.policy().has_client(client.user(), client.name()) {
-                return Err(ApiError::forbidden(
-                    "not-a-member",
-                    format!("{client} is not in {id}"),
-                ));
+        let checked = {
+            let mut cached = if fresh {
+                state.room(&id).await?
+            } else {
+                state.room_cached(&id).await?
+            };
+            check_messages(state, cached.hub_room()?, &id, &client, &bytes)
+        };
+        let epoch = match checked {
+            Ok(epoch) => epoch,
+            // Another process may have taken a commit this one has not seen (one that
+            // added the client, or moved the room to the message's epoch): only the room
+            // as the database has it refuses.
+            Err(e) if !fresh && (e.code == "not-a-member" || e.code == "wrong-epoch") => {
+                fresh = true;
+                continue;
             }
-            for (i, m) in bytes.iter().enumerate() {
-                hub_room
-                    .check_message(&state.hub, &client, m)
-                    .map_err(|e| {
-                        let mut e = ApiError::from(e);
-                        if bytes.len() > 1 {
-                            e.message = format!("messages[{i}]: {}", e.message);
-                        }
-                        e
-                    })?;
-            }
-            hub_room.epoch()
+            Err(e) => return Err(e),
         };
         let entries = bytes
             .iter()
@@ -766,7 +792,7 @@ async fn store_messages(
         match state.writer.append(id.clone(), epoch, entries).await {
             Ok(seqs) => return Ok(seqs),
             // A commit changed the room: read it again and check the messages again.
-            Err(StoreError::Stale { .. }) => state.room(&id).await.map(drop)?,
+            Err(StoreError::Stale { .. }) => fresh = true,
             Err(e) => return Err(e.into()),
         }
     }
@@ -775,6 +801,33 @@ async fn store_messages(
         "busy",
         "the room kept changing; try again",
     ))
+}
+
+/// Checks application messages from `client` against `hub_room`; answers the epoch they
+/// are of.
+fn check_messages(
+    state: &AppState,
+    hub_room: &HubRoom,
+    id: &RoomId,
+    client: &ClientId,
+    bytes: &[Vec<u8>],
+) -> Result<u64, ApiError> {
+    if !hub_room.policy().has_client(client.user(), client.name()) {
+        return Err(ApiError::forbidden(
+            "not-a-member",
+            format!("{client} is not in {id}"),
+        ));
+    }
+    for (i, m) in bytes.iter().enumerate() {
+        hub_room.check_message(&state.hub, client, m).map_err(|e| {
+            let mut e = ApiError::from(e);
+            if bytes.len() > 1 {
+                e.message = format!("messages[{i}]: {}", e.message);
+            }
+            e
+        })?;
+    }
+    Ok(hub_room.epoch())
 }
 
 /// What a joiner needs.

@@ -45,6 +45,25 @@ async fn accounts_are_unique_and_logins_check_the_password() {
         (status, v["code"].as_str()),
         (StatusCode::BAD_REQUEST, Some("weak-password"))
     );
+    // A password past the limit is refused before any hashing, at sign-up and at login.
+    let long = "x".repeat(1025);
+    for path in ["/v1/accounts", "/v1/login"] {
+        let body = json!({"user": "carol", "password": long});
+        let (status, v) = api.call("POST", path, None, Some(body)).await;
+        assert_eq!(
+            (status, v["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("long-password")),
+            "{path}: {v}"
+        );
+    }
+    // An unknown user gets the same answer as a wrong password.
+    let unknown = json!({"user": "nobody", "password": "wrong password"});
+    let (status, v) = api.call("POST", "/v1/login", None, Some(unknown)).await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("unauthorized")),
+        "{v}"
+    );
     let foreign = json!({"user": "bob@elsewhere.example", "password": "long enough"});
     let (status, v) = api.call("POST", "/v1/accounts", None, Some(foreign)).await;
     assert_eq!(
@@ -137,6 +156,30 @@ async fn oversized_bodies_are_413() {
         (status, v["code"].as_str()),
         (StatusCode::PAYLOAD_TOO_LARGE, Some("too-large"))
     );
+}
+
+#[tokio::test]
+async fn an_application_message_over_64_kib_is_413_and_not_stored() {
+    let api = Api::new().await;
+    let alice = api.person("alice", "phone").await;
+    let mut ag = alice_room(&api, &alice).await;
+    let (status, v) = send(&api, &alice, &mut ag, &"x".repeat(70_000)).await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, Some("too-large")),
+        "{v}"
+    );
+    let (status, v) = send(&api, &alice, &mut ag, &"x".repeat(60_000)).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    // Only the message within the limit is in the log (after the room's creation).
+    let (_, sync) = api.call("GET", "/v1/sync", Some(&alice.token), None).await;
+    let messages = sync["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "message")
+        .count();
+    assert_eq!(messages, 1, "{sync}");
 }
 
 #[tokio::test]

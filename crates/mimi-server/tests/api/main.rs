@@ -14,4 +14,5 @@ mod membership;
 mod metrics;
 mod openapi;
 mod race;
+mod rules;
 mod support;

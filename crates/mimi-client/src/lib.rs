@@ -423,6 +423,11 @@ impl Profile {
     /// device awaits the provider's answer.
     fn ready_group(&self, room: &RoomId) -> Result<RoomGroup, ClientError> {
         let mut group = self.group(room)?;
+        if !group.mls().is_active() {
+            return Err(ClientError::Input(format!(
+                "this device is no longer in {room}"
+            )));
+        }
         if group.mls().pending_commit().is_some() {
             // Whether the provider took it: taking it would have moved the room's epoch.
             let (client, token) = self.device()?;
@@ -438,7 +443,46 @@ impl Profile {
                 )));
             }
         }
+        // Proposals wait (a member's leave, the provider's removal of a deleted device):
+        // MLS sends nothing more in the epoch until they are committed, so this device
+        // commits them first.
+        if group.mls().pending_proposals().next().is_some()
+            && self.commit_proposals(room, &mut group)?.is_none()
+        {
+            // Not read here: what arrived meanwhile is for `mimi sync` to show.
+            return Err(ClientError::Input(format!(
+                "another member changed {room} first; run `mimi sync` and try again"
+            )));
+        }
         Ok(group)
+    }
+
+    /// Commits the proposals waiting in `room`'s group so that the room moves on. The
+    /// new epoch when this device's commit was taken; `None` when another member's commit
+    /// took the epoch first (the next sync brings it).
+    fn commit_proposals(
+        &self,
+        room: &RoomId,
+        group: &mut RoomGroup,
+    ) -> Result<Option<u64>, ClientError> {
+        let (client, _) = self.device()?;
+        let me = group.mls().own_leaf_index();
+        let leaving = group
+            .mls()
+            .pending_proposals()
+            .any(|q| matches!(q.sender(), openmls::prelude::Sender::Member(leaf) if *leaf == me));
+        if leaving {
+            return Err(ClientError::Input(format!(
+                "this device asked to leave {room}; it does nothing there until a member \
+                 commits its departure"
+            )));
+        }
+        let out = group.commit_pending(client)?;
+        match self.submit(room, group, &out) {
+            Ok(epoch) => Ok(Some(epoch)),
+            Err(ClientError::Api(e)) if e.status == 409 => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Submits a commit. Accepted: the group merges it. Refused (a 4xx answer: nothing was
@@ -721,6 +765,7 @@ impl Profile {
                 .post("/v1/ack", Some(token), &json!({"welcomes": welcomes}))?;
         }
         let mut acks: BTreeMap<String, u64> = BTreeMap::new();
+        let mut proposed = Vec::new();
         for e in v["entries"].as_array().into_iter().flatten() {
             let room_text = e["room"].as_str().unwrap_or_default().to_owned();
             let seq = e["seq"].as_u64().unwrap_or_default();
@@ -766,7 +811,11 @@ impl Profile {
                         events.push(Event::Left { room: room_text });
                     }
                 }
-                Ok(Incoming::Proposal) => {}
+                Ok(Incoming::Proposal) => {
+                    if !proposed.contains(&room) {
+                        proposed.push(room);
+                    }
+                }
                 // A message this device cannot read (refused by the room policy, or from
                 // an epoch it never had) is skipped, not fatal.
                 Err(_) => {}
@@ -780,6 +829,24 @@ impl Profile {
                 .collect();
             self.api
                 .post("/v1/ack", Some(token), &json!({"rooms": rooms}))?;
+        }
+        // Proposals received (a member's leave, the provider's removal of a deleted
+        // device) are committed by the first member that reads them and may: the room
+        // moves on without waiting for someone's next change. One this device may not
+        // commit, or whose epoch another member took first, waits.
+        for room in proposed {
+            let Some(mut group) = client.group(&room)? else {
+                continue;
+            };
+            let waiting = group.mls().is_active()
+                && group.mls().pending_commit().is_none()
+                && group.mls().pending_proposals().next().is_some();
+            if waiting && let Ok(Some(epoch)) = self.commit_proposals(&room, &mut group) {
+                events.push(Event::Changed {
+                    room: room.to_string(),
+                    epoch,
+                });
+            }
         }
         Ok(events)
     }

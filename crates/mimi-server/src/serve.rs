@@ -175,7 +175,6 @@ fn redact(url: &str) -> String {
     }
 }
 
-
 /// Completes on Ctrl-C or SIGTERM.
 pub async fn shutdown_signal() {
     let ctrl_c = async {

@@ -200,12 +200,7 @@ fn room_remove_removes_every_device_of_the_user() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-/// Ignored until the product lets another member commit a departure: no client command
-/// commits the proposals `room leave` sends. After alice's sync her `send` fails with
-/// `GroupStateError(PendingProposal)`, her `room add` with "component 0x0022 is updated
-/// twice in one commit", and her `room remove` panics in openmls. Run it with `--ignored`.
 #[test]
-#[ignore = "product bug: no client command commits a pending leave; the room is stuck"]
 fn room_leave_is_committed_by_another_member_and_the_leaver_can_no_longer_send() {
     let dir = scratch("cmd-leave");
     let server = Server::start(&dir, &[]);
@@ -225,8 +220,17 @@ fn room_leave_is_committed_by_another_member_and_the_leaver_can_no_longer_send()
     let bob_id = "mimi://example.com/u/bob";
     assert_eq!(clients_of(&show(&alice, "team"), bob_id), ["cli"]);
 
-    // alice hears of it and goes on talking: her sync, or her next send, commits it.
-    ok(&alice, &["sync"]);
+    // bob, asked to leave, does nothing more in the room meanwhile.
+    let refused = mimi(&bob, &["send", "team", "one more thing"]);
+    assert!(!refused.ok, "{}", refused.stdout);
+    assert!(
+        refused.stderr.contains("asked to leave"),
+        "{}",
+        refused.stderr
+    );
+    // alice's sync reads the proposal and commits it.
+    let synced = events(&ok(&alice, &["sync", "--json"]));
+    assert!(synced.iter().any(|e| e["event"] == "changed"), "{synced:?}");
     ok(&alice, &["send", "team", "bye bob"]);
     let doc = show(&alice, "team");
     assert!(doc["clients"].get(bob_id).is_none(), "{doc}");
@@ -400,6 +404,43 @@ fn a_user_may_be_named_bare_with_its_domain_or_by_uri() {
         assert_eq!(clients_of(&doc, &user), ["cli"], "{doc}");
         assert!(affiliated(&doc).contains(&user), "{doc}");
     }
+    drop(server);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_deleted_devices_removal_is_committed_by_the_next_member_that_syncs() {
+    let dir = scratch("cmd-deleted");
+    let server = Server::start(&dir, &[]);
+    let url = format!("http://{}", server.addr);
+    let alice = dir.join("alice");
+    let (laptop, phone) = (dir.join("bob-laptop"), dir.join("bob-phone"));
+    account(&alice, &url, "alice");
+    ok(
+        &laptop,
+        &[
+            "account", "create", "--server", &url, "--user", "bob", "--device", "laptop",
+        ],
+    );
+    second_device(&phone, &url, "bob", "phone");
+    ok(&laptop, &["consent", "grant", "alice"]);
+    ok(&alice, &["room", "create", "team"]);
+    ok(&alice, &["room", "add", "team", "bob"]);
+    for device in [&laptop, &phone] {
+        ok(device, &["sync"]);
+    }
+    let bob = "mimi://example.com/u/bob";
+    assert_eq!(clients_of(&show(&alice, "team"), bob), ["laptop", "phone"]);
+    // bob deletes his phone: the provider proposes its removal from the room, and alice's
+    // next sync commits it.
+    ok(&laptop, &["device", "remove", "phone"]);
+    let synced = events(&ok(&alice, &["sync", "--json"]));
+    assert!(synced.iter().any(|e| e["event"] == "changed"), "{synced:?}");
+    assert_eq!(clients_of(&show(&alice, "team"), bob), ["laptop"]);
+    // The room goes on: bob's laptop follows the commit and reads alice's message.
+    ok(&alice, &["send", "team", "phone gone"]);
+    let got = ok(&laptop, &["sync"]);
+    assert!(got.contains("alice/cli: phone gone"), "{got}");
     drop(server);
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -348,14 +348,18 @@ impl Profile {
         let room = match policy {
             Some(json) => {
                 let mut room = parse_room(json).map_err(|e| ClientError::Input(e.to_string()))?;
-                if room.id.is_none() {
-                    room.id = Some(id.clone());
+                match &room.id {
+                    None => room.id = Some(id.clone()),
+                    Some(named) if *named != id => {
+                        return Err(ClientError::Input(format!(
+                            "the document is for {named}, not {id}: give its name, or drop \
+                             its `id`"
+                        )));
+                    }
+                    Some(_) => {}
                 }
-                room.with_clients(BTreeMap::from([(
-                    me.user().clone(),
-                    [me.name().to_owned()].into(),
-                )]))
-                .map_err(|e| ClientError::Input(e.to_string()))?
+                room.as_created_by(me.user(), me.name())
+                    .map_err(|e| ClientError::Input(e.to_string()))?
             }
             None => {
                 let template: SeedDocument = preset(preset_name.unwrap_or("administrated"))

@@ -384,6 +384,38 @@ impl Room {
         Ok(room)
     }
 
+    /// This room as `creator` starts it: only the creator's client in the group. In a seed
+    /// room, the other users a document lists only by their presence (a client role:
+    /// visitor, participant, system client) are not in the room until they are added; users
+    /// with an affiliation keep it. A fixed-membership room listing other users' clients is
+    /// refused: its occupants are fixed at creation, and they would not be there.
+    pub fn as_created_by(&self, creator: &UserId, client: &str) -> Result<Room, RoomError> {
+        if self.fixed_membership() && self.clients.keys().any(|u| u != creator) {
+            return Err(RoomError::Limit(
+                "a fixed-membership room's occupants are fixed at creation, with their \
+                 clients; this room lists clients of other users, who would not be in it"
+                    .into(),
+            ));
+        }
+        let mut room = self.clone();
+        if room.seed().is_some() {
+            let present_only: Vec<UserId> = room
+                .participants
+                .entries()
+                .iter()
+                .filter(|e| e.user != *creator && crate::seed::is_client_role(e.role))
+                .map(|e| e.user.clone())
+                .collect();
+            for user in &present_only {
+                room.participants.set(user, NO_ROLE);
+            }
+        }
+        room.with_clients(BTreeMap::from([(
+            creator.clone(),
+            BTreeSet::from([client.to_owned()]),
+        )]))
+    }
+
     /// Moves `user` into `role` (0 removes it from the list); used to apply allowed changes.
     pub(crate) fn set_role(&mut self, user: &UserId, role: RoleIndex) {
         self.participants.set(user, role);

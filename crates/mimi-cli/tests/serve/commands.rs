@@ -444,3 +444,70 @@ fn a_deleted_devices_removal_is_committed_by_the_next_member_that_syncs() {
     drop(server);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn every_example_room_document_creates_a_room_or_says_why_it_cannot() {
+    let dir = scratch("cmd-examples");
+    let server = Server::start(&dir, &[]);
+    let url = format!("http://{}", server.addr);
+    let alice = dir.join("alice");
+    account(&alice, &url, "alice");
+    let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/rooms");
+    // The documents describe rooms in use, with other users' devices: created by alice's
+    // device alone, users there only by their devices are not in the room yet, and users
+    // with an affiliation keep it.
+    for (file, name) in [
+        ("administrated", "administrated"),
+        ("bots", "bots"),
+        ("logging", "logging"),
+        ("moderated", "moderated"),
+        ("open", "open"),
+        ("semi-open", "semi-open"),
+        ("rp04-cooperative", "friends"),
+    ] {
+        let path = format!("{examples}/{file}.json");
+        let created = mimi(&alice, &["room", "create", name, "--policy", &path]);
+        assert!(created.ok, "{file}: {}", created.stderr);
+        let doc = show(&alice, name);
+        assert_eq!(
+            clients_of(&doc, "mimi://example.com/u/alice").len(),
+            1,
+            "{file}: {doc}"
+        );
+    }
+    let doc = show(&alice, "moderated");
+    assert!(
+        affiliated(&doc).contains(&"mimi://example.com/u/bob".to_owned()),
+        "bob keeps his membership: {doc}"
+    );
+    // A fixed-membership room is fixed with its occupants' devices, which alice's device
+    // alone cannot bring.
+    for file in ["one-on-one", "fixed-membership-logging", "rp04-fixed"] {
+        let path = format!("{examples}/{file}.json");
+        let document: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let id = document["id"].as_str().unwrap();
+        let refused = mimi(&alice, &["room", "create", id, "--policy", &path]);
+        assert!(!refused.ok, "{file}: {}", refused.stdout);
+        assert!(
+            refused
+                .stderr
+                .contains("fixed-membership room's occupants are fixed"),
+            "{file}: {}",
+            refused.stderr
+        );
+    }
+    // A document naming its room is created under that name only.
+    let path = format!("{examples}/rp04-cooperative.json");
+    let refused = mimi(&alice, &["room", "create", "other", "--policy", &path]);
+    assert!(!refused.ok);
+    assert!(
+        refused
+            .stderr
+            .contains("is for mimi://example.com/r/friends"),
+        "{}",
+        refused.stderr
+    );
+    drop(server);
+    let _ = std::fs::remove_dir_all(dir);
+}

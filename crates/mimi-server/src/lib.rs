@@ -22,6 +22,7 @@
 //! POST /v1/rooms                         {group_info, ratchet_tree}     (device)
 //! GET  /v1/directory                                               -> {rooms}
 //! GET  /v1/rooms/{provider}/{room}                                 -> room document
+//! GET  /room/{provider}/{room}          (the seed draft's address)  -> room document
 //! GET  /v1/rooms/{provider}/{room}/group-info                      (device)
 //! POST /v1/rooms/{provider}/{room}/commits   {commit, group_info, welcome?} (device)
 //! POST /v1/rooms/{provider}/{room}/proposals {proposal}            (device)
@@ -93,6 +94,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/rooms", post(rooms::create))
         .route("/v1/directory", get(rooms::directory))
         .route("/v1/rooms/{provider}/{room}", get(rooms::show))
+        // The seed draft's own address for the room document ("Example Use").
+        .route("/room/{provider}/{room}", get(rooms::show))
         .route(
             "/v1/rooms/{provider}/{room}/group-info",
             get(rooms::group_info),

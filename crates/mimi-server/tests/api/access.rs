@@ -77,4 +77,13 @@ async fn a_discoverable_rooms_document_is_shown_to_anyone() {
         .await;
     assert_eq!(status, StatusCode::OK, "{v}");
     assert_eq!(v["id"], "mimi://example.com/r/lobby");
+    // The seed draft's own address gives the same document, and hides the same rooms.
+    let (status, seed) = api
+        .call("GET", "/room/example.com/lobby", Some(&eve.token), None)
+        .await;
+    assert_eq!((status, &seed), (StatusCode::OK, &v));
+    let (status, _) = api
+        .call("GET", "/room/example.com/team", Some(&eve.token), None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }

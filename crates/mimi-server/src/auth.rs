@@ -14,25 +14,51 @@ use sha2::{Digest as _, Sha256};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Hashes a password for storage. Argon2 takes tens of milliseconds of CPU on purpose: it
-/// runs on the blocking pool, never on a runtime worker that serves other requests.
-pub async fn hash_password(password: String) -> Result<String, ApiError> {
+/// Argon2 runs at most this many at once (one per core): each takes tens of milliseconds
+/// and about 19 MiB on purpose, and a burst of logins must neither exhaust memory nor
+/// take the cores from everything else. Waiting for a turn costs nothing; a request that
+/// goes away while it waits never hashes.
+fn hashing() -> &'static tokio::sync::Semaphore {
+    static TURNS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    TURNS.get_or_init(|| {
+        tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+    })
+}
+
+/// Runs `work` (an Argon2 hash or check) on the blocking pool, in its turn.
+async fn in_turn<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    let unavailable = |why: String| {
+        tracing::error!(%why, "hashing a password");
+        ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the provider could not check the password; try again",
+        )
+    };
+    let turn = hashing()
+        .acquire()
+        .await
+        .map_err(|e| unavailable(e.to_string()))?;
     tokio::task::spawn_blocking(move || {
+        let _turn = turn;
+        work()
+    })
+    .await
+    .map_err(|e| unavailable(e.to_string()))
+}
+
+/// Hashes a password for storage, off the runtime's workers ([`in_turn`]).
+pub async fn hash_password(password: String) -> Result<String, ApiError> {
+    in_turn(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
             .hash_password(password.as_bytes(), &salt)
             .map(|h| h.to_string())
             .map_err(|e| ApiError::bad_request("bad-password", format!("cannot hash it: {e}")))
     })
-    .await
-    .map_err(|e| {
-        tracing::error!(error = %e, "hashing a password");
-        ApiError::new(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "the provider could not hash the password; try again",
-        )
-    })?
+    .await?
 }
 
 /// A hash of no one's password, checked when a login names an unknown user, so that the
@@ -49,9 +75,9 @@ fn decoy_hash() -> &'static str {
 }
 
 /// Checks a password against its stored hash (`None`: an unknown user, checked against a
-/// decoy and refused), on the blocking pool.
-pub async fn verify_password(password: String, hash: Option<String>) -> bool {
-    tokio::task::spawn_blocking(move || {
+/// decoy and refused), off the runtime's workers ([`in_turn`]).
+pub async fn verify_password(password: String, hash: Option<String>) -> Result<bool, ApiError> {
+    in_turn(move || {
         let known = hash.is_some();
         let hash = hash.as_deref().unwrap_or_else(|| decoy_hash());
         let matches = PasswordHash::new(hash).is_ok_and(|h| {
@@ -62,7 +88,6 @@ pub async fn verify_password(password: String, hash: Option<String>) -> bool {
         known && matches
     })
     .await
-    .unwrap_or(false)
 }
 
 /// A new bearer token and the hash the store keeps of it.

@@ -153,9 +153,30 @@ async fn sweep_removals(state: crate::AppState) {
     }
 }
 
-/// A database URL without its password (the user info's part after `:`, inside the
-/// authority; an `@` in the path or query is not user info).
+/// A database URL without its password: the user info's part after `:` (inside the
+/// authority; an `@` in the path or query is not user info), and the value of a
+/// `password=` query parameter.
 fn redact(url: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let mut out = redact_user_info(base);
+    if let Some(query) = query {
+        let params: Vec<String> = query
+            .split('&')
+            .map(|p| match p.split_once('=') {
+                Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                _ => p.to_owned(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&params.join("&"));
+    }
+    out
+}
+
+fn redact_user_info(url: &str) -> String {
     let Some(scheme) = url.find("://") else {
         return url.to_owned();
     };
@@ -223,6 +244,10 @@ mod tests {
         assert_eq!(
             redact("sqlite://./mimi-data/mimi.db"),
             "sqlite://./mimi-data/mimi.db"
+        );
+        assert_eq!(
+            redact("postgres://mimi@db/mimi?sslmode=require&password=s3cret"),
+            "postgres://mimi@db/mimi?sslmode=require&password=***"
         );
     }
 }

@@ -235,6 +235,9 @@ pub struct RoomUpdate {
     /// Clients the change removes: they receive the entry (so they learn of their removal)
     /// and nothing after it.
     pub removed: Vec<ClientId>,
+    /// Users the change gives a place in the room (added, or banned): their knocks on it
+    /// are answered and go (as those of the added clients' users always do).
+    pub answered_knocks: Vec<UserId>,
     /// A Welcome for the added clients, put in each one's inbox.
     pub welcome: Option<Vec<u8>>,
     /// The ratchet tree after the change, stored with the Welcome.

@@ -994,6 +994,22 @@ impl Store for SqlStore {
                 .await?;
             }
         }
+        for user in &update.answered_knocks {
+            let done = sqlx::query("DELETE FROM knocks WHERE room_id = $1 AND user_id = $2")
+                .bind(update.id.as_str())
+                .bind(user.as_str())
+                .execute(&mut *tx)
+                .await?;
+            // Moderators' devices that have not heard of the knock never will.
+            if done.rows_affected() > 0 {
+                sqlx::query("DELETE FROM inbox WHERE kind = $1 AND room_id = $2 AND body = $3")
+                    .bind(INBOX_KNOCK)
+                    .bind(update.id.as_str())
+                    .bind(user.as_str().as_bytes())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
         tx.commit().await?;
         Ok(u(seq))
     }

@@ -10,6 +10,7 @@ use axum::response::IntoResponse;
 use mimi_mls::hub::{Accepted, HubRoom};
 use mimi_policy::id::{ClientId, RoomId, UserId};
 use mimi_policy::operation::{Action, Target};
+use mimi_policy::role::NO_ROLE;
 use mimi_policy::{Actor, Operation, Room, authorize};
 use mimi_store::{EntryKind, NewEntry, NewRoom, RoomUpdate, Store as _, StoreError};
 use serde::{Deserialize, Serialize};
@@ -32,6 +33,13 @@ fn room_id(state: &AppState, provider: &str, name: &str) -> Result<RoomId, ApiEr
         )));
     }
     Ok(id)
+}
+
+/// Whether `room` is hidden and has no place for `user` (no role, not even banned): to such
+/// a user the room does not exist, and every refusal says so alike (404), as for a room
+/// that is not there.
+fn hidden_from(room: &Room, user: &UserId) -> bool {
+    !room.components().base.discoverable.0 && room.role_of(user) == NO_ROLE
 }
 
 fn clients_of(room: &Room) -> BTreeSet<ClientId> {
@@ -300,19 +308,27 @@ pub async fn decline_knock(
             !room.components().base.discoverable.0 && !room.clients().contains_key(&caller.user),
         )
     };
+    let no_knock = || {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no-knock",
+            format!("{knocker} has no pending knock on {id}"),
+        )
+    };
     if !decision.is_allowed() {
         // A hidden room is not there for those outside it.
         if hidden_from_caller {
             return Err(ApiError::not_found(format!("no room {id} here")));
         }
+        // A knocker banned or already in the room has no knock left: the change that put
+        // it there answered it.
+        if matches!(decision.code(), "banned" | "no-change") {
+            return Err(no_knock());
+        }
         return Err(mimi_mls::MlsError::Denied(decision).into());
     }
     if !state.store.withdraw_knock(&id, &knocker).await? {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "no-knock",
-            format!("{knocker} has no pending knock on {id}"),
-        ));
+        return Err(no_knock());
     }
     tracing::info!(room = %id, user = %knocker, by = %caller.user, "knock declined");
     Ok(Json(Declined {
@@ -370,11 +386,13 @@ pub struct Proposal {
     proposal: String,
 }
 
-/// Who a change adds to and removes from the group, and the Welcome for the added.
+/// Who a change adds to and removes from the group, who it gives a place in the room
+/// (their knocks are answered), and the Welcome for the added.
 #[derive(Default)]
 struct Members {
     added: Vec<ClientId>,
     removed: Vec<ClientId>,
+    placed: Vec<UserId>,
     welcome: Option<Vec<u8>>,
 }
 
@@ -408,6 +426,7 @@ async fn store_change(
         entry,
         added: members.added,
         removed: members.removed,
+        answered_knocks: members.placed,
         welcome: members.welcome,
         ratchet_tree,
     };
@@ -492,9 +511,21 @@ async fn handshake(
             sender: client.to_string(),
             body: submitted.message.clone(),
         };
+        // Users outside the room before and in it (or banned from it) now.
+        let placed = {
+            let after_room = cached.hub_room()?.policy();
+            after_room
+                .participants()
+                .entries()
+                .iter()
+                .filter(|e| before_room.role_of(&e.user) == NO_ROLE)
+                .map(|e| e.user.clone())
+                .collect()
+        };
         let changes = Members {
             added: after.difference(&before).cloned().collect(),
             removed: before.difference(&after).cloned().collect(),
+            placed,
             welcome: submitted.welcome.clone(),
         };
         if let Some((epoch, seq)) =
@@ -775,7 +806,13 @@ async fn store_messages(
             // Another process may have taken a commit this one has not seen (one that
             // added the client, or moved the room to the message's epoch): only the room
             // as the database has it refuses.
-            Err(e) if !fresh && (e.code == "not-a-member" || e.code == "wrong-epoch") => {
+            Err(e)
+                if !fresh
+                    && matches!(
+                        e.code.as_str(),
+                        "not-a-member" | "not-found" | "wrong-epoch"
+                    ) =>
+            {
                 fresh = true;
                 continue;
             }
@@ -812,7 +849,12 @@ fn check_messages(
     client: &ClientId,
     bytes: &[Vec<u8>],
 ) -> Result<u64, ApiError> {
-    if !hub_room.policy().has_client(client.user(), client.name()) {
+    let room = hub_room.policy();
+    if !room.has_client(client.user(), client.name()) {
+        // A hidden room is not there for users it has no place for.
+        if hidden_from(room, client.user()) {
+            return Err(ApiError::not_found(format!("no room {id} here")));
+        }
         return Err(ApiError::forbidden(
             "not-a-member",
             format!("{client} is not in {id}"),
@@ -856,6 +898,9 @@ pub async fn group_info(
         };
         let decision = authorize(&room, &op);
         if !decision.is_allowed() {
+            if hidden_from(&room, client.user()) {
+                return Err(ApiError::not_found(format!("no room {id} here")));
+            }
             return Err(mimi_mls::MlsError::Denied(decision).into());
         }
     }

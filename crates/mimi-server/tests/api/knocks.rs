@@ -254,3 +254,49 @@ async fn a_moderator_declines_a_knock_and_only_a_moderator_may() {
         "{v}"
     );
 }
+
+#[tokio::test]
+async fn banning_a_knocker_answers_its_knock() {
+    let api = Api::new().await;
+    let alice = api.person("alice", "phone").await;
+    let bob = api.person("bob", "phone").await;
+    upload_key_packages(&api, &bob, 1).await;
+    let mut doc = seed_document(&alice, "team");
+    doc.policy.membership = Some(Membership::KnockFirst);
+    let mut team = create_room_from(&api, &alice, doc).await;
+    let (status, v) = knock(&api, &bob, "team").await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{v}");
+    let out = team.ban(&alice.client, bob.client.id().user()).unwrap();
+    let (status, v) = submit_commit(&api, &alice, &mut team, &out).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    // The knock is gone with the ban: nothing to decline, nothing announced, and it
+    // would not let anyone in after an unban.
+    let (status, v) = api
+        .call(
+            "DELETE",
+            "/v1/rooms/example.com/team/knocks/bob",
+            Some(&alice.account),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("no-knock")),
+        "{v}"
+    );
+    let (_, v) = api.call("GET", "/v1/sync", Some(&alice.token), None).await;
+    assert!(v.get("knocks").is_none(), "{v}");
+    let (status, _) = api
+        .call(
+            "DELETE",
+            "/v1/rooms/example.com/team/knock",
+            Some(&bob.account),
+            None,
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "bob has no knock to withdraw either"
+    );
+}

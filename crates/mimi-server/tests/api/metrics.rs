@@ -57,9 +57,10 @@ async fn metrics_count_requests_handshakes_and_messages_by_outcome_queues_and_th
             .await;
         assert_eq!(status, expected, "{v}");
     }
+    // eve is outside alice's hidden room: for her it does not exist.
     assert_eq!(
         send(&api, &eve, &mut ag, "spam").await.0,
-        StatusCode::FORBIDDEN
+        StatusCode::NOT_FOUND
     );
     let (status, text) = api.text("/metrics").await;
     assert_eq!(status, StatusCode::OK);
@@ -68,10 +69,10 @@ async fn metrics_count_requests_handshakes_and_messages_by_outcome_queues_and_th
         "mimi_handshakes_total{outcome=\"wrong-epoch\"} 1",
         "mimi_messages_total{outcome=\"accepted\"} 3",
         "mimi_messages_total{outcome=\"bad-batch\"} 1",
-        "mimi_messages_total{outcome=\"not-a-member\"} 1",
+        "mimi_messages_total{outcome=\"not-found\"} 1",
         "mimi_http_requests_total{route=\"/v1/rooms/{provider}/{room}/messages\",status=\"200\"} 2",
         "mimi_http_requests_total{route=\"/v1/rooms/{provider}/{room}/messages\",status=\"400\"} 1",
-        "mimi_http_requests_total{route=\"/v1/rooms/{provider}/{room}/messages\",status=\"403\"} 1",
+        "mimi_http_requests_total{route=\"/v1/rooms/{provider}/{room}/messages\",status=\"404\"} 1",
         "mimi_rooms_cached 1",
         // Nothing waits for the writer once every answer is in.
         "mimi_writer_queue 0",

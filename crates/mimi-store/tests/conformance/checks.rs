@@ -58,6 +58,7 @@ fn commit(room: &str, version: u64, epoch: u64, sender: &ClientId) -> RoomUpdate
         entry: entry(EntryKind::Commit, sender, &format!("commit to {epoch}")),
         added: Vec::new(),
         removed: Vec::new(),
+        answered_knocks: Vec::new(),
         welcome: None,
         ratchet_tree: None,
     }
@@ -785,6 +786,30 @@ pub async fn a_withdrawn_knock_goes_with_its_undelivered_notifications(db: &Db) 
     // Knocking again is a new knock: the moderators are told again.
     assert!(s.knock(&team, bob.user(), &moderators).await.unwrap());
     assert_eq!(s.inbox(&alice, 0).await.unwrap().len(), 2);
+}
+
+pub async fn a_change_that_places_a_knocker_answers_its_knock(db: &Db) {
+    let s = &db.store;
+    let alice = client("alice", "phone");
+    let bob = client("bob", "phone");
+    let carol = client("carol", "phone");
+    with_devices(db, &[&alice, &bob, &carol]).await;
+    s.create_room(&new_room("team", vec![alice.clone()], false))
+        .await
+        .unwrap();
+    let team = room_id("team");
+    let moderators = [alice.user().clone()];
+    assert!(s.knock(&team, bob.user(), &moderators).await.unwrap());
+    assert!(s.knock(&team, carol.user(), &moderators).await.unwrap());
+    // A change that bans bob (no client added): his knock and its notice go with it.
+    let mut ban = commit("team", 1, 1, &alice);
+    ban.answered_knocks = vec![bob.user().clone()];
+    s.update_room(&ban).await.unwrap();
+    assert!(!s.has_knocked(&team, bob.user()).await.unwrap());
+    assert!(s.has_knocked(&team, carol.user()).await.unwrap());
+    let told = s.inbox(&alice, 0).await.unwrap();
+    assert_eq!(told.len(), 1, "only carol's is left: {told:?}");
+    assert_eq!(told[0].body, carol.user().as_str().as_bytes());
 }
 
 pub async fn allowance_claims_count_until_used(db: &Db) {

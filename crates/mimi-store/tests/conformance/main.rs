@@ -54,6 +54,7 @@ conformance!(
     a_deleted_device_leaves_its_rooms_before_its_name_is_reused,
     a_knock_tells_the_moderators_once_and_the_add_ends_it,
     a_withdrawn_knock_goes_with_its_undelivered_notifications,
+    a_change_that_places_a_knocker_answers_its_knock,
     allowance_claims_count_until_used,
     expired_allowance_claims_are_purged_by_the_next_claim,
     the_directory_lists_only_discoverable_rooms,

@@ -84,7 +84,8 @@ impl Rendered {
         }
     }
 
-    fn bytes(&self) -> usize {
+    /// The rendered JSON's size, bytes.
+    pub fn bytes(&self) -> usize {
         self.json.get().len()
     }
 }

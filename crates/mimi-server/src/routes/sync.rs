@@ -24,6 +24,10 @@ const MAX_LIMIT: u32 = 1_000;
 /// Longest long poll, seconds.
 const MAX_WAIT: u64 = 30;
 
+/// An answer's entries stop at this many bytes (at least one entry is always given): a
+/// thousand large messages would otherwise make an answer of tens of MiB.
+const MAX_ANSWER_BYTES: usize = 4 << 20;
+
 /// `GET /v1/sync?limit=N&wait=S`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -138,7 +142,7 @@ pub(crate) async fn batch(
             }),
         }
     }
-    let entries = match from_tails(state, client, limit).await? {
+    let mut entries = match from_tails(state, client, limit).await? {
         Some(entries) => entries,
         None => state
             .store
@@ -151,6 +155,16 @@ pub(crate) async fn batch(
             })
             .collect(),
     };
+    // In order, so a shorter answer is still a prefix of what is pending.
+    let mut total = 0;
+    let fit = entries
+        .iter()
+        .take_while(|e| {
+            total += e.0.bytes();
+            total <= MAX_ANSWER_BYTES
+        })
+        .count();
+    entries.truncate(fit.max(1));
     Ok(Batch {
         welcomes,
         requests,

@@ -381,3 +381,60 @@ async fn a_wrong_method_on_a_known_path_is_a_json_405() {
         "{v}"
     );
 }
+
+#[tokio::test]
+async fn a_sync_answer_of_large_messages_stops_at_4_mib_and_the_rest_follows_in_order() {
+    let api = Api::new().await;
+    let (alice, mut ag, bob, mut bg) = two_in_a_room(&api).await;
+    // Drain what bob has so far (alice's add).
+    receive(&api, &bob, &mut bg).await;
+    let big = "x".repeat(60_000);
+    for i in 0..80 {
+        let (status, v) = send(&api, &alice, &mut ag, &format!("{i:02} {big}")).await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+    }
+    let mut got = Vec::new();
+    let mut answers = 0;
+    while got.len() < 80 {
+        let before = got.len();
+        let (status, v) = api.call("GET", "/v1/sync", Some(&bob.token), None).await;
+        assert_eq!(status, StatusCode::OK);
+        let size = v.to_string().len();
+        assert!(size <= (4 << 20) + 1024, "an answer of {size} bytes");
+        got.extend(receive_entries(&api, &bob, &mut bg, &v).await);
+        assert!(got.len() > before, "every answer brings something");
+        answers += 1;
+    }
+    assert!(
+        answers >= 2,
+        "80 messages of 60 KB took {answers} answer(s)"
+    );
+    let order: Vec<String> = got.iter().map(|t| t[..2].to_owned()).collect();
+    let expected: Vec<String> = (0..80).map(|i| format!("{i:02}")).collect();
+    assert_eq!(order, expected);
+}
+
+/// Decrypts the entries of a `/v1/sync` answer `v` for `p`, and acknowledges them.
+async fn receive_entries(api: &Api, p: &Person, group: &mut RoomGroup, v: &Value) -> Vec<String> {
+    let mut texts = Vec::new();
+    let entries = v["entries"].as_array().unwrap();
+    for e in entries {
+        if let mimi_mls::member::Incoming::Message { plaintext, .. } =
+            group.process(&p.client, &unb64(&e["message"])).unwrap()
+        {
+            texts.push(String::from_utf8(plaintext).unwrap());
+        }
+    }
+    if let Some(last) = entries.last() {
+        let (status, _) = api
+            .call(
+                "POST",
+                "/v1/ack",
+                Some(&p.token),
+                Some(json!({ "rooms": [{ "room": last["room"], "seq": last["seq"] }] })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+    }
+    texts
+}

@@ -166,7 +166,7 @@ fn matches(password: &[u8], hash: &str) -> bool {
     check().unwrap_or(false)
 }
 
-/// Hashes a password for storage, off the runtime's workers ([`in_turn`]).
+/// Hashes a password for storage, on a hashing thread in its turn.
 pub async fn hash_password(password: String) -> Result<String, ApiError> {
     in_turn(move || {
         new_hash(password.as_bytes())
@@ -183,7 +183,7 @@ fn decoy_hash() -> &'static str {
 }
 
 /// Checks a password against its stored hash (`None`: an unknown user, checked against a
-/// decoy and refused), off the runtime's workers ([`in_turn`]).
+/// decoy and refused), on a hashing thread in its turn.
 pub async fn verify_password(password: String, hash: Option<String>) -> Result<bool, ApiError> {
     in_turn(move || {
         let known = hash.is_some();

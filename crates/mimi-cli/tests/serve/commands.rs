@@ -2,7 +2,7 @@
 //! user, leaving, rooms from a room document, `MIMI_PROFILE`, and the three ways to name a
 //! user.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
@@ -126,10 +126,10 @@ fn device_add_lists_the_new_device_and_remove_unlists_it() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-#[test]
-fn room_remove_removes_every_device_of_the_user() {
-    let dir = scratch("cmd-remove");
-    let server = Server::start(&dir, &[]);
+/// alice's room `team` with bob's two devices (laptop, phone) in it, each joined: the
+/// provider, and alice's, the laptop's and the phone's profiles.
+fn bob_on_two_devices_in_alices_room(dir: &Path) -> (Server, PathBuf, PathBuf, PathBuf) {
+    let server = Server::start(dir, &[]);
     let url = format!("http://{}", server.addr);
     let alice = dir.join("alice");
     let (laptop, phone) = (dir.join("bob-laptop"), dir.join("bob-phone"));
@@ -153,6 +153,14 @@ fn room_remove_removes_every_device_of_the_user() {
     }
     let bob = "mimi://example.com/u/bob";
     assert_eq!(clients_of(&show(&alice, "team"), bob), ["laptop", "phone"]);
+    (server, alice, laptop, phone)
+}
+
+#[test]
+fn room_remove_removes_every_device_of_the_user() {
+    let dir = scratch("cmd-remove");
+    let (server, alice, laptop, phone) = bob_on_two_devices_in_alices_room(&dir);
+    let bob = "mimi://example.com/u/bob";
     ok(&phone, &["send", "team", "from the phone"]);
     let got = ok(&alice, &["sync"]);
     assert!(
@@ -411,26 +419,8 @@ fn a_user_may_be_named_bare_with_its_domain_or_by_uri() {
 #[test]
 fn a_deleted_devices_removal_is_committed_by_the_next_member_that_syncs() {
     let dir = scratch("cmd-deleted");
-    let server = Server::start(&dir, &[]);
-    let url = format!("http://{}", server.addr);
-    let alice = dir.join("alice");
-    let (laptop, phone) = (dir.join("bob-laptop"), dir.join("bob-phone"));
-    account(&alice, &url, "alice");
-    ok(
-        &laptop,
-        &[
-            "account", "create", "--server", &url, "--user", "bob", "--device", "laptop",
-        ],
-    );
-    second_device(&phone, &url, "bob", "phone");
-    ok(&laptop, &["consent", "grant", "alice"]);
-    ok(&alice, &["room", "create", "team"]);
-    ok(&alice, &["room", "add", "team", "bob"]);
-    for device in [&laptop, &phone] {
-        ok(device, &["sync"]);
-    }
+    let (server, alice, laptop, _phone) = bob_on_two_devices_in_alices_room(&dir);
     let bob = "mimi://example.com/u/bob";
-    assert_eq!(clients_of(&show(&alice, "team"), bob), ["laptop", "phone"]);
     // bob deletes his phone: the provider proposes its removal from the room, and alice's
     // next sync commits it.
     ok(&laptop, &["device", "remove", "phone"]);

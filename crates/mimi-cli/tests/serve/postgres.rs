@@ -11,6 +11,7 @@ use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
 
+use crate::client::{account, events, mimi, ok};
 use crate::http::request;
 use crate::server::{Server, scratch};
 
@@ -76,47 +77,6 @@ fn spawn(data_dir: &Path, database: &str) -> Child {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("start mimi serve")
-}
-
-struct Out {
-    ok: bool,
-    stdout: String,
-    stderr: String,
-}
-
-fn mimi(profile: &Path, args: &[&str]) -> Out {
-    let out = Command::new(env!("CARGO_BIN_EXE_mimi"))
-        .args(args)
-        .arg("--profile")
-        .arg(profile)
-        .env("MIMI_PASSWORD", "correct horse battery")
-        .output()
-        .unwrap();
-    Out {
-        ok: out.status.success(),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
-}
-
-fn ok(profile: &Path, args: &[&str]) -> String {
-    let out = mimi(profile, args);
-    assert!(out.ok, "mimi {args:?} failed: {}", out.stderr);
-    out.stdout
-}
-
-fn account(profile: &Path, url: &str, user: &str) {
-    ok(
-        profile,
-        &["account", "create", "--server", url, "--user", user],
-    );
-}
-
-fn events(stdout: &str) -> Vec<Value> {
-    stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
 
 /// The texts a sync received, in order.

@@ -760,7 +760,8 @@ pub async fn a_knock_tells_the_moderators_once_and_the_add_ends_it(db: &Db) {
     assert!(!s.has_knocked(&team, bob.user()).await.unwrap(), "answered");
 }
 
-pub async fn a_withdrawn_knock_goes_with_its_undelivered_notifications(db: &Db) {
+/// alice's room `team`, on which bob and carol knocked (alice is told of both).
+async fn two_knocks(db: &Db) -> (ClientId, ClientId, ClientId, RoomId) {
     let s = &db.store;
     let alice = client("alice", "phone");
     let bob = client("bob", "phone");
@@ -773,6 +774,13 @@ pub async fn a_withdrawn_knock_goes_with_its_undelivered_notifications(db: &Db) 
     let moderators = [alice.user().clone()];
     assert!(s.knock(&team, bob.user(), &moderators).await.unwrap());
     assert!(s.knock(&team, carol.user(), &moderators).await.unwrap());
+    (alice, bob, carol, team)
+}
+
+pub async fn a_withdrawn_knock_goes_with_its_undelivered_notifications(db: &Db) {
+    let s = &db.store;
+    let (alice, bob, carol, team) = two_knocks(db).await;
+    let moderators = [alice.user().clone()];
     assert!(s.withdraw_knock(&team, bob.user()).await.unwrap());
     assert!(!s.has_knocked(&team, bob.user()).await.unwrap());
     let told = s.inbox(&alice, 0).await.unwrap();
@@ -790,17 +798,7 @@ pub async fn a_withdrawn_knock_goes_with_its_undelivered_notifications(db: &Db) 
 
 pub async fn a_change_that_places_a_knocker_answers_its_knock(db: &Db) {
     let s = &db.store;
-    let alice = client("alice", "phone");
-    let bob = client("bob", "phone");
-    let carol = client("carol", "phone");
-    with_devices(db, &[&alice, &bob, &carol]).await;
-    s.create_room(&new_room("team", vec![alice.clone()], false))
-        .await
-        .unwrap();
-    let team = room_id("team");
-    let moderators = [alice.user().clone()];
-    assert!(s.knock(&team, bob.user(), &moderators).await.unwrap());
-    assert!(s.knock(&team, carol.user(), &moderators).await.unwrap());
+    let (alice, bob, carol, team) = two_knocks(db).await;
     // A change that bans bob (no client added): his knock and its notice go with it.
     let mut ban = commit("team", 1, 1, &alice);
     ban.answered_knocks = vec![bob.user().clone()];

@@ -1,7 +1,7 @@
 //! The `mimi` client commands against a running `mimi serve`: two people, a room, an add,
 //! encrypted messages both ways, a provider restart in between.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
@@ -41,6 +41,20 @@ pub(crate) fn account(profile: &Path, url: &str, user: &str) {
         profile,
         &["account", "create", "--server", url, "--user", user],
     );
+}
+
+/// alice's room `team` with bob added (not yet joined): the provider, alice's and bob's
+/// profiles.
+pub(crate) fn alice_adds_bob_to_team(dir: &Path) -> (Server, PathBuf, PathBuf) {
+    let server = Server::start(dir, &[]);
+    let url = format!("http://{}", server.addr);
+    let (alice, bob) = (dir.join("alice"), dir.join("bob"));
+    account(&alice, &url, "alice");
+    account(&bob, &url, "bob");
+    ok(&bob, &["consent", "grant", "alice"]);
+    ok(&alice, &["room", "create", "team"]);
+    ok(&alice, &["room", "add", "team", "bob"]);
+    (server, alice, bob)
 }
 
 pub(crate) fn events(stdout: &str) -> Vec<Value> {
@@ -239,14 +253,7 @@ fn a_commit_whose_answer_was_lost_is_confirmed_by_the_next_sync() {
 fn sync_follow_prints_messages_as_the_event_stream_pushes_them() {
     use std::io::{BufRead as _, BufReader};
     let dir = scratch("follow");
-    let server = Server::start(&dir, &[]);
-    let url = format!("http://{}", server.addr);
-    let (alice, bob) = (dir.join("alice"), dir.join("bob"));
-    account(&alice, &url, "alice");
-    account(&bob, &url, "bob");
-    ok(&bob, &["consent", "grant", "alice"]);
-    ok(&alice, &["room", "create", "team"]);
-    ok(&alice, &["room", "add", "team", "bob"]);
+    let (server, alice, bob) = alice_adds_bob_to_team(&dir);
     let mut follower = Command::new(env!("CARGO_BIN_EXE_mimi"))
         .args(["sync", "--follow", "--json", "--profile"])
         .arg(&bob)

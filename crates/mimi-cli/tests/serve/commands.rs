@@ -7,7 +7,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::client::{account, events, mimi, ok};
+use crate::client::{account, alice_adds_bob_to_team, events, mimi, ok};
 use crate::server::{Server, scratch};
 
 /// `room show ROOM --json`, as seen from `profile`.
@@ -211,14 +211,7 @@ fn room_remove_removes_every_device_of_the_user() {
 #[test]
 fn room_leave_is_committed_by_another_member_and_the_leaver_can_no_longer_send() {
     let dir = scratch("cmd-leave");
-    let server = Server::start(&dir, &[]);
-    let url = format!("http://{}", server.addr);
-    let (alice, bob) = (dir.join("alice"), dir.join("bob"));
-    account(&alice, &url, "alice");
-    account(&bob, &url, "bob");
-    ok(&bob, &["consent", "grant", "alice"]);
-    ok(&alice, &["room", "create", "team"]);
-    ok(&alice, &["room", "add", "team", "bob"]);
+    let (server, alice, bob) = alice_adds_bob_to_team(&dir);
     assert_eq!(events(&ok(&bob, &["sync", "--json"]))[0]["event"], "joined");
 
     let left = events(&ok(&bob, &["room", "leave", "team", "--json"]));

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use mimi_policy::id::{RoomId, UserId};
 use mimi_policy::operation::Target;
 use mimi_policy::rule::{self, Rule};
-use mimi_policy::{Action, Actor, Operation, Room, authorize, key_package_access};
+use mimi_policy::{Action, Actor, Decision, Operation, Room, authorize, key_package_access};
 use mimi_store::Store as _;
 use serde::{Deserialize, Serialize};
 
@@ -199,6 +199,11 @@ async fn may_let_in(
 
 /// Whether the room's policy lets `user` answer `target`'s knock.
 pub(crate) fn answers_knock(room: &Room, user: &UserId, target: &UserId) -> bool {
+    knock_answer(room, user, target).is_allowed()
+}
+
+/// The room policy's decision on `user` answering `target`'s knock.
+pub(crate) fn knock_answer(room: &Room, user: &UserId, target: &UserId) -> Decision {
     let accept = Operation {
         actor: Actor::user(user.clone(), None),
         action: Action::AcceptKnock {
@@ -209,7 +214,7 @@ pub(crate) fn answers_knock(room: &Room, user: &UserId, target: &UserId) -> bool
             knocked: true,
         },
     };
-    authorize(room, &accept).is_allowed()
+    authorize(room, &accept)
 }
 
 /// The seed's KeyPackage access rules, for `requester` claiming `target`'s KeyPackages

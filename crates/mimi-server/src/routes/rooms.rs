@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use mimi_mls::hub::{Accepted, HubRoom};
 use mimi_policy::id::{ClientId, RoomId, UserId};
-use mimi_policy::operation::{Action, Target};
+use mimi_policy::operation::Action;
 use mimi_policy::role::NO_ROLE;
 use mimi_policy::{Actor, Operation, Room, authorize};
 use mimi_store::{EntryKind, NewEntry, NewRoom, RoomUpdate, Store as _, StoreError};
@@ -239,6 +239,15 @@ pub async fn knock(
     ))
 }
 
+/// `404 no-knock`: `user` has no pending knock on `room`.
+fn no_knock(user: &UserId, room: &RoomId) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "no-knock",
+        format!("{user} has no pending knock on {room}"),
+    )
+}
+
 /// A knock, withdrawn.
 #[derive(Serialize)]
 pub struct Withdrawn {
@@ -257,11 +266,7 @@ pub async fn withdraw_knock(
 ) -> Result<Json<Withdrawn>, ApiError> {
     let id = room_id(&state, &provider, &name)?;
     if !state.store.withdraw_knock(&id, &caller.user).await? {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "no-knock",
-            format!("{} has no pending knock on {id}", caller.user),
-        ));
+        return Err(no_knock(&caller.user, &id));
     }
     tracing::info!(room = %id, user = %caller.user, "knock withdrawn");
     Ok(Json(Withdrawn {
@@ -293,42 +298,24 @@ pub async fn decline_knock(
     let (decision, hidden_from_caller) = {
         let mut cached = state.room(&id).await?;
         let room = cached.hub_room()?.policy();
-        let answer = Operation {
-            actor: Actor::user(caller.user.clone(), None),
-            action: Action::AcceptKnock {
-                target: Target {
-                    user: knocker.clone(),
-                    client: None,
-                },
-                knocked: true,
-            },
-        };
         (
-            authorize(room, &answer),
-            !room.components().base.discoverable.0 && !room.clients().contains_key(&caller.user),
-        )
-    };
-    let no_knock = || {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "no-knock",
-            format!("{knocker} has no pending knock on {id}"),
+            super::consent::knock_answer(room, &caller.user, &knocker),
+            hidden_from(room, &caller.user),
         )
     };
     if !decision.is_allowed() {
-        // A hidden room is not there for those outside it.
         if hidden_from_caller {
             return Err(ApiError::not_found(format!("no room {id} here")));
         }
         // A knocker banned or already in the room has no knock left: the change that put
         // it there answered it.
         if matches!(decision.code(), "banned" | "no-change") {
-            return Err(no_knock());
+            return Err(no_knock(&knocker, &id));
         }
         return Err(mimi_mls::MlsError::Denied(decision).into());
     }
     if !state.store.withdraw_knock(&id, &knocker).await? {
-        return Err(no_knock());
+        return Err(no_knock(&knocker, &id));
     }
     tracing::info!(room = %id, user = %knocker, by = %caller.user, "knock declined");
     Ok(Json(Declined {

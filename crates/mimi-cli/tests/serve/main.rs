@@ -9,6 +9,7 @@ mod defaults;
 mod http;
 mod lifecycle;
 mod postgres;
+mod profile;
 mod proxy;
 mod server;
 mod tls;

@@ -1,0 +1,208 @@
+//! Rooms: creating them, their document, the directory, adding and removing users, leaving,
+//! knocking.
+
+use std::collections::BTreeMap;
+
+use mimi_mls::key_package::validate_key_package;
+use mimi_policy::document::{SeedDocument, parse_room};
+use mimi_policy::id::{RoomId, UserId};
+use mimi_policy::preset::preset;
+use openmls::prelude::ExternalSender;
+use openmls_traits::OpenMlsProvider as _;
+use serde_json::{Value, json};
+use tls_codec::Deserialize as _;
+
+use crate::{ClientError, Profile, api, path_segment, room_path};
+
+impl Profile {
+    /// Creates room `name` from a preset, or from a room document (`policy`, JSON as
+    /// `mimi policy check` reads it), with this device's user as owner and only this device
+    /// in its group.
+    pub fn create_room(
+        &mut self,
+        name: &str,
+        preset_name: Option<&str>,
+        policy: Option<&str>,
+    ) -> Result<RoomId, ClientError> {
+        self.locked(|p| {
+            let (client, token) = p.device()?;
+            let id = p.room_id(name)?;
+            let me = client.id().clone();
+            let room = match policy {
+                Some(json) => {
+                    let mut room =
+                        parse_room(json).map_err(|e| ClientError::Input(e.to_string()))?;
+                    match &room.id {
+                        None => room.id = Some(id.clone()),
+                        Some(named) if *named != id => {
+                            return Err(ClientError::Input(format!(
+                                "the document is for {named}, not {id}: give its name, or drop \
+                                 its `id`"
+                            )));
+                        }
+                        Some(_) => {}
+                    }
+                    room.as_created_by(me.user(), me.name())
+                        .map_err(|e| ClientError::Input(e.to_string()))?
+                }
+                None => {
+                    let template: SeedDocument = preset(preset_name.unwrap_or("administrated"))
+                        .map_err(|e| ClientError::Input(e.to_string()))?;
+                    let system = UserId::new(&p.domain()?, "system")
+                        .map_err(|e| ClientError::Input(e.to_string()))?;
+                    let mut doc = SeedDocument {
+                        id: Some(id.clone()),
+                        policy: template.policy,
+                        owning_system: vec![system],
+                        ..Default::default()
+                    };
+                    doc.user_affiliations.owner = vec![me.user().clone()];
+                    doc.clients = BTreeMap::from([(me.user().clone(), vec![me.name().to_owned()])]);
+                    doc.into_room()
+                        .map_err(|e| ClientError::Input(e.to_string()))?
+                }
+            };
+            let provider = p.api.get("/v1/provider", None)?;
+            let sender = ExternalSender::tls_deserialize_exact(api::unb64(
+                "external_sender",
+                &provider["external_sender"],
+            )?)
+            .map_err(|e| ClientError::Input(format!("the provider's external sender: {e}")))?;
+            let group = client.create_room(&room, &sender)?;
+            let body = json!({
+                "group_info": api::b64(&client.group_info(&group)?),
+                "ratchet_tree": api::b64(&group.ratchet_tree()?),
+            });
+            let v = p.api.post("/v1/rooms", Some(token), &body)?;
+            p.save()?;
+            RoomId::parse(v["room"].as_str().unwrap_or_default())
+                .map_err(|e| ClientError::Profile(e.to_string()))
+        })
+    }
+
+    /// The room document.
+    pub fn show_room(&self, room: &RoomId) -> Result<Value, ClientError> {
+        let (_, token) = self.device()?;
+        Ok(self.api.get(&room_path(room), Some(token))?)
+    }
+
+    /// The provider's directory of discoverable rooms.
+    pub fn directory(&self) -> Result<Vec<String>, ClientError> {
+        let v = self
+            .api
+            .get("/v1/directory", Some(&self.file.account_token))?;
+        Ok(v["rooms"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|r| r["room"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// Adds every device of `user` to `room` (by claimed KeyPackages).
+    pub fn add(&mut self, room: &RoomId, user: &str) -> Result<u64, ClientError> {
+        self.locked(|p| {
+            let target = p.user_id(user)?;
+            let (client, token) = p.device()?;
+            let v = p
+                .api
+                .post(
+                    "/v1/key-packages/claim",
+                    Some(token),
+                    &json!({"user": target.as_str(), "room": room.as_str()}),
+                )
+                .map_err(|mut e| {
+                    if e.code == "consent-required" {
+                        e.message = format!(
+                            "{target} has not let you add them to {room}; ask with \
+                             `mimi consent request {target} --room {room}`, then they run \
+                             `mimi consent grant {}`",
+                            p.file.user
+                        );
+                    }
+                    e
+                })?;
+            let mut kps = Vec::new();
+            for k in v["key_packages"].as_array().into_iter().flatten() {
+                let bytes = api::unb64("key_package", &k["key_package"])?;
+                kps.push(validate_key_package(
+                    client.provider().crypto(),
+                    &bytes,
+                    &target,
+                )?);
+            }
+            let mut group = p.ready_group(room)?;
+            let out = group.add(client, kps)?;
+            p.submit(room, &mut group, &out)
+        })
+    }
+
+    /// Removes `user` (every client of it) from `room`.
+    pub fn remove(&mut self, room: &RoomId, user: &str) -> Result<u64, ClientError> {
+        self.locked(|p| {
+            let target = p.user_id(user)?;
+            let (client, _) = p.device()?;
+            let mut group = p.ready_group(room)?;
+            if !group.room()?.clients().contains_key(&target) {
+                return Err(ClientError::Input(format!(
+                    "{target} has no client in {room}"
+                )));
+            }
+            let out = group.remove_user(client, &target)?;
+            p.submit(room, &mut group, &out)
+        })
+    }
+
+    /// Leaves `room`: proposes this user's departure for another member to commit.
+    pub fn leave(&mut self, room: &RoomId) -> Result<(), ClientError> {
+        self.locked(|p| {
+            let (client, token) = p.device()?;
+            let mut group = p.ready_group(room)?;
+            for proposal in group.leave(client)? {
+                p.api.post(
+                    &format!("{}/proposals", room_path(room)),
+                    Some(token),
+                    &json!({"proposal": api::b64(&proposal)}),
+                )?;
+            }
+            p.save()
+        })
+    }
+
+    /// Knocks on `room`: asks those who may let this user in to add it. Returns how many
+    /// users were told.
+    pub fn knock(&self, room: &RoomId) -> Result<u64, ClientError> {
+        let v = self.api.post(
+            &format!("{}/knock", room_path(room)),
+            Some(&self.file.account_token),
+            &json!({}),
+        )?;
+        Ok(v["told"].as_u64().unwrap_or_default())
+    }
+
+    /// Withdraws this user's pending knock on `room`.
+    pub fn withdraw_knock(&self, room: &RoomId) -> Result<(), ClientError> {
+        self.api.delete(
+            &format!("{}/knock", room_path(room)),
+            Some(&self.file.account_token),
+        )?;
+        Ok(())
+    }
+
+    /// Declines `user`'s pending knock on `room` (for a user the room lets answer knocks).
+    /// Returns the knocker.
+    pub fn decline_knock(&self, room: &RoomId, user: &str) -> Result<UserId, ClientError> {
+        let knocker = self.user_id(user)?;
+        self.api.delete(
+            &format!(
+                "{}/knocks/{}",
+                room_path(room),
+                path_segment(&format!("{}@{}", knocker.name(), knocker.domain()))
+            ),
+            Some(&self.file.account_token),
+        )?;
+        Ok(knocker)
+    }
+}

@@ -33,6 +33,9 @@ pub enum MlsError {
     /// §12.4: a commit includes the valid proposals of its epoch).
     #[error("missing proposals: {0}")]
     MissingProposals(String),
+    /// A staged change was merged into a room that changed since it was staged.
+    #[error("the room changed since the change was staged; stage it again")]
+    StaleStage,
     /// openmls refused the operation.
     #[error("MLS: {0}")]
     Openmls(String),
@@ -50,6 +53,7 @@ impl MlsError {
             Self::WrongEpoch { .. } => "wrong-epoch",
             Self::GroupInfo(_) => "bad-group-info",
             Self::MissingProposals(_) => "missing-proposals",
+            Self::StaleStage => "stale-stage",
             Self::Openmls(_) => "mls-error",
         }
     }

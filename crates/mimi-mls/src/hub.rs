@@ -2,6 +2,7 @@
 //! never a secret, and checks the room policy in it.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use mimi_policy::id::{ClientId, ProviderId};
 use mimi_policy::operation::Action;
@@ -10,23 +11,21 @@ use openmls::group::{GroupContext, ProposalStore, PublicGroup};
 use openmls::messages::group_info::{GroupInfo, VerifiableGroupInfo};
 use openmls::prelude::{
     ExternalSender, LeafNodeIndex, MlsMessageBodyIn, MlsMessageIn, OpenMlsSignaturePublicKey,
-    ProcessedMessageContent, Proposal, ProposalType, ProtocolMessage, RatchetTreeIn, Sender,
-    SenderExtensionIndex, SignaturePublicKey, StagedCommit, Verifiable as _,
+    ProposalType, ProtocolMessage, RatchetTreeIn, SignaturePublicKey, Verifiable as _,
 };
 use openmls_basic_credential::SignatureKeyPair;
 use openmls_rust_crypto::OpenMlsRustCrypto;
 use openmls_traits::OpenMlsProvider as _;
 use tls_codec::{Deserialize as _, Serialize as _};
 
-use crate::commit::{
-    Origin, authorize_commit, authorize_proposal, fill_updater, origin_of, resolve_app_data,
-    summarize,
-};
-use crate::context::{app_data_entries, clients_of, room_of};
-use crate::identity::{client_of, external_system_user, provider_credential};
+use crate::context::{clients_of, room_of};
+use crate::identity::{client_of, provider_credential};
 use crate::{CIPHERSUITE, MlsError};
 
 mod snapshot;
+mod stage;
+
+pub use stage::Staged;
 
 /// Seconds on the hub's clock.
 pub type Clock = Box<dyn Fn() -> u64 + Send + Sync>;
@@ -146,12 +145,13 @@ impl Hub {
             .map(|c| (c, now))
             .collect();
         let room = HubRoom {
+            state: new_state(),
             storage,
             updated,
             group,
             // Verified by `PublicGroup::from_external` above.
             group_info: ServedGroupInfo::Verified(group_info.to_vec()),
-            room: policy.clone(),
+            room: Arc::new(policy.clone()),
         };
         if room.epoch() == 0 {
             let creator = room
@@ -202,6 +202,7 @@ fn parse_group_info(bytes: &[u8]) -> Result<VerifiableGroupInfo, MlsError> {
 /// describe exactly the staged commit's new group context and carry `external_pub`); the
 /// Ed25519 signature, which protects joiners rather than the commit, is verified before the
 /// GroupInfo is first served (decision 0002).
+#[derive(Clone)]
 enum ServedGroupInfo {
     /// Verified: served as is.
     Verified(Vec<u8>),
@@ -214,14 +215,24 @@ enum ServedGroupInfo {
     Missing,
 }
 
+/// A new state's number, unique in the process: a staged change merges only into the state
+/// it was staged on.
+fn new_state() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 /// A room as its hub tracks it.
 pub struct HubRoom {
+    /// This state's number ([`new_state`]).
+    state: u64,
     /// Where openmls keeps this room's public group state.
     storage: OpenMlsRustCrypto,
     group: PublicGroup,
     group_info: ServedGroupInfo,
-    /// The room as of the current epoch, kept so commits need not decode it again.
-    room: Room,
+    /// The room as of the current epoch, kept so commits need not decode it again (shared
+    /// with a staged proposal, which leaves it as it is).
+    room: Arc<Room>,
     /// When each client last updated its leaf (joined, committed with a path, or had its
     /// Update committed), on the hub's clock; a room loaded from storage starts them all at
     /// the time it is loaded.
@@ -231,7 +242,7 @@ pub struct HubRoom {
 impl HubRoom {
     /// The room, as the group context and leaves describe it.
     pub fn room(&self) -> Result<Room, MlsError> {
-        Ok(self.room.clone())
+        Ok((*self.room).clone())
     }
 
     /// The room, borrowed (no copy).
@@ -306,247 +317,6 @@ impl HubRoom {
         self.group
             .leaf(LeafNodeIndex::new(leaf))
             .and_then(|l| client_of(l.credential()).ok())
-    }
-
-    /// Processes one handshake message (a PublicMessage proposal or commit). A commit must
-    /// come with the committer's GroupInfo for the new epoch. Every operation the message
-    /// carries is authorized by the room policy; the state changes only when all are allowed.
-    /// The first valid commit for an epoch wins; later ones get [`MlsError::WrongEpoch`].
-    pub fn process(
-        &mut self,
-        hub: &Hub,
-        message: &[u8],
-        group_info: Option<&[u8]>,
-    ) -> Result<Accepted, MlsError> {
-        self.process_inner(hub, None, message, group_info)
-    }
-
-    /// Like [`HubRoom::process`] for a message a provider received from `submitter`, the
-    /// client it authenticated: the message must be that client's own (a member's commit or
-    /// proposal, or its external join).
-    pub fn process_as(
-        &mut self,
-        hub: &Hub,
-        submitter: &ClientId,
-        message: &[u8],
-        group_info: Option<&[u8]>,
-    ) -> Result<Accepted, MlsError> {
-        self.process_inner(hub, Some(submitter), message, group_info)
-    }
-
-    fn process_inner(
-        &mut self,
-        hub: &Hub,
-        submitter: Option<&ClientId>,
-        message: &[u8],
-        group_info: Option<&[u8]>,
-    ) -> Result<Accepted, MlsError> {
-        let message = MlsMessageIn::tls_deserialize_exact(message)
-            .map_err(|e| MlsError::Malformed(e.to_string()))?;
-        let protocol = message
-            .try_into_protocol_message()
-            .map_err(|_| MlsError::Malformed("not a handshake message".into()))?;
-        if !matches!(protocol, ProtocolMessage::PublicMessage(_)) {
-            return Err(MlsError::Malformed(
-                "handshake messages must be PublicMessages".into(),
-            ));
-        }
-        if protocol.group_id() != self.group.group_id() {
-            return Err(MlsError::Malformed("message for another group".into()));
-        }
-        let current = self.epoch();
-        if protocol.epoch().as_u64() != current {
-            return Err(MlsError::WrongEpoch { current });
-        }
-        let crypto = hub.provider.crypto();
-        let processed = self
-            .group
-            .process_message(crypto, protocol)
-            .map_err(MlsError::openmls)?;
-        let sender = processed.sender().clone();
-        let aad = processed.aad().to_vec();
-        let joiner_credential = processed.credential().clone();
-        let origin = origin_of(
-            &sender,
-            &|leaf| self.leaf_client(leaf),
-            || client_of(&joiner_credential),
-            &|index| external_system_user(self.group.group_context(), index),
-        )?;
-        if let Some(submitter) = submitter {
-            let own = matches!(&origin, Origin::Member(c) | Origin::Joiner(c) if c == submitter);
-            if !own {
-                return Err(MlsError::Credential(format!(
-                    "the message is not {submitter}'s own"
-                )));
-            }
-        }
-        let before = &self.room;
-        match processed.into_content() {
-            ProcessedMessageContent::ProposalMessage(proposal) => {
-                authorize_proposal(
-                    before,
-                    origin,
-                    proposal.proposal(),
-                    &|leaf| self.leaf_client(leaf),
-                    &|client| self.since_update(hub, client),
-                )?;
-                self.group
-                    .add_proposal(self.storage.storage(), *proposal)
-                    .map_err(MlsError::openmls)?;
-                Ok(Accepted::Proposal)
-            }
-            ProcessedMessageContent::StagedCommitMessage(staged) => {
-                let app_data = resolve_app_data(&app_data_entries(self.group.group_context()), [])?;
-                self.commit(hub, origin, *staged, &aad, app_data, group_info)
-            }
-            ProcessedMessageContent::UnresolvedAppDataCommit(unresolved) => {
-                let current = app_data_entries(self.group.group_context());
-                let app_data = resolve_app_data(&current, unresolved.app_data_update_proposals())?;
-                let mut updater = self.group.app_data_dictionary_updater();
-                fill_updater(&mut updater, &current, &app_data);
-                let changes = updater.changes();
-                let staged = self
-                    .group
-                    .stage_app_data_commit(crypto, *unresolved, changes)
-                    .map_err(MlsError::openmls)?;
-                self.commit(hub, origin, staged, &aad, app_data, group_info)
-            }
-            _ => Err(MlsError::Malformed(
-                "only proposals and commits go to the hub".into(),
-            )),
-        }
-    }
-
-    fn commit(
-        &mut self,
-        hub: &Hub,
-        committer: Origin,
-        staged: StagedCommit,
-        aad: &[u8],
-        app_data: crate::commit::ResolvedAppData,
-        group_info: Option<&[u8]>,
-    ) -> Result<Accepted, MlsError> {
-        let (mut summary, delta) = summarize(
-            &staged,
-            committer.clone(),
-            aad,
-            app_data,
-            &|leaf| self.leaf_client(leaf),
-            &|index| external_system_user(self.group.group_context(), index),
-        )?;
-        for (client, since) in &mut summary.updates {
-            *since = self.since_update(hub, client);
-        }
-        let refreshed: Vec<ClientId> = match &committer {
-            Origin::Member(c) if staged.update_path_leaf_node().is_some() => vec![c.clone()],
-            Origin::Joiner(c) => vec![c.clone()],
-            _ => Vec::new(),
-        };
-        if matches!(committer, Origin::Member(_)) {
-            self.check_hub_removals(hub, &staged)?;
-        }
-        let after = authorize_commit(&self.room, &summary, delta.clone())?;
-        let group_info = group_info.ok_or_else(|| {
-            MlsError::GroupInfo("a commit must come with the GroupInfo of the new epoch".into())
-        })?;
-        check_group_info_shape(group_info, staged.group_context())?;
-        let signer = committer_leaf_key(self, &staged, &committer)?;
-        self.group
-            .merge_commit(self.storage.storage(), staged)
-            .map_err(MlsError::openmls)?;
-        let now = hub.now();
-        for client in &delta.removed {
-            self.updated.remove(client);
-        }
-        let updaters = summary.updates.into_iter().map(|(c, _)| c);
-        for client in refreshed.into_iter().chain(delta.added).chain(updaters) {
-            self.updated.insert(client, now);
-        }
-        self.group_info = ServedGroupInfo::Pending {
-            bytes: group_info.to_vec(),
-            signer,
-        };
-        after.apply(&mut self.room);
-        Ok(Accepted::Commit {
-            epoch: self.epoch(),
-        })
-    }
-
-    /// A member's commit must remove every client the hub proposed to remove in this epoch
-    /// (by its proposal or by one of its own): otherwise a member could keep a deleted
-    /// device or a banned user's client in the group by committing around the proposal.
-    /// External commits (joins) cannot carry proposals by reference and are not held to it.
-    fn check_hub_removals(&self, hub: &Hub, staged: &StagedCommit) -> Result<(), MlsError> {
-        let me = hub.external_sender();
-        let Some(index) = self
-            .group
-            .group_context()
-            .extensions()
-            .external_senders()
-            .and_then(|senders| senders.iter().position(|s| *s == me))
-        else {
-            return Ok(());
-        };
-        let hub_sender = Sender::External(SenderExtensionIndex::new(index as u32));
-        let removed: Vec<LeafNodeIndex> = staged
-            .remove_proposals()
-            .map(|r| r.remove_proposal().removed())
-            .collect();
-        let queued = self
-            .group
-            .queued_proposals(self.storage.storage())
-            .map_err(MlsError::openmls)?;
-        for (_, proposal) in queued {
-            if let Proposal::Remove(remove) = proposal.proposal()
-                && *proposal.sender() == hub_sender
-                && !removed.contains(&remove.removed())
-            {
-                let who = self.leaf_client(remove.removed().u32()).map_or_else(
-                    || format!("leaf {}", remove.removed().u32()),
-                    |c| c.to_string(),
-                );
-                return Err(MlsError::MissingProposals(format!(
-                    "the commit leaves out the provider's Remove of {who}; receive it (sync) and \
-                     commit again"
-                )));
-            }
-        }
-        Ok(())
-    }
-
-    /// A Remove proposal of `target` issued by the hub as external sender (a deleted device,
-    /// a ban, a provider leaving), authorized as its system user's external proposal and
-    /// stored like any proposal; the returned message is fanned out, and the next commit
-    /// must include it.
-    pub fn propose_remove(&mut self, hub: &Hub, target: &ClientId) -> Result<Vec<u8>, MlsError> {
-        let leaf = self
-            .group
-            .members()
-            .find(|m| client_of(&m.credential).ok().as_ref() == Some(target))
-            .map(|m| m.index)
-            .ok_or_else(|| MlsError::Policy(format!("{target} is not in the group")))?;
-        let me = hub.external_sender();
-        let index = self
-            .group
-            .group_context()
-            .extensions()
-            .external_senders()
-            .and_then(|senders| senders.iter().position(|s| *s == me))
-            .ok_or_else(|| {
-                MlsError::Policy("this hub is not an external sender of the room".into())
-            })?;
-        let message = openmls::prelude::ExternalProposal::new_remove::<OpenMlsRustCrypto>(
-            leaf,
-            self.group.group_id().clone(),
-            self.group.group_context().epoch(),
-            &hub.signer,
-            openmls::prelude::SenderExtensionIndex::new(index as u32),
-        )
-        .map_err(MlsError::openmls)?
-        .to_bytes()
-        .map_err(MlsError::openmls)?;
-        self.process(hub, &message, None)?;
-        Ok(message)
     }
 
     /// Checks an application message submitted by `sender` (the client the provider
@@ -628,25 +398,4 @@ fn verify_group_info(hub: &Hub, bytes: &[u8], signer: &SignaturePublicKey) -> Re
         .verify(hub.provider.crypto(), &key)
         .map_err(|_| MlsError::GroupInfo("the GroupInfo is not signed by its publisher".into()))?;
     Ok(())
-}
-
-/// The committer's signature key in the new epoch.
-fn committer_leaf_key(
-    room: &HubRoom,
-    staged: &StagedCommit,
-    committer: &Origin,
-) -> Result<SignaturePublicKey, MlsError> {
-    if let Some(leaf) = staged.update_path_leaf_node() {
-        return Ok(leaf.signature_key().clone());
-    }
-    let Origin::Member(client) = committer else {
-        return Err(MlsError::GroupInfo(
-            "cannot tell who signed the GroupInfo".into(),
-        ));
-    };
-    room.group
-        .members()
-        .find(|m| client_of(&m.credential).ok().as_ref() == Some(client))
-        .map(|m| SignaturePublicKey::from(m.signature_key))
-        .ok_or_else(|| MlsError::GroupInfo("the committer has no leaf".into()))
 }

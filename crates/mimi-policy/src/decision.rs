@@ -82,6 +82,10 @@ pub enum DenyCode {
     InvalidPolicy,
     /// The operation does not apply to this kind of room.
     NotApplicable,
+    /// The room is not named on the provider asked to host it.
+    ForeignRoom,
+    /// A new room's group holds more than its creating client.
+    NotCreator,
 }
 
 impl DenyCode {
@@ -124,6 +128,8 @@ impl DenyCode {
             Self::FixedRoomExists => "fixed-room-exists",
             Self::InvalidPolicy => "invalid-policy",
             Self::NotApplicable => "not-applicable",
+            Self::ForeignRoom => "foreign-room",
+            Self::NotCreator => "not-creator",
         }
     }
 }
@@ -171,6 +177,15 @@ impl Decision {
     pub fn rule(&self) -> Rule {
         match self {
             Self::Allow { rule } | Self::Deny { rule, .. } => *rule,
+        }
+    }
+
+    /// The denial's code; `None` when allowed. Callers match on it, never on
+    /// [`Decision::code`]'s text.
+    pub fn deny_code(&self) -> Option<DenyCode> {
+        match self {
+            Self::Allow { .. } => None,
+            Self::Deny { code, .. } => Some(*code),
         }
     }
 

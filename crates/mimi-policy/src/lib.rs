@@ -61,6 +61,7 @@ pub mod decision;
 pub mod document;
 pub mod effect;
 pub mod fixed_room;
+pub mod host;
 pub mod id;
 pub mod operation;
 pub mod participant_list;

@@ -122,6 +122,10 @@ rules! {
     RP_CREATE = "RP-CREATE": "the creator is a participant of the new room and the room's constraints hold";
     MIMI_VALID = "MIMI-VALID": "the operation's target and fields are consistent with the room";
     MIMI_USER_ACTOR = "MIMI-USER-ACTOR": "this operation is performed by a user through its client, not by a system user";
+    MIMI_VISIBLE = "MIMI-VISIBLE": "a discoverable room is known to every user; a hidden room only to the users it has a place for (any role, banned included), and to anyone else it does not exist";
+    MIMI_DOCUMENT = "MIMI-DOCUMENT": "the room document is shown for a discoverable room, and for a hidden one to the users with clients in it and those it lets join";
+    MIMI_HOST = "MIMI-HOST": "a provider hosts a new room only when the room is named on it and, for a seed room, names its system user as owning system";
+    MIMI_HOST_CREATOR = "MIMI-HOST-CREATOR": "a new room's group holds only the creating client";
 }
 
 #[cfg(test)]

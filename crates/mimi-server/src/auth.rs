@@ -64,11 +64,7 @@ async fn in_turn<T: Send + 'static>(
 ) -> Result<T, ApiError> {
     let unavailable = |why: &str| {
         tracing::error!(%why, "hashing a password");
-        ApiError::new(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "the provider could not check the password; try again",
-        )
+        ApiError::Unavailable("the provider could not check the password; try again".into())
     };
     let (jobs, turns) = hashers().ok_or_else(|| unavailable("no hashing thread"))?;
     let turn = turns

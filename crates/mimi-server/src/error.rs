@@ -1,26 +1,75 @@
-//! Every refusal as a 4xx JSON body `{"code": ..., "message": ...}` with a stable code; a
-//! database failure is a 503, never a 500, and no error changes state.
+//! The provider's one error type, [`ApiError`]: what went wrong, as data (a policy decision,
+//! an MLS or store error with its source, a missing room, a malformed request). Code
+//! branches on its variants and on [`DenyCode`]s, never on code strings. Only
+//! [`IntoResponse`] turns it into HTTP: a 4xx JSON body `{"code", "message", "rule"?,
+//! "epoch"?}` with a stable code; a database failure is a 503, never a 500.
 
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use mimi_mls::MlsError;
+use mimi_policy::id::RoomId;
+use mimi_policy::{Decision, DenyCode};
 use mimi_store::StoreError;
 use serde::Serialize;
 
-/// An API error.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiError {
-    /// The HTTP status.
-    pub status: StatusCode,
-    /// Stable kebab-case code.
-    pub code: String,
-    /// For people.
-    pub message: String,
-    /// The room policy rule behind a denial.
-    pub rule: Option<String>,
-    /// The room's epoch, for `wrong-epoch`.
-    pub epoch: Option<u64>,
+/// Why a request failed.
+#[derive(Debug)]
+pub enum ApiError {
+    /// The room policy, or a rule of the hosting provider in `mimi_policy::host`, refused.
+    Denied {
+        /// The decision.
+        decision: Decision,
+        /// For people; the rule's text when absent.
+        message: Option<String>,
+    },
+    /// The hub refused an MLS message (or could not read a room's state).
+    Mls(MlsError),
+    /// The database refused or failed.
+    Store(StoreError),
+    /// No such room here, or a hidden room the caller may not know of: the same answer.
+    NoRoom(RoomId),
+    /// Something else that does not exist (a user, a device, a knock, an endpoint).
+    NotFound {
+        /// Stable code.
+        code: &'static str,
+        /// For people.
+        message: String,
+    },
+    /// The request is malformed or names something wrongly.
+    Invalid {
+        /// Stable code.
+        code: &'static str,
+        /// For people.
+        message: String,
+    },
+    /// Refused for a reason outside the room policy.
+    Forbidden {
+        /// Stable code.
+        code: &'static str,
+        /// For people.
+        message: String,
+    },
+    /// No token, or one the provider does not know.
+    Unauthorized(String),
+    /// The room kept changing under the request; trying again may succeed.
+    Busy,
+    /// The request (or one of its parts) is too large.
+    TooLarge(String),
+    /// The endpoint does not take the request's method.
+    MethodNotAllowed,
+    /// An extractor refused the request with a status of its own (an unsupported media
+    /// type, for instance).
+    Request {
+        /// The status the extractor chose.
+        status: StatusCode,
+        /// Stable code.
+        code: &'static str,
+        /// For people.
+        message: String,
+    },
+    /// The provider cannot serve it now (a room's stored state unreadable, a worker gone).
+    Unavailable(String),
 }
 
 #[derive(Serialize)]
@@ -34,101 +83,258 @@ struct Body<'a> {
 }
 
 impl ApiError {
-    /// An error with `status`, `code` and `message`.
-    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code: code.to_owned(),
+    /// A malformed request (400).
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            code,
             message: message.into(),
-            rule: None,
-            epoch: None,
         }
     }
 
-    /// 400.
-    pub fn bad_request(code: &str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code, message)
-    }
-
-    /// 401: no token, or an unknown one.
+    /// No token, or an unknown one (401).
     pub fn unauthorized(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+        Self::Unauthorized(message.into())
     }
 
-    /// 403.
-    pub fn forbidden(code: &str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, code, message)
+    /// Refused outside the room policy (403).
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Forbidden {
+            code,
+            message: message.into(),
+        }
     }
 
-    /// 404.
+    /// Something that does not exist (404 `not-found`).
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not-found", message)
+        Self::NotFound {
+            code: "not-found",
+            message: message.into(),
+        }
+    }
+
+    /// The policy's refusal, told with `message`.
+    pub fn denied(decision: Decision, message: impl Into<String>) -> Self {
+        Self::Denied {
+            decision,
+            message: Some(message.into()),
+        }
+    }
+
+    /// The stable code of the answer.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Denied { decision, .. } => denied_code(decision),
+            Self::Mls(e) => e.code(),
+            Self::Store(e) => match e {
+                StoreError::Conflict(_) => "conflict",
+                StoreError::Busy(_) => "busy",
+                StoreError::NotFound(_) => "not-found",
+                StoreError::Stale { .. } => "wrong-epoch",
+                StoreError::Backend(_) => "unavailable",
+            },
+            Self::NoRoom(_) => "not-found",
+            Self::NotFound { code, .. }
+            | Self::Invalid { code, .. }
+            | Self::Forbidden { code, .. }
+            | Self::Request { code, .. } => code,
+            Self::Unauthorized(_) => "unauthorized",
+            Self::Busy => "busy",
+            Self::TooLarge(_) => "too-large",
+            Self::MethodNotAllowed => "method-not-allowed",
+            Self::Unavailable(_) => "unavailable",
+        }
+    }
+
+    /// Whether the request may succeed as it is if sent again later (a busy room, the
+    /// database away): the caller's input is not at fault.
+    pub fn is_passing(&self) -> bool {
+        matches!(
+            self,
+            Self::Busy
+                | Self::Unavailable(_)
+                | Self::Store(StoreError::Backend(_) | StoreError::Busy(_))
+        )
+    }
+
+    /// Whether the room (or a hidden room) is not there for the caller.
+    pub fn is_no_room(&self) -> bool {
+        matches!(self, Self::NoRoom(_))
+    }
+
+    /// Prefixes the message for people with `context` (which part of a request failed).
+    pub fn within(self, context: &str) -> Self {
+        let http = self.http();
+        Self::Request {
+            status: http.status,
+            code: http.code,
+            message: format!("{context}: {}", http.message),
+        }
+    }
+
+    fn http(&self) -> Http {
+        let http = |status, message: String| Http {
+            status,
+            code: self.code(),
+            message,
+            rule: None,
+            epoch: None,
+        };
+        match self {
+            Self::Denied { decision, message } => Http {
+                rule: Some(decision.rule().id),
+                ..http(
+                    denied_status(decision),
+                    message.clone().unwrap_or_else(|| {
+                        format!("denied: {} ({})", decision.code(), decision.rule().id)
+                    }),
+                )
+            },
+            Self::Mls(e) => {
+                let message = e.to_string();
+                match e {
+                    MlsError::Denied(decision) => Http {
+                        rule: Some(decision.rule().id),
+                        ..http(denied_status(decision), message)
+                    },
+                    MlsError::WrongEpoch { current } => Http {
+                        epoch: Some(*current),
+                        ..http(StatusCode::CONFLICT, message)
+                    },
+                    MlsError::Credential(_) => http(StatusCode::FORBIDDEN, message),
+                    // Behind, like wrong-epoch: the client receives the proposal and commits
+                    // again.
+                    MlsError::MissingProposals(_) => http(StatusCode::CONFLICT, message),
+                    _ => http(StatusCode::BAD_REQUEST, message),
+                }
+            }
+            Self::Store(e) => match e {
+                StoreError::Conflict(what) => {
+                    http(StatusCode::CONFLICT, format!("{what} exists already"))
+                }
+                StoreError::Busy(message) => http(StatusCode::CONFLICT, message.clone()),
+                StoreError::NotFound(what) => {
+                    http(StatusCode::NOT_FOUND, format!("{what} does not exist"))
+                }
+                StoreError::Stale { epoch, .. } => Http {
+                    epoch: Some(*epoch),
+                    ..http(
+                        StatusCode::CONFLICT,
+                        format!("the room is at epoch {epoch}"),
+                    )
+                },
+                StoreError::Backend(_) => http(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the provider's database failed; try again".into(),
+                ),
+            },
+            Self::NoRoom(id) => http(StatusCode::NOT_FOUND, format!("no room {id} here")),
+            Self::NotFound { message, .. } => http(StatusCode::NOT_FOUND, message.clone()),
+            Self::Invalid { message, .. } => http(StatusCode::BAD_REQUEST, message.clone()),
+            Self::Forbidden { message, .. } => http(StatusCode::FORBIDDEN, message.clone()),
+            Self::Unauthorized(message) => http(StatusCode::UNAUTHORIZED, message.clone()),
+            Self::Busy => http(
+                StatusCode::CONFLICT,
+                "the room kept changing; try again".into(),
+            ),
+            Self::TooLarge(message) => http(StatusCode::PAYLOAD_TOO_LARGE, message.clone()),
+            Self::MethodNotAllowed => http(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "this endpoint does not take that method (see /openapi.json)".into(),
+            ),
+            Self::Request {
+                status, message, ..
+            } => http(*status, message.clone()),
+            Self::Unavailable(message) => http(StatusCode::SERVICE_UNAVAILABLE, message.clone()),
+        }
+    }
+
+    /// The HTTP status of the answer.
+    pub fn status(&self) -> StatusCode {
+        self.http().status
+    }
+}
+
+/// The answer's code for a denial: the policy's own, except `no-consent`, which the client
+/// API has always called `consent-required`.
+fn denied_code(decision: &Decision) -> &'static str {
+    match decision.deny_code() {
+        Some(DenyCode::NoConsent) => "consent-required",
+        _ => decision.code(),
+    }
+}
+
+/// A denial's status: 404 for what the caller may not know exists, 400 for a room that
+/// cannot be hosted as given, else 403.
+fn denied_status(decision: &Decision) -> StatusCode {
+    match decision.deny_code() {
+        Some(DenyCode::NotFound) => StatusCode::NOT_FOUND,
+        Some(DenyCode::ForeignRoom) => StatusCode::BAD_REQUEST,
+        Some(DenyCode::InvalidPolicy) if decision.rule() == mimi_policy::rule::MIMI_HOST => {
+            StatusCode::BAD_REQUEST
+        }
+        _ => StatusCode::FORBIDDEN,
+    }
+}
+
+/// An answer as HTTP.
+struct Http {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    rule: Option<&'static str>,
+    epoch: Option<u64>,
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let http = self.http();
+        write!(f, "{} ({})", http.message, http.code)
+    }
+}
+
+impl std::error::Error for ApiError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Mls(e) => Some(e),
+            Self::Store(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        if let Self::Store(StoreError::Backend(message)) = &self {
+            tracing::error!(%message, "database failure");
+        }
+        let http = self.http();
         let body = Body {
-            code: &self.code,
-            message: &self.message,
-            rule: self.rule.as_deref(),
-            epoch: self.epoch,
+            code: http.code,
+            message: &http.message,
+            rule: http.rule,
+            epoch: http.epoch,
         };
-        (self.status, Json(body)).into_response()
+        (http.status, Json(body)).into_response()
     }
 }
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Conflict(what) => Self::new(
-                StatusCode::CONFLICT,
-                "conflict",
-                format!("{what} exists already"),
-            ),
-            StoreError::Busy(message) => Self::new(StatusCode::CONFLICT, "busy", message),
-            StoreError::NotFound(what) => Self::not_found(format!("{what} does not exist")),
-            StoreError::Stale { epoch, .. } => {
-                let mut err = Self::new(
-                    StatusCode::CONFLICT,
-                    "wrong-epoch",
-                    format!("the room is at epoch {epoch}"),
-                );
-                err.epoch = Some(epoch);
-                err
-            }
-            StoreError::Backend(message) => {
-                tracing::error!(%message, "database failure");
-                Self::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    "the provider's database failed; try again",
-                )
-            }
-        }
+        Self::Store(e)
     }
 }
 
 impl From<MlsError> for ApiError {
     fn from(e: MlsError) -> Self {
-        let message = e.to_string();
-        match e {
-            MlsError::Denied(decision) => {
-                let mut err = Self::forbidden(decision.code(), message);
-                err.rule = Some(decision.rule().id.to_owned());
-                err
-            }
-            MlsError::WrongEpoch { current } => {
-                let mut err = Self::new(StatusCode::CONFLICT, "wrong-epoch", message);
-                err.epoch = Some(current);
-                err
-            }
-            MlsError::Credential(_) => Self::forbidden("bad-credential", message),
-            // Behind, like wrong-epoch: the client receives the proposal and commits again.
-            MlsError::MissingProposals(_) => {
-                Self::new(StatusCode::CONFLICT, "missing-proposals", message)
-            }
-            other => Self::bad_request(other.code(), message),
+        Self::Mls(e)
+    }
+}
+
+impl From<Decision> for ApiError {
+    fn from(decision: Decision) -> Self {
+        Self::Denied {
+            decision,
+            message: None,
         }
     }
 }

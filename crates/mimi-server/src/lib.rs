@@ -42,10 +42,12 @@
 
 pub mod auth;
 pub mod error;
+pub mod handshake;
 pub mod metrics;
 pub mod routes;
 pub mod serve;
 pub mod state;
+pub mod sweeper;
 pub mod tail;
 pub mod tls;
 pub mod writer;
@@ -65,7 +67,10 @@ pub const MAX_BODY: usize = 4 * 1024 * 1024;
 
 /// The API over `state`.
 pub fn router(state: AppState) -> Router {
-    use routes::{accounts, consent, key_packages, rooms, sync};
+    use routes::{
+        accounts, consent, create_room, directory, group_info, handshakes, key_packages, knocks,
+        messages, provider, room_document, sync,
+    };
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route(
@@ -77,7 +82,7 @@ pub fn router(state: AppState) -> Router {
                 )
             }),
         )
-        .route("/v1/provider", get(rooms::provider))
+        .route("/v1/provider", get(provider::provider))
         .route("/v1/accounts", post(accounts::create))
         .route("/v1/login", post(accounts::login))
         .route(
@@ -91,28 +96,34 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/consent/request", post(consent::request))
         .route("/v1/consent/grant", post(consent::grant))
         .route("/v1/consent/revoke", post(consent::revoke))
-        .route("/v1/rooms", post(rooms::create))
-        .route("/v1/directory", get(rooms::directory))
-        .route("/v1/rooms/{provider}/{room}", get(rooms::show))
+        .route("/v1/rooms", post(create_room::create))
+        .route("/v1/directory", get(directory::directory))
+        .route("/v1/rooms/{provider}/{room}", get(room_document::show))
         // The seed draft's own address for the room document ("Example Use").
-        .route("/room/{provider}/{room}", get(rooms::show))
+        .route("/room/{provider}/{room}", get(room_document::show))
         .route(
             "/v1/rooms/{provider}/{room}/group-info",
-            get(rooms::group_info),
+            get(group_info::group_info),
         )
-        .route("/v1/rooms/{provider}/{room}/commits", post(rooms::commit))
+        .route(
+            "/v1/rooms/{provider}/{room}/commits",
+            post(handshakes::commit),
+        )
         .route(
             "/v1/rooms/{provider}/{room}/proposals",
-            post(rooms::proposal),
+            post(handshakes::proposal),
         )
-        .route("/v1/rooms/{provider}/{room}/messages", post(rooms::message))
+        .route(
+            "/v1/rooms/{provider}/{room}/messages",
+            post(messages::message),
+        )
         .route(
             "/v1/rooms/{provider}/{room}/knock",
-            post(rooms::knock).delete(rooms::withdraw_knock),
+            post(knocks::knock).delete(knocks::withdraw),
         )
         .route(
             "/v1/rooms/{provider}/{room}/knocks/{user}",
-            delete(rooms::decline_knock),
+            delete(knocks::decline),
         )
         .route("/v1/sync", get(sync::sync))
         .route("/v1/events", get(routes::events::events))
@@ -123,13 +134,7 @@ pub fn router(state: AppState) -> Router {
             metrics::track,
         ))
         .fallback(|| async { error::ApiError::not_found("no such endpoint") })
-        .method_not_allowed_fallback(|| async {
-            error::ApiError::new(
-                axum::http::StatusCode::METHOD_NOT_ALLOWED,
-                "method-not-allowed",
-                "this endpoint does not take that method (see /openapi.json)",
-            )
-        })
+        .method_not_allowed_fallback(|| async { error::ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
 }

@@ -82,7 +82,7 @@ pub async fn serve(
     let store = SqlStore::open(&url).await?;
     let mut state = AppState::new(domain, store.clone())
         .await
-        .map_err(|e| ServeError::Config(e.message))?;
+        .map_err(|e| ServeError::Config(e.to_string()))?;
     state.key_package_allowance = config.key_package_allowance;
     let tls = config
         .tls
@@ -103,7 +103,7 @@ pub async fn serve(
     let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(%addr, scheme, domain = %config.domain, database = %redact(&url), "mimi serve listening");
     ready(addr);
-    let sweeper = tokio::spawn(sweep_removals(state.clone()));
+    let sweeper = tokio::spawn(crate::sweeper::run(state.clone()));
     let app = router(state.clone());
     // Streams and long polls end first, so that graceful shutdown does not wait on them.
     let shutdown = async move {
@@ -134,23 +134,6 @@ pub async fn serve(
     store.close().await;
     tracing::info!("mimi serve stopped");
     Ok(())
-}
-
-/// How often the provider retries deleted devices' pending removals from their rooms.
-const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
-
-/// Retries deleted devices' pending removals: at start (a crash may have left some) and
-/// then every [`SWEEP_EVERY`].
-async fn sweep_removals(state: crate::AppState) {
-    let mut tick = tokio::time::interval(SWEEP_EVERY);
-    loop {
-        tick.tick().await;
-        match crate::routes::rooms::sweep_removals(&state, 1_000).await {
-            Ok(0) => {}
-            Ok(left) => tracing::info!(left, "device removals still pending"),
-            Err(e) => tracing::warn!(code = %e.code, "sweeping removals: {}", e.message),
-        }
-    }
 }
 
 /// A database URL without its password: the user info's part after `:` (inside the

@@ -8,29 +8,28 @@ use std::sync::Arc;
 use mimi_mls::hub::{Hub, HubRoom};
 use mimi_policy::id::{ProviderId, RoomId};
 use mimi_store::{SqlStore, Store as _};
-use tokio::sync::{Mutex, OwnedMutexGuard};
+use tokio::sync::{Mutex, OwnedMappedMutexGuard, OwnedMutexGuard};
 
 use crate::error::ApiError;
 
 /// Most rooms a process keeps in memory; past it, rooms no request holds are dropped.
 pub const MAX_CACHED_ROOMS: usize = 10_000;
 
-/// A room's hub state as this process last saw it.
-pub struct CachedRoom {
-    /// The store version it was read at or written as (0: not loaded).
+/// A room's hub state as this process last read or wrote it. A change is staged against
+/// it, written, and only then merged into it (`crate::handshake`), so it is never ahead of
+/// the database.
+pub struct LoadedRoom {
+    /// The store version it was read at or written as.
     pub version: u64,
     /// The hub state.
-    pub room: Option<HubRoom>,
+    pub hub: HubRoom,
 }
 
-impl CachedRoom {
-    /// The loaded room.
-    pub fn hub_room(&mut self) -> Result<&mut HubRoom, ApiError> {
-        self.room
-            .as_mut()
-            .ok_or_else(|| ApiError::not_found("the room is not loaded"))
-    }
-}
+/// A room's place in the cache: empty until a request loads it.
+type Slot = Option<LoadedRoom>;
+
+/// A loaded room, locked for one request.
+pub type RoomGuard = OwnedMappedMutexGuard<Slot, LoadedRoom>;
 
 /// Shared by every request.
 #[derive(Clone)]
@@ -61,7 +60,7 @@ pub struct AppState {
     /// so that graceful shutdown does not wait on them.
     pub stopping: tokio::sync::watch::Receiver<bool>,
     stop: Arc<tokio::sync::watch::Sender<bool>>,
-    rooms: Arc<Mutex<HashMap<RoomId, Arc<Mutex<CachedRoom>>>>>,
+    rooms: Arc<Mutex<HashMap<RoomId, Arc<Mutex<Slot>>>>>,
 }
 
 impl AppState {
@@ -81,14 +80,9 @@ impl AppState {
         let notifier = tokio::sync::broadcast::channel(64).0;
         let (stop, stopping) = tokio::sync::watch::channel(false);
         let tails = Arc::new(crate::tail::Tails::default());
-        let writer = crate::writer::Writer::start(store.clone(), tails.clone(), notifier.clone())
-            .map_err(|e| {
-            ApiError::new(
-                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                format!("starting the message writer: {e}"),
-            )
-        })?;
+        let writer =
+            crate::writer::Writer::start(store.clone(), tails.clone(), notifier.clone())
+                .map_err(|e| ApiError::Unavailable(format!("starting the message writer: {e}")))?;
         Ok(Self {
             domain,
             store,
@@ -123,7 +117,7 @@ impl AppState {
     }
 
     /// The room `id`, locked for this request and as recent as the database.
-    pub async fn room(&self, id: &RoomId) -> Result<OwnedMutexGuard<CachedRoom>, ApiError> {
+    pub async fn room(&self, id: &RoomId) -> Result<RoomGuard, ApiError> {
         self.room_with(id, true).await
     }
 
@@ -131,15 +125,11 @@ impl AppState {
     /// database only when it has none). For application messages: whatever changes who may
     /// send also changes the epoch, and a message is written only while the room is still
     /// in the epoch it was checked in, so a stale view cannot let one through.
-    pub async fn room_cached(&self, id: &RoomId) -> Result<OwnedMutexGuard<CachedRoom>, ApiError> {
+    pub async fn room_cached(&self, id: &RoomId) -> Result<RoomGuard, ApiError> {
         self.room_with(id, false).await
     }
 
-    async fn room_with(
-        &self,
-        id: &RoomId,
-        fresh: bool,
-    ) -> Result<OwnedMutexGuard<CachedRoom>, ApiError> {
+    async fn room_with(&self, id: &RoomId, fresh: bool) -> Result<RoomGuard, ApiError> {
         let slot = {
             let mut rooms = self.rooms.lock().await;
             if rooms.len() >= MAX_CACHED_ROOMS && !rooms.contains_key(id) {
@@ -148,16 +138,11 @@ impl AppState {
             }
             rooms
                 .entry(id.clone())
-                .or_insert_with(|| {
-                    Arc::new(Mutex::new(CachedRoom {
-                        version: 0,
-                        room: None,
-                    }))
-                })
+                .or_insert_with(|| Arc::new(Mutex::new(None)))
                 .clone()
         };
         let result = self.load(id, &slot, fresh).await;
-        if matches!(&result, Err(e) if e.status == axum::http::StatusCode::NOT_FOUND) {
+        if matches!(&result, Err(ApiError::NoRoom(_))) {
             // No slot for a room that does not exist.
             let mut rooms = self.rooms.lock().await;
             if rooms
@@ -173,38 +158,43 @@ impl AppState {
     async fn load(
         &self,
         id: &RoomId,
-        slot: &Arc<Mutex<CachedRoom>>,
+        slot: &Arc<Mutex<Slot>>,
         fresh: bool,
-    ) -> Result<OwnedMutexGuard<CachedRoom>, ApiError> {
+    ) -> Result<RoomGuard, ApiError> {
         let mut cached = slot.clone().lock_owned().await;
-        // Version 0: a change was begun in memory and not written; the room is read again.
-        let stale = if fresh || cached.room.is_none() || cached.version == 0 {
-            let (version, _) = self
-                .store
-                .room_version(id)
-                .await?
-                .ok_or_else(|| ApiError::not_found(format!("no room {id} here")))?;
-            cached.version != version || cached.room.is_none()
-        } else {
-            false
+        let current = match cached.as_ref() {
+            Some(loaded) if fresh => {
+                let (version, _) = self
+                    .store
+                    .room_version(id)
+                    .await?
+                    .ok_or_else(|| ApiError::NoRoom(id.clone()))?;
+                loaded.version == version
+            }
+            Some(_) => true,
+            None => false,
         };
-        if stale {
-            let record = self
-                .store
-                .load_room(id)
-                .await?
-                .ok_or_else(|| ApiError::not_found(format!("no room {id} here")))?;
-            let room = self.hub.restore_room(&record.snapshot).map_err(|e| {
-                tracing::error!(room = %id, error = %e, "stored room state is unreadable");
-                ApiError::new(
-                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    "the room's stored state is unreadable",
-                )
-            })?;
-            cached.room = Some(room);
-            cached.version = record.version;
+        if !current {
+            *cached = Some(self.read_room(id).await?);
         }
-        Ok(cached)
+        OwnedMutexGuard::try_map(cached, Option::as_mut)
+            .map_err(|_| ApiError::Unavailable(format!("{id} could not be loaded")))
+    }
+
+    /// The room as the database has it.
+    async fn read_room(&self, id: &RoomId) -> Result<LoadedRoom, ApiError> {
+        let record = self
+            .store
+            .load_room(id)
+            .await?
+            .ok_or_else(|| ApiError::NoRoom(id.clone()))?;
+        let hub = self.hub.restore_room(&record.snapshot).map_err(|e| {
+            tracing::error!(room = %id, error = %e, "stored room state is unreadable");
+            ApiError::Unavailable("the room's stored state is unreadable".into())
+        })?;
+        Ok(LoadedRoom {
+            version: record.version,
+            hub,
+        })
     }
 }

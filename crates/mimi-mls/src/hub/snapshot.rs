@@ -103,10 +103,11 @@ impl Hub {
             updated.insert(ClientId::parse(uri).map_err(corrupt)?, u.seconds);
         }
         Ok(HubRoom {
+            state: super::new_state(),
             storage,
             group,
             group_info,
-            room,
+            room: std::sync::Arc::new(room),
             updated,
         })
     }

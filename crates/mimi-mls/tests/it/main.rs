@@ -13,5 +13,6 @@ mod key_package;
 mod proposals;
 mod robustness;
 mod snapshot;
+mod stage;
 mod support;
 mod updates;

@@ -175,8 +175,8 @@ pub async fn remove_device(
     tracing::info!(%client, rooms = rooms.len(), "device deleted");
     if !rooms.is_empty() {
         // Done now if it can be; what fails stays pending for the provider's sweeper.
-        if let Err(e) = super::rooms::sweep_removals(&state, 100).await {
-            tracing::warn!(%client, code = %e.code, "removals left pending: {}", e.message);
+        if let Err(e) = crate::sweeper::sweep(&state, 100).await {
+            tracing::warn!(%client, "removals left pending: {e}");
         }
     }
     Ok(StatusCode::NO_CONTENT)

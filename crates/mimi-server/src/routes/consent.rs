@@ -7,10 +7,11 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use mimi_policy::host::knock_answer;
 use mimi_policy::id::{RoomId, UserId};
 use mimi_policy::operation::Target;
 use mimi_policy::rule::{self, Rule};
-use mimi_policy::{Action, Actor, Decision, Operation, Room, authorize, key_package_access};
+use mimi_policy::{Actor, Decision, DenyCode, key_package_access};
 use mimi_store::Store as _;
 use serde::{Deserialize, Serialize};
 
@@ -162,16 +163,21 @@ pub async fn list(
     Ok(Json(Consents { consents }))
 }
 
-fn consent_required(requester: &UserId, target: &UserId, room: Option<&RoomId>) -> ApiError {
-    let mut e = ApiError::forbidden(
-        "consent-required",
+/// `403 consent-required`: `target` has not let `requester` add it (to `room`), as
+/// `decision` (a denial of the seed's KeyPackage rules) says.
+pub(crate) fn consent_required(
+    decision: Decision,
+    requester: &UserId,
+    target: &UserId,
+    room: Option<&RoomId>,
+) -> ApiError {
+    ApiError::denied(
+        decision,
         format!(
             "{target} has not let {requester} add them{}; ask first (POST /v1/consent/request)",
             room.map(|r| format!(" to {r}")).unwrap_or_default()
         ),
-    );
-    e.rule = Some(rule::SEED_KP_DENIED.id.to_owned());
-    e
+    )
 }
 
 /// Whether `target` knocked on `room` and `requester` may let it in.
@@ -185,36 +191,12 @@ async fn may_let_in(
         return Ok(false);
     }
     // As recent as the database: a moderator demoted through another process is not one.
-    let mut cached = match state.room(room).await {
+    let cached = match state.room(room).await {
         Ok(cached) => cached,
-        Err(e) if e.status == StatusCode::NOT_FOUND => return Ok(false),
+        Err(ApiError::NoRoom(_)) => return Ok(false),
         Err(e) => return Err(e),
     };
-    Ok(answers_knock(
-        cached.hub_room()?.policy(),
-        requester,
-        target,
-    ))
-}
-
-/// Whether the room's policy lets `user` answer `target`'s knock.
-pub(crate) fn answers_knock(room: &Room, user: &UserId, target: &UserId) -> bool {
-    knock_answer(room, user, target).is_allowed()
-}
-
-/// The room policy's decision on `user` answering `target`'s knock.
-pub(crate) fn knock_answer(room: &Room, user: &UserId, target: &UserId) -> Decision {
-    let accept = Operation {
-        actor: Actor::user(user.clone(), None),
-        action: Action::AcceptKnock {
-            target: Target {
-                user: target.clone(),
-                client: None,
-            },
-            knocked: true,
-        },
-    };
-    authorize(room, &accept)
+    Ok(knock_answer(cached.hub.policy(), requester, target).is_allowed())
 }
 
 /// The seed's KeyPackage access rules, for `requester` claiming `target`'s KeyPackages
@@ -257,7 +239,7 @@ pub async fn claim_access(
         quota,
     );
     if !decision.is_allowed() {
-        return Err(consent_required(requester, target, room));
+        return Err(consent_required(decision, requester, target, room));
     }
     // Counted again as it is recorded: concurrent claims cannot pass the allowance together.
     if decision.rule() == rule::SEED_KP_QUOTA
@@ -266,37 +248,8 @@ pub async fn claim_access(
             .record_allowance_claim(requester, target, room, quota)
             .await?
     {
-        return Err(consent_required(requester, target, room));
+        let decision = Decision::deny(DenyCode::NoConsent, rule::SEED_KP_DENIED);
+        return Err(consent_required(decision, requester, target, room));
     }
     Ok(decision.rule())
-}
-
-/// Whether a commit of `committer` may add `target` to `room` (whose policy before the
-/// commit is `before`): KeyPackages claimed "for another room" do not carry consent here.
-/// The target consented to this room (or any); or knocked on it and the committer may
-/// answer knocks there; or the committer holds KeyPackages of the target claimed under
-/// the allowance for it.
-pub async fn may_add(
-    state: &AppState,
-    committer: &UserId,
-    target: &UserId,
-    room: &RoomId,
-    before: &Room,
-) -> Result<(), ApiError> {
-    if committer == target
-        || state
-            .store
-            .has_consent(target, committer, Some(room))
-            .await?
-        || (answers_knock(before, committer, target)
-            && state.store.has_knocked(room, target).await?)
-        || state
-            .store
-            .allowance_claims(committer, target, Some(room))
-            .await?
-            > 0
-    {
-        return Ok(());
-    }
-    Err(consent_required(committer, target, Some(room)))
 }

@@ -101,7 +101,7 @@ pub async fn events(
                 .event("pending")
                 .json_data(&b)
                 .unwrap_or_else(|_| Event::default().event("error")),
-            Err(e) => Event::default().event("error").data(e.code),
+            Err(e) => Event::default().event("error").data(e.code()),
         };
         Some((Ok(event), cursor))
     });

@@ -2,9 +2,16 @@
 
 pub mod accounts;
 pub mod consent;
+pub mod create_room;
+pub mod directory;
 pub mod events;
+pub mod group_info;
+pub mod handshakes;
 pub mod key_packages;
-pub mod rooms;
+pub mod knocks;
+pub mod messages;
+pub mod provider;
+pub mod room_document;
 pub mod sync;
 
 use axum::extract::rejection::JsonRejection;
@@ -12,7 +19,8 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use base64::Engine as _;
-use mimi_policy::id::UserId;
+use mimi_policy::Room;
+use mimi_policy::id::{RoomId, UserId};
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
@@ -63,21 +71,21 @@ impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for ApiQuery<T> {
 fn json_error(rejection: &JsonRejection) -> ApiError {
     let status = rejection.status();
     if status == StatusCode::PAYLOAD_TOO_LARGE {
-        return ApiError::new(status, "too-large", "the request body is too large");
+        return ApiError::TooLarge("the request body is too large".into());
     }
     let code = match rejection {
         JsonRejection::MissingJsonContentType(_) => "bad-content-type",
         _ => "bad-json",
     };
-    ApiError::new(
-        if status.is_client_error() {
+    ApiError::Request {
+        status: if status.is_client_error() {
             status
         } else {
             StatusCode::BAD_REQUEST
         },
         code,
-        rejection.body_text(),
-    )
+        message: rejection.body_text(),
+    }
 }
 
 /// Decodes a base64 field.
@@ -107,4 +115,31 @@ pub fn local_user(state: &AppState, field: &str, input: &str) -> Result<UserId, 
         ));
     }
     Ok(user)
+}
+
+/// The room a path names (`{provider}/{room}`), which this provider must host.
+pub fn room_id(state: &AppState, provider: &str, name: &str) -> Result<RoomId, ApiError> {
+    let id = RoomId::new(provider, name)
+        .map_err(|e| ApiError::bad_request("bad-room", format!("not a room ID: {e}")))?;
+    if id.domain() != state.domain.domain() {
+        return Err(ApiError::not_found(format!(
+            "{id} is not hosted here; federation is not built yet"
+        )));
+    }
+    Ok(id)
+}
+
+/// The room document, as stored beside the room and served by `GET /v1/rooms/...`.
+pub fn document(room: &Room) -> String {
+    mimi_policy::document::room_to_value(room).to_string()
+}
+
+/// Refuses a request about `room` from `user` when the room is hidden from it: then the
+/// room does not exist for the user, whatever else the request would have been told.
+pub fn visible(room: &Room, id: &RoomId, user: &UserId) -> Result<(), ApiError> {
+    if mimi_policy::host::room_visible_to(room, user).is_allowed() {
+        Ok(())
+    } else {
+        Err(ApiError::NoRoom(id.clone()))
+    }
 }

@@ -1,0 +1,88 @@
+//! `POST /v1/rooms`: a new room, from its creator's new group.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use mimi_policy::host::create_hosted_room;
+use mimi_policy::{DenyCode, rule};
+use mimi_store::{NewRoom, Store as _};
+use serde::{Deserialize, Serialize};
+
+use super::{ApiJson, b64, document};
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// `POST /v1/rooms`: the creator's new group.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Create {
+    group_info: String,
+    ratchet_tree: String,
+}
+
+/// A room and its epoch.
+#[derive(Serialize)]
+pub struct Created {
+    room: String,
+    epoch: u64,
+}
+
+/// Hosts a new room: the group must name this provider as external sender and carry a
+/// valid policy under which this provider hosts it and the caller's device, alone in the
+/// group, creates it (`mimi_policy::host::create_hosted_room`).
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<Create>,
+) -> Result<impl IntoResponse, ApiError> {
+    let client = caller.device()?.clone();
+    let gi = b64("group_info", &body.group_info)?;
+    let tree = b64("ratchet_tree", &body.ratchet_tree)?;
+    let hosted = state.hub.load_room(&gi, &tree)?;
+    let room = hosted.policy();
+    let decision = create_hosted_room(room, &client, &state.domain);
+    if !decision.is_allowed() {
+        let here = &state.domain;
+        let message = match decision.deny_code() {
+            Some(DenyCode::ForeignRoom) => room
+                .id
+                .as_ref()
+                .map(|id| format!("{id} is not a room of {here}")),
+            Some(DenyCode::InvalidPolicy) if decision.rule() == rule::MIMI_HOST => Some(format!(
+                "a room hosted by {here} must name mimi://{}/u/system as owning system",
+                here.domain()
+            )),
+            Some(DenyCode::NotCreator) => {
+                Some("a new room's group holds only the creating device".to_owned())
+            }
+            _ => None,
+        };
+        return Err(match message {
+            Some(message) => ApiError::denied(decision, message),
+            None => decision.into(),
+        });
+    }
+    let id = room
+        .id
+        .clone()
+        .ok_or_else(|| ApiError::bad_request("invalid-policy", "the room has no ID"))?;
+    let new = NewRoom {
+        id: id.clone(),
+        epoch: hosted.epoch(),
+        snapshot: hosted.snapshot()?,
+        document: document(room),
+        discoverable: room.components().base.discoverable.0,
+        members: vec![client],
+    };
+    state.store.create_room(&new).await?;
+    tracing::info!(room = %id, creator = %caller.user, "room created");
+    Ok((
+        StatusCode::CREATED,
+        Json(Created {
+            room: id.to_string(),
+            epoch: new.epoch,
+        }),
+    ))
+}

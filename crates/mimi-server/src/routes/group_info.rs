@@ -1,0 +1,49 @@
+//! `GET /v1/rooms/{provider}/{room}/group-info`: what a joiner needs.
+
+use axum::Json;
+use axum::extract::State;
+use mimi_policy::operation::Action;
+use mimi_policy::{Actor, Operation, authorize};
+use serde::Serialize;
+
+use super::{ApiPath, room_id, to_b64, visible};
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// What a joiner needs.
+#[derive(Serialize)]
+pub struct GroupInfo {
+    group_info: String,
+    ratchet_tree: String,
+    epoch: u64,
+}
+
+/// The GroupInfo and ratchet tree, for members and for devices the room lets join.
+pub async fn group_info(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath((provider, name)): ApiPath<(String, String)>,
+) -> Result<Json<GroupInfo>, ApiError> {
+    let id = room_id(&state, &provider, &name)?;
+    let client = caller.device()?.clone();
+    let mut room = state.room(&id).await?;
+    let policy = room.hub.policy();
+    if !policy.clients().contains_key(client.user()) {
+        let op = Operation {
+            actor: Actor::user(client.user().clone(), Some(client.name())),
+            action: Action::FetchGroupInfo { link: None },
+        };
+        let decision = authorize(policy, &op);
+        if !decision.is_allowed() {
+            visible(policy, &id, client.user())?;
+            return Err(decision.into());
+        }
+    }
+    let gi = room.hub.group_info(&state.hub)?.to_vec();
+    Ok(Json(GroupInfo {
+        group_info: to_b64(&gi),
+        ratchet_tree: to_b64(&room.hub.ratchet_tree()?),
+        epoch: room.hub.epoch(),
+    }))
+}

@@ -1,0 +1,92 @@
+//! `POST /v1/rooms/{provider}/{room}/commits` and `.../proposals`: handshakes, taken by the
+//! one path every room change follows (`crate::handshake`).
+
+use axum::Json;
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+
+use super::{ApiJson, ApiPath, b64, room_id};
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::handshake::{Stored, Submitted, submit};
+use crate::state::AppState;
+
+/// `POST .../commits`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Commit {
+    commit: String,
+    group_info: String,
+    #[serde(default)]
+    welcome: Option<String>,
+}
+
+/// `POST .../proposals`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Proposal {
+    proposal: String,
+}
+
+/// A handshake's outcome.
+#[derive(Serialize)]
+pub struct Handshake {
+    epoch: u64,
+    seq: u64,
+}
+
+async fn take(
+    state: &AppState,
+    caller: &Caller,
+    provider: &str,
+    name: &str,
+    submitted: Result<Submitted, ApiError>,
+) -> Result<Json<Handshake>, ApiError> {
+    let id = room_id(state, provider, name)?;
+    let client = caller.device()?;
+    let submitted = submitted?;
+    // Counted from here: what the hub and the provider decided.
+    let result = submit(state, &id, client, &submitted).await;
+    state.metrics.handshake(match &result {
+        Ok(_) => "accepted",
+        Err(e) => e.code(),
+    });
+    let Stored { epoch, seq } = result?;
+    Ok(Json(Handshake { epoch, seq }))
+}
+
+/// Submits a commit with the GroupInfo of its new epoch (and a Welcome for added clients).
+pub async fn commit(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath((provider, name)): ApiPath<(String, String)>,
+    ApiJson(body): ApiJson<Commit>,
+) -> Result<Json<Handshake>, ApiError> {
+    let submitted = (|| {
+        Ok(Submitted {
+            message: b64("commit", &body.commit)?,
+            group_info: Some(b64("group_info", &body.group_info)?),
+            welcome: body
+                .welcome
+                .as_deref()
+                .map(|w| b64("welcome", w))
+                .transpose()?,
+        })
+    })();
+    take(&state, &caller, &provider, &name, submitted).await
+}
+
+/// Submits a standalone proposal (SelfRemove, Remove, Update, participant-list update).
+pub async fn proposal(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath((provider, name)): ApiPath<(String, String)>,
+    ApiJson(body): ApiJson<Proposal>,
+) -> Result<Json<Handshake>, ApiError> {
+    let submitted = b64("proposal", &body.proposal).map(|message| Submitted {
+        message,
+        group_info: None,
+        welcome: None,
+    });
+    take(&state, &caller, &provider, &name, submitted).await
+}

@@ -1,0 +1,153 @@
+//! The knock resource: `POST` and `DELETE /v1/rooms/{provider}/{room}/knock` (the caller
+//! knocks, or withdraws its knock) and `DELETE .../knocks/{user}` (a moderator declines one).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use mimi_policy::host::knock_answer;
+use mimi_policy::id::{RoomId, UserId};
+use mimi_policy::operation::Action;
+use mimi_policy::{Actor, DenyCode, Operation, authorize};
+use mimi_store::Store as _;
+use serde::Serialize;
+
+use super::{ApiPath, local_user, room_id, visible};
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// A knock, recorded.
+#[derive(Serialize)]
+pub struct Knocked {
+    room: String,
+    user: String,
+    /// How many users were told now (those the room lets accept knocks); 0 when the knock
+    /// was already pending and they were told then.
+    told: usize,
+}
+
+/// The caller knocks on a room: asks those the room lets accept knocks to add it. The
+/// knock is the caller's consent to be added to this room by them; each of their devices
+/// hears of it once (`knocks` in `/v1/sync`). A hidden room that refuses the caller's knock
+/// does not exist for the caller.
+pub async fn knock(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath((provider, name)): ApiPath<(String, String)>,
+) -> Result<(StatusCode, Json<Knocked>), ApiError> {
+    let id = room_id(&state, &provider, &name)?;
+    let moderators = {
+        let room = state.room(&id).await?;
+        let policy = room.hub.policy();
+        let decision = authorize(
+            policy,
+            &Operation {
+                actor: Actor::user(caller.user.clone(), None),
+                action: Action::Knock,
+            },
+        );
+        if !decision.is_allowed() {
+            visible(policy, &id, &caller.user)?;
+            return Err(decision.into());
+        }
+        policy
+            .clients()
+            .keys()
+            .filter(|u| knock_answer(policy, u, &caller.user).is_allowed())
+            .cloned()
+            .collect::<Vec<UserId>>()
+    };
+    let new = state.store.knock(&id, &caller.user, &moderators).await?;
+    tracing::info!(room = %id, user = %caller.user, "knock");
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(Knocked {
+            room: id.to_string(),
+            user: caller.user.to_string(),
+            told: if new { moderators.len() } else { 0 },
+        }),
+    ))
+}
+
+/// `404 no-knock`: `user` has no pending knock on `room`.
+fn no_knock(user: &UserId, room: &RoomId) -> ApiError {
+    ApiError::NotFound {
+        code: "no-knock",
+        message: format!("{user} has no pending knock on {room}"),
+    }
+}
+
+/// A knock, withdrawn.
+#[derive(Serialize)]
+pub struct Withdrawn {
+    room: String,
+    user: String,
+    withdrawn: bool,
+}
+
+/// Withdraws the caller's pending knock on a room: it no longer lets anyone add the caller
+/// without consent, and moderators' devices that have not yet heard of it never will.
+/// `404 no-knock` when there is none.
+pub async fn withdraw(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath((provider, name)): ApiPath<(String, String)>,
+) -> Result<Json<Withdrawn>, ApiError> {
+    let id = room_id(&state, &provider, &name)?;
+    if !state.store.withdraw_knock(&id, &caller.user).await? {
+        return Err(no_knock(&caller.user, &id));
+    }
+    tracing::info!(room = %id, user = %caller.user, "knock withdrawn");
+    Ok(Json(Withdrawn {
+        room: id.to_string(),
+        user: caller.user.to_string(),
+        withdrawn: true,
+    }))
+}
+
+/// A knock, declined.
+#[derive(Serialize)]
+pub struct Declined {
+    room: String,
+    user: String,
+    declined: bool,
+}
+
+/// Declines `user`'s pending knock on a room, for a caller the room lets answer it: the
+/// knock no longer lets anyone add the user without consent, and devices that have not yet
+/// heard of it never will. The user may knock again (a moderator who wants it kept out
+/// bans it). `404 no-knock` when there is none.
+pub async fn decline(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath((provider, name, user)): ApiPath<(String, String, String)>,
+) -> Result<Json<Declined>, ApiError> {
+    let id = room_id(&state, &provider, &name)?;
+    let knocker = local_user(&state, "user", &user)?;
+    {
+        let room = state.room(&id).await?;
+        let policy = room.hub.policy();
+        let decision = knock_answer(policy, &caller.user, &knocker);
+        if !decision.is_allowed() {
+            visible(policy, &id, &caller.user)?;
+            // A knocker banned or already in the room has no knock left: the change that
+            // put it there answered it.
+            if matches!(
+                decision.deny_code(),
+                Some(DenyCode::Banned | DenyCode::NoChange)
+            ) {
+                return Err(no_knock(&knocker, &id));
+            }
+            return Err(decision.into());
+        }
+    }
+    if !state.store.withdraw_knock(&id, &knocker).await? {
+        return Err(no_knock(&knocker, &id));
+    }
+    tracing::info!(room = %id, user = %knocker, by = %caller.user, "knock declined");
+    Ok(Json(Declined {
+        room: id.to_string(),
+        user: knocker.to_string(),
+        declined: true,
+    }))
+}

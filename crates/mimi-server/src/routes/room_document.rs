@@ -1,0 +1,27 @@
+//! `GET /v1/rooms/{provider}/{room}` (and the seed draft's `GET /room/{provider}/{room}`):
+//! the room document.
+
+use axum::Json;
+use axum::extract::State;
+use mimi_policy::host::document_visible_to;
+
+use super::{ApiPath, room_id};
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The room document, as `mimi policy check` reads it, to those the room shows it to
+/// (`mimi_policy::host::document_visible_to`); to anyone else the room does not exist.
+pub async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath((provider, name)): ApiPath<(String, String)>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let id = room_id(&state, &provider, &name)?;
+    let room = state.room(&id).await?;
+    let policy = room.hub.policy();
+    if !document_visible_to(policy, &caller.user).is_allowed() {
+        return Err(ApiError::NoRoom(id));
+    }
+    Ok(Json(mimi_policy::document::room_to_value(policy)))
+}

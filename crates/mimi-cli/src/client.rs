@@ -249,19 +249,13 @@ pub fn consent(cmd: ConsentCommand, common: &Common) -> anyhow::Result<()> {
         ConsentCommand::List => {
             let list = p.consents().map_err(failure)?;
             common.print(json!({"consents": list}), || {
-                list.as_array()
-                    .into_iter()
-                    .flatten()
+                list.iter()
                     .map(|c| {
                         format!(
                             "{} {} {}",
-                            if c["granted"] == true {
-                                "granted"
-                            } else {
-                                "asks   "
-                            },
-                            c["user"].as_str().unwrap_or_default(),
-                            c["room"].as_str().unwrap_or("(any room)")
+                            if c.granted { "granted" } else { "asks   " },
+                            c.user,
+                            c.room.as_deref().unwrap_or("(any room)")
                         )
                     })
                     .collect::<Vec<_>>()

@@ -1,6 +1,8 @@
 //! The provider's client API over HTTP (blocking).
 
 use base64::Engine as _;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 /// A refusal from the provider, or no answer at all.
@@ -33,9 +35,9 @@ pub(crate) fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-pub(crate) fn unb64(field: &str, v: &Value) -> Result<Vec<u8>, ApiFailure> {
+pub(crate) fn unb64(field: &str, v: &str) -> Result<Vec<u8>, ApiFailure> {
     base64::engine::general_purpose::STANDARD
-        .decode(v.as_str().unwrap_or_default())
+        .decode(v)
         .map_err(|e| ApiFailure {
             status: 0,
             code: "bad-answer".into(),
@@ -142,18 +144,35 @@ impl Api {
         }
     }
 
-    fn send(&self, req: reqwest::blocking::RequestBuilder) -> Result<Value, ApiFailure> {
+    /// Sends `req` and reads a success's answer as `T`: an answer that is not `T` (a
+    /// missing field, one of the wrong type, not JSON) is refused whole, never read as
+    /// empty or zero. An answer with no body reads as JSON `null` (`T = ()`).
+    fn send<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        req: reqwest::blocking::RequestBuilder,
+    ) -> Result<T, ApiFailure> {
         let resp = req.send().map_err(|e| self.unreachable(&e))?;
         let status = resp.status().as_u16();
         let text = resp.text().unwrap_or_default();
+        if (200..300).contains(&status) {
+            let json = if text.trim().is_empty() {
+                "null"
+            } else {
+                &text
+            };
+            return serde_json::from_str(json).map_err(|e| ApiFailure {
+                status,
+                code: "bad-answer".into(),
+                message: format!("the provider's answer to {path} is malformed: {e}"),
+                rule: None,
+            });
+        }
         let value: Value = if text.trim().is_empty() {
             Value::Null
         } else {
             serde_json::from_str(&text).unwrap_or(Value::String(text))
         };
-        if (200..300).contains(&status) {
-            return Ok(value);
-        }
         Err(refusal(status, &value))
     }
 
@@ -176,19 +195,28 @@ impl Api {
         }
     }
 
-    /// `GET path`.
-    pub fn get(&self, path: &str, token: Option<&str>) -> Result<Value, ApiFailure> {
+    /// `GET path`, the answer read as `T`.
+    pub fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        token: Option<&str>,
+    ) -> Result<T, ApiFailure> {
         let req = self.client()?.get(format!("{}{path}", self.base));
-        self.send(Self::with_token(req, token))
+        self.send(path, Self::with_token(req, token))
     }
 
-    /// `POST path` with a JSON body.
-    pub fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Result<Value, ApiFailure> {
+    /// `POST path` with `body` as JSON, the answer read as `T`.
+    pub fn post<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &impl Serialize,
+    ) -> Result<T, ApiFailure> {
         let req = self
             .client()?
             .post(format!("{}{path}", self.base))
             .json(body);
-        self.send(Self::with_token(req, token))
+        self.send(path, Self::with_token(req, token))
     }
 
     /// `GET path` as a stream (server-sent events), open for up to an hour.
@@ -211,9 +239,13 @@ impl Api {
         Err(refusal(status, &resp.json().unwrap_or(Value::Null)))
     }
 
-    /// `DELETE path`.
-    pub fn delete(&self, path: &str, token: Option<&str>) -> Result<Value, ApiFailure> {
+    /// `DELETE path`, the answer read as `T`.
+    pub fn delete<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        token: Option<&str>,
+    ) -> Result<T, ApiFailure> {
         let req = self.client()?.delete(format!("{}{path}", self.base));
-        self.send(Self::with_token(req, token))
+        self.send(path, Self::with_token(req, token))
     }
 }

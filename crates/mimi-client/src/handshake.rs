@@ -1,9 +1,9 @@
 //! A room change from this device: the group made ready for it (waiting proposals committed
 //! first), and the commit submitted, then merged or dropped by the provider's answer.
 
+use mimi_api::{Commit, GroupInfo, Handshake};
 use mimi_mls::member::RoomGroup;
 use mimi_policy::id::RoomId;
-use serde_json::json;
 
 use crate::{ClientError, Profile, api, room_path};
 
@@ -27,10 +27,10 @@ impl Profile {
         if group.mls().pending_commit().is_some() {
             // Whether the provider took it: taking it would have moved the room's epoch.
             let (client, token) = self.device()?;
-            let v = self
+            let info: GroupInfo = self
                 .api
                 .get(&format!("{}/group-info", room_path(room)), Some(token))?;
-            if v["epoch"].as_u64() == Some(group.epoch()) {
+            if info.epoch == group.epoch() {
                 group.discard(client)?;
                 self.save()?;
             } else {
@@ -92,19 +92,22 @@ impl Profile {
         out: &mimi_mls::member::OutgoingCommit,
     ) -> Result<u64, ClientError> {
         let (client, token) = self.device()?;
-        let body = json!({
-            "commit": api::b64(&out.commit),
-            "group_info": api::b64(&out.group_info),
-            "welcome": out.welcome.as_deref().map(api::b64),
-        });
-        match self
-            .api
-            .post(&format!("{}/commits", room_path(room)), Some(token), &body)
-        {
-            Ok(v) => {
+        let body = Commit {
+            commit: api::b64(&out.commit),
+            group_info: api::b64(&out.group_info),
+            welcome: out.welcome.as_deref().map(api::b64),
+        };
+        // A malformed answer (a 2xx nonetheless) leaves the commit pending, like no answer:
+        // sync tells whether the provider took it.
+        match self.api.post::<Handshake>(
+            &format!("{}/commits", room_path(room)),
+            Some(token),
+            &body,
+        ) {
+            Ok(stored) => {
                 group.confirm(client)?;
                 self.save()?;
-                Ok(v["epoch"].as_u64().unwrap_or_default())
+                Ok(stored.epoch)
             }
             Err(e) => {
                 if (400..500).contains(&e.status) {

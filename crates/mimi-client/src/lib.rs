@@ -19,10 +19,10 @@ mod rooms;
 
 use std::path::{Path, PathBuf};
 
+use mimi_api::{Credentials, Device, Devices, NewDevice, Session, Stored, Upload};
 use mimi_mls::member::Client;
 use mimi_policy::id::{ClientId, RoomId, UserId};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 
 pub use api::{Api, ApiFailure, CA_CERT_ENV, install_crypto_provider};
 
@@ -162,12 +162,12 @@ impl Profile {
             )));
         }
         let api = Api::new(server);
-        let v = api.post(
-            "/v1/accounts",
-            None,
-            &json!({"user": user, "password": password}),
-        )?;
-        Self::start(dir, server, api, &v)
+        let credentials = Credentials {
+            user: user.to_owned(),
+            password: password.to_owned(),
+        };
+        let session = api.post("/v1/accounts", None, &credentials)?;
+        Self::start(dir, server, api, session)
     }
 
     /// Logs in to an existing account on `server`, for a new profile in `dir`.
@@ -178,15 +178,16 @@ impl Profile {
         password: &str,
     ) -> Result<Self, ClientError> {
         let api = Api::new(server);
-        let v = api.post(
-            "/v1/login",
-            None,
-            &json!({"user": user, "password": password}),
-        )?;
-        Self::start(dir, server, api, &v)
+        let credentials = Credentials {
+            user: user.to_owned(),
+            password: password.to_owned(),
+        };
+        let session = api.post("/v1/login", None, &credentials)?;
+        Self::start(dir, server, api, session)
     }
 
-    fn start(dir: &Path, server: &str, api: Api, v: &Value) -> Result<Self, ClientError> {
+    fn start(dir: &Path, server: &str, api: Api, session: Session) -> Result<Self, ClientError> {
+        let user = UserId::parse(&session.user).map_err(|e| bad_answer("user", e))?;
         files::create_dir(dir)?;
         let _lock = files::ProfileLock::take(dir)?;
         if files::read(dir, files::PROFILE)?.is_some() {
@@ -195,13 +196,12 @@ impl Profile {
                 dir.display()
             )));
         }
-        let field = |k: &str| v[k].as_str().unwrap_or_default().to_owned();
         let profile = Self {
             dir: dir.to_owned(),
             file: ProfileFile {
                 server: server.to_owned(),
-                user: field("user"),
-                account_token: field("token"),
+                user: user.to_string(),
+                account_token: session.token,
                 device: None,
             },
             client: None,
@@ -315,30 +315,34 @@ impl Profile {
                     d.client
                 )));
             }
-            let v = p.api.post(
+            let device: Device = p.api.post(
                 "/v1/devices",
                 Some(&p.file.account_token),
-                &json!({"name": name}),
+                &NewDevice {
+                    name: name.to_owned(),
+                },
             )?;
-            let id = ClientId::parse(v["client"].as_str().unwrap_or_default())
-                .map_err(|e| ClientError::Profile(e.to_string()))?;
+            let id = ClientId::parse(&device.client).map_err(|e| bad_answer("client", e))?;
             let client = Client::new(id.clone())?;
             let mut kps = Vec::new();
             for _ in 0..KEY_PACKAGES {
                 kps.push(api::b64(&client.key_package()?));
             }
             let last = api::b64(&client.key_package()?);
-            let token = v["token"].as_str().unwrap_or_default().to_owned();
+            let token = device.token;
             p.file.device = Some(DeviceFile {
                 client: id.to_string(),
                 token: token.clone(),
             });
             p.client = Some(client);
             p.save_account()?;
-            p.api.post(
+            let _: Stored = p.api.post(
                 "/v1/key-packages",
                 Some(&token),
-                &json!({"key_packages": kps, "last_resort": last}),
+                &Upload {
+                    key_packages: kps,
+                    last_resort: Some(last),
+                },
             )?;
             Ok(id)
         })
@@ -346,19 +350,18 @@ impl Profile {
 
     /// The account's devices.
     pub fn devices(&self) -> Result<Vec<String>, ClientError> {
-        let v = self
+        let devices: Devices = self
             .api
             .get("/v1/devices", Some(&self.file.account_token))?;
-        Ok(strings(&v["devices"]))
+        Ok(devices.devices)
     }
 
     /// Deletes one of the account's devices at the provider.
     pub fn remove_device(&self, name: &str) -> Result<(), ClientError> {
-        self.api.delete(
-            &format!("/v1/devices/{name}"),
+        Ok(self.api.delete(
+            &format!("/v1/devices/{}", path_segment(name)),
             Some(&self.file.account_token),
-        )?;
-        Ok(())
+        )?)
     }
 
     /// A room named by bare name (on this provider) or URI.
@@ -378,14 +381,14 @@ impl Profile {
     }
 }
 
-fn strings(v: &Value) -> Vec<String> {
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
+/// A provider's answer that does not say what it must (a field that is not a URI, say).
+fn bad_answer(field: &str, e: impl std::fmt::Display) -> ClientError {
+    ClientError::Api(ApiFailure {
+        status: 0,
+        code: "bad-answer".into(),
+        message: format!("the provider's `{field}` is malformed: {e}"),
+        rule: None,
+    })
 }
 
 #[cfg(test)]

@@ -3,11 +3,11 @@
 
 use std::collections::BTreeMap;
 
+use mimi_api::{Ack, GroupInfo, Message, RoomAck, Sent, SyncBatch, Welcome};
 use mimi_mls::member::Incoming;
 use mimi_policy::id::RoomId;
-use serde_json::{Value, json};
 
-use crate::{ClientError, Event, Profile, api, room_path};
+use crate::{ClientError, Event, Profile, api, bad_answer, room_path};
 
 impl Profile {
     /// Sends `text` to `room`, end-to-end encrypted.
@@ -17,12 +17,16 @@ impl Profile {
             let mut group = p.ready_group(room)?;
             let ct = group.encrypt(client, text.as_bytes())?;
             p.save()?;
-            let v = p.api.post(
+            let sent: Sent = p.api.post(
                 &format!("{}/messages", room_path(room)),
                 Some(token),
-                &json!({"message": api::b64(&ct)}),
+                &Message {
+                    message: Some(api::b64(&ct)),
+                    messages: None,
+                },
             )?;
-            Ok(v["seq"].as_u64().unwrap_or_default())
+            sent.seq
+                .ok_or_else(|| bad_answer("seq", "missing for one message"))
         })
     }
 
@@ -31,8 +35,8 @@ impl Profile {
     pub fn sync(&mut self) -> Result<Vec<Event>, ClientError> {
         self.locked(|p| {
             let (_, token) = p.device()?;
-            let v = p.api.get("/v1/sync", Some(token))?;
-            p.apply(&v)
+            let batch: SyncBatch = p.api.get("/v1/sync", Some(token))?;
+            p.apply(&batch)
         })
     }
 
@@ -50,10 +54,9 @@ impl Profile {
                         if event != "pending" {
                             continue;
                         }
-                        let v: Value = serde_json::from_str(&data).map_err(|e| {
-                            ClientError::Profile(format!("the provider's event: {e}"))
-                        })?;
-                        match self.locked(|p| p.apply(&v)) {
+                        let batch: SyncBatch = serde_json::from_str(&data)
+                            .map_err(|e| bad_answer("pending event", e))?;
+                        match self.locked(|p| p.apply(&batch)) {
                             Ok(events) if !on(&events) => return Ok(()),
                             Ok(_) => {}
                             // The provider went away mid-batch: reconnect, and the rest
@@ -75,17 +78,17 @@ impl Profile {
     }
 
     /// Applies a batch shaped like `/v1/sync`'s, then acknowledges it.
-    pub(crate) fn apply(&mut self, v: &Value) -> Result<Vec<Event>, ClientError> {
+    pub(crate) fn apply(&mut self, batch: &SyncBatch) -> Result<Vec<Event>, ClientError> {
         let (client, token) = self.device()?;
         let me = client.id().to_string();
         let mut events = Vec::new();
         let mut welcomes = Vec::new();
-        for w in v["welcomes"].as_array().into_iter().flatten() {
+        for w in &batch.welcomes {
             // Every Welcome is acknowledged, used or not: one this device cannot use must not
             // block what comes after it.
-            welcomes.extend(w["id"].as_u64());
-            let room = w["room"].as_str().unwrap_or_default().to_owned();
-            match self.join(&room, w) {
+            welcomes.push(w.id);
+            let room = w.room.clone();
+            match self.join(w) {
                 Ok(()) => events.push(Event::Joined { room }),
                 // The provider did not answer (an older provider's tree fetch): left for
                 // the next sync, not acknowledged.
@@ -98,41 +101,41 @@ impl Profile {
                 }),
             }
         }
-        for r in v["requests"].as_array().into_iter().flatten() {
-            welcomes.extend(r["id"].as_u64());
+        for r in &batch.requests {
+            welcomes.push(r.id);
             events.push(Event::ConsentRequested {
-                user: r["user"].as_str().unwrap_or_default().to_owned(),
-                room: r["room"].as_str().map(str::to_owned),
+                user: r.user.clone(),
+                room: r.room.clone(),
             });
         }
-        for k in v["knocks"].as_array().into_iter().flatten() {
-            welcomes.extend(k["id"].as_u64());
+        for k in &batch.knocks {
+            welcomes.push(k.id);
             events.push(Event::Knocked {
-                user: k["user"].as_str().unwrap_or_default().to_owned(),
-                room: k["room"].as_str().unwrap_or_default().to_owned(),
+                user: k.user.clone(),
+                room: k.room.clone(),
             });
         }
         self.save()?;
         if !welcomes.is_empty() {
             // By ID, not "up to": IDs may become visible out of order.
-            self.api
-                .post("/v1/ack", Some(token), &json!({"welcomes": welcomes}))?;
+            let ack = Ack {
+                welcomes,
+                ..Ack::default()
+            };
+            self.api.post::<()>("/v1/ack", Some(token), &ack)?;
         }
         let mut acks: BTreeMap<String, u64> = BTreeMap::new();
         let mut proposed = Vec::new();
-        for e in v["entries"].as_array().into_iter().flatten() {
-            let room_text = e["room"].as_str().unwrap_or_default().to_owned();
-            let seq = e["seq"].as_u64().unwrap_or_default();
-            acks.insert(room_text.clone(), seq);
-            let room =
-                RoomId::parse(&room_text).map_err(|err| ClientError::Profile(err.to_string()))?;
+        for e in &batch.entries {
+            let room_text = e.room.clone();
+            acks.insert(room_text.clone(), e.seq);
+            let room = RoomId::parse(&room_text).map_err(|err| bad_answer("room", err))?;
             let Some(mut group) = client.group(&room)? else {
                 continue;
             };
-            let is_commit = e["kind"].as_str() == Some("commit");
-            let pending = group.mls().pending_commit().is_some()
-                && e["epoch"].as_u64() == Some(group.epoch());
-            if e["sender"].as_str() == Some(me.as_str()) {
+            let is_commit = e.kind == "commit";
+            let pending = group.mls().pending_commit().is_some() && e.epoch == group.epoch();
+            if e.sender == me {
                 // This device's own entry. A commit it never heard back about is confirmed
                 // now: the provider took one commit in that epoch, and it was this one.
                 if is_commit && pending {
@@ -148,7 +151,7 @@ impl Profile {
                 // Another member's commit took the epoch: this device's was not stored.
                 group.discard(client)?;
             }
-            let message = api::unb64("message", &e["message"])?;
+            let message = api::unb64("message", &e.message)?;
             match group.process(client, &message) {
                 Ok(Incoming::Message { sender, plaintext }) => events.push(Event::Message {
                     room: room_text,
@@ -177,12 +180,14 @@ impl Profile {
         }
         self.save()?;
         if !acks.is_empty() {
-            let rooms: Vec<Value> = acks
-                .iter()
-                .map(|(room, seq)| json!({"room": room, "seq": seq}))
-                .collect();
-            self.api
-                .post("/v1/ack", Some(token), &json!({"rooms": rooms}))?;
+            let ack = Ack {
+                rooms: acks
+                    .into_iter()
+                    .map(|(room, seq)| RoomAck { room, seq })
+                    .collect(),
+                ..Ack::default()
+            };
+            self.api.post::<()>("/v1/ack", Some(token), &ack)?;
         }
         // Proposals received (a member's leave, the provider's removal of a deleted
         // device) are committed by the first member that reads them and may: the room
@@ -207,17 +212,18 @@ impl Profile {
 
     /// Joins a room from a Welcome of `/v1/sync`, with the ratchet tree stored beside it (or,
     /// from an older provider, the room's current one).
-    pub(crate) fn join(&self, room: &str, w: &Value) -> Result<(), ClientError> {
+    pub(crate) fn join(&self, w: &Welcome) -> Result<(), ClientError> {
         let (client, token) = self.device()?;
-        let room = RoomId::parse(room).map_err(|e| ClientError::Profile(e.to_string()))?;
-        let welcome = api::unb64("welcome", &w["welcome"])?;
-        let tree = if w["ratchet_tree"].is_string() {
-            api::unb64("ratchet_tree", &w["ratchet_tree"])?
-        } else {
-            let gi = self
-                .api
-                .get(&format!("{}/group-info", room_path(&room)), Some(token))?;
-            api::unb64("ratchet_tree", &gi["ratchet_tree"])?
+        let room = RoomId::parse(&w.room).map_err(|e| bad_answer("room", e))?;
+        let welcome = api::unb64("welcome", &w.welcome)?;
+        let tree = match &w.ratchet_tree {
+            Some(tree) => api::unb64("ratchet_tree", tree)?,
+            None => {
+                let info: GroupInfo = self
+                    .api
+                    .get(&format!("{}/group-info", room_path(&room)), Some(token))?;
+                api::unb64("ratchet_tree", &info.ratchet_tree)?
+            }
         };
         client.join(&welcome, &tree)?;
         Ok(())

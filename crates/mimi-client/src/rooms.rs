@@ -12,7 +12,12 @@ use openmls_traits::OpenMlsProvider as _;
 use serde_json::{Value, json};
 use tls_codec::Deserialize as _;
 
-use crate::{ClientError, Profile, api, path_segment, room_path};
+use mimi_api::{
+    Claim, ClaimedAll, CreateRoom, Declined, Directory, Handshake, Knocked, Proposal, Provider,
+    RoomCreated, Withdrawn,
+};
+
+use crate::{ClientError, Profile, api, bad_answer, path_segment, room_path};
 
 impl Profile {
     /// Creates room `name` from a preset, or from a room document (`policy`, JSON as
@@ -62,21 +67,20 @@ impl Profile {
                         .map_err(|e| ClientError::Input(e.to_string()))?
                 }
             };
-            let provider = p.api.get("/v1/provider", None)?;
+            let provider: Provider = p.api.get("/v1/provider", None)?;
             let sender = ExternalSender::tls_deserialize_exact(api::unb64(
                 "external_sender",
-                &provider["external_sender"],
+                &provider.external_sender,
             )?)
             .map_err(|e| ClientError::Input(format!("the provider's external sender: {e}")))?;
             let group = client.create_room(&room, &sender)?;
-            let body = json!({
-                "group_info": api::b64(&client.group_info(&group)?),
-                "ratchet_tree": api::b64(&group.ratchet_tree()?),
-            });
-            let v = p.api.post("/v1/rooms", Some(token), &body)?;
+            let body = CreateRoom {
+                group_info: api::b64(&client.group_info(&group)?),
+                ratchet_tree: api::b64(&group.ratchet_tree()?),
+            };
+            let created: RoomCreated = p.api.post("/v1/rooms", Some(token), &body)?;
             p.save()?;
-            RoomId::parse(v["room"].as_str().unwrap_or_default())
-                .map_err(|e| ClientError::Profile(e.to_string()))
+            RoomId::parse(&created.room).map_err(|e| bad_answer("room", e))
         })
     }
 
@@ -88,17 +92,10 @@ impl Profile {
 
     /// The provider's directory of discoverable rooms.
     pub fn directory(&self) -> Result<Vec<String>, ClientError> {
-        let v = self
+        let directory: Directory = self
             .api
             .get("/v1/directory", Some(&self.file.account_token))?;
-        Ok(v["rooms"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|r| r["room"].as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default())
+        Ok(directory.rooms.into_iter().map(|r| r.room).collect())
     }
 
     /// Adds every device of `user` to `room` (by claimed KeyPackages).
@@ -106,12 +103,15 @@ impl Profile {
         self.locked(|p| {
             let target = p.user_id(user)?;
             let (client, token) = p.device()?;
-            let v = p
+            let claimed: ClaimedAll = p
                 .api
                 .post(
                     "/v1/key-packages/claim",
                     Some(token),
-                    &json!({"user": target.as_str(), "room": room.as_str()}),
+                    &Claim {
+                        user: target.to_string(),
+                        room: Some(room.to_string()),
+                    },
                 )
                 .map_err(|mut e| {
                     if e.code == "consent-required" {
@@ -125,8 +125,8 @@ impl Profile {
                     e
                 })?;
             let mut kps = Vec::new();
-            for k in v["key_packages"].as_array().into_iter().flatten() {
-                let bytes = api::unb64("key_package", &k["key_package"])?;
+            for k in &claimed.key_packages {
+                let bytes = api::unb64("key_package", &k.key_package)?;
                 kps.push(validate_key_package(
                     client.provider().crypto(),
                     &bytes,
@@ -161,10 +161,12 @@ impl Profile {
             let (client, token) = p.device()?;
             let mut group = p.ready_group(room)?;
             for proposal in group.leave(client)? {
-                p.api.post(
+                let _: Handshake = p.api.post(
                     &format!("{}/proposals", room_path(room)),
                     Some(token),
-                    &json!({"proposal": api::b64(&proposal)}),
+                    &Proposal {
+                        proposal: api::b64(&proposal),
+                    },
                 )?;
             }
             p.save()
@@ -174,17 +176,17 @@ impl Profile {
     /// Knocks on `room`: asks those who may let this user in to add it. Returns how many
     /// users were told.
     pub fn knock(&self, room: &RoomId) -> Result<u64, ClientError> {
-        let v = self.api.post(
+        let knocked: Knocked = self.api.post(
             &format!("{}/knock", room_path(room)),
             Some(&self.file.account_token),
             &json!({}),
         )?;
-        Ok(v["told"].as_u64().unwrap_or_default())
+        Ok(u64::try_from(knocked.told).unwrap_or(u64::MAX))
     }
 
     /// Withdraws this user's pending knock on `room`.
     pub fn withdraw_knock(&self, room: &RoomId) -> Result<(), ClientError> {
-        self.api.delete(
+        let _: Withdrawn = self.api.delete(
             &format!("{}/knock", room_path(room)),
             Some(&self.file.account_token),
         )?;
@@ -195,7 +197,7 @@ impl Profile {
     /// Returns the knocker.
     pub fn decline_knock(&self, room: &RoomId, user: &str) -> Result<UserId, ClientError> {
         let knocker = self.user_id(user)?;
-        self.api.delete(
+        let _: Declined = self.api.delete(
             &format!(
                 "{}/knocks/{}",
                 room_path(room),

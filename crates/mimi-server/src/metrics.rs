@@ -1,155 +1,170 @@
-//! Prometheus metrics at `/metrics` (text format 0.0.4): requests by route and status with
-//! latencies, commits and messages by outcome, rooms cached, and the delivery backlog.
+//! Metrics at `/metrics`, through the Prometheus client library (OpenMetrics text):
+//! requests by route and status with latencies, commits and messages by outcome, rooms
+//! cached, the writer's queue and the delivery backlog. Counting takes no lock of ours: the
+//! library keeps each series' value atomic.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use std::sync::Mutex;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use mimi_store::Store as _;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::text::{encode_eof, encode_registry};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::{Family, MetricConstructor};
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
 
 use crate::state::AppState;
 
 /// Latency bucket bounds, seconds.
 const BUCKETS: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0];
 
-#[derive(Default)]
-struct Histogram {
-    counts: [u64; BUCKETS.len()],
-    sum: f64,
-    count: u64,
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteStatus {
+    route: String,
+    status: u16,
 }
 
-/// The provider's counters.
-#[derive(Default)]
-pub struct Metrics {
-    requests: Mutex<BTreeMap<(String, u16), u64>>,
-    latency: Mutex<BTreeMap<String, Histogram>>,
-    commits: Mutex<BTreeMap<String, u64>>,
-    messages: Mutex<BTreeMap<String, u64>>,
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Route {
+    route: String,
 }
 
-fn bump(map: &Mutex<BTreeMap<String, u64>>, key: &str) {
-    if let Ok(mut m) = map.lock() {
-        *m.entry(key.to_owned()).or_default() += 1;
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Outcome {
+    outcome: String,
+}
+
+#[derive(Clone)]
+struct LatencyBuckets;
+
+impl MetricConstructor<Histogram> for LatencyBuckets {
+    fn new_metric(&self) -> Histogram {
+        Histogram::new(BUCKETS)
     }
+}
+
+/// The provider's metrics.
+pub struct Metrics {
+    registry: Registry,
+    /// Gauges read when scraped: the database's backlog goes apart, as it may be unknown.
+    backlog_registry: Registry,
+    requests: Family<RouteStatus, Counter>,
+    latency: Family<Route, Histogram, LatencyBuckets>,
+    handshakes: Family<Outcome, Counter>,
+    messages: Family<Outcome, Counter>,
+    rooms_cached: Gauge,
+    writer_queue: Gauge,
+    backlog: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::default();
+        let requests = Family::<RouteStatus, Counter>::default();
+        registry.register(
+            "mimi_http_requests",
+            "HTTP requests by route and status",
+            requests.clone(),
+        );
+        let latency = Family::new_with_constructor(LatencyBuckets);
+        registry.register(
+            "mimi_http_request_seconds",
+            "Request latency by route",
+            latency.clone(),
+        );
+        let handshakes = Family::<Outcome, Counter>::default();
+        registry.register(
+            "mimi_handshakes",
+            "Commits and proposals by outcome (accepted or the refusal's code)",
+            handshakes.clone(),
+        );
+        let messages = Family::<Outcome, Counter>::default();
+        registry.register(
+            "mimi_messages",
+            "Application messages by outcome (accepted or the refusal's code)",
+            messages.clone(),
+        );
+        let rooms_cached = Gauge::default();
+        registry.register(
+            "mimi_rooms_cached",
+            "Rooms whose hub state this process holds",
+            rooms_cached.clone(),
+        );
+        let writer_queue = Gauge::default();
+        registry.register(
+            "mimi_writer_queue",
+            "Requests (messages, acknowledgements) waiting for the next group commit",
+            writer_queue.clone(),
+        );
+        let mut backlog_registry = Registry::default();
+        let backlog = Gauge::default();
+        backlog_registry.register(
+            "mimi_delivery_backlog",
+            "Room log entries not yet acknowledged, summed over member devices",
+            backlog.clone(),
+        );
+        Self {
+            registry,
+            backlog_registry,
+            requests,
+            latency,
+            handshakes,
+            messages,
+            rooms_cached,
+            writer_queue,
+            backlog,
+        }
+    }
+}
+
+fn outcome(outcome: &str) -> Outcome {
+    Outcome {
+        outcome: outcome.to_owned(),
+    }
+}
+
+fn gauge(value: impl TryInto<i64>) -> i64 {
+    value.try_into().unwrap_or(i64::MAX)
 }
 
 impl Metrics {
     /// Counts a handshake's outcome (`accepted`, or the refusal's code).
-    pub fn handshake(&self, outcome: &str) {
-        bump(&self.commits, outcome);
+    pub fn handshake(&self, result: &str) {
+        self.handshakes.get_or_create(&outcome(result)).inc();
     }
 
     /// Counts an application message's outcome.
-    pub fn message(&self, outcome: &str) {
-        bump(&self.messages, outcome);
+    pub fn message(&self, result: &str) {
+        self.messages.get_or_create(&outcome(result)).inc();
     }
 
     fn request(&self, route: &str, status: u16, seconds: f64) {
-        if let Ok(mut m) = self.requests.lock() {
-            *m.entry((route.to_owned(), status)).or_default() += 1;
-        }
-        if let Ok(mut m) = self.latency.lock() {
-            let h = m.entry(route.to_owned()).or_default();
-            for (i, bound) in BUCKETS.iter().enumerate() {
-                if seconds <= *bound {
-                    h.counts[i] += 1;
-                }
-            }
-            h.sum += seconds;
-            h.count += 1;
-        }
+        let route = route.to_owned();
+        self.latency
+            .get_or_create(&Route {
+                route: route.clone(),
+            })
+            .observe(seconds);
+        self.requests
+            .get_or_create(&RouteStatus { route, status })
+            .inc();
     }
 
     fn render(&self, rooms_cached: usize, writer_queue: usize, backlog: Option<u64>) -> String {
+        self.rooms_cached.set(gauge(rooms_cached));
+        self.writer_queue.set(gauge(writer_queue));
         let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "# HELP mimi_http_requests_total HTTP requests by route and status."
-        );
-        let _ = writeln!(out, "# TYPE mimi_http_requests_total counter");
-        if let Ok(m) = self.requests.lock() {
-            for ((route, status), n) in m.iter() {
-                let _ = writeln!(
-                    out,
-                    "mimi_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}"
-                );
-            }
-        }
-        let _ = writeln!(
-            out,
-            "# HELP mimi_http_request_seconds Request latency by route."
-        );
-        let _ = writeln!(out, "# TYPE mimi_http_request_seconds histogram");
-        if let Ok(m) = self.latency.lock() {
-            for (route, h) in m.iter() {
-                for (i, bound) in BUCKETS.iter().enumerate() {
-                    let _ = writeln!(
-                        out,
-                        "mimi_http_request_seconds_bucket{{route=\"{route}\",le=\"{bound}\"}} {}",
-                        h.counts[i]
-                    );
-                }
-                let _ = writeln!(
-                    out,
-                    "mimi_http_request_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
-                    h.count
-                );
-                let _ = writeln!(
-                    out,
-                    "mimi_http_request_seconds_sum{{route=\"{route}\"}} {}",
-                    h.sum
-                );
-                let _ = writeln!(
-                    out,
-                    "mimi_http_request_seconds_count{{route=\"{route}\"}} {}",
-                    h.count
-                );
-            }
-        }
-        for (name, help, map) in [
-            (
-                "mimi_handshakes_total",
-                "Commits and proposals by outcome (accepted or the refusal's code).",
-                &self.commits,
-            ),
-            (
-                "mimi_messages_total",
-                "Application messages by outcome (accepted or the refusal's code).",
-                &self.messages,
-            ),
-        ] {
-            let _ = writeln!(out, "# HELP {name} {help}");
-            let _ = writeln!(out, "# TYPE {name} counter");
-            if let Ok(m) = map.lock() {
-                for (outcome, n) in m.iter() {
-                    let _ = writeln!(out, "{name}{{outcome=\"{outcome}\"}} {n}");
-                }
-            }
-        }
-        let _ = writeln!(
-            out,
-            "# HELP mimi_rooms_cached Rooms whose hub state this process holds."
-        );
-        let _ = writeln!(out, "# TYPE mimi_rooms_cached gauge");
-        let _ = writeln!(out, "mimi_rooms_cached {rooms_cached}");
-        let _ = writeln!(
-            out,
-            "# HELP mimi_writer_queue Requests (messages, acknowledgements) waiting for the next group commit."
-        );
-        let _ = writeln!(out, "# TYPE mimi_writer_queue gauge");
-        let _ = writeln!(out, "mimi_writer_queue {writer_queue}");
+        let mut encoded = encode_registry(&mut out, &self.registry);
         if let Some(backlog) = backlog {
-            let _ = writeln!(
-                out,
-                "# HELP mimi_delivery_backlog Room log entries not yet acknowledged, summed over member devices."
-            );
-            let _ = writeln!(out, "# TYPE mimi_delivery_backlog gauge");
-            let _ = writeln!(out, "mimi_delivery_backlog {backlog}");
+            self.backlog.set(gauge(backlog));
+            encoded = encoded.and_then(|()| encode_registry(&mut out, &self.backlog_registry));
+        }
+        if encoded.and_then(|()| encode_eof(&mut out)).is_err() {
+            tracing::error!("encoding the metrics failed");
         }
         out
     }
@@ -172,6 +187,7 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
 }
 
 /// `GET /metrics`.
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "the provider's metrics, OpenMetrics text", content_type = "application/openmetrics-text", body = String)))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let backlog = state.store.delivery_backlog().await.ok();
     let body = state
@@ -180,7 +196,7 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(
             axum::http::header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
         body,
     )

@@ -15,6 +15,7 @@ use std::time::Instant;
 
 use anyhow::{Context as _, anyhow, bail};
 use base64::Engine as _;
+use mimi_api as api;
 use mimi_mls::key_package::validate_key_package;
 use mimi_mls::member::{Client, RoomGroup};
 use mimi_policy::document::{Affiliations, SeedDocument};
@@ -47,8 +48,8 @@ fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-fn unb64(v: &Value) -> anyhow::Result<Vec<u8>> {
-    Ok(base64::engine::general_purpose::STANDARD.decode(v.as_str().unwrap_or_default())?)
+fn unb64(v: &str) -> anyhow::Result<Vec<u8>> {
+    Ok(base64::engine::general_purpose::STANDARD.decode(v)?)
 }
 
 struct Server {
@@ -108,11 +109,10 @@ impl Drop for Server {
     }
 }
 
-/// What a receiver reads of `/v1/sync`: the entries' positions and kinds (the ciphertexts
-/// are skipped, not copied).
-#[derive(Default, serde::Deserialize)]
+/// What a receiver reads of `/v1/sync` (`mimi_api::SyncBatch`): the entries' positions
+/// and kinds, the ciphertexts skipped rather than copied (it counts, it does not decrypt).
+#[derive(serde::Deserialize)]
 struct Pending {
-    #[serde(default)]
     entries: Vec<PendingEntry>,
 }
 
@@ -123,6 +123,22 @@ struct PendingEntry {
     kind: String,
 }
 
+impl PendingEntry {
+    /// The acknowledgement of everything up to this entry.
+    fn ack(&self) -> api::Ack {
+        api::Ack {
+            rooms: vec![api::RoomAck {
+                room: self.room.clone(),
+                seq: self.seq,
+            }],
+            ..api::Ack::default()
+        }
+    }
+}
+
+/// No request body.
+const NONE: Option<&()> = None;
+
 #[derive(Clone)]
 struct Http {
     http: reqwest::Client,
@@ -130,23 +146,14 @@ struct Http {
 }
 
 impl Http {
-    async fn call(
+    /// A call with `body` (the client API's request type), its answer read as `T` (the
+    /// client API's answer type; `()` for none, or a partial view of one).
+    async fn call<T: serde::de::DeserializeOwned>(
         &self,
         method: reqwest::Method,
         path: &str,
         token: Option<&str>,
-        body: Option<Value>,
-    ) -> anyhow::Result<Value> {
-        self.call_as(method, path, token, body).await
-    }
-
-    /// A call whose answer is read as `T` (the receivers read only what they count).
-    async fn call_as<T: serde::de::DeserializeOwned + Default>(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
+        body: Option<&(impl serde::Serialize + Sync)>,
     ) -> anyhow::Result<T> {
         let mut req = self
             .http
@@ -155,7 +162,7 @@ impl Http {
             req = req.bearer_auth(t);
         }
         if let Some(b) = body {
-            req = req.json(&b);
+            req = req.json(b);
         }
         let resp = req.send().await?;
         let status = resp.status();
@@ -163,11 +170,8 @@ impl Http {
         if !status.is_success() {
             bail!("{method} {path}: {status} {text}");
         }
-        Ok(if text.is_empty() {
-            T::default()
-        } else {
-            serde_json::from_str(&text)?
-        })
+        let json = if text.is_empty() { "null" } else { &text };
+        serde_json::from_str(json).with_context(|| format!("{method} {path}: malformed answer"))
     }
 }
 
@@ -235,42 +239,51 @@ async fn load(url: &str, args: &Args) -> anyhow::Result<Value> {
     let mut members = Vec::with_capacity(args.members);
     for i in 0..args.members {
         let name = format!("user{i:04}");
-        let v = http
-            .call(
-                post.clone(),
-                "/v1/accounts",
-                None,
-                Some(json!({"user": name, "password": "bench password"})),
-            )
+        let credentials = api::Credentials {
+            user: name,
+            password: "bench password".into(),
+        };
+        let session: api::Session = http
+            .call(post.clone(), "/v1/accounts", None, Some(&credentials))
             .await?;
-        let account = v["token"].as_str().unwrap_or_default().to_owned();
-        let v = http
+        let account = session.token;
+        let new_device = api::NewDevice { name: "d".into() };
+        let device: api::Device = http
             .call(
                 post.clone(),
                 "/v1/devices",
                 Some(&account),
-                Some(json!({"name": "d"})),
+                Some(&new_device),
             )
             .await?;
-        let token = v["token"].as_str().unwrap_or_default().to_owned();
-        let client = Client::new(ClientId::parse(v["client"].as_str().unwrap_or_default())?)?;
-        let kp = b64(&client.key_package()?);
-        http.call(
-            post.clone(),
-            "/v1/key-packages",
-            Some(&token),
-            Some(json!({"key_packages": [kp]})),
-        )
-        .await?;
+        let token = device.token;
+        let client = Client::new(ClientId::parse(&device.client)?)?;
+        let upload = api::Upload {
+            key_packages: vec![b64(&client.key_package()?)],
+            last_resort: None,
+        };
+        let _: api::Stored = http
+            .call(
+                post.clone(),
+                "/v1/key-packages",
+                Some(&token),
+                Some(&upload),
+            )
+            .await?;
         if i > 0 {
             // The room's owner (user0000) adds everyone: each consents to it.
-            http.call(
-                post.clone(),
-                "/v1/consent/grant",
-                Some(&account),
-                Some(json!({"user": "user0000"})),
-            )
-            .await?;
+            let grant = api::ConsentBody {
+                user: "user0000".into(),
+                room: None,
+            };
+            let (): () = http
+                .call(
+                    post.clone(),
+                    "/v1/consent/grant",
+                    Some(&account),
+                    Some(&grant),
+                )
+                .await?;
         }
         members.push(Member {
             token,
@@ -279,8 +292,8 @@ async fn load(url: &str, args: &Args) -> anyhow::Result<Value> {
         });
     }
     // The first member creates the room and adds everyone in one commit.
-    let provider = http.call(get.clone(), "/v1/provider", None, None).await?;
-    let hub = ExternalSender::tls_deserialize_exact(unb64(&provider["external_sender"])?)?;
+    let provider: api::Provider = http.call(get.clone(), "/v1/provider", None, NONE).await?;
+    let hub = ExternalSender::tls_deserialize_exact(unb64(&provider.external_sender)?)?;
     let owner_user = members[0].client.id().user().clone();
     let doc = SeedDocument {
         id: Some(RoomId::new("bench.example", "load")?),
@@ -295,24 +308,30 @@ async fn load(url: &str, args: &Args) -> anyhow::Result<Value> {
     let room = doc.into_room().map_err(|e| anyhow!("{e}"))?;
     let owner = &members[0];
     let mut group = owner.client.create_room(&room, &hub)?;
-    let body = json!({
-        "group_info": b64(&owner.client.group_info(&group)?),
-        "ratchet_tree": b64(&group.ratchet_tree()?),
-    });
-    http.call(post.clone(), "/v1/rooms", Some(&owner.token), Some(body))
+    let body = api::CreateRoom {
+        group_info: b64(&owner.client.group_info(&group)?),
+        ratchet_tree: b64(&group.ratchet_tree()?),
+    };
+    let _: api::RoomCreated = http
+        .call(post.clone(), "/v1/rooms", Some(&owner.token), Some(&body))
         .await?;
     let mut kps = Vec::new();
     for m in &members[1..] {
         let user = m.client.id().user();
-        let v = http
+        let claim = api::Claim {
+            user: user.to_string(),
+            room: None,
+        };
+        let claimed: api::ClaimedAll = http
             .call(
                 post.clone(),
                 "/v1/key-packages/claim",
                 Some(&owner.token),
-                Some(json!({"user": user.as_str()})),
+                Some(&claim),
             )
             .await?;
-        let bytes = unb64(&v["key_packages"][0]["key_package"])?;
+        let first = claimed.key_packages.first().context("no KeyPackage")?;
+        let bytes = unb64(&first.key_package)?;
         kps.push(validate_key_package(
             owner.client.provider().crypto(),
             &bytes,
@@ -321,56 +340,53 @@ async fn load(url: &str, args: &Args) -> anyhow::Result<Value> {
     }
     let out = group.add(&owner.client, kps)?;
     let room_path = "/v1/rooms/bench.example/load";
-    let body = json!({
-        "commit": b64(&out.commit),
-        "group_info": b64(&out.group_info),
-        "welcome": out.welcome.as_deref().map(b64),
-    });
-    http.call(
-        post.clone(),
-        &format!("{room_path}/commits"),
-        Some(&owner.token),
-        Some(body),
-    )
-    .await?;
+    let body = api::Commit {
+        commit: b64(&out.commit),
+        group_info: b64(&out.group_info),
+        welcome: out.welcome.as_deref().map(b64),
+    };
+    let _: api::Handshake = http
+        .call(
+            post.clone(),
+            &format!("{room_path}/commits"),
+            Some(&owner.token),
+            Some(&body),
+        )
+        .await?;
     group.confirm(&owner.client)?;
     members[0].group = Some(group);
-    let tree = http
+    let info: api::GroupInfo = http
         .call(
             get.clone(),
             &format!("{room_path}/group-info"),
             Some(&members[0].token),
-            None,
+            NONE,
         )
         .await?;
-    let tree = unb64(&tree["ratchet_tree"])?;
+    let tree = unb64(&info.ratchet_tree)?;
     for m in members.iter_mut().skip(1) {
-        let v = http
-            .call(get.clone(), "/v1/sync", Some(&m.token), None)
+        let batch: api::SyncBatch = http
+            .call(get.clone(), "/v1/sync", Some(&m.token), NONE)
             .await?;
-        let w = &v["welcomes"][0];
-        m.group = Some(m.client.join(&unb64(&w["welcome"])?, &tree)?);
-        http.call(
-            post.clone(),
-            "/v1/ack",
-            Some(&m.token),
-            Some(json!({"welcome": w["id"]})),
-        )
-        .await?;
+        let w = batch.welcomes.first().context("no Welcome")?;
+        m.group = Some(m.client.join(&unb64(&w.welcome)?, &tree)?);
+        let ack = api::Ack {
+            welcomes: vec![w.id],
+            ..api::Ack::default()
+        };
+        let (): () = http
+            .call(post.clone(), "/v1/ack", Some(&m.token), Some(&ack))
+            .await?;
     }
     // Everyone has acknowledged the add: from here each device receives exactly the messages.
     for m in &members {
-        let v = http
-            .call(get.clone(), "/v1/sync", Some(&m.token), None)
+        let v: Pending = http
+            .call(get.clone(), "/v1/sync", Some(&m.token), NONE)
             .await?;
-        if let Some(last) = v["entries"].as_array().and_then(|a| a.last()) {
-            http.call(
-                post.clone(),
-                "/v1/ack",
-                Some(&m.token),
-                Some(json!({"rooms": [{"room": last["room"], "seq": last["seq"]}]})),
-            )
-            .await?;
+        if let Some(last) = v.entries.last() {
+            let (): () = http
+                .call(post.clone(), "/v1/ack", Some(&m.token), Some(&last.ack()))
+                .await?;
         }
     }
     eprintln!("encrypting {} messages...", args.messages);
@@ -406,11 +422,11 @@ async fn load(url: &str, args: &Args) -> anyhow::Result<Value> {
             let mut got = 0usize;
             while got < expected {
                 let v: Pending = http
-                    .call_as(
+                    .call(
                         reqwest::Method::GET,
                         "/v1/sync?limit=1000&wait=5",
                         Some(&token),
-                        None,
+                        NONE,
                     )
                     .await?;
                 let Some(last) = v.entries.last() else {
@@ -422,13 +438,14 @@ async fn load(url: &str, args: &Args) -> anyhow::Result<Value> {
                     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                 }
                 got += v.entries.iter().filter(|e| e.kind == "message").count();
-                http.call(
-                    reqwest::Method::POST,
-                    "/v1/ack",
-                    Some(&token),
-                    Some(json!({"rooms": [{"room": last.room, "seq": last.seq}]})),
-                )
-                .await?;
+                let (): () = http
+                    .call(
+                        reqwest::Method::POST,
+                        "/v1/ack",
+                        Some(&token),
+                        Some(&last.ack()),
+                    )
+                    .await?;
             }
             anyhow::Ok(got)
         }));
@@ -441,18 +458,25 @@ async fn load(url: &str, args: &Args) -> anyhow::Result<Value> {
             let mut latencies = Vec::with_capacity(bodies.len());
             for chunk in bodies.chunks(per_request) {
                 let body = if per_request == 1 {
-                    json!({"message": chunk[0]})
+                    api::Message {
+                        message: chunk.first().cloned(),
+                        messages: None,
+                    }
                 } else {
-                    json!({"messages": chunk})
+                    api::Message {
+                        message: None,
+                        messages: Some(chunk.to_vec()),
+                    }
                 };
                 let t = Instant::now();
-                http.call(
-                    reqwest::Method::POST,
-                    &format!("{room_path}/messages"),
-                    Some(&token),
-                    Some(body),
-                )
-                .await?;
+                let _: api::Sent = http
+                    .call(
+                        reqwest::Method::POST,
+                        &format!("{room_path}/messages"),
+                        Some(&token),
+                        Some(&body),
+                    )
+                    .await?;
                 latencies.push(t.elapsed().as_secs_f64() * 1e3);
             }
             anyhow::Ok(latencies)

@@ -6,12 +6,12 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use mimi_policy::id::ClientId;
 use mimi_store::{Store as _, TokenOwner};
-use serde::{Deserialize, Serialize};
 
 use super::{ApiJson, ApiPath, local_user};
 use crate::auth::{Caller, hash_password, new_token, verify_password};
 use crate::error::ApiError;
 use crate::state::AppState;
+use mimi_api::{Credentials, Device, Devices, NewDevice, Session};
 
 /// Shortest password accepted.
 const MIN_PASSWORD: usize = 8;
@@ -29,22 +29,8 @@ fn check_length(password: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// `POST /v1/accounts` and `POST /v1/login`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Credentials {
-    user: String,
-    password: String,
-}
-
-/// An account's token.
-#[derive(Serialize)]
-pub struct Session {
-    user: String,
-    token: String,
-}
-
 /// Creates an account; answers with a token for it.
+#[utoipa::path(post, path = "/v1/accounts", tag = "accounts", request_body = Credentials, responses((status = 201, description = "the account, with its token", body = Session), (status = "4XX", description = "refused: a stable code and a message for people", body = mimi_api::ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<Credentials>,
@@ -76,6 +62,7 @@ pub async fn create(
 }
 
 /// Logs in with a password; answers with a new account token.
+#[utoipa::path(post, path = "/v1/login", tag = "accounts", request_body = Credentials, responses((status = 200, description = "a new token for the account", body = Session), (status = "4XX", description = "refused: a stable code and a message for people", body = mimi_api::ErrorBody)))]
 pub async fn login(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<Credentials>,
@@ -99,21 +86,8 @@ pub async fn login(
     }))
 }
 
-/// `POST /v1/devices`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewDevice {
-    name: String,
-}
-
-/// A registered device and its token.
-#[derive(Serialize)]
-pub struct Device {
-    client: String,
-    token: String,
-}
-
 /// Registers a device (a client) under the caller's account; answers with its token.
+#[utoipa::path(post, path = "/v1/devices", tag = "accounts", security(("bearer" = [])), request_body = NewDevice, responses((status = 201, description = "the device, with its token", body = Device), (status = "4XX", description = "refused: a stable code and a message for people", body = mimi_api::ErrorBody)))]
 pub async fn add_device(
     State(state): State<AppState>,
     caller: Caller,
@@ -139,13 +113,8 @@ pub async fn add_device(
     ))
 }
 
-/// The caller's devices.
-#[derive(Serialize)]
-pub struct Devices {
-    devices: Vec<String>,
-}
-
 /// Lists the caller's devices.
+#[utoipa::path(get, path = "/v1/devices", tag = "accounts", security(("bearer" = [])), responses((status = 200, description = "the account's devices", body = Devices), (status = "4XX", description = "refused: a stable code and a message for people", body = mimi_api::ErrorBody)))]
 pub async fn list_devices(
     State(state): State<AppState>,
     caller: Caller,
@@ -160,6 +129,7 @@ pub async fn list_devices(
 /// entries; the hub then proposes its removal from each of its rooms (a member commits it).
 /// A removal that cannot be made now stays pending, retried by the provider, and the
 /// device's name stays taken until it is done.
+#[utoipa::path(delete, path = "/v1/devices/{name}", tag = "accounts", security(("bearer" = [])), params(("name" = String, Path, description = "the device's name")), responses((status = 204, description = "deleted; it leaves its rooms"), (status = "4XX", description = "refused: a stable code and a message for people", body = mimi_api::ErrorBody)))]
 pub async fn remove_device(
     State(state): State<AppState>,
     caller: Caller,

@@ -13,36 +13,12 @@ use mimi_policy::operation::Target;
 use mimi_policy::rule::{self, Rule};
 use mimi_policy::{Actor, Decision, DenyCode, key_package_access};
 use mimi_store::Store as _;
-use serde::{Deserialize, Serialize};
 
 use super::{ApiJson, local_user};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
-
-/// `POST /v1/consent/{request,grant,revoke}`: the other user, and the room (none: any room).
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ConsentBody {
-    user: String,
-    #[serde(default)]
-    room: Option<String>,
-}
-
-/// One consent, asked for or given, as the target sees it.
-#[derive(Serialize)]
-pub struct ConsentView {
-    user: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    room: Option<String>,
-    granted: bool,
-}
-
-/// The caller's consents.
-#[derive(Serialize)]
-pub struct Consents {
-    consents: Vec<ConsentView>,
-}
+use mimi_api::{ConsentBody, ConsentView, Consents};
 
 /// A room named in a body: a `mimi://` URI, or a bare name on this provider.
 pub(crate) fn room(state: &AppState, input: Option<&str>) -> Result<Option<RoomId>, ApiError> {
@@ -83,6 +59,7 @@ fn requester_and_room(
 }
 
 /// The caller asks a user of this provider for consent to add it.
+#[utoipa::path(post, path = "/v1/consent/request", tag = "consent", security(("bearer" = [])), request_body = ConsentBody, responses((status = 202, description = "asked (or already given)", body = ConsentView), (status = "4XX", description = "refused: a stable code and a message for people", body = mimi_api::ErrorBody)))]
 pub async fn request(
     State(state): State<AppState>,
     caller: Caller,
@@ -110,6 +87,7 @@ pub async fn request(
 }
 
 /// The caller lets a user add it (to the room, or any room).
+#[utoipa::path(post, path = "/v1/consent/grant", tag = "consent", security(("bearer" = [])), request_body = ConsentBody, responses((status = 204, description = "given"), (status = "4XX", description = "refused: a stable code and a message for people", body = mimi_api::ErrorBody)))]
 pub async fn grant(
     State(state): State<AppState>,
     caller: Caller,
@@ -125,6 +103,7 @@ pub async fn grant(
 }
 
 /// The caller withdraws a grant, or refuses a request.
+#[utoipa::path(post, path = "/v1/consent/revoke", tag = "consent", security(("bearer" = [])), request_body = ConsentBody, responses((status = 204, description = "withdrawn or refused"), (status = "4XX", description = "refused: a stable code and a message for people", body = mimi_api::ErrorBody)))]
 pub async fn revoke(
     State(state): State<AppState>,
     caller: Caller,
@@ -145,6 +124,7 @@ pub async fn revoke(
 }
 
 /// What the caller was asked and has granted.
+#[utoipa::path(get, path = "/v1/consent", tag = "consent", security(("bearer" = [])), responses((status = 200, description = "the caller's consents", body = Consents), (status = "4XX", description = "refused: a stable code and a message for people", body = mimi_api::ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,

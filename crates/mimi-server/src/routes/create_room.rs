@@ -7,35 +7,21 @@ use axum::response::IntoResponse;
 use mimi_policy::host::create_hosted_room;
 use mimi_policy::{DenyCode, rule};
 use mimi_store::{NewRoom, Store as _};
-use serde::{Deserialize, Serialize};
 
 use super::{ApiJson, b64, document};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
-
-/// `POST /v1/rooms`: the creator's new group.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Create {
-    group_info: String,
-    ratchet_tree: String,
-}
-
-/// A room and its epoch.
-#[derive(Serialize)]
-pub struct Created {
-    room: String,
-    epoch: u64,
-}
+use mimi_api::{CreateRoom, RoomCreated};
 
 /// Hosts a new room: the group must name this provider as external sender and carry a
 /// valid policy under which this provider hosts it and the caller's device, alone in the
 /// group, creates it (`mimi_policy::host::create_hosted_room`).
+#[utoipa::path(post, path = "/v1/rooms", tag = "rooms", security(("bearer" = [])), request_body = CreateRoom, responses((status = 201, description = "hosted", body = RoomCreated), (status = "4XX", description = "refused: a stable code and a message for people", body = mimi_api::ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
-    ApiJson(body): ApiJson<Create>,
+    ApiJson(body): ApiJson<CreateRoom>,
 ) -> Result<impl IntoResponse, ApiError> {
     let client = caller.device()?.clone();
     let gi = b64("group_info", &body.group_info)?;
@@ -80,7 +66,7 @@ pub async fn create(
     tracing::info!(room = %id, creator = %caller.user, "room created");
     Ok((
         StatusCode::CREATED,
-        Json(Created {
+        Json(RoomCreated {
             room: id.to_string(),
             epoch: new.epoch,
         }),

@@ -3,26 +3,14 @@
 use axum::Json;
 use axum::extract::State;
 use mimi_store::Store as _;
-use serde::Serialize;
 
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
-
-/// One room of the directory.
-#[derive(Serialize)]
-pub struct Listed {
-    room: String,
-    document: serde_json::Value,
-}
-
-/// The directory.
-#[derive(Serialize)]
-pub struct Directory {
-    rooms: Vec<Listed>,
-}
+use mimi_api::{Directory, Listed};
 
 /// The discoverable rooms; hidden rooms are never listed.
+#[utoipa::path(get, path = "/v1/directory", tag = "rooms", security(("bearer" = [])), responses((status = 200, description = "the discoverable rooms", body = Directory), (status = "4XX", description = "refused: a stable code and a message for people", body = mimi_api::ErrorBody)))]
 pub async fn directory(
     State(state): State<AppState>,
     _caller: Caller,

@@ -77,6 +77,7 @@ impl Cursor {
 }
 
 /// The calling device's stream.
+#[utoipa::path(get, path = "/v1/events", tag = "delivery", security(("bearer" = [])), responses((status = 200, description = "server-sent events: `pending` events whose data is a sync batch (`SyncBatch`)", content_type = "text/event-stream", body = String), (status = "4XX", description = "refused: a stable code and a message for people", body = mimi_api::ErrorBody)))]
 pub async fn events(
     State(state): State<AppState>,
     caller: Caller,

@@ -4,22 +4,15 @@ use axum::Json;
 use axum::extract::State;
 use mimi_policy::operation::Action;
 use mimi_policy::{Actor, Operation, authorize};
-use serde::Serialize;
 
 use super::{ApiPath, room_id, to_b64, visible};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
-
-/// What a joiner needs.
-#[derive(Serialize)]
-pub struct GroupInfo {
-    group_info: String,
-    ratchet_tree: String,
-    epoch: u64,
-}
+use mimi_api::GroupInfo;
 
 /// The GroupInfo and ratchet tree, for members and for devices the room lets join.
+#[utoipa::path(get, path = "/v1/rooms/{provider}/{room}/group-info", tag = "rooms", security(("bearer" = [])), params(("provider" = String, Path, description = "the hosting provider's domain"), ("room" = String, Path, description = "the room's name")), responses((status = 200, description = "for members and those the room lets join", body = GroupInfo), (status = "4XX", description = "refused: a stable code and a message for people", body = mimi_api::ErrorBody)))]
 pub async fn group_info(
     State(state): State<AppState>,
     caller: Caller,

@@ -3,37 +3,13 @@
 
 use axum::Json;
 use axum::extract::State;
-use serde::{Deserialize, Serialize};
 
 use super::{ApiJson, ApiPath, b64, room_id};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::handshake::{Stored, Submitted, submit};
 use crate::state::AppState;
-
-/// `POST .../commits`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Commit {
-    commit: String,
-    group_info: String,
-    #[serde(default)]
-    welcome: Option<String>,
-}
-
-/// `POST .../proposals`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Proposal {
-    proposal: String,
-}
-
-/// A handshake's outcome.
-#[derive(Serialize)]
-pub struct Handshake {
-    epoch: u64,
-    seq: u64,
-}
+use mimi_api::{Commit, Handshake, Proposal};
 
 async fn take(
     state: &AppState,
@@ -56,6 +32,7 @@ async fn take(
 }
 
 /// Submits a commit with the GroupInfo of its new epoch (and a Welcome for added clients).
+#[utoipa::path(post, path = "/v1/rooms/{provider}/{room}/commits", tag = "rooms", security(("bearer" = [])), params(("provider" = String, Path, description = "the hosting provider's domain"), ("room" = String, Path, description = "the room's name")), request_body = Commit, responses((status = 200, description = "accepted and stored", body = Handshake), (status = "4XX", description = "refused: a stable code and a message for people", body = mimi_api::ErrorBody)))]
 pub async fn commit(
     State(state): State<AppState>,
     caller: Caller,
@@ -77,6 +54,7 @@ pub async fn commit(
 }
 
 /// Submits a standalone proposal (SelfRemove, Remove, Update, participant-list update).
+#[utoipa::path(post, path = "/v1/rooms/{provider}/{room}/proposals", tag = "rooms", security(("bearer" = [])), params(("provider" = String, Path, description = "the hosting provider's domain"), ("room" = String, Path, description = "the room's name")), request_body = Proposal, responses((status = 200, description = "accepted and stored", body = Handshake), (status = "4XX", description = "refused: a stable code and a message for people", body = mimi_api::ErrorBody)))]
 pub async fn proposal(
     State(state): State<AppState>,
     caller: Caller,

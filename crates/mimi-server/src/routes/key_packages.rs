@@ -8,32 +8,18 @@ use axum::response::IntoResponse;
 use mimi_mls::key_package::validate_key_package;
 use mimi_store::Store as _;
 use openmls_traits::OpenMlsProvider as _;
-use serde::{Deserialize, Serialize};
 
 use super::{ApiJson, b64, local_user, to_b64};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
+use mimi_api::{Claim, Claimed, ClaimedAll, Stored, Upload};
 
 /// Most KeyPackages in one upload.
 const MAX_UPLOAD: usize = 100;
 
-/// `POST /v1/key-packages`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Upload {
-    key_packages: Vec<String>,
-    #[serde(default)]
-    last_resort: Option<String>,
-}
-
-/// How many were stored.
-#[derive(Serialize)]
-pub struct Stored {
-    stored: usize,
-}
-
 /// Stores the calling device's KeyPackages after checking each one.
+#[utoipa::path(post, path = "/v1/key-packages", tag = "key-packages", security(("bearer" = [])), request_body = Upload, responses((status = 201, description = "stored", body = Stored), (status = "4XX", description = "refused: a stable code and a message for people", body = mimi_api::ErrorBody)))]
 pub async fn upload(
     State(state): State<AppState>,
     caller: Caller,
@@ -73,31 +59,9 @@ pub async fn upload(
     ))
 }
 
-/// `POST /v1/key-packages/claim`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Claim {
-    user: String,
-    /// The room the KeyPackages are for (consent may be for that room only).
-    #[serde(default)]
-    room: Option<String>,
-}
-
-/// One KeyPackage of one client.
-#[derive(Serialize)]
-pub struct Claimed {
-    client: String,
-    key_package: String,
-}
-
-/// KeyPackages for a user's devices.
-#[derive(Serialize)]
-pub struct ClaimedAll {
-    key_packages: Vec<Claimed>,
-}
-
 /// Hands out one KeyPackage per device of a user on this provider, to the user itself or
 /// to those it consented to be added by.
+#[utoipa::path(post, path = "/v1/key-packages/claim", tag = "key-packages", security(("bearer" = [])), request_body = Claim, responses((status = 200, description = "one KeyPackage per device of the user", body = ClaimedAll), (status = "4XX", description = "refused: a stable code and a message for people", body = mimi_api::ErrorBody)))]
 pub async fn claim(
     State(state): State<AppState>,
     caller: Caller,

@@ -9,27 +9,18 @@ use mimi_policy::id::{RoomId, UserId};
 use mimi_policy::operation::Action;
 use mimi_policy::{Actor, DenyCode, Operation, authorize};
 use mimi_store::Store as _;
-use serde::Serialize;
 
 use super::{ApiPath, local_user, room_id, visible};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
-
-/// A knock, recorded.
-#[derive(Serialize)]
-pub struct Knocked {
-    room: String,
-    user: String,
-    /// How many users were told now (those the room lets accept knocks); 0 when the knock
-    /// was already pending and they were told then.
-    told: usize,
-}
+use mimi_api::{Declined, Knocked, Withdrawn};
 
 /// The caller knocks on a room: asks those the room lets accept knocks to add it. The
 /// knock is the caller's consent to be added to this room by them; each of their devices
 /// hears of it once (`knocks` in `/v1/sync`). A hidden room that refuses the caller's knock
 /// does not exist for the caller.
+#[utoipa::path(post, path = "/v1/rooms/{provider}/{room}/knock", tag = "rooms", security(("bearer" = [])), params(("provider" = String, Path, description = "the hosting provider's domain"), ("room" = String, Path, description = "the room's name")), responses((status = 202, description = "recorded", body = Knocked), (status = "4XX", description = "refused: a stable code and a message for people", body = mimi_api::ErrorBody)))]
 pub async fn knock(
     State(state): State<AppState>,
     caller: Caller,
@@ -77,17 +68,10 @@ fn no_knock(user: &UserId, room: &RoomId) -> ApiError {
     }
 }
 
-/// A knock, withdrawn.
-#[derive(Serialize)]
-pub struct Withdrawn {
-    room: String,
-    user: String,
-    withdrawn: bool,
-}
-
 /// Withdraws the caller's pending knock on a room: it no longer lets anyone add the caller
 /// without consent, and moderators' devices that have not yet heard of it never will.
 /// `404 no-knock` when there is none.
+#[utoipa::path(delete, path = "/v1/rooms/{provider}/{room}/knock", tag = "rooms", security(("bearer" = [])), params(("provider" = String, Path, description = "the hosting provider's domain"), ("room" = String, Path, description = "the room's name")), responses((status = 200, description = "withdrawn", body = Withdrawn), (status = "4XX", description = "refused: a stable code and a message for people", body = mimi_api::ErrorBody)))]
 pub async fn withdraw(
     State(state): State<AppState>,
     caller: Caller,
@@ -105,18 +89,11 @@ pub async fn withdraw(
     }))
 }
 
-/// A knock, declined.
-#[derive(Serialize)]
-pub struct Declined {
-    room: String,
-    user: String,
-    declined: bool,
-}
-
 /// Declines `user`'s pending knock on a room, for a caller the room lets answer it: the
 /// knock no longer lets anyone add the user without consent, and devices that have not yet
 /// heard of it never will. The user may knock again (a moderator who wants it kept out
 /// bans it). `404 no-knock` when there is none.
+#[utoipa::path(delete, path = "/v1/rooms/{provider}/{room}/knocks/{user}", tag = "rooms", security(("bearer" = [])), params(("provider" = String, Path, description = "the hosting provider's domain"), ("room" = String, Path, description = "the room's name"), ("user" = String, Path, description = "the knocker")), responses((status = 200, description = "declined", body = Declined), (status = "4XX", description = "refused: a stable code and a message for people", body = mimi_api::ErrorBody)))]
 pub async fn decline(
     State(state): State<AppState>,
     caller: Caller,

@@ -8,13 +8,13 @@ use mimi_mls::MlsError;
 use mimi_mls::hub::HubRoom;
 use mimi_policy::id::{ClientId, RoomId};
 use mimi_store::{EntryKind, NewEntry, StoreError};
-use serde::{Deserialize, Serialize};
 
 use super::{ApiJson, ApiPath, b64, room_id, visible};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::handshake::RETRIES;
 use crate::state::AppState;
+use mimi_api::{Message, Sent};
 
 /// Most messages in one request.
 pub const MAX_MESSAGES: usize = 100;
@@ -24,28 +24,9 @@ pub const MAX_MESSAGES: usize = 100;
 /// device reads.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
-/// `POST .../messages`: one message, or several sent together (a client flushing what it
-/// queued); each is checked, all are stored or none.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Message {
-    #[serde(default)]
-    message: Option<String>,
-    #[serde(default)]
-    messages: Option<Vec<String>>,
-}
-
-/// Stored messages: `seq` for one, `seqs` for several.
-#[derive(Serialize)]
-pub struct Sent {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    seq: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    seqs: Option<Vec<u64>>,
-}
-
 /// Submits application messages: PrivateMessages of the current epoch from a device that
 /// may speak in the room. They stay opaque to the provider.
+#[utoipa::path(post, path = "/v1/rooms/{provider}/{room}/messages", tag = "rooms", security(("bearer" = [])), params(("provider" = String, Path, description = "the hosting provider's domain"), ("room" = String, Path, description = "the room's name")), request_body = Message, responses((status = 200, description = "stored", body = Sent), (status = "4XX", description = "refused: a stable code and a message for people", body = mimi_api::ErrorBody)))]
 pub async fn message(
     State(state): State<AppState>,
     caller: Caller,

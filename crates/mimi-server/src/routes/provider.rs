@@ -2,21 +2,15 @@
 
 use axum::Json;
 use axum::extract::State;
-use serde::Serialize;
 use tls_codec::Serialize as _;
 
 use super::to_b64;
 use crate::error::ApiError;
 use crate::state::AppState;
-
-/// The provider as rooms name it.
-#[derive(Serialize)]
-pub struct Provider {
-    domain: String,
-    external_sender: String,
-}
+use mimi_api::Provider;
 
 /// The provider's domain and the `ExternalSender` (TLS, base64) every room it hosts must list.
+#[utoipa::path(get, path = "/v1/provider", tag = "rooms", responses((status = 200, description = "the provider as rooms name it", body = Provider)))]
 pub async fn provider(State(state): State<AppState>) -> Result<Json<Provider>, ApiError> {
     let sender = state
         .hub

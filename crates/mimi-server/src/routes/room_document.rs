@@ -12,6 +12,7 @@ use crate::state::AppState;
 
 /// The room document, as `mimi policy check` reads it, to those the room shows it to
 /// (`mimi_policy::host::document_visible_to`); to anyone else the room does not exist.
+#[utoipa::path(get, path = "/v1/rooms/{provider}/{room}", tag = "rooms", security(("bearer" = [])), params(("provider" = String, Path, description = "the hosting provider's domain"), ("room" = String, Path, description = "the room's name")), responses((status = 200, description = "the room document", body = Object), (status = "4XX", description = "refused: a stable code and a message for people", body = mimi_api::ErrorBody)))]
 pub async fn show(
     State(state): State<AppState>,
     caller: Caller,
@@ -24,4 +25,14 @@ pub async fn show(
         return Err(ApiError::NoRoom(id));
     }
     Ok(Json(mimi_policy::document::room_to_value(policy)))
+}
+
+/// The room document at the seed draft's own address ("Example Use").
+#[utoipa::path(get, path = "/room/{provider}/{room}", tag = "rooms", security(("bearer" = [])), params(("provider" = String, Path, description = "the hosting provider's domain"), ("room" = String, Path, description = "the room's name")), responses((status = 200, description = "the room document", body = Object), (status = "4XX", description = "refused: a stable code and a message for people", body = mimi_api::ErrorBody)))]
+pub async fn show_seed(
+    state: State<AppState>,
+    caller: Caller,
+    path: ApiPath<(String, String)>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    show(state, caller, path).await
 }

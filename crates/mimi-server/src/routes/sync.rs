@@ -10,13 +10,14 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use mimi_policy::id::{ClientId, RoomId};
 use mimi_store::{InboxKind, Store as _};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::{ApiJson, ApiQuery, to_b64};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::tail::{Rendered, Shared};
+use mimi_api::{Ack, SyncQuery};
 
 /// Most entries in one answer.
 const MAX_LIMIT: u32 = 1_000;
@@ -27,17 +28,6 @@ const MAX_WAIT: u64 = 30;
 /// An answer's entries stop at this many bytes (at least one entry is always given): a
 /// thousand large messages would otherwise make an answer of tens of MiB.
 const MAX_ANSWER_BYTES: usize = 4 << 20;
-
-/// `GET /v1/sync?limit=N&wait=S`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SyncQuery {
-    #[serde(default)]
-    limit: Option<u32>,
-    /// Seconds to wait for something when nothing is pending (long poll, at most 30).
-    #[serde(default)]
-    wait: Option<u64>,
-}
 
 /// A Welcome for the device.
 #[derive(Serialize)]
@@ -82,6 +72,7 @@ pub struct Batch {
 }
 
 /// What the calling device has not acknowledged yet.
+#[utoipa::path(get, path = "/v1/sync", tag = "delivery", security(("bearer" = [])), params(SyncQuery), responses((status = 200, description = "what the device has not acknowledged", body = mimi_api::SyncBatch), (status = "4XX", description = "refused: a stable code and a message for people", body = mimi_api::ErrorBody)))]
 pub async fn sync(
     State(state): State<AppState>,
     caller: Caller,
@@ -206,30 +197,8 @@ async fn from_tails(
     Ok(Some(entries))
 }
 
-/// One room position.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RoomAck {
-    room: String,
-    seq: u64,
-}
-
-/// `POST /v1/ack`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Ack {
-    /// Every Welcome up to this ID (IDs can become visible out of order on PostgreSQL:
-    /// prefer `welcomes`).
-    #[serde(default)]
-    welcome: Option<u64>,
-    /// These inbox items (Welcomes, consent requests and knocks).
-    #[serde(default)]
-    welcomes: Vec<u64>,
-    #[serde(default)]
-    rooms: Vec<RoomAck>,
-}
-
 /// Acknowledges Welcomes (by ID, or up to an ID) and room logs up to positions.
+#[utoipa::path(post, path = "/v1/ack", tag = "delivery", security(("bearer" = [])), request_body = Ack, responses((status = 204, description = "acknowledged"), (status = "4XX", description = "refused: a stable code and a message for people", body = mimi_api::ErrorBody)))]
 pub async fn ack(
     State(state): State<AppState>,
     caller: Caller,

@@ -84,5 +84,7 @@ async fn metrics_count_requests_handshakes_and_messages_by_outcome_queues_and_th
             "missing {line:?} in\n{text}"
         );
     }
-    assert!(text.contains("mimi_http_request_seconds_bucket{route=\"/v1/rooms/{provider}/{room}/messages\",le=\"+Inf\"} 4"));
+    // The Prometheus client library writes a bucket's bound first.
+    assert!(text.contains("mimi_http_request_seconds_bucket{le=\"+Inf\",route=\"/v1/rooms/{provider}/{room}/messages\"} 4"), "{text}");
+    assert!(text.ends_with("# EOF\n"), "{text}");
 }

@@ -39,3 +39,108 @@ async fn every_operation_in_the_openapi_document_is_served() {
         }
     }
 }
+
+/// The routes the crate documentation lists, as `(METHOD, path)`.
+fn routes_in_the_crate_docs() -> std::collections::BTreeSet<(String, String)> {
+    let lib = include_str!("../../src/lib.rs");
+    lib.lines()
+        .filter_map(|l| l.strip_prefix("//! "))
+        .filter_map(|l| {
+            let mut words = l.split_whitespace();
+            let method = words.next()?;
+            let path = words.next()?;
+            let known = ["GET", "POST", "DELETE", "PUT", "PATCH"].contains(&method);
+            let path = path.split('?').next().unwrap_or(path);
+            known.then(|| (method.to_owned(), path.to_owned()))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn every_route_is_documented_and_the_document_is_generated_from_the_routes() {
+    let api = Api::new().await;
+    let (_, served) = api.call("GET", "/openapi.json", None, None).await;
+    // What is served is what the routes and the API types generate.
+    let generated = serde_json::to_value(mimi_server::openapi()).unwrap();
+    assert_eq!(served, generated);
+    let documented: std::collections::BTreeSet<(String, String)> = served["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, ops)| {
+            ops.as_object()
+                .unwrap()
+                .keys()
+                .map(move |m| (m.to_uppercase(), path.clone()))
+        })
+        .collect();
+    assert_eq!(documented, routes_in_the_crate_docs());
+    // No method is served on a documented path that the document does not name.
+    for (method, path) in &documented {
+        let concrete = path
+            .replace("{provider}", "example.com")
+            .replace("{room}", "team")
+            .replace("{name}", "phone")
+            .replace("{user}", "bob");
+        for other in ["GET", "POST", "DELETE", "PUT", "PATCH"] {
+            if documented.contains(&(other.to_owned(), path.clone())) {
+                continue;
+            }
+            let req = Request::builder()
+                .method(other)
+                .uri(&concrete)
+                .body(Body::empty())
+                .unwrap();
+            let resp = api.app.clone().oneshot(req).await.unwrap();
+            assert_eq!(
+                resp.status(),
+                StatusCode::METHOD_NOT_ALLOWED,
+                "{other} {path} is served but not documented (beside {method})"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_request_and_answer_type_is_a_documented_schema() {
+    let api = Api::new().await;
+    let (_, doc) = api.call("GET", "/openapi.json", None, None).await;
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    for name in [
+        "Credentials",
+        "Session",
+        "NewDevice",
+        "Device",
+        "Devices",
+        "Upload",
+        "Stored",
+        "Claim",
+        "ClaimedAll",
+        "ConsentBody",
+        "ConsentView",
+        "Consents",
+        "CreateRoom",
+        "RoomCreated",
+        "Directory",
+        "Commit",
+        "Proposal",
+        "Handshake",
+        "Message",
+        "Sent",
+        "GroupInfo",
+        "Knocked",
+        "Withdrawn",
+        "Declined",
+        "SyncBatch",
+        "Ack",
+        "Provider",
+        "ErrorBody",
+    ] {
+        assert!(schemas.contains_key(name), "no schema {name}");
+    }
+    // The bearer tokens are declared.
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+}

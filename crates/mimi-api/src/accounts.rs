@@ -1,0 +1,51 @@
+//! Accounts and devices.
+
+use serde::{Deserialize, Serialize};
+
+/// `POST /v1/accounts` and `POST /v1/login`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Credentials {
+    /// A bare name on the provider, `name@domain` or `mimi://domain/u/name`.
+    pub user: String,
+    /// The account's password.
+    pub password: String,
+}
+
+/// An account's token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Session {
+    /// The user, `mimi://domain/u/name`.
+    pub user: String,
+    /// The account's bearer token. Secret.
+    pub token: String,
+}
+
+/// `POST /v1/devices`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewDevice {
+    /// The device's name, unique in the account.
+    pub name: String,
+}
+
+/// A registered device and its token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Device {
+    /// The client, `mimi://domain/d/user/device`.
+    pub client: String,
+    /// The device's bearer token. Secret.
+    pub token: String,
+}
+
+/// The account's devices.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Devices {
+    /// Their client URIs.
+    pub devices: Vec<String>,
+}

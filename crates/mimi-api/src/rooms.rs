@@ -1,0 +1,159 @@
+//! Rooms: the provider, creation, the directory, handshakes, messages, GroupInfo, knocks.
+
+use serde::{Deserialize, Serialize};
+
+/// `GET /v1/provider`: the provider as rooms name it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Provider {
+    /// Its domain.
+    pub domain: String,
+    /// The `ExternalSender` (TLS, base64) every room it hosts must list.
+    pub external_sender: String,
+}
+
+/// `POST /v1/rooms`: the creator's new group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CreateRoom {
+    /// The group's GroupInfo (`MLSMessage`, base64).
+    pub group_info: String,
+    /// Its ratchet tree (TLS, base64).
+    pub ratchet_tree: String,
+}
+
+/// A room and its epoch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RoomCreated {
+    /// The room, `mimi://domain/r/name`.
+    pub room: String,
+    /// Its epoch.
+    pub epoch: u64,
+}
+
+/// One room of the directory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Listed {
+    /// The room.
+    pub room: String,
+    /// Its room document.
+    pub document: serde_json::Value,
+}
+
+/// `GET /v1/directory`: the discoverable rooms.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Directory {
+    /// Every discoverable room.
+    pub rooms: Vec<Listed>,
+}
+
+/// `POST .../commits`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Commit {
+    /// The commit, a PublicMessage (base64).
+    pub commit: String,
+    /// The committer's GroupInfo for the new epoch (base64).
+    pub group_info: String,
+    /// The Welcome for the clients it adds (base64).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub welcome: Option<String>,
+}
+
+/// `POST .../proposals`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Proposal {
+    /// The proposal, a PublicMessage (base64).
+    pub proposal: String,
+}
+
+/// A handshake's outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Handshake {
+    /// The room's epoch after it.
+    pub epoch: u64,
+    /// Its place in the room's log.
+    pub seq: u64,
+}
+
+/// `POST .../messages`: one message, or several sent together; all are stored or none.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Message {
+    /// One PrivateMessage (base64).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Several (1 to 100), instead of `message`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub messages: Option<Vec<String>>,
+}
+
+/// Stored messages: `seq` for one, `seqs` for several.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Sent {
+    /// The message's place in the room's log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    /// The messages' places, in order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seqs: Option<Vec<u64>>,
+}
+
+/// What a joiner needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct GroupInfo {
+    /// The GroupInfo of the current epoch (base64).
+    pub group_info: String,
+    /// The ratchet tree (base64).
+    pub ratchet_tree: String,
+    /// The current epoch.
+    pub epoch: u64,
+}
+
+/// A knock, recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Knocked {
+    /// The room.
+    pub room: String,
+    /// The knocker.
+    pub user: String,
+    /// How many users were told now (those the room lets accept knocks); 0 when the knock
+    /// was already pending and they were told then.
+    pub told: usize,
+}
+
+/// A knock, withdrawn.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Withdrawn {
+    /// The room.
+    pub room: String,
+    /// The knocker.
+    pub user: String,
+    /// Always true.
+    pub withdrawn: bool,
+}
+
+/// A knock, declined.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Declined {
+    /// The room.
+    pub room: String,
+    /// The knocker.
+    pub user: String,
+    /// Always true.
+    pub declined: bool,
+}

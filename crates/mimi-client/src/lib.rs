@@ -65,7 +65,7 @@ struct DeviceFile {
 /// A profile: an account on a provider and, once added, this device.
 ///
 /// Every operation that changes the device's state holds the profile's lock from reading
-/// the state to writing it back (see [`files`]), so several processes may use one profile.
+/// the state to writing it back (see `files.rs`), so several processes may use one profile.
 pub struct Profile {
     dir: PathBuf,
     file: ProfileFile,

@@ -8,7 +8,8 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use base64::Engine as _;
 use mimi_policy::id::{ClientId, UserId};
-use mimi_store::{Store as _, TokenOwner};
+use mimi_store::TokenOwner;
+use mimi_store::prelude::*;
 use sha2::{Digest as _, Sha256};
 
 use crate::error::ApiError;

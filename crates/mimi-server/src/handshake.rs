@@ -17,7 +17,8 @@
 use mimi_mls::hub::{Accepted, Staged};
 use mimi_policy::host::{AddFacts, add_at_commit};
 use mimi_policy::id::{ClientId, RoomId, UserId};
-use mimi_store::{EntryKind, NewEntry, RoomUpdate, Store as _, StoreError};
+use mimi_store::prelude::*;
+use mimi_store::{EntryKind, NewEntry, RoomUpdate, StoreError};
 
 use crate::error::ApiError;
 use crate::routes::document;

@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use mimi_mls::hub::{Hub, HubRoom};
 use mimi_policy::id::{ProviderId, RoomId};
-use mimi_store::{SqlStore, Store as _};
+use mimi_store::SqlStore;
+use mimi_store::prelude::*;
 use tokio::sync::{Mutex, OwnedMappedMutexGuard, OwnedMutexGuard};
 
 use crate::error::ApiError;

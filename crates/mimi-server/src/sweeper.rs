@@ -3,7 +3,8 @@
 //! see [`crate::handshake`]) once per epoch until a member's commit removes the device.
 
 use mimi_policy::id::{ClientId, RoomId};
-use mimi_store::{EntryKind, NewEntry, Store as _};
+use mimi_store::prelude::*;
+use mimi_store::{EntryKind, NewEntry};
 
 use crate::AppState;
 use crate::error::ApiError;

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use mimi_policy::id::{ClientId, RoomId};
-use mimi_store::{Append, NewEntry, SqlStore, Store as _, StoreError};
+use mimi_store::prelude::*;
+use mimi_store::{Append, NewEntry, SqlStore, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::tail::{Rendered, Tails};

@@ -18,12 +18,22 @@
 
 mod sql;
 mod sqlite_writer;
-
-use std::future::Future;
+mod store {
+    pub mod accounts;
+    pub mod consents;
+    pub mod delivery;
+    pub mod key_packages;
+    pub mod rooms;
+}
 
 use mimi_policy::id::{ClientId, RoomId, UserId};
 
 pub use sql::{Backend, SqlStore};
+pub use store::accounts::Accounts;
+pub use store::consents::Consents;
+pub use store::delivery::Delivery;
+pub use store::key_packages::KeyPackages;
+pub use store::rooms::Rooms;
 
 /// Why a store operation failed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -288,312 +298,16 @@ pub struct Position {
     pub last_seq: u64,
 }
 
-/// The provider's durable state. [`SqlStore`] implements it on SQLite and PostgreSQL; the
-/// conformance suite (`tests/conformance.rs`) runs against both.
-pub trait Store: Send + Sync {
-    /// Creates a user with its password hash; [`StoreError::Conflict`] if it exists.
-    fn create_user(
-        &self,
-        user: &UserId,
-        password_hash: &str,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+/// The provider's durable state, one trait per responsibility. [`SqlStore`] implements them
+/// on SQLite and PostgreSQL; the conformance suite (`tests/conformance.rs`) runs against
+/// both. Bring the methods into scope with `use mimi_store::prelude::*`.
+pub trait Store: Accounts + KeyPackages + Consents + Rooms + Delivery {}
 
-    /// The password hash of a user.
-    fn password_hash(
-        &self,
-        user: &UserId,
-    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+impl<T: Accounts + KeyPackages + Consents + Rooms + Delivery> Store for T {}
 
-    /// The provider's signing key for `domain`: the one stored, or `fresh` stored now if there
-    /// is none (the first of several processes to start wins, all get the same key).
-    fn provider_key(
-        &self,
-        domain: &str,
-        fresh: &[u8],
-    ) -> impl Future<Output = Result<Vec<u8>, StoreError>> + Send;
-
-    /// Records a bearer token (by its hash) for a user, or for one of its clients.
-    fn insert_token(
-        &self,
-        token_hash: &str,
-        owner: &TokenOwner,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// Who a token (by its hash) belongs to.
-    fn token_owner(
-        &self,
-        token_hash: &str,
-    ) -> impl Future<Output = Result<Option<TokenOwner>, StoreError>> + Send;
-
-    /// Registers a client under its user; [`StoreError::Conflict`] if it exists,
-    /// [`StoreError::NotFound`] if the user does not.
-    fn add_device(&self, client: &ClientId) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// A user's clients.
-    fn devices(
-        &self,
-        user: &UserId,
-    ) -> impl Future<Output = Result<Vec<ClientId>, StoreError>> + Send;
-
-    /// Deletes a client with its KeyPackages, tokens, inbox and room positions, and records
-    /// its removal from each room it was in as pending (see [`Store::pending_removals`]), in
-    /// one transaction. Returns those rooms; `None` if the client did not exist. Until its
-    /// removals are done, [`Store::add_device`] refuses the client's name.
-    fn remove_device(
-        &self,
-        client: &ClientId,
-    ) -> impl Future<Output = Result<Option<Vec<RoomId>>, StoreError>> + Send;
-
-    /// Up to `limit` removals of deleted clients from rooms that are not done yet, those
-    /// never proposed first.
-    fn pending_removals(
-        &self,
-        limit: u32,
-    ) -> impl Future<Output = Result<Vec<PendingRemoval>, StoreError>> + Send;
-
-    /// Records that the hub proposed a pending removal in `epoch`.
-    fn removal_proposed(
-        &self,
-        room: &RoomId,
-        client: &ClientId,
-        epoch: u64,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// Marks the removal of a deleted client from a room as done (a commit removed it, or
-    /// the room no longer holds it). [`Store::update_room`] does this for the clients its
-    /// commit removes.
-    fn finish_removal(
-        &self,
-        room: &RoomId,
-        client: &ClientId,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// Stores a client's KeyPackages (`true`: the last-resort one, handed out every time no
-    /// other is left).
-    fn add_key_packages(
-        &self,
-        client: &ClientId,
-        key_packages: &[(Vec<u8>, bool)],
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// Hands out one of a client's KeyPackages: an unused one, each at most once, else the
-    /// newest last-resort one; `None` if it has neither.
-    fn claim_key_package(
-        &self,
-        client: &ClientId,
-    ) -> impl Future<Output = Result<Option<Vec<u8>>, StoreError>> + Send;
-
-    /// How many unused, not last-resort KeyPackages a client has.
-    fn key_package_count(
-        &self,
-        client: &ClientId,
-    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
-
-    /// Records that `requester` asks `target` for consent to add it (to `room`, or any room),
-    /// and tells each of the target's devices ([`InboxKind::ConsentRequest`]); an existing
-    /// request or grant stays as it is, and is not told again. [`StoreError::NotFound`] if
-    /// the target does not exist.
-    fn request_consent(
-        &self,
-        target: &UserId,
-        requester: &UserId,
-        room: Option<&RoomId>,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// `target` lets `requester` add it (to `room`, or any room), whether asked or not.
-    fn grant_consent(
-        &self,
-        target: &UserId,
-        requester: &UserId,
-        room: Option<&RoomId>,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// Withdraws a grant or refuses a request; false if there was neither.
-    fn revoke_consent(
-        &self,
-        target: &UserId,
-        requester: &UserId,
-        room: Option<&RoomId>,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-
-    /// What `target` was asked and has granted.
-    fn consents(
-        &self,
-        target: &UserId,
-    ) -> impl Future<Output = Result<Vec<Consent>, StoreError>> + Send;
-
-    /// Records `user`'s knock on `room` and tells the devices of `notify` (the users who
-    /// may let it in) through their inboxes ([`InboxKind::Knock`]), once per knock; false
-    /// if the knock was already pending. [`StoreError::NotFound`] for an unknown room or
-    /// user.
-    fn knock(
-        &self,
-        room: &RoomId,
-        user: &UserId,
-        notify: &[UserId],
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-
-    /// Withdraws `user`'s pending knock on `room`, with the notifications of it that no
-    /// device has received yet; false if there was none.
-    fn withdraw_knock(
-        &self,
-        room: &RoomId,
-        user: &UserId,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-
-    /// Whether `user` has a pending knock on `room` (a commit adding the user ends it).
-    fn has_knocked(
-        &self,
-        room: &RoomId,
-        user: &UserId,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-
-    /// Records that `requester` is handed `target`'s KeyPackages (for `room`, or any) under
-    /// the provider's allowance, without consent, if it holds fewer than `allowance` such
-    /// claims (from the last day); false, recording nothing, if not. Counted and recorded
-    /// atomically: concurrent claims cannot pass the allowance together.
-    fn record_allowance_claim(
-        &self,
-        requester: &UserId,
-        target: &UserId,
-        room: Option<&RoomId>,
-        allowance: u32,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-
-    /// How many claims of `target`'s KeyPackages under the allowance `requester` holds
-    /// unused (from the last day): all of them with `room` `None`, else those for `room`
-    /// or any room.
-    fn allowance_claims(
-        &self,
-        requester: &UserId,
-        target: &UserId,
-        room: Option<&RoomId>,
-    ) -> impl Future<Output = Result<u32, StoreError>> + Send;
-
-    /// Ends `requester`'s claims of `target`'s KeyPackages under the allowance for `room`
-    /// and for any room (a commit of `requester` added `target` to `room`).
-    fn use_allowance_claims(
-        &self,
-        requester: &UserId,
-        target: &UserId,
-        room: &RoomId,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// Whether `target` lets `requester` add it to `room` (a grant for that room or for any
-    /// room; with `room` `None`, only a grant for any room counts).
-    fn has_consent(
-        &self,
-        target: &UserId,
-        requester: &UserId,
-        room: Option<&RoomId>,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-
-    /// Creates a room at version 1; [`StoreError::Conflict`] if it exists.
-    fn create_room(&self, room: &NewRoom) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// A room's record.
-    fn load_room(
-        &self,
-        id: &RoomId,
-    ) -> impl Future<Output = Result<Option<RoomRecord>, StoreError>> + Send;
-
-    /// A room's current version and epoch.
-    fn room_version(
-        &self,
-        id: &RoomId,
-    ) -> impl Future<Output = Result<Option<(u64, u64)>, StoreError>> + Send;
-
-    /// Applies a change to a room's hub state if the room is still at the version it was
-    /// computed from, appending its entry to the log, updating the members, putting the
-    /// Welcome in the added clients' inboxes and ending the added users' knocks, in one
-    /// transaction. Returns the entry's
-    /// sequence number; [`StoreError::Stale`] (nothing written) if another change won.
-    fn update_room(
-        &self,
-        update: &RoomUpdate,
-    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
-
-    /// Appends application messages sent in `epoch`, if the room is still in that epoch;
-    /// returns their sequence numbers, or [`StoreError::Stale`] (nothing written).
-    fn append_messages(
-        &self,
-        room: &RoomId,
-        epoch: u64,
-        messages: &[NewEntry],
-    ) -> impl Future<Output = Result<Vec<u64>, StoreError>> + Send;
-
-    /// Appends (each as [`Store::append_messages`]: one whose room left its epoch gets
-    /// [`StoreError::Stale`] and writes nothing, the others are written) and
-    /// acknowledgements (as [`Store::ack`]) in one transaction: one flush to disk covers
-    /// them all. An error of the whole batch writes nothing.
-    fn write_batch(
-        &self,
-        appends: &[Append<'_>],
-        acks: &[(ClientId, RoomId, u64)],
-    ) -> impl Future<Output = Result<Written, StoreError>> + Send;
-
-    /// Up to `limit` entries of a room's log after `after_seq`, in order.
-    fn read_log(
-        &self,
-        room: &RoomId,
-        after_seq: u64,
-        limit: u32,
-    ) -> impl Future<Output = Result<Vec<LogEntry>, StoreError>> + Send;
-
-    /// The rooms a client is in (not those it was removed from).
-    fn memberships(
-        &self,
-        client: &ClientId,
-    ) -> impl Future<Output = Result<Vec<Membership>, StoreError>> + Send;
-
-    /// The client's position in each room it receives (also those it is being removed
-    /// from), ordered by room, with each log's end: what it has pending, without reading
-    /// the entries.
-    fn positions(
-        &self,
-        client: &ClientId,
-    ) -> impl Future<Output = Result<Vec<Position>, StoreError>> + Send;
-
-    /// Up to `limit` log entries a client has not acknowledged, over all its rooms, in order
-    /// within each room.
-    fn pending(
-        &self,
-        client: &ClientId,
-        limit: u32,
-    ) -> impl Future<Output = Result<Vec<LogEntry>, StoreError>> + Send;
-
-    /// Acknowledges rooms' logs, each `(client, room, seq)` up to `seq` (a position never
-    /// moves back), in one transaction; for each, false if the client is not in the room. A
-    /// removed client that acknowledges the commit removing it leaves the room's delivery.
-    fn ack(
-        &self,
-        acks: &[(ClientId, RoomId, u64)],
-    ) -> impl Future<Output = Result<Vec<bool>, StoreError>> + Send;
-
-    /// A client's inbox after `after_id`.
-    fn inbox(
-        &self,
-        client: &ClientId,
-        after_id: u64,
-    ) -> impl Future<Output = Result<Vec<InboxItem>, StoreError>> + Send;
-
-    /// Deletes a client's inbox items up to `id`.
-    fn ack_inbox(
-        &self,
-        client: &ClientId,
-        id: u64,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// Deletes these items of a client's inbox.
-    fn ack_inbox_items(
-        &self,
-        client: &ClientId,
-        ids: &[u64],
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// Room log entries not yet acknowledged, summed over every member device.
-    fn delivery_backlog(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
-
-    /// The discoverable rooms, by ID.
-    fn directory(&self) -> impl Future<Output = Result<Vec<DirectoryEntry>, StoreError>> + Send;
+/// The store's traits, for their methods: `use mimi_store::prelude::*`.
+pub mod prelude {
+    pub use crate::{
+        Accounts as _, Consents as _, Delivery as _, KeyPackages as _, Rooms as _, Store as _,
+    };
 }

@@ -9,3 +9,4 @@ mod fixture;
 mod harness;
 mod list_update;
 mod rules;
+mod rules_policy;

@@ -5,7 +5,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use mimi_policy::id::ClientId;
-use mimi_store::{Store as _, TokenOwner};
+use mimi_store::TokenOwner;
+use mimi_store::prelude::*;
 
 use super::{ApiJson, ApiPath, local_user};
 use crate::auth::{Caller, hash_password, new_token, verify_password};

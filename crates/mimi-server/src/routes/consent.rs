@@ -12,7 +12,7 @@ use mimi_policy::id::{RoomId, UserId};
 use mimi_policy::operation::Target;
 use mimi_policy::rule::{self, Rule};
 use mimi_policy::{Actor, Decision, DenyCode, key_package_access};
-use mimi_store::Store as _;
+use mimi_store::prelude::*;
 
 use super::{ApiJson, local_user};
 use crate::auth::Caller;

@@ -6,7 +6,8 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use mimi_policy::host::create_hosted_room;
 use mimi_policy::{DenyCode, rule};
-use mimi_store::{NewRoom, Store as _};
+use mimi_store::NewRoom;
+use mimi_store::prelude::*;
 
 use super::{ApiJson, b64, document};
 use crate::auth::Caller;

@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use mimi_store::Store as _;
+use mimi_store::prelude::*;
 
 use crate::auth::Caller;
 use crate::error::ApiError;

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use mimi_mls::key_package::validate_key_package;
-use mimi_store::Store as _;
+use mimi_store::prelude::*;
 use openmls_traits::OpenMlsProvider as _;
 
 use super::{ApiJson, b64, local_user, to_b64};

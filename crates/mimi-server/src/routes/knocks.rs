@@ -8,7 +8,7 @@ use mimi_policy::host::knock_answer;
 use mimi_policy::id::{RoomId, UserId};
 use mimi_policy::operation::Action;
 use mimi_policy::{Actor, DenyCode, Operation, authorize};
-use mimi_store::Store as _;
+use mimi_store::prelude::*;
 
 use super::{ApiPath, local_user, room_id, visible};
 use crate::auth::Caller;

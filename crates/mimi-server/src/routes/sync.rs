@@ -9,7 +9,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use mimi_policy::id::{ClientId, RoomId};
-use mimi_store::{InboxKind, Store as _};
+use mimi_store::InboxKind;
+use mimi_store::prelude::*;
 use serde::Serialize;
 
 use super::{ApiJson, ApiQuery, to_b64};

@@ -1,0 +1,227 @@
+//! [`Delivery`] on SQL.
+
+use super::*;
+use crate::Delivery;
+
+impl Delivery for SqlStore {
+    async fn append_messages(
+        &self,
+        room: &RoomId,
+        epoch: u64,
+        messages: &[NewEntry],
+    ) -> Result<Vec<u64>, StoreError> {
+        let append = Append {
+            room,
+            epoch,
+            entries: messages,
+        };
+        let written = self.write_batch(&[append], &[]).await?;
+        written
+            .appended
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| Ok(Vec::new()))
+    }
+
+    async fn write_batch(
+        &self,
+        appends: &[Append<'_>],
+        acks: &[(ClientId, RoomId, u64)],
+    ) -> Result<Written, StoreError> {
+        let pool = match &self.writer {
+            BatchWriter::Sqlite(w) => return w.write_batch(appends, acks).await,
+            BatchWriter::Pool(pool) => pool,
+        };
+        let mut tx = pool.begin().await?;
+        let mut appended = Vec::with_capacity(appends.len());
+        for a in appends {
+            appended.push(match Self::append_in(&mut tx, a).await {
+                Ok(seqs) => Ok(seqs),
+                // This append changed nothing; the others go on.
+                Err(e @ (StoreError::Stale { .. } | StoreError::NotFound(_))) => Err(e),
+                // Anything else fails the whole batch (the transaction rolls back on drop).
+                Err(e) => return Err(e),
+            });
+        }
+        let mut acked = Vec::with_capacity(acks.len());
+        for (client, room, seq) in acks {
+            let done = sqlx::query(
+                "UPDATE room_members \
+                 SET acked_seq = CASE WHEN acked_seq < $1 THEN $1 ELSE acked_seq END \
+                 WHERE room_id = $2 AND client_id = $3",
+            )
+            .bind(*seq as i64)
+            .bind(room.as_str())
+            .bind(client.to_string())
+            .execute(&mut *tx)
+            .await?;
+            acked.push(done.rows_affected() > 0);
+        }
+        if !acks.is_empty() {
+            // Removed clients that have everything up to their removal are done with the
+            // room (the partial index keeps this to the few still leaving).
+            sqlx::query(
+                "DELETE FROM room_members WHERE until_seq IS NOT NULL AND acked_seq >= until_seq",
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(Written { appended, acked })
+    }
+
+    async fn read_log(
+        &self,
+        room: &RoomId,
+        after_seq: u64,
+        limit: u32,
+    ) -> Result<Vec<LogEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT room_id, seq, kind, epoch, sender, body FROM room_log \
+             WHERE room_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        )
+        .bind(room.as_str())
+        .bind(after_seq as i64)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(log_entry).collect()
+    }
+
+    async fn memberships(&self, client: &ClientId) -> Result<Vec<Membership>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT room_id, acked_seq FROM room_members \
+             WHERE client_id = $1 AND until_seq IS NULL ORDER BY room_id",
+        )
+        .bind(client.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Membership {
+                    room: RoomId::parse(&r.try_get::<String, _>(0)?).map_err(bad("room id"))?,
+                    acked_seq: u(r.try_get(1)?),
+                })
+            })
+            .collect()
+    }
+
+    async fn positions(&self, client: &ClientId) -> Result<Vec<Position>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT m.room_id, m.acked_seq, m.until_seq, r.last_seq \
+             FROM room_members m JOIN rooms r ON r.id = m.room_id \
+             WHERE m.client_id = $1 ORDER BY m.room_id",
+        )
+        .bind(client.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Position {
+                    room: RoomId::parse(&r.try_get::<String, _>(0)?).map_err(bad("room id"))?,
+                    acked_seq: u(r.try_get(1)?),
+                    until_seq: r.try_get::<Option<i64>, _>(2)?.map(u),
+                    last_seq: u(r.try_get(3)?),
+                })
+            })
+            .collect()
+    }
+
+    async fn pending(&self, client: &ClientId, limit: u32) -> Result<Vec<LogEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT l.room_id, l.seq, l.kind, l.epoch, l.sender, l.body \
+             FROM room_members m JOIN room_log l \
+               ON l.room_id = m.room_id AND l.seq > m.acked_seq \
+                  AND (m.until_seq IS NULL OR l.seq <= m.until_seq) \
+             WHERE m.client_id = $1 ORDER BY l.room_id, l.seq LIMIT $2",
+        )
+        .bind(client.to_string())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(log_entry).collect()
+    }
+
+    async fn ack(&self, acks: &[(ClientId, RoomId, u64)]) -> Result<Vec<bool>, StoreError> {
+        Ok(self.write_batch(&[], acks).await?.acked)
+    }
+
+    async fn inbox(&self, client: &ClientId, after_id: u64) -> Result<Vec<InboxItem>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, kind, room_id, body, ratchet_tree FROM inbox \
+             WHERE client_id = $1 AND id > $2 ORDER BY id",
+        )
+        .bind(client.to_string())
+        .bind(after_id as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut items = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let kind = match r.try_get::<i64, _>(1)? {
+                INBOX_WELCOME => InboxKind::Welcome,
+                INBOX_CONSENT_REQUEST => InboxKind::ConsentRequest,
+                INBOX_KNOCK => InboxKind::Knock,
+                // A kind a newer version wrote (a rolling upgrade): not this version's to
+                // deliver, and never to be mistaken for another kind.
+                _ => continue,
+            };
+            let room: String = r.try_get(2)?;
+            items.push(InboxItem {
+                id: u(r.try_get(0)?),
+                kind,
+                room: if room.is_empty() {
+                    None
+                } else {
+                    Some(RoomId::parse(&room).map_err(bad("room id"))?)
+                },
+                body: r.try_get(3)?,
+                ratchet_tree: r.try_get(4)?,
+            });
+        }
+        Ok(items)
+    }
+
+    async fn ack_inbox(&self, client: &ClientId, id: u64) -> Result<(), StoreError> {
+        // Only the kinds this version delivers: a newer version's items stay for it.
+        sqlx::query("DELETE FROM inbox WHERE client_id = $1 AND id <= $2 AND kind IN ($3, $4, $5)")
+            .bind(client.to_string())
+            .bind(id as i64)
+            .bind(INBOX_WELCOME)
+            .bind(INBOX_CONSENT_REQUEST)
+            .bind(INBOX_KNOCK)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn ack_inbox_items(&self, client: &ClientId, ids: &[u64]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for chunk in ids.chunks(ROWS_PER_INSERT) {
+            let list = (0..chunk.len())
+                .map(|i| format!("${}", i + 2))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM inbox WHERE client_id = $1 AND id IN ({list})"
+            )))
+            .bind(client.to_string());
+            for id in chunk {
+                query = query.bind(*id as i64);
+            }
+            query.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn delivery_backlog(&self) -> Result<u64, StoreError> {
+        let row = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(COALESCE(m.until_seq, r.last_seq) - m.acked_seq), 0) \
+             AS BIGINT) \
+             FROM room_members m JOIN rooms r ON r.id = m.room_id",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u(row.try_get(0)?))
+    }
+}

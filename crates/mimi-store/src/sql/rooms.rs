@@ -1,0 +1,210 @@
+//! [`Rooms`] on SQL.
+
+use super::*;
+use crate::Rooms;
+
+impl Rooms for SqlStore {
+    async fn create_room(&self, room: &NewRoom) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let result = sqlx::query(
+            "INSERT INTO rooms (id, version, epoch, last_seq, discoverable, created_at) \
+             VALUES ($1, 1, $2, 0, $3, $4)",
+        )
+        .bind(room.id.as_str())
+        .bind(room.epoch as i64)
+        .bind(i64::from(room.discoverable))
+        .bind(now())
+        .execute(&mut *tx)
+        .await;
+        match result {
+            Err(e) if unique_violation(&e) => {
+                return Err(StoreError::Conflict(format!("room {}", room.id)));
+            }
+            other => other?,
+        };
+        sqlx::query("INSERT INTO room_states (room_id, snapshot, document) VALUES ($1, $2, $3)")
+            .bind(room.id.as_str())
+            .bind(room.snapshot.as_slice())
+            .bind(room.document.as_str())
+            .execute(&mut *tx)
+            .await?;
+        for client in &room.members {
+            sqlx::query(
+                "INSERT INTO room_members (room_id, client_id, acked_seq) VALUES ($1, $2, 0)",
+            )
+            .bind(room.id.as_str())
+            .bind(client.to_string())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn load_room(&self, id: &RoomId) -> Result<Option<RoomRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT r.version, r.epoch, r.last_seq, s.snapshot \
+             FROM rooms r JOIN room_states s ON s.room_id = r.id WHERE r.id = $1",
+        )
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(RoomRecord {
+                id: id.clone(),
+                version: u(r.try_get(0)?),
+                epoch: u(r.try_get(1)?),
+                last_seq: u(r.try_get(2)?),
+                snapshot: r.try_get(3)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn room_version(&self, id: &RoomId) -> Result<Option<(u64, u64)>, StoreError> {
+        let row = sqlx::query("SELECT version, epoch FROM rooms WHERE id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok((u(r.try_get(0)?), u(r.try_get(1)?))))
+            .transpose()
+    }
+
+    async fn update_room(&self, update: &RoomUpdate) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // The compare-and-swap: the first statement writes, so SQLite takes its write lock
+        // at once and PostgreSQL locks the row until the commit.
+        let row = sqlx::query(
+            "UPDATE rooms SET version = version + 1, epoch = $1, last_seq = last_seq + 1, \
+             discoverable = $2 WHERE id = $3 AND version = $4 RETURNING last_seq",
+        )
+        .bind(update.epoch as i64)
+        .bind(i64::from(update.discoverable))
+        .bind(update.id.as_str())
+        .bind(update.expected_version as i64)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            let err = Self::stale(&mut tx, &update.id).await?;
+            tx.rollback().await?;
+            return Err(err);
+        };
+        sqlx::query("UPDATE room_states SET snapshot = $1, document = $2 WHERE room_id = $3")
+            .bind(update.snapshot.as_slice())
+            .bind(update.document.as_str())
+            .bind(update.id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        let seq: i64 = row.try_get(0)?;
+        let entry_epoch = match update.entry.kind {
+            // A commit is sent in the epoch before the one it starts.
+            EntryKind::Commit => update.epoch.saturating_sub(1),
+            _ => update.epoch,
+        };
+        sqlx::query(
+            "INSERT INTO room_log (room_id, seq, kind, epoch, sender, body) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(update.id.as_str())
+        .bind(seq)
+        .bind(update.entry.kind.code())
+        .bind(entry_epoch as i64)
+        .bind(update.entry.sender.as_str())
+        .bind(update.entry.body.as_slice())
+        .execute(&mut *tx)
+        .await?;
+        for client in &update.removed {
+            // A deleted device's removal is done once a commit removes it.
+            sqlx::query("DELETE FROM pending_removals WHERE room_id = $1 AND client_id = $2")
+                .bind(update.id.as_str())
+                .bind(client.to_string())
+                .execute(&mut *tx)
+                .await?;
+            // Delivered up to this entry, then dropped once acknowledged.
+            sqlx::query(
+                "UPDATE room_members SET until_seq = $1 \
+                 WHERE room_id = $2 AND client_id = $3 AND until_seq IS NULL",
+            )
+            .bind(seq)
+            .bind(update.id.as_str())
+            .bind(client.to_string())
+            .execute(&mut *tx)
+            .await?;
+        }
+        for client in &update.added {
+            // A device deleted since its KeyPackage was claimed joins nothing.
+            let exists = sqlx::query("SELECT 1 FROM devices WHERE client_id = $1")
+                .bind(client.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
+            if exists.is_none() {
+                tx.rollback().await?;
+                return Err(StoreError::NotFound(format!("client {client}")));
+            }
+            sqlx::query(
+                "INSERT INTO room_members (room_id, client_id, acked_seq) VALUES ($1, $2, $3) \
+                 ON CONFLICT (room_id, client_id) \
+                 DO UPDATE SET acked_seq = excluded.acked_seq, until_seq = NULL",
+            )
+            .bind(update.id.as_str())
+            .bind(client.to_string())
+            .bind(seq)
+            .execute(&mut *tx)
+            .await?;
+            // The knock is answered.
+            sqlx::query("DELETE FROM knocks WHERE room_id = $1 AND user_id = $2")
+                .bind(update.id.as_str())
+                .bind(client.user().as_str())
+                .execute(&mut *tx)
+                .await?;
+            if let Some(welcome) = &update.welcome {
+                sqlx::query(
+                    "INSERT INTO inbox (client_id, kind, room_id, body, ratchet_tree) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(client.to_string())
+                .bind(INBOX_WELCOME)
+                .bind(update.id.as_str())
+                .bind(welcome.as_slice())
+                .bind(update.ratchet_tree.as_deref())
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        for user in &update.answered_knocks {
+            let done = sqlx::query("DELETE FROM knocks WHERE room_id = $1 AND user_id = $2")
+                .bind(update.id.as_str())
+                .bind(user.as_str())
+                .execute(&mut *tx)
+                .await?;
+            // Moderators' devices that have not heard of the knock never will.
+            if done.rows_affected() > 0 {
+                sqlx::query("DELETE FROM inbox WHERE kind = $1 AND room_id = $2 AND body = $3")
+                    .bind(INBOX_KNOCK)
+                    .bind(update.id.as_str())
+                    .bind(user.as_str().as_bytes())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(u(seq))
+    }
+
+    async fn directory(&self) -> Result<Vec<DirectoryEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT r.id, s.document FROM rooms r JOIN room_states s ON s.room_id = r.id \
+             WHERE r.discoverable = 1 ORDER BY r.id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(DirectoryEntry {
+                    id: RoomId::parse(&r.try_get::<String, _>(0)?).map_err(bad("room id"))?,
+                    document: r.try_get(1)?,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,87 @@
+//! Users, their password hashes and bearer tokens, devices and the removals a deleted device leaves; the provider's signing key.
+
+use std::future::Future;
+
+use mimi_policy::id::{ClientId, RoomId, UserId};
+
+use crate::*;
+
+/// Users, their password hashes and bearer tokens, devices and the removals a deleted device leaves; the provider's signing key.
+pub trait Accounts: Send + Sync {
+    /// Creates a user with its password hash; [`StoreError::Conflict`] if it exists.
+    fn create_user(
+        &self,
+        user: &UserId,
+        password_hash: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The password hash of a user.
+    fn password_hash(
+        &self,
+        user: &UserId,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+
+    /// The provider's signing key for `domain`: the one stored, or `fresh` stored now if there
+    /// is none (the first of several processes to start wins, all get the same key).
+    fn provider_key(
+        &self,
+        domain: &str,
+        fresh: &[u8],
+    ) -> impl Future<Output = Result<Vec<u8>, StoreError>> + Send;
+
+    /// Records a bearer token (by its hash) for a user, or for one of its clients.
+    fn insert_token(
+        &self,
+        token_hash: &str,
+        owner: &TokenOwner,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Who a token (by its hash) belongs to.
+    fn token_owner(
+        &self,
+        token_hash: &str,
+    ) -> impl Future<Output = Result<Option<TokenOwner>, StoreError>> + Send;
+
+    /// Registers a client under its user; [`StoreError::Conflict`] if it exists,
+    /// [`StoreError::NotFound`] if the user does not.
+    fn add_device(&self, client: &ClientId) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// A user's clients.
+    fn devices(
+        &self,
+        user: &UserId,
+    ) -> impl Future<Output = Result<Vec<ClientId>, StoreError>> + Send;
+
+    /// Deletes a client with its KeyPackages, tokens, inbox and room positions, and records
+    /// its removal from each room it was in as pending (see [`Store::pending_removals`]), in
+    /// one transaction. Returns those rooms; `None` if the client did not exist. Until its
+    /// removals are done, [`Store::add_device`] refuses the client's name.
+    fn remove_device(
+        &self,
+        client: &ClientId,
+    ) -> impl Future<Output = Result<Option<Vec<RoomId>>, StoreError>> + Send;
+
+    /// Up to `limit` removals of deleted clients from rooms that are not done yet, those
+    /// never proposed first.
+    fn pending_removals(
+        &self,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<PendingRemoval>, StoreError>> + Send;
+
+    /// Records that the hub proposed a pending removal in `epoch`.
+    fn removal_proposed(
+        &self,
+        room: &RoomId,
+        client: &ClientId,
+        epoch: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Marks the removal of a deleted client from a room as done (a commit removed it, or
+    /// the room no longer holds it). [`Store::update_room`] does this for the clients its
+    /// commit removes.
+    fn finish_removal(
+        &self,
+        room: &RoomId,
+        client: &ClientId,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}

@@ -1,0 +1,38 @@
+//! Rooms: the hub's state of each, changed only by compare-and-swap on its version, and the directory.
+
+use std::future::Future;
+
+use mimi_policy::id::RoomId;
+
+use crate::*;
+
+/// Rooms: the hub's state of each, changed only by compare-and-swap on its version, and the directory.
+pub trait Rooms: Send + Sync {
+    /// Creates a room at version 1; [`StoreError::Conflict`] if it exists.
+    fn create_room(&self, room: &NewRoom) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// A room's record.
+    fn load_room(
+        &self,
+        id: &RoomId,
+    ) -> impl Future<Output = Result<Option<RoomRecord>, StoreError>> + Send;
+
+    /// A room's current version and epoch.
+    fn room_version(
+        &self,
+        id: &RoomId,
+    ) -> impl Future<Output = Result<Option<(u64, u64)>, StoreError>> + Send;
+
+    /// Applies a change to a room's hub state if the room is still at the version it was
+    /// computed from, appending its entry to the log, updating the members, putting the
+    /// Welcome in the added clients' inboxes and ending the added users' knocks, in one
+    /// transaction. Returns the entry's
+    /// sequence number; [`StoreError::Stale`] (nothing written) if another change won.
+    fn update_room(
+        &self,
+        update: &RoomUpdate,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// The discoverable rooms, by ID.
+    fn directory(&self) -> impl Future<Output = Result<Vec<DirectoryEntry>, StoreError>> + Send;
+}

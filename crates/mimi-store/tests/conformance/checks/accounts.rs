@@ -1,0 +1,156 @@
+//! Users, tokens, the provider key, devices and KeyPackages.
+
+use super::*;
+
+pub async fn users_are_unique_and_keep_their_password_hash(db: &Db) {
+    let s = &db.store;
+    s.create_user(&user("alice"), "argon2-hash-a")
+        .await
+        .unwrap();
+    let again = s.create_user(&user("alice"), "other").await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    assert_eq!(
+        s.password_hash(&user("alice")).await.unwrap().as_deref(),
+        Some("argon2-hash-a")
+    );
+    assert_eq!(s.password_hash(&user("nobody")).await.unwrap(), None);
+}
+
+pub async fn tokens_name_their_user_and_device(db: &Db) {
+    let s = &db.store;
+    s.create_user(&user("alice"), "h").await.unwrap();
+    let account = TokenOwner {
+        user: user("alice"),
+        client: None,
+    };
+    let device = TokenOwner {
+        user: user("alice"),
+        client: Some(client("alice", "phone")),
+    };
+    s.insert_token("t-hash", &account).await.unwrap();
+    s.insert_token("d-hash", &device).await.unwrap();
+    assert_eq!(s.token_owner("t-hash").await.unwrap(), Some(account));
+    assert_eq!(s.token_owner("d-hash").await.unwrap(), Some(device));
+    assert_eq!(s.token_owner("unknown").await.unwrap(), None);
+    let orphan = TokenOwner {
+        user: user("nobody"),
+        client: None,
+    };
+    let orphan = s.insert_token("t2", &orphan).await;
+    assert!(matches!(orphan, Err(StoreError::NotFound(_))), "{orphan:?}");
+}
+
+pub async fn the_provider_key_is_created_once(db: &Db) {
+    let first = db
+        .store
+        .provider_key("example.com", b"key one")
+        .await
+        .unwrap();
+    let other = db.reopen().await;
+    let second = other.provider_key("example.com", b"key two").await.unwrap();
+    assert_eq!(first, b"key one");
+    assert_eq!(second, b"key one");
+    assert_eq!(
+        other
+            .provider_key("example.org", b"key three")
+            .await
+            .unwrap(),
+        b"key three"
+    );
+    other.close().await;
+}
+
+pub async fn devices_need_their_user_and_are_unique(db: &Db) {
+    let s = &db.store;
+    let phone = client("alice", "phone");
+    let orphan = s.add_device(&phone).await;
+    assert!(matches!(orphan, Err(StoreError::NotFound(_))), "{orphan:?}");
+    s.create_user(&user("alice"), "h").await.unwrap();
+    s.add_device(&phone).await.unwrap();
+    s.add_device(&client("alice", "laptop")).await.unwrap();
+    let again = s.add_device(&phone).await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    assert_eq!(
+        s.devices(&user("alice")).await.unwrap(),
+        vec![client("alice", "laptop"), phone.clone()]
+    );
+    let device_token = TokenOwner {
+        user: user("alice"),
+        client: Some(phone.clone()),
+    };
+    s.insert_token("phone-token", &device_token).await.unwrap();
+    assert_eq!(s.remove_device(&phone).await.unwrap(), Some(vec![]));
+    assert_eq!(s.remove_device(&phone).await.unwrap(), None);
+    assert_eq!(
+        s.token_owner("phone-token").await.unwrap(),
+        None,
+        "its token is gone"
+    );
+    assert_eq!(
+        s.devices(&user("alice")).await.unwrap(),
+        vec![client("alice", "laptop")]
+    );
+}
+
+pub async fn key_packages_are_handed_out_once_then_the_last_resort(db: &Db) {
+    let s = &db.store;
+    let bob = client("bob", "phone");
+    with_devices(db, &[&bob]).await;
+    assert_eq!(s.claim_key_package(&bob).await.unwrap(), None);
+    s.add_key_packages(
+        &bob,
+        &[
+            (b"kp1".to_vec(), false),
+            (b"kp2".to_vec(), false),
+            (b"last".to_vec(), true),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.key_package_count(&bob).await.unwrap(), 2);
+    let first = s.claim_key_package(&bob).await.unwrap().unwrap();
+    let second = s.claim_key_package(&bob).await.unwrap().unwrap();
+    assert_eq!(
+        BTreeSet::from([first, second]),
+        BTreeSet::from([b"kp1".to_vec(), b"kp2".to_vec()])
+    );
+    assert_eq!(s.key_package_count(&bob).await.unwrap(), 0);
+    // The last-resort KeyPackage is handed out every time, and kept.
+    for _ in 0..2 {
+        assert_eq!(
+            s.claim_key_package(&bob).await.unwrap().as_deref(),
+            Some(&b"last"[..])
+        );
+    }
+    // Removing the device removes its KeyPackages.
+    s.remove_device(&bob).await.unwrap();
+    assert_eq!(s.claim_key_package(&bob).await.unwrap(), None);
+}
+
+pub async fn concurrent_claims_never_hand_out_a_key_package_twice(db: &Db) {
+    let bob = client("bob", "phone");
+    with_devices(db, &[&bob]).await;
+    let kps: Vec<(Vec<u8>, bool)> = (0..40)
+        .map(|i| (format!("kp{i}").into_bytes(), false))
+        .collect();
+    db.store.add_key_packages(&bob, &kps).await.unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let store = db.store.clone();
+        let bob = bob.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut got = Vec::new();
+            while let Some(kp) = store.claim_key_package(&bob).await.unwrap() {
+                got.push(kp);
+            }
+            got
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let distinct: BTreeSet<_> = all.iter().cloned().collect();
+    assert_eq!(all.len(), 40, "every KeyPackage handed out once");
+    assert_eq!(distinct.len(), 40);
+}

@@ -1,0 +1,169 @@
+//! Rooms: creation, compare-and-swap updates, the directory, reopening.
+
+use super::*;
+
+pub async fn rooms_are_created_once_and_loaded_back(db: &Db) {
+    let s = &db.store;
+    let alice = client("alice", "phone");
+    s.create_room(&new_room("team", vec![alice.clone()], true))
+        .await
+        .unwrap();
+    let again = s.create_room(&new_room("team", vec![], true)).await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    let r = s.load_room(&room_id("team")).await.unwrap().unwrap();
+    assert_eq!((r.version, r.epoch, r.last_seq), (1, 0, 0));
+    assert_eq!(r.snapshot, b"state 0");
+    assert_eq!(
+        s.room_version(&room_id("team")).await.unwrap(),
+        Some((1, 0))
+    );
+    assert_eq!(s.load_room(&room_id("none")).await.unwrap(), None);
+    assert_eq!(
+        s.memberships(&alice).await.unwrap().len(),
+        1,
+        "the creator is a member"
+    );
+}
+
+pub async fn room_updates_are_compare_and_swap_on_the_version(db: &Db) {
+    let s = &db.store;
+    let alice = client("alice", "phone");
+    s.create_room(&new_room("team", vec![alice.clone()], true))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.update_room(&commit("team", 1, 1, &alice)).await.unwrap(),
+        1
+    );
+    // Computed from version 1 again: refused, with the room's current version and epoch.
+    let late = s.update_room(&commit("team", 1, 1, &alice)).await;
+    assert!(
+        matches!(
+            late,
+            Err(StoreError::Stale {
+                version: 2,
+                epoch: 1
+            })
+        ),
+        "{late:?}"
+    );
+    // Nothing of it was written.
+    let log = s.read_log(&room_id("team"), 0, 10).await.unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].body, b"commit to 1");
+    assert_eq!(log[0].epoch, 0, "a commit is sent in the epoch it ends");
+    let r = s.load_room(&room_id("team")).await.unwrap().unwrap();
+    assert_eq!((r.version, r.epoch, r.last_seq), (2, 1, 1));
+    assert_eq!(r.snapshot, b"state 1");
+    // A proposal bumps the version but not the epoch.
+    let mut proposal = commit("team", 2, 1, &alice);
+    proposal.entry = entry(EntryKind::Proposal, &alice, "self-remove");
+    assert_eq!(s.update_room(&proposal).await.unwrap(), 2);
+    assert_eq!(
+        s.room_version(&room_id("team")).await.unwrap(),
+        Some((3, 1))
+    );
+    let unknown = s.update_room(&commit("none", 1, 1, &alice)).await;
+    assert!(
+        matches!(unknown, Err(StoreError::NotFound(_))),
+        "{unknown:?}"
+    );
+}
+
+pub async fn concurrent_room_updates_exactly_one_wins(db: &Db) {
+    let alice = client("alice", "phone");
+    db.store
+        .create_room(&new_room("race", vec![alice.clone()], false))
+        .await
+        .unwrap();
+    // Two stores on one database, as two processes would be.
+    let other = db.reopen().await;
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let store = if i % 2 == 0 {
+            db.store.clone()
+        } else {
+            other.clone()
+        };
+        let alice = alice.clone();
+        tasks.push(tokio::spawn(async move {
+            store.update_room(&commit("race", 1, 1, &alice)).await
+        }));
+    }
+    let mut won = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(seq) => {
+                won += 1;
+                assert_eq!(seq, 1);
+            }
+            Err(StoreError::Stale { version, epoch }) => assert_eq!((version, epoch), (2, 1)),
+            Err(e) => panic!("unexpected {e}"),
+        }
+    }
+    assert_eq!(won, 1);
+    assert_eq!(
+        db.store
+            .read_log(&room_id("race"), 0, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    other.close().await;
+}
+
+pub async fn the_directory_lists_only_discoverable_rooms(db: &Db) {
+    let s = &db.store;
+    let alice = client("alice", "phone");
+    s.create_room(&new_room("public", vec![alice.clone()], true))
+        .await
+        .unwrap();
+    s.create_room(&new_room("hidden", vec![alice.clone()], false))
+        .await
+        .unwrap();
+    let listed: Vec<RoomId> = s
+        .directory()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(listed, vec![room_id("public")]);
+    // A commit that hides the room takes it out of the directory.
+    let mut hide = commit("public", 1, 1, &alice);
+    hide.discoverable = false;
+    s.update_room(&hide).await.unwrap();
+    assert!(s.directory().await.unwrap().is_empty());
+}
+
+pub async fn everything_survives_reopening_the_database(db: &Db) {
+    let alice = client("alice", "phone");
+    with_devices(db, &[&alice]).await;
+    db.store
+        .create_room(&new_room("team", vec![alice.clone()], true))
+        .await
+        .unwrap();
+    db.store
+        .update_room(&commit("team", 1, 1, &alice))
+        .await
+        .unwrap();
+    db.store
+        .append_messages(
+            &room_id("team"),
+            1,
+            &[entry(EntryKind::Message, &alice, "kept")],
+        )
+        .await
+        .unwrap();
+    db.store.close().await;
+    let s = db.reopen().await;
+    assert_eq!(
+        s.devices(&user("alice")).await.unwrap(),
+        vec![alice.clone()]
+    );
+    let r = s.load_room(&room_id("team")).await.unwrap().unwrap();
+    assert_eq!((r.version, r.epoch, r.last_seq), (2, 1, 2));
+    assert_eq!(s.pending(&alice, 10).await.unwrap().len(), 2);
+    s.close().await;
+}

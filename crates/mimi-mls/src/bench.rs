@@ -91,14 +91,14 @@ pub fn hub_commit(members: usize, iterations: usize) -> Result<HubCommitFigures,
 
     let bare_provider = OpenMlsRustCrypto::default();
     let gi = match MlsMessageIn::tls_deserialize_exact(hosted.group_info(&hub)?)
-        .map_err(|e| MlsError::Malformed(e.to_string()))?
+        .map_err(MlsError::Decode)?
         .extract()
     {
         MlsMessageBodyIn::GroupInfo(gi) => gi,
         _ => return Err(MlsError::Malformed("not a GroupInfo".into())),
     };
-    let tree = RatchetTreeIn::tls_deserialize_exact(&hosted.ratchet_tree()?)
-        .map_err(|e| MlsError::Malformed(e.to_string()))?;
+    let tree =
+        RatchetTreeIn::tls_deserialize_exact(&hosted.ratchet_tree()?).map_err(MlsError::Decode)?;
     let (mut bare, _) = PublicGroup::from_external(
         bare_provider.crypto(),
         bare_provider.storage(),
@@ -117,7 +117,7 @@ pub fn hub_commit(members: usize, iterations: usize) -> Result<HubCommitFigures,
         let run_bare = |bare: &mut PublicGroup| -> Result<f64, MlsError> {
             let start = Instant::now();
             let message = MlsMessageIn::tls_deserialize_exact(&out.commit)
-                .map_err(|e| MlsError::Malformed(e.to_string()))?
+                .map_err(MlsError::Decode)?
                 .try_into_protocol_message()
                 .map_err(|_| MlsError::Malformed("not a handshake".into()))?;
             let processed = bare

@@ -8,6 +8,9 @@ pub enum MlsError {
     /// The bytes are not the expected MLS structure.
     #[error("malformed MLS input: {0}")]
     Malformed(String),
+    /// The bytes do not decode (TLS presentation language).
+    #[error("malformed MLS input: {0}")]
+    Decode(#[source] tls_codec::Error),
     /// A credential does not name a mimi client.
     #[error("credential: {0}")]
     Credential(String),
@@ -36,16 +39,16 @@ pub enum MlsError {
     /// A staged change was merged into a room that changed since it was staged.
     #[error("the room changed since the change was staged; stage it again")]
     StaleStage,
-    /// openmls refused the operation.
+    /// openmls refused the operation; its error is the source.
     #[error("MLS: {0}")]
-    Openmls(String),
+    Openmls(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl MlsError {
     /// Stable kebab-case code.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::Malformed(_) => "malformed-mls",
+            Self::Malformed(_) | Self::Decode(_) => "malformed-mls",
             Self::Credential(_) => "bad-credential",
             Self::KeyPackage(_) => "bad-key-package",
             Self::Policy(_) => "invalid-policy",
@@ -58,8 +61,29 @@ impl MlsError {
         }
     }
 
-    /// Wraps an openmls error.
-    pub(crate) fn openmls(e: impl std::fmt::Debug) -> Self {
-        Self::Openmls(format!("{e:?}"))
+    /// Wraps an openmls error, kept as the source.
+    pub(crate) fn openmls(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Openmls(Box::new(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::MlsError;
+
+    #[test]
+    fn undecodable_input_keeps_the_decoders_error_as_its_source() {
+        let hub = crate::hub::Hub::new(
+            mimi_policy::id::ProviderId::parse("a.example").unwrap_or_else(|e| panic!("{e}")),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let Err(err) = hub.load_room(&[0xff, 0x00], &[]) else {
+            panic!("garbage loaded as a room");
+        };
+        assert!(matches!(err, MlsError::Decode(_)), "{err:?}");
+        assert_eq!(err.code(), "malformed-mls");
+        assert!(err.source().is_some());
     }
 }

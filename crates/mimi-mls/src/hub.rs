@@ -99,13 +99,11 @@ impl Hub {
     /// the group names this hub as external sender and requires mimi's capabilities, that the
     /// room policy in it is valid and, for a new room (epoch 0), that its creator may create it.
     pub fn load_room(&self, group_info: &[u8], ratchet_tree: &[u8]) -> Result<HubRoom, MlsError> {
-        let message = MlsMessageIn::tls_deserialize_exact(group_info)
-            .map_err(|e| MlsError::Malformed(e.to_string()))?;
+        let message = MlsMessageIn::tls_deserialize_exact(group_info).map_err(MlsError::Decode)?;
         let MlsMessageBodyIn::GroupInfo(verifiable) = message.extract() else {
             return Err(MlsError::Malformed("not a GroupInfo".into()));
         };
-        let tree = RatchetTreeIn::tls_deserialize_exact(ratchet_tree)
-            .map_err(|e| MlsError::Malformed(e.to_string()))?;
+        let tree = RatchetTreeIn::tls_deserialize_exact(ratchet_tree).map_err(MlsError::Decode)?;
         // Each room keeps its public state in its own store, so it can be snapshotted alone.
         let storage = OpenMlsRustCrypto::default();
         let (group, _) = PublicGroup::from_external(
@@ -329,8 +327,7 @@ impl HubRoom {
         sender: &ClientId,
         message: &[u8],
     ) -> Result<(), MlsError> {
-        let message = MlsMessageIn::tls_deserialize_exact(message)
-            .map_err(|e| MlsError::Malformed(e.to_string()))?;
+        let message = MlsMessageIn::tls_deserialize_exact(message).map_err(MlsError::Decode)?;
         let protocol = message
             .try_into_protocol_message()
             .map_err(|_| MlsError::Malformed("not a group message".into()))?;

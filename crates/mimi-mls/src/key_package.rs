@@ -27,8 +27,7 @@ pub fn validate_key_package(
     bytes: &[u8],
     uploader: &UserId,
 ) -> Result<ValidKeyPackage, MlsError> {
-    let message = MlsMessageIn::tls_deserialize_exact(bytes)
-        .map_err(|e| MlsError::Malformed(e.to_string()))?;
+    let message = MlsMessageIn::tls_deserialize_exact(bytes).map_err(MlsError::Decode)?;
     let MlsMessageBodyIn::KeyPackage(key_package_in) = message.extract() else {
         return Err(MlsError::Malformed("not a KeyPackage".into()));
     };

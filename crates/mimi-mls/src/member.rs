@@ -146,13 +146,11 @@ impl Client {
     /// Joins a room's group from a Welcome and the ratchet tree the hub serves, and checks
     /// the room policy the group carries.
     pub fn join(&self, welcome: &[u8], ratchet_tree: &[u8]) -> Result<RoomGroup, MlsError> {
-        let message = MlsMessageIn::tls_deserialize_exact(welcome)
-            .map_err(|e| MlsError::Malformed(e.to_string()))?;
+        let message = MlsMessageIn::tls_deserialize_exact(welcome).map_err(MlsError::Decode)?;
         let MlsMessageBodyIn::Welcome(welcome) = message.extract() else {
             return Err(MlsError::Malformed("not a Welcome".into()));
         };
-        let tree = RatchetTreeIn::tls_deserialize_exact(ratchet_tree)
-            .map_err(|e| MlsError::Malformed(e.to_string()))?;
+        let tree = RatchetTreeIn::tls_deserialize_exact(ratchet_tree).map_err(MlsError::Decode)?;
         let group =
             StagedWelcome::new_from_welcome(&self.provider, &join_config(), welcome, Some(tree))
                 .map_err(MlsError::openmls)?
@@ -320,7 +318,7 @@ fn join_config() -> MlsGroupJoinConfig {
 
 fn parse_group_info_message(group_info: &[u8]) -> Result<VerifiableGroupInfo, MlsError> {
     match MlsMessageIn::tls_deserialize_exact(group_info)
-        .map_err(|e| MlsError::Malformed(e.to_string()))?
+        .map_err(MlsError::Decode)?
         .extract()
     {
         MlsMessageBodyIn::GroupInfo(gi) => Ok(gi),
@@ -329,8 +327,7 @@ fn parse_group_info_message(group_info: &[u8]) -> Result<VerifiableGroupInfo, Ml
 }
 
 fn parse_ratchet_tree(ratchet_tree: &[u8]) -> Result<RatchetTreeIn, MlsError> {
-    RatchetTreeIn::tls_deserialize_exact(ratchet_tree)
-        .map_err(|e| MlsError::Malformed(e.to_string()))
+    RatchetTreeIn::tls_deserialize_exact(ratchet_tree).map_err(MlsError::Decode)
 }
 
 /// The room as a GroupInfo and ratchet tree describe it, read from a throwaway public view of

@@ -158,7 +158,7 @@ impl Writer {
         request: Request,
         answer: oneshot::Receiver<Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
-        let gone = || StoreError::Backend("the writer stopped".into());
+        let gone = || StoreError::backend("the writer stopped");
         // Counted before it can be taken (the count never goes below zero), and uncounted
         // if it never reaches the queue (refused, or the caller went away while it waited).
         let counted = Counted::new(&self.waiting);

@@ -57,12 +57,58 @@ pub enum StoreError {
     },
     /// The database failed or holds something unreadable.
     #[error("database: {0}")]
-    Backend(String),
+    Backend(#[source] BackendError),
+}
+
+/// A database failure: what failed, and the driver's (or decoder's) error as the source.
+#[derive(Debug, Clone)]
+pub struct BackendError {
+    what: String,
+    source: Option<std::sync::Arc<dyn std::error::Error + Send + Sync>>,
+}
+
+impl std::fmt::Display for BackendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.source {
+            Some(source) if self.what.is_empty() => write!(f, "{source}"),
+            Some(source) => write!(f, "{}: {source}", self.what),
+            None => f.write_str(&self.what),
+        }
+    }
+}
+
+impl std::error::Error for BackendError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl StoreError {
+    /// A database failure told in words, with no error behind it.
+    pub fn backend(what: impl Into<String>) -> Self {
+        Self::Backend(BackendError {
+            what: what.into(),
+            source: None,
+        })
+    }
+
+    /// A database failure while doing `what`, caused by `source`.
+    pub fn backend_from(
+        what: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self::Backend(BackendError {
+            what: what.into(),
+            source: Some(std::sync::Arc::new(source)),
+        })
+    }
 }
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
-        Self::Backend(e.to_string())
+        Self::backend_from("", e)
     }
 }
 
@@ -91,7 +137,7 @@ impl EntryKind {
             1 => Ok(Self::Commit),
             2 => Ok(Self::Proposal),
             3 => Ok(Self::Message),
-            n => Err(StoreError::Backend(format!("unknown log entry kind {n}"))),
+            n => Err(StoreError::backend(format!("unknown log entry kind {n}"))),
         }
     }
 }
@@ -310,4 +356,23 @@ pub mod prelude {
     pub use crate::{
         Accounts as _, Consents as _, Delivery as _, KeyPackages as _, Rooms as _, Store as _,
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_database_failure_keeps_the_drivers_error_as_its_source() {
+        let Err(err) = SqlStore::open("sqlite:///proc/mimi-none/x.db").await else {
+            panic!("opened a database where none can be");
+        };
+        let StoreError::Backend(backend) = &err else {
+            panic!("not a database failure: {err:?}");
+        };
+        assert!(backend.source().is_some(), "{err}");
+        assert!(err.source().is_some(), "{err}");
+    }
 }

@@ -81,7 +81,7 @@ fn foreign_key_violation(e: &sqlx::Error) -> bool {
 }
 
 fn bad<E: std::fmt::Display>(what: &str) -> impl FnOnce(E) -> StoreError + '_ {
-    move |e| StoreError::Backend(format!("unreadable {what} in the database: {e}"))
+    move |e| StoreError::backend(format!("unreadable {what} in the database: {e}"))
 }
 
 fn u(v: i64) -> u64 {
@@ -107,7 +107,7 @@ impl SqlStore {
         let (backend, url, file) = if let Some(path) = url.strip_prefix("sqlite://") {
             let file = path.split('?').next().unwrap_or_default();
             if file.is_empty() || file.starts_with(":memory:") || path.contains("mode=memory") {
-                return Err(StoreError::Backend(format!(
+                return Err(StoreError::backend(format!(
                     "{url:?} is an in-memory database, which the provider's connections \
                      cannot share: give a file, sqlite://PATH"
                 )));
@@ -122,7 +122,7 @@ impl SqlStore {
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             (Backend::Postgres, url.to_owned(), std::path::PathBuf::new())
         } else {
-            return Err(StoreError::Backend(format!(
+            return Err(StoreError::backend(format!(
                 "unsupported database URL {url:?}: use sqlite://PATH or postgres://..."
             )));
         };
@@ -158,7 +158,7 @@ impl SqlStore {
         migrator
             .run(&pool)
             .await
-            .map_err(|e| StoreError::Backend(format!("migrating the database: {e}")))?;
+            .map_err(|e| StoreError::backend_from("migrating the database", e))?;
         let writer = match backend {
             Backend::Sqlite => {
                 BatchWriter::Sqlite(crate::sqlite_writer::SqliteWriter::start(&file)?)

@@ -19,7 +19,7 @@ use crate::{Append, NewEntry, StoreError, Written};
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
-        Self::Backend(e.to_string())
+        Self::backend_from("SQLite", e)
     }
 }
 
@@ -55,7 +55,7 @@ impl std::fmt::Debug for SqliteWriter {
 }
 
 fn stopped() -> StoreError {
-    StoreError::Backend("the SQLite writer stopped".into())
+    StoreError::backend("the SQLite writer stopped")
 }
 
 impl SqliteWriter {
@@ -68,7 +68,7 @@ impl SqliteWriter {
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(|e| {
-            StoreError::Backend(format!("opening {} for the writer: {e}", path.display()))
+            StoreError::backend_from(format!("opening {} for the writer", path.display()), e)
         })?;
         let migrated: i64 = conn.query_row(
             "SELECT COUNT(*) FROM sqlite_master WHERE name = '_sqlx_migrations'",
@@ -76,7 +76,7 @@ impl SqliteWriter {
             |row| row.get(0),
         )?;
         if migrated == 0 {
-            return Err(StoreError::Backend(format!(
+            return Err(StoreError::backend(format!(
                 "{} is not the database the provider migrated: give a plain file path, \
                  sqlite://PATH",
                 path.display()
@@ -106,7 +106,7 @@ impl SqliteWriter {
                     }
                 }
             })
-            .map_err(|e| StoreError::Backend(format!("starting the SQLite writer: {e}")))?;
+            .map_err(|e| StoreError::backend_from("starting the SQLite writer", e))?;
         Ok(Self { jobs })
     }
 

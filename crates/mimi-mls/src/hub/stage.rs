@@ -325,8 +325,7 @@ impl HubRoom {
         message: &[u8],
         group_info: Option<&[u8]>,
     ) -> Result<Checked, MlsError> {
-        let message = MlsMessageIn::tls_deserialize_exact(message)
-            .map_err(|e| MlsError::Malformed(e.to_string()))?;
+        let message = MlsMessageIn::tls_deserialize_exact(message).map_err(MlsError::Decode)?;
         let protocol = message
             .try_into_protocol_message()
             .map_err(|_| MlsError::Malformed("not a handshake message".into()))?;

@@ -17,8 +17,7 @@ impl RoomGroup {
     /// room policy rules as on the hub before they are merged: a commit the policy forbids
     /// is refused here too, and the group stays as it was.
     pub fn process(&mut self, client: &Client, message: &[u8]) -> Result<Incoming, MlsError> {
-        let message = MlsMessageIn::tls_deserialize_exact(message)
-            .map_err(|e| MlsError::Malformed(e.to_string()))?;
+        let message = MlsMessageIn::tls_deserialize_exact(message).map_err(MlsError::Decode)?;
         let protocol = message
             .try_into_protocol_message()
             .map_err(|_| MlsError::Malformed("not a group message".into()))?;

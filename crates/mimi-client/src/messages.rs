@@ -88,6 +88,17 @@ impl Profile {
             // block what comes after it.
             welcomes.push(w.id);
             let room = w.room.clone();
+            // Used already (another process on this profile applied the same batch): the
+            // device is in the room. A group it left stays inactive and does not count.
+            let joined = RoomId::parse(&room)
+                .ok()
+                .map(|id| client.group(&id))
+                .transpose()?
+                .flatten()
+                .is_some_and(|g| g.mls().is_active());
+            if joined {
+                continue;
+            }
             match self.join(w) {
                 Ok(()) => events.push(Event::Joined { room }),
                 // The provider did not answer (an older provider's tree fetch): left for

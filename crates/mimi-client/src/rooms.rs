@@ -78,9 +78,16 @@ impl Profile {
                 group_info: api::b64(&client.group_info(&group)?),
                 ratchet_tree: api::b64(&group.ratchet_tree()?),
             };
-            let created: RoomCreated = p.api.post("/v1/rooms", Some(token), &body)?;
-            p.save()?;
-            RoomId::parse(&created.room).map_err(|e| bad_answer("room", e))
+            let created = p.api.post::<RoomCreated>("/v1/rooms", Some(token), &body);
+            // Hosted (a 2xx, even with a malformed answer): keep the group.
+            let hosted = match &created {
+                Ok(_) => true,
+                Err(e) => (200..300).contains(&e.status),
+            };
+            if hosted {
+                p.save()?;
+            }
+            RoomId::parse(&created?.room).map_err(|e| bad_answer("room", e))
         })
     }
 

@@ -70,6 +70,13 @@ pub enum ApiError {
     },
     /// The provider cannot serve it now (a room's stored state unreadable, a worker gone).
     Unavailable(String),
+    /// `error`, in the part of a request `context` names (`messages[3]`).
+    Within {
+        /// Which part of the request.
+        context: String,
+        /// What went wrong there.
+        error: Box<ApiError>,
+    },
 }
 
 #[derive(Serialize)]
@@ -138,6 +145,7 @@ impl ApiError {
             | Self::Forbidden { code, .. }
             | Self::Request { code, .. } => code,
             Self::Unauthorized(_) => "unauthorized",
+            Self::Within { error, .. } => error.code(),
             Self::Busy => "busy",
             Self::TooLarge(_) => "too-large",
             Self::MethodNotAllowed => "method-not-allowed",
@@ -161,13 +169,12 @@ impl ApiError {
         matches!(self, Self::NoRoom(_))
     }
 
-    /// Prefixes the message for people with `context` (which part of a request failed).
+    /// The same error, its message for people prefixed with `context` (which part of a
+    /// request failed).
     pub fn within(self, context: &str) -> Self {
-        let http = self.http();
-        Self::Request {
-            status: http.status,
-            code: http.code,
-            message: format!("{context}: {}", http.message),
+        Self::Within {
+            context: context.to_owned(),
+            error: Box::new(self),
         }
     }
 
@@ -245,6 +252,13 @@ impl ApiError {
                 status, message, ..
             } => http(*status, message.clone()),
             Self::Unavailable(message) => http(StatusCode::SERVICE_UNAVAILABLE, message.clone()),
+            Self::Within { context, error } => {
+                let inner = error.http();
+                Http {
+                    message: format!("{context}: {}", inner.message),
+                    ..inner
+                }
+            }
         }
     }
 
@@ -263,11 +277,16 @@ fn denied_code(decision: &Decision) -> &'static str {
     }
 }
 
-/// A denial's status: 404 for what the caller may not know exists, 400 for a room that
-/// cannot be hosted as given, else 403.
+/// A denial's status: 404 for a room the caller may not know exists (the visibility rules),
+/// 400 for a room that cannot be hosted as given, else 403 (a target missing from the room
+/// too: the room exists, the request names someone not in it).
 fn denied_status(decision: &Decision) -> StatusCode {
+    let visibility = [
+        mimi_policy::rule::MIMI_VISIBLE,
+        mimi_policy::rule::MIMI_DOCUMENT,
+    ];
     match decision.deny_code() {
-        Some(DenyCode::NotFound) => StatusCode::NOT_FOUND,
+        Some(DenyCode::NotFound) if visibility.contains(&decision.rule()) => StatusCode::NOT_FOUND,
         Some(DenyCode::ForeignRoom) => StatusCode::BAD_REQUEST,
         Some(DenyCode::InvalidPolicy) if decision.rule() == mimi_policy::rule::MIMI_HOST => {
             StatusCode::BAD_REQUEST
@@ -285,10 +304,21 @@ struct Http {
     epoch: Option<u64>,
 }
 
+/// For logs: the answer's message and code and, for a database failure, the failure itself
+/// with its cause (which the answer does not tell the client).
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let http = self.http();
-        write!(f, "{} ({})", http.message, http.code)
+        write!(f, "{} ({})", http.message, http.code)?;
+        match self {
+            Self::Store(e @ StoreError::Backend(_)) => write!(f, ": {e}"),
+            Self::Within { error, .. }
+                if matches!(**error, Self::Store(StoreError::Backend(_))) =>
+            {
+                write!(f, ": {error}")
+            }
+            _ => Ok(()),
+        }
     }
 }
 
@@ -297,6 +327,7 @@ impl std::error::Error for ApiError {
         match self {
             Self::Mls(e) => Some(e),
             Self::Store(e) => Some(e),
+            Self::Within { error, .. } => Some(error.as_ref()),
             _ => None,
         }
     }

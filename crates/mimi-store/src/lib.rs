@@ -5,7 +5,7 @@
 //! - KeyPackages, each handed out at most once, the last-resort one kept;
 //! - rooms: the hub's state of each room as an opaque snapshot with a version, changed only
 //!   by compare-and-swap on that version, so the database, not a process's memory, orders a
-//!   room's commits ([`Store::update_room`]);
+//!   room's commits ([`Rooms::update_room`]);
 //! - one delivery log per room (commits, proposals, messages, each with a sequence number)
 //!   with each member client's acknowledged position, and a per-client inbox for what is not
 //!   a room's yet (Welcomes).
@@ -170,7 +170,7 @@ pub struct NewEntry {
     pub body: Vec<u8>,
 }
 
-/// Messages for one room, sent in one epoch: one part of a [`Store::write_batch`].
+/// Messages for one room, sent in one epoch: one part of a [`Delivery::write_batch`].
 #[derive(Debug, Clone, Copy)]
 pub struct Append<'a> {
     /// The room.
@@ -181,7 +181,7 @@ pub struct Append<'a> {
     pub entries: &'a [NewEntry],
 }
 
-/// What a [`Store::write_batch`] did.
+/// What a [`Delivery::write_batch`] did.
 #[derive(Debug)]
 pub struct Written {
     /// For each append, its sequence numbers, or why nothing of it was written.

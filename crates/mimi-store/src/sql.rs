@@ -36,12 +36,12 @@ pub enum Backend {
 #[derive(Debug, Clone)]
 pub struct SqlStore {
     pool: AnyPool,
-    /// Group commits of messages and acknowledgements ([`Store::write_batch`]).
+    /// Group commits of messages and acknowledgements ([`Delivery::write_batch`](crate::Delivery::write_batch)).
     writer: BatchWriter,
     backend: Backend,
 }
 
-/// Where [`Store::write_batch`] runs.
+/// Where [`Delivery::write_batch`](crate::Delivery::write_batch) runs.
 #[derive(Debug, Clone)]
 enum BatchWriter {
     /// SQLite: a connection of its own on a thread of its own, so that the hot write path

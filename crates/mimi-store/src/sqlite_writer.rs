@@ -1,4 +1,4 @@
-//! [`Store::write_batch`](crate::Store::write_batch) on SQLite: one connection on a thread of
+//! [`Delivery::write_batch`](crate::Delivery::write_batch) on SQLite: one connection on a thread of
 //! its own runs each batch as one transaction, statement after statement in-process.
 //!
 //! Through sqlx every statement is a round trip to the connection's worker thread (two

@@ -29,14 +29,15 @@ pub async fn create(
     let tree = b64("ratchet_tree", &body.ratchet_tree)?;
     let hosted = state.hub.load_room(&gi, &tree)?;
     let room = hosted.policy();
+    let id = room
+        .id
+        .clone()
+        .ok_or_else(|| ApiError::bad_request("invalid-policy", "the room has no ID"))?;
     let decision = create_hosted_room(room, &client, &state.domain);
     if !decision.is_allowed() {
         let here = &state.domain;
         let message = match decision.deny_code() {
-            Some(DenyCode::ForeignRoom) => room
-                .id
-                .as_ref()
-                .map(|id| format!("{id} is not a room of {here}")),
+            Some(DenyCode::ForeignRoom) => Some(format!("{id} is not a room of {here}")),
             Some(DenyCode::InvalidPolicy) if decision.rule() == rule::MIMI_HOST => Some(format!(
                 "a room hosted by {here} must name mimi://{}/u/system as owning system",
                 here.domain()
@@ -51,10 +52,6 @@ pub async fn create(
             None => decision.into(),
         });
     }
-    let id = room
-        .id
-        .clone()
-        .ok_or_else(|| ApiError::bad_request("invalid-policy", "the room has no ID"))?;
     let new = NewRoom {
         id: id.clone(),
         epoch: hosted.epoch(),

@@ -299,4 +299,12 @@ async fn banning_a_knocker_answers_its_knock() {
         StatusCode::NOT_FOUND,
         "bob has no knock to withdraw either"
     );
+    // A banned user knows the room that banned it, hidden or not (MIMI-VISIBLE): its knock
+    // is refused as banned, not as a room that does not exist.
+    let (status, v) = knock(&api, &bob, "team").await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("banned")),
+        "{v}"
+    );
 }

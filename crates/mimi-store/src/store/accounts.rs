@@ -53,9 +53,9 @@ pub trait Accounts: Send + Sync {
     ) -> impl Future<Output = Result<Vec<ClientId>, StoreError>> + Send;
 
     /// Deletes a client with its KeyPackages, tokens, inbox and room positions, and records
-    /// its removal from each room it was in as pending (see [`Store::pending_removals`]), in
+    /// its removal from each room it was in as pending (see [`Accounts::pending_removals`]), in
     /// one transaction. Returns those rooms; `None` if the client did not exist. Until its
-    /// removals are done, [`Store::add_device`] refuses the client's name.
+    /// removals are done, [`Accounts::add_device`] refuses the client's name.
     fn remove_device(
         &self,
         client: &ClientId,
@@ -77,7 +77,7 @@ pub trait Accounts: Send + Sync {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Marks the removal of a deleted client from a room as done (a commit removed it, or
-    /// the room no longer holds it). [`Store::update_room`] does this for the clients its
+    /// the room no longer holds it). [`Rooms::update_room`] does this for the clients its
     /// commit removes.
     fn finish_removal(
         &self,

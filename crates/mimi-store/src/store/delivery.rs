@@ -17,9 +17,9 @@ pub trait Delivery: Send + Sync {
         messages: &[NewEntry],
     ) -> impl Future<Output = Result<Vec<u64>, StoreError>> + Send;
 
-    /// Appends (each as [`Store::append_messages`]: one whose room left its epoch gets
+    /// Appends (each as [`Delivery::append_messages`]: one whose room left its epoch gets
     /// [`StoreError::Stale`] and writes nothing, the others are written) and
-    /// acknowledgements (as [`Store::ack`]) in one transaction: one flush to disk covers
+    /// acknowledgements (as [`Delivery::ack`]) in one transaction: one flush to disk covers
     /// them all. An error of the whole batch writes nothing.
     fn write_batch(
         &self,

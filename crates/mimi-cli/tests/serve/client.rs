@@ -57,6 +57,27 @@ pub(crate) fn alice_adds_bob_to_team(dir: &Path) -> (Server, PathBuf, PathBuf) {
     (server, alice, bob)
 }
 
+/// `mimi sync --follow --json` on `profile`, and its output lines as they come.
+pub(crate) fn follower(profile: &Path) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+    use std::io::{BufRead as _, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mimi"))
+        .args(["sync", "--follow", "--json", "--profile"])
+        .arg(profile)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    (child, rx)
+}
+
 pub(crate) fn events(stdout: &str) -> Vec<Value> {
     stdout
         .lines()
@@ -251,24 +272,9 @@ fn a_commit_whose_answer_was_lost_is_confirmed_by_the_next_sync() {
 
 #[test]
 fn sync_follow_prints_messages_as_the_event_stream_pushes_them() {
-    use std::io::{BufRead as _, BufReader};
     let dir = scratch("follow");
     let (server, alice, bob) = alice_adds_bob_to_team(&dir);
-    let mut follower = Command::new(env!("CARGO_BIN_EXE_mimi"))
-        .args(["sync", "--follow", "--json", "--profile"])
-        .arg(&bob)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let stdout = follower.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            if tx.send(line.unwrap()).is_err() {
-                break;
-            }
-        }
-    });
+    let (mut follower, rx) = follower(&bob);
     let next = || -> Value {
         let line = rx
             .recv_timeout(std::time::Duration::from_secs(20))

@@ -257,7 +257,6 @@ fn two_serve_processes_on_one_postgres_database_are_one_provider() {
 
 #[test]
 fn an_event_stream_through_one_process_hears_what_is_sent_through_the_other() {
-    use std::io::{BufRead as _, BufReader};
     let Some(db) = Schema::create("follow") else {
         eprintln!("skipped: MIMI_TEST_POSTGRES_URL is not set");
         return;
@@ -272,21 +271,7 @@ fn an_event_stream_through_one_process_hears_what_is_sent_through_the_other() {
     ok(&alice, &["room", "create", "team"]);
     ok(&alice, &["room", "add", "team", "bob"]);
     // bob follows through 2; everything is sent through 1, which does not ring 2.
-    let mut follower = Command::new(env!("CARGO_BIN_EXE_mimi"))
-        .args(["sync", "--follow", "--json", "--profile"])
-        .arg(&bob)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let stdout = follower.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            if tx.send(line.unwrap()).is_err() {
-                break;
-            }
-        }
-    });
+    let (mut follower, rx) = crate::client::follower(&bob);
     let next = || -> Value {
         let line = rx
             .recv_timeout(std::time::Duration::from_secs(20))

@@ -2,11 +2,10 @@
 //! profile's lock, so no process writes state older than another's and no key is used twice.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::client::{alice_adds_bob_to_team, events, ok};
+use crate::client::{alice_adds_bob_to_team, events, follower, ok};
 use crate::server::scratch;
 
 /// The texts of every message `profile` receives, syncing until `want` of them came.
@@ -33,21 +32,7 @@ fn a_follower_and_fifty_sends_on_one_profile_at_once_lose_and_reuse_no_key() {
     let (server, alice, bob) = alice_adds_bob_to_team(&dir);
     ok(&bob, &["sync"]);
     // alice follows on her profile: every batch bob's messages bring changes her state.
-    let mut follower = Command::new(env!("CARGO_BIN_EXE_mimi"))
-        .args(["sync", "--follow", "--json", "--profile"])
-        .arg(&alice)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let stdout = follower.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            if tx.send(line.unwrap()).is_err() {
-                break;
-            }
-        }
-    });
+    let (mut follower, rx) = follower(&alice);
     // Fifty sends from alice's profile at once, while bob's messages reach her follower.
     let sends: Vec<_> = (0..50)
         .map(|i| {

@@ -164,11 +164,6 @@ impl ApiError {
         )
     }
 
-    /// Whether the room (or a hidden room) is not there for the caller.
-    pub fn is_no_room(&self) -> bool {
-        matches!(self, Self::NoRoom(_))
-    }
-
     /// The same error, its message for people prefixed with `context` (which part of a
     /// request failed).
     pub fn within(self, context: &str) -> Self {
@@ -260,11 +255,6 @@ impl ApiError {
                 }
             }
         }
-    }
-
-    /// The HTTP status of the answer.
-    pub fn status(&self) -> StatusCode {
-        self.http().status
     }
 }
 

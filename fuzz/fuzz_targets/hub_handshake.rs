@@ -1,5 +1,6 @@
 //! MLS messages through the hub's pipeline: as a handshake (with the same bytes as
-//! GroupInfo) and as an application message. Must never panic.
+//! GroupInfo), as a handshake replayed from the log, and as an application message. Must
+//! never panic.
 #![no_main]
 
 use std::cell::RefCell;
@@ -38,6 +39,7 @@ fuzz_target!(|data: &[u8]| {
         let (hub, hosted, alice) = &mut *cell.borrow_mut();
         let _ = hosted.process(hub, data, Some(data));
         let _ = hosted.process(hub, data, None);
+        let _ = hosted.replay(hub, data, Some(data));
         let _ = hosted.check_message(hub, alice, data);
     });
 });

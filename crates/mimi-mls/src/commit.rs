@@ -201,12 +201,13 @@ impl CommitSummary {
 /// an add or join of the same commit gives its user (taken out of `expected`), or an
 /// operation of the proposer's own (ban, unban, leave, role change).
 fn authorize_list_update(
-    before: &Room,
+    decider: &mut Decider<'_>,
     proposer: &Origin,
     update: &ParticipantListUpdate,
     expected: &mut BTreeMap<UserId, RoleIndex>,
 ) -> Result<(), MlsError> {
-    let changes = before
+    let changes = decider
+        .before
         .participants()
         .changes(update)
         .map_err(|e| MlsError::Policy(e.to_string()))?;
@@ -231,17 +232,49 @@ fn authorize_list_update(
             (_, NO_ROLE) if actor.id() == &change.user => Action::Leave,
             (_, role) => Action::ChangeRole { target: who, role },
         };
-        decide(before, actor, action)?;
+        decider.decide(actor, action)?;
     }
     Ok(())
 }
 
-fn decide(room: &Room, actor: Actor, action: Action) -> Result<Decision, MlsError> {
-    let decision = authorize(room, &Operation { actor, action });
-    if decision.is_allowed() {
-        Ok(decision)
-    } else {
-        Err(MlsError::Denied(decision))
+/// Decides operations against the room before a commit or proposal, keeping those allowed.
+struct Decider<'a> {
+    before: &'a Room,
+    decided: Vec<Operation>,
+}
+
+impl<'a> Decider<'a> {
+    fn new(before: &'a Room) -> Self {
+        Self {
+            before,
+            decided: Vec::new(),
+        }
+    }
+
+    fn decide(&mut self, actor: Actor, action: Action) -> Result<Decision, MlsError> {
+        let op = Operation { actor, action };
+        let decision = authorize(self.before, &op);
+        if decision.is_allowed() {
+            self.decided.push(op);
+            Ok(decision)
+        } else {
+            Err(MlsError::Denied(decision))
+        }
+    }
+
+    /// The role `plan` gives `user` when `op` is applied, if it changes it.
+    fn planned_role(
+        &mut self,
+        op: Operation,
+        user: &UserId,
+    ) -> Result<Option<RoleIndex>, MlsError> {
+        let authorized = plan(self.before, &op).map_err(MlsError::Denied)?;
+        let role = authorized.changes().iter().find_map(|c| match c {
+            Change::SetRole { user: u, role } if u == user => Some(*role),
+            _ => None,
+        });
+        self.decided.push(op);
+        Ok(role)
     }
 }
 
@@ -250,15 +283,6 @@ fn target(client: &ClientId) -> Target {
         user: client.user().clone(),
         client: Some(client.name().to_owned()),
     }
-}
-
-/// The role `plan` gives `user` when `op` is applied, if it changes it.
-fn planned_role(room: &Room, op: &Operation, user: &UserId) -> Result<Option<RoleIndex>, MlsError> {
-    let authorized = plan(room, op).map_err(MlsError::Denied)?;
-    Ok(authorized.changes().iter().find_map(|c| match c {
-        Change::SetRole { user: u, role } if u == user => Some(*role),
-        _ => None,
-    }))
 }
 
 /// The room a commit leads to.
@@ -280,13 +304,24 @@ impl After {
     }
 }
 
+/// A commit the policy allows: the operations it carries, each decided against the room
+/// before it, and the room it leads to.
+#[derive(Debug, Clone)]
+pub struct Authorized {
+    /// The operations, in the order they were decided.
+    pub operations: Vec<Operation>,
+    /// The room after the commit.
+    pub after: After,
+}
+
 /// Authorizes every operation of a commit against the room before it, and checks the room
 /// after it (`delta`: the clients the commit adds and removes).
 pub fn authorize_commit(
     before: &Room,
     summary: &CommitSummary,
     delta: ClientDelta,
-) -> Result<After, MlsError> {
+) -> Result<Authorized, MlsError> {
+    let mut decider = Decider::new(before);
     if let Some(kind) = summary.refused.first() {
         return Err(MlsError::Policy(format!(
             "{kind} proposals are not allowed; the policy changes by AppDataUpdate"
@@ -332,8 +367,7 @@ pub fn authorize_commit(
         };
         let mut proposed = (**proposed).clone();
         proposed.id = before.id.clone();
-        decide(
-            before,
+        decider.decide(
             committer.clone(),
             Action::UpdatePolicy {
                 policy: Box::new(proposed),
@@ -351,7 +385,7 @@ pub fn authorize_commit(
                 role: None,
             },
         };
-        if let Some(role) = planned_role(before, &op, joiner.user())? {
+        if let Some(role) = decider.planned_role(op, joiner.user())? {
             expected.insert(joiner.user().clone(), role);
         }
     }
@@ -368,15 +402,15 @@ pub fn authorize_commit(
             },
         };
         let op = Operation { actor, action };
-        if let Some(role) = planned_role(before, &op, client.user())? {
+        if let Some(role) = decider.planned_role(op, client.user())? {
             expected.insert(client.user().clone(), role);
         }
     }
-    authorize_removals(before, summary)?;
+    authorize_removals(&mut decider, summary)?;
 
     if let Some(update) = &summary.app_data.list_update {
         let proposer = summary.list_proposer.as_ref().unwrap_or(&summary.committer);
-        authorize_list_update(before, proposer, update, &mut expected)?;
+        authorize_list_update(&mut decider, proposer, update, &mut expected)?;
     }
     if let Some((user, role)) = expected
         .iter()
@@ -387,26 +421,28 @@ pub fn authorize_commit(
         )));
     }
     if summary.psk {
-        decide(before, committer.clone(), Action::Psk)?;
+        decider.decide(committer.clone(), Action::Psk)?;
     }
     if summary.reinit {
-        decide(before, committer.clone(), Action::Reinit)?;
+        decider.decide(committer.clone(), Action::Reinit)?;
     }
     for (client, since) in &summary.updates {
-        decide(
-            before,
+        decider.decide(
             Origin::Member(client.clone()).actor(),
             Action::Update {
                 seconds_since_last_update: *since,
             },
         )?;
     }
-    Ok(after)
+    Ok(Authorized {
+        operations: decider.decided,
+        after,
+    })
 }
 
 /// Authorizes the Remove and SelfRemove proposals of a summary, each as its proposer's
 /// operation.
-fn authorize_removals(before: &Room, summary: &CommitSummary) -> Result<(), MlsError> {
+fn authorize_removals(decider: &mut Decider<'_>, summary: &CommitSummary) -> Result<(), MlsError> {
     for (proposer, client) in &summary.removes {
         let action = match proposer {
             Origin::System(_) => Action::ExternalProposal {
@@ -417,14 +453,10 @@ fn authorize_removals(before: &Room, summary: &CommitSummary) -> Result<(), MlsE
                 target: target(client),
             },
         };
-        decide(before, proposer.actor(), action)?;
+        decider.decide(proposer.actor(), action)?;
     }
     for client in &summary.self_removes {
-        decide(
-            before,
-            Origin::Member(client.clone()).actor(),
-            Action::SelfRemove,
-        )?;
+        decider.decide(Origin::Member(client.clone()).actor(), Action::SelfRemove)?;
     }
 
     Ok(())
@@ -432,29 +464,28 @@ fn authorize_removals(before: &Room, summary: &CommitSummary) -> Result<(), MlsE
 
 /// Authorizes a standalone proposal (SelfRemove, Remove, Update, participant-list update) as
 /// its proposer's operation; `since_update` tells how long ago a client last updated its leaf.
-/// The room it leads to is checked when a commit includes it.
+/// The room it leads to is checked when a commit includes it. Returns the operations it
+/// carries, each decided.
 pub fn authorize_proposal(
     before: &Room,
     proposer: Origin,
     proposal: &Proposal,
     leaf_client: &dyn Fn(u32) -> Option<ClientId>,
     since_update: &dyn Fn(&ClientId) -> u64,
-) -> Result<(), MlsError> {
+) -> Result<Vec<Operation>, MlsError> {
+    let mut decider = Decider::new(before);
     if let Proposal::Update(_) = proposal {
         let Origin::Member(client) = proposer else {
             return Err(MlsError::Malformed("Update from a non-member".into()));
         };
         let since = since_update(&client);
-        decide(
-            before,
+        decider.decide(
             Origin::Member(client).actor(),
             Action::Update {
                 seconds_since_last_update: since,
             },
         )?;
-        return Ok(());
-    }
-    if let Proposal::AppDataUpdate(p) = proposal {
+    } else if let Proposal::AppDataUpdate(p) = proposal {
         let (ids::PARTICIPANT_LIST, AppDataUpdateOperation::Update(bytes)) =
             (p.component_id(), p.operation())
         else {
@@ -466,20 +497,21 @@ pub fn authorize_proposal(
         };
         let update: ParticipantListUpdate = mimi_policy::codec::decode_exact(bytes.as_slice())
             .map_err(|e| MlsError::Malformed(format!("participant list update: {e}")))?;
-        return authorize_list_update(before, &proposer, &update, &mut BTreeMap::new());
-    }
-    if !matches!(proposal, Proposal::SelfRemove | Proposal::Remove(_)) {
+        authorize_list_update(&mut decider, &proposer, &update, &mut BTreeMap::new())?;
+    } else if matches!(proposal, Proposal::SelfRemove | Proposal::Remove(_)) {
+        let mut summary = CommitSummary::new(proposer.clone(), ResolvedAppData::default());
+        summary.record(proposer, proposal, leaf_client, || {
+            Err(MlsError::Malformed("unexpected Add".into()))
+        })?;
+        authorize_removals(&mut decider, &summary)?;
+    } else {
         return Err(MlsError::Policy(
             "only SelfRemove, Remove, Update and participant-list AppDataUpdate proposals \
              are sent on their own"
                 .into(),
         ));
     }
-    let mut summary = CommitSummary::new(proposer.clone(), ResolvedAppData::default());
-    summary.record(proposer, proposal, leaf_client, || {
-        Err(MlsError::Malformed("unexpected Add".into()))
-    })?;
-    authorize_removals(before, &summary)
+    Ok(decider.decided)
 }
 
 /// The origin of a message's sender: `leaf_client` names members, `external` names the

@@ -7,7 +7,9 @@
 //!    policy engine (`mimi_policy::host::add_at_commit`) for every user the commit adds.
 //! 3. Write: one transaction compares the room's version and stores its next state, the
 //!    log entry, the members, the Welcomes and the answered knocks.
-//! 4. Merge: only then does the cached room take the staged state.
+//! 4. Merge: only then does the cached room take the staged state; its snapshot is then
+//!    refreshed, off the transaction (until it is, the room is its older snapshot with the
+//!    log entry replayed).
 //!
 //! A refusal at any step leaves the cached room as it was. When another process changed the
 //! room first, the write is refused as stale and the whole path runs again on the room as
@@ -18,7 +20,7 @@ use mimi_mls::hub::{Accepted, Staged};
 use mimi_policy::host::{AddFacts, add_at_commit};
 use mimi_policy::id::{ClientId, RoomId, UserId};
 use mimi_store::prelude::*;
-use mimi_store::{EntryKind, NewEntry, RoomUpdate, StoreError};
+use mimi_store::{EntryKind, NewEntry, RoomSnapshot, RoomUpdate, StoreError};
 
 use crate::error::ApiError;
 use crate::routes::document;
@@ -125,7 +127,8 @@ async fn decide_newcomer(
 }
 
 /// Writes a staged change with its log entry in one transaction, if the room is still at
-/// the version `room` was read at, then merges it into `room`. `None`: another process
+/// the version `room` was read at, then merges it into `room` and refreshes the room's
+/// snapshot (with the ratchet tree the change's Welcome waits for). `None`: another process
 /// changed the room first, and `room` is left as it was (the next read replaces it).
 pub async fn write_and_merge(
     state: &AppState,
@@ -136,39 +139,66 @@ pub async fn write_and_merge(
     welcome: Option<Vec<u8>>,
 ) -> Result<Option<Stored>, ApiError> {
     let after = staged.room();
-    let ratchet_tree = match welcome {
-        Some(_) => Some(staged.ratchet_tree()?),
-        None => None,
-    };
     let update = RoomUpdate {
         id: id.clone(),
         expected_version: room.version,
         epoch: staged.epoch(),
-        snapshot: staged.snapshot()?,
         document: document(after),
         discoverable: after.components().base.discoverable.0,
         entry,
+        group_info: staged.group_info().map(<[u8]>::to_vec),
         added: staged.added().to_vec(),
         removed: staged.removed().to_vec(),
         answered_knocks: staged.placed().to_vec(),
         welcome,
-        ratchet_tree,
     };
-    match state.store.update_room(&update).await {
-        Ok(seq) => {
-            match room.hub.merge(staged) {
-                Ok(()) => room.version += 1,
-                // Not expected (the room is locked from stage to merge); the version left
-                // behind makes the next request read the room from the database.
-                Err(e) => tracing::error!(room = %id, error = %e, "merging a written change"),
-            }
-            let _ = state.notifier.send(());
-            Ok(Some(Stored {
-                epoch: update.epoch,
-                seq,
-            }))
+    let seq = match state.store.update_room(&update).await {
+        Ok(seq) => seq,
+        Err(StoreError::Stale { .. }) => return Ok(None),
+        Err(other) => return Err(other.into()),
+    };
+    match room.hub.merge(staged) {
+        Ok(()) => {
+            room.version += 1;
+            save_snapshot(state, id, room, seq, update.welcome.is_some()).await;
         }
-        Err(StoreError::Stale { .. }) => Ok(None),
-        Err(other) => Err(other.into()),
+        // Not expected (the room is locked from stage to merge); the version left behind
+        // makes the next request read the room from the database, replaying the change.
+        Err(e) => tracing::error!(room = %id, error = %e, "merging a written change"),
+    }
+    let _ = state.notifier.send(());
+    Ok(Some(Stored {
+        epoch: update.epoch,
+        seq,
+    }))
+}
+
+/// Refreshes the snapshot of a room just changed by log entry `seq`. Off the change's
+/// transaction: if it fails, the change stays in the log to replay, and the removal sweeper
+/// reads the room again (`AppState::settle_rooms_behind`), which saves it.
+async fn save_snapshot(state: &AppState, id: &RoomId, room: &LoadedRoom, seq: u64, welcome: bool) {
+    let snapshot = (|| {
+        let welcome_trees = if welcome {
+            vec![(seq, room.hub.ratchet_tree()?)]
+        } else {
+            Vec::new()
+        };
+        Ok::<_, mimi_mls::MlsError>(RoomSnapshot {
+            id: id.clone(),
+            seq,
+            snapshot: room.hub.snapshot()?,
+            welcome_trees,
+        })
+    })();
+    let saved = match snapshot {
+        Ok(snapshot) => state
+            .store
+            .save_snapshot(&snapshot)
+            .await
+            .map_err(ApiError::from),
+        Err(e) => Err(e.into()),
+    };
+    if let Err(e) = saved {
+        tracing::warn!(room = %id, error = %e, "saving the room's snapshot; it is replayed later");
     }
 }

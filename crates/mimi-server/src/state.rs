@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use mimi_mls::hub::{Hub, HubRoom};
 use mimi_policy::id::{ProviderId, RoomId};
-use mimi_store::SqlStore;
 use mimi_store::prelude::*;
+use mimi_store::{RoomSnapshot, SqlStore};
 use tokio::sync::{Mutex, OwnedMappedMutexGuard, OwnedMutexGuard};
 
 use crate::error::ApiError;
@@ -182,20 +182,68 @@ impl AppState {
             .map_err(|_| ApiError::Unavailable(format!("{id} could not be loaded")))
     }
 
-    /// The room as the database has it.
+    /// The room as the database has it: its snapshot with the handshakes logged since
+    /// replayed onto it. A replay refreshes the snapshot and gives the Welcomes that waited
+    /// for them their ratchet trees (a process stopped between a commit and its snapshot).
     async fn read_room(&self, id: &RoomId) -> Result<LoadedRoom, ApiError> {
         let record = self
             .store
             .load_room(id)
             .await?
             .ok_or_else(|| ApiError::NoRoom(id.clone()))?;
-        let hub = self.hub.restore_room(&record.snapshot).map_err(|e| {
+        let unreadable = |e: mimi_mls::MlsError| {
             tracing::error!(room = %id, error = %e, "stored room state is unreadable");
             ApiError::Unavailable("the room's stored state is unreadable".into())
-        })?;
+        };
+        let mut hub = self
+            .hub
+            .restore_room(&record.snapshot)
+            .map_err(unreadable)?;
+        let Some(last) = record.unsettled.last().map(|h| h.seq) else {
+            return Ok(LoadedRoom {
+                version: record.version,
+                hub,
+            });
+        };
+        let mut welcome_trees = Vec::new();
+        for handshake in &record.unsettled {
+            hub.replay(&self.hub, &handshake.body, handshake.group_info.as_deref())
+                .map_err(unreadable)?;
+            if handshake.welcome_waiting {
+                welcome_trees.push((handshake.seq, hub.ratchet_tree()?));
+            }
+        }
+        tracing::info!(room = %id, replayed = record.unsettled.len(), "room replayed from its log");
+        let snapshot = RoomSnapshot {
+            id: id.clone(),
+            seq: last,
+            snapshot: hub.snapshot()?,
+            welcome_trees,
+        };
+        self.store.save_snapshot(&snapshot).await?;
+        let _ = self.notifier.send(());
         Ok(LoadedRoom {
             version: record.version,
             hub,
         })
+    }
+
+    /// Reads again from the database the rooms whose snapshot is behind their log (a
+    /// process stopped, or its database failed, between a commit and its snapshot), which
+    /// replays them and refreshes their snapshots. Returns how many it read.
+    pub async fn settle_rooms_behind(&self, limit: u32) -> Result<usize, ApiError> {
+        let behind = self.store.rooms_behind(limit).await?;
+        for id in &behind {
+            let slot = self
+                .rooms
+                .lock()
+                .await
+                .entry(id.clone())
+                .or_insert_with(|| Arc::new(Mutex::new(None)))
+                .clone();
+            let mut cached = slot.lock_owned().await;
+            *cached = Some(self.read_room(id).await?);
+        }
+        Ok(behind.len())
     }
 }

@@ -1,6 +1,8 @@
 //! The removal sweeper: a deleted device leaves every room it was in. The hub proposes each
 //! removal as the room's external sender (staged, written and merged like any handshake,
 //! see [`crate::handshake`]) once per epoch until a member's commit removes the device.
+//! Each round also reads again the rooms whose snapshot fell behind their log, which saves
+//! it (and the ratchet trees their waiting Welcomes need).
 
 use mimi_policy::id::{ClientId, RoomId};
 use mimi_store::prelude::*;
@@ -19,6 +21,11 @@ pub async fn run(state: AppState) {
     let mut tick = tokio::time::interval(SWEEP_EVERY);
     loop {
         tick.tick().await;
+        match state.settle_rooms_behind(100).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(rooms = n, "snapshots that fell behind saved"),
+            Err(e) => tracing::warn!("saving snapshots that fell behind: {e}"),
+        }
         match sweep(&state, 1_000).await {
             Ok(0) => {}
             Ok(left) => tracing::info!(left, "device removals still pending"),

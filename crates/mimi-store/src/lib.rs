@@ -238,8 +238,40 @@ pub struct RoomRecord {
     pub epoch: u64,
     /// The last sequence number of its log (0 when empty).
     pub last_seq: u64,
-    /// The hub's state of the room.
+    /// The hub's state of the room as of log entry `snapshot_seq`.
     pub snapshot: Vec<u8>,
+    /// The log entry the snapshot includes (0: the room as created).
+    pub snapshot_seq: u64,
+    /// The handshakes logged after the snapshot, in order: the room's state is the snapshot
+    /// with these replayed onto it (usually none: the snapshot is refreshed after each one).
+    pub unsettled: Vec<LoggedHandshake>,
+}
+
+/// A handshake of a room's log that its snapshot does not include yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedHandshake {
+    /// Its place in the log.
+    pub seq: u64,
+    /// The commit or proposal (an MLS message).
+    pub body: Vec<u8>,
+    /// The committer's GroupInfo for the new epoch (commits).
+    pub group_info: Option<Vec<u8>>,
+    /// A Welcome of this commit waits for the ratchet tree of its epoch.
+    pub welcome_waiting: bool,
+}
+
+/// A room's refreshed snapshot, and the ratchet trees its waiting Welcomes join with.
+#[derive(Debug, Clone)]
+pub struct RoomSnapshot {
+    /// The room.
+    pub id: RoomId,
+    /// The last log entry the snapshot includes.
+    pub seq: u64,
+    /// The hub's state of the room after that entry.
+    pub snapshot: Vec<u8>,
+    /// For commits (by log entry) whose Welcomes wait: the ratchet tree of the epoch each
+    /// starts.
+    pub welcome_trees: Vec<(u64, Vec<u8>)>,
 }
 
 /// What the directory shows of a room.
@@ -277,14 +309,15 @@ pub struct RoomUpdate {
     pub expected_version: u64,
     /// The epoch after the change.
     pub epoch: u64,
-    /// The hub's state after the change.
-    pub snapshot: Vec<u8>,
     /// The room document after the change.
     pub document: String,
     /// Listed in the directory after the change.
     pub discoverable: bool,
     /// What goes into the room's log (the commit or the proposal).
     pub entry: NewEntry,
+    /// The committer's GroupInfo for the new epoch, logged with a commit so that the room
+    /// can be replayed from an older snapshot.
+    pub group_info: Option<Vec<u8>>,
     /// Clients the change adds to the group: they receive what follows the entry. Each
     /// must be a registered device ([`StoreError::NotFound`] otherwise, nothing written).
     pub added: Vec<ClientId>,
@@ -294,10 +327,9 @@ pub struct RoomUpdate {
     /// Users the change gives a place in the room (added, or banned): their knocks on it
     /// are answered and go (as those of the added clients' users always do).
     pub answered_knocks: Vec<UserId>,
-    /// A Welcome for the added clients, put in each one's inbox.
+    /// A Welcome for the added clients, put in each one's inbox. It is delivered once
+    /// [`Rooms::save_snapshot`] has given it the ratchet tree of its epoch.
     pub welcome: Option<Vec<u8>>,
-    /// The ratchet tree after the change, stored with the Welcome.
-    pub ratchet_tree: Option<Vec<u8>>,
 }
 
 /// A user's consent to being added to rooms by another user, asked for or given.

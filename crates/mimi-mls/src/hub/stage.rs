@@ -6,11 +6,10 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use mimi_policy::Room;
 use mimi_policy::id::{ClientId, UserId};
 use mimi_policy::role::NO_ROLE;
 use mimi_policy::room::ClientDelta;
-use openmls::group::PublicGroup;
+use mimi_policy::{Operation, Room};
 use openmls::prelude::{
     LeafNodeIndex, MlsMessageIn, ProcessedMessageContent, Proposal, ProtocolMessage,
     QueuedProposal, Sender, SenderExtensionIndex, SignaturePublicKey, StagedCommit,
@@ -24,21 +23,38 @@ use crate::commit::{
     After, Origin, authorize_commit, authorize_proposal, fill_updater, origin_of, resolve_app_data,
     summarize,
 };
-use crate::context::app_data_entries;
+use crate::context::{app_data_entries, room_of};
 use crate::identity::{client_of, external_system_user};
-use crate::stored::{entries, provider_with};
 
 /// A handshake the hub accepts, checked against the room but not part of it: what it would
-/// do, and the room as it will be. [`HubRoom::merge`] makes it the room's state; dropping
-/// it leaves the room as it was.
+/// do and the room as it will be. [`HubRoom::merge`] applies it; dropping it leaves the room
+/// as it was. Staging copies nothing of the group: the change is openmls' staged commit (or
+/// the queued proposal), merged into the room's own state.
 pub struct Staged {
     /// The state it was staged on ([`HubRoom::state`]): it merges only into that state.
     base: u64,
-    next: HubRoom,
+    change: Change,
     accepted: Accepted,
+    epoch: u64,
+    operations: Vec<Operation>,
     delta: ClientDelta,
     newcomers: Vec<UserId>,
     placed: Vec<UserId>,
+    room: RoomAfter,
+}
+
+/// The room after a staged change.
+enum RoomAfter {
+    /// The room before (a proposal changes it only once committed).
+    Same(Arc<Room>),
+    /// A new policy: the room rebuilt from the new group context.
+    Rebuilt(Arc<Room>),
+    /// The room before with the change's clients: built on first asking
+    /// ([`Staged::room`]), otherwise applied in place when merged.
+    Clients {
+        before: Arc<Room>,
+        after: std::sync::OnceLock<Room>,
+    },
 }
 
 impl Staged {
@@ -49,7 +65,14 @@ impl Staged {
 
     /// The epoch after the change (a proposal stays in the current one).
     pub fn epoch(&self) -> u64 {
-        self.next.epoch()
+        self.epoch
+    }
+
+    /// The policy operations the change carries, each decided against the room before it
+    /// and allowed, in the order they were decided. The provider's own decisions (consent,
+    /// knocks, the allowance for [`Staged::newcomers`]) come on top.
+    pub fn operations(&self) -> &[Operation] {
+        &self.operations
     }
 
     /// The clients the change adds to the group.
@@ -76,36 +99,62 @@ impl Staged {
 
     /// The room after the change.
     pub fn room(&self) -> &Room {
-        self.next.policy()
+        match &self.room {
+            RoomAfter::Same(room) | RoomAfter::Rebuilt(room) => room,
+            RoomAfter::Clients { before, after } => after.get_or_init(|| {
+                let mut room = (**before).clone();
+                room.apply_client_delta(&self.delta);
+                room
+            }),
+        }
     }
 
-    /// The hub's state after the change, as [`HubRoom::snapshot`] gives it.
-    pub fn snapshot(&self) -> Result<Vec<u8>, MlsError> {
-        self.next.snapshot()
-    }
-
-    /// The ratchet tree after the change, for the Welcome's joiners.
-    pub fn ratchet_tree(&self) -> Result<Vec<u8>, MlsError> {
-        self.next.ratchet_tree()
+    /// The committer's GroupInfo for the new epoch (commits only), to log with the commit:
+    /// a room restored from an older snapshot serves it again after replaying the commit.
+    pub fn group_info(&self) -> Option<&[u8]> {
+        match &self.change {
+            Change::Commit(commit) => Some(&commit.group_info),
+            Change::Proposal(_) => None,
+        }
     }
 }
 
-/// What a checked handshake does to the room, before it is applied to the next state.
-enum Checked {
+/// What a staged handshake does to the group when merged.
+enum Change {
     Proposal(Box<QueuedProposal>),
-    Commit(Box<CheckedCommit>),
+    Commit(Box<CommitChange>),
 }
 
-struct CheckedCommit {
+struct CommitChange {
     staged: StagedCommit,
-    committer: Origin,
-    after: After,
-    delta: ClientDelta,
     /// Clients whose leaves the commit renews: the committer with a path, a joiner, the
     /// senders of committed Updates.
     refreshed: Vec<ClientId>,
+    /// Clients the commit removes.
+    removed: Vec<ClientId>,
+    /// When, on the hub's clock.
+    at: u64,
     group_info: Vec<u8>,
     signer: SignaturePublicKey,
+}
+
+/// How a handshake is checked: decided against the room policy (a new one), or replayed from
+/// the room's log (decided when it was logged).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Decide,
+    Replay,
+}
+
+/// A checked handshake: the change and, when decided, the operations allowed and the room
+/// it leads to.
+struct Checked {
+    change: Change,
+    operations: Vec<Operation>,
+    /// The room after a decided commit (`None` for proposals and replays).
+    after: Option<After>,
+    delta: ClientDelta,
+    committer: Option<Origin>,
 }
 
 impl HubRoom {
@@ -141,8 +190,71 @@ impl HubRoom {
         if staged.base != self.state {
             return Err(MlsError::StaleStage);
         }
-        *self = staged.next;
+        self.apply(staged.change)?;
+        match staged.room {
+            RoomAfter::Same(_) => {}
+            RoomAfter::Rebuilt(room) => self.room = room,
+            RoomAfter::Clients { before, after } => match after.into_inner() {
+                Some(room) => self.room = Arc::new(room),
+                None => {
+                    // Not asked for: the delta goes into the room itself (no copy while no
+                    // other staged change shares it).
+                    drop(before);
+                    Arc::make_mut(&mut self.room).apply_client_delta(&staged.delta);
+                }
+            },
+        }
         Ok(())
+    }
+
+    /// Applies a handshake of the room's log that followed the snapshot the room was
+    /// restored from: it was decided when it was logged, so only MLS checks it again (a
+    /// commit with the GroupInfo logged with it).
+    pub fn replay(
+        &mut self,
+        hub: &Hub,
+        message: &[u8],
+        group_info: Option<&[u8]>,
+    ) -> Result<(), MlsError> {
+        let checked = self.check(hub, None, message, group_info, Mode::Replay)?;
+        self.apply(checked.change)?;
+        self.room = Arc::new(room_of(self.group.group_context(), self.group.members())?);
+        Ok(())
+    }
+
+    /// Merges a change into the group, with the leaf times and GroupInfo it brings.
+    fn apply(&mut self, change: Change) -> Result<(), MlsError> {
+        self.state = super::new_state();
+        match change {
+            Change::Proposal(proposal) => self
+                .group
+                .add_proposal(self.storage.storage(), *proposal)
+                .map_err(MlsError::openmls),
+            Change::Commit(commit) => {
+                let CommitChange {
+                    staged,
+                    refreshed,
+                    removed,
+                    at,
+                    group_info,
+                    signer,
+                } = *commit;
+                self.group
+                    .merge_commit(self.storage.storage(), staged)
+                    .map_err(MlsError::openmls)?;
+                for client in &removed {
+                    self.updated.remove(client);
+                }
+                for client in refreshed {
+                    self.updated.insert(client, at);
+                }
+                self.group_info = ServedGroupInfo::Pending {
+                    bytes: group_info,
+                    signer,
+                };
+                Ok(())
+            }
+        }
     }
 
     /// Stages and merges at once (for callers with nothing to decide or write between).
@@ -220,100 +332,60 @@ impl HubRoom {
         message: &[u8],
         group_info: Option<&[u8]>,
     ) -> Result<Staged, MlsError> {
-        let checked = self.check(hub, submitter, message, group_info)?;
-        let mut next = self.fork()?;
-        match checked {
-            Checked::Proposal(proposal) => {
-                next.group
-                    .add_proposal(next.storage.storage(), *proposal)
-                    .map_err(MlsError::openmls)?;
-                Ok(Staged {
-                    base: self.state,
-                    next,
-                    accepted: Accepted::Proposal,
-                    delta: ClientDelta::default(),
-                    newcomers: Vec::new(),
-                    placed: Vec::new(),
-                })
-            }
-            Checked::Commit(commit) => {
-                let CheckedCommit {
-                    staged,
-                    committer,
-                    after,
-                    delta,
-                    refreshed,
-                    group_info,
-                    signer,
-                } = *commit;
-                next.group
-                    .merge_commit(next.storage.storage(), staged)
-                    .map_err(MlsError::openmls)?;
-                let now = hub.now();
-                for client in &delta.removed {
-                    next.updated.remove(client);
-                }
-                for client in refreshed.into_iter().chain(delta.added.iter().cloned()) {
-                    next.updated.insert(client, now);
-                }
-                next.group_info = ServedGroupInfo::Pending {
-                    bytes: group_info,
-                    signer,
-                };
-                next.room = match after {
-                    After::Rebuilt(room) => Arc::new(*room),
-                    clients @ After::Clients(_) => {
-                        let mut room = (*self.room).clone();
-                        clients.apply(&mut room);
-                        Arc::new(room)
-                    }
-                };
-                let committer_user = match &committer {
-                    Origin::Member(c) | Origin::Joiner(c) => Some(c.user()),
-                    Origin::System(_) => None,
-                };
-                let newcomers: BTreeSet<UserId> = delta
-                    .added
-                    .iter()
-                    .map(ClientId::user)
-                    .filter(|u| Some(*u) != committer_user)
-                    .cloned()
-                    .collect();
-                let placed = next
-                    .room
-                    .participants()
-                    .entries()
-                    .iter()
-                    .filter(|e| self.room.role_of(&e.user) == NO_ROLE)
-                    .map(|e| e.user.clone())
-                    .collect();
-                Ok(Staged {
-                    base: self.state,
-                    accepted: Accepted::Commit {
-                        epoch: next.epoch(),
-                    },
-                    next,
-                    delta,
-                    newcomers: newcomers.into_iter().collect(),
-                    placed,
-                })
-            }
-        }
-    }
-
-    /// An independent copy of the room's state, for a staged change to be applied to.
-    fn fork(&self) -> Result<HubRoom, MlsError> {
-        let storage = provider_with(entries(&self.storage)?)?;
-        let group = PublicGroup::load(storage.storage(), self.group.group_id())
-            .map_err(MlsError::openmls)?
-            .ok_or_else(|| MlsError::Openmls("the room's group is not in its store".into()))?;
-        Ok(HubRoom {
-            state: super::new_state(),
-            storage,
-            group,
-            group_info: self.group_info.clone(),
-            room: Arc::clone(&self.room),
-            updated: self.updated.clone(),
+        let Checked {
+            change,
+            operations,
+            after,
+            delta,
+            committer,
+        } = self.check(hub, submitter, message, group_info, Mode::Decide)?;
+        let epoch = match &change {
+            Change::Commit(commit) => commit.staged.epoch().as_u64(),
+            Change::Proposal(_) => self.epoch(),
+        };
+        let room = match after {
+            None => RoomAfter::Same(Arc::clone(&self.room)),
+            Some(After::Rebuilt(room)) => RoomAfter::Rebuilt(Arc::new(*room)),
+            // The participant list is as it was: nobody is placed.
+            Some(After::Clients(_)) => RoomAfter::Clients {
+                before: Arc::clone(&self.room),
+                after: std::sync::OnceLock::new(),
+            },
+        };
+        let committer_user = match &committer {
+            Some(Origin::Member(c) | Origin::Joiner(c)) => Some(c.user()),
+            _ => None,
+        };
+        let newcomers: BTreeSet<UserId> = delta
+            .added
+            .iter()
+            .map(ClientId::user)
+            .filter(|u| Some(*u) != committer_user)
+            .cloned()
+            .collect();
+        let placed = match &room {
+            RoomAfter::Rebuilt(after) => after
+                .participants()
+                .entries()
+                .iter()
+                .filter(|e| self.room.role_of(&e.user) == NO_ROLE)
+                .map(|e| e.user.clone())
+                .collect(),
+            RoomAfter::Same(_) | RoomAfter::Clients { .. } => Vec::new(),
+        };
+        Ok(Staged {
+            base: self.state,
+            accepted: match &change {
+                Change::Commit(_) => Accepted::Commit { epoch },
+                Change::Proposal(_) => Accepted::Proposal,
+            },
+            change,
+            epoch,
+            operations,
+            delta,
+            newcomers: newcomers.into_iter().collect(),
+            placed,
+            room,
         })
     }
 
@@ -324,6 +396,7 @@ impl HubRoom {
         submitter: Option<&ClientId>,
         message: &[u8],
         group_info: Option<&[u8]>,
+        mode: Mode,
     ) -> Result<Checked, MlsError> {
         let message = MlsMessageIn::tls_deserialize_exact(message).map_err(MlsError::Decode)?;
         let protocol = message
@@ -363,23 +436,31 @@ impl HubRoom {
                 )));
             }
         }
-        match processed.into_content() {
+        let current = app_data_entries(self.group.group_context());
+        let (staged, app_data) = match processed.into_content() {
             ProcessedMessageContent::ProposalMessage(proposal) => {
-                authorize_proposal(
-                    &self.room,
-                    origin,
-                    proposal.proposal(),
-                    &|leaf| self.leaf_client(leaf),
-                    &|client| self.since_update(hub, client),
-                )?;
-                Ok(Checked::Proposal(proposal))
+                let operations = match mode {
+                    Mode::Decide => authorize_proposal(
+                        &self.room,
+                        origin,
+                        proposal.proposal(),
+                        &|leaf| self.leaf_client(leaf),
+                        &|client| self.since_update(hub, client),
+                    )?,
+                    Mode::Replay => Vec::new(),
+                };
+                return Ok(Checked {
+                    change: Change::Proposal(proposal),
+                    operations,
+                    after: None,
+                    delta: ClientDelta::default(),
+                    committer: None,
+                });
             }
             ProcessedMessageContent::StagedCommitMessage(staged) => {
-                let app_data = resolve_app_data(&app_data_entries(self.group.group_context()), [])?;
-                self.check_commit(hub, origin, *staged, &aad, app_data, group_info)
+                (*staged, resolve_app_data(&current, [])?)
             }
             ProcessedMessageContent::UnresolvedAppDataCommit(unresolved) => {
-                let current = app_data_entries(self.group.group_context());
                 let app_data = resolve_app_data(&current, unresolved.app_data_update_proposals())?;
                 let mut updater = self.group.app_data_dictionary_updater();
                 fill_updater(&mut updater, &current, &app_data);
@@ -388,14 +469,18 @@ impl HubRoom {
                     .group
                     .stage_app_data_commit(crypto, *unresolved, changes)
                     .map_err(MlsError::openmls)?;
-                self.check_commit(hub, origin, staged, &aad, app_data, group_info)
+                (staged, app_data)
             }
-            _ => Err(MlsError::Malformed(
-                "only proposals and commits go to the hub".into(),
-            )),
-        }
+            _ => {
+                return Err(MlsError::Malformed(
+                    "only proposals and commits go to the hub".into(),
+                ));
+            }
+        };
+        self.check_commit(hub, origin, staged, &aad, app_data, group_info, mode)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn check_commit(
         &self,
         hub: &Hub,
@@ -404,6 +489,7 @@ impl HubRoom {
         aad: &[u8],
         app_data: crate::commit::ResolvedAppData,
         group_info: Option<&[u8]>,
+        mode: Mode,
     ) -> Result<Checked, MlsError> {
         let (mut summary, delta) = summarize(
             &staged,
@@ -421,25 +507,37 @@ impl HubRoom {
             Origin::Joiner(c) => vec![c.clone()],
             _ => Vec::new(),
         };
-        if matches!(committer, Origin::Member(_)) {
-            self.check_hub_removals(hub, &staged)?;
-        }
-        let after = authorize_commit(&self.room, &summary, delta.clone())?;
+        refreshed.extend(delta.added.iter().cloned());
+        let (operations, after) = match mode {
+            Mode::Decide => {
+                if matches!(committer, Origin::Member(_)) {
+                    self.check_hub_removals(hub, &staged)?;
+                }
+                let authorized = authorize_commit(&self.room, &summary, delta.clone())?;
+                (authorized.operations, Some(authorized.after))
+            }
+            Mode::Replay => (Vec::new(), None),
+        };
         let group_info = group_info.ok_or_else(|| {
             MlsError::GroupInfo("a commit must come with the GroupInfo of the new epoch".into())
         })?;
         check_group_info_shape(group_info, staged.group_context())?;
         let signer = self.committer_leaf_key(&staged, &committer)?;
         refreshed.extend(summary.updates.into_iter().map(|(c, _)| c));
-        Ok(Checked::Commit(Box::new(CheckedCommit {
-            staged,
-            committer,
+        Ok(Checked {
+            change: Change::Commit(Box::new(CommitChange {
+                staged,
+                refreshed,
+                removed: delta.removed.clone(),
+                at: hub.now(),
+                group_info: group_info.to_vec(),
+                signer,
+            })),
+            operations,
             after,
             delta,
-            refreshed,
-            group_info: group_info.to_vec(),
-            signer,
-        })))
+            committer: Some(committer),
+        })
     }
 
     /// The index of this hub in the room's `external_senders`.

@@ -14,5 +14,6 @@ mod membership;
 mod metrics;
 mod openapi;
 mod race;
+mod recovery;
 mod rules;
 mod support;

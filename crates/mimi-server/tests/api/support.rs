@@ -30,6 +30,8 @@ pub fn unb64(v: &Value) -> Vec<u8> {
 /// A provider for example.com.
 pub struct Api {
     pub app: Router,
+    /// The provider's shared state, for what its background tasks do.
+    pub state: AppState,
     url: String,
     path: std::path::PathBuf,
     owner: bool,
@@ -74,7 +76,8 @@ impl Api {
         .await
         .unwrap();
         state.key_package_allowance = n;
-        api.app = router(state);
+        api.app = router(state.clone());
+        api.state = state;
         api
     }
 
@@ -84,7 +87,8 @@ impl Api {
             .await
             .unwrap();
         Self {
-            app: router(state),
+            app: router(state.clone()),
+            state,
             url,
             path,
             owner,

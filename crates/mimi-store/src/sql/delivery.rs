@@ -165,6 +165,12 @@ impl Delivery for SqlStore {
                 // deliver, and never to be mistaken for another kind.
                 _ => continue,
             };
+            let ratchet_tree: Option<Vec<u8>> = r.try_get(4)?;
+            if kind == InboxKind::Welcome && ratchet_tree.is_none() {
+                // Its commit's ratchet tree is not written yet: it waits, and so does what
+                // follows it (the inbox is acknowledged up to a position).
+                break;
+            }
             let room: String = r.try_get(2)?;
             items.push(InboxItem {
                 id: u(r.try_get(0)?),
@@ -175,7 +181,7 @@ impl Delivery for SqlStore {
                     Some(RoomId::parse(&room).map_err(bad("room id"))?)
                 },
                 body: r.try_get(3)?,
-                ratchet_tree: r.try_get(4)?,
+                ratchet_tree,
             });
         }
         Ok(items)

@@ -1,7 +1,7 @@
 //! [`Rooms`] on SQL.
 
 use super::*;
-use crate::Rooms;
+use crate::{LoggedHandshake, RoomSnapshot, Rooms};
 
 impl Rooms for SqlStore {
     async fn create_room(&self, room: &NewRoom) -> Result<(), StoreError> {
@@ -42,23 +42,56 @@ impl Rooms for SqlStore {
     }
 
     async fn load_room(&self, id: &RoomId) -> Result<Option<RoomRecord>, StoreError> {
+        // One snapshot read: the room row and its state together.
+        let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
-            "SELECT r.version, r.epoch, r.last_seq, s.snapshot \
+            "SELECT r.version, r.epoch, r.last_seq, s.snapshot, s.snapshot_seq, s.handshake_seq \
              FROM rooms r JOIN room_states s ON s.room_id = r.id WHERE r.id = $1",
         )
         .bind(id.as_str())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?;
-        row.map(|r| {
-            Ok(RoomRecord {
-                id: id.clone(),
-                version: u(r.try_get(0)?),
-                epoch: u(r.try_get(1)?),
-                last_seq: u(r.try_get(2)?),
-                snapshot: r.try_get(3)?,
-            })
-        })
-        .transpose()
+        let Some(r) = row else {
+            return Ok(None);
+        };
+        let snapshot_seq: i64 = r.try_get(4)?;
+        let handshake_seq: i64 = r.try_get(5)?;
+        let mut unsettled = Vec::new();
+        if snapshot_seq < handshake_seq {
+            let rows = sqlx::query(
+                "SELECT l.seq, l.body, l.group_info, (SELECT COUNT(*) FROM inbox i \
+                   WHERE i.room_id = l.room_id AND i.seq = l.seq AND i.kind = $1 \
+                   AND i.ratchet_tree IS NULL) \
+                 FROM room_log l WHERE l.room_id = $2 AND l.seq > $3 AND l.seq <= $4 \
+                 AND l.kind IN ($5, $6) ORDER BY l.seq",
+            )
+            .bind(INBOX_WELCOME)
+            .bind(id.as_str())
+            .bind(snapshot_seq)
+            .bind(handshake_seq)
+            .bind(EntryKind::Commit.code())
+            .bind(EntryKind::Proposal.code())
+            .fetch_all(&mut *tx)
+            .await?;
+            for h in &rows {
+                unsettled.push(LoggedHandshake {
+                    seq: u(h.try_get(0)?),
+                    body: h.try_get(1)?,
+                    group_info: h.try_get(2)?,
+                    welcome_waiting: h.try_get::<i64, _>(3)? > 0,
+                });
+            }
+        }
+        tx.commit().await?;
+        Ok(Some(RoomRecord {
+            id: id.clone(),
+            version: u(r.try_get(0)?),
+            epoch: u(r.try_get(1)?),
+            last_seq: u(r.try_get(2)?),
+            snapshot: r.try_get(3)?,
+            snapshot_seq: u(snapshot_seq),
+            unsettled,
+        }))
     }
 
     async fn room_version(&self, id: &RoomId) -> Result<Option<(u64, u64)>, StoreError> {
@@ -89,21 +122,21 @@ impl Rooms for SqlStore {
             tx.rollback().await?;
             return Err(err);
         };
-        sqlx::query("UPDATE room_states SET snapshot = $1, document = $2 WHERE room_id = $3")
-            .bind(update.snapshot.as_slice())
+        let seq: i64 = row.try_get(0)?;
+        sqlx::query("UPDATE room_states SET document = $1, handshake_seq = $2 WHERE room_id = $3")
             .bind(update.document.as_str())
+            .bind(seq)
             .bind(update.id.as_str())
             .execute(&mut *tx)
             .await?;
-        let seq: i64 = row.try_get(0)?;
         let entry_epoch = match update.entry.kind {
             // A commit is sent in the epoch before the one it starts.
             EntryKind::Commit => update.epoch.saturating_sub(1),
             _ => update.epoch,
         };
         sqlx::query(
-            "INSERT INTO room_log (room_id, seq, kind, epoch, sender, body) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO room_log (room_id, seq, kind, epoch, sender, body, group_info) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(update.id.as_str())
         .bind(seq)
@@ -111,6 +144,7 @@ impl Rooms for SqlStore {
         .bind(entry_epoch as i64)
         .bind(update.entry.sender.as_str())
         .bind(update.entry.body.as_slice())
+        .bind(update.group_info.as_deref())
         .execute(&mut *tx)
         .await?;
         for client in &update.removed {
@@ -159,14 +193,14 @@ impl Rooms for SqlStore {
                 .await?;
             if let Some(welcome) = &update.welcome {
                 sqlx::query(
-                    "INSERT INTO inbox (client_id, kind, room_id, body, ratchet_tree) \
+                    "INSERT INTO inbox (client_id, kind, room_id, body, seq) \
                      VALUES ($1, $2, $3, $4, $5)",
                 )
                 .bind(client.to_string())
                 .bind(INBOX_WELCOME)
                 .bind(update.id.as_str())
                 .bind(welcome.as_slice())
-                .bind(update.ratchet_tree.as_deref())
+                .bind(seq)
                 .execute(&mut *tx)
                 .await?;
             }
@@ -189,6 +223,46 @@ impl Rooms for SqlStore {
         }
         tx.commit().await?;
         Ok(u(seq))
+    }
+
+    async fn save_snapshot(&self, snapshot: &RoomSnapshot) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE room_states SET snapshot = $1, snapshot_seq = $2 \
+             WHERE room_id = $3 AND snapshot_seq < $2",
+        )
+        .bind(snapshot.snapshot.as_slice())
+        .bind(snapshot.seq as i64)
+        .bind(snapshot.id.as_str())
+        .execute(&mut *tx)
+        .await?;
+        for (seq, tree) in &snapshot.welcome_trees {
+            sqlx::query(
+                "UPDATE inbox SET ratchet_tree = $1 \
+                 WHERE room_id = $2 AND seq = $3 AND kind = $4 AND ratchet_tree IS NULL",
+            )
+            .bind(tree.as_slice())
+            .bind(snapshot.id.as_str())
+            .bind(*seq as i64)
+            .bind(INBOX_WELCOME)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn rooms_behind(&self, limit: u32) -> Result<Vec<RoomId>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT room_id FROM room_states WHERE snapshot_seq < handshake_seq \
+             ORDER BY room_id LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| RoomId::parse(&r.try_get::<String, _>(0)?).map_err(bad("room id")))
+            .collect()
     }
 
     async fn directory(&self) -> Result<Vec<DirectoryEntry>, StoreError> {

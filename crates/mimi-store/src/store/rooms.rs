@@ -26,12 +26,27 @@ pub trait Rooms: Send + Sync {
     /// Applies a change to a room's hub state if the room is still at the version it was
     /// computed from, appending its entry to the log, updating the members, putting the
     /// Welcome in the added clients' inboxes and ending the added users' knocks, in one
-    /// transaction. Returns the entry's
-    /// sequence number; [`StoreError::Stale`] (nothing written) if another change won.
+    /// transaction. The snapshot stays as it was: the entry is replayed onto it until
+    /// [`Rooms::save_snapshot`] refreshes it. Returns the entry's sequence number;
+    /// [`StoreError::Stale`] (nothing written) if another change won.
     fn update_room(
         &self,
         update: &RoomUpdate,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Refreshes a room's snapshot, unless it already includes `snapshot.seq`, and gives the
+    /// waiting Welcomes their ratchet trees.
+    fn save_snapshot(
+        &self,
+        snapshot: &RoomSnapshot,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Rooms whose snapshot is behind their last handshake (a process stopped between a
+    /// commit and its snapshot), up to `limit`.
+    fn rooms_behind(
+        &self,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<RoomId>, StoreError>> + Send;
 
     /// The discoverable rooms, by ID.
     fn directory(&self) -> impl Future<Output = Result<Vec<DirectoryEntry>, StoreError>> + Send;

@@ -63,14 +63,26 @@ fn commit(room: &str, version: u64, epoch: u64, sender: &ClientId) -> RoomUpdate
         id: room_id(room),
         expected_version: version,
         epoch,
-        snapshot: format!("state {epoch}").into_bytes(),
         document: format!("{{\"name\":\"{room}\",\"epoch\":{epoch}}}"),
         discoverable: true,
         entry: entry(EntryKind::Commit, sender, &format!("commit to {epoch}")),
+        group_info: Some(format!("group info {epoch}").into_bytes()),
         added: Vec::new(),
         removed: Vec::new(),
         answered_knocks: Vec::new(),
         welcome: None,
-        ratchet_tree: None,
+    }
+}
+
+/// The snapshot of `room` after log entry `seq`, with trees for the Welcomes of `trees`.
+fn snapshot(room: &str, seq: u64, trees: &[u64]) -> mimi_store::RoomSnapshot {
+    mimi_store::RoomSnapshot {
+        id: room_id(room),
+        seq,
+        snapshot: format!("state {seq}").into_bytes(),
+        welcome_trees: trees
+            .iter()
+            .map(|s| (*s, format!("tree {s}").into_bytes()))
+            .collect(),
     }
 }

@@ -233,8 +233,14 @@ pub async fn welcomes_go_to_the_added_clients_inboxes(db: &Db) {
     let mut add = commit("team", 1, 1, &alice);
     add.added = vec![bob.clone(), carol.clone()];
     add.welcome = Some(b"welcome".to_vec());
-    add.ratchet_tree = Some(b"tree 1".to_vec());
-    s.update_room(&add).await.unwrap();
+    let seq = s.update_room(&add).await.unwrap();
+    // The Welcome waits for the ratchet tree of its epoch.
+    assert!(s.inbox(&bob, 0).await.unwrap().is_empty());
+    let r = s.load_room(&room_id("team")).await.unwrap().unwrap();
+    assert!(r.unsettled[0].welcome_waiting);
+    s.save_snapshot(&snapshot("team", seq, &[seq]))
+        .await
+        .unwrap();
     for c in [&bob, &carol] {
         let inbox = s.inbox(c, 0).await.unwrap();
         assert_eq!(inbox.len(), 1);
@@ -334,4 +340,36 @@ pub async fn a_deleted_device_leaves_its_rooms_before_its_name_is_reused(db: &Db
     assert!(s.pending_removals(10).await.unwrap().is_empty());
     s.add_device(&bob).await.unwrap();
     assert!(s.memberships(&bob).await.unwrap().is_empty());
+}
+
+pub async fn a_waiting_welcome_holds_back_what_follows_it(db: &Db) {
+    let s = &db.store;
+    let alice = client("alice", "phone");
+    let bob = client("bob", "phone");
+    with_devices(db, &[&alice, &bob]).await;
+    s.create_room(&new_room("team", vec![alice.clone()], true))
+        .await
+        .unwrap();
+    let mut add = commit("team", 1, 1, &alice);
+    add.added = vec![bob.clone()];
+    add.welcome = Some(b"welcome".to_vec());
+    let seq = s.update_room(&add).await.unwrap();
+    // A consent request after the Welcome: not delivered before it, so acknowledging the
+    // inbox up to it cannot drop the Welcome.
+    s.request_consent(bob.user(), alice.user(), Some(&room_id("team")))
+        .await
+        .unwrap();
+    assert!(s.inbox(&bob, 0).await.unwrap().is_empty());
+    s.save_snapshot(&snapshot("team", seq, &[seq]))
+        .await
+        .unwrap();
+    let inbox = s.inbox(&bob, 0).await.unwrap();
+    let kinds: Vec<_> = inbox.iter().map(|i| i.kind).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            mimi_store::InboxKind::Welcome,
+            mimi_store::InboxKind::ConsentRequest
+        ]
+    );
 }

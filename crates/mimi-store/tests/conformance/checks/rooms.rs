@@ -54,7 +54,6 @@ pub async fn room_updates_are_compare_and_swap_on_the_version(db: &Db) {
     assert_eq!(log[0].epoch, 0, "a commit is sent in the epoch it ends");
     let r = s.load_room(&room_id("team")).await.unwrap().unwrap();
     assert_eq!((r.version, r.epoch, r.last_seq), (2, 1, 1));
-    assert_eq!(r.snapshot, b"state 1");
     // A proposal bumps the version but not the epoch.
     let mut proposal = commit("team", 2, 1, &alice);
     proposal.entry = entry(EntryKind::Proposal, &alice, "self-remove");
@@ -166,4 +165,62 @@ pub async fn everything_survives_reopening_the_database(db: &Db) {
     assert_eq!((r.version, r.epoch, r.last_seq), (2, 1, 2));
     assert_eq!(s.pending(&alice, 10).await.unwrap().len(), 2);
     s.close().await;
+}
+
+pub async fn a_room_is_its_snapshot_and_the_handshakes_logged_since(db: &Db) {
+    let s = &db.store;
+    let alice = client("alice", "phone");
+    with_devices(db, &[&alice]).await;
+    s.create_room(&new_room("team", vec![alice.clone()], true))
+        .await
+        .unwrap();
+    let team = room_id("team");
+    // Two handshakes and a message, no snapshot saved: the room is the creation snapshot
+    // with both handshakes to replay, in order, each with its GroupInfo.
+    s.update_room(&commit("team", 1, 1, &alice)).await.unwrap();
+    s.append_messages(&team, 1, &[entry(EntryKind::Message, &alice, "hi")])
+        .await
+        .unwrap();
+    let mut proposal = commit("team", 2, 1, &alice);
+    proposal.entry = entry(EntryKind::Proposal, &alice, "self-remove");
+    proposal.group_info = None;
+    s.update_room(&proposal).await.unwrap();
+    let r = s.load_room(&team).await.unwrap().unwrap();
+    assert_eq!(
+        (r.snapshot.as_slice(), r.snapshot_seq),
+        (&b"state 0"[..], 0)
+    );
+    let replay: Vec<String> = r
+        .unsettled
+        .iter()
+        .map(|h| {
+            let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+            let info = h.group_info.as_deref().map(text);
+            format!("{} {} {info:?}", h.seq, text(&h.body))
+        })
+        .collect();
+    assert_eq!(
+        replay,
+        ["1 commit to 1 Some(\"group info 1\")", "3 self-remove None"]
+    );
+    assert!(s.rooms_behind(10).await.unwrap().contains(&team));
+    // A snapshot after the commit leaves the proposal to replay.
+    s.save_snapshot(&snapshot("team", 1, &[])).await.unwrap();
+    let r = s.load_room(&team).await.unwrap().unwrap();
+    assert_eq!(
+        (r.snapshot.as_slice(), r.snapshot_seq),
+        (&b"state 1"[..], 1)
+    );
+    assert_eq!(r.unsettled.len(), 1);
+    assert_eq!(r.unsettled[0].seq, 3);
+    // An older snapshot never replaces a newer one.
+    s.save_snapshot(&snapshot("team", 3, &[])).await.unwrap();
+    s.save_snapshot(&snapshot("team", 1, &[])).await.unwrap();
+    let r = s.load_room(&team).await.unwrap().unwrap();
+    assert_eq!(
+        (r.snapshot.as_slice(), r.snapshot_seq),
+        (&b"state 3"[..], 3)
+    );
+    assert!(r.unsettled.is_empty());
+    assert!(!s.rooms_behind(10).await.unwrap().contains(&team));
 }

@@ -53,7 +53,7 @@ enum RoomAfter {
     /// ([`Staged::room`]), otherwise applied in place when merged.
     Clients {
         before: Arc<Room>,
-        after: std::sync::OnceLock<Room>,
+        after: std::sync::OnceLock<Arc<Room>>,
     },
 }
 
@@ -104,7 +104,7 @@ impl Staged {
             RoomAfter::Clients { before, after } => after.get_or_init(|| {
                 let mut room = (**before).clone();
                 room.apply_client_delta(&self.delta);
-                room
+                Arc::new(room)
             }),
         }
     }
@@ -195,7 +195,7 @@ impl HubRoom {
             RoomAfter::Same(_) => {}
             RoomAfter::Rebuilt(room) => self.room = room,
             RoomAfter::Clients { before, after } => match after.into_inner() {
-                Some(room) => self.room = Arc::new(room),
+                Some(room) => self.room = room,
                 None => {
                     // Not asked for: the delta goes into the room itself (no copy while no
                     // other staged change shares it).

@@ -216,8 +216,8 @@ pub fn consent(cmd: ConsentCommand, common: &Common) -> anyhow::Result<()> {
             .transpose()
             .map_err(failure)
     };
-    let scope = |r: &Option<_>| match r {
-        Some(id) => format!("{id}"),
+    let scope = |r: &Option<mimi_policy::id::RoomId>| match r {
+        Some(id) => crate::safe::visible(id.as_str()),
         None => "any room".to_owned(),
     };
     match cmd {
@@ -254,8 +254,10 @@ pub fn consent(cmd: ConsentCommand, common: &Common) -> anyhow::Result<()> {
                         format!(
                             "{} {} {}",
                             if c.granted { "granted" } else { "asks   " },
-                            c.user,
-                            c.room.as_deref().unwrap_or("(any room)")
+                            crate::safe::visible(&c.user),
+                            c.room
+                                .as_deref()
+                                .map_or_else(|| "(any room)".to_owned(), crate::safe::visible)
                         )
                     })
                     .collect::<Vec<_>>()
@@ -419,21 +421,36 @@ pub fn send(room: &str, text: &str, common: &Common) -> anyhow::Result<()> {
 }
 
 fn show(event: &Event, common: &Common) {
+    use crate::safe::{command, visible};
     let value = serde_json::to_value(event).unwrap_or_default();
     common.print(value, || match event {
-        Event::Joined { room } => format!("joined {room}"),
-        Event::Message { room, sender, text } => format!("[{room}] {sender}: {text}"),
-        Event::Changed { room, epoch } => format!("{room} changed (epoch {epoch})"),
-        Event::Left { room } => format!("no longer in {room}"),
-        Event::JoinFailed { room, reason } => format!("could not join {room}: {reason}"),
-        Event::Knocked { user, room } => {
-            format!("{user} knocks on {room}: `mimi room add {room} {user}`")
+        Event::Joined { room } => format!("joined {}", visible(room)),
+        Event::Message { room, sender, text } => {
+            format!("[{}] {}: {}", visible(room), visible(sender), visible(text))
         }
+        Event::Changed { room, epoch } => format!("{} changed (epoch {epoch})", visible(room)),
+        Event::Left { room } => format!("no longer in {}", visible(room)),
+        Event::JoinFailed { room, reason } => {
+            format!("could not join {}: {}", visible(room), visible(reason))
+        }
+        Event::Knocked { user, room } => format!(
+            "{} knocks on {}: `{}`",
+            visible(user),
+            visible(room),
+            command(&["mimi", "room", "add", room, user])
+        ),
         Event::ConsentRequested { user, room } => match room {
             Some(room) => format!(
-                "{user} asks to add you to {room}: `mimi consent grant {user} --room {room}`"
+                "{} asks to add you to {}: `{}`",
+                visible(user),
+                visible(room),
+                command(&["mimi", "consent", "grant", user, "--room", room])
             ),
-            None => format!("{user} asks to add you to rooms: `mimi consent grant {user}`"),
+            None => format!(
+                "{} asks to add you to rooms: `{}`",
+                visible(user),
+                command(&["mimi", "consent", "grant", user])
+            ),
         },
     });
 }

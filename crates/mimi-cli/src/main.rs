@@ -5,6 +5,7 @@ mod bench;
 mod client;
 mod policy;
 mod progress;
+mod safe;
 mod serve;
 
 use std::process::ExitCode;

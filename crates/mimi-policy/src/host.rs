@@ -48,6 +48,18 @@ pub fn document_visible_to(room: &Room, user: &UserId) -> Decision {
     }
 }
 
+/// Whether `user` may send a handshake to `room` at all (before it is read): the users who
+/// may know of the room ([`room_visible_to`]) and those who may read its document, which
+/// includes those it lets join ([`document_visible_to`]). To anyone else a hidden room
+/// answers as a missing one, whatever the message holds.
+pub fn handshake_visible_to(room: &Room, user: &UserId) -> Decision {
+    let visible = room_visible_to(room, user);
+    if visible.is_allowed() {
+        return visible;
+    }
+    document_visible_to(room, user)
+}
+
 /// Whether `creator` may create `room` on the provider `host`: the room is named on `host`;
 /// a seed room names `host`'s system user as its owning system (it removes deleted devices
 /// and banned users through the hub); the new group holds the creator's client alone; and

@@ -17,7 +17,7 @@
 //! will take this path too.
 
 use mimi_mls::hub::{Accepted, Staged};
-use mimi_policy::host::{AddFacts, add_at_commit};
+use mimi_policy::host::{AddFacts, add_at_commit, handshake_visible_to};
 use mimi_policy::id::{ClientId, RoomId, UserId};
 use mimi_store::prelude::*;
 use mimi_store::{EntryKind, NewEntry, RoomSnapshot, RoomUpdate, StoreError};
@@ -57,6 +57,10 @@ pub async fn submit(
 ) -> Result<Stored, ApiError> {
     for _ in 0..RETRIES {
         let mut room = state.room(id).await?;
+        // Before the message is read: a hidden room answers an outsider as a missing one.
+        if !handshake_visible_to(room.hub.policy(), client.user()).is_allowed() {
+            return Err(ApiError::NoRoom(id.clone()));
+        }
         let staged = room.hub.stage_as(
             &state.hub,
             client,

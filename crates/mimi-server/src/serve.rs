@@ -70,7 +70,7 @@ pub async fn serve(
     let url = match &config.database {
         Some(url) => url.clone(),
         None => {
-            std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+            private_dir(&config.data_dir).map_err(|e| {
                 ServeError::Config(format!(
                     "cannot create the data directory {}: {e}",
                     config.data_dir.display()
@@ -84,6 +84,9 @@ pub async fn serve(
         .await
         .map_err(|e| ServeError::Config(e.to_string()))?;
     state.key_package_allowance = config.key_package_allowance;
+    if let Some(files) = &config.tls {
+        warn_if_readable_by_others(&files.key);
+    }
     let tls = config
         .tls
         .as_ref()
@@ -134,6 +137,44 @@ pub async fn serve(
     store.close().await;
     tracing::info!("mimi serve stopped");
     Ok(())
+}
+
+/// Creates the data directory (and its parents) if missing, and makes it the provider
+/// user's alone (0700): the database in it holds the provider's signing key.
+fn private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+/// Warns when the TLS private key file can be read by users other than its owner.
+fn warn_if_readable_by_others(key: &std::path::Path) {
+    if let Some(mode) = open_to_others(key) {
+        tracing::warn!(
+            key = %key.display(),
+            mode = format!("{mode:o}"),
+            "the TLS private key can be read by other users; make it 0600 (chmod 600)"
+        );
+    }
+}
+
+/// The file's permission bits if users other than its owner have any.
+fn open_to_others(file: &std::path::Path) -> Option<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(file).ok()?.permissions().mode() & 0o777;
+        (mode & 0o077 != 0).then_some(mode)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = file;
+        None
+    }
 }
 
 /// A database URL without its password: the user info's part after `:` (inside the
@@ -204,7 +245,29 @@ pub async fn shutdown_signal() {
 
 #[cfg(test)]
 mod tests {
-    use super::redact;
+    use super::{open_to_others, private_dir, redact};
+
+    #[test]
+    #[cfg(unix)]
+    fn the_data_directory_is_the_provider_users_alone_and_a_shared_key_is_noticed() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let base = std::env::temp_dir().join(format!("mimi_private_{}", std::process::id()));
+        let dir = base.join("data");
+        private_dir(&dir).unwrap();
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode();
+        assert_eq!(mode(&dir) & 0o777, 0o700);
+        // An existing directory open to others is closed.
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        private_dir(&dir).unwrap();
+        assert_eq!(mode(&dir) & 0o777, 0o700);
+        let key = dir.join("key.pem");
+        std::fs::write(&key, "secret").unwrap();
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert_eq!(open_to_others(&key), Some(0o644));
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(open_to_others(&key), None);
+        std::fs::remove_dir_all(&base).unwrap();
+    }
 
     #[test]
     fn a_logged_database_url_shows_no_password_and_invents_none() {

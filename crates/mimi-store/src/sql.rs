@@ -99,6 +99,37 @@ fn log_entry(row: &AnyRow) -> Result<LogEntry, StoreError> {
     })
 }
 
+/// Creates the SQLite database file, if missing, readable and writable by the provider's
+/// user alone (0600), and makes an existing one so: it holds the provider's signing key and
+/// every account's password hash. SQLite gives its `-wal` and `-shm` files the database
+/// file's mode.
+fn private_file(file: &std::path::Path) -> Result<(), StoreError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+        let cannot = |e: std::io::Error| {
+            StoreError::backend_from(format!("database file {}", file.display()), e)
+        };
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(file)
+            .map_err(cannot)?;
+        for suffix in ["", "-wal", "-shm"] {
+            let mut path = file.as_os_str().to_owned();
+            path.push(suffix);
+            match std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(cannot(e)),
+                _ => {}
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = file;
+    Ok(())
+}
+
 impl SqlStore {
     /// Opens (creating if needed) the database at `url` (`sqlite://PATH` or
     /// `postgres://...`) and brings its schema up to date.
@@ -118,6 +149,7 @@ impl SqlStore {
             } else {
                 format!("{url}{sep}mode=rwc")
             };
+            private_file(std::path::Path::new(file))?;
             (Backend::Sqlite, url, std::path::PathBuf::from(file))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             (Backend::Postgres, url.to_owned(), std::path::PathBuf::new())

@@ -8,6 +8,7 @@ mod crash;
 mod defaults;
 mod http;
 mod lifecycle;
+mod output;
 mod postgres;
 mod profile;
 mod proxy;

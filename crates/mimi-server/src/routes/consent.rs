@@ -12,6 +12,7 @@ use mimi_policy::id::{RoomId, UserId};
 use mimi_policy::operation::Target;
 use mimi_policy::rule::{self, Rule};
 use mimi_policy::{Actor, Decision, DenyCode, key_package_access};
+use mimi_store::StoreError;
 use mimi_store::prelude::*;
 
 use super::{ApiJson, local_user};
@@ -68,10 +69,16 @@ pub async fn request(
     let target = local_user(&state, "user", &body.user)?;
     let target = other_user(&state, &caller, target.as_str())?;
     let room = room(&state, body.room.as_deref())?;
-    state
+    match state
         .store
         .request_consent(&target, &caller.user, room.as_ref())
-        .await?;
+        .await
+    {
+        // An unknown user is asked as a known one would be (the answer does not tell who
+        // exists): nobody hears of it, and nothing is granted.
+        Ok(()) | Err(StoreError::NotFound(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
     let granted = state
         .store
         .has_consent(&target, &caller.user, room.as_ref())
@@ -222,14 +229,28 @@ pub async fn claim_access(
         return Err(consent_required(decision, requester, target, room));
     }
     // Counted again as it is recorded: concurrent claims cannot pass the allowance together.
-    if decision.rule() == rule::SEED_KP_QUOTA
-        && !state
-            .store
-            .record_allowance_claim(requester, target, room, quota)
-            .await?
+    if decision.rule() != rule::SEED_KP_QUOTA {
+        return Ok(decision.rule());
+    }
+    let recorded = match state
+        .store
+        .record_allowance_claim(requester, target, room, quota)
+        .await
     {
+        Ok(recorded) => recorded,
+        // An unknown user has no device with a KeyPackage, as a known one may not.
+        Err(StoreError::NotFound(_)) => return Err(no_key_package(target)),
+        Err(e) => return Err(e.into()),
+    };
+    if !recorded {
         let decision = Decision::deny(DenyCode::NoConsent, rule::SEED_KP_DENIED);
         return Err(consent_required(decision, requester, target, room));
     }
     Ok(decision.rule())
+}
+
+/// The answer when none of `user`'s devices has a KeyPackage left, and for a user who does
+/// not exist (the two are answered alike).
+pub fn no_key_package(user: &UserId) -> ApiError {
+    ApiError::not_found(format!("{user} has no device with a KeyPackage"))
 }

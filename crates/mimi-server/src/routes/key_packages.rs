@@ -80,9 +80,7 @@ pub async fn claim(
         }
     }
     if out.is_empty() {
-        return Err(ApiError::not_found(format!(
-            "{user} has no device with a KeyPackage"
-        )));
+        return Err(super::consent::no_key_package(&user));
     }
     Ok(Json(ClaimedAll { key_packages: out }))
 }

@@ -18,8 +18,8 @@ use mimi_api::{Declined, Knocked, Withdrawn};
 
 /// The caller knocks on a room: asks those the room lets accept knocks to add it. The
 /// knock is the caller's consent to be added to this room by them; each of their devices
-/// hears of it once (`knocks` in `/v1/sync`). A hidden room that refuses the caller's knock
-/// does not exist for the caller.
+/// hears of it once (`knocks` in `/v1/sync`). A hidden room does not exist for a caller it
+/// has no place for, so it takes no knock from one.
 #[utoipa::path(post, path = "/v1/rooms/{provider}/{room}/knock", tag = "rooms", security(("bearer" = [])), params(("provider" = String, Path, description = "the hosting provider's domain"), ("room" = String, Path, description = "the room's name")), responses((status = 202, description = "recorded", body = Knocked), (status = "4XX", description = "refused: a stable code and a message for people", body = mimi_api::ErrorBody)))]
 pub async fn knock(
     State(state): State<AppState>,
@@ -30,6 +30,9 @@ pub async fn knock(
     let moderators = {
         let room = state.room(&id).await?;
         let policy = room.hub.policy();
+        // A hidden room takes no knock from a user it has no place for: to that user it
+        // does not exist (its moderators never hear of such a knock).
+        visible(policy, &id, &caller.user)?;
         let decision = authorize(
             policy,
             &Operation {
@@ -38,7 +41,6 @@ pub async fn knock(
             },
         );
         if !decision.is_allowed() {
-            visible(policy, &id, &caller.user)?;
             return Err(decision.into());
         }
         policy

@@ -41,6 +41,8 @@ async fn a_knock_lets_the_moderators_add_the_knocker_without_consent() {
     upload_key_packages(&api, &bob, 3).await;
     let mut doc = seed_document(&alice, "team");
     doc.policy.membership = Some(Membership::KnockFirst);
+    // Listed: a hidden room takes no knock from a user it has no place for.
+    doc.policy.discoverable = true;
     let mut team = create_room_from(&api, &alice, doc).await;
 
     let (status, v) = claim(&api, &alice, "bob", "team").await;
@@ -88,6 +90,8 @@ async fn a_withdrawn_knock_lets_nobody_add_the_knocker_and_is_never_announced() 
     upload_key_packages(&api, &bob, 3).await;
     let mut doc = seed_document(&alice, "team");
     doc.policy.membership = Some(Membership::KnockFirst);
+    // Listed: a hidden room takes no knock from a user it has no place for.
+    doc.policy.discoverable = true;
     create_room_from(&api, &alice, doc).await;
     let withdraw = || {
         api.call(
@@ -202,6 +206,8 @@ async fn a_moderator_declines_a_knock_and_only_a_moderator_may() {
     upload_key_packages(&api, &bob, 3).await;
     let mut doc = seed_document(&alice, "team");
     doc.policy.membership = Some(Membership::KnockFirst);
+    // Listed: a hidden room takes no knock from a user it has no place for.
+    doc.policy.discoverable = true;
     // Listed, so that carol, outside it, sees the room refuse her rather than not exist.
     doc.policy.discoverable = true;
     create_room_from(&api, &alice, doc).await;
@@ -263,6 +269,8 @@ async fn banning_a_knocker_answers_its_knock() {
     upload_key_packages(&api, &bob, 1).await;
     let mut doc = seed_document(&alice, "team");
     doc.policy.membership = Some(Membership::KnockFirst);
+    // Listed: a hidden room takes no knock from a user it has no place for.
+    doc.policy.discoverable = true;
     let mut team = create_room_from(&api, &alice, doc).await;
     let (status, v) = knock(&api, &bob, "team").await;
     assert_eq!(status, StatusCode::ACCEPTED, "{v}");

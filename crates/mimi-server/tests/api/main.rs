@@ -9,6 +9,7 @@ mod devices;
 mod errors;
 mod events;
 mod flow;
+mod hardening;
 mod knocks;
 mod membership;
 mod metrics;

@@ -77,3 +77,34 @@ async fn an_in_memory_sqlite_database_is_refused() {
         assert!(message.contains("in-memory"), "{url}: {message:?}");
     }
 }
+
+/// The database holds the provider's signing key and every password hash: its file, and
+/// the journal files SQLite makes beside it, are readable by the provider's user alone.
+#[cfg(unix)]
+#[tokio::test]
+async fn a_sqlite_database_is_readable_by_its_owner_only() {
+    use mimi_store::prelude::*;
+    use std::os::unix::fs::PermissionsExt as _;
+    let file = std::env::temp_dir().join(format!("mimi_mode_{}.db", std::process::id()));
+    let mode = |suffix: &str| {
+        let mut path = file.clone().into_os_string();
+        path.push(suffix);
+        std::fs::metadata(&path).map(|m| m.permissions().mode() & 0o777)
+    };
+    let url = format!("sqlite://{}", file.display());
+    let store = mimi_store::SqlStore::open(&url).await.unwrap();
+    store.provider_key("example.com", b"key").await.unwrap();
+    assert_eq!(mode("").unwrap(), 0o600);
+    assert_eq!(mode("-wal").unwrap(), 0o600);
+    store.close().await;
+    // One made open to others is closed again when the provider opens it.
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let store = mimi_store::SqlStore::open(&url).await.unwrap();
+    assert_eq!(mode("").unwrap(), 0o600);
+    store.close().await;
+    for suffix in ["", "-wal", "-shm"] {
+        let mut path = file.clone().into_os_string();
+        path.push(suffix);
+        let _ = std::fs::remove_file(path);
+    }
+}

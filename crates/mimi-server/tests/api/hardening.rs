@@ -1,0 +1,197 @@
+//! Probed as an attacker would: who exists and which hidden rooms exist is never told by
+//! an answer, its status, its body or its time.
+
+use std::time::Instant;
+
+use axum::http::StatusCode;
+use mimi_policy::seed::Membership;
+use serde_json::{Value, json};
+
+use crate::flow::{create_room, create_room_from, seed_document};
+use crate::support::{Api, b64};
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Same status and body, the user's name aside.
+fn alike(a: &(StatusCode, Value), b: &(StatusCode, Value), a_name: &str, b_name: &str) {
+    let anon = |v: &Value, name: &str| v.to_string().replace(name, "USER");
+    assert_eq!(a.0, b.0, "{} / {}", a.1, b.1);
+    assert_eq!(anon(&a.1, a_name), anon(&b.1, b_name));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_for_an_unknown_user_takes_as_long_as_a_wrong_password() {
+    let api = Api::new().await;
+    api.person("alice", "phone").await;
+    let login = |user: &'static str| {
+        let api = &api;
+        async move {
+            let body = json!({"user": user, "password": "wrong horse"});
+            let start = Instant::now();
+            let answer = api.call("POST", "/v1/login", None, Some(body)).await;
+            (answer, start.elapsed().as_secs_f64())
+        }
+    };
+    let (mut known, mut unknown) = (Vec::new(), Vec::new());
+    for i in 0..15 {
+        // Alternating, so that the machine's load falls on both alike.
+        let (first, second) = if i % 2 == 0 {
+            ("alice", "nobody")
+        } else {
+            ("nobody", "alice")
+        };
+        for user in [first, second] {
+            let (answer, time) = login(user).await;
+            assert_eq!(answer.0, StatusCode::UNAUTHORIZED, "{}", answer.1);
+            if user == "alice" {
+                known.push((answer, time));
+            } else {
+                unknown.push((answer, time));
+            }
+        }
+    }
+    alike(&known[0].0, &unknown[0].0, "alice", "nobody");
+    let known = median(known.into_iter().map(|(_, t)| t).collect());
+    let unknown = median(unknown.into_iter().map(|(_, t)| t).collect());
+    // Not a wall-clock threshold: the two medians of one run, within a factor of two (a
+    // skipped password hash made the unknown user's login about twenty times faster).
+    let ratio = unknown / known;
+    assert!(
+        (0.5..2.0).contains(&ratio),
+        "unknown {unknown:.4} s, known {known:.4} s"
+    );
+}
+
+#[tokio::test]
+async fn a_consent_request_to_an_unknown_user_is_answered_as_to_a_known_one() {
+    let api = Api::new().await;
+    let alice = api.person("alice", "phone").await;
+    api.person("bob", "phone").await;
+    let ask = |user: &'static str| {
+        let api = &api;
+        let token = alice.token.clone();
+        async move {
+            api.call(
+                "POST",
+                "/v1/consent/request",
+                Some(&token),
+                Some(json!({"user": user, "room": "team"})),
+            )
+            .await
+        }
+    };
+    let known = ask("bob").await;
+    let unknown = ask("nobody").await;
+    assert_eq!(known.0, StatusCode::ACCEPTED, "{}", known.1);
+    alike(&known, &unknown, "bob", "nobody");
+}
+
+#[tokio::test]
+async fn a_key_package_claim_for_an_unknown_user_is_answered_as_for_a_known_one() {
+    for allowance in [0, 2] {
+        let api = Api::with_key_package_allowance(allowance).await;
+        let alice = api.person("alice", "phone").await;
+        // bob exists, with no KeyPackage left to hand out.
+        api.person("bob", "phone").await;
+        let claim = |user: &'static str| {
+            let api = &api;
+            let token = alice.token.clone();
+            async move {
+                api.call(
+                    "POST",
+                    "/v1/key-packages/claim",
+                    Some(&token),
+                    Some(json!({"user": user})),
+                )
+                .await
+            }
+        };
+        let known = claim("bob").await;
+        let unknown = claim("nobody").await;
+        assert!(known.0.is_client_error(), "{}", known.1);
+        alike(&known, &unknown, "bob", "nobody");
+    }
+}
+
+#[tokio::test]
+async fn a_handshake_to_a_hidden_room_is_answered_as_to_a_missing_one() {
+    let api = Api::new().await;
+    let alice = api.person("alice", "phone").await;
+    let eve = api.person("eve", "phone").await;
+    create_room(&api, &alice, "secret", false).await;
+    // Garbage, so that a reader of the message would answer `malformed-mls`.
+    for (kind, body) in [
+        (
+            "commits",
+            json!({"commit": b64(b"junk"), "group_info": b64(b"junk")}),
+        ),
+        ("proposals", json!({"proposal": b64(b"junk")})),
+    ] {
+        let post = |room: &'static str| {
+            let api = &api;
+            let token = eve.token.clone();
+            let body = body.clone();
+            async move {
+                api.call(
+                    "POST",
+                    &format!("/v1/rooms/example.com/{room}/{kind}"),
+                    Some(&token),
+                    Some(body),
+                )
+                .await
+            }
+        };
+        let hidden = post("secret").await;
+        let missing = post("nowhere").await;
+        assert_eq!(hidden.0, StatusCode::NOT_FOUND, "{kind}: {}", hidden.1);
+        assert_eq!(hidden.1["code"], missing.1["code"]);
+        // The room's own member still hears what is wrong with the message.
+        let (status, v) = api
+            .call(
+                "POST",
+                &format!("/v1/rooms/example.com/secret/{kind}"),
+                Some(&alice.token),
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(
+            (status, v["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("malformed-mls")),
+            "{v}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_knock_on_a_hidden_room_is_refused_as_on_a_missing_one() {
+    let api = Api::new().await;
+    let alice = api.person("alice", "phone").await;
+    let eve = api.person("eve", "phone").await;
+    let mut doc = seed_document(&alice, "secret");
+    doc.policy.membership = Some(Membership::KnockFirst);
+    doc.policy.discoverable = false;
+    create_room_from(&api, &alice, doc).await;
+    let knock = |room: &'static str| {
+        let api = &api;
+        let token = eve.account.clone();
+        async move {
+            api.call(
+                "POST",
+                &format!("/v1/rooms/example.com/{room}/knock"),
+                Some(&token),
+                None,
+            )
+            .await
+        }
+    };
+    let hidden = knock("secret").await;
+    let missing = knock("nowhere").await;
+    assert_eq!(hidden.0, StatusCode::NOT_FOUND, "{}", hidden.1);
+    assert_eq!(hidden.1["code"], missing.1["code"]);
+    // Its owner heard of nothing.
+    let (_, v) = api.call("GET", "/v1/sync", Some(&alice.token), None).await;
+    assert_eq!(v["knocks"].as_array().map_or(0, Vec::len), 0, "{v}");
+}

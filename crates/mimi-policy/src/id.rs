@@ -384,6 +384,14 @@ impl RoomId {
     pub fn domain(&self) -> &str {
         &self.domain
     }
+
+    /// The name of a `mimi://DOMAIN/r/NAME` room (`None` for the `im:` forms).
+    pub fn name(&self) -> Option<&str> {
+        self.uri
+            .strip_prefix(MIMI)
+            .and_then(|rest| rest.split_once("/r/"))
+            .map(|(_, name)| name)
+    }
 }
 
 impl fmt::Display for RoomId {

@@ -63,6 +63,7 @@ pub mod effect;
 pub mod fixed_room;
 pub mod host;
 pub mod id;
+pub mod name;
 pub mod operation;
 pub mod participant_list;
 pub mod preauth;

@@ -50,6 +50,13 @@ pub enum ApiError {
         /// For people.
         message: String,
     },
+    /// The name or thing asked for is taken (409), beyond a plain store conflict.
+    Conflict {
+        /// Stable code.
+        code: &'static str,
+        /// For people.
+        message: String,
+    },
     /// No token, or one the provider does not know.
     Unauthorized(String),
     /// The room kept changing under the request; trying again may succeed.
@@ -143,6 +150,7 @@ impl ApiError {
             Self::NotFound { code, .. }
             | Self::Invalid { code, .. }
             | Self::Forbidden { code, .. }
+            | Self::Conflict { code, .. }
             | Self::Request { code, .. } => code,
             Self::Unauthorized(_) => "unauthorized",
             Self::Within { error, .. } => error.code(),
@@ -233,6 +241,7 @@ impl ApiError {
             Self::NotFound { message, .. } => http(StatusCode::NOT_FOUND, message.clone()),
             Self::Invalid { message, .. } => http(StatusCode::BAD_REQUEST, message.clone()),
             Self::Forbidden { message, .. } => http(StatusCode::FORBIDDEN, message.clone()),
+            Self::Conflict { message, .. } => http(StatusCode::CONFLICT, message.clone()),
             Self::Unauthorized(message) => http(StatusCode::UNAUTHORIZED, message.clone()),
             Self::Busy => http(
                 StatusCode::CONFLICT,

@@ -44,8 +44,18 @@ pub async fn create(
         ));
     }
     check_length(&body.password)?;
+    // A name that looks like another user's is refused (TR39 skeletons).
+    let skeleton = mimi_policy::name::skeleton(user.name());
+    if let Some(other) = state.store.user_with_skeleton(&skeleton).await?
+        && other != user
+    {
+        return Err(ApiError::Conflict {
+            code: "confusable-name",
+            message: format!("{user} looks like {other}, who exists; choose another name"),
+        });
+    }
     let hash = hash_password(body.password).await?;
-    state.store.create_user(&user, &hash).await?;
+    state.store.create_user(&user, &hash, &skeleton).await?;
     let (token, token_hash) = new_token();
     let owner = TokenOwner {
         user: user.clone(),

@@ -25,12 +25,23 @@ use mimi_api::{ConsentBody, ConsentView, Consents};
 pub(crate) fn room(state: &AppState, input: Option<&str>) -> Result<Option<RoomId>, ApiError> {
     input
         .map(|r| {
-            if r.contains(':') {
+            let id = if r.contains(':') {
                 RoomId::parse(r)
             } else {
                 RoomId::new(state.domain.domain(), r)
             }
-            .map_err(|e| ApiError::bad_request("bad-room", format!("`room`: {e}")))
+            .map_err(|e| ApiError::bad_request("bad-room", format!("`room`: {e}")))?;
+            let Some(given) = id.name() else {
+                return Ok(id);
+            };
+            let name = mimi_policy::name::normalize_room(given)
+                .map_err(|e| ApiError::bad_request(e.code(), format!("`room`: {e}")))?;
+            if name == given {
+                Ok(id)
+            } else {
+                RoomId::new(id.domain(), &name)
+                    .map_err(|e| ApiError::bad_request("bad-room", format!("`room`: {e}")))
+            }
         })
         .transpose()
 }

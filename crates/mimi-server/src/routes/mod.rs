@@ -105,6 +105,16 @@ pub fn to_b64(bytes: &[u8]) -> String {
 pub fn local_user(state: &AppState, field: &str, input: &str) -> Result<UserId, ApiError> {
     let user = UserId::parse_with_default(input, state.domain.domain())
         .map_err(|e| ApiError::bad_request("bad-user", format!("`{field}`: {e}")))?;
+    // The name under the provider's profile (mimi_policy::name): `Alice` is `alice`, a
+    // name with invisible characters or mixed scripts names nobody.
+    let name = mimi_policy::name::normalize(user.name())
+        .map_err(|e| ApiError::bad_request(e.code(), format!("`{field}`: {e}")))?;
+    let user = if name == user.name() {
+        user
+    } else {
+        UserId::new(user.domain(), &name)
+            .map_err(|e| ApiError::bad_request("bad-user", format!("`{field}`: {e}")))?
+    };
     if user.domain() != state.domain.domain() {
         return Err(ApiError::bad_request(
             "foreign-user",
@@ -119,7 +129,9 @@ pub fn local_user(state: &AppState, field: &str, input: &str) -> Result<UserId, 
 
 /// The room a path names (`{provider}/{room}`), which this provider must host.
 pub fn room_id(state: &AppState, provider: &str, name: &str) -> Result<RoomId, ApiError> {
-    let id = RoomId::new(provider, name)
+    let name = mimi_policy::name::normalize_room(name)
+        .map_err(|e| ApiError::bad_request(e.code(), format!("not a room name: {e}")))?;
+    let id = RoomId::new(provider, &name)
         .map_err(|e| ApiError::bad_request("bad-room", format!("not a room ID: {e}")))?;
     if id.domain() != state.domain.domain() {
         return Err(ApiError::not_found(format!(

@@ -195,3 +195,90 @@ async fn a_knock_on_a_hidden_room_is_refused_as_on_a_missing_one() {
     let (_, v) = api.call("GET", "/v1/sync", Some(&alice.token), None).await;
     assert_eq!(v["knocks"].as_array().map_or(0, Vec::len), 0, "{v}");
 }
+
+#[tokio::test]
+async fn a_user_name_is_normalized_and_a_look_alike_of_another_is_refused() {
+    let api = Api::new().await;
+    api.person("alice", "phone").await;
+    let sign_up = |user: &'static str| {
+        let api = &api;
+        async move {
+            let body = json!({"user": user, "password": "correct horse"});
+            api.call("POST", "/v1/accounts", None, Some(body)).await
+        }
+    };
+    for (name, status, code) in [
+        // Case and width are the same name.
+        ("Alice", StatusCode::CONFLICT, "conflict"),
+        ("ａｌｉｃｅ", StatusCode::CONFLICT, "conflict"),
+        // A Cyrillic а among Latin letters.
+        ("\u{0430}lice", StatusCode::BAD_REQUEST, "mixed-script"),
+        // Invisible and direction-changing characters.
+        ("ali\u{200b}ce", StatusCode::BAD_REQUEST, "bad-name"),
+        ("\u{202e}ecila", StatusCode::BAD_REQUEST, "bad-name"),
+        // Another name that looks like alice's.
+        ("a1ice", StatusCode::CONFLICT, "confusable-name"),
+    ] {
+        let (got, v) = sign_up(name).await;
+        assert_eq!(
+            (got, v["code"].as_str()),
+            (status, Some(code)),
+            "{name:?}: {v}"
+        );
+    }
+    let (status, v) = sign_up("alicia").await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    // `Alice` logs in as alice.
+    let body = json!({"user": "Alice", "password": "correct horse"});
+    let (status, v) = api.call("POST", "/v1/login", None, Some(body)).await;
+    assert_eq!(
+        (status, v["user"].as_str()),
+        (StatusCode::OK, Some("mimi://example.com/u/alice")),
+        "{v}"
+    );
+}
+
+#[tokio::test]
+async fn a_room_name_that_mixes_scripts_or_hides_characters_is_refused() {
+    let api = Api::new().await;
+    let alice = api.person("alice", "phone").await;
+    let sender = api.external_sender().await;
+    for (name, code) in [
+        ("t\u{0435}am", "mixed-script"),
+        ("te\u{200b}am", "bad-name"),
+        ("ｔｅａｍ", "bad-name"),
+    ] {
+        let doc = seed_document(&alice, name);
+        let group = alice
+            .client
+            .create_room(&doc.into_room().unwrap(), &sender)
+            .unwrap();
+        let (status, v) = api
+            .call(
+                "POST",
+                "/v1/rooms",
+                Some(&alice.token),
+                Some(json!({
+                    "group_info": b64(&alice.client.group_info(&group).unwrap()),
+                    "ratchet_tree": b64(&group.ratchet_tree().unwrap()),
+                })),
+            )
+            .await;
+        assert_eq!(
+            (status, v["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some(code)),
+            "{name:?}: {v}"
+        );
+    }
+    // A full-width spelling in a path names the room of the usual width.
+    create_room(&api, &alice, "team", true).await;
+    let (status, v) = api
+        .call(
+            "GET",
+            "/v1/rooms/example.com/ｔｅａｍ",
+            Some(&alice.token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+}

@@ -4,18 +4,34 @@ use super::*;
 use crate::Accounts;
 
 impl Accounts for SqlStore {
-    async fn create_user(&self, user: &UserId, password_hash: &str) -> Result<(), StoreError> {
-        let result =
-            sqlx::query("INSERT INTO users (id, password_hash, created_at) VALUES ($1, $2, $3)")
-                .bind(user.as_str())
-                .bind(password_hash)
-                .bind(now())
-                .execute(&self.pool)
-                .await;
+    async fn create_user(
+        &self,
+        user: &UserId,
+        password_hash: &str,
+        skeleton: &str,
+    ) -> Result<(), StoreError> {
+        let result = sqlx::query(
+            "INSERT INTO users (id, password_hash, created_at, skeleton) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(user.as_str())
+        .bind(password_hash)
+        .bind(now())
+        .bind(skeleton)
+        .execute(&self.pool)
+        .await;
         match result {
             Err(e) if unique_violation(&e) => Err(StoreError::Conflict(format!("user {user}"))),
             other => other.map(|_| ()).map_err(Into::into),
         }
+    }
+
+    async fn user_with_skeleton(&self, skeleton: &str) -> Result<Option<UserId>, StoreError> {
+        let row = sqlx::query("SELECT id FROM users WHERE skeleton = $1")
+            .bind(skeleton)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| UserId::parse(&r.try_get::<String, _>(0)?).map_err(bad("user id")))
+            .transpose()
     }
 
     async fn password_hash(&self, user: &UserId) -> Result<Option<String>, StoreError> {

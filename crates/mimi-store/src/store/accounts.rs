@@ -8,12 +8,20 @@ use crate::*;
 
 /// Users, their password hashes and bearer tokens, devices and the removals a deleted device leaves; the provider's signing key.
 pub trait Accounts: Send + Sync {
-    /// Creates a user with its password hash; [`StoreError::Conflict`] if it exists.
+    /// Creates a user with its password hash and the skeleton of its name;
+    /// [`StoreError::Conflict`] if it exists, or if another user has that skeleton.
     fn create_user(
         &self,
         user: &UserId,
         password_hash: &str,
+        skeleton: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The user whose name has this skeleton, if any.
+    fn user_with_skeleton(
+        &self,
+        skeleton: &str,
+    ) -> impl Future<Output = Result<Option<UserId>, StoreError>> + Send;
 
     /// The password hash of a user.
     fn password_hash(

@@ -34,7 +34,10 @@ fn room_id(name: &str) -> RoomId {
 
 async fn with_devices(db: &Db, clients: &[&ClientId]) {
     for c in clients {
-        let _ = db.store.create_user(c.user(), "hash").await;
+        let _ = db
+            .store
+            .create_user(c.user(), "hash", c.user().as_str())
+            .await;
         db.store.add_device(c).await.unwrap();
     }
 }

@@ -36,6 +36,7 @@ macro_rules! conformance {
 
 conformance!(
     users_are_unique_and_keep_their_password_hash,
+    users_whose_names_look_alike_cannot_both_exist,
     tokens_name_their_user_and_device,
     the_provider_key_is_created_once,
     devices_need_their_user_and_are_unique,

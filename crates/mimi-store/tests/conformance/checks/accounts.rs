@@ -4,10 +4,10 @@ use super::*;
 
 pub async fn users_are_unique_and_keep_their_password_hash(db: &Db) {
     let s = &db.store;
-    s.create_user(&user("alice"), "argon2-hash-a")
+    s.create_user(&user("alice"), "argon2-hash-a", "alice")
         .await
         .unwrap();
-    let again = s.create_user(&user("alice"), "other").await;
+    let again = s.create_user(&user("alice"), "other", "other").await;
     assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
     assert_eq!(
         s.password_hash(&user("alice")).await.unwrap().as_deref(),
@@ -18,7 +18,7 @@ pub async fn users_are_unique_and_keep_their_password_hash(db: &Db) {
 
 pub async fn tokens_name_their_user_and_device(db: &Db) {
     let s = &db.store;
-    s.create_user(&user("alice"), "h").await.unwrap();
+    s.create_user(&user("alice"), "h", "alice").await.unwrap();
     let account = TokenOwner {
         user: user("alice"),
         client: None,
@@ -65,7 +65,7 @@ pub async fn devices_need_their_user_and_are_unique(db: &Db) {
     let phone = client("alice", "phone");
     let orphan = s.add_device(&phone).await;
     assert!(matches!(orphan, Err(StoreError::NotFound(_))), "{orphan:?}");
-    s.create_user(&user("alice"), "h").await.unwrap();
+    s.create_user(&user("alice"), "h", "alice").await.unwrap();
     s.add_device(&phone).await.unwrap();
     s.add_device(&client("alice", "laptop")).await.unwrap();
     let again = s.add_device(&phone).await;
@@ -153,4 +153,22 @@ pub async fn concurrent_claims_never_hand_out_a_key_package_twice(db: &Db) {
     let distinct: BTreeSet<_> = all.iter().cloned().collect();
     assert_eq!(all.len(), 40, "every KeyPackage handed out once");
     assert_eq!(distinct.len(), 40);
+}
+
+pub async fn users_whose_names_look_alike_cannot_both_exist(db: &Db) {
+    let s = &db.store;
+    s.create_user(&user("alice"), "h", "skeleton-of-alice")
+        .await
+        .unwrap();
+    // Another name, the same skeleton (say `a1ice`): refused, nothing written.
+    let twin = s
+        .create_user(&user("a1ice"), "h", "skeleton-of-alice")
+        .await;
+    assert!(matches!(twin, Err(StoreError::Conflict(_))), "{twin:?}");
+    assert_eq!(s.password_hash(&user("a1ice")).await.unwrap(), None);
+    assert_eq!(
+        s.user_with_skeleton("skeleton-of-alice").await.unwrap(),
+        Some(user("alice"))
+    );
+    assert_eq!(s.user_with_skeleton("skeleton-of-bob").await.unwrap(), None);
 }

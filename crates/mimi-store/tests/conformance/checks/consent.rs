@@ -6,7 +6,7 @@ pub async fn consent_is_asked_granted_per_room_or_for_all_and_revoked(db: &Db) {
     let s = &db.store;
     let (alice, bob) = (user("alice"), user("bob"));
     let (team, club) = (room_id("team"), room_id("club"));
-    s.create_user(&bob, "hash").await.unwrap();
+    s.create_user(&bob, "hash", bob.as_str()).await.unwrap();
     assert!(matches!(
         s.request_consent(&user("nobody"), &alice, None).await,
         Err(StoreError::NotFound(_))
@@ -153,7 +153,7 @@ pub async fn a_change_that_places_a_knocker_answers_its_knock(db: &Db) {
 pub async fn allowance_claims_count_until_used(db: &Db) {
     let s = &db.store;
     let (alice, bob) = (user("alice"), user("bob"));
-    s.create_user(&bob, "hash").await.unwrap();
+    s.create_user(&bob, "hash", bob.as_str()).await.unwrap();
     let (team, club) = (room_id("team"), room_id("club"));
     assert!(matches!(
         s.record_allowance_claim(&alice, &user("nobody"), None, 2)
@@ -208,7 +208,7 @@ pub async fn expired_allowance_claims_are_purged_by_the_next_claim(db: &Db) {
     use sqlx::Connection as _;
     let s = &db.store;
     let (alice, bob) = (user("alice"), user("bob"));
-    s.create_user(&bob, "hash").await.unwrap();
+    s.create_user(&bob, "hash", bob.as_str()).await.unwrap();
     let mut conn = sqlx::AnyConnection::connect(&db.url).await.unwrap();
     let rows = "SELECT COUNT(*) FROM allowance_claims WHERE requester_id = $1";
     // Two days old: it counts for nothing, and nothing else would ever delete it.

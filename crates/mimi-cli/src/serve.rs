@@ -13,7 +13,7 @@ use crate::InputError;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// A TOML file with any of: listen, domain, database, data_dir, tls_cert, tls_key,
-    /// key_package_allowance.
+    /// key_package_allowance, metrics_token.
     #[arg(long, env = "MIMI_CONFIG")]
     config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:8470].
@@ -39,6 +39,10 @@ pub struct Args {
     /// (the seed's allowance) [default: 0: consent, a knock or the same user only].
     #[arg(long, env = "MIMI_KEY_PACKAGE_ALLOWANCE")]
     key_package_allowance: Option<u32>,
+    /// The operator's bearer token for /metrics (prefer the environment variable or the
+    /// config file to the command line, which other users can see) [default: metrics off].
+    #[arg(long, env = "MIMI_METRICS_TOKEN", hide_env_values = true)]
+    metrics_token: Option<String>,
 }
 
 /// The config file.
@@ -52,6 +56,7 @@ struct File {
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     key_package_allowance: Option<u32>,
+    metrics_token: Option<String>,
 }
 
 impl Args {
@@ -89,6 +94,7 @@ impl Args {
                 .key_package_allowance
                 .or(file.key_package_allowance)
                 .unwrap_or(defaults.key_package_allowance),
+            metrics_token: self.metrics_token.or(file.metrics_token),
         })
     }
 }

@@ -202,6 +202,31 @@ pub fn new_token() -> (String, String) {
     (token, hash)
 }
 
+/// The operator's token for `/metrics`, kept as its SHA-256 digest and compared in
+/// constant time.
+#[derive(Clone)]
+pub struct OperatorToken([u8; 32]);
+
+impl OperatorToken {
+    /// Keeps `token` (as its digest).
+    pub fn new(token: &str) -> Self {
+        Self(Sha256::digest(token.as_bytes()).into())
+    }
+
+    /// Whether `presented` is the token, in time that does not depend on either.
+    pub fn matches(&self, presented: &str) -> bool {
+        use subtle::ConstantTimeEq as _;
+        let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
+        bool::from(self.0.ct_eq(&digest))
+    }
+}
+
+impl std::fmt::Debug for OperatorToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OperatorToken(..)")
+    }
+}
+
 fn token_hash(token: &str) -> String {
     let digest = Sha256::digest(token.as_bytes());
     base64::engine::general_purpose::STANDARD_NO_PAD.encode(digest)

@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! GET    /healthz
-//! GET    /metrics                                                (OpenMetrics text)
+//! GET    /metrics                                                (OpenMetrics text; operator token)
 //! GET    /openapi.json                                  (this list, as OpenAPI 3.1)
 //! GET    /v1/provider                                     -> {domain, external_sender}
 //! POST   /v1/accounts                   {user, password}          -> {user, token}
@@ -84,13 +84,16 @@ struct BearerAuth;
 impl utoipa::Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-        openapi
-            .components
-            .get_or_insert_with(Default::default)
-            .add_security_scheme(
-                "bearer",
-                SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
-            );
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+        // The operator's token for /metrics (`metrics_token`).
+        components.add_security_scheme(
+            "operator",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
     }
 }
 

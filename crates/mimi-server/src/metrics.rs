@@ -186,18 +186,37 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
     response
 }
 
-/// `GET /metrics`.
-#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "the provider's metrics, OpenMetrics text", content_type = "application/openmetrics-text", body = String)))]
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+/// `GET /metrics`, for the operator alone: with the configured `metrics_token` as bearer
+/// token (401 otherwise); when no token is configured, metrics are off (404).
+#[utoipa::path(get, path = "/metrics", tag = "operations", security(("operator" = [])), responses((status = 200, description = "the provider's metrics, OpenMetrics text", content_type = "application/openmetrics-text", body = String), (status = "4XX", description = "refused: no or a wrong operator token (401), metrics off (404)", body = mimi_api::ErrorBody)))]
+pub async fn metrics(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Result<impl IntoResponse, crate::error::ApiError> {
+    let Some(token) = &state.metrics_token else {
+        return Err(crate::error::ApiError::not_found(
+            "metrics are off; the operator turns them on with metrics_token",
+        ));
+    };
+    let presented = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if !token.matches(presented) {
+        return Err(crate::error::ApiError::unauthorized(
+            "/metrics needs the operator's metrics token",
+        ));
+    }
     let backlog = state.store.delivery_backlog().await.ok();
     let body = state
         .metrics
         .render(state.rooms_cached().await, state.writer.waiting(), backlog);
-    (
+    Ok((
         [(
             axum::http::header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
         body,
-    )
+    ))
 }

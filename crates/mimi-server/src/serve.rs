@@ -24,6 +24,8 @@ pub struct Config {
     pub tls: Option<crate::tls::TlsFiles>,
     /// How many of a user's KeyPackages anyone may hold, unused, without its consent.
     pub key_package_allowance: u32,
+    /// The operator's bearer token for `/metrics` (none: metrics are off).
+    pub metrics_token: Option<String>,
 }
 
 impl Default for Config {
@@ -35,6 +37,7 @@ impl Default for Config {
             data_dir: PathBuf::from("mimi-data"),
             tls: None,
             key_package_allowance: 0,
+            metrics_token: None,
         }
     }
 }
@@ -84,6 +87,10 @@ pub async fn serve(
         .await
         .map_err(|e| ServeError::Config(e.to_string()))?;
     state.key_package_allowance = config.key_package_allowance;
+    state.metrics_token = config
+        .metrics_token
+        .as_deref()
+        .map(crate::auth::OperatorToken::new);
     if let Some(files) = &config.tls {
         warn_if_readable_by_others(&files.key);
     }

@@ -55,6 +55,8 @@ pub struct AppState {
     /// seed's allowance of outstanding KeyPackages; 0: consent, a knock or the same user
     /// only).
     pub key_package_allowance: u32,
+    /// The operator's token for `/metrics` (none: metrics are off).
+    pub metrics_token: Option<crate::auth::OperatorToken>,
     /// Held by the sweep of deleted devices' removals (one at a time per process).
     pub sweeping: Arc<Mutex<()>>,
     /// Turns true when the provider is shutting down: event streams and long polls end,
@@ -93,6 +95,7 @@ impl AppState {
             tails,
             tokens: Arc::default(),
             key_package_allowance: 0,
+            metrics_token: None,
             sweeping: Arc::default(),
             stopping,
             stop: Arc::new(stop),

@@ -88,3 +88,38 @@ async fn metrics_count_requests_handshakes_and_messages_by_outcome_queues_and_th
     assert!(text.contains("mimi_http_request_seconds_bucket{le=\"+Inf\",route=\"/v1/rooms/{provider}/{room}/messages\"} 4"), "{text}");
     assert!(text.ends_with("# EOF\n"), "{text}");
 }
+
+#[tokio::test]
+async fn metrics_are_served_to_the_operator_alone() {
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt as _;
+    let api = Api::new().await;
+    let get = |app: axum::Router, token: Option<&'static str>| async move {
+        let mut req = Request::builder().uri("/metrics");
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        app.oneshot(req.body(Body::empty()).unwrap())
+            .await
+            .unwrap()
+            .status()
+    };
+    assert_eq!(get(api.app.clone(), None).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        get(api.app.clone(), Some("a guess")).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        get(api.app.clone(), Some(crate::support::METRICS_TOKEN)).await,
+        StatusCode::OK
+    );
+    // No token configured: metrics are off.
+    let mut state = api.state.clone();
+    state.metrics_token = None;
+    let off = mimi_server::router(state);
+    assert_eq!(
+        get(off, Some(crate::support::METRICS_TOKEN)).await,
+        StatusCode::NOT_FOUND
+    );
+}

@@ -17,6 +17,9 @@ use tower::ServiceExt as _;
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
+/// The operator's token for `/metrics` in these tests.
+pub const METRICS_TOKEN: &str = "operator secret";
+
 pub fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
@@ -76,6 +79,7 @@ impl Api {
         .await
         .unwrap();
         state.key_package_allowance = n;
+        state.metrics_token = Some(mimi_server::auth::OperatorToken::new(METRICS_TOKEN));
         api.app = router(state.clone());
         api.state = state;
         api
@@ -83,9 +87,10 @@ impl Api {
 
     async fn at(url: String, path: std::path::PathBuf, owner: bool) -> Self {
         let store = SqlStore::open(&url).await.unwrap();
-        let state = AppState::new(ProviderId::parse("example.com").unwrap(), store)
+        let mut state = AppState::new(ProviderId::parse("example.com").unwrap(), store)
             .await
             .unwrap();
+        state.metrics_token = Some(mimi_server::auth::OperatorToken::new(METRICS_TOKEN));
         Self {
             app: router(state.clone()),
             state,
@@ -175,9 +180,13 @@ impl Api {
         (status, value)
     }
 
-    /// A GET whose answer is text.
+    /// A GET whose answer is text, with the operator's metrics token.
     pub async fn text(&self, path: &str) -> (StatusCode, String) {
-        let req = Request::builder().uri(path).body(Body::empty()).unwrap();
+        let req = Request::builder()
+            .uri(path)
+            .header("authorization", format!("Bearer {METRICS_TOKEN}"))
+            .body(Body::empty())
+            .unwrap();
         let resp = self.app.clone().oneshot(req).await.unwrap();
         let status = resp.status();
         let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)

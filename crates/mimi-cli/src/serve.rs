@@ -13,7 +13,8 @@ use crate::InputError;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// A TOML file with any of: listen, domain, database, data_dir, tls_cert, tls_key,
-    /// key_package_allowance, metrics_token.
+    /// key_package_allowance, metrics_token, signups_per_hour, logins_per_minute,
+    /// requests_per_second.
     #[arg(long, env = "MIMI_CONFIG")]
     config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:8470].
@@ -43,6 +44,18 @@ pub struct Args {
     /// config file to the command line, which other users can see) [default: metrics off].
     #[arg(long, env = "MIMI_METRICS_TOKEN", hide_env_values = true)]
     metrics_token: Option<String>,
+    /// Sign-ups one address may make at once, and per hour after that (0: no limit)
+    /// [default: 10].
+    #[arg(long, env = "MIMI_SIGNUPS_PER_HOUR")]
+    signups_per_hour: Option<u32>,
+    /// Logins one address, or one account, may try at once, and per minute after that (0:
+    /// no limit) [default: 10].
+    #[arg(long, env = "MIMI_LOGINS_PER_MINUTE")]
+    logins_per_minute: Option<u32>,
+    /// Requests one token may make per second, twice as many at once (0: no limit)
+    /// [default: 100].
+    #[arg(long, env = "MIMI_REQUESTS_PER_SECOND")]
+    requests_per_second: Option<u32>,
 }
 
 /// The config file.
@@ -57,6 +70,9 @@ struct File {
     tls_key: Option<PathBuf>,
     key_package_allowance: Option<u32>,
     metrics_token: Option<String>,
+    signups_per_hour: Option<u32>,
+    logins_per_minute: Option<u32>,
+    requests_per_second: Option<u32>,
 }
 
 impl Args {
@@ -95,6 +111,20 @@ impl Args {
                 .or(file.key_package_allowance)
                 .unwrap_or(defaults.key_package_allowance),
             metrics_token: self.metrics_token.or(file.metrics_token),
+            limits: mimi_server::limits::LimitConfig {
+                signups_per_hour: self
+                    .signups_per_hour
+                    .or(file.signups_per_hour)
+                    .unwrap_or(defaults.limits.signups_per_hour),
+                logins_per_minute: self
+                    .logins_per_minute
+                    .or(file.logins_per_minute)
+                    .unwrap_or(defaults.limits.logins_per_minute),
+                requests_per_second: self
+                    .requests_per_second
+                    .or(file.requests_per_second)
+                    .unwrap_or(defaults.limits.requests_per_second),
+            },
         })
     }
 }

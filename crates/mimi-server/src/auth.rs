@@ -337,6 +337,7 @@ impl FromRequestParts<AppState> for Caller {
                 ApiError::unauthorized("the Authorization header is not a Bearer token")
             })?;
         let hash = token_hash(token.trim());
+        state.limits.request(&hash)?;
         let owner = match state.tokens.get(&hash) {
             Some(owner) => owner,
             None => {

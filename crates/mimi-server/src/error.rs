@@ -57,6 +57,13 @@ pub enum ApiError {
         /// For people.
         message: String,
     },
+    /// Over a rate limit (429, with `Retry-After`).
+    RateLimited {
+        /// For people.
+        message: String,
+        /// When to come back.
+        retry_after: std::time::Duration,
+    },
     /// No token, or one the provider does not know.
     Unauthorized(String),
     /// The room kept changing under the request; trying again may succeed.
@@ -153,6 +160,7 @@ impl ApiError {
             | Self::Conflict { code, .. }
             | Self::Request { code, .. } => code,
             Self::Unauthorized(_) => "unauthorized",
+            Self::RateLimited { .. } => "rate-limited",
             Self::Within { error, .. } => error.code(),
             Self::Busy => "busy",
             Self::TooLarge(_) => "too-large",
@@ -242,6 +250,9 @@ impl ApiError {
             Self::Invalid { message, .. } => http(StatusCode::BAD_REQUEST, message.clone()),
             Self::Forbidden { message, .. } => http(StatusCode::FORBIDDEN, message.clone()),
             Self::Conflict { message, .. } => http(StatusCode::CONFLICT, message.clone()),
+            Self::RateLimited { message, .. } => {
+                http(StatusCode::TOO_MANY_REQUESTS, message.clone())
+            }
             Self::Unauthorized(message) => http(StatusCode::UNAUTHORIZED, message.clone()),
             Self::Busy => http(
                 StatusCode::CONFLICT,
@@ -344,7 +355,14 @@ impl IntoResponse for ApiError {
             rule: http.rule,
             epoch: http.epoch,
         };
-        (http.status, Json(body)).into_response()
+        let mut response = (http.status, Json(body)).into_response();
+        if let Self::RateLimited { retry_after, .. } = &self {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(retry_after.as_secs().max(1)),
+            );
+        }
+        response
     }
 }
 

@@ -44,6 +44,7 @@
 pub mod auth;
 pub mod error;
 pub mod handshake;
+pub mod limits;
 pub mod metrics;
 pub mod routes;
 pub mod serve;

@@ -26,6 +26,8 @@ pub struct Config {
     pub key_package_allowance: u32,
     /// The operator's bearer token for `/metrics` (none: metrics are off).
     pub metrics_token: Option<String>,
+    /// Rate limits.
+    pub limits: crate::limits::LimitConfig,
 }
 
 impl Default for Config {
@@ -38,6 +40,7 @@ impl Default for Config {
             tls: None,
             key_package_allowance: 0,
             metrics_token: None,
+            limits: crate::limits::LimitConfig::default(),
         }
     }
 }
@@ -87,6 +90,7 @@ pub async fn serve(
         .await
         .map_err(|e| ServeError::Config(e.to_string()))?;
     state.key_package_allowance = config.key_package_allowance;
+    state.limits = std::sync::Arc::new(crate::limits::Limits::new(config.limits));
     state.metrics_token = config
         .metrics_token
         .as_deref()
@@ -114,6 +118,7 @@ pub async fn serve(
     tracing::info!(%addr, scheme, domain = %config.domain, database = %redact(&url), "mimi serve listening");
     ready(addr);
     let sweeper = tokio::spawn(crate::sweeper::run(state.clone()));
+    // Each request knows its peer's address, for the per-address limits.
     let app = router(state.clone());
     // Streams and long polls end first, so that graceful shutdown does not wait on them.
     let shutdown = async move {
@@ -124,6 +129,7 @@ pub async fn serve(
         Some(tls) => {
             let listener = crate::tls::TlsListener::new(listener, tls)
                 .map_err(|source| ServeError::Listen { addr, source })?;
+            let app = app.into_make_service_with_connect_info::<crate::limits::PeerAddr>();
             axum::serve(listener, app)
                 .with_graceful_shutdown(shutdown)
                 .await
@@ -133,6 +139,7 @@ pub async fn serve(
             let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
                 let _ = tcp.set_nodelay(true);
             });
+            let app = app.into_make_service_with_connect_info::<SocketAddr>();
             axum::serve(listener, app)
                 .with_graceful_shutdown(shutdown)
                 .await

@@ -55,6 +55,10 @@ pub struct AppState {
     /// seed's allowance of outstanding KeyPackages; 0: consent, a knock or the same user
     /// only).
     pub key_package_allowance: u32,
+    /// Rate limits on sign-ups, logins, requests per token and consent requests.
+    pub limits: Arc<crate::limits::Limits>,
+    /// The event streams open per device.
+    pub streams: Arc<crate::limits::Streams>,
     /// The operator's token for `/metrics` (none: metrics are off).
     pub metrics_token: Option<crate::auth::OperatorToken>,
     /// Held by the sweep of deleted devices' removals (one at a time per process).
@@ -96,6 +100,8 @@ impl AppState {
             tokens: Arc::default(),
             key_package_allowance: 0,
             metrics_token: None,
+            limits: Arc::new(crate::limits::Limits::new(Default::default())),
+            streams: Arc::default(),
             sweeping: Arc::default(),
             stopping,
             stop: Arc::new(stop),

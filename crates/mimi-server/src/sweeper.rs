@@ -21,6 +21,7 @@ pub async fn run(state: AppState) {
     let mut tick = tokio::time::interval(SWEEP_EVERY);
     loop {
         tick.tick().await;
+        state.limits.forget_idle();
         match state.settle_rooms_behind(100).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(rooms = n, "snapshots that fell behind saved"),

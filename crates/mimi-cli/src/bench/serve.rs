@@ -69,6 +69,13 @@ impl Server {
                 "127.0.0.1:0",
                 "--domain",
                 "bench.example",
+                // A load generator is not a person: its sign-ups and requests go unlimited.
+                "--signups-per-hour",
+                "0",
+                "--logins-per-minute",
+                "0",
+                "--requests-per-second",
+                "0",
             ])
             .arg("--data-dir")
             .arg(&dir)

@@ -11,6 +11,7 @@ use mimi_store::prelude::*;
 use super::{ApiJson, ApiPath, local_user};
 use crate::auth::{Caller, hash_password, new_token, verify_password};
 use crate::error::ApiError;
+use crate::limits::Peer;
 use crate::state::AppState;
 use mimi_api::{Credentials, Device, Devices, NewDevice, Session};
 
@@ -34,8 +35,10 @@ fn check_length(password: &str) -> Result<(), ApiError> {
 #[utoipa::path(post, path = "/v1/accounts", tag = "accounts", request_body = Credentials, responses((status = 201, description = "the account, with its token", body = Session), (status = "4XX", description = "refused: a stable code and a message for people", body = mimi_api::ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
+    Peer(address): Peer,
     ApiJson(body): ApiJson<Credentials>,
 ) -> Result<impl IntoResponse, ApiError> {
+    state.limits.signup(address)?;
     let user = local_user(&state, "user", &body.user)?;
     if body.password.chars().count() < MIN_PASSWORD {
         return Err(ApiError::bad_request(
@@ -76,9 +79,12 @@ pub async fn create(
 #[utoipa::path(post, path = "/v1/login", tag = "accounts", request_body = Credentials, responses((status = 200, description = "a new token for the account", body = Session), (status = "4XX", description = "refused: a stable code and a message for people", body = mimi_api::ErrorBody)))]
 pub async fn login(
     State(state): State<AppState>,
+    Peer(address): Peer,
     ApiJson(body): ApiJson<Credentials>,
 ) -> Result<Json<Session>, ApiError> {
     let user = local_user(&state, "user", &body.user)?;
+    // Counted before the password is checked, known user or not (the same answer).
+    state.limits.login(address, user.as_str())?;
     // No length check here: an account made before the limit keeps its password (the
     // body's size bounds the work).
     let hash = state.store.password_hash(&user).await?;

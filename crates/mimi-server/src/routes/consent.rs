@@ -80,6 +80,9 @@ pub async fn request(
     let target = local_user(&state, "user", &body.user)?;
     let target = other_user(&state, &caller, target.as_str())?;
     let room = room(&state, body.room.as_deref())?;
+    state
+        .limits
+        .consent_request(caller.user.as_str(), target.as_str())?;
     match state
         .store
         .request_consent(&target, &caller.user, room.as_ref())

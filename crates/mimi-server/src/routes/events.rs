@@ -24,6 +24,8 @@ const POLL: Duration = Duration::from_secs(1);
 struct Cursor {
     state: AppState,
     client: ClientId,
+    /// The stream's place among the device's open streams, freed when it ends.
+    _slot: crate::limits::StreamSlot,
     sent: BTreeMap<String, u64>,
     /// Welcomes sent, by inbox ID: IDs may become visible out of order (PostgreSQL assigns
     /// them before commit), so the stream remembers which it sent, not the highest.
@@ -83,9 +85,11 @@ pub async fn events(
     caller: Caller,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let client = caller.device()?.clone();
+    let slot = state.streams.open(&client)?;
     let cursor = Cursor {
         state,
         client,
+        _slot: slot,
         sent: BTreeMap::new(),
         sent_welcomes: BTreeSet::new(),
         first: true,

@@ -36,7 +36,8 @@ async fn a_login_for_an_unknown_user_takes_as_long_as_a_wrong_password() {
         }
     };
     let (mut known, mut unknown) = (Vec::new(), Vec::new());
-    for i in 0..15 {
+    // Nine each: the tenth login to one account in a minute would be rate-limited.
+    for i in 0..9 {
         // Alternating, so that the machine's load falls on both alike.
         let (first, second) = if i % 2 == 0 {
             ("alice", "nobody")
@@ -281,4 +282,154 @@ async fn a_room_name_that_mixes_scripts_or_hides_characters_is_refused() {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{v}");
+}
+
+/// A POST as `mimi serve` hands it to the router: with the peer's address.
+async fn post_from(
+    api: &Api,
+    address: [u8; 4],
+    path: &str,
+    body: Value,
+) -> (StatusCode, Value, Option<String>) {
+    use axum::body::Body;
+    use axum::extract::ConnectInfo;
+    use axum::http::Request;
+    use tower::ServiceExt as _;
+    let mut req = Request::builder()
+        .method("POST")
+        .uri(path)
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    req.extensions_mut()
+        .insert(ConnectInfo(mimi_server::limits::PeerAddr(
+            std::net::SocketAddr::from((address, 40000)),
+        )));
+    let resp = api.app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let retry = resp
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (status, serde_json::from_slice(&bytes).unwrap(), retry)
+}
+
+#[tokio::test]
+async fn sign_ups_and_logins_past_their_limits_are_told_when_to_come_back() {
+    let api = Api::new().await;
+    let here = [192, 0, 2, 7];
+    // A burst of ten sign-ups from one address passes; the eleventh waits, and is not made.
+    for i in 0..10 {
+        let body = json!({"user": format!("user{i}"), "password": "correct horse"});
+        let (status, v, _) = post_from(&api, here, "/v1/accounts", body).await;
+        assert_eq!(status, StatusCode::CREATED, "{i}: {v}");
+    }
+    let body = json!({"user": "user10", "password": "correct horse"});
+    let (status, v, retry) = post_from(&api, here, "/v1/accounts", body.clone()).await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("rate-limited")),
+        "{v}"
+    );
+    let retry: u64 = retry.expect("Retry-After").parse().unwrap();
+    assert!((1..=360).contains(&retry), "{retry}");
+    let user10 = mimi_policy::id::UserId::new("example.com", "user10").unwrap();
+    use mimi_store::prelude::*;
+    assert_eq!(api.state.store.password_hash(&user10).await.unwrap(), None);
+    // Another address is not held back.
+    let (status, v, _) = post_from(&api, [192, 0, 2, 8], "/v1/accounts", body).await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+
+    // Mistyped passwords: ten pass (refused as wrong), then the address waits ...
+    let wrong = json!({"user": "user0", "password": "wrong horse"});
+    for _ in 0..10 {
+        let (status, v, _) = post_from(&api, here, "/v1/login", wrong.clone()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{v}");
+    }
+    let (status, v, retry) = post_from(&api, here, "/v1/login", wrong.clone()).await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("rate-limited"))
+    );
+    assert!(retry.is_some());
+    // ... and so does the account, from any address, even with the right password.
+    let right = json!({"user": "user0", "password": "correct horse"});
+    let (status, _, _) = post_from(&api, [198, 51, 100, 1], "/v1/login", right).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    // Another account from another address logs in.
+    let other = json!({"user": "user1", "password": "correct horse"});
+    let (status, v, _) = post_from(&api, [198, 51, 100, 2], "/v1/login", other).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+}
+
+#[tokio::test]
+async fn consent_requests_from_one_user_to_another_are_bounded_whoever_the_target_is() {
+    let api = Api::new().await;
+    let alice = api.person("alice", "phone").await;
+    api.person("bob", "phone").await;
+    api.person("carol", "phone").await;
+    let ask = |user: &'static str, room: String| {
+        let api = &api;
+        let token = alice.token.clone();
+        async move {
+            api.call(
+                "POST",
+                "/v1/consent/request",
+                Some(&token),
+                Some(json!({"user": user, "room": room})),
+            )
+            .await
+        }
+    };
+    // Made-up room names cannot fill bob's inbox: a few pass, then alice waits. An unknown
+    // user is counted alike (the answers do not tell who exists).
+    for target in ["bob", "nobody"] {
+        for i in 0..5 {
+            let (status, v) = ask(target, format!("made-up-{i}")).await;
+            assert_eq!(status, StatusCode::ACCEPTED, "{target} {i}: {v}");
+        }
+        let (status, v) = ask(target, "made-up-5".into()).await;
+        assert_eq!(
+            (status, v["code"].as_str()),
+            (StatusCode::TOO_MANY_REQUESTS, Some("rate-limited")),
+            "{target}: {v}"
+        );
+    }
+    let (status, v) = ask("carol", "made-up-0".into()).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{v}");
+}
+
+#[tokio::test]
+async fn a_device_holds_a_bounded_number_of_event_streams() {
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt as _;
+    let api = Api::new().await;
+    let alice = api.person("alice", "phone").await;
+    let open = || {
+        let app = api.app.clone();
+        let token = alice.token.clone();
+        async move {
+            let req = Request::builder()
+                .uri("/v1/events")
+                .header("authorization", format!("Bearer {token}"))
+                .body(Body::empty())
+                .unwrap();
+            app.oneshot(req).await.unwrap()
+        }
+    };
+    let mut streams = Vec::new();
+    for _ in 0..mimi_server::limits::STREAMS_PER_DEVICE {
+        let stream = open().await;
+        assert_eq!(stream.status(), StatusCode::OK);
+        streams.push(stream);
+    }
+    let refused = open().await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    // A stream that ends gives its place back.
+    streams.pop();
+    assert_eq!(open().await.status(), StatusCode::OK);
 }

@@ -49,3 +49,23 @@ pub struct Devices {
     /// Their client URIs.
     pub devices: Vec<String>,
 }
+
+/// `POST /v1/account/password`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    /// The account's password now.
+    pub password: String,
+    /// The password from now on.
+    pub new_password: String,
+}
+
+/// `POST /v1/account/revoke-tokens`: the account's password, asked again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Reauthenticate {
+    /// The account's password.
+    pub password: String,
+}

@@ -20,7 +20,9 @@ mod key_packages;
 mod rooms;
 mod sync;
 
-pub use accounts::{Credentials, Device, Devices, NewDevice, Session};
+pub use accounts::{
+    Credentials, Device, Devices, NewDevice, PasswordChange, Reauthenticate, Session,
+};
 pub use consent::{ConsentBody, ConsentView, Consents};
 pub use key_packages::{Claim, Claimed, ClaimedAll, Stored, Upload};
 pub use rooms::{

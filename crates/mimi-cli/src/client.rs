@@ -73,6 +73,20 @@ fn password() -> anyhow::Result<String> {
     rpassword::prompt_password("password: ").context("reading the password")
 }
 
+/// The new password: MIMI_NEW_PASSWORD, or asked twice.
+fn new_password() -> anyhow::Result<String> {
+    if let Ok(p) = std::env::var("MIMI_NEW_PASSWORD") {
+        return Ok(p);
+    }
+    let first = rpassword::prompt_password("new password: ").context("reading the password")?;
+    let again =
+        rpassword::prompt_password("new password again: ").context("reading the password")?;
+    if first != again {
+        return Err(InputError("the two new passwords differ".into()).into());
+    }
+    Ok(first)
+}
+
 /// `mimi account ...`.
 #[derive(Debug, clap::Subcommand)]
 pub enum AccountCommand {
@@ -88,15 +102,22 @@ pub enum AccountCommand {
         #[arg(long, default_value = "cli")]
         device: String,
     },
-    /// Log in to an existing account as a new profile (then `mimi device add`).
+    /// Log in to an existing account: as a new profile (with --server and --user, then
+    /// `mimi device add`), or this profile again after a logout or an expired session.
     Login {
-        /// The provider.
+        /// The provider (a new profile).
         #[arg(long)]
-        server: String,
-        /// The user name.
+        server: Option<String>,
+        /// The user name (a new profile).
         #[arg(long)]
-        user: String,
+        user: Option<String>,
     },
+    /// End this profile's sessions at the provider and forget its tokens (its keys and
+    /// rooms stay; `mimi account login` comes back).
+    Logout,
+    /// Change the account's password (the current one from MIMI_PASSWORD or a prompt, the
+    /// new one from MIMI_NEW_PASSWORD or a prompt); the account's other sessions end.
+    Password,
 }
 
 /// `mimi device ...`.
@@ -287,11 +308,40 @@ pub fn account(cmd: AccountCommand, common: &Common) -> anyhow::Result<()> {
                 || format!("created {} with device {client}", user),
             );
         }
-        AccountCommand::Login { server, user } => {
+        AccountCommand::Login {
+            server: Some(server),
+            user: Some(user),
+        } if !dir.join("profile.json").exists() => {
             let p = Profile::login(&dir, &server, &user, &password()?).map_err(failure)?;
             let user = p.user().map_err(failure)?;
             common.print(json!({"user": user.to_string()}), || {
                 format!("logged in as {user}; add this device with `mimi device add NAME`")
+            });
+        }
+        AccountCommand::Login { .. } => {
+            let mut p = common.open()?;
+            p.relogin(&password()?).map_err(failure)?;
+            let user = p.user().map_err(failure)?;
+            common.print(json!({"user": user.to_string()}), || {
+                format!("logged in again as {user}")
+            });
+        }
+        AccountCommand::Logout => {
+            let mut p = common.open()?;
+            let user = p.user().map_err(failure)?;
+            p.logout().map_err(failure)?;
+            common.print(
+                json!({"user": user.to_string(), "logged_out": true}),
+                || format!("logged out of {user}; `mimi account login` comes back"),
+            );
+        }
+        AccountCommand::Password => {
+            let p = common.open()?;
+            let current = password()?;
+            let new = new_password()?;
+            p.change_password(&current, &new).map_err(failure)?;
+            common.print(json!({"password_changed": true}), || {
+                "password changed; the account's other sessions ended".to_owned()
             });
         }
     }

@@ -14,7 +14,7 @@ use crate::InputError;
 pub struct Args {
     /// A TOML file with any of: listen, domain, database, data_dir, tls_cert, tls_key,
     /// key_package_allowance, metrics_token, signups_per_hour, logins_per_minute,
-    /// requests_per_second.
+    /// requests_per_second, header_read_timeout.
     #[arg(long, env = "MIMI_CONFIG")]
     config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:8470].
@@ -56,6 +56,10 @@ pub struct Args {
     /// [default: 100].
     #[arg(long, env = "MIMI_REQUESTS_PER_SECOND")]
     requests_per_second: Option<u32>,
+    /// Seconds a client has to send a request's headers, and an HTTP/1 connection may sit
+    /// idle between requests [default: 30].
+    #[arg(long, env = "MIMI_HEADER_READ_TIMEOUT")]
+    header_read_timeout: Option<u64>,
 }
 
 /// The config file.
@@ -73,6 +77,7 @@ struct File {
     signups_per_hour: Option<u32>,
     logins_per_minute: Option<u32>,
     requests_per_second: Option<u32>,
+    header_read_timeout: Option<u64>,
 }
 
 impl Args {
@@ -125,6 +130,11 @@ impl Args {
                     .or(file.requests_per_second)
                     .unwrap_or(defaults.limits.requests_per_second),
             },
+            header_read_timeout: self
+                .header_read_timeout
+                .or(file.header_read_timeout)
+                .filter(|s| *s > 0)
+                .map_or(defaults.header_read_timeout, std::time::Duration::from_secs),
         })
     }
 }
@@ -144,10 +154,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "http"
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let shutdown = {
+        let _in_runtime = runtime.enter();
+        mimi_server::serve::shutdown_signal()
+    };
     runtime.block_on(mimi_server::serve(
         config,
         |addr| println!("mimi serve listening on {scheme}://{addr}"),
-        mimi_server::serve::shutdown_signal(),
+        shutdown,
     ))?;
     Ok(())
 }

@@ -18,7 +18,7 @@ impl Profile {
         let target = self.user_id(user)?;
         let view: ConsentView = self.api.post(
             "/v1/consent/request",
-            Some(&self.file.account_token),
+            Some(self.account_token()?),
             &body(&target, room),
         )?;
         Ok(view.granted)
@@ -29,7 +29,7 @@ impl Profile {
         let requester = self.user_id(user)?;
         Ok(self.api.post(
             "/v1/consent/grant",
-            Some(&self.file.account_token),
+            Some(self.account_token()?),
             &body(&requester, room),
         )?)
     }
@@ -39,16 +39,14 @@ impl Profile {
         let requester = self.user_id(user)?;
         Ok(self.api.post(
             "/v1/consent/revoke",
-            Some(&self.file.account_token),
+            Some(self.account_token()?),
             &body(&requester, room),
         )?)
     }
 
     /// The consents this profile's user was asked for and has given.
     pub fn consents(&self) -> Result<Vec<ConsentView>, ClientError> {
-        let consents: Consents = self
-            .api
-            .get("/v1/consent", Some(&self.file.account_token))?;
+        let consents: Consents = self.api.get("/v1/consent", Some(self.account_token()?))?;
         Ok(consents.consents)
     }
 }

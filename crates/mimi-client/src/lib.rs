@@ -16,6 +16,7 @@ mod files;
 mod handshake;
 mod messages;
 mod rooms;
+mod session;
 
 use std::path::{Path, PathBuf};
 
@@ -297,8 +298,17 @@ impl Profile {
         Ok(self.user()?.domain().to_owned())
     }
 
+    /// The account's token, unless the profile is logged out.
+    fn account_token(&self) -> Result<&str, ClientError> {
+        if self.file.account_token.is_empty() {
+            return Err(logged_out());
+        }
+        Ok(&self.file.account_token)
+    }
+
     fn device(&self) -> Result<(&Client, &str), ClientError> {
         match (&self.client, &self.file.device) {
+            (Some(_), Some(d)) if d.token.is_empty() => Err(logged_out()),
             (Some(c), Some(d)) => Ok((c, d.token.as_str())),
             _ => Err(ClientError::Profile(
                 "this profile has no device yet; run `mimi device add NAME`".into(),
@@ -317,7 +327,7 @@ impl Profile {
             }
             let device: Device = p.api.post(
                 "/v1/devices",
-                Some(&p.file.account_token),
+                Some(p.account_token()?),
                 &NewDevice {
                     name: name.to_owned(),
                 },
@@ -350,9 +360,7 @@ impl Profile {
 
     /// The account's devices.
     pub fn devices(&self) -> Result<Vec<String>, ClientError> {
-        let devices: Devices = self
-            .api
-            .get("/v1/devices", Some(&self.file.account_token))?;
+        let devices: Devices = self.api.get("/v1/devices", Some(self.account_token()?))?;
         Ok(devices.devices)
     }
 
@@ -360,7 +368,7 @@ impl Profile {
     pub fn remove_device(&self, name: &str) -> Result<(), ClientError> {
         Ok(self.api.delete(
             &format!("/v1/devices/{}", path_segment(name)),
-            Some(&self.file.account_token),
+            Some(self.account_token()?),
         )?)
     }
 
@@ -379,6 +387,10 @@ impl Profile {
         UserId::parse_with_default(input, &self.domain()?)
             .map_err(|e| ClientError::Input(format!("user {input:?}: {e}")))
     }
+}
+
+fn logged_out() -> ClientError {
+    ClientError::Profile("this profile is logged out; run `mimi account login`".into())
 }
 
 /// A provider's answer that does not say what it must (a field that is not a URI, say).

@@ -99,9 +99,7 @@ impl Profile {
 
     /// The provider's directory of discoverable rooms.
     pub fn directory(&self) -> Result<Vec<String>, ClientError> {
-        let directory: Directory = self
-            .api
-            .get("/v1/directory", Some(&self.file.account_token))?;
+        let directory: Directory = self.api.get("/v1/directory", Some(self.account_token()?))?;
         Ok(directory.rooms.into_iter().map(|r| r.room).collect())
     }
 
@@ -185,7 +183,7 @@ impl Profile {
     pub fn knock(&self, room: &RoomId) -> Result<u64, ClientError> {
         let knocked: Knocked = self.api.post(
             &format!("{}/knock", room_path(room)),
-            Some(&self.file.account_token),
+            Some(self.account_token()?),
             &json!({}),
         )?;
         Ok(u64::try_from(knocked.told).unwrap_or(u64::MAX))
@@ -195,7 +193,7 @@ impl Profile {
     pub fn withdraw_knock(&self, room: &RoomId) -> Result<(), ClientError> {
         let _: Withdrawn = self.api.delete(
             &format!("{}/knock", room_path(room)),
-            Some(&self.file.account_token),
+            Some(self.account_token()?),
         )?;
         Ok(())
     }
@@ -210,7 +208,7 @@ impl Profile {
                 room_path(room),
                 path_segment(&format!("{}@{}", knocker.name(), knocker.domain()))
             ),
-            Some(&self.file.account_token),
+            Some(self.account_token()?),
         )?;
         Ok(knocker)
     }

@@ -274,6 +274,24 @@ impl TokenCache {
         }
     }
 
+    /// Forgets one token (revoked).
+    pub fn forget(&self, hash: &str) {
+        if let Ok(mut entries) = self.entries.lock() {
+            self.generation
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            entries.remove(hash);
+        }
+    }
+
+    /// Forgets every token of `user` (revoked).
+    pub fn forget_user(&self, user: &UserId) {
+        if let Ok(mut entries) = self.entries.lock() {
+            self.generation
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            entries.retain(|_, (owner, _)| owner.user != *user);
+        }
+    }
+
     /// Forgets every token of `client` (its device was deleted).
     pub fn forget_client(&self, client: &ClientId) {
         if let Ok(mut entries) = self.entries.lock() {
@@ -284,6 +302,10 @@ impl TokenCache {
     }
 }
 
+/// How long an account's token (from sign-up or login) lasts; a device's lasts until it is
+/// revoked (logout, revocation of all the account's tokens, the device deleted).
+pub const ACCOUNT_TOKEN_TTL: std::time::Duration = std::time::Duration::from_secs(30 * 86_400);
+
 /// Who is calling: a user, and its client when the token is a device's.
 #[derive(Debug, Clone)]
 pub struct Caller {
@@ -291,6 +313,8 @@ pub struct Caller {
     pub user: UserId,
     /// The client, for a device token.
     pub client: Option<ClientId>,
+    /// The hash of the token the request came with (for logout).
+    pub token_hash: String,
 }
 
 impl Caller {
@@ -342,17 +366,31 @@ impl FromRequestParts<AppState> for Caller {
             Some(owner) => owner,
             None => {
                 let generation = state.tokens.generation();
-                let owner = state
+                let (owner, issued) = state
                     .store
                     .token_owner(&hash)
                     .await?
                     .ok_or_else(|| ApiError::unauthorized("unknown or revoked token"))?;
-                state.tokens.put(hash, owner.clone(), generation);
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs());
+                if owner.client.is_none()
+                    && now.saturating_sub(issued) > ACCOUNT_TOKEN_TTL.as_secs()
+                {
+                    return Err(ApiError::unauthorized(
+                        "the account's token expired; log in again (`mimi account login`)",
+                    ));
+                }
+                state.tokens.put(hash.clone(), owner.clone(), generation);
                 owner
             }
         };
         let TokenOwner { user, client } = owner;
-        Ok(Self { user, client })
+        Ok(Self {
+            user,
+            client,
+            token_hash: hash,
+        })
     }
 }
 

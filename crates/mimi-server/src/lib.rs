@@ -11,7 +11,11 @@
 //! GET    /v1/provider                                     -> {domain, external_sender}
 //! POST   /v1/accounts                   {user, password}          -> {user, token}
 //! POST   /v1/login                      {user, password}          -> {user, token}
+//! POST   /v1/logout                     (the token it comes with is revoked)
+//! POST   /v1/account/password           {password, new_password}  (account's other tokens end)
+//! POST   /v1/account/revoke-tokens      {password}                (every token of the account)
 //! POST   /v1/devices                    {name}                    -> {client, token}
+//! POST   /v1/devices/{name}/token                                 -> {client, token}
 //! GET    /v1/devices                                              -> {devices}
 //! DELETE /v1/devices/{name}
 //! POST   /v1/key-packages               {key_packages, last_resort?}        (device)
@@ -42,6 +46,7 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+mod connections;
 pub mod error;
 pub mod handshake;
 pub mod limits;
@@ -112,6 +117,10 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(provider::provider))
         .routes(routes!(accounts::create))
         .routes(routes!(accounts::login))
+        .routes(routes!(accounts::logout))
+        .routes(routes!(accounts::change_password))
+        .routes(routes!(accounts::revoke_tokens))
+        .routes(routes!(accounts::device_token))
         .routes(routes!(accounts::add_device, accounts::list_devices))
         .routes(routes!(accounts::remove_device))
         .routes(routes!(key_packages::upload))

@@ -249,20 +249,10 @@ impl Drop for StreamSlot {
     }
 }
 
-/// The TCP peer of a TLS connection, as `mimi serve` records it for every request on it
-/// (`axum::extract::ConnectInfo<PeerAddr>`; on plain HTTP, axum's own
-/// `ConnectInfo<SocketAddr>`).
+/// The TCP peer of a connection, which `mimi serve` gives every request on it
+/// (`axum::extract::ConnectInfo<PeerAddr>`).
 #[derive(Debug, Clone, Copy)]
 pub struct PeerAddr(pub std::net::SocketAddr);
-
-impl
-    axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, crate::tls::TlsListener>>
-    for PeerAddr
-{
-    fn connect_info(stream: axum::serve::IncomingStream<'_, crate::tls::TlsListener>) -> Self {
-        Self(*stream.remote_addr())
-    }
-}
 
 /// The peer address of a request, when the server recorded it (`mimi serve` does; a
 /// router called in-process may not).
@@ -276,17 +266,12 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Peer {
         parts: &mut axum::http::request::Parts,
         _: &S,
     ) -> Result<Self, Self::Rejection> {
-        let tls = parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<PeerAddr>>()
-            .map(|c| c.0.0.ip());
-        let plain = || {
+        Ok(Self(
             parts
                 .extensions
-                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                .map(|c| c.0.ip())
-        };
-        Ok(Self(tls.or_else(plain)))
+                .get::<axum::extract::ConnectInfo<PeerAddr>>()
+                .map(|c| c.0.0.ip()),
+        ))
     }
 }
 

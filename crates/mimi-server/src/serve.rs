@@ -28,6 +28,9 @@ pub struct Config {
     pub metrics_token: Option<String>,
     /// Rate limits.
     pub limits: crate::limits::LimitConfig,
+    /// How long a client has to send a request's headers (and an HTTP/1 connection may sit
+    /// idle between requests).
+    pub header_read_timeout: std::time::Duration,
 }
 
 impl Default for Config {
@@ -41,6 +44,7 @@ impl Default for Config {
             key_package_allowance: 0,
             metrics_token: None,
             limits: crate::limits::LimitConfig::default(),
+            header_read_timeout: std::time::Duration::from_secs(30),
         }
     }
 }
@@ -125,29 +129,21 @@ pub async fn serve(
         shutdown.await;
         state.stop();
     };
-    let served = match tls {
+    match tls {
         Some(tls) => {
             let listener = crate::tls::TlsListener::new(listener, tls)
                 .map_err(|source| ServeError::Listen { addr, source })?;
-            let app = app.into_make_service_with_connect_info::<crate::limits::PeerAddr>();
-            axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
+            crate::connections::serve(listener, app, config.header_read_timeout, shutdown).await;
         }
         None => {
             // Answers go out at once rather than waiting to fill a segment (Nagle).
             let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
                 let _ = tcp.set_nodelay(true);
             });
-            let app = app.into_make_service_with_connect_info::<SocketAddr>();
-            axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
+            crate::connections::serve(listener, app, config.header_read_timeout, shutdown).await;
         }
     }
-    .map_err(|source| ServeError::Listen { addr, source });
     sweeper.abort();
-    served?;
     store.close().await;
     tracing::info!("mimi serve stopped");
     Ok(())
@@ -235,26 +231,29 @@ fn redact_user_info(url: &str) -> String {
 }
 
 /// Completes on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
+    // SIGTERM's handler is in place from here (within a runtime), not from the first poll:
+    // a SIGTERM right after the provider says it listens stops it gracefully.
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        #[cfg(unix)]
+        let term = async move {
+            match term {
+                Some(mut s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            () = term => {},
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+        tracing::info!("shutting down");
     }
-    tracing::info!("shutting down");
 }
 
 #[cfg(test)]

@@ -86,3 +86,54 @@ fn the_load_generator_runs_against_a_provider_it_starts() {
         "{report}"
     );
 }
+
+/// Whether the server closes `stream` within `limit` while `trickle` bytes go out one at a
+/// time, every 200 ms (none: the connection sits idle).
+fn closed_within(
+    mut stream: std::net::TcpStream,
+    trickle: &[u8],
+    limit: std::time::Duration,
+) -> bool {
+    use std::io::{Read as _, Write as _};
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_millis(200)))
+        .unwrap();
+    let start = std::time::Instant::now();
+    let mut bytes = trickle.iter().cycle();
+    let mut buf = [0u8; 512];
+    while start.elapsed() < limit {
+        match stream.read(&mut buf) {
+            // Closed, or an answer (408) before closing: either way it was cut off.
+            Ok(_) => return true,
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(_) => return true,
+        }
+        if !trickle.is_empty()
+            && let Some(b) = bytes.next()
+            && stream.write_all(&[*b]).is_err()
+        {
+            return true;
+        }
+    }
+    false
+}
+
+#[test]
+fn a_client_that_trickles_its_headers_or_sits_idle_is_cut_off() {
+    let dir = crate::server::scratch("slowloris");
+    let server = crate::server::Server::start(&dir, &["--header-read-timeout", "1"]);
+    let limit = std::time::Duration::from_secs(20);
+    let trickling = std::net::TcpStream::connect(server.addr).unwrap();
+    assert!(closed_within(
+        trickling,
+        b"GET /healthz HTTP/1.1\r\nX-Slow: aaaaaaaa",
+        limit
+    ));
+    let idle = std::net::TcpStream::connect(server.addr).unwrap();
+    assert!(closed_within(idle, b"", limit));
+    // A client that sends its request at once is answered.
+    let (status, _) = crate::http::request(server.addr, "GET", "/healthz", None, None).unwrap();
+    assert_eq!(status, 200);
+}

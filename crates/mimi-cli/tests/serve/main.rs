@@ -13,4 +13,5 @@ mod postgres;
 mod profile;
 mod proxy;
 mod server;
+mod sessions;
 mod tls;

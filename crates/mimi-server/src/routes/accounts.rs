@@ -13,7 +13,7 @@ use crate::auth::{Caller, hash_password, new_token, verify_password};
 use crate::error::ApiError;
 use crate::limits::Peer;
 use crate::state::AppState;
-use mimi_api::{Credentials, Device, Devices, NewDevice, Session};
+use mimi_api::{Credentials, Device, Devices, NewDevice, PasswordChange, Reauthenticate, Session};
 
 /// Shortest password accepted.
 const MIN_PASSWORD: usize = 8;
@@ -167,4 +167,114 @@ pub async fn remove_device(
         }
     }
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Ends the session of the token the request comes with (an account's or a device's).
+#[utoipa::path(post, path = "/v1/logout", tag = "accounts", security(("bearer" = [])), responses((status = 204, description = "the token is revoked"), (status = "4XX", description = "refused: a stable code and a message for people", body = mimi_api::ErrorBody)))]
+pub async fn logout(State(state): State<AppState>, caller: Caller) -> Result<StatusCode, ApiError> {
+    state.store.revoke_token(&caller.token_hash).await?;
+    state.tokens.forget(&caller.token_hash);
+    tracing::info!(user = %caller.user, "logged out");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Checks the caller's password (counted as a login), for the account operations that ask
+/// for it again.
+async fn reauthenticate(
+    state: &AppState,
+    address: Option<std::net::IpAddr>,
+    caller: &Caller,
+    password: String,
+) -> Result<(), ApiError> {
+    caller.account()?;
+    state.limits.login(address, caller.user.as_str())?;
+    let hash = state.store.password_hash(&caller.user).await?;
+    if verify_password(password, hash).await? {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "wrong-password",
+            "the password is wrong",
+        ))
+    }
+}
+
+/// Changes the account's password, with the current one; the account's other sessions
+/// end (its devices keep their tokens: revoke those with `/v1/account/revoke-tokens`).
+#[utoipa::path(post, path = "/v1/account/password", tag = "accounts", security(("bearer" = [])), request_body = PasswordChange, responses((status = 204, description = "changed; the account's other sessions ended"), (status = "4XX", description = "refused: a stable code and a message for people", body = mimi_api::ErrorBody)))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    Peer(address): Peer,
+    caller: Caller,
+    ApiJson(body): ApiJson<PasswordChange>,
+) -> Result<StatusCode, ApiError> {
+    if body.new_password.chars().count() < MIN_PASSWORD {
+        return Err(ApiError::bad_request(
+            "weak-password",
+            format!("a password has at least {MIN_PASSWORD} characters"),
+        ));
+    }
+    check_length(&body.new_password)?;
+    reauthenticate(&state, address, &caller, body.password).await?;
+    let hash = hash_password(body.new_password).await?;
+    state.store.set_password(&caller.user, &hash).await?;
+    state
+        .store
+        .revoke_user_tokens(&caller.user, false, Some(&caller.token_hash))
+        .await?;
+    state.tokens.forget_user(&caller.user);
+    tracing::info!(user = %caller.user, "password changed");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Revokes every token of the account, its devices' and the one the request comes with
+/// included (a token was stolen): log in again, then `POST /v1/devices/{name}/token` gives
+/// each device a new one.
+#[utoipa::path(post, path = "/v1/account/revoke-tokens", tag = "accounts", security(("bearer" = [])), request_body = Reauthenticate, responses((status = 204, description = "every token of the account is revoked"), (status = "4XX", description = "refused: a stable code and a message for people", body = mimi_api::ErrorBody)))]
+pub async fn revoke_tokens(
+    State(state): State<AppState>,
+    Peer(address): Peer,
+    caller: Caller,
+    ApiJson(body): ApiJson<Reauthenticate>,
+) -> Result<StatusCode, ApiError> {
+    reauthenticate(&state, address, &caller, body.password).await?;
+    let revoked = state
+        .store
+        .revoke_user_tokens(&caller.user, true, None)
+        .await?;
+    state.tokens.forget_user(&caller.user);
+    tracing::info!(user = %caller.user, revoked, "every token revoked");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A new token for one of the caller's devices (after a logout or a revocation); the
+/// device's other tokens are revoked.
+#[utoipa::path(post, path = "/v1/devices/{name}/token", tag = "accounts", security(("bearer" = [])), params(("name" = String, Path, description = "the device's name")), responses((status = 201, description = "the device, with its new token", body = Device), (status = "4XX", description = "refused: a stable code and a message for people", body = mimi_api::ErrorBody)))]
+pub async fn device_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(name): ApiPath<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.account()?;
+    let client = ClientId::new(caller.user, &name)
+        .map_err(|e| ApiError::bad_request("bad-device-name", e.to_string()))?;
+    let (token, token_hash) = new_token();
+    state
+        .store
+        .replace_device_token(&client, &token_hash)
+        .await
+        .map_err(|e| match e {
+            mimi_store::StoreError::NotFound(_) => {
+                ApiError::not_found(format!("no device {client}"))
+            }
+            other => other.into(),
+        })?;
+    state.tokens.forget_client(&client);
+    Ok((
+        StatusCode::CREATED,
+        Json(Device {
+            client: client.to_string(),
+            token,
+        }),
+    ))
 }

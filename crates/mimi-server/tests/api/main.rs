@@ -17,4 +17,5 @@ mod openapi;
 mod race;
 mod recovery;
 mod rules;
+mod sessions;
 mod support;

@@ -109,6 +109,8 @@ async fn every_request_and_answer_type_is_a_documented_schema() {
     for name in [
         "Credentials",
         "Session",
+        "PasswordChange",
+        "Reauthenticate",
         "NewDevice",
         "Device",
         "Devices",

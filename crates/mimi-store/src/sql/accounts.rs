@@ -78,21 +78,92 @@ impl Accounts for SqlStore {
         }
     }
 
-    async fn token_owner(&self, token_hash: &str) -> Result<Option<TokenOwner>, StoreError> {
-        let row = sqlx::query("SELECT user_id, client_id FROM tokens WHERE token_hash = $1")
-            .bind(token_hash)
-            .fetch_optional(&self.pool)
-            .await?;
+    async fn token_owner(&self, token_hash: &str) -> Result<Option<(TokenOwner, u64)>, StoreError> {
+        let row =
+            sqlx::query("SELECT user_id, client_id, created_at FROM tokens WHERE token_hash = $1")
+                .bind(token_hash)
+                .fetch_optional(&self.pool)
+                .await?;
         row.map(|r| {
             let client: Option<String> = r.try_get(1)?;
-            Ok(TokenOwner {
+            let owner = TokenOwner {
                 user: UserId::parse(&r.try_get::<String, _>(0)?).map_err(bad("user id"))?,
                 client: client
                     .map(|c| ClientId::parse(&c).map_err(bad("client id")))
                     .transpose()?,
-            })
+            };
+            Ok((owner, u(r.try_get(2)?)))
         })
         .transpose()
+    }
+
+    async fn revoke_token(&self, token_hash: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM tokens WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn revoke_user_tokens(
+        &self,
+        user: &UserId,
+        devices_too: bool,
+        keep: Option<&str>,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM tokens WHERE user_id = $1 AND ($2 = 1 OR client_id IS NULL) \
+             AND token_hash <> $3",
+        )
+        .bind(user.as_str())
+        .bind(i64::from(devices_too))
+        .bind(keep.unwrap_or(""))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn set_password(&self, user: &UserId, password_hash: &str) -> Result<(), StoreError> {
+        let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(password_hash)
+            .bind(user.as_str())
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("user {user}")));
+        }
+        Ok(())
+    }
+
+    async fn replace_device_token(
+        &self,
+        client: &ClientId,
+        token_hash: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let exists = sqlx::query("SELECT 1 FROM devices WHERE client_id = $1")
+            .bind(client.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+        if exists.is_none() {
+            return Err(StoreError::NotFound(format!("device {client}")));
+        }
+        sqlx::query("DELETE FROM tokens WHERE client_id = $1")
+            .bind(client.to_string())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO tokens (token_hash, user_id, client_id, created_at) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(token_hash)
+        .bind(client.user().as_str())
+        .bind(client.to_string())
+        .bind(now())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn add_device(&self, client: &ClientId) -> Result<(), StoreError> {

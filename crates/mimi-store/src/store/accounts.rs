@@ -44,11 +44,41 @@ pub trait Accounts: Send + Sync {
         owner: &TokenOwner,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Who a token (by its hash) belongs to.
+    /// Who a token (by its hash) belongs to, and when it was issued (Unix seconds).
     fn token_owner(
         &self,
         token_hash: &str,
-    ) -> impl Future<Output = Result<Option<TokenOwner>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<(TokenOwner, u64)>, StoreError>> + Send;
+
+    /// Revokes one token (logout); false if there was none.
+    fn revoke_token(
+        &self,
+        token_hash: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Revokes the tokens of `user`: every one (`devices_too`) or the account's own, in
+    /// either case but `keep`. Returns how many went.
+    fn revoke_user_tokens(
+        &self,
+        user: &UserId,
+        devices_too: bool,
+        keep: Option<&str>,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Replaces a user's password hash.
+    fn set_password(
+        &self,
+        user: &UserId,
+        password_hash: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Gives an existing device a new token, revoking its others; [`StoreError::NotFound`]
+    /// if there is no such device.
+    fn replace_device_token(
+        &self,
+        client: &ClientId,
+        token_hash: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Registers a client under its user; [`StoreError::Conflict`] if it exists,
     /// [`StoreError::NotFound`] if the user does not.

@@ -38,6 +38,7 @@ conformance!(
     users_are_unique_and_keep_their_password_hash,
     users_whose_names_look_alike_cannot_both_exist,
     tokens_name_their_user_and_device,
+    tokens_are_revoked_one_at_a_time_or_all_of_an_account,
     the_provider_key_is_created_once,
     devices_need_their_user_and_are_unique,
     key_packages_are_handed_out_once_then_the_last_resort,

@@ -29,8 +29,11 @@ pub async fn tokens_name_their_user_and_device(db: &Db) {
     };
     s.insert_token("t-hash", &account).await.unwrap();
     s.insert_token("d-hash", &device).await.unwrap();
-    assert_eq!(s.token_owner("t-hash").await.unwrap(), Some(account));
-    assert_eq!(s.token_owner("d-hash").await.unwrap(), Some(device));
+    let owner = |hash: &'static str| async move {
+        s.token_owner(hash).await.unwrap().map(|(owner, _)| owner)
+    };
+    assert_eq!(owner("t-hash").await, Some(account));
+    assert_eq!(owner("d-hash").await, Some(device));
     assert_eq!(s.token_owner("unknown").await.unwrap(), None);
     let orphan = TokenOwner {
         user: user("nobody"),
@@ -171,4 +174,59 @@ pub async fn users_whose_names_look_alike_cannot_both_exist(db: &Db) {
         Some(user("alice"))
     );
     assert_eq!(s.user_with_skeleton("skeleton-of-bob").await.unwrap(), None);
+}
+
+pub async fn tokens_are_revoked_one_at_a_time_or_all_of_an_account(db: &Db) {
+    let s = &db.store;
+    let alice = client("alice", "phone");
+    with_devices(db, &[&alice]).await;
+    let account = TokenOwner {
+        user: user("alice"),
+        client: None,
+    };
+    let device = TokenOwner {
+        user: user("alice"),
+        client: Some(alice.clone()),
+    };
+    for hash in ["a1", "a2", "a3"] {
+        s.insert_token(hash, &account).await.unwrap();
+    }
+    s.insert_token("d1", &device).await.unwrap();
+    let known = |hash: &'static str| async move { s.token_owner(hash).await.unwrap().is_some() };
+    // Logout: one token.
+    assert!(s.revoke_token("a1").await.unwrap());
+    assert!(!s.revoke_token("a1").await.unwrap());
+    assert!(!known("a1").await && known("a2").await);
+    // The account's other sessions, devices kept.
+    assert_eq!(
+        s.revoke_user_tokens(&user("alice"), false, Some("a2"))
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(known("a2").await && !known("a3").await && known("d1").await);
+    // Every token, devices too.
+    assert_eq!(
+        s.revoke_user_tokens(&user("alice"), true, None)
+            .await
+            .unwrap(),
+        2
+    );
+    assert!(!known("a2").await && !known("d1").await);
+    // A device gets a new token; an unknown one does not.
+    s.replace_device_token(&alice, "d2").await.unwrap();
+    assert_eq!(
+        s.token_owner("d2").await.unwrap().map(|(o, _)| o),
+        Some(device)
+    );
+    let none = s
+        .replace_device_token(&client("alice", "tablet"), "d3")
+        .await;
+    assert!(matches!(none, Err(StoreError::NotFound(_))), "{none:?}");
+    // A new password.
+    s.set_password(&user("alice"), "new-hash").await.unwrap();
+    assert_eq!(
+        s.password_hash(&user("alice")).await.unwrap().as_deref(),
+        Some("new-hash")
+    );
 }

@@ -1,0 +1,75 @@
+//! Sessions: logging out, logging back in to the same profile, changing the password.
+
+use mimi_api::{Credentials, Device, PasswordChange, Session};
+
+use crate::{ClientError, Profile, path_segment};
+
+impl Profile {
+    /// Ends this profile's sessions at the provider (the account's token and the device's)
+    /// and forgets both tokens. The device's keys and rooms stay; `mimi account login`
+    /// brings the profile back.
+    pub fn logout(&mut self) -> Result<(), ClientError> {
+        self.locked(|p| {
+            let mut tokens = vec![std::mem::take(&mut p.file.account_token)];
+            if let Some(device) = &mut p.file.device {
+                tokens.push(std::mem::take(&mut device.token));
+            }
+            // Forgotten here first: a token the provider did not hear revoked is at least
+            // no longer on this disk.
+            p.save_account()?;
+            for token in tokens.iter().filter(|t| !t.is_empty()) {
+                let _: () = p
+                    .api
+                    .post("/v1/logout", Some(token), &serde_json::json!({}))?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Whether this profile is logged out (`mimi account logout`).
+    pub fn logged_out(&self) -> bool {
+        self.file.account_token.is_empty()
+    }
+
+    /// Logs this profile back in (after a logout, an expired account token or a
+    /// revocation): a new account token and, for its device, a new device token.
+    pub fn relogin(&mut self, password: &str) -> Result<(), ClientError> {
+        self.locked(|p| {
+            let credentials = Credentials {
+                user: p.file.user.clone(),
+                password: password.to_owned(),
+            };
+            let session: Session = p.api.post("/v1/login", None, &credentials)?;
+            p.file.account_token = session.token;
+            if let Some(device) = &p.file.device {
+                let name = device
+                    .client
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+                let issued: Device = p.api.post(
+                    &format!("/v1/devices/{}/token", path_segment(&name)),
+                    Some(p.account_token()?),
+                    &serde_json::json!({}),
+                )?;
+                if let Some(device) = &mut p.file.device {
+                    device.token = issued.token;
+                }
+            }
+            p.save_account()
+        })
+    }
+
+    /// Changes the account's password; the account's other sessions end.
+    pub fn change_password(&self, current: &str, new: &str) -> Result<(), ClientError> {
+        Ok(self.api.post(
+            "/v1/account/password",
+            Some(self.account_token()?),
+            &PasswordChange {
+                password: current.to_owned(),
+                new_password: new.to_owned(),
+            },
+        )?)
+    }
+}

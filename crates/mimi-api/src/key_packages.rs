@@ -51,3 +51,12 @@ pub struct ClaimedAll {
     /// One per device.
     pub key_packages: Vec<Claimed>,
 }
+
+/// `GET /v1/key-packages`: how many of the calling device's KeyPackages are left to hand
+/// out (its last-resort one aside), so that it uploads more before they run out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct KeyPackageCount {
+    /// Unused KeyPackages, not counting the last-resort one.
+    pub available: u64,
+}

@@ -24,7 +24,7 @@ pub use accounts::{
     Credentials, Device, Devices, NewDevice, PasswordChange, Reauthenticate, Session,
 };
 pub use consent::{ConsentBody, ConsentView, Consents};
-pub use key_packages::{Claim, Claimed, ClaimedAll, Stored, Upload};
+pub use key_packages::{Claim, Claimed, ClaimedAll, KeyPackageCount, Stored, Upload};
 pub use rooms::{
     Commit, CreateRoom, Declined, Directory, GroupInfo, Handshake, Knocked, Listed, Message,
     Proposal, Provider, RoomCreated, Sent, Withdrawn,

@@ -20,7 +20,7 @@ mod session;
 
 use std::path::{Path, PathBuf};
 
-use mimi_api::{Credentials, Device, Devices, NewDevice, Session, Stored, Upload};
+use mimi_api::{Credentials, Device, Devices, KeyPackageCount, NewDevice, Session, Stored, Upload};
 use mimi_mls::member::Client;
 use mimi_policy::id::{ClientId, RoomId, UserId};
 use serde::{Deserialize, Serialize};
@@ -334,10 +334,7 @@ impl Profile {
             )?;
             let id = ClientId::parse(&device.client).map_err(|e| bad_answer("client", e))?;
             let client = Client::new(id.clone())?;
-            let mut kps = Vec::new();
-            for _ in 0..KEY_PACKAGES {
-                kps.push(api::b64(&client.key_package()?));
-            }
+            let kps = new_key_packages(&client, KEY_PACKAGES)?;
             let last = api::b64(&client.key_package()?);
             let token = device.token;
             p.file.device = Some(DeviceFile {
@@ -356,6 +353,31 @@ impl Profile {
             )?;
             Ok(id)
         })
+    }
+
+    /// Uploads new KeyPackages when fewer than half of [`KEY_PACKAGES`] are left at the
+    /// provider, so that others can keep adding this device without draining it down to
+    /// its last-resort one; the caller holds the lock. Returns how many it uploaded.
+    fn top_up(&mut self) -> Result<usize, ClientError> {
+        let (client, token) = self.device()?;
+        let token = token.to_owned();
+        let count: KeyPackageCount = self.api.get("/v1/key-packages", Some(&token))?;
+        let available = usize::try_from(count.available).unwrap_or(usize::MAX);
+        if available >= KEY_PACKAGES / 2 {
+            return Ok(0);
+        }
+        let kps = new_key_packages(client, KEY_PACKAGES - available)?;
+        // Their private keys are on disk before the provider hands any of them out.
+        self.save()?;
+        let stored: Stored = self.api.post(
+            "/v1/key-packages",
+            Some(&token),
+            &Upload {
+                key_packages: kps,
+                last_resort: None,
+            },
+        )?;
+        Ok(stored.stored)
     }
 
     /// The account's devices.
@@ -387,6 +409,13 @@ impl Profile {
         UserId::parse_with_default(input, &self.domain()?)
             .map_err(|e| ClientError::Input(format!("user {input:?}: {e}")))
     }
+}
+
+/// `n` new KeyPackages of `client`, base64 (their private keys are in its state).
+fn new_key_packages(client: &Client, n: usize) -> Result<Vec<String>, ClientError> {
+    (0..n)
+        .map(|_| Ok(api::b64(&client.key_package()?)))
+        .collect()
 }
 
 fn logged_out() -> ClientError {

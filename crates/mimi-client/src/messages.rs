@@ -36,7 +36,11 @@ impl Profile {
         self.locked(|p| {
             let (_, token) = p.device()?;
             let batch: SyncBatch = p.api.get("/v1/sync", Some(token))?;
-            p.apply(&batch)
+            let events = p.apply(&batch)?;
+            // KeyPackages claimed since the last sync are replaced. A failure here leaves
+            // the received events applied; the next sync tries again.
+            let _ = p.top_up();
+            Ok(events)
         })
     }
 
@@ -47,6 +51,8 @@ impl Profile {
         let mut pause = std::time::Duration::from_millis(250);
         loop {
             let token = self.device()?.1.to_owned();
+            // As `sync` does; a failure here leaves it for the next time the stream opens.
+            let _ = self.locked(Self::top_up);
             match self.api.stream("/v1/events", &token) {
                 Ok(stream) => {
                     pause = std::time::Duration::from_millis(250);

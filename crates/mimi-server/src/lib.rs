@@ -19,6 +19,7 @@
 //! GET    /v1/devices                                              -> {devices}
 //! DELETE /v1/devices/{name}
 //! POST   /v1/key-packages               {key_packages, last_resort?}        (device)
+//! GET    /v1/key-packages                                         -> {available} (device)
 //! POST   /v1/key-packages/claim         {user, room?}             -> {key_packages}
 //! POST   /v1/consent/request            {user, room?}        -> {user, room, granted}
 //! POST   /v1/consent/grant              {user, room?}
@@ -123,7 +124,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(accounts::device_token))
         .routes(routes!(accounts::add_device, accounts::list_devices))
         .routes(routes!(accounts::remove_device))
-        .routes(routes!(key_packages::upload))
+        .routes(routes!(key_packages::upload, key_packages::count))
         .routes(routes!(key_packages::claim))
         .routes(routes!(consent::list))
         .routes(routes!(consent::request))

@@ -59,3 +59,52 @@ fn a_changed_password_is_the_one_that_logs_in() {
     );
     ok(&bob, &["sync"]);
 }
+
+fn profile(dir: &std::path::Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("profile.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn a_device_tops_up_its_key_packages_when_they_run_low() {
+    let dir = scratch("top-up");
+    let (server, alice, bob) = alice_adds_bob_to_team(&dir);
+    let alice_token = profile(&alice)["account_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bob_token = profile(&bob)["device"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let available = || {
+        let (status, v) = crate::http::request(
+            server.addr,
+            "GET",
+            "/v1/key-packages",
+            Some(&bob_token),
+            None,
+        )
+        .unwrap();
+        assert_eq!(status, 200, "{v}");
+        v["available"].as_u64().unwrap()
+    };
+    // alice's add took one; she claims six more (bob lets her add him to any room).
+    let claim = serde_json::json!({"user": "bob"});
+    for _ in 0..6 {
+        let (status, v) = crate::http::request(
+            server.addr,
+            "POST",
+            "/v1/key-packages/claim",
+            Some(&alice_token),
+            Some(&claim),
+        )
+        .unwrap();
+        assert_eq!(status, 200, "{v}");
+    }
+    assert_eq!(available(), 3);
+    ok(&bob, &["sync"]);
+    assert_eq!(available(), 10, "topped up to ten");
+    // Enough left: the next sync uploads nothing.
+    ok(&bob, &["sync"]);
+    assert_eq!(available(), 10);
+}

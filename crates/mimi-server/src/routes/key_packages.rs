@@ -13,7 +13,7 @@ use super::{ApiJson, b64, local_user, to_b64};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
-use mimi_api::{Claim, Claimed, ClaimedAll, Stored, Upload};
+use mimi_api::{Claim, Claimed, ClaimedAll, KeyPackageCount, Stored, Upload};
 
 /// Most KeyPackages in one upload.
 const MAX_UPLOAD: usize = 100;
@@ -57,6 +57,17 @@ pub async fn upload(
             stored: checked.len(),
         }),
     ))
+}
+
+/// How many of the calling device's KeyPackages are left to hand out.
+#[utoipa::path(get, path = "/v1/key-packages", tag = "key-packages", security(("bearer" = [])), responses((status = 200, description = "unused KeyPackages, the last-resort one aside", body = KeyPackageCount), (status = "4XX", description = "refused: a stable code and a message for people", body = mimi_api::ErrorBody)))]
+pub async fn count(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<KeyPackageCount>, ApiError> {
+    let client = caller.device()?;
+    let available = state.store.key_package_count(client).await?;
+    Ok(Json(KeyPackageCount { available }))
 }
 
 /// Hands out one KeyPackage per device of a user on this provider, to the user itself or

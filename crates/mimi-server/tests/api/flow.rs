@@ -49,12 +49,24 @@ pub fn seed_document(owner: &Person, name: &str) -> SeedDocument {
 /// Creates the room `doc` describes, with `owner`'s device in it.
 pub async fn create_room_from(api: &Api, owner: &Person, doc: SeedDocument) -> RoomGroup {
     let name = doc.id.as_ref().unwrap().to_string();
+    let (group, (status, v)) = try_create_room_from(api, owner, doc).await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    assert_eq!(v["room"], name);
+    group
+}
+
+/// Asks the provider to host the room `doc` describes; its group and the answer.
+pub async fn try_create_room_from(
+    api: &Api,
+    owner: &Person,
+    doc: SeedDocument,
+) -> (RoomGroup, (StatusCode, Value)) {
     let room = doc.into_room().unwrap();
     let group = owner
         .client
         .create_room(&room, &api.external_sender().await)
         .unwrap();
-    let (status, v) = api
+    let answer = api
         .call(
             "POST",
             "/v1/rooms",
@@ -65,9 +77,7 @@ pub async fn create_room_from(api: &Api, owner: &Person, doc: SeedDocument) -> R
             })),
         )
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{v}");
-    assert_eq!(v["room"], name);
-    group
+    (group, answer)
 }
 
 /// `target` lets `requester` (a bare name) add it to any room.

@@ -116,6 +116,7 @@ async fn every_request_and_answer_type_is_a_documented_schema() {
         "Devices",
         "Upload",
         "Stored",
+        "KeyPackageCount",
         "Claim",
         "ClaimedAll",
         "ConsentBody",

@@ -8,7 +8,8 @@ use crate::flow::{
     add_user, alice_room, join_from_inbox, let_add, receive, send, submit_commit,
     upload_key_packages,
 };
-use crate::support::Api;
+use crate::support::{Api, Person};
+use mimi_mls::member::RoomGroup;
 
 /// Puts the room's snapshot back to `snapshot` (as of the room's creation) and takes the
 /// ratchet trees from the Welcomes: what the database holds when the process stopped right
@@ -37,21 +38,28 @@ async fn snapshot_of_the_room(api: &Api) -> (Vec<u8>, i64) {
     (row.get(0), row.get(1))
 }
 
+/// alice's room with bob added by a commit whose snapshot the database no longer has (the
+/// process stopped between the commit's transaction and its snapshot).
+async fn bob_added_and_the_snapshot_lost(a: &Api) -> (Person, Person, RoomGroup) {
+    let alice = a.person("alice", "phone").await;
+    let bob = a.person("bob", "phone").await;
+    upload_key_packages(a, &bob, 1).await;
+    let_add(a, &bob, "alice").await;
+    let mut ag = alice_room(a, &alice).await;
+    let (created, seq) = snapshot_of_the_room(a).await;
+    assert_eq!(seq, 0);
+    assert_eq!(add_user(a, &alice, &mut ag, "bob").await.0, StatusCode::OK);
+    // The commit's snapshot was saved after it ...
+    assert_eq!(snapshot_of_the_room(a).await.1, 1);
+    // ... and is lost here.
+    forget_snapshot_since_creation(a, &created).await;
+    (alice, bob, ag)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_commit_whose_snapshot_was_never_saved_is_replayed_from_the_log() {
     let a = Api::new().await;
-    let alice = a.person("alice", "phone").await;
-    let bob = a.person("bob", "phone").await;
-    upload_key_packages(&a, &bob, 1).await;
-    let_add(&a, &bob, "alice").await;
-    let mut ag = alice_room(&a, &alice).await;
-    let (created, seq) = snapshot_of_the_room(&a).await;
-    assert_eq!(seq, 0);
-    assert_eq!(add_user(&a, &alice, &mut ag, "bob").await.0, StatusCode::OK);
-    // The commit's snapshot was saved after it ...
-    assert_eq!(snapshot_of_the_room(&a).await.1, 1);
-    // ... but here the process stopped before that.
-    forget_snapshot_since_creation(&a, &created).await;
+    let (alice, bob, mut ag) = bob_added_and_the_snapshot_lost(&a).await;
     let b = a.restarted().await;
     // bob's Welcome waits for the ratchet tree of its epoch.
     let (status, v) = b.call("GET", "/v1/sync", Some(&bob.token), None).await;
@@ -77,14 +85,7 @@ async fn a_commit_whose_snapshot_was_never_saved_is_replayed_from_the_log() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_room_read_again_replays_what_its_snapshot_lacks() {
     let a = Api::new().await;
-    let alice = a.person("alice", "phone").await;
-    let bob = a.person("bob", "phone").await;
-    upload_key_packages(&a, &bob, 1).await;
-    let_add(&a, &bob, "alice").await;
-    let mut ag = alice_room(&a, &alice).await;
-    let (created, _) = snapshot_of_the_room(&a).await;
-    assert_eq!(add_user(&a, &alice, &mut ag, "bob").await.0, StatusCode::OK);
-    forget_snapshot_since_creation(&a, &created).await;
+    let (alice, bob, mut ag) = bob_added_and_the_snapshot_lost(&a).await;
     // Another process reads the room for a message (no sweeper): it replays the commit.
     let b = a.restarted().await;
     assert_eq!(send(&b, &alice, &mut ag, "after").await.0, StatusCode::OK);

@@ -200,6 +200,11 @@ async fn may_let_in(
     Ok(knock_answer(cached.hub.policy(), requester, target).is_allowed())
 }
 
+/// Most of a user's KeyPackages handed out under the allowance at once (a day), whoever
+/// the requesters: several accounts, each within its allowance, cannot drain a user down
+/// to its last-resort KeyPackage (its device tops up below five).
+pub const ALLOWANCE_PER_TARGET: u32 = 5;
+
 /// The seed's KeyPackage access rules, for `requester` claiming `target`'s KeyPackages
 /// (for `room`): the same user; the target's consent; a knock of the target on `room`
 /// that the requester may answer; or, without either, the provider's allowance of
@@ -248,7 +253,7 @@ pub async fn claim_access(
     }
     let recorded = match state
         .store
-        .record_allowance_claim(requester, target, room, quota)
+        .record_allowance_claim(requester, target, room, quota, ALLOWANCE_PER_TARGET)
         .await
     {
         Ok(recorded) => recorded,

@@ -418,3 +418,32 @@ async fn a_device_holds_a_bounded_number_of_event_streams() {
     streams.pop();
     assert_eq!(open().await.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn accounts_within_their_allowance_together_cannot_drain_a_user() {
+    let api = Api::with_key_package_allowance(1).await;
+    let bob = api.person("bob", "phone").await;
+    crate::flow::upload_key_packages(&api, &bob, 10).await;
+    let per_target = mimi_server::routes::consent::ALLOWANCE_PER_TARGET;
+    // Strangers, one claim each, all within the allowance of one.
+    for i in 0..=per_target {
+        let stranger = api.person(&format!("stranger{i}"), "phone").await;
+        let (status, v) = api
+            .call(
+                "POST",
+                "/v1/key-packages/claim",
+                Some(&stranger.token),
+                Some(json!({"user": "bob"})),
+            )
+            .await;
+        if i < per_target {
+            assert_eq!(status, StatusCode::OK, "{i}: {v}");
+        } else {
+            assert_eq!(
+                (status, v["code"].as_str()),
+                (StatusCode::FORBIDDEN, Some("consent-required")),
+                "bob's {per_target} are out: {v}"
+            );
+        }
+    }
+}

@@ -171,6 +171,7 @@ impl Consents for SqlStore {
         target: &UserId,
         room: Option<&RoomId>,
         allowance: u32,
+        per_target: u32,
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
         if self.backend == Backend::Postgres {
@@ -195,7 +196,9 @@ impl Consents for SqlStore {
         let result = sqlx::query(
             "INSERT INTO allowance_claims (requester_id, target_id, room_id, created_at) \
              SELECT $1, $2, $3, $4 WHERE (SELECT COUNT(*) FROM allowance_claims \
-               WHERE requester_id = $1 AND target_id = $2 AND created_at > $5) < $6",
+               WHERE requester_id = $1 AND target_id = $2 AND created_at > $5) < $6 \
+             AND (SELECT COUNT(*) FROM allowance_claims \
+               WHERE target_id = $2 AND created_at > $5) < $7",
         )
         .bind(requester.as_str())
         .bind(target.as_str())
@@ -203,6 +206,7 @@ impl Consents for SqlStore {
         .bind(now())
         .bind(now() - ALLOWANCE_CLAIM_LIFETIME)
         .bind(i64::from(allowance))
+        .bind(i64::from(per_target))
         .execute(&mut *tx)
         .await;
         let recorded = match result {

@@ -69,14 +69,16 @@ pub trait Consents: Send + Sync {
 
     /// Records that `requester` is handed `target`'s KeyPackages (for `room`, or any) under
     /// the provider's allowance, without consent, if it holds fewer than `allowance` such
-    /// claims (from the last day); false, recording nothing, if not. Counted and recorded
-    /// atomically: concurrent claims cannot pass the allowance together.
+    /// claims and everyone together fewer than `per_target` (from the last day); false,
+    /// recording nothing, if not. Counted and recorded atomically: concurrent claims
+    /// cannot pass either limit together.
     fn record_allowance_claim(
         &self,
         requester: &UserId,
         target: &UserId,
         room: Option<&RoomId>,
         allowance: u32,
+        per_target: u32,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// How many claims of `target`'s KeyPackages under the allowance `requester` holds

@@ -60,6 +60,7 @@ conformance!(
     a_withdrawn_knock_goes_with_its_undelivered_notifications,
     a_change_that_places_a_knocker_answers_its_knock,
     allowance_claims_count_until_used,
+    allowance_claims_are_bounded_per_target_too,
     expired_allowance_claims_are_purged_by_the_next_claim,
     the_directory_lists_only_discoverable_rooms,
     everything_survives_reopening_the_database,

@@ -156,13 +156,13 @@ pub async fn allowance_claims_count_until_used(db: &Db) {
     s.create_user(&bob, "hash", bob.as_str()).await.unwrap();
     let (team, club) = (room_id("team"), room_id("club"));
     assert!(matches!(
-        s.record_allowance_claim(&alice, &user("nobody"), None, 2)
+        s.record_allowance_claim(&alice, &user("nobody"), None, 2, 100)
             .await,
         Err(StoreError::NotFound(_))
     ));
     assert_eq!(s.allowance_claims(&alice, &bob, None).await.unwrap(), 0);
     assert!(
-        s.record_allowance_claim(&alice, &bob, Some(&team), 2)
+        s.record_allowance_claim(&alice, &bob, Some(&team), 2, 100)
             .await
             .unwrap()
     );
@@ -177,7 +177,7 @@ pub async fn allowance_claims_count_until_used(db: &Db) {
         "claimed for another room"
     );
     assert!(
-        s.record_allowance_claim(&alice, &bob, None, 2)
+        s.record_allowance_claim(&alice, &bob, None, 2, 100)
             .await
             .unwrap()
     );
@@ -186,7 +186,7 @@ pub async fn allowance_claims_count_until_used(db: &Db) {
         1
     );
     assert!(
-        !s.record_allowance_claim(&alice, &bob, Some(&club), 2)
+        !s.record_allowance_claim(&alice, &bob, Some(&club), 2, 100)
             .await
             .unwrap(),
         "the allowance is used up"
@@ -224,7 +224,7 @@ pub async fn expired_allowance_claims_are_purged_by_the_next_claim(db: &Db) {
     .unwrap();
     assert_eq!(s.allowance_claims(&alice, &bob, None).await.unwrap(), 0);
     assert!(
-        s.record_allowance_claim(&alice, &bob, None, 1)
+        s.record_allowance_claim(&alice, &bob, None, 1, 100)
             .await
             .unwrap()
     );
@@ -235,4 +235,27 @@ pub async fn expired_allowance_claims_are_purged_by_the_next_claim(db: &Db) {
         .unwrap();
     assert_eq!(left, 1, "only the new claim");
     conn.close().await.unwrap();
+}
+
+pub async fn allowance_claims_are_bounded_per_target_too(db: &Db) {
+    let s = &db.store;
+    let bob = user("bob");
+    s.create_user(&bob, "hash", bob.as_str()).await.unwrap();
+    let requesters: Vec<UserId> = ["alice", "carol", "dave"].into_iter().map(user).collect();
+    for r in &requesters {
+        s.create_user(r, "hash", r.as_str()).await.unwrap();
+    }
+    // Each may hold two of bob's, all together three.
+    let mut recorded = Vec::new();
+    for i in [0, 0, 1, 1, 2] {
+        let r = &requesters[i];
+        recorded.push(s.record_allowance_claim(r, &bob, None, 2, 3).await.unwrap());
+    }
+    assert_eq!(recorded, [true, true, true, false, false], "bob's three are out");
+    assert_eq!(
+        s.allowance_claims(&requesters[2], &bob, None)
+            .await
+            .unwrap(),
+        0
+    );
 }

@@ -10,19 +10,29 @@ impl Profile {
     /// brings the profile back.
     pub fn logout(&mut self) -> Result<(), ClientError> {
         self.locked(|p| {
-            let mut tokens = vec![std::mem::take(&mut p.file.account_token)];
-            if let Some(device) = &mut p.file.device {
-                tokens.push(std::mem::take(&mut device.token));
+            // The device's first: it never expires, the account's does.
+            let mut tokens = Vec::new();
+            if let Some(device) = &p.file.device {
+                tokens.push(device.token.clone());
             }
-            // Forgotten here first: a token the provider did not hear revoked is at least
-            // no longer on this disk.
-            p.save_account()?;
+            tokens.push(p.file.account_token.clone());
+            // Each is tried; one the provider no longer knows (expired, revoked) is done.
             for token in tokens.iter().filter(|t| !t.is_empty()) {
-                let _: () = p
+                match p
                     .api
-                    .post("/v1/logout", Some(token), &serde_json::json!({}))?;
+                    .post::<()>("/v1/logout", Some(token), &serde_json::json!({}))
+                {
+                    Ok(()) => {}
+                    Err(e) if e.status == 401 => {}
+                    // Kept on disk, so that a later logout tries again.
+                    Err(e) => return Err(e.into()),
+                }
             }
-            Ok(())
+            p.file.account_token.clear();
+            if let Some(device) = &mut p.file.device {
+                device.token.clear();
+            }
+            p.save_account()
         })
     }
 

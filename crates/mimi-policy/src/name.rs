@@ -10,8 +10,8 @@
 //!   as `аlice` with a Cyrillic `а`, is refused. Digits and ASCII punctuation go with any
 //!   script.
 //! - **Confusables** (TR39 §4, the skeleton): two names whose skeletons are equal look
-//!   alike. A provider keeps each user's and room's skeleton and refuses a new name with
-//!   the skeleton of another ([`skeleton`]).
+//!   alike. A provider keeps each user's skeleton and refuses a new user with the skeleton
+//!   of another ([`skeleton`]).
 
 use precis_core::profile::PrecisFastInvocation as _;
 use precis_profiles::{UsernameCaseMapped, UsernameCasePreserved};

@@ -229,8 +229,14 @@ impl AppState {
             snapshot: hub.snapshot()?,
             welcome_trees,
         };
-        self.store.save_snapshot(&snapshot).await?;
-        let _ = self.notifier.send(());
+        // The room replayed is right whether or not its snapshot is saved now; if not, the
+        // next reader (or the sweeper) replays and saves again.
+        match self.store.save_snapshot(&snapshot).await {
+            Ok(()) => {
+                let _ = self.notifier.send(());
+            }
+            Err(e) => tracing::warn!(room = %id, error = %e, "saving a replayed room's snapshot"),
+        }
         Ok(LoadedRoom {
             version: record.version,
             hub,
@@ -251,7 +257,11 @@ impl AppState {
                 .or_insert_with(|| Arc::new(Mutex::new(None)))
                 .clone();
             let mut cached = slot.lock_owned().await;
-            *cached = Some(self.read_room(id).await?);
+            // One room that cannot be read keeps none of the others waiting.
+            match self.read_room(id).await {
+                Ok(room) => *cached = Some(room),
+                Err(e) => tracing::warn!(room = %id, error = %e, "reading a room behind its log"),
+            }
         }
         Ok(behind.len())
     }

@@ -214,7 +214,9 @@ pub struct InboxItem {
     pub room: Option<RoomId>,
     /// The Welcome (MLS message), or the requester's user ID.
     pub body: Vec<u8>,
-    /// The ratchet tree of the epoch the Welcome joins.
+    /// The ratchet tree of the epoch the Welcome joins; `None` while it waits for its
+    /// commit's snapshot ([`Rooms::save_snapshot`]): such a Welcome is not to be delivered
+    /// yet, nor anything after it, nor its room's entries.
     pub ratchet_tree: Option<Vec<u8>>,
 }
 

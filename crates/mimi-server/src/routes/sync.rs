@@ -114,7 +114,17 @@ pub(crate) async fn batch(
     let mut welcomes = Vec::new();
     let mut requests = Vec::new();
     let mut knocks = Vec::new();
+    // A Welcome whose ratchet tree is not written yet waits, and so does what follows it
+    // in the inbox (acknowledged up to a position) and its room's entries (the device
+    // cannot read them before it joins).
+    let mut held = std::collections::BTreeSet::new();
     for item in state.store.inbox(client, 0).await? {
+        if item.kind == InboxKind::Welcome && item.ratchet_tree.is_none() {
+            held.extend(item.room.clone());
+        }
+        if !held.is_empty() {
+            continue;
+        }
         match item.kind {
             InboxKind::Welcome => welcomes.push(Welcome {
                 id: item.id,
@@ -147,6 +157,7 @@ pub(crate) async fn batch(
             })
             .collect(),
     };
+    entries.retain(|e| !held.contains(&e.0.room));
     // In order, so a shorter answer is still a prefix of what is pending.
     let mut total = 0;
     let fit = entries

@@ -60,16 +60,29 @@ async fn bob_added_and_the_snapshot_lost(a: &Api) -> (Person, Person, RoomGroup)
 async fn a_commit_whose_snapshot_was_never_saved_is_replayed_from_the_log() {
     let a = Api::new().await;
     let (alice, bob, mut ag) = bob_added_and_the_snapshot_lost(&a).await;
+    // The process that made the commit holds the room as it is: a message goes through.
+    assert_eq!(send(&a, &alice, &mut ag, "early").await.0, StatusCode::OK);
     let b = a.restarted().await;
-    // bob's Welcome waits for the ratchet tree of its epoch.
+    // bob's Welcome waits for the ratchet tree of its epoch, and so do the room's entries
+    // (his device could not read them yet) and his inbox's later items.
+    let ask = serde_json::json!({"user": "bob", "room": "other"});
+    let (status, v) = b
+        .call("POST", "/v1/consent/request", Some(&alice.token), Some(ask))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{v}");
     let (status, v) = b.call("GET", "/v1/sync", Some(&bob.token), None).await;
     assert_eq!(status, StatusCode::OK, "{v}");
-    assert_eq!(v["welcomes"].as_array().map(Vec::len), Some(0), "{v}");
+    for held in ["welcomes", "entries", "requests"] {
+        assert_eq!(v[held].as_array().map_or(0, Vec::len), 0, "{held}: {v}");
+    }
     // The sweeper reads the room again: the commit is replayed and the snapshot saved.
     assert_eq!(b.state.settle_rooms_behind(10).await.unwrap(), 1);
     assert_eq!(snapshot_of_the_room(&b).await.1, 1);
     assert_eq!(b.state.settle_rooms_behind(10).await.unwrap(), 0);
     let mut bg = join_from_inbox(&b, &bob).await;
+    assert_eq!(receive(&b, &bob, &mut bg).await, ["early"]);
+    let (_, v) = b.call("GET", "/v1/sync", Some(&bob.token), None).await;
+    assert_eq!(v["requests"].as_array().map(Vec::len), Some(1), "{v}");
     // The replayed room is the room: a message of epoch 1 and the next commit go through.
     assert_eq!(send(&b, &bob, &mut bg, "hello").await.0, StatusCode::OK);
     assert_eq!(receive(&b, &alice, &mut ag).await, ["hello"]);

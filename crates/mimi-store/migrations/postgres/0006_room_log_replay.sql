@@ -8,3 +8,7 @@ ALTER TABLE room_states ADD COLUMN handshake_seq BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE room_log ADD COLUMN group_info BYTEA;
 ALTER TABLE inbox ADD COLUMN seq BIGINT;
 CREATE INDEX inbox_by_room_seq ON inbox (room_id, seq);
+-- A room's snapshot from before this migration includes its whole log.
+UPDATE room_states SET
+    snapshot_seq = (SELECT last_seq FROM rooms WHERE rooms.id = room_states.room_id),
+    handshake_seq = (SELECT last_seq FROM rooms WHERE rooms.id = room_states.room_id);

@@ -166,11 +166,6 @@ impl Delivery for SqlStore {
                 _ => continue,
             };
             let ratchet_tree: Option<Vec<u8>> = r.try_get(4)?;
-            if kind == InboxKind::Welcome && ratchet_tree.is_none() {
-                // Its commit's ratchet tree is not written yet: it waits, and so does what
-                // follows it (the inbox is acknowledged up to a position).
-                break;
-            }
             let room: String = r.try_get(2)?;
             items.push(InboxItem {
                 id: u(r.try_get(0)?),

@@ -42,7 +42,8 @@ impl Rooms for SqlStore {
     }
 
     async fn load_room(&self, id: &RoomId) -> Result<Option<RoomRecord>, StoreError> {
-        // One snapshot read: the room row and its state together.
+        // The log read is bounded by the handshake_seq read with the snapshot, so a commit
+        // landing in between is not replayed twice.
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
             "SELECT r.version, r.epoch, r.last_seq, s.snapshot, s.snapshot_seq, s.handshake_seq \
@@ -227,15 +228,6 @@ impl Rooms for SqlStore {
 
     async fn save_snapshot(&self, snapshot: &RoomSnapshot) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "UPDATE room_states SET snapshot = $1, snapshot_seq = $2 \
-             WHERE room_id = $3 AND snapshot_seq < $2",
-        )
-        .bind(snapshot.snapshot.as_slice())
-        .bind(snapshot.seq as i64)
-        .bind(snapshot.id.as_str())
-        .execute(&mut *tx)
-        .await?;
         for (seq, tree) in &snapshot.welcome_trees {
             sqlx::query(
                 "UPDATE inbox SET ratchet_tree = $1 \
@@ -248,6 +240,19 @@ impl Rooms for SqlStore {
             .execute(&mut *tx)
             .await?;
         }
+        // Never past a commit whose Welcome still waits for its tree: only a replay from
+        // before that commit can give it one.
+        sqlx::query(
+            "UPDATE room_states SET snapshot = $1, snapshot_seq = $2 \
+             WHERE room_id = $3 AND snapshot_seq < $2 AND NOT EXISTS (SELECT 1 FROM inbox \
+               WHERE room_id = $3 AND kind = $4 AND ratchet_tree IS NULL AND seq <= $2)",
+        )
+        .bind(snapshot.snapshot.as_slice())
+        .bind(snapshot.seq as i64)
+        .bind(snapshot.id.as_str())
+        .bind(INBOX_WELCOME)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -34,8 +34,9 @@ pub trait Rooms: Send + Sync {
         update: &RoomUpdate,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
-    /// Refreshes a room's snapshot, unless it already includes `snapshot.seq`, and gives the
-    /// waiting Welcomes their ratchet trees.
+    /// Gives the waiting Welcomes their ratchet trees and refreshes a room's snapshot,
+    /// unless it already includes `snapshot.seq` or a Welcome of a commit up to it still
+    /// waits (it stays behind, to be replayed from before that commit).
     fn save_snapshot(
         &self,
         snapshot: &RoomSnapshot,

@@ -51,7 +51,7 @@ conformance!(
     members_receive_from_their_add_until_their_removal,
     acknowledgements_only_move_forward,
     welcomes_go_to_the_added_clients_inboxes,
-    a_waiting_welcome_holds_back_what_follows_it,
+    a_snapshot_never_passes_a_commit_whose_welcome_waits,
     a_room_is_its_snapshot_and_the_handshakes_logged_since,
     an_inbox_item_of_an_unknown_kind_is_never_delivered_as_another,
     consent_is_asked_granted_per_room_or_for_all_and_revoked,

@@ -251,7 +251,11 @@ pub async fn allowance_claims_are_bounded_per_target_too(db: &Db) {
         let r = &requesters[i];
         recorded.push(s.record_allowance_claim(r, &bob, None, 2, 3).await.unwrap());
     }
-    assert_eq!(recorded, [true, true, true, false, false], "bob's three are out");
+    assert_eq!(
+        recorded,
+        [true, true, true, false, false],
+        "bob's three are out"
+    );
     assert_eq!(
         s.allowance_claims(&requesters[2], &bob, None)
             .await

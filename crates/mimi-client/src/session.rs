@@ -1,6 +1,7 @@
 //! Sessions: logging out, logging back in to the same profile, changing the password.
 
 use mimi_api::{Credentials, Device, PasswordChange, Session};
+use mimi_policy::id::ClientId;
 
 use crate::{ClientError, Profile, path_segment};
 
@@ -52,12 +53,9 @@ impl Profile {
             let session: Session = p.api.post("/v1/login", None, &credentials)?;
             p.file.account_token = session.token;
             if let Some(device) = &p.file.device {
-                let name = device
-                    .client
-                    .rsplit('/')
-                    .next()
-                    .unwrap_or_default()
-                    .to_owned();
+                let client = ClientId::parse(&device.client)
+                    .map_err(|e| ClientError::Profile(format!("profile.json: {e}")))?;
+                let name = client.name().to_owned();
                 let issued: Device = p.api.post(
                     &format!("/v1/devices/{}/token", path_segment(&name)),
                     Some(p.account_token()?),

@@ -16,7 +16,7 @@ use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use governor::clock::{Clock as _, DefaultClock};
+use governor::clock::Clock as _;
 use governor::{DefaultKeyedRateLimiter, Quota};
 use mimi_policy::id::ClientId;
 
@@ -87,7 +87,8 @@ fn check<K: std::hash::Hash + Eq + Clone>(
         return Ok(());
     };
     bucket.check_key(key).map_err(|not_until| {
-        let wait = not_until.wait_time_from(DefaultClock::default().now());
+        // The bucket's own clock: a new one would calibrate itself on every refusal.
+        let wait = not_until.wait_time_from(bucket.clock().now());
         // Whole seconds, rounded up: `Retry-After` counts seconds.
         let retry_after = Duration::from_secs(wait.as_secs() + u64::from(wait.subsec_nanos() > 0));
         ApiError::RateLimited {

@@ -31,17 +31,7 @@ pub(crate) fn room(state: &AppState, input: Option<&str>) -> Result<Option<RoomI
                 RoomId::new(state.domain.domain(), r)
             }
             .map_err(|e| ApiError::bad_request("bad-room", format!("`room`: {e}")))?;
-            let Some(given) = id.name() else {
-                return Ok(id);
-            };
-            let name = mimi_policy::name::normalize_room(given)
-                .map_err(|e| ApiError::bad_request(e.code(), format!("`room`: {e}")))?;
-            if name == given {
-                Ok(id)
-            } else {
-                RoomId::new(id.domain(), &name)
-                    .map_err(|e| ApiError::bad_request("bad-room", format!("`room`: {e}")))
-            }
+            super::room_in_profile(id, "`room`")
         })
         .transpose()
 }

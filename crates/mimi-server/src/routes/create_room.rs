@@ -34,17 +34,12 @@ pub async fn create(
         .clone()
         .ok_or_else(|| ApiError::bad_request("invalid-policy", "the room has no ID"))?;
     // The name is the group's, fixed: it must already be in the profile's form.
-    if let Some(given) = id.name() {
-        match mimi_policy::name::normalize_room(given) {
-            Ok(name) if name == given => {}
-            Ok(name) => {
-                return Err(ApiError::bad_request(
-                    "bad-name",
-                    format!("`{given}` is written `{name}` on this provider"),
-                ));
-            }
-            Err(e) => return Err(ApiError::bad_request(e.code(), e.to_string())),
-        }
+    let normal = super::room_in_profile(id.clone(), "the room's name")?;
+    if normal != id {
+        return Err(ApiError::bad_request(
+            "bad-name",
+            format!("{id} is written {normal} on this provider"),
+        ));
     }
     let decision = create_hosted_room(room, &client, &state.domain);
     if !decision.is_allowed() {

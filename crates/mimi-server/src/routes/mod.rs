@@ -127,12 +127,27 @@ pub fn local_user(state: &AppState, field: &str, input: &str) -> Result<UserId, 
     Ok(user)
 }
 
+/// `id` with its name in the provider's form (`mimi_policy::name::normalize_room`: the
+/// usual width, NFC), or why the name is refused; `field` names the input for people. The
+/// `im:` forms, which carry no `mimi://` name, stay as they are.
+pub fn room_in_profile(id: RoomId, field: &str) -> Result<RoomId, ApiError> {
+    let Some(given) = id.name() else {
+        return Ok(id);
+    };
+    let name = mimi_policy::name::normalize_room(given)
+        .map_err(|e| ApiError::bad_request(e.code(), format!("{field}: {e}")))?;
+    if name == given {
+        return Ok(id);
+    }
+    RoomId::new(id.domain(), &name)
+        .map_err(|e| ApiError::bad_request("bad-room", format!("{field}: {e}")))
+}
+
 /// The room a path names (`{provider}/{room}`), which this provider must host.
 pub fn room_id(state: &AppState, provider: &str, name: &str) -> Result<RoomId, ApiError> {
-    let name = mimi_policy::name::normalize_room(name)
-        .map_err(|e| ApiError::bad_request(e.code(), format!("not a room name: {e}")))?;
-    let id = RoomId::new(provider, &name)
+    let id = RoomId::new(provider, name)
         .map_err(|e| ApiError::bad_request("bad-room", format!("not a room ID: {e}")))?;
+    let id = room_in_profile(id, "the room")?;
     if id.domain() != state.domain.domain() {
         return Err(ApiError::not_found(format!(
             "{id} is not hosted here; federation is not built yet"

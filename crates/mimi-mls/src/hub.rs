@@ -331,11 +331,12 @@ impl HubRoom {
         let protocol = message
             .try_into_protocol_message()
             .map_err(|_| MlsError::Malformed("not a group message".into()))?;
-        let private = matches!(protocol, ProtocolMessage::PrivateMessage(_));
-        if !private || protocol.content_type() != openmls::prelude::ContentType::Application {
-            return Err(MlsError::Malformed(
-                "application messages are PrivateMessages".into(),
-            ));
+        let not_private = || MlsError::Malformed("application messages are PrivateMessages".into());
+        let ProtocolMessage::PrivateMessage(private) = &protocol else {
+            return Err(not_private());
+        };
+        if protocol.content_type() != openmls::prelude::ContentType::Application {
+            return Err(not_private());
         }
         if protocol.group_id() != self.group.group_id() {
             return Err(MlsError::Malformed("message for another group".into()));
@@ -343,6 +344,13 @@ impl HubRoom {
         let current = self.epoch();
         if protocol.epoch().as_u64() != current {
             return Err(MlsError::WrongEpoch { current });
+        }
+        // The sender is encrypted; the authenticated data names it ([`crate::sender`]).
+        let named = crate::sender::sender_of_aad(private.aad())?;
+        if self.leaf_client(named).as_ref() != Some(sender) {
+            return Err(MlsError::Credential(format!(
+                "the message is not {sender}'s own"
+            )));
         }
         let op = Operation {
             actor: Actor::user(sender.user().clone(), Some(sender.name())),

@@ -101,6 +101,10 @@ pub mod ids {
     /// mimi's seed profile of a room (flags without an RP-04 home, system users, MLS-level
     /// policy); private use (0x8000-0xFFFF, mls-extensions §7.1).
     pub const SEED_PROFILE: ComponentId = 0xF0A1;
+    /// mimi's sender binding: an application message's Safe AAD names its sender's leaf, so
+    /// the hub, which cannot decrypt the sender, refuses a message re-posted by another
+    /// client; private use.
+    pub const SENDER_LEAF: ComponentId = 0xF0A2;
 }
 
 /// A value stored whole as one AppDataDictionary entry under a fixed component ID.

@@ -4,10 +4,17 @@
 use super::*;
 
 impl RoomGroup {
-    /// Encrypts an application message.
+    /// Encrypts an application message, naming this client's leaf as its sender in the
+    /// authenticated data ([`crate::sender`]).
     pub fn encrypt(&mut self, client: &Client, plaintext: &[u8]) -> Result<Vec<u8>, MlsError> {
-        self.group
-            .create_message(&client.provider, &client.signer, plaintext)
+        let aad = crate::sender::sender_aad(self.group.own_leaf_index().u32())?;
+        self.group.set_aad(aad);
+        let message = self
+            .group
+            .create_message(&client.provider, &client.signer, plaintext);
+        // openmls clears the data once a message is made; not when making it failed.
+        self.group.set_aad(Vec::new());
+        message
             .map_err(MlsError::openmls)?
             .to_bytes()
             .map_err(MlsError::openmls)
@@ -39,11 +46,20 @@ impl RoomGroup {
         let current = app_data_entries(self.group.public_group().group_context());
         let staged = match processed.into_content() {
             ProcessedMessageContent::ApplicationMessage(m) => {
-                let Origin::Member(sender) = origin else {
+                let (Origin::Member(sender), openmls::prelude::Sender::Member(leaf)) =
+                    (origin, &sender)
+                else {
                     return Err(MlsError::Malformed(
                         "application message from a non-member".into(),
                     ));
                 };
+                // A copy re-posted by another client names the original sender, whom the
+                // hub would not have taken it from; the data cannot be changed unread.
+                if crate::sender::sender_of_aad(&aad)? != leaf.u32() {
+                    return Err(MlsError::Credential(
+                        "the message names another sender than the one that encrypted it".into(),
+                    ));
+                }
                 return Ok(Incoming::Message {
                     sender,
                     plaintext: m.into_bytes(),

@@ -12,6 +12,7 @@ mod identity;
 mod key_package;
 mod proposals;
 mod robustness;
+mod sender;
 mod snapshot;
 mod stage;
 mod support;

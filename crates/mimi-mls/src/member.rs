@@ -189,6 +189,37 @@ impl Client {
         self.build_external_commit(group_info, ratchet_tree, &room, aad, role)
     }
 
+    /// Rejoins a room this client is in but can no longer follow (a commit the hub accepted
+    /// that this client cannot process, RFC 9420 §12.4.3.2): an external commit from the
+    /// hub's current GroupInfo and ratchet tree that also removes this client's earlier leaf
+    /// (openmls adds that Remove for the leaf with this client's signature key). The room
+    /// policy in the GroupInfo must still hold this client. The earlier group state is
+    /// deleted first: it cannot be used again, whatever the hub answers. The returned group
+    /// is ready once the hub accepts the commit.
+    pub fn rejoin(
+        &self,
+        group_info: &[u8],
+        ratchet_tree: &[u8],
+    ) -> Result<(RoomGroup, OutgoingCommit), MlsError> {
+        let room = room_of_group_info(group_info, ratchet_tree)?;
+        let op = Operation {
+            actor: self.actor(),
+            action: Action::Rejoin,
+        };
+        let decision = authorize(&room, &op);
+        if !decision.is_allowed() {
+            return Err(MlsError::Denied(decision));
+        }
+        if let Some(id) = &room.id
+            && let Some(mut old) = self.group(id)?
+        {
+            old.group
+                .delete(self.provider.storage())
+                .map_err(MlsError::openmls)?;
+        }
+        self.build_external_commit(group_info, ratchet_tree, &room, Vec::new(), None)
+    }
+
     /// Builds an external commit that joins this client, with authenticated data `aad`, and
     /// gives its user `role` in the participant list when one is given, *without* asking the
     /// room policy: the building block of [`Client::join_external`], public so that tools and

@@ -63,6 +63,7 @@ pub fn authorize(room: &Room, op: &Operation) -> Decision {
         Action::ExternalJoin { link, role } => {
             join::external_join(room, &op.actor, link.as_ref(), *role, true).map(|(d, _)| d)
         }
+        Action::Rejoin => join::rejoin(room, &op.actor),
         Action::FetchGroupInfo { link } => {
             join::external_join(room, &op.actor, link.as_ref(), None, false).map(|(d, _)| d)
         }

@@ -126,6 +126,10 @@ pub enum Action {
         /// The role to join into (RP-04 rooms; default: the lowest allowed).
         role: Option<RoleIndex>,
     },
+    /// Rejoin by an external commit that also removes the actor's client's earlier leaf
+    /// (RFC 9420 §12.4.3.2): a client in the group that lost its state comes back in its own
+    /// place, with its user's role unchanged.
+    Rejoin,
     /// Fetch the GroupInfo to join.
     FetchGroupInfo {
         /// A join link, if the fetch uses one.
@@ -233,6 +237,7 @@ pub const ACTIONS: &[&str] = &[
     "add-client",
     "fetch-keypackage",
     "external-join",
+    "rejoin",
     "fetch-groupinfo",
     "remove-client",
     "self-remove",
@@ -502,6 +507,7 @@ impl Operation {
                     role: op.role,
                 }
             }
+            "rejoin" => Action::Rejoin,
             "fetch-groupinfo" => Action::FetchGroupInfo {
                 link: link(&mut used)?,
             },

@@ -198,7 +198,12 @@ pub fn authorize_commit(
 
     // Roles the adds and joins give their users.
     let mut expected: BTreeMap<UserId, RoleIndex> = BTreeMap::new();
-    if let Origin::Joiner(joiner) = &summary.committer {
+    if let Origin::Joiner(joiner) = &summary.committer
+        && rejoins(summary, joiner)
+    {
+        // Back in its own place (RFC 9420 §12.4.3.2): no way-in rule applies.
+        decider.decide(committer.clone(), Action::Rejoin)?;
+    } else if let Origin::Joiner(joiner) = &summary.committer {
         let op = Operation {
             actor: committer.clone(),
             action: Action::ExternalJoin {
@@ -261,10 +266,27 @@ pub fn authorize_commit(
     })
 }
 
+/// Whether `joiner`'s external commit removes its own earlier leaf: a rejoin.
+fn rejoins(summary: &CommitSummary, joiner: &ClientId) -> bool {
+    summary
+        .removes
+        .iter()
+        .any(|(proposer, client)| matches!(proposer, Origin::Joiner(_)) && client == joiner)
+}
+
 /// Authorizes the Remove and SelfRemove proposals of a summary, each as its proposer's
 /// operation.
 fn authorize_removals(decider: &mut Decider<'_>, summary: &CommitSummary) -> Result<(), MlsError> {
     for (proposer, client) in &summary.removes {
+        if let Origin::Joiner(joiner) = proposer {
+            // A joiner's Remove is of its own earlier leaf, decided as its rejoin.
+            if client == joiner {
+                continue;
+            }
+            return Err(MlsError::Malformed(
+                "an external commit removes only the joiner's own earlier leaf".into(),
+            ));
+        }
         let action = match proposer {
             Origin::System(_) => Action::ExternalProposal {
                 proposal: mimi_policy::operation::ProposalKind::Remove,

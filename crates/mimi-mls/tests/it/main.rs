@@ -11,6 +11,7 @@ mod group_info;
 mod identity;
 mod key_package;
 mod proposals;
+mod rejoin;
 mod robustness;
 mod sender;
 mod snapshot;

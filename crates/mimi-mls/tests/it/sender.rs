@@ -80,5 +80,8 @@ fn a_message_that_names_no_sender_is_refused_by_the_hub_and_by_members() {
         .unwrap();
     assert_eq!(err.code(), "malformed-mls");
     let (c, g) = w.member(bob);
-    assert_eq!(g.process(c, &unnamed).err().unwrap().code(), "malformed-mls");
+    assert_eq!(
+        g.process(c, &unnamed).err().unwrap().code(),
+        "malformed-mls"
+    );
 }

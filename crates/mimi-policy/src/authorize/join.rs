@@ -274,6 +274,20 @@ pub(super) fn external_join(
     Ok((Decision::allow(allowed), new_role))
 }
 
+/// External commit replacing the actor's own client (resync): only a client the group holds,
+/// and it keeps its user's role, so no way-in rule applies. A client that is gone (removed,
+/// banned, its user left) joins again by the ways in, not this way.
+pub(super) fn rejoin(room: &Room, actor: &Actor) -> Outcome {
+    let joiner = user_actor(actor)?;
+    let client = joiner.client.as_deref().unwrap_or_default();
+    ensure(
+        room.has_client(&joiner.user, client),
+        DenyCode::NotFound,
+        rule::MIMI_REJOIN,
+    )?;
+    Ok(Decision::allow(rule::MIMI_REJOIN))
+}
+
 fn external_join_rp(
     room: &Room,
     joiner: &crate::operation::UserActor,

@@ -172,6 +172,7 @@ fn changes(room: &Room, op: &Operation, joined: RoleIndex) -> Vec<Change> {
         Action::CreateRoom { .. }
         | Action::FetchKeyPackage { .. }
         | Action::FetchGroupInfo { .. }
+        | Action::Rejoin
         | Action::SendMessage { .. }
         | Action::Psk
         | Action::Reinit

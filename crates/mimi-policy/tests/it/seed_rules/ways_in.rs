@@ -633,3 +633,24 @@ fn seed_accept_knock_needs_a_knock_first_room_and_an_outsider() {
         "SEED-KNOCK-ACCEPT",
     );
 }
+
+#[test]
+fn mimi_rejoin_only_a_client_the_group_holds_comes_back_in_its_own_place() {
+    // An administrated room lets no stranger join by external commit.
+    let r = room("administrated", json!({}));
+    deny(
+        &r,
+        op(user(ZED, "c1"), "external-join"),
+        "knock-required",
+        "SEED-JOIN-KNOCK",
+    );
+    allow(&r, op(user(BOB, "phone"), "rejoin"), "MIMI-REJOIN");
+    for (who, client) in [(BOB, "tablet"), (ZED, "c1"), (MALLORY, "c1")] {
+        deny(
+            &r,
+            op(user(who, client), "rejoin"),
+            "not-found",
+            "MIMI-REJOIN",
+        );
+    }
+}

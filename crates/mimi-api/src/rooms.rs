@@ -157,3 +157,59 @@ pub struct Declined {
     /// Always true.
     pub declined: bool,
 }
+
+/// The kinds of abuse a report names: `unreadable-commit` (a change the hub accepted that
+/// the reporting device could not process; it rejoined), `spam`, `harassment`, `other`.
+pub const REPORT_REASONS: &[&str] = &["unreadable-commit", "spam", "harassment", "other"];
+
+/// Longest note of an abuse report, bytes.
+pub const MAX_REPORT_NOTE: usize = 2000;
+
+/// `POST /v1/rooms/{provider}/{room}/reports`: an abuse report to the room's hub
+/// (protocol-06 §5.9); the reporting user is the caller.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AbuseReport {
+    /// Whom it reports: a user (`bob@example.com`) or a client (`mimi://example.com/d/bob/phone`).
+    pub alleged_abuser: String,
+    /// The kind of abuse, one of [`REPORT_REASONS`].
+    pub reason: String,
+    /// For people; may be empty; at most [`MAX_REPORT_NOTE`] bytes.
+    #[serde(default)]
+    pub note: String,
+    /// The room log entry it is about, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+}
+
+/// One abuse report as the provider keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReportView {
+    /// Its ID.
+    pub id: u64,
+    /// When it came, Unix seconds.
+    pub created_at: u64,
+    /// The room.
+    pub room: String,
+    /// Who reported.
+    pub reporter: String,
+    /// As reported.
+    pub alleged_abuser: String,
+    /// As reported.
+    pub reason: String,
+    /// As reported.
+    pub note: String,
+    /// As reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+}
+
+/// `GET /v1/reports` (operator): the latest abuse reports, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Reports {
+    /// The reports.
+    pub reports: Vec<ReportView>,
+}

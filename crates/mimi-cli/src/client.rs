@@ -483,6 +483,24 @@ fn show(event: &Event, common: &Common) {
         Event::JoinFailed { room, reason } => {
             format!("could not join {}: {}", visible(room), visible(reason))
         }
+        Event::Rejoined {
+            room,
+            epoch,
+            committer,
+            reason,
+        } => format!(
+            "rejoined {} (epoch {epoch}): could not process a change by {} ({}); reported it",
+            visible(room),
+            visible(committer),
+            visible(reason)
+        ),
+        Event::RejoinFailed { room, reason } => {
+            format!(
+                "cut off from {}, and could not rejoin: {}",
+                visible(room),
+                visible(reason)
+            )
+        }
         Event::Knocked { user, room } => format!(
             "{} knocks on {}: `{}`",
             visible(user),

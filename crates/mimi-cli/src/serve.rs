@@ -40,8 +40,9 @@ pub struct Args {
     /// (the seed's allowance) [default: 0: consent, a knock or the same user only].
     #[arg(long, env = "MIMI_KEY_PACKAGE_ALLOWANCE")]
     key_package_allowance: Option<u32>,
-    /// The operator's bearer token for /metrics (prefer the environment variable or the
-    /// config file to the command line, which other users can see) [default: metrics off].
+    /// The operator's bearer token for /metrics and /v1/reports (prefer the environment
+    /// variable or the config file to the command line, which other users can see)
+    /// [default: both off].
     #[arg(long, env = "MIMI_METRICS_TOKEN", hide_env_values = true)]
     metrics_token: Option<String>,
     /// Sign-ups one address may make at once, and per hour after that (0: no limit)

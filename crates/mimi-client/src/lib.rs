@@ -15,6 +15,7 @@ mod consent;
 mod files;
 mod handshake;
 mod messages;
+mod rejoin;
 mod rooms;
 mod session;
 
@@ -118,6 +119,26 @@ pub enum Event {
         user: String,
         /// On which room.
         room: String,
+    },
+    /// This device could not process a change the provider accepted (its committer may have
+    /// sent garbage the provider cannot check), rejoined the room in its own place, and
+    /// reported the committer to the provider.
+    Rejoined {
+        /// The room.
+        room: String,
+        /// Its epoch now.
+        epoch: u64,
+        /// The client whose change this device could not process.
+        committer: String,
+        /// What was wrong with the change.
+        reason: String,
+    },
+    /// This device could not process a change the provider accepted, nor rejoin the room.
+    RejoinFailed {
+        /// The room.
+        room: String,
+        /// Why.
+        reason: String,
     },
     /// A Welcome this device could not use (it is skipped, not retried).
     JoinFailed {

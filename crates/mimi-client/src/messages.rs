@@ -143,8 +143,14 @@ impl Profile {
         }
         let mut acks: BTreeMap<String, u64> = BTreeMap::new();
         let mut proposed = Vec::new();
+        // Rooms whose rejoin waits for the provider: their entries from the unprocessable
+        // commit on stay unacknowledged, to come again.
+        let mut held: Vec<String> = Vec::new();
         for e in &batch.entries {
             let room_text = e.room.clone();
+            if held.contains(&room_text) {
+                continue;
+            }
             acks.insert(room_text.clone(), e.seq);
             let room = RoomId::parse(&room_text).map_err(|err| bad_answer("room", err))?;
             let Some(mut group) = client.group(&room)? else {
@@ -169,6 +175,7 @@ impl Profile {
                 group.discard(client)?;
             }
             let message = api::unb64("message", &e.message)?;
+            let epoch = group.epoch();
             match group.process(client, &message) {
                 Ok(Incoming::Message { sender, plaintext }) => events.push(Event::Message {
                     room: room_text,
@@ -188,6 +195,41 @@ impl Profile {
                 Ok(Incoming::Proposal) => {
                     if !proposed.contains(&room) {
                         proposed.push(room);
+                    }
+                }
+                // A commit of this device's epoch that the provider took and MLS here
+                // cannot process (not one the room policy refuses): this device is cut off.
+                Err(mimi_mls::MlsError::Openmls(why)) if is_commit && e.epoch == epoch => {
+                    let reason = why.to_string();
+                    match self.rejoin(&room) {
+                        Ok(epoch) => {
+                            // Best effort: the rejoin stands whether the report is taken.
+                            let _ = self.report(
+                                &room,
+                                &e.sender,
+                                "unreadable-commit",
+                                &reason,
+                                Some(e.seq),
+                            );
+                            events.push(Event::Rejoined {
+                                room: room_text,
+                                epoch,
+                                committer: e.sender.clone(),
+                                reason,
+                            });
+                        }
+                        // The provider is away: the commit comes again, and so the rejoin.
+                        Err(ClientError::Api(f)) if f.status == 0 || f.status >= 500 => {
+                            match e.seq.checked_sub(1).filter(|s| *s > 0) {
+                                Some(before) => acks.insert(room_text.clone(), before),
+                                None => acks.remove(&room_text),
+                            };
+                            held.push(room_text);
+                        }
+                        Err(why) => events.push(Event::RejoinFailed {
+                            room: room_text,
+                            reason: why.to_string(),
+                        }),
                     }
                 }
                 // A message this device cannot read (refused by the room policy, or from

@@ -211,11 +211,9 @@ impl Client {
             return Err(MlsError::Denied(decision));
         }
         if let Some(id) = &room.id
-            && let Some(mut old) = self.group(id)?
+            && let Some(old) = self.group(id)?
         {
-            old.group
-                .delete(self.provider.storage())
-                .map_err(MlsError::openmls)?;
+            old.forget(self)?;
         }
         self.build_external_commit(group_info, ratchet_tree, &room, Vec::new(), None)
     }

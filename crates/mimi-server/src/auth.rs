@@ -221,6 +221,32 @@ impl OperatorToken {
     }
 }
 
+/// Admits the operator alone: the request's bearer token must be the configured operator
+/// token (`metrics_token`), or it is refused (401); with none configured, `what` is off (404).
+pub fn operator(
+    token: Option<&OperatorToken>,
+    headers: &axum::http::HeaderMap,
+    what: &str,
+) -> Result<(), ApiError> {
+    let Some(token) = token else {
+        return Err(ApiError::not_found(format!(
+            "{what} is off; the operator turns it on with metrics_token"
+        )));
+    };
+    let presented = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if token.matches(presented) {
+        Ok(())
+    } else {
+        Err(ApiError::unauthorized(format!(
+            "{what} needs the operator's token (metrics_token)"
+        )))
+    }
+}
+
 impl std::fmt::Debug for OperatorToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("OperatorToken(..)")

@@ -36,6 +36,8 @@
 //! POST   /v1/rooms/{provider}/{room}/knock                  -> {room, user, told}
 //! DELETE /v1/rooms/{provider}/{room}/knock             -> {room, user, withdrawn}
 //! DELETE /v1/rooms/{provider}/{room}/knocks/{user}      -> {room, user, declined}
+//! POST   /v1/rooms/{provider}/{room}/reports {alleged_abuser, reason, note?, seq?}
+//! GET    /v1/reports                                  -> {reports} (operator token)
 //! GET    /v1/sync?limit=N&wait=S                  (device; S: long poll)
 //! GET    /v1/events           server-sent events: {welcomes, requests?, knocks?, entries}
 //! POST   /v1/ack                        {welcomes?, welcome?, rooms: [{room, seq}]} (device)
@@ -96,7 +98,7 @@ impl utoipa::Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
         );
-        // The operator's token for /metrics (`metrics_token`).
+        // The operator's token for /metrics and /v1/reports (`metrics_token`).
         components.add_security_scheme(
             "operator",
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
@@ -109,7 +111,7 @@ impl utoipa::Modify for BearerAuth {
 fn api() -> OpenApiRouter<AppState> {
     use routes::{
         accounts, consent, create_room, directory, events, group_info, handshakes, key_packages,
-        knocks, messages, provider, room_document, sync,
+        knocks, messages, provider, reports, room_document, sync,
     };
     OpenApiRouter::with_openapi(<ApiDoc as utoipa::OpenApi>::openapi())
         .routes(routes!(healthz))
@@ -140,6 +142,8 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(messages::message))
         .routes(routes!(knocks::knock, knocks::withdraw))
         .routes(routes!(knocks::decline))
+        .routes(routes!(reports::report))
+        .routes(routes!(reports::list))
         .routes(routes!(sync::sync))
         .routes(routes!(events::events))
         .routes(routes!(sync::ack))

@@ -1,6 +1,7 @@
 //! Rate limits a real provider has (the `governor` crate's GCRA buckets, one per key): on
 //! sign-ups per address, on logins per address and per account, on requests per token, and
-//! on consent requests per requester and per requester and target; and a cap on the event
+//! on consent requests per requester and per requester and target, on abuse reports per
+//! reporter; and a cap on the event
 //! streams a device holds open.
 //! A request over a limit is answered `429 rate-limited` with `Retry-After`, and changes
 //! nothing.
@@ -52,6 +53,10 @@ const CONSENT_PER_REQUESTER: u32 = 30;
 /// target's inbox holds few of them, whatever room names the requester makes up.
 const CONSENT_PER_PAIR: u32 = 5;
 
+/// Abuse reports one user may send at once, and per hour after that: a device reports each
+/// commit it cannot process, and a person a few messages.
+const REPORTS_PER_REPORTER: u32 = 20;
+
 fn per_day(n: NonZeroU32) -> Quota {
     Quota::with_period(Duration::from_secs(86_400) / n.get())
         .unwrap_or_else(|| Quota::per_hour(n))
@@ -66,6 +71,7 @@ pub struct Limits {
     requests: Bucket<String>,
     consent_by_requester: Bucket<String>,
     consent_by_pair: Bucket<(String, String)>,
+    reports: Bucket<String>,
 }
 
 fn bucket<K: std::hash::Hash + Eq + Clone>(
@@ -115,6 +121,7 @@ impl Limits {
             ),
             consent_by_requester: bucket(CONSENT_PER_REQUESTER, Quota::per_hour, 0),
             consent_by_pair: bucket(CONSENT_PER_PAIR, per_day, 0),
+            reports: bucket(REPORTS_PER_REPORTER, Quota::per_hour, 0),
         }
     }
 
@@ -162,6 +169,11 @@ impl Limits {
         )
     }
 
+    /// An abuse report from `reporter`.
+    pub fn report(&self, reporter: &str) -> Result<(), ApiError> {
+        check(&self.reports, &reporter.to_owned(), "abuse reports")
+    }
+
     /// Forgets the keys whose buckets are full again (memory stays bounded by the keys
     /// seen recently).
     pub fn forget_idle(&self) {
@@ -176,6 +188,7 @@ impl Limits {
             &self.logins_by_account,
             &self.requests,
             &self.consent_by_requester,
+            &self.reports,
         ]
         .into_iter()
         .flatten()

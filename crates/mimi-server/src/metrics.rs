@@ -193,21 +193,7 @@ pub async fn metrics(
     State(state): State<AppState>,
     headers: axum::http::HeaderMap,
 ) -> Result<impl IntoResponse, crate::error::ApiError> {
-    let Some(token) = &state.metrics_token else {
-        return Err(crate::error::ApiError::not_found(
-            "metrics are off; the operator turns them on with metrics_token",
-        ));
-    };
-    let presented = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default();
-    if !token.matches(presented) {
-        return Err(crate::error::ApiError::unauthorized(
-            "/metrics needs the operator's metrics token",
-        ));
-    }
+    crate::auth::operator(state.metrics_token.as_ref(), &headers, "/metrics")?;
     let backlog = state.store.delivery_backlog().await.ok();
     let body = state
         .metrics

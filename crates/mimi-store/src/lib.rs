@@ -23,6 +23,7 @@ mod store {
     pub mod consents;
     pub mod delivery;
     pub mod key_packages;
+    pub mod reports;
     pub mod rooms;
 }
 
@@ -33,6 +34,7 @@ pub use store::accounts::Accounts;
 pub use store::consents::Consents;
 pub use store::delivery::Delivery;
 pub use store::key_packages::KeyPackages;
+pub use store::reports::Reports;
 pub use store::rooms::Rooms;
 
 /// Why a store operation failed.
@@ -229,6 +231,34 @@ pub struct TokenOwner {
     pub client: Option<ClientId>,
 }
 
+/// An abuse report as a member sends it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewReport {
+    /// The room it is about.
+    pub room: RoomId,
+    /// Who reports.
+    pub reporter: UserId,
+    /// Whom it reports: a user's or a client's URI.
+    pub alleged_abuser: String,
+    /// The kind of abuse, a stable code.
+    pub reason: String,
+    /// For people; may be empty.
+    pub note: String,
+    /// The room log entry it is about, if any.
+    pub seq: Option<u64>,
+}
+
+/// An abuse report as kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// Its ID.
+    pub id: u64,
+    /// When it came, Unix seconds.
+    pub created_at: u64,
+    /// What was reported.
+    pub report: NewReport,
+}
+
 /// A room as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoomRecord {
@@ -381,14 +411,15 @@ pub struct Position {
 /// The provider's durable state, one trait per responsibility. [`SqlStore`] implements them
 /// on SQLite and PostgreSQL; the conformance suite (`tests/conformance.rs`) runs against
 /// both. Bring the methods into scope with `use mimi_store::prelude::*`.
-pub trait Store: Accounts + KeyPackages + Consents + Rooms + Delivery {}
+pub trait Store: Accounts + KeyPackages + Consents + Rooms + Delivery + Reports {}
 
-impl<T: Accounts + KeyPackages + Consents + Rooms + Delivery> Store for T {}
+impl<T: Accounts + KeyPackages + Consents + Rooms + Delivery + Reports> Store for T {}
 
 /// The store's traits, for their methods: `use mimi_store::prelude::*`.
 pub mod prelude {
     pub use crate::{
-        Accounts as _, Consents as _, Delivery as _, KeyPackages as _, Rooms as _, Store as _,
+        Accounts as _, Consents as _, Delivery as _, KeyPackages as _, Reports as _, Rooms as _,
+        Store as _,
     };
 }
 

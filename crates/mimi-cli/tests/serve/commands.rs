@@ -38,7 +38,7 @@ fn affiliated(doc: &Value) -> Vec<String> {
 }
 
 /// A second profile for `user`'s existing account: `account login`, then `device add`.
-fn second_device(profile: &Path, url: &str, user: &str, device: &str) -> String {
+pub(crate) fn second_device(profile: &Path, url: &str, user: &str, device: &str) -> String {
     let logged = ok(
         profile,
         &["account", "login", "--server", url, "--user", user],

@@ -12,6 +12,7 @@ mod output;
 mod postgres;
 mod profile;
 mod proxy;
+mod rejoin;
 mod server;
 mod sessions;
 mod tls;

@@ -507,4 +507,12 @@ impl RoomGroup {
             .clear_pending_commit(client.provider.storage())
             .map_err(MlsError::openmls)
     }
+
+    /// Deletes the group's state from `client`'s storage: a join the hub refused leaves
+    /// nothing behind that looks like a group.
+    pub fn forget(mut self, client: &Client) -> Result<(), MlsError> {
+        self.group
+            .delete(client.provider.storage())
+            .map_err(MlsError::openmls)
+    }
 }

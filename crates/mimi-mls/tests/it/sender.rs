@@ -5,7 +5,6 @@
 use mimi_mls::MlsError;
 use mimi_mls::member::Incoming;
 use mimi_mls::sender::sender_aad;
-use openmls_traits::OpenMlsProvider as _;
 
 use crate::flow::World;
 

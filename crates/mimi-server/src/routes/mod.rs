@@ -11,6 +11,7 @@ pub mod key_packages;
 pub mod knocks;
 pub mod messages;
 pub mod provider;
+pub mod reports;
 pub mod room_document;
 pub mod sync;
 

@@ -16,6 +16,7 @@ mod metrics;
 mod openapi;
 mod race;
 mod recovery;
+mod reports;
 mod rules;
 mod sessions;
 mod support;

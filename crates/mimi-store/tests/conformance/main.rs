@@ -59,6 +59,7 @@ conformance!(
     a_knock_tells_the_moderators_once_and_the_add_ends_it,
     a_withdrawn_knock_goes_with_its_undelivered_notifications,
     a_change_that_places_a_knocker_answers_its_knock,
+    abuse_reports_are_kept_newest_first_after_their_room,
     allowance_claims_count_until_used,
     allowance_claims_are_bounded_per_target_too,
     expired_allowance_claims_are_purged_by_the_next_claim,

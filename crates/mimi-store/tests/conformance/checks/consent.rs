@@ -263,3 +263,28 @@ pub async fn allowance_claims_are_bounded_per_target_too(db: &Db) {
         0
     );
 }
+
+pub async fn abuse_reports_are_kept_newest_first_after_their_room(db: &Db) {
+    let s = &db.store;
+    let team = room_id("team");
+    let report = |n: u64| mimi_store::NewReport {
+        room: team.clone(),
+        reporter: user("bob"),
+        alleged_abuser: "mimi://example.com/d/mallory/phone".into(),
+        reason: "unreadable-commit".into(),
+        note: format!("entry {n}"),
+        seq: (n > 1).then_some(n),
+    };
+    assert!(s.reports(10).await.unwrap().is_empty());
+    // The room need not exist (any more): reports outlive it.
+    let first = s.record_report(&report(1)).await.unwrap();
+    let second = s.record_report(&report(2)).await.unwrap();
+    assert!(second > first);
+    let kept = s.reports(10).await.unwrap();
+    assert_eq!(
+        kept.iter().map(|r| r.report.clone()).collect::<Vec<_>>(),
+        vec![report(2), report(1)]
+    );
+    assert!(kept[0].created_at > 0);
+    assert_eq!(s.reports(1).await.unwrap().len(), 1);
+}

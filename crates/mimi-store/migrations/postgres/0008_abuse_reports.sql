@@ -1,0 +1,13 @@
+-- Abuse reports members send to a room's hub (protocol-06 §5.9), among them the one a
+-- client sends when it cannot process a commit the hub accepted and rejoins. Kept for the
+-- operator (`GET /v1/reports`), after the room too: no reference to rooms or users.
+CREATE TABLE abuse_reports (
+    id             BIGSERIAL PRIMARY KEY,
+    room_id        TEXT NOT NULL,
+    reporter_id    TEXT NOT NULL,
+    alleged_abuser TEXT NOT NULL,
+    reason         TEXT NOT NULL,
+    note           TEXT NOT NULL,
+    seq            BIGINT,
+    created_at     BIGINT NOT NULL
+);

@@ -151,6 +151,11 @@ pub enum RoomCommand {
         /// A room document (JSON, as `mimi policy check` reads it).
         #[arg(long)]
         policy: Option<PathBuf>,
+        /// Keep a hidden room's name exactly as given, without the unguessable tag that
+        /// otherwise hides it from anyone who tries names (anyone may then find out that a
+        /// room of that name exists, by trying to create it).
+        #[arg(long)]
+        exact_name: bool,
     },
     /// Show a room's document.
     Show {
@@ -378,6 +383,7 @@ pub fn room(cmd: RoomCommand, common: &Common) -> anyhow::Result<()> {
             name,
             preset,
             policy,
+            exact_name,
         } => {
             let doc = policy
                 .map(|path| {
@@ -387,7 +393,7 @@ pub fn room(cmd: RoomCommand, common: &Common) -> anyhow::Result<()> {
                 .transpose()?;
             let spinner = common.spin("creating the room");
             let id = p
-                .create_room(&name, preset.as_deref(), doc.as_deref())
+                .create_room(&name, preset.as_deref(), doc.as_deref(), exact_name)
                 .map_err(failure)?;
             drop(spinner);
             common.print(json!({"room": id.to_string()}), || format!("created {id}"));

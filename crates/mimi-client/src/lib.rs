@@ -56,6 +56,10 @@ struct ProfileFile {
     account_token: String,
     #[serde(default)]
     device: Option<DeviceFile>,
+    /// The rooms this device created or joined, so that a hidden room's chosen name finds
+    /// its tagged one (docs/decisions/0009).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    rooms: std::collections::BTreeSet<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -225,6 +229,7 @@ impl Profile {
                 user: user.to_string(),
                 account_token: session.token,
                 device: None,
+                rooms: Default::default(),
             },
             client: None,
             api,
@@ -415,14 +420,48 @@ impl Profile {
         )?)
     }
 
-    /// A room named by bare name (on this provider) or URI.
+    /// A room named by bare name (on this provider) or URI. A bare name without a tag names
+    /// the one room of this device that is the name with a tag, if there is one (a hidden
+    /// room's chosen name: docs/decisions/0009).
     pub fn room_id(&self, input: &str) -> Result<RoomId, ClientError> {
+        let bad = |e: mimi_policy::id::IdError| ClientError::Input(format!("room {input:?}: {e}"));
         if input.contains(':') || input.contains('@') {
-            RoomId::parse(input).map_err(|e| ClientError::Input(format!("room {input:?}: {e}")))
-        } else {
-            RoomId::new(&self.domain()?, input)
-                .map_err(|e| ClientError::Input(format!("room {input:?}: {e}")))
+            return RoomId::parse(input).map_err(bad);
         }
+        let domain = self.domain()?;
+        let plain = RoomId::new(&domain, input).map_err(bad)?;
+        if input.contains(mimi_policy::name::TAG_SEPARATOR)
+            || self.file.rooms.contains(plain.as_str())
+        {
+            return Ok(plain);
+        }
+        let mine: Vec<RoomId> = self
+            .file
+            .rooms
+            .iter()
+            .filter_map(|r| RoomId::parse(r).ok())
+            .filter(|id| {
+                id.domain() == domain && id.name().map(mimi_policy::name::untagged) == Some(input)
+            })
+            .collect();
+        match &mine[..] {
+            [] => Ok(plain),
+            [one] => Ok(one.clone()),
+            several => Err(ClientError::Input(format!(
+                "{input} names several of this device's rooms: {}",
+                several
+                    .iter()
+                    .map(RoomId::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
+    }
+
+    /// Remembers that this device is in `room` (for [`Profile::room_id`]); written with the
+    /// account by the caller.
+    pub(crate) fn remember_room(&mut self, room: &RoomId) {
+        self.file.rooms.insert(room.to_string());
     }
 
     /// A user named by bare name (on this provider), `name@domain` or URI.

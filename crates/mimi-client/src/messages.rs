@@ -85,10 +85,11 @@ impl Profile {
 
     /// Applies a batch shaped like `/v1/sync`'s, then acknowledges it.
     pub(crate) fn apply(&mut self, batch: &SyncBatch) -> Result<Vec<Event>, ClientError> {
-        let (client, token) = self.device()?;
+        let client = self.device()?.0;
         let me = client.id().to_string();
         let mut events = Vec::new();
         let mut welcomes = Vec::new();
+        let mut joined_rooms = Vec::new();
         for w in &batch.welcomes {
             // Every Welcome is acknowledged, used or not: one this device cannot use must not
             // block what comes after it.
@@ -106,7 +107,10 @@ impl Profile {
                 continue;
             }
             match self.join(w) {
-                Ok(()) => events.push(Event::Joined { room }),
+                Ok(()) => {
+                    joined_rooms.extend(RoomId::parse(&room).ok());
+                    events.push(Event::Joined { room });
+                }
                 // The provider did not answer (an older provider's tree fetch): left for
                 // the next sync, not acknowledged.
                 Err(ClientError::Api(e)) if e.status == 0 || e.status >= 500 => {
@@ -132,7 +136,11 @@ impl Profile {
                 room: k.room.clone(),
             });
         }
-        self.save()?;
+        for room in &joined_rooms {
+            self.remember_room(room);
+        }
+        self.save_account()?;
+        let (client, token) = self.device()?;
         if !welcomes.is_empty() {
             // By ID, not "up to": IDs may become visible out of order.
             let ack = Ack {

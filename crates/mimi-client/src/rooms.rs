@@ -9,6 +9,7 @@ use mimi_policy::id::{RoomId, UserId};
 use mimi_policy::preset::preset;
 use openmls::prelude::ExternalSender;
 use openmls_traits::OpenMlsProvider as _;
+use openmls_traits::random::OpenMlsRand as _;
 use serde_json::{Value, json};
 use tls_codec::Deserialize as _;
 
@@ -22,21 +23,34 @@ use crate::{ClientError, Profile, api, bad_answer, path_segment, room_path};
 impl Profile {
     /// Creates room `name` from a preset, or from a room document (`policy`, JSON as
     /// `mimi policy check` reads it), with this device's user as owner and only this device
-    /// in its group.
+    /// in its group. A hidden room whose ID this device chooses gets an unguessable tag after
+    /// its name (`plans~` and 16 random base32 characters), unless `exact_name` or the name
+    /// has one already: its name is its secret (docs/decisions/0009). Fixed-membership
+    /// rooms keep the ID their occupants make.
     pub fn create_room(
         &mut self,
         name: &str,
         preset_name: Option<&str>,
         policy: Option<&str>,
+        exact_name: bool,
     ) -> Result<RoomId, ClientError> {
         self.locked(|p| {
             let (client, token) = p.device()?;
-            let id = p.room_id(name)?;
+            // The name as given: not one of this device's rooms it may stand for.
+            let id = if name.contains(':') || name.contains('@') {
+                p.room_id(name)?
+            } else {
+                RoomId::new(&p.domain()?, name)
+                    .map_err(|e| ClientError::Input(format!("room {name:?}: {e}")))?
+            };
+            // Whether this device chooses the ID (a document may name it).
+            let mut chosen_here = true;
             let me = client.id().clone();
             let room = match policy {
                 Some(json) => {
                     let mut room =
                         parse_room(json).map_err(|e| ClientError::Input(e.to_string()))?;
+                    chosen_here = room.id.is_none();
                     match &room.id {
                         None => room.id = Some(id.clone()),
                         Some(named) if *named != id => {
@@ -67,6 +81,25 @@ impl Profile {
                         .map_err(|e| ClientError::Input(e.to_string()))?
                 }
             };
+            let mut room = room;
+            let hidden = !room.components().base.discoverable.0;
+            let untagged = id.name().filter(|n| mimi_policy::name::untagged(n) == *n);
+            if let Some(chosen) = untagged
+                && hidden
+                && chosen_here
+                && !exact_name
+                && !room.fixed_membership()
+            {
+                let random =
+                    client.provider().rand().random_array().map_err(|e| {
+                        ClientError::Input(format!("no randomness for a tag: {e:?}"))
+                    })?;
+                let name = mimi_policy::name::tagged(chosen, random);
+                room.id = Some(
+                    RoomId::new(id.domain(), &name)
+                        .map_err(|e| ClientError::Input(format!("room {name:?}: {e}")))?,
+                );
+            }
             let provider: Provider = p.api.get("/v1/provider", None)?;
             let sender = ExternalSender::tls_deserialize_exact(api::unb64(
                 "external_sender",
@@ -84,8 +117,10 @@ impl Profile {
                 Ok(_) => true,
                 Err(e) => (200..300).contains(&e.status),
             };
+            let id = room.id.clone().unwrap_or(id);
             if hosted {
-                p.save()?;
+                p.remember_room(&id);
+                p.save_account()?;
             }
             RoomId::parse(&created?.room).map_err(|e| bad_answer("room", e))
         })

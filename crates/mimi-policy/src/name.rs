@@ -74,9 +74,55 @@ pub fn skeleton(name: &str) -> String {
     unicode_security::skeleton(name).collect()
 }
 
+/// What separates a hidden room's chosen name from its unguessable tag (`plans~` and 16
+/// base32 characters): docs/decisions/0009-hidden-rooms-have-unguessable-names.md.
+pub const TAG_SEPARATOR: char = '~';
+
+/// Random bytes in a tag: 80 bits.
+pub const TAG_BYTES: usize = 10;
+
+/// `name` with the tag made of `random` (base32, lower case, no padding).
+pub fn tagged(name: &str, random: [u8; TAG_BYTES]) -> String {
+    const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+    let mut out = String::with_capacity(name.len() + 1 + TAG_BYTES * 8 / 5);
+    out.push_str(name);
+    out.push(TAG_SEPARATOR);
+    let bits = random
+        .iter()
+        .fold(0u128, |acc, b| (acc << 8) | u128::from(*b));
+    for i in (0..TAG_BYTES * 8 / 5).rev() {
+        out.push(char::from(ALPHABET[((bits >> (i * 5)) & 31) as usize]));
+    }
+    out
+}
+
+/// `name` without its tag, if it has one (a tag: the separator and a non-empty rest).
+pub fn untagged(name: &str) -> &str {
+    match name.rsplit_once(TAG_SEPARATOR) {
+        Some((chosen, tag)) if !chosen.is_empty() && !tag.is_empty() => chosen,
+        _ => name,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tag_is_sixteen_base32_characters_and_comes_off_again() {
+        let a = tagged("plans", [0; TAG_BYTES]);
+        assert_eq!(a, "plans~aaaaaaaaaaaaaaaa");
+        let b = tagged("plans", [0xff; TAG_BYTES]);
+        assert_eq!(b, "plans~7777777777777777");
+        let c = tagged("plans", [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+        assert_ne!(c, a);
+        for name in [&a, &b, &c] {
+            assert_eq!(untagged(name), "plans");
+            assert_eq!(normalize_room(name).unwrap(), *name);
+        }
+        assert_eq!(untagged("plans"), "plans");
+        assert_eq!(untagged("~x"), "~x");
+    }
 
     #[test]
     fn case_and_width_do_not_make_another_name() {

@@ -90,6 +90,7 @@ pub async fn serve(
         }
     };
     let store = SqlStore::open(&url).await?;
+    crate::state::backfill_skeletons(&store).await;
     let mut state = AppState::new(domain, store.clone())
         .await
         .map_err(|e| ServeError::Config(e.to_string()))?;

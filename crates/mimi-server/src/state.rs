@@ -266,3 +266,49 @@ impl AppState {
         Ok(behind.len())
     }
 }
+
+/// Gives the users and rooms made before skeletons were kept (migrations 0007 and 0009) the
+/// skeleton of their name, so that a new look-alike of them is refused too. Two old names
+/// that look alike keep theirs: the first takes the skeleton, the other none (logged for
+/// the operator). Best effort: a failure is logged and the provider starts.
+pub async fn backfill_skeletons<S: mimi_store::Store>(store: &S) {
+    use mimi_policy::name::skeleton;
+    let users = async {
+        let (mut given, mut clashes) = (0, 0);
+        for user in store.users_without_skeleton().await? {
+            if store
+                .set_user_skeleton(&user, &skeleton(user.name()))
+                .await?
+            {
+                given += 1;
+            } else {
+                clashes += 1;
+                tracing::warn!(%user, "this user's name looks like another's; it keeps no skeleton");
+            }
+        }
+        Ok::<_, mimi_store::StoreError>((given, clashes))
+    };
+    match users.await {
+        Ok((0, 0)) => {}
+        Ok((given, clashes)) => tracing::info!(given, clashes, "skeletons of older user names"),
+        Err(e) => tracing::warn!(error = %e, "giving older user names their skeleton"),
+    }
+    let rooms = async {
+        let (mut given, mut clashes) = (0, 0);
+        for room in store.rooms_without_skeleton().await? {
+            let Some(name) = room.name() else { continue };
+            if store.set_room_skeleton(&room, &skeleton(name)).await? {
+                given += 1;
+            } else {
+                clashes += 1;
+                tracing::warn!(%room, "this room's name looks like another's; it keeps no skeleton");
+            }
+        }
+        Ok::<_, mimi_store::StoreError>((given, clashes))
+    };
+    match rooms.await {
+        Ok((0, 0)) => {}
+        Ok((given, clashes)) => tracing::info!(given, clashes, "skeletons of older room names"),
+        Err(e) => tracing::warn!(error = %e, "giving older room names their skeleton"),
+    }
+}

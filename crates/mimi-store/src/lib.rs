@@ -330,6 +330,9 @@ pub struct NewRoom {
     pub discoverable: bool,
     /// The clients in its group (the creator's).
     pub members: Vec<ClientId>,
+    /// The TR39 skeleton of its name (`mimi_policy::name::skeleton`): no two rooms share
+    /// one. `None` for a room without a name of its own (the `im:` forms).
+    pub skeleton: Option<String>,
 }
 
 /// A change of a room's hub state, applied only if the room is still at `expected_version`.

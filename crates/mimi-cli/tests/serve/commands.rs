@@ -270,9 +270,12 @@ fn room_create_with_policy_creates_the_room_the_document_describes() {
         &alice,
         &["room", "create", "plans", "--policy", example, "--json"],
     ));
-    assert_eq!(created[0]["room"], "mimi://example.com/r/plans");
+    // Hidden, named by this device: its name gets an unguessable tag, and `plans` still
+    // finds it here.
+    let room = created[0]["room"].as_str().unwrap().to_owned();
+    assert!(room.starts_with("mimi://example.com/r/plans~"), "{room}");
     let doc = show(&alice, "plans");
-    assert_eq!(doc["id"], "mimi://example.com/r/plans", "{doc}");
+    assert_eq!(doc["id"], room.as_str(), "{doc}");
     assert_eq!(doc["policy"]["membership"], "members-only", "{doc}");
     assert_eq!(doc["policy"]["discoverable"], false, "{doc}");
     assert_eq!(
@@ -297,6 +300,20 @@ fn room_create_with_policy_creates_the_room_the_document_describes() {
     let listed = ok(&alice, &["room", "list"]);
     assert!(listed.contains("mimi://example.com/r/lobby"), "{listed}");
     assert!(!listed.contains("mimi://example.com/r/plans"), "{listed}");
+    // Asked for, the exact name stays.
+    let exact = events(&ok(
+        &alice,
+        &[
+            "room",
+            "create",
+            "plans",
+            "--policy",
+            example,
+            "--exact-name",
+            "--json",
+        ],
+    ));
+    assert_eq!(exact[0]["room"], "mimi://example.com/r/plans");
     // A file that is not a room document is refused, naming the problem.
     let bad = dir.join("bad.json");
     std::fs::write(&bad, r#"{"policy": {"membership": "sometimes"}}"#).unwrap();

@@ -6,6 +6,7 @@ mod client;
 mod commands;
 mod crash;
 mod defaults;
+mod hidden;
 mod http;
 mod lifecycle;
 mod output;

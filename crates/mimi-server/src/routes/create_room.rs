@@ -60,6 +60,19 @@ pub async fn create(
             None => decision.into(),
         });
     }
+    // A name that looks like another room's is refused (TR39 skeletons). The other room is
+    // not named: it may be hidden from the creator. A hidden room's tag is part of its name,
+    // so no look-alike of it can be guessed either (docs/decisions/0009).
+    let skeleton = id.name().map(mimi_policy::name::skeleton);
+    if let Some(skeleton) = &skeleton
+        && let Some(other) = state.store.room_with_skeleton(skeleton).await?
+        && other != id
+    {
+        return Err(ApiError::Conflict {
+            code: "confusable-name",
+            message: format!("{id} looks like the name of another room; choose another name"),
+        });
+    }
     let new = NewRoom {
         id: id.clone(),
         epoch: hosted.epoch(),
@@ -67,6 +80,7 @@ pub async fn create(
         document: document(room),
         discoverable: room.components().base.discoverable.0,
         members: vec![client],
+        skeleton,
     };
     state.store.create_room(&new).await?;
     tracing::info!(room = %id, creator = %caller.user, "room created");

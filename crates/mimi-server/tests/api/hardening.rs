@@ -240,6 +240,62 @@ async fn a_user_name_is_normalized_and_a_look_alike_of_another_is_refused() {
 }
 
 #[tokio::test]
+async fn names_made_before_skeletons_were_kept_get_theirs_when_the_provider_starts() {
+    use sqlx::{Connection as _, Executor as _};
+    let api = Api::new().await;
+    let alice = api.person("alice", "phone").await;
+    create_room(&api, &alice, "money", true).await;
+    // As migrations 0007 and 0009 left older users and rooms: no skeletons.
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(api.url()).await.unwrap();
+    conn.execute("UPDATE users SET skeleton = NULL")
+        .await
+        .unwrap();
+    conn.execute("UPDATE rooms SET skeleton = NULL")
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    mimi_server::state::backfill_skeletons(&api.state.store).await;
+    let body = json!({"user": "a1ice", "password": "correct horse"});
+    let (status, v) = api.call("POST", "/v1/accounts", None, Some(body)).await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (StatusCode::CONFLICT, Some("confusable-name")),
+        "{v}"
+    );
+    let mallory = api.person("mallory", "phone").await;
+    let (_, (status, v)) =
+        try_create_room_from(&api, &mallory, seed_document(&mallory, "rnoney")).await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (StatusCode::CONFLICT, Some("confusable-name")),
+        "{v}"
+    );
+}
+
+#[tokio::test]
+async fn a_room_name_that_looks_like_another_rooms_is_refused_without_naming_it() {
+    let api = Api::new().await;
+    let alice = api.person("alice", "phone").await;
+    let mallory = api.person("mallory", "phone").await;
+    create_room(&api, &alice, "money", false).await;
+    for name in ["rnoney"] {
+        let (_, (status, v)) =
+            try_create_room_from(&api, &mallory, seed_document(&mallory, name)).await;
+        assert_eq!(
+            (status, v["code"].as_str()),
+            (StatusCode::CONFLICT, Some("confusable-name")),
+            "{name}: {v}"
+        );
+        // The hidden room is not named to mallory.
+        assert!(!v["message"].as_str().unwrap().contains("/r/money"), "{v}");
+    }
+    let (_, (status, v)) =
+        try_create_room_from(&api, &mallory, seed_document(&mallory, "honey")).await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+}
+
+#[tokio::test]
 async fn a_room_name_that_mixes_scripts_or_hides_characters_is_refused() {
     let api = Api::new().await;
     let alice = api.person("alice", "phone").await;

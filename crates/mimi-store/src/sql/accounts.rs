@@ -34,6 +34,28 @@ impl Accounts for SqlStore {
             .transpose()
     }
 
+    async fn users_without_skeleton(&self) -> Result<Vec<UserId>, StoreError> {
+        let rows = sqlx::query("SELECT id FROM users WHERE skeleton IS NULL ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| UserId::parse(&r.try_get::<String, _>(0)?).map_err(bad("user id")))
+            .collect()
+    }
+
+    async fn set_user_skeleton(&self, user: &UserId, skeleton: &str) -> Result<bool, StoreError> {
+        let result =
+            sqlx::query("UPDATE users SET skeleton = $1 WHERE id = $2 AND skeleton IS NULL")
+                .bind(skeleton)
+                .bind(user.as_str())
+                .execute(&self.pool)
+                .await;
+        match result {
+            Err(e) if unique_violation(&e) => Ok(false),
+            other => Ok(other?.rows_affected() > 0),
+        }
+    }
+
     async fn password_hash(&self, user: &UserId) -> Result<Option<String>, StoreError> {
         let row = sqlx::query("SELECT password_hash FROM users WHERE id = $1")
             .bind(user.as_str())

@@ -7,13 +7,14 @@ impl Rooms for SqlStore {
     async fn create_room(&self, room: &NewRoom) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         let result = sqlx::query(
-            "INSERT INTO rooms (id, version, epoch, last_seq, discoverable, created_at) \
-             VALUES ($1, 1, $2, 0, $3, $4)",
+            "INSERT INTO rooms (id, version, epoch, last_seq, discoverable, created_at, skeleton) \
+             VALUES ($1, 1, $2, 0, $3, $4, $5)",
         )
         .bind(room.id.as_str())
         .bind(room.epoch as i64)
         .bind(i64::from(room.discoverable))
         .bind(now())
+        .bind(room.skeleton.as_deref())
         .execute(&mut *tx)
         .await;
         match result {
@@ -39,6 +40,42 @@ impl Rooms for SqlStore {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn rooms_without_skeleton(&self) -> Result<Vec<RoomId>, StoreError> {
+        let rows = sqlx::query("SELECT id FROM rooms WHERE skeleton IS NULL ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut named = Vec::new();
+        for r in &rows {
+            let id = RoomId::parse(&r.try_get::<String, _>(0)?).map_err(bad("room id"))?;
+            if id.name().is_some() {
+                named.push(id);
+            }
+        }
+        Ok(named)
+    }
+
+    async fn set_room_skeleton(&self, room: &RoomId, skeleton: &str) -> Result<bool, StoreError> {
+        let result =
+            sqlx::query("UPDATE rooms SET skeleton = $1 WHERE id = $2 AND skeleton IS NULL")
+                .bind(skeleton)
+                .bind(room.as_str())
+                .execute(&self.pool)
+                .await;
+        match result {
+            Err(e) if unique_violation(&e) => Ok(false),
+            other => Ok(other?.rows_affected() > 0),
+        }
+    }
+
+    async fn room_with_skeleton(&self, skeleton: &str) -> Result<Option<RoomId>, StoreError> {
+        let row = sqlx::query("SELECT id FROM rooms WHERE skeleton = $1")
+            .bind(skeleton)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| RoomId::parse(&r.try_get::<String, _>(0)?).map_err(bad("room id")))
+            .transpose()
     }
 
     async fn load_room(&self, id: &RoomId) -> Result<Option<RoomRecord>, StoreError> {

@@ -23,6 +23,19 @@ pub trait Accounts: Send + Sync {
         skeleton: &str,
     ) -> impl Future<Output = Result<Option<UserId>, StoreError>> + Send;
 
+    /// The users made before skeletons were kept (migration 0007), which have none.
+    fn users_without_skeleton(
+        &self,
+    ) -> impl Future<Output = Result<Vec<UserId>, StoreError>> + Send;
+
+    /// Gives `user` the skeleton of its name, if it has none; false if another user has
+    /// that skeleton already (the user keeps none).
+    fn set_user_skeleton(
+        &self,
+        user: &UserId,
+        skeleton: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// The password hash of a user.
     fn password_hash(
         &self,

@@ -8,8 +8,29 @@ use crate::*;
 
 /// Rooms: the hub's state of each, changed only by compare-and-swap on its version, and the directory.
 pub trait Rooms: Send + Sync {
-    /// Creates a room at version 1; [`StoreError::Conflict`] if it exists.
+    /// Creates a room at version 1; [`StoreError::Conflict`] if it exists, or if another
+    /// room's name has its skeleton.
     fn create_room(&self, room: &NewRoom) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The rooms made before skeletons were kept (migration 0009), which have none, and
+    /// have a name of their own.
+    fn rooms_without_skeleton(
+        &self,
+    ) -> impl Future<Output = Result<Vec<RoomId>, StoreError>> + Send;
+
+    /// Gives `room` the skeleton of its name, if it has none; false if another room has
+    /// that skeleton already (the room keeps none).
+    fn set_room_skeleton(
+        &self,
+        room: &RoomId,
+        skeleton: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// The room whose name has this skeleton, if any.
+    fn room_with_skeleton(
+        &self,
+        skeleton: &str,
+    ) -> impl Future<Output = Result<Option<RoomId>, StoreError>> + Send;
 
     /// A room's record.
     fn load_room(

@@ -50,6 +50,7 @@ fn new_room(name: &str, members: Vec<ClientId>, discoverable: bool) -> NewRoom {
         document: format!("{{\"name\":\"{name}\"}}"),
         discoverable,
         members,
+        skeleton: Some(format!("skeleton-of-{name}")),
     }
 }
 

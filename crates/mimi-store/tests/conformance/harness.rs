@@ -71,6 +71,21 @@ impl Db {
         SqlStore::open(&self.url).await.unwrap()
     }
 
+    /// Clears every user's and room's skeleton, as they were before migrations 0007 and
+    /// 0009 (a connection of its own, outside the store's API).
+    pub async fn forget_skeletons(&self) {
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect(&self.url).await.unwrap();
+        for table in ["users", "rooms"] {
+            conn.execute(sqlx::AssertSqlSafe(format!(
+                "UPDATE {table} SET skeleton = NULL"
+            )))
+            .await
+            .unwrap();
+        }
+        conn.close().await.unwrap();
+    }
+
     /// Removes the database.
     pub async fn cleanup(self) {
         self.store.close().await;

@@ -176,6 +176,98 @@ pub async fn users_whose_names_look_alike_cannot_both_exist(db: &Db) {
     assert_eq!(s.user_with_skeleton("skeleton-of-bob").await.unwrap(), None);
 }
 
+pub async fn rooms_whose_names_look_alike_cannot_both_exist(db: &Db) {
+    let s = &db.store;
+    s.create_room(&new_room("team", vec![], true))
+        .await
+        .unwrap();
+    // Another name, the same skeleton (say `tearn`): refused, nothing written.
+    let mut twin = new_room("tearn", vec![], true);
+    twin.skeleton = Some("skeleton-of-team".into());
+    let refused = s.create_room(&twin).await;
+    assert!(
+        matches!(refused, Err(StoreError::Conflict(_))),
+        "{refused:?}"
+    );
+    assert!(s.load_room(&room_id("tearn")).await.unwrap().is_none());
+    assert_eq!(
+        s.room_with_skeleton("skeleton-of-team").await.unwrap(),
+        Some(room_id("team"))
+    );
+    assert_eq!(
+        s.room_with_skeleton("skeleton-of-tearn").await.unwrap(),
+        None
+    );
+    // Rooms without a name of their own have no skeleton, and do not clash.
+    for name in ["a", "b"] {
+        let mut unnamed = new_room(name, vec![], false);
+        unnamed.skeleton = None;
+        s.create_room(&unnamed).await.unwrap();
+    }
+}
+
+pub async fn names_made_before_skeletons_get_theirs_unless_one_looks_like_another(db: &Db) {
+    let s = &db.store;
+    assert!(s.users_without_skeleton().await.unwrap().is_empty());
+    assert!(s.rooms_without_skeleton().await.unwrap().is_empty());
+    // Users and rooms as migrations 0007 and 0009 left them: no skeletons.
+    for name in ["alice", "a1ice", "bob"] {
+        s.create_user(&user(name), "h", &format!("temporary-{name}"))
+            .await
+            .unwrap();
+    }
+    for name in ["team", "tearn"] {
+        s.create_room(&new_room(name, vec![], true)).await.unwrap();
+    }
+    db.forget_skeletons().await;
+    assert_eq!(
+        s.users_without_skeleton().await.unwrap(),
+        vec![user("a1ice"), user("alice"), user("bob")]
+    );
+    assert_eq!(
+        s.rooms_without_skeleton().await.unwrap(),
+        vec![room_id("team"), room_id("tearn")]
+    );
+    assert!(
+        s.set_user_skeleton(&user("alice"), "sk-alice")
+            .await
+            .unwrap()
+    );
+    // A look-alike keeps none; a user with one keeps it.
+    assert!(
+        !s.set_user_skeleton(&user("a1ice"), "sk-alice")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.set_user_skeleton(&user("alice"), "sk-other")
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        s.user_with_skeleton("sk-alice").await.unwrap(),
+        Some(user("alice"))
+    );
+    assert!(
+        s.set_room_skeleton(&room_id("team"), "sk-team")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.set_room_skeleton(&room_id("tearn"), "sk-team")
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        s.users_without_skeleton().await.unwrap(),
+        vec![user("a1ice"), user("bob")]
+    );
+    assert_eq!(
+        s.rooms_without_skeleton().await.unwrap(),
+        vec![room_id("tearn")]
+    );
+}
+
 pub async fn tokens_are_revoked_one_at_a_time_or_all_of_an_account(db: &Db) {
     let s = &db.store;
     let alice = client("alice", "phone");

@@ -10,13 +10,14 @@ use mimi_policy::{Actor, Operation, Room, authorize};
 use openmls::group::{GroupContext, ProposalStore, PublicGroup};
 use openmls::messages::group_info::{GroupInfo, VerifiableGroupInfo};
 use openmls::prelude::{
-    ExternalSender, LeafNodeIndex, MlsMessageBodyIn, MlsMessageIn, OpenMlsSignaturePublicKey,
-    ProposalType, ProtocolMessage, RatchetTreeIn, SignaturePublicKey, Verifiable as _,
+    ConfirmationTag, ExternalSender, LeafNodeIndex, MlsMessageBodyIn, MlsMessageIn,
+    OpenMlsSignaturePublicKey, ProposalType, ProtocolMessage, RatchetTreeIn, SignaturePublicKey,
+    Verifiable as _,
 };
 use openmls_basic_credential::SignatureKeyPair;
 use openmls_rust_crypto::OpenMlsRustCrypto;
 use openmls_traits::OpenMlsProvider as _;
-use tls_codec::{Deserialize as _, Serialize as _};
+use tls_codec::{Deserialize as _, Serialize as _, Size as _, VLBytes};
 
 use crate::context::{clients_of, room_of};
 use crate::identity::{client_of, provider_credential};
@@ -387,6 +388,30 @@ fn check_group_info_shape(bytes: &[u8], context: &GroupContext) -> Result<(), Ml
     if gi.extensions().external_pub().is_none() {
         return Err(MlsError::GroupInfo(
             "the GroupInfo lacks external_pub".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks that a commit's GroupInfo carries the commit's confirmation tag. The hub cannot
+/// check the tag (it has no epoch secrets), but it keeps the tag in its transcript: a
+/// GroupInfo with another tag would give joiners, and members rejoining, another transcript
+/// than the hub's, and the hub would refuse every commit they made after.
+fn check_group_info_tag(bytes: &[u8], tag: &ConfirmationTag) -> Result<(), MlsError> {
+    let gi = parse_group_info(bytes)?;
+    let whole = gi.tls_serialize_detached().map_err(MlsError::openmls)?;
+    let at = gi.group_context().tls_serialized_len() + gi.extensions().tls_serialized_len();
+    let theirs = whole
+        .get(at..)
+        .map(|mut rest| VLBytes::tls_deserialize(&mut rest))
+        .transpose()
+        .map_err(|e| MlsError::GroupInfo(format!("its confirmation tag: {e}")))?;
+    let ours =
+        VLBytes::tls_deserialize_exact(tag.tls_serialize_detached().map_err(MlsError::openmls)?)
+            .map_err(MlsError::openmls)?;
+    if theirs.as_ref() != Some(&ours) {
+        return Err(MlsError::GroupInfo(
+            "the GroupInfo's confirmation tag is not the commit's".into(),
         ));
     }
     Ok(())

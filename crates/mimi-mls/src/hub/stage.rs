@@ -17,7 +17,9 @@ use openmls::prelude::{
 use openmls_traits::OpenMlsProvider as _;
 use tls_codec::Deserialize as _;
 
-use super::{Accepted, Hub, HubRoom, ServedGroupInfo, check_group_info_shape};
+use super::{
+    Accepted, Hub, HubRoom, ServedGroupInfo, check_group_info_shape, check_group_info_tag,
+};
 use crate::MlsError;
 use crate::commit::{
     After, Origin, authorize_commit, authorize_proposal, fill_updater, origin_of, resolve_app_data,
@@ -414,6 +416,11 @@ impl HubRoom {
         if protocol.epoch().as_u64() != current {
             return Err(MlsError::WrongEpoch { current });
         }
+        // A commit's confirmation tag, which its GroupInfo must repeat (below).
+        let tag = match &protocol {
+            ProtocolMessage::PublicMessage(m) => m.confirmation_tag().cloned(),
+            _ => None,
+        };
         let crypto = hub.provider.crypto();
         let processed = self
             .group
@@ -477,7 +484,11 @@ impl HubRoom {
                 ));
             }
         };
-        self.check_commit(hub, origin, staged, &aad, app_data, group_info, mode)
+        let checked = self.check_commit(hub, origin, staged, &aad, app_data, group_info, mode)?;
+        if let (Some(tag), Change::Commit(commit)) = (&tag, &checked.change) {
+            check_group_info_tag(&commit.group_info, tag)?;
+        }
+        Ok(checked)
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -108,3 +108,30 @@ fn only_a_client_the_group_holds_may_rejoin_and_only_in_its_own_place() {
     );
     assert_eq!(w.epoch(), epoch);
 }
+
+#[test]
+fn the_hub_refuses_a_commit_whose_group_info_carries_another_confirmation_tag() {
+    let mut w = World::new("administrated");
+    w.add(0, "mimi://example.com/d/bob/phone").unwrap();
+    let dave = client("mimi://example.com/d/dave/phone");
+    let kp = key_package(&dave);
+    let (c, g) = w.member(0);
+    let mut out = g.add(c, vec![kp]).unwrap();
+    // The commit ends with its confirmation tag and its membership tag, 32 bytes each with
+    // a length byte: garble the confirmation tag, which the signature does not cover.
+    let at = out.commit.len() - 40;
+    out.commit[at] ^= 0x55;
+    let epoch = w.epoch();
+    let err = w
+        .hosted
+        .process(&w.hub, &out.commit, Some(&out.group_info))
+        .err()
+        .unwrap();
+    assert_eq!(err.code(), "bad-group-info", "{err}");
+    assert_eq!(w.epoch(), epoch);
+    // The honest commit passes.
+    out.commit[at] ^= 0x55;
+    w.hosted
+        .process(&w.hub, &out.commit, Some(&out.group_info))
+        .unwrap();
+}

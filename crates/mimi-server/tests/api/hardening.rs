@@ -67,6 +67,57 @@ async fn a_login_for_an_unknown_user_takes_as_long_as_a_wrong_password() {
 }
 
 #[tokio::test]
+async fn a_consent_request_to_an_unknown_user_takes_as_long_as_to_a_known_one() {
+    let api = Api::new().await;
+    let alice = api.person("alice", "phone").await;
+    // A first request to a known user writes it, and tells the user's devices.
+    let mut known_users = Vec::new();
+    for i in 0..9 {
+        let name = format!("known{i}");
+        api.person(&name, "phone").await;
+        known_users.push(name);
+    }
+    let ask = |user: String| {
+        let api = &api;
+        let token = alice.token.clone();
+        async move {
+            let start = Instant::now();
+            let answer = api
+                .call(
+                    "POST",
+                    "/v1/consent/request",
+                    Some(&token),
+                    Some(json!({"user": user, "room": "team"})),
+                )
+                .await;
+            assert_eq!(answer.0, StatusCode::ACCEPTED, "{}", answer.1);
+            start.elapsed().as_secs_f64()
+        }
+    };
+    let (mut known, mut unknown) = (Vec::new(), Vec::new());
+    for (i, user) in known_users.into_iter().enumerate() {
+        // Alternating, so that the machine's load falls on both alike.
+        let stranger = format!("stranger{i}");
+        if i % 2 == 0 {
+            known.push(ask(user).await);
+            unknown.push(ask(stranger).await);
+        } else {
+            unknown.push(ask(stranger).await);
+            known.push(ask(user).await);
+        }
+    }
+    let known = median(known);
+    let unknown = median(unknown);
+    // Not a wall-clock threshold: the two medians of one run, within a factor of two (a
+    // request to an unknown user that committed nothing took about half the time).
+    let ratio = unknown / known;
+    assert!(
+        (0.5..2.0).contains(&ratio),
+        "unknown {unknown:.5} s, known {known:.5} s"
+    );
+}
+
+#[tokio::test]
 async fn a_consent_request_to_an_unknown_user_is_answered_as_to_a_known_one() {
     let api = Api::new().await;
     let alice = api.person("alice", "phone").await;

@@ -24,6 +24,18 @@ impl Consents for SqlStore {
         .await;
         let new = match result {
             Err(e) if foreign_key_violation(&e) => {
+                tx.rollback().await?;
+                // As long as a first request to a known user, which commits a write: the
+                // time does not tell who exists.
+                let mut decoy = self.pool.begin().await?;
+                sqlx::query("INSERT INTO write_decoys (at) VALUES ($1)")
+                    .bind(now())
+                    .execute(&mut *decoy)
+                    .await?;
+                sqlx::query("DELETE FROM write_decoys")
+                    .execute(&mut *decoy)
+                    .await?;
+                decoy.commit().await?;
                 return Err(StoreError::NotFound(format!("user {target}")));
             }
             other => other?.rows_affected() > 0,

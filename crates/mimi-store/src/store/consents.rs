@@ -11,7 +11,8 @@ pub trait Consents: Send + Sync {
     /// Records that `requester` asks `target` for consent to add it (to `room`, or any room),
     /// and tells each of the target's devices ([`InboxKind::ConsentRequest`]); an existing
     /// request or grant stays as it is, and is not told again. [`StoreError::NotFound`] if
-    /// the target does not exist.
+    /// the target does not exist, after a write committed as for a known target, so that
+    /// the time taken does not tell either.
     fn request_consent(
         &self,
         target: &UserId,

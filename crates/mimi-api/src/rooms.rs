@@ -121,6 +121,20 @@ pub struct GroupInfo {
     pub epoch: u64,
 }
 
+/// `POST /v1/rooms/{provider}/{room}/group-info`: what a joiner presents to be given the
+/// GroupInfo (the plain `GET` presents nothing).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct JoinInfo {
+    /// A join link of the room (one of its `join_links`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    /// The room's password, with the link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+}
+
 /// A knock, recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

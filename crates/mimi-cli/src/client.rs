@@ -178,6 +178,23 @@ pub enum RoomCommand {
         /// The user.
         user: String,
     },
+    /// Join a room by yourself (external commit): an open room, one that pre-authorizes
+    /// you, or with one of its join links. Your other devices are added after you.
+    Join {
+        /// The room.
+        room: String,
+        /// A join link of the room.
+        #[arg(long)]
+        link: Option<String>,
+        /// The room's password, with the link (or MIMI_ROOM_PASSWORD).
+        #[arg(
+            long,
+            env = "MIMI_ROOM_PASSWORD",
+            hide_env_values = true,
+            requires = "link"
+        )]
+        password: Option<String>,
+    },
     /// Leave a room (another member commits your departure).
     Leave {
         /// The room.
@@ -426,6 +443,28 @@ pub fn room(cmd: RoomCommand, common: &Common) -> anyhow::Result<()> {
             common.print(json!({"room": id.to_string(), "epoch": epoch}), || {
                 format!("removed {user} from {id}")
             });
+        }
+        RoomCommand::Join {
+            room,
+            link,
+            password,
+        } => {
+            let id = p.room_id(&room).map_err(failure)?;
+            let spinner = common.spin(&format!("joining {id}"));
+            let joined = p
+                .join_room(&id, link.as_deref(), password.as_deref())
+                .map_err(failure)?;
+            drop(spinner);
+            common.print(
+                json!({"room": id.to_string(), "epoch": joined.epoch, "devices": joined.devices}),
+                || {
+                    let mut text = format!("joined {id} (epoch {})", joined.epoch);
+                    for d in &joined.devices {
+                        text.push_str(&format!("\nadded your device {}", crate::safe::visible(d)));
+                    }
+                    text
+                },
+            );
         }
         RoomCommand::Leave { room } => {
             let id = p.room_id(&room).map_err(failure)?;

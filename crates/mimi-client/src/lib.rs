@@ -27,6 +27,7 @@ use mimi_policy::id::{ClientId, RoomId, UserId};
 use serde::{Deserialize, Serialize};
 
 pub use api::{Api, ApiFailure, CA_CERT_ENV, install_crypto_provider};
+pub use rooms::Joined;
 
 /// KeyPackages a new device uploads (plus a last-resort one).
 const KEY_PACKAGES: usize = 10;

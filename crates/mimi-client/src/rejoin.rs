@@ -51,17 +51,23 @@ impl Profile {
                     return Ok(stored.epoch);
                 }
                 // Another change took the epoch: again, from the newer GroupInfo.
-                Err(e) if e.status == 409 => unheard = None,
-                Err(e) if e.status == 0 || e.status >= 500 => unheard = Some(body.group_info),
+                Err(e) if e.status == 409 => {
+                    unheard = None;
+                    last = Some(ClientError::Input(format!(
+                        "could not rejoin {room}: other changes kept taking its epoch"
+                    )));
+                }
+                // The provider is away: a sync tries again if this stays so.
+                Err(e) if e.status == 0 || e.status >= 500 => {
+                    unheard = Some(body.group_info);
+                    last = Some(e.into());
+                }
                 Err(e) => {
                     group.forget(client)?;
                     self.save()?;
                     return Err(e.into());
                 }
             }
-            last = Some(ClientError::Input(format!(
-                "could not rejoin {room}: other changes kept taking its epoch"
-            )));
         }
         self.save()?;
         Err(last.unwrap_or_else(|| ClientError::Input(format!("could not rejoin {room}"))))

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use mimi_mls::key_package::validate_key_package;
-use mimi_policy::document::{SeedDocument, parse_room};
+use mimi_policy::document::{PreauthItem, SeedDocument, parse_room};
 use mimi_policy::id::{RoomId, UserId};
 use mimi_policy::preset::preset;
 use openmls::prelude::ExternalSender;
@@ -14,9 +14,19 @@ use serde_json::{Value, json};
 use tls_codec::Deserialize as _;
 
 use mimi_api::{
-    Claim, ClaimedAll, CreateRoom, Declined, Directory, Handshake, Knocked, Proposal, Provider,
-    RoomCreated, Withdrawn,
+    Claim, ClaimedAll, CreateRoom, Declined, Directory, GroupInfo, Handshake, JoinInfo, Knocked,
+    Proposal, Provider, RoomCreated, Withdrawn,
 };
+use mimi_mls::join_link::JoinCode;
+
+/// A join by external commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Joined {
+    /// The room's epoch after the join.
+    pub epoch: u64,
+    /// The user's other devices this device added after it joined.
+    pub devices: Vec<String>,
+}
 
 use crate::{ClientError, Profile, api, bad_answer, path_segment, room_path};
 
@@ -75,6 +85,14 @@ impl Profile {
                         owning_system: vec![system],
                         ..Default::default()
                     };
+                    // The seed's semi-open room is one its pre-authorized users join by
+                    // themselves: on this provider, the creator's own domain (not the seed's
+                    // example domains and workgroups). The other presets' examples are
+                    // examples only: rooms made from them pre-authorize nobody.
+                    if preset_name == Some("semi-open") {
+                        doc.preauth_member =
+                            vec![PreauthItem::Domain(me.user().domain().to_owned())];
+                    }
                     doc.user_affiliations.owner = vec![me.user().clone()];
                     doc.clients = BTreeMap::from([(me.user().clone(), vec![me.name().to_owned()])]);
                     doc.into_room()
@@ -138,10 +156,81 @@ impl Profile {
         Ok(directory.rooms.into_iter().map(|r| r.room).collect())
     }
 
-    /// Adds every device of `user` to `room` (by claimed KeyPackages).
+    /// Joins `room` by external commit, as the room lets this device's user: an open room,
+    /// one that pre-authorizes the user, or with one of the room's join links (and the
+    /// room's password, if it has one). Then adds the user's other devices that are not in
+    /// the room yet (the seed: "Bob's client adds itself and any other of Bob's clients").
+    pub fn join_room(
+        &mut self,
+        room: &RoomId,
+        link: Option<&str>,
+        password: Option<&str>,
+    ) -> Result<Joined, ClientError> {
+        let epoch = self.locked(|p| {
+            let (client, token) = p.device()?;
+            if let Some(old) = client.group(room)? {
+                if old.mls().is_active() {
+                    return Err(ClientError::Input(format!(
+                        "this device is in {room} already"
+                    )));
+                }
+                // A room this device left: its old state goes.
+                old.forget(client)?;
+            }
+            let path = format!("{}/group-info", room_path(room));
+            let info: GroupInfo = match link {
+                Some(link) => p.api.post(
+                    &path,
+                    Some(token),
+                    &JoinInfo {
+                        link: Some(link.to_owned()),
+                        password: password.map(str::to_owned),
+                    },
+                )?,
+                None => p.api.get(&path, Some(token))?,
+            };
+            let group_info = api::unb64("group_info", &info.group_info)?;
+            let tree = api::unb64("ratchet_tree", &info.ratchet_tree)?;
+            let code = link.map(|l| JoinCode::new(l, password.map(str::to_owned)));
+            let (mut group, out) = client.join_external(&group_info, &tree, code.as_ref())?;
+            match p.submit(room, &mut group, &out) {
+                Ok(epoch) => {
+                    p.remember_room(room);
+                    p.save_account()?;
+                    Ok(epoch)
+                }
+                Err(e) => {
+                    // Refused, or not known to be taken: nothing of the attempt stays (a
+                    // join the provider took without our hearing of it is made again).
+                    group.forget(client)?;
+                    p.save()?;
+                    Err(e)
+                }
+            }
+        })?;
+        // The user's other devices: best effort, the join stands either way (each device
+        // may also join by itself).
+        let user = self.user()?;
+        let devices = match self.locked(|p| p.add_user(room, &user)) {
+            Ok((_, added)) => added,
+            Err(_) => Vec::new(),
+        };
+        Ok(Joined { epoch, devices })
+    }
+
+    /// Adds every device of `user` that is not in `room` yet (by claimed KeyPackages).
     pub fn add(&mut self, room: &RoomId, user: &str) -> Result<u64, ClientError> {
         self.locked(|p| {
             let target = p.user_id(user)?;
+            p.add_user(room, &target).map(|(epoch, _)| epoch)
+        })
+    }
+
+    /// Adds the devices of `target` not in `room` yet; the epoch after and the clients added.
+    fn add_user(&self, room: &RoomId, target: &UserId) -> Result<(u64, Vec<String>), ClientError> {
+        let p = self;
+        {
+            let target = target.clone();
             let (client, token) = p.device()?;
             let claimed: ClaimedAll = p
                 .api
@@ -173,10 +262,11 @@ impl Profile {
                     &target,
                 )?);
             }
+            let added: Vec<String> = kps.iter().map(|k| k.client.to_string()).collect();
             let mut group = p.ready_group(room)?;
             let out = group.add(client, kps)?;
-            p.submit(room, &mut group, &out)
-        })
+            p.submit(room, &mut group, &out).map(|epoch| (epoch, added))
+        }
     }
 
     /// Removes `user` (every client of it) from `room`.

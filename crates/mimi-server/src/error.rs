@@ -203,7 +203,8 @@ impl ApiError {
                 ..http(
                     denied_status(decision),
                     message.clone().unwrap_or_else(|| {
-                        format!("denied: {} ({})", decision.code(), decision.rule().id)
+                        // The rule in words; the code and the rule's ID travel beside.
+                        format!("the room policy refuses it: {}", decision.rule().text)
                     }),
                 )
             },

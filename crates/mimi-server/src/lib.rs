@@ -30,6 +30,7 @@
 //! GET    /v1/rooms/{provider}/{room}                              -> room document
 //! GET    /room/{provider}/{room}       (the seed draft's address)  -> room document
 //! GET    /v1/rooms/{provider}/{room}/group-info                            (device)
+//! POST   /v1/rooms/{provider}/{room}/group-info {link?, password?}         (device)
 //! POST   /v1/rooms/{provider}/{room}/commits   {commit, group_info, welcome?} (device)
 //! POST   /v1/rooms/{provider}/{room}/proposals {proposal}                  (device)
 //! POST   /v1/rooms/{provider}/{room}/messages  {message} or {messages}     (device)
@@ -136,7 +137,10 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(directory::directory))
         .routes(routes!(room_document::show))
         .routes(routes!(room_document::show_seed))
-        .routes(routes!(group_info::group_info))
+        .routes(routes!(
+            group_info::group_info,
+            group_info::group_info_with_link
+        ))
         .routes(routes!(handshakes::commit))
         .routes(routes!(handshakes::proposal))
         .routes(routes!(messages::message))

@@ -10,8 +10,8 @@ fn creating_a_room_does_not_tell_whether_a_hidden_room_of_that_name_exists() {
     let dir = scratch("hidden-names");
     let server = Server::start(&dir, &[]);
     let url = format!("http://{}", server.addr);
-    let (bob, mallory) = (dir.join("bob"), dir.join("mallory"));
-    account(&bob, &url, "bob");
+    let (alice, mallory) = (dir.join("alice"), dir.join("mallory"));
+    account(&alice, &url, "alice");
     account(&mallory, &url, "mallory");
     let create = |who, args: &[&str]| -> String {
         let mut all = vec!["room", "create"];
@@ -22,7 +22,13 @@ fn creating_a_room_does_not_tell_whether_a_hidden_room_of_that_name_exists() {
             .unwrap()
             .to_owned()
     };
-    let secret = create(&bob, &["layoffs", "--preset", "semi-open"]);
+    // Hidden, members only, and nothing that lets mallory in (the semi-open example
+    // pre-authorizes other providers' users).
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/rooms/semi-open.json"
+    );
+    let secret = create(&alice, &["layoffs", "--policy", example]);
     assert!(
         secret.starts_with("mimi://example.com/r/layoffs~"),
         "{secret}"
@@ -33,8 +39,8 @@ fn creating_a_room_does_not_tell_whether_a_hidden_room_of_that_name_exists() {
     assert_ne!(hers, secret);
     let listed = create(&mallory, &["layoffs", "--preset", "open"]);
     assert_eq!(listed, "mimi://example.com/r/layoffs");
-    // Each finds its own room by the chosen name; bob's stays hidden from mallory.
-    let shown = ok(&bob, &["room", "show", "layoffs", "--json"]);
+    // Each finds its own room by the chosen name; alice's stays hidden from mallory.
+    let shown = ok(&alice, &["room", "show", "layoffs", "--json"]);
     assert!(shown.contains(&secret), "{shown}");
     let probe = mimi(&mallory, &["room", "show", &secret]);
     assert!(!probe.ok);
@@ -44,7 +50,7 @@ fn creating_a_room_does_not_tell_whether_a_hidden_room_of_that_name_exists() {
         probe.stderr
     );
     // A listed room's name is taken for everyone, as its existence is public anyway.
-    let taken = mimi(&bob, &["room", "create", "layoffs", "--preset", "open"]);
+    let taken = mimi(&alice, &["room", "create", "layoffs", "--preset", "open"]);
     assert!(!taken.ok);
     assert!(taken.stderr.contains("exists"), "{}", taken.stderr);
     assert_eq!(server.terminate(), Some(0));

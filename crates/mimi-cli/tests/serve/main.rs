@@ -8,6 +8,7 @@ mod crash;
 mod defaults;
 mod hidden;
 mod http;
+mod join;
 mod lifecycle;
 mod output;
 mod postgres;

@@ -1,15 +1,17 @@
-//! `GET /v1/rooms/{provider}/{room}/group-info`: what a joiner needs.
+//! `GET` and `POST /v1/rooms/{provider}/{room}/group-info`: what a joiner needs, for those the
+//! room lets join (by the `POST`, presenting a join link and the room's password).
 
 use axum::Json;
 use axum::extract::State;
-use mimi_policy::operation::Action;
+use mimi_policy::id::{ClientId, RoomId};
+use mimi_policy::operation::{Action, Link};
 use mimi_policy::{Actor, Operation, authorize};
 
-use super::{ApiPath, room_id, to_b64, visible};
+use super::{ApiJson, ApiPath, room_id, to_b64, visible};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
-use mimi_api::GroupInfo;
+use mimi_api::{GroupInfo, JoinInfo};
 
 /// The GroupInfo and ratchet tree, for members and for devices the room lets join.
 #[utoipa::path(get, path = "/v1/rooms/{provider}/{room}/group-info", tag = "rooms", security(("bearer" = [])), params(("provider" = String, Path, description = "the hosting provider's domain"), ("room" = String, Path, description = "the room's name")), responses((status = 200, description = "for members and those the room lets join", body = GroupInfo), (status = "4XX", description = "refused: a stable code and a message for people", body = mimi_api::ErrorBody)))]
@@ -20,16 +22,47 @@ pub async fn group_info(
 ) -> Result<Json<GroupInfo>, ApiError> {
     let id = room_id(&state, &provider, &name)?;
     let client = caller.device()?.clone();
-    let mut room = state.room(&id).await?;
+    serve(&state, &id, &client, None).await
+}
+
+/// The GroupInfo and ratchet tree for a joiner presenting a join link of the room (one of its
+/// `join_links`) and, for a room with a password, the password.
+#[utoipa::path(post, path = "/v1/rooms/{provider}/{room}/group-info", tag = "rooms", security(("bearer" = [])), params(("provider" = String, Path, description = "the hosting provider's domain"), ("room" = String, Path, description = "the room's name")), request_body = JoinInfo, responses((status = 200, description = "for members and those the room lets join", body = GroupInfo), (status = "4XX", description = "refused: a stable code and a message for people", body = mimi_api::ErrorBody)))]
+pub async fn group_info_with_link(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath((provider, name)): ApiPath<(String, String)>,
+    ApiJson(body): ApiJson<JoinInfo>,
+) -> Result<Json<GroupInfo>, ApiError> {
+    let id = room_id(&state, &provider, &name)?;
+    let client = caller.device()?.clone();
+    let link = body.link.map(|code| Link {
+        issued_by: None,
+        code: Some(code),
+        password: body.password,
+        expired: false,
+        uses: 0,
+        max_uses: None,
+    });
+    serve(&state, &id, &client, link).await
+}
+
+async fn serve(
+    state: &AppState,
+    id: &RoomId,
+    client: &ClientId,
+    link: Option<Link>,
+) -> Result<Json<GroupInfo>, ApiError> {
+    let mut room = state.room(id).await?;
     let policy = room.hub.policy();
     if !policy.clients().contains_key(client.user()) {
         let op = Operation {
             actor: Actor::user(client.user().clone(), Some(client.name())),
-            action: Action::FetchGroupInfo { link: None },
+            action: Action::FetchGroupInfo { link },
         };
         let decision = authorize(policy, &op);
         if !decision.is_allowed() {
-            visible(policy, &id, client.user())?;
+            visible(policy, id, client.user())?;
             return Err(decision.into());
         }
     }

@@ -81,8 +81,33 @@ pub async fn claim(
     let user = local_user(&state, "user", &body.user)?;
     let room = super::consent::room(&state, body.room.as_deref())?;
     super::consent::claim_access(&state, &caller.user, &user, room.as_ref()).await?;
+    // For a room the caller is in: only the devices of the user that are not in it yet, so
+    // that adding a user with some devices there adds the others.
+    let present = match &room {
+        Some(id) => match state.room(id).await {
+            Ok(loaded) if loaded.hub.policy().clients().contains_key(&caller.user) => loaded
+                .hub
+                .policy()
+                .clients()
+                .get(&user)
+                .cloned()
+                .unwrap_or_default(),
+            _ => Default::default(),
+        },
+        None => Default::default(),
+    };
+    let devices = state.store.devices(&user).await?;
+    if !present.is_empty() && devices.iter().all(|c| present.contains(c.name())) {
+        return Err(ApiError::Conflict {
+            code: "already-in-room",
+            message: format!("every device of {user} is in the room already"),
+        });
+    }
     let mut out = Vec::new();
-    for client in state.store.devices(&user).await? {
+    for client in devices {
+        if present.contains(client.name()) {
+            continue;
+        }
         if let Some(kp) = state.store.claim_key_package(&client).await? {
             out.push(Claimed {
                 client: client.to_string(),

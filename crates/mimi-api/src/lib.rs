@@ -27,8 +27,8 @@ pub use consent::{ConsentBody, ConsentView, Consents};
 pub use key_packages::{Claim, Claimed, ClaimedAll, KeyPackageCount, Stored, Upload};
 pub use rooms::{
     AbuseReport, Commit, CreateRoom, Declined, Directory, GroupInfo, Handshake, JoinInfo, Knocked,
-    Listed, MAX_REPORT_NOTE, Message, Proposal, Provider, REPORT_REASONS, ReportView, Reports,
-    RoomCreated, Sent, Withdrawn,
+    Knocks, Listed, MAX_REPORT_NOTE, Message, PendingKnock, Proposal, Provider, REPORT_REASONS,
+    ReportView, Reports, RoomCreated, Sent, Withdrawn,
 };
 pub use sync::{Ack, ConsentRequest, Entry, Knock, RoomAck, SyncBatch, SyncQuery, Welcome};
 

@@ -172,6 +172,27 @@ pub struct Declined {
     pub declined: bool,
 }
 
+/// One pending knock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PendingKnock {
+    /// The knocker.
+    pub user: String,
+    /// When it knocked, Unix seconds.
+    pub since: u64,
+}
+
+/// `GET /v1/rooms/{provider}/{room}/knocks`: the pending knocks the caller may answer,
+/// oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Knocks {
+    /// The room.
+    pub room: String,
+    /// The knocks.
+    pub knocks: Vec<PendingKnock>,
+}
+
 /// The kinds of abuse a report names: `unreadable-commit` (a change the hub accepted that
 /// the reporting device could not process; it rejoined), `spam`, `harassment`, `other`.
 pub const REPORT_REASONS: &[&str] = &["unreadable-commit", "spam", "harassment", "other"];

@@ -209,9 +209,22 @@ pub enum RoomCommand {
         #[arg(long)]
         withdraw: bool,
     },
+    /// List the pending knocks on a room that you may answer.
+    Knocks {
+        /// The room.
+        room: String,
+    },
+    /// Let a knocker in: add it (every device of it) to the room.
+    Approve {
+        /// The room.
+        room: String,
+        /// The user who knocked.
+        user: String,
+    },
     /// Decline a user's knock on a room you may let it into (it may knock again; a ban
     /// keeps it out).
-    Decline {
+    #[command(alias = "decline")]
+    Deny {
         /// The room.
         room: String,
         /// The user who knocked.
@@ -483,7 +496,56 @@ pub fn room(cmd: RoomCommand, common: &Common) -> anyhow::Result<()> {
                 format!("withdrew your knock on {id}")
             });
         }
-        RoomCommand::Decline { room, user } => {
+        RoomCommand::Knocks { room } => {
+            let id = p.room_id(&room).map_err(failure)?;
+            let knocks = p.knocks(&id).map_err(failure)?;
+            let rows: Vec<_> = knocks
+                .iter()
+                .map(|k| json!({"user": k.user, "since": k.since}))
+                .collect();
+            common.print(json!({"room": id.to_string(), "knocks": rows}), || {
+                if knocks.is_empty() {
+                    return format!("no knocks on {id} for you to answer");
+                }
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs());
+                let users: Vec<String> = knocks
+                    .iter()
+                    .map(|k| crate::safe::visible(&k.user))
+                    .collect();
+                let width = users.iter().map(|u| u.chars().count()).max().unwrap_or(0);
+                knocks
+                    .iter()
+                    .zip(&users)
+                    .map(|(k, user)| {
+                        format!(
+                            "{user:width$}  {:>10}  `{}`",
+                            ago(now.saturating_sub(k.since)),
+                            crate::safe::command(&[
+                                "mimi",
+                                "room",
+                                "approve",
+                                id.as_str(),
+                                &k.user
+                            ])
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
+        RoomCommand::Approve { room, user } => {
+            let id = p.room_id(&room).map_err(failure)?;
+            let spinner = common.spin(&format!("letting {user} in"));
+            let epoch = p.add(&id, &user).map_err(failure)?;
+            drop(spinner);
+            common.print(
+                json!({"room": id.to_string(), "user": user, "epoch": epoch}),
+                || format!("let {} into {id}", crate::safe::visible(&user)),
+            );
+        }
+        RoomCommand::Deny { room, user } => {
             let id = p.room_id(&room).map_err(failure)?;
             let knocker = p.decline_knock(&id, &user).map_err(failure)?;
             common.print(
@@ -588,4 +650,14 @@ pub fn sync(follow: bool, common: &Common) -> anyhow::Result<()> {
         show(&event, common);
     }
     Ok(())
+}
+
+/// How long ago, for people: `42 s ago`, `5 min ago`, `3 h ago`, `2 d ago`.
+fn ago(seconds: u64) -> String {
+    match seconds {
+        s if s < 60 => format!("{s} s ago"),
+        s if s < 3600 => format!("{} min ago", s / 60),
+        s if s < 86_400 => format!("{} h ago", s / 3600),
+        s => format!("{} d ago", s / 86_400),
+    }
 }

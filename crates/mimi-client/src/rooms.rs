@@ -323,8 +323,18 @@ impl Profile {
         Ok(())
     }
 
-    /// Declines `user`'s pending knock on `room` (for a user the room lets answer knocks).
-    /// Returns the knocker.
+    /// The pending knocks on `room` this user may answer (accept with [`Profile::add`], or
+    /// decline), oldest first.
+    pub fn knocks(&self, room: &RoomId) -> Result<Vec<mimi_api::PendingKnock>, ClientError> {
+        let knocks: mimi_api::Knocks = self.api.get(
+            &format!("{}/knocks", room_path(room)),
+            Some(self.account_token()?),
+        )?;
+        Ok(knocks.knocks)
+    }
+
+    /// Declines `user`'s pending knock on `room` (for a user the room lets answer knocks; the
+    /// knocker may knock again). Returns the knocker.
     pub fn decline_knock(&self, room: &RoomId, user: &str) -> Result<UserId, ClientError> {
         let knocker = self.user_id(user)?;
         let _: Declined = self.api.delete(

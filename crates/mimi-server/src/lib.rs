@@ -37,6 +37,7 @@
 //! POST   /v1/rooms/{provider}/{room}/knock                  -> {room, user, told}
 //! DELETE /v1/rooms/{provider}/{room}/knock             -> {room, user, withdrawn}
 //! DELETE /v1/rooms/{provider}/{room}/knocks/{user}      -> {room, user, declined}
+//! GET    /v1/rooms/{provider}/{room}/knocks                 -> {room, knocks}
 //! POST   /v1/rooms/{provider}/{room}/reports {alleged_abuser, reason, note?, seq?}
 //! GET    /v1/reports                                  -> {reports} (operator token)
 //! GET    /v1/sync?limit=N&wait=S                  (device; S: long poll)
@@ -146,6 +147,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(messages::message))
         .routes(routes!(knocks::knock, knocks::withdraw))
         .routes(routes!(knocks::decline))
+        .routes(routes!(knocks::list))
         .routes(routes!(reports::report))
         .routes(routes!(reports::list))
         .routes(routes!(sync::sync))

@@ -9,6 +9,7 @@ mod defaults;
 mod hidden;
 mod http;
 mod join;
+mod knocks;
 mod lifecycle;
 mod output;
 mod postgres;

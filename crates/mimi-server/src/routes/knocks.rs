@@ -14,7 +14,7 @@ use super::{ApiPath, local_user, room_id, visible};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
-use mimi_api::{Declined, Knocked, Withdrawn};
+use mimi_api::{Declined, Knocked, Knocks, PendingKnock, Withdrawn};
 
 /// The caller knocks on a room: asks those the room lets accept knocks to add it. The
 /// knock is the caller's consent to be added to this room by them; each of their devices
@@ -60,6 +60,33 @@ pub async fn knock(
             told: if new { moderators.len() } else { 0 },
         }),
     ))
+}
+
+/// The pending knocks on a room that the caller may answer (accept by adding the knocker,
+/// or decline), oldest first. A hidden room does not exist for a caller it has no place for.
+#[utoipa::path(get, path = "/v1/rooms/{provider}/{room}/knocks", tag = "rooms", security(("bearer" = [])), params(("provider" = String, Path, description = "the hosting provider's domain"), ("room" = String, Path, description = "the room's name")), responses((status = 200, description = "the knocks the caller may answer", body = Knocks), (status = "4XX", description = "refused: a stable code and a message for people", body = mimi_api::ErrorBody)))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath((provider, name)): ApiPath<(String, String)>,
+) -> Result<Json<Knocks>, ApiError> {
+    let id = room_id(&state, &provider, &name)?;
+    let pending = state.store.knocks(&id).await?;
+    let room = state.room(&id).await?;
+    let policy = room.hub.policy();
+    visible(policy, &id, &caller.user)?;
+    let knocks = pending
+        .into_iter()
+        .filter(|(knocker, _)| knock_answer(policy, &caller.user, knocker).is_allowed())
+        .map(|(knocker, since)| PendingKnock {
+            user: knocker.to_string(),
+            since,
+        })
+        .collect();
+    Ok(Json(Knocks {
+        room: id.to_string(),
+        knocks,
+    }))
 }
 
 /// `404 no-knock`: `user` has no pending knock on `room`.

@@ -168,6 +168,22 @@ impl Consents for SqlStore {
         Ok(withdrawn)
     }
 
+    async fn knocks(&self, room: &RoomId) -> Result<Vec<(UserId, u64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT user_id, created_at FROM knocks WHERE room_id = $1 \
+             ORDER BY created_at, user_id",
+        )
+        .bind(room.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let user = UserId::parse(&r.try_get::<String, _>(0)?).map_err(bad("user id"))?;
+                Ok((user, u(r.try_get(1)?)))
+            })
+            .collect()
+    }
+
     async fn has_knocked(&self, room: &RoomId, user: &UserId) -> Result<bool, StoreError> {
         let row = sqlx::query("SELECT 1 FROM knocks WHERE room_id = $1 AND user_id = $2")
             .bind(room.as_str())

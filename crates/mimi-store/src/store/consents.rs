@@ -61,6 +61,13 @@ pub trait Consents: Send + Sync {
         user: &UserId,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
+    /// The pending knocks on `room`: each knocker with when it knocked (Unix seconds),
+    /// oldest first.
+    fn knocks(
+        &self,
+        room: &RoomId,
+    ) -> impl Future<Output = Result<Vec<(UserId, u64)>, StoreError>> + Send;
+
     /// Whether `user` has a pending knock on `room` (a commit adding the user ends it).
     fn has_knocked(
         &self,

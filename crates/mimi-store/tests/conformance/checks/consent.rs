@@ -75,6 +75,7 @@ pub async fn a_knock_tells_the_moderators_once_and_the_add_ends_it(db: &Db) {
         s.knock(&room_id("nowhere"), bob.user(), &[]).await,
         Err(StoreError::NotFound(_))
     ));
+    assert!(s.knocks(&team).await.unwrap().is_empty());
     assert!(!s.has_knocked(&team, bob.user()).await.unwrap());
     assert!(
         s.knock(&team, bob.user(), &[alice.user().clone()])
@@ -88,6 +89,10 @@ pub async fn a_knock_tells_the_moderators_once_and_the_add_ends_it(db: &Db) {
         "already pending"
     );
     assert!(s.has_knocked(&team, bob.user()).await.unwrap());
+    let pending = s.knocks(&team).await.unwrap();
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    assert_eq!(&pending[0].0, bob.user());
+    assert!(pending[0].1 > 0);
     let told = s.inbox(&alice, 0).await.unwrap();
     assert_eq!(told.len(), 1, "once: {told:?}");
     assert_eq!(told[0].kind, mimi_store::InboxKind::Knock);
@@ -98,6 +103,7 @@ pub async fn a_knock_tells_the_moderators_once_and_the_add_ends_it(db: &Db) {
     add.added = vec![bob.clone()];
     s.update_room(&add).await.unwrap();
     assert!(!s.has_knocked(&team, bob.user()).await.unwrap(), "answered");
+    assert!(s.knocks(&team).await.unwrap().is_empty());
 }
 
 /// alice's room `team`, on which bob and carol knocked (alice is told of both).

@@ -192,7 +192,16 @@ impl Profile {
             let group_info = api::unb64("group_info", &info.group_info)?;
             let tree = api::unb64("ratchet_tree", &info.ratchet_tree)?;
             let code = link.map(|l| JoinCode::new(l, password.map(str::to_owned)));
-            let (mut group, out) = client.join_external(&group_info, &tree, code.as_ref())?;
+            let (mut group, out) = match client.join_external(&group_info, &tree, code.as_ref()) {
+                // In the group by the provider's account but with no state here (a join
+                // whose answer was lost): back in its own place.
+                Err(mimi_mls::MlsError::Denied(d))
+                    if d.deny_code() == Some(mimi_policy::DenyCode::AlreadyInRoom) =>
+                {
+                    client.rejoin(&group_info, &tree)?
+                }
+                other => other?,
+            };
             match p.submit(room, &mut group, &out) {
                 Ok(epoch) => {
                     p.remember_room(room);

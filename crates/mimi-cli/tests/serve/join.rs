@@ -235,3 +235,38 @@ fn a_join_link_with_the_rooms_password_lets_one_in_and_a_bad_one_is_refused_by_i
     assert_eq!(server.terminate(), Some(0));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn a_join_whose_answer_was_lost_is_made_again_in_the_same_place() {
+    let dir = scratch("join-lost");
+    let server = Server::start(&dir, &[]);
+    let proxy = crate::proxy::Proxy::start(server.addr, "/commits");
+    let direct = format!("http://{}", server.addr);
+    let via_proxy = format!("http://{}", proxy.addr);
+    let [alice, bob] = ["alice", "bob"].map(|p| dir.join(p));
+    account(&alice, &direct, "alice");
+    ok(
+        &bob,
+        &["account", "create", "--server", &via_proxy, "--user", "bob"],
+    );
+    ok(&alice, &["room", "create", "lobby", "--preset", "open"]);
+    // The provider takes bob's join; bob never hears so, and keeps nothing of it.
+    proxy.lose(true);
+    assert!(!mimi(&bob, &["room", "join", "lobby"]).ok);
+    proxy.lose(false);
+    // Joining again replaces the client the provider holds for bob.
+    ok(&bob, &["room", "join", "lobby"]);
+    let doc: serde_json::Value =
+        serde_json::from_str(&ok(&alice, &["room", "show", "lobby", "--json"])).unwrap();
+    assert_eq!(
+        doc["clients"]["mimi://example.com/u/bob"],
+        serde_json::json!(["cli"]),
+        "{doc}"
+    );
+    ok(&alice, &["sync"]);
+    ok(&alice, &["send", "lobby", "found you"]);
+    let got = ok(&bob, &["sync"]);
+    assert!(got.contains("found you"), "{got}");
+    assert_eq!(server.terminate(), Some(0));
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -19,6 +19,8 @@ use mimi_api::{
 };
 use mimi_mls::join_link::JoinCode;
 
+use crate::{ClientError, Profile, api, bad_answer, path_segment, room_path};
+
 /// A join by external commit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Joined {
@@ -27,8 +29,6 @@ pub struct Joined {
     /// The user's other devices this device added after it joined.
     pub devices: Vec<String>,
 }
-
-use crate::{ClientError, Profile, api, bad_answer, path_segment, room_path};
 
 impl Profile {
     /// Creates room `name` from a preset, or from a room document (`policy`, JSON as
@@ -56,7 +56,7 @@ impl Profile {
             // Whether this device chooses the ID (a document may name it).
             let mut chosen_here = true;
             let me = client.id().clone();
-            let room = match policy {
+            let mut room = match policy {
                 Some(json) => {
                     let mut room =
                         parse_room(json).map_err(|e| ClientError::Input(e.to_string()))?;
@@ -99,7 +99,6 @@ impl Profile {
                         .map_err(|e| ClientError::Input(e.to_string()))?
                 }
             };
-            let mut room = room;
             let hidden = !room.components().base.discoverable.0;
             let untagged = id.name().filter(|n| mimi_policy::name::untagged(n) == *n);
             if let Some(chosen) = untagged
@@ -237,45 +236,42 @@ impl Profile {
 
     /// Adds the devices of `target` not in `room` yet; the epoch after and the clients added.
     fn add_user(&self, room: &RoomId, target: &UserId) -> Result<(u64, Vec<String>), ClientError> {
-        let p = self;
-        {
-            let target = target.clone();
-            let (client, token) = p.device()?;
-            let claimed: ClaimedAll = p
-                .api
-                .post(
-                    "/v1/key-packages/claim",
-                    Some(token),
-                    &Claim {
-                        user: target.to_string(),
-                        room: Some(room.to_string()),
-                    },
-                )
-                .map_err(|mut e| {
-                    if e.code == "consent-required" {
-                        e.message = format!(
-                            "{target} has not let you add them to {room}; ask with \
-                             `mimi consent request {target} --room {room}`, then they run \
-                             `mimi consent grant {}`",
-                            p.file.user
-                        );
-                    }
-                    e
-                })?;
-            let mut kps = Vec::new();
-            for k in &claimed.key_packages {
-                let bytes = api::unb64("key_package", &k.key_package)?;
-                kps.push(validate_key_package(
-                    client.provider().crypto(),
-                    &bytes,
-                    &target,
-                )?);
-            }
-            let added: Vec<String> = kps.iter().map(|k| k.client.to_string()).collect();
-            let mut group = p.ready_group(room)?;
-            let out = group.add(client, kps)?;
-            p.submit(room, &mut group, &out).map(|epoch| (epoch, added))
+        let (client, token) = self.device()?;
+        let claimed: ClaimedAll = self
+            .api
+            .post(
+                "/v1/key-packages/claim",
+                Some(token),
+                &Claim {
+                    user: target.to_string(),
+                    room: Some(room.to_string()),
+                },
+            )
+            .map_err(|mut e| {
+                if e.code == "consent-required" {
+                    e.message = format!(
+                        "{target} has not let you add them to {room}; ask with \
+                         `mimi consent request {target} --room {room}`, then they run \
+                         `mimi consent grant {}`",
+                        self.file.user
+                    );
+                }
+                e
+            })?;
+        let mut kps = Vec::new();
+        for k in &claimed.key_packages {
+            let bytes = api::unb64("key_package", &k.key_package)?;
+            kps.push(validate_key_package(
+                client.provider().crypto(),
+                &bytes,
+                target,
+            )?);
         }
+        let added: Vec<String> = kps.iter().map(|k| k.client.to_string()).collect();
+        let mut group = self.ready_group(room)?;
+        let out = group.add(client, kps)?;
+        self.submit(room, &mut group, &out)
+            .map(|epoch| (epoch, added))
     }
 
     /// Removes `user` (every client of it) from `room`.

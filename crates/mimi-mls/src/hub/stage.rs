@@ -485,7 +485,8 @@ impl HubRoom {
             }
         };
         let checked = self.check_commit(hub, origin, staged, &aad, app_data, group_info, mode)?;
-        if let (Some(tag), Change::Commit(commit)) = (&tag, &checked.change) {
+        // Decided once, when taken: a logged commit replays as it was taken.
+        if let (Mode::Decide, Some(tag), Change::Commit(commit)) = (mode, &tag, &checked.change) {
             check_group_info_tag(&commit.group_info, tag)?;
         }
         Ok(checked)

@@ -187,9 +187,11 @@ fn load(
     alice: &Person,
     ag: &mut RoomGroup,
     round: u32,
+    made: &std::sync::atomic::AtomicU32,
 ) -> (Vec<(u64, String)>, bool) {
     let mut acked = Vec::new();
     for i in 1u32.. {
+        made.store(i - 1, Ordering::SeqCst);
         if i % 10 == 0 {
             let out = ag.commit_pending(&alice.client).unwrap();
             let body = json!({"commit": b64(&out.commit), "group_info": b64(&out.group_info)});
@@ -341,12 +343,13 @@ fn sigkill_under_load_loses_nothing_acknowledged_and_half_applies_nothing() {
     for round in 0..5 {
         let addr = server.addr;
         let done = AtomicBool::new(false);
+        let made = std::sync::atomic::AtomicU32::new(0);
         // Under load: alice sends with a commit every tenth request, carol sends at the
         // same time (reading alice's commits when they move the room on), bob reads and
         // acknowledges, so batches of messages and acknowledgements are in flight when
         // the provider is killed.
         let unknown_commit = std::thread::scope(|s| {
-            let sender = s.spawn(|| load(addr, &alice, &mut ag, round));
+            let sender = s.spawn(|| load(addr, &alice, &mut ag, round, &made));
             let other = s.spawn(|| chatter(addr, &mut carol, round));
             let reader = s.spawn(|| {
                 let mut got = Vec::new();
@@ -358,6 +361,12 @@ fn sigkill_under_load_loses_nothing_acknowledged_and_half_applies_nothing() {
                 }
                 got
             });
+            // Not before alice's first commit of the round is in (her tenth request): on a
+            // busy machine a short round would otherwise carry no commit at all.
+            let started = std::time::Instant::now();
+            while made.load(Ordering::SeqCst) < 11 && started.elapsed() < Duration::from_secs(30) {
+                std::thread::sleep(Duration::from_millis(5));
+            }
             let nanos = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .unwrap()

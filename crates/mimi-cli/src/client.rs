@@ -4,10 +4,11 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use mimi_client::{ClientError, Event, Profile};
+use mimi_client::{ClientError, Event, Moderation, Profile};
+use mimi_policy::seed::Affiliation;
 use serde_json::json;
 
-use crate::InputError;
+use crate::{InputError, Refused};
 
 /// Options every client command takes.
 #[derive(Debug, clap::Args)]
@@ -21,6 +22,11 @@ pub struct Common {
 }
 
 impl Common {
+    /// True when the output is JSON.
+    pub fn json(&self) -> bool {
+        self.json
+    }
+
     fn dir(&self) -> anyhow::Result<PathBuf> {
         if let Some(p) = &self.profile {
             return Ok(p.clone());
@@ -51,17 +57,24 @@ impl Common {
 fn failure(e: ClientError) -> anyhow::Error {
     match e {
         ClientError::Input(m) => InputError(m).into(),
-        ClientError::Api(f) => match f.rule {
-            Some(rule) => anyhow::anyhow!("{} ({}, rule {rule})", f.message, f.code),
-            None => anyhow::anyhow!("{} ({})", f.message, f.code),
-        },
-        ClientError::Mls(mimi_mls::MlsError::Denied(d)) => {
-            anyhow::anyhow!(
-                "the room policy refuses it: {} (rule {})",
-                d.code(),
-                d.rule().id
-            )
+        ClientError::Api(f) => Refused {
+            code: f.code,
+            rule: f.rule,
+            message: f.message,
         }
+        .into(),
+        ClientError::Mls(mimi_mls::MlsError::Denied(d)) => Refused {
+            code: d.code().to_owned(),
+            rule: Some(d.rule().id.to_owned()),
+            message: format!("the room policy refuses it: {}", d.rule().text),
+        }
+        .into(),
+        ClientError::Mls(e) => Refused {
+            code: e.code().to_owned(),
+            rule: None,
+            message: e.to_string(),
+        }
+        .into(),
         other => anyhow::anyhow!("{other}"),
     }
 }
@@ -171,12 +184,76 @@ pub enum RoomCommand {
         /// The user: `bob`, `bob@domain` or `mimi://domain/u/bob`.
         user: String,
     },
-    /// Remove a user from a room: every device of it, in one commit.
+    /// Remove a user from a room: every device of it and its affiliation, in one commit
+    /// (a members-only room then lets it back only as a newcomer).
     Remove {
         /// The room.
         room: String,
         /// The user.
         user: String,
+        /// Why, for every member (the user included) to read.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Kick a user: every device of it leaves the room; a member, admin or owner keeps its
+    /// affiliation and may come back (a user without one leaves the room).
+    Kick {
+        /// The room.
+        room: String,
+        /// The user.
+        user: String,
+        /// Why, for every member (the user included) to read.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Ban a user: every device of it leaves, and it stays out by every way in (add, join,
+    /// link, knock, pre-authorization) until unbanned.
+    Ban {
+        /// The room.
+        room: String,
+        /// The user.
+        user: String,
+        /// Why, for every member (the user included) to read.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Lift a ban (the user's affiliation becomes none).
+    Unban {
+        /// The room.
+        room: String,
+        /// The user.
+        user: String,
+        /// Why, for every member to read.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Give a visitor voice (in a moderated room, only users with voice send).
+    Voice {
+        /// The room.
+        room: String,
+        /// The user.
+        user: String,
+    },
+    /// Take a participant's or member's voice (an admin's or owner's never).
+    Devoice {
+        /// The room.
+        room: String,
+        /// The user.
+        user: String,
+    },
+    /// Set a user's affiliation: owner, admin, member or none (admins manage members;
+    /// only owners make or unmake admins and owners).
+    Affiliation {
+        /// The room.
+        room: String,
+        /// The user.
+        user: String,
+        /// The new affiliation.
+        #[arg(value_parser = ["owner", "admin", "member", "none"])]
+        affiliation: String,
+        /// Why, for every member to read.
+        #[arg(long)]
+        reason: Option<String>,
     },
     /// Join a room by yourself (external commit): an open room, one that pre-authorizes
     /// you, or with one of its join links. Your other devices are added after you.
@@ -448,14 +525,38 @@ pub fn room(cmd: RoomCommand, common: &Common) -> anyhow::Result<()> {
                 format!("added {user} to {id}")
             });
         }
-        RoomCommand::Remove { room, user } => {
-            let id = p.room_id(&room).map_err(failure)?;
-            let spinner = common.spin(&format!("removing {user}"));
-            let epoch = p.remove(&id, &user).map_err(failure)?;
-            drop(spinner);
-            common.print(json!({"room": id.to_string(), "epoch": epoch}), || {
-                format!("removed {user} from {id}")
-            });
+        RoomCommand::Remove { room, user, reason } => {
+            moderate(&mut p, common, &room, &user, Moderation::Remove, reason)?;
+        }
+        RoomCommand::Kick { room, user, reason } => {
+            moderate(&mut p, common, &room, &user, Moderation::Kick, reason)?;
+        }
+        RoomCommand::Ban { room, user, reason } => {
+            moderate(&mut p, common, &room, &user, Moderation::Ban, reason)?;
+        }
+        RoomCommand::Unban { room, user, reason } => {
+            moderate(&mut p, common, &room, &user, Moderation::Unban, reason)?;
+        }
+        RoomCommand::Voice { room, user } => {
+            moderate(&mut p, common, &room, &user, Moderation::Voice, None)?;
+        }
+        RoomCommand::Devoice { room, user } => {
+            moderate(&mut p, common, &room, &user, Moderation::Devoice, None)?;
+        }
+        RoomCommand::Affiliation {
+            room,
+            user,
+            affiliation,
+            reason,
+        } => {
+            let affiliation = match affiliation.as_str() {
+                "owner" => Affiliation::Owner,
+                "admin" => Affiliation::Admin,
+                "member" => Affiliation::Member,
+                _ => Affiliation::None,
+            };
+            let what = Moderation::Affiliation(affiliation);
+            moderate(&mut p, common, &room, &user, what, reason)?;
         }
         RoomCommand::Join {
             room,
@@ -567,6 +668,53 @@ pub fn room(cmd: RoomCommand, common: &Common) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Commits a moderation and prints the room, the user, what was done and the epoch after.
+fn moderate(
+    p: &mut Profile,
+    common: &Common,
+    room: &str,
+    user: &str,
+    what: Moderation,
+    reason: Option<String>,
+) -> anyhow::Result<()> {
+    let id = p.room_id(room).map_err(failure)?;
+    let (verb, done) = match what {
+        Moderation::Kick => ("kick", "kicked"),
+        Moderation::Remove => ("remove", "removed"),
+        Moderation::Ban => ("ban", "banned"),
+        Moderation::Unban => ("unban", "unbanned"),
+        Moderation::Voice => ("voice", "gave voice to"),
+        Moderation::Devoice => ("devoice", "took voice from"),
+        Moderation::Affiliation(_) => ("affiliation", "set the affiliation of"),
+    };
+    let spinner = common.spin(&format!("{verb} {user}"));
+    let (target, epoch) = p
+        .moderate(&id, user, what, reason.as_deref())
+        .map_err(failure)?;
+    drop(spinner);
+    let mut value = json!({
+        "room": id.to_string(),
+        "user": target.to_string(),
+        "action": verb,
+        "epoch": epoch,
+    });
+    let mut text = format!("{done} {target}");
+    if let Moderation::Affiliation(a) = what {
+        value["affiliation"] = json!(a.as_str());
+        text.push_str(&format!(" to {}", a.as_str()));
+    }
+    let place = match what {
+        Moderation::Kick | Moderation::Remove | Moderation::Ban => "from",
+        _ => "in",
+    };
+    text.push_str(&format!(" {place} {id} (epoch {epoch})"));
+    if let Some(r) = &reason {
+        value["reason"] = json!(r);
+    }
+    common.print(value, || text);
+    Ok(())
+}
+
 pub fn send(room: &str, text: &str, common: &Common) -> anyhow::Result<()> {
     let mut p = common.open()?;
     let id = p.room_id(room).map_err(failure)?;
@@ -577,6 +725,14 @@ pub fn send(room: &str, text: &str, common: &Common) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A moderator's reason as the end of a line, ` (reason: ...)`, or nothing.
+fn because(reason: &Option<String>) -> String {
+    reason
+        .as_deref()
+        .map(|r| format!(" (reason: {})", crate::safe::visible(r)))
+        .unwrap_or_default()
+}
+
 fn show(event: &Event, common: &Common) {
     use crate::safe::{command, visible};
     let value = serde_json::to_value(event).unwrap_or_default();
@@ -585,8 +741,18 @@ fn show(event: &Event, common: &Common) {
         Event::Message { room, sender, text } => {
             format!("[{}] {}: {}", visible(room), visible(sender), visible(text))
         }
-        Event::Changed { room, epoch } => format!("{} changed (epoch {epoch})", visible(room)),
-        Event::Left { room } => format!("no longer in {}", visible(room)),
+        Event::Changed {
+            room,
+            epoch,
+            reason,
+        } => format!(
+            "{} changed (epoch {epoch}){}",
+            visible(room),
+            because(reason)
+        ),
+        Event::Left { room, reason } => {
+            format!("no longer in {}{}", visible(room), because(reason))
+        }
         Event::JoinFailed { room, reason } => {
             format!("could not join {}: {}", visible(room), visible(reason))
         }

@@ -72,6 +72,42 @@ impl std::fmt::Display for InputError {
 
 impl std::error::Error for InputError {}
 
+/// A refusal with its stable code and, for a policy denial, the rule that decided it; with
+/// `--json` it is printed as `{code, rule, message}` on stdout.
+#[derive(Debug)]
+pub struct Refused {
+    /// The stable code.
+    pub code: String,
+    /// The rule behind a policy denial.
+    pub rule: Option<String>,
+    /// For people.
+    pub message: String,
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.rule {
+            Some(rule) => write!(f, "{} ({}, rule {rule})", self.message, self.code),
+            None => write!(f, "{} ({})", self.message, self.code),
+        }
+    }
+}
+
+impl std::error::Error for Refused {}
+
+/// The `{code, rule, message}` of a failure, for `--json`.
+fn failure_json(e: &anyhow::Error) -> serde_json::Value {
+    if let Some(r) = e.downcast_ref::<Refused>() {
+        return serde_json::json!({"code": r.code, "rule": r.rule, "message": r.message});
+    }
+    let code = if e.downcast_ref::<InputError>().is_some() {
+        "invalid-input"
+    } else {
+        "failed"
+    };
+    serde_json::json!({"code": code, "rule": null, "message": format!("{e:#}")})
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Every HTTP client of this process (the client commands, the load generator) uses rustls
@@ -91,6 +127,9 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
+            if cli.common.json() {
+                println!("{}", failure_json(&e));
+            }
             eprintln!("error: {e:#}");
             if e.downcast_ref::<InputError>().is_some() {
                 ExitCode::from(2)

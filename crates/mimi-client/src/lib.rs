@@ -27,7 +27,7 @@ use mimi_policy::id::{ClientId, RoomId, UserId};
 use serde::{Deserialize, Serialize};
 
 pub use api::{Api, ApiFailure, CA_CERT_ENV, install_crypto_provider};
-pub use rooms::Joined;
+pub use rooms::{Joined, Moderation};
 
 /// KeyPackages a new device uploads (plus a last-resort one).
 const KEY_PACKAGES: usize = 10;
@@ -104,11 +104,17 @@ pub enum Event {
         room: String,
         /// Its epoch now.
         epoch: u64,
+        /// The committer's reason, when a moderator gave one.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
     },
     /// This device is no longer in a room.
     Left {
         /// The room.
         room: String,
+        /// The moderator's reason, when one was given.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
     },
     /// Another user asks to add this device's user to a room (`room` absent: any room).
     ConsentRequested {

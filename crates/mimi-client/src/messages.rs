@@ -174,6 +174,7 @@ impl Profile {
                     events.push(Event::Changed {
                         room: room_text,
                         epoch: group.epoch(),
+                        reason: None,
                     });
                 }
                 continue;
@@ -190,14 +191,18 @@ impl Profile {
                     sender: sender.to_string(),
                     text: String::from_utf8_lossy(&plaintext).into_owned(),
                 }),
-                Ok(Incoming::Commit { epoch }) => {
+                Ok(Incoming::Commit { epoch, reason }) => {
                     if group.mls().is_active() {
                         events.push(Event::Changed {
                             room: room_text,
                             epoch,
+                            reason,
                         });
                     } else {
-                        events.push(Event::Left { room: room_text });
+                        events.push(Event::Left {
+                            room: room_text,
+                            reason,
+                        });
                     }
                 }
                 Ok(Incoming::Proposal) => {
@@ -271,6 +276,7 @@ impl Profile {
                 events.push(Event::Changed {
                     room: room.to_string(),
                     epoch,
+                    reason: None,
                 });
             }
         }

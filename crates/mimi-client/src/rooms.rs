@@ -4,9 +4,12 @@
 use std::collections::BTreeMap;
 
 use mimi_mls::key_package::validate_key_package;
+use mimi_policy::Action;
 use mimi_policy::document::{PreauthItem, SeedDocument, parse_room};
 use mimi_policy::id::{RoomId, UserId};
+use mimi_policy::operation::Target;
 use mimi_policy::preset::preset;
+use mimi_policy::seed::Affiliation;
 use openmls::prelude::ExternalSender;
 use openmls_traits::OpenMlsProvider as _;
 use openmls_traits::random::OpenMlsRand as _;
@@ -20,6 +23,26 @@ use mimi_api::{
 use mimi_mls::join_link::JoinCode;
 
 use crate::{ClientError, Profile, api, bad_answer, path_segment, room_path};
+
+/// A moderation of a user (XEP-0045's vocabulary), as [`Profile::moderate`] commits it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Moderation {
+    /// Removes the user's clients; a member, admin or owner keeps its affiliation and may
+    /// come back as the room lets it (a user without one leaves the room).
+    Kick,
+    /// Removes the user's clients and ends its affiliation: it is out of the room.
+    Remove,
+    /// Removes the user's clients and makes it an outcast: no way in until unbanned.
+    Ban,
+    /// Lifts a ban: the user's affiliation becomes none.
+    Unban,
+    /// Gives a visitor (or a muted member) voice.
+    Voice,
+    /// Takes a participant's or member's voice.
+    Devoice,
+    /// Sets the user's affiliation (owner, admin, member, none).
+    Affiliation(Affiliation),
+}
 
 /// A join by external commit.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -274,19 +297,79 @@ impl Profile {
             .map(|epoch| (epoch, added))
     }
 
-    /// Removes `user` (every client of it) from `room`.
+    /// Removes `user` from `room`: every client of it, and its affiliation (it is out of
+    /// the room, as [`Moderation::Remove`]).
     pub fn remove(&mut self, room: &RoomId, user: &str) -> Result<u64, ClientError> {
+        self.moderate(room, user, Moderation::Remove, None)
+            .map(|(_, epoch)| epoch)
+    }
+
+    /// Commits a moderation of `user` in `room`, with the moderator's `reason` for every
+    /// member (the user included) to read. Checked against the room policy before it is
+    /// sent; the hub and every member decide it again. Returns the user and the epoch after.
+    pub fn moderate(
+        &mut self,
+        room: &RoomId,
+        user: &str,
+        what: Moderation,
+        reason: Option<&str>,
+    ) -> Result<(UserId, u64), ClientError> {
+        if let Some(r) = reason
+            && (r.trim().is_empty() || r.len() > mimi_mls::reason::MAX_REASON)
+        {
+            return Err(ClientError::Input(format!(
+                "a reason is 1 to {} bytes",
+                mimi_mls::reason::MAX_REASON
+            )));
+        }
         self.locked(|p| {
             let target = p.user_id(user)?;
             let (client, _) = p.device()?;
             let mut group = p.ready_group(room)?;
-            if !group.room()?.clients().contains_key(&target) {
-                return Err(ClientError::Input(format!(
-                    "{target} has no client in {room}"
-                )));
+            let now = group.room()?;
+            let present = now.clients().contains_key(&target);
+            let affiliated = Affiliation::of_role(now.role_of(&target)) != Affiliation::None;
+            match what {
+                Moderation::Kick if !present => {
+                    return Err(ClientError::Input(format!(
+                        "{target} has no client in {room}"
+                    )));
+                }
+                Moderation::Remove if !present && !affiliated => {
+                    return Err(ClientError::Input(format!(
+                        "{target} has no client in {room} and no affiliation to end"
+                    )));
+                }
+                _ => {}
             }
-            let out = group.remove_user(client, &target)?;
-            p.submit(room, &mut group, &out)
+            if let Some(r) = reason {
+                group.set_reason(r)?;
+            }
+            let on = Target {
+                user: target.clone(),
+                client: None,
+            };
+            let out = match what {
+                Moderation::Kick => group.remove_user(client, &target, false)?,
+                Moderation::Remove => group.remove_user(client, &target, true)?,
+                Moderation::Ban => group.ban(client, &target)?,
+                Moderation::Unban => group.moderate(client, vec![Action::Unban { target: on }])?,
+                Moderation::Voice => {
+                    group.moderate(client, vec![Action::GrantVoice { target: on }])?
+                }
+                Moderation::Devoice => {
+                    group.moderate(client, vec![Action::RevokeVoice { target: on }])?
+                }
+                Moderation::Affiliation(affiliation) => group.moderate(
+                    client,
+                    vec![Action::SetAffiliation {
+                        target: on,
+                        affiliation,
+                    }],
+                )?,
+            };
+            let epoch = p.submit(room, &mut group, &out)?;
+            Ok((target, epoch))
         })
     }
 

@@ -21,6 +21,7 @@ pub mod identity;
 pub mod join_link;
 pub mod key_package;
 pub mod member;
+pub mod reason;
 pub mod sender;
 mod stored;
 

@@ -105,6 +105,9 @@ pub mod ids {
     /// the hub, which cannot decrypt the sender, refuses a message re-posted by another
     /// client; private use.
     pub const SENDER_LEAF: ComponentId = 0xF0A2;
+    /// mimi's moderation reason: a commit's Safe AAD may say why a moderator removed, banned
+    /// or changed someone, for every member (the removed included) to read; private use.
+    pub const REASON: ComponentId = 0xF0A3;
 }
 
 /// A value stored whole as one AppDataDictionary entry under a fixed component ID.

@@ -170,7 +170,7 @@ fn room_remove_removes_every_device_of_the_user() {
 
     let removed = ok(&alice, &["room", "remove", "team", "bob"]);
     assert!(
-        removed.contains("removed bob from mimi://example.com/r/team"),
+        removed.contains("removed mimi://example.com/u/bob from mimi://example.com/r/team"),
         "{removed}"
     );
     let doc = show(&alice, "team");

@@ -11,6 +11,7 @@ mod http;
 mod join;
 mod knocks;
 mod lifecycle;
+mod moderation;
 mod output;
 mod postgres;
 mod profile;

@@ -51,11 +51,63 @@ fn authorize_list_update(
             (_, BANNED) => Action::Ban { target: who },
             (BANNED, NO_ROLE) => Action::Unban { target: who },
             (_, NO_ROLE) if actor.id() == &change.user => Action::Leave,
+            (from, to) if decider.before.seed().is_some() => seed_change(who, from, to)?,
             (_, role) => Action::ChangeRole { target: who, role },
         };
         decider.decide(actor, action)?;
     }
     Ok(())
+}
+
+/// A seed room's role change as the moderation operation it is (XEP-0045 voice and
+/// affiliations), so the seed's moderation rules decide it, not only the compiled role
+/// table: a voice change, or an affiliation change to the role that affiliation gives. A
+/// change that is neither (a visitor's or participant's place ending with its last client)
+/// is decided by the role table.
+fn seed_change(who: Target, from: RoleIndex, to: RoleIndex) -> Result<Action, MlsError> {
+    use mimi_policy::seed::{Affiliation, seed_role as R};
+    match (from, to) {
+        (R::VISITOR, R::PARTICIPANT) | (R::MUTED_MEMBER, R::MEMBER) => {
+            return Ok(Action::GrantVoice { target: who });
+        }
+        (R::PARTICIPANT, R::VISITOR) | (R::MEMBER, R::MUTED_MEMBER) => {
+            return Ok(Action::RevokeVoice { target: who });
+        }
+        _ => {}
+    }
+    let (old, new) = (Affiliation::of_role(from), Affiliation::of_role(to));
+    if old == new || [from, to].iter().any(|r| !seed_affiliation_role(*r)) {
+        return Ok(Action::ChangeRole {
+            target: who,
+            role: to,
+        });
+    }
+    // The role the new affiliation gives: a user without one keeps its client role (or
+    // leaves the list with its last client); the others have one role each.
+    let fits = match new {
+        Affiliation::None => matches!(to, NO_ROLE | R::VISITOR | R::PARTICIPANT),
+        Affiliation::Member => to == R::MEMBER,
+        Affiliation::Admin => to == R::ADMIN,
+        Affiliation::Owner => to == R::OWNER,
+        Affiliation::Outcast => to == BANNED,
+    };
+    if !fits {
+        return Err(MlsError::Policy(format!(
+            "{} changes from role {from} to {to}: not one affiliation or voice change",
+            who.user
+        )));
+    }
+    Ok(Action::SetAffiliation {
+        target: who,
+        affiliation: new,
+    })
+}
+
+/// True for the compiled seed roles that stand for an affiliation and voice (not a system
+/// user's roles).
+fn seed_affiliation_role(role: RoleIndex) -> bool {
+    use mimi_policy::seed::seed_role as R;
+    !matches!(role, R::POLICY_ENFORCER | R::SYSTEM_CLIENT)
 }
 
 /// Decides operations against the room before a commit or proposal, keeping those allowed.

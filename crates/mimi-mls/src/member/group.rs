@@ -3,6 +3,7 @@
 //! hub will check it.
 
 use super::*;
+use mimi_policy::seed::Affiliation;
 
 /// The MLS proposals a member's commit carries besides the participant-list update.
 enum Proposals {
@@ -32,6 +33,8 @@ pub enum Incoming {
     Commit {
         /// The new epoch.
         epoch: u64,
+        /// The moderator's reason the commit gives ([`crate::reason`]), if any.
+        reason: Option<String>,
     },
     /// A proposal was stored for the next commit.
     Proposal,
@@ -126,14 +129,18 @@ impl RoomGroup {
         self.commit(client, update, Proposals::Removals(vec![leaf]))
     }
 
-    /// Commits the removal of every client of `user` in one commit (its place in the
-    /// participant list stays as the room policy gives it, as for each client's removal).
+    /// Commits the removal of every client of `user` in one commit: a kick (XEP-0045), which
+    /// keeps its affiliation (member, admin) while a user without one leaves the participant
+    /// list with its last client. With `end_membership`, its affiliation ends too (none): it
+    /// is out of the room, and a members-only room no longer lets it back by itself. A user
+    /// with an affiliation and no client loses only the affiliation.
     pub fn remove_user(
         &mut self,
         client: &Client,
         user: &mimi_policy::id::UserId,
+        end_membership: bool,
     ) -> Result<OutgoingCommit, MlsError> {
-        let (leaves, actions): (Vec<LeafNodeIndex>, Vec<Action>) = self
+        let (leaves, mut actions): (Vec<LeafNodeIndex>, Vec<Action>) = self
             .group
             .members()
             .filter_map(|m| {
@@ -147,13 +154,49 @@ impl RoomGroup {
                 Some((m.index, action))
             })
             .unzip();
-        if leaves.is_empty() {
-            return Err(MlsError::Policy(format!(
-                "{user} has no client in the group"
+        let room = self.room()?;
+        let affiliated = Affiliation::of_role(room.role_of(user)) != Affiliation::None;
+        if end_membership && affiliated {
+            actions.push(Action::SetAffiliation {
+                target: Target {
+                    user: user.clone(),
+                    client: None,
+                },
+                affiliation: Affiliation::None,
+            });
+        }
+        if actions.is_empty() {
+            return Err(MlsError::Denied(mimi_policy::Decision::deny(
+                mimi_policy::DenyCode::NotFound,
+                mimi_policy::rule::MIMI_VALID,
             )));
         }
         let update = self.list_update(client, actions)?;
         self.commit(client, update, Proposals::Removals(leaves))
+    }
+
+    /// Gives this member's next commit a moderator's `reason` ([`crate::reason`]) for every
+    /// member to read; the commit after it has none.
+    pub fn set_reason(&mut self, reason: &str) -> Result<(), MlsError> {
+        self.group.set_aad(crate::reason::reason_aad(reason)?);
+        Ok(())
+    }
+
+    /// Commits moderation of users that removes no client (unban, voice, affiliation): the
+    /// participant-list update `actions` make, each checked against the room policy first.
+    pub fn moderate(
+        &mut self,
+        client: &Client,
+        actions: Vec<Action>,
+    ) -> Result<OutgoingCommit, MlsError> {
+        let update = self.list_update(client, actions)?;
+        if update.is_none() {
+            return Err(MlsError::Denied(mimi_policy::Decision::deny(
+                mimi_policy::DenyCode::NoChange,
+                mimi_policy::rule::MIMI_VALID,
+            )));
+        }
+        self.commit(client, update, Proposals::Removals(Vec::new()))
     }
 
     /// Commits a ban of `user`: the participant-list change to the banned role and the
@@ -421,6 +464,10 @@ impl RoomGroup {
         update: Option<ParticipantListUpdate>,
         proposals: Proposals,
     ) -> Result<OutgoingCommit, MlsError> {
+        // A reason given for this commit; cleared now, so that no early return leaves it for
+        // another message.
+        let reason = self.group.aad().to_vec();
+        self.group.set_aad(Vec::new());
         let update_bytes = update
             .map(|u| u.tls_serialize_detached())
             .transpose()
@@ -451,36 +498,44 @@ impl RoomGroup {
             .collect();
         let current = app_data_entries(self.group.public_group().group_context());
         let resolved = resolve_app_data(&current, pending.iter().chain(&own))?;
-        let mut builder = match proposals {
-            Proposals::Adds(kps) => self.group.commit_builder().propose_adds(kps),
-            Proposals::Removals(leaves) => self.group.commit_builder().propose_removals(leaves),
-            Proposals::Pending | Proposals::Policy(_) => self.group.commit_builder(),
-        }
-        .consume_proposal_store(true);
         let any_app_data = !own.is_empty() || !pending.is_empty();
-        for proposal in own {
-            builder = builder.add_proposal(Proposal::AppDataUpdate(Box::new(proposal)));
-        }
-        let mut stage = builder
-            .load_psks(client.provider.storage())
-            .map_err(MlsError::openmls)?;
-        if any_app_data {
-            let mut updater = stage.app_data_dictionary_updater();
-            fill_updater(&mut updater, &current, &resolved);
-            let changes = updater.changes();
-            stage.with_app_data_dictionary_updates(changes);
-        }
-        let bundle = stage
-            .create_group_info(true)
-            .build(
-                client.provider.rand(),
-                client.provider.crypto(),
-                &client.signer,
-                |_| true,
-            )
-            .map_err(MlsError::openmls)?
-            .stage_commit(&client.provider)
-            .map_err(MlsError::openmls)?;
+        self.group.set_aad(reason);
+        let group = &mut self.group;
+        let built = (|| {
+            let mut builder = match proposals {
+                Proposals::Adds(kps) => group.commit_builder().propose_adds(kps),
+                Proposals::Removals(leaves) => group.commit_builder().propose_removals(leaves),
+                Proposals::Pending | Proposals::Policy(_) => group.commit_builder(),
+            }
+            .consume_proposal_store(true);
+            for proposal in own {
+                builder = builder.add_proposal(Proposal::AppDataUpdate(Box::new(proposal)));
+            }
+            let mut stage = builder
+                .load_psks(client.provider.storage())
+                .map_err(MlsError::openmls)?;
+            if any_app_data {
+                let mut updater = stage.app_data_dictionary_updater();
+                fill_updater(&mut updater, &current, &resolved);
+                let changes = updater.changes();
+                stage.with_app_data_dictionary_updates(changes);
+            }
+            stage
+                .create_group_info(true)
+                .build(
+                    client.provider.rand(),
+                    client.provider.crypto(),
+                    &client.signer,
+                    |_| true,
+                )
+                .map_err(MlsError::openmls)?
+                .stage_commit(&client.provider)
+                .map_err(MlsError::openmls)
+        })();
+        // openmls clears the authenticated data (a reason) once a commit is made; not when
+        // making it failed.
+        self.group.set_aad(Vec::new());
+        let bundle = built?;
         let (commit, welcome, group_info) = bundle.into_messages();
         let group_info =
             group_info.ok_or_else(|| MlsError::GroupInfo("openmls made no GroupInfo".into()))?;

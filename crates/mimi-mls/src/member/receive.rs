@@ -98,6 +98,7 @@ impl RoomGroup {
                 self.confirm(client)?;
                 return Ok(Incoming::Commit {
                     epoch: self.epoch(),
+                    reason: crate::reason::reason_of_aad(&aad),
                 });
             }
             _ => return Err(MlsError::Malformed("unexpected message".into())),
@@ -117,6 +118,7 @@ impl RoomGroup {
             .map_err(MlsError::openmls)?;
         Ok(Incoming::Commit {
             epoch: self.epoch(),
+            reason: crate::reason::reason_of_aad(&aad),
         })
     }
 

@@ -68,7 +68,7 @@ impl World {
         for (i, (c, g)) in self.members.iter_mut().enumerate() {
             if i == committer {
                 g.confirm(c).unwrap();
-            } else {
+            } else if g.mls().is_active() {
                 g.process(c, &out.commit).unwrap();
             }
         }
@@ -239,7 +239,7 @@ fn removing_a_user_removes_every_client_of_it_in_one_commit() {
         2
     );
     let (c, g) = w.member(0);
-    let out = g.remove_user(c, &user("bob@example.com")).unwrap();
+    let out = g.remove_user(c, &user("bob@example.com"), false).unwrap();
     w.hosted
         .process(&w.hub, &out.commit, Some(&out.group_info))
         .unwrap();
@@ -255,7 +255,7 @@ fn removing_a_user_removes_every_client_of_it_in_one_commit() {
     }
     // Nobody left to remove.
     let (c, g) = w.member(0);
-    assert!(g.remove_user(c, &user("bob@example.com")).is_err());
+    assert!(g.remove_user(c, &user("bob@example.com"), false).is_err());
 }
 
 #[test]

@@ -10,6 +10,7 @@ mod flow_more;
 mod group_info;
 mod identity;
 mod key_package;
+mod moderation;
 mod proposals;
 mod rejoin;
 mod robustness;

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use mimi_client::{ClientError, Event, Moderation, Profile};
+use mimi_client::{ClientError, Event, Moderation, PolicyChange, Profile};
 use mimi_policy::seed::Affiliation;
 use serde_json::json;
 
@@ -169,7 +169,31 @@ pub enum RoomCommand {
         /// room of that name exists, by trying to create it).
         #[arg(long)]
         exact_name: bool,
+        /// Pre-authorize a claim as members (repeatable): user:bob@example.com,
+        /// domain:example.com, team:T, workgroup:W, group:G, system:S.
+        #[arg(long = "preauth", value_name = "CLAIM", conflicts_with = "policy")]
+        preauth: Vec<String>,
     },
+    /// Change a room's policy (an owner, or the owning provider's system user): settings of
+    /// the `policy` object of `mimi room show --json`, or a whole edited document.
+    Policy {
+        /// The room.
+        room: String,
+        /// A setting, KEY=VALUE (repeatable): moderated=true, membership=open,
+        /// max-users=50, mls.update-max-interval=86400, ...
+        #[arg(
+            long = "set",
+            value_name = "KEY=VALUE",
+            required_unless_present = "policy"
+        )]
+        set: Vec<String>,
+        /// A whole room document (JSON, as `mimi room show --json` prints it).
+        #[arg(long, conflicts_with = "set")]
+        policy: Option<PathBuf>,
+    },
+    /// A room's pre-authorization lists: who joins by itself, and as what.
+    #[command(subcommand)]
+    Preauth(PreauthCommand),
     /// Show a room's document.
     Show {
         /// The room.
@@ -306,6 +330,36 @@ pub enum RoomCommand {
         room: String,
         /// The user who knocked.
         user: String,
+    },
+}
+
+/// `mimi room preauth ...`.
+#[derive(Debug, clap::Subcommand)]
+pub enum PreauthCommand {
+    /// Pre-authorize a claim: users it matches join by themselves, as `--role`.
+    Add {
+        /// The room.
+        room: String,
+        /// The role they join as.
+        #[arg(long, default_value = "member", value_parser = mimi_client::PREAUTH_ROLES)]
+        role: String,
+        /// user:bob@example.com, domain:example.com, team:T, workgroup:W, group:G, system:S.
+        claim: String,
+    },
+    /// Take a claim off a list.
+    Remove {
+        /// The room.
+        room: String,
+        /// The list's role.
+        #[arg(long, default_value = "member", value_parser = mimi_client::PREAUTH_ROLES)]
+        role: String,
+        /// The claim, as it was added.
+        claim: String,
+    },
+    /// List the claims and the role each lets users join as.
+    List {
+        /// The room.
+        room: String,
     },
 }
 
@@ -491,6 +545,7 @@ pub fn room(cmd: RoomCommand, common: &Common) -> anyhow::Result<()> {
             preset,
             policy,
             exact_name,
+            preauth,
         } => {
             let doc = policy
                 .map(|path| {
@@ -500,10 +555,54 @@ pub fn room(cmd: RoomCommand, common: &Common) -> anyhow::Result<()> {
                 .transpose()?;
             let spinner = common.spin("creating the room");
             let id = p
-                .create_room(&name, preset.as_deref(), doc.as_deref(), exact_name)
+                .create_room(
+                    &name,
+                    preset.as_deref(),
+                    doc.as_deref(),
+                    exact_name,
+                    &preauth,
+                )
                 .map_err(failure)?;
             drop(spinner);
             common.print(json!({"room": id.to_string()}), || format!("created {id}"));
+        }
+        RoomCommand::Policy { room, set, policy } => {
+            let id = p.room_id(&room).map_err(failure)?;
+            let change = match policy {
+                Some(path) => PolicyChange::Document(
+                    std::fs::read_to_string(&path)
+                        .map_err(|e| InputError(format!("{}: {e}", path.display())))?,
+                ),
+                None => PolicyChange::Set(set),
+            };
+            let spinner = common.spin("changing the policy");
+            let (doc, epoch) = p.change_policy(&id, &change).map_err(failure)?;
+            drop(spinner);
+            common.print(
+                json!({"room": id.to_string(), "epoch": epoch, "policy": doc["policy"]}),
+                || format!("changed the policy of {id} (epoch {epoch})"),
+            );
+        }
+        RoomCommand::Preauth(PreauthCommand::List { room }) => {
+            let id = p.room_id(&room).map_err(failure)?;
+            let entries = p.preauth(&id).map_err(failure)?;
+            common.print(json!({"room": id.to_string(), "preauth": entries}), || {
+                if entries.is_empty() {
+                    return format!("{id} pre-authorizes nobody");
+                }
+                let width = entries.iter().map(|e| e.role.len()).max().unwrap_or(0);
+                entries
+                    .iter()
+                    .map(|e| format!("{:width$}  {}", e.role, crate::safe::visible(&e.claim)))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
+        RoomCommand::Preauth(PreauthCommand::Add { room, role, claim }) => {
+            change_preauth(&mut p, common, true, &room, role, claim)?;
+        }
+        RoomCommand::Preauth(PreauthCommand::Remove { room, role, claim }) => {
+            change_preauth(&mut p, common, false, &room, role, claim)?;
         }
         RoomCommand::Show { room } => {
             let id = p.room_id(&room).map_err(failure)?;
@@ -665,6 +764,37 @@ pub fn room(cmd: RoomCommand, common: &Common) -> anyhow::Result<()> {
             });
         }
     }
+    Ok(())
+}
+
+/// Adds a claim to (`add`) or takes it off the pre-authorization list of `role`, and prints
+/// what changed.
+fn change_preauth(
+    p: &mut Profile,
+    common: &Common,
+    add: bool,
+    room: &str,
+    role: String,
+    claim: String,
+) -> anyhow::Result<()> {
+    let id = p.room_id(room).map_err(failure)?;
+    let change = PolicyChange::Preauth {
+        add,
+        role: role.clone(),
+        claim: claim.clone(),
+    };
+    let (_, epoch) = p.change_policy(&id, &change).map_err(failure)?;
+    let shown = crate::safe::visible(&claim);
+    common.print(
+        json!({"room": id.to_string(), "role": role, "claim": claim, "added": add, "epoch": epoch}),
+        || {
+            if add {
+                format!("pre-authorized {shown} as {role} in {id}")
+            } else {
+                format!("took {shown} off the {role} list of {id}")
+            }
+        },
+    );
     Ok(())
 }
 

@@ -59,14 +59,27 @@ impl Profile {
     /// in its group. A hidden room whose ID this device chooses gets an unguessable tag after
     /// its name (`plans~` and 16 random base32 characters), unless `exact_name` or the name
     /// has one already: its name is its secret (docs/decisions/0009). Fixed-membership
-    /// rooms keep the ID their occupants make.
+    /// rooms keep the ID their occupants make. `preauth` claims (`domain:example.com`) are
+    /// pre-authorized as members of a room made from a preset.
     pub fn create_room(
         &mut self,
         name: &str,
         preset_name: Option<&str>,
         policy: Option<&str>,
         exact_name: bool,
+        preauth: &[String],
     ) -> Result<RoomId, ClientError> {
+        let preauth = preauth
+            .iter()
+            .map(|c| crate::policy::parse_claim(c))
+            .collect::<Result<Vec<_>, _>>()?;
+        if policy.is_some() && !preauth.is_empty() {
+            return Err(ClientError::Input(
+                "a room document carries its own pre-authorization lists; --preauth is for \
+                 presets"
+                    .into(),
+            ));
+        }
         self.locked(|p| {
             let (client, token) = p.device()?;
             // The name as given: not one of this device's rooms it may stand for.
@@ -115,6 +128,11 @@ impl Profile {
                     if preset_name == Some("semi-open") {
                         doc.preauth_member =
                             vec![PreauthItem::Domain(me.user().domain().to_owned())];
+                    }
+                    for item in preauth {
+                        if !doc.preauth_member.contains(&item) {
+                            doc.preauth_member.push(item);
+                        }
                     }
                     doc.user_affiliations.owner = vec![me.user().clone()];
                     doc.clients = BTreeMap::from([(me.user().clone(), vec![me.name().to_owned()])]);

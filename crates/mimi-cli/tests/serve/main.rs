@@ -13,6 +13,7 @@ mod knocks;
 mod lifecycle;
 mod moderation;
 mod output;
+mod policy;
 mod postgres;
 mod profile;
 mod proxy;

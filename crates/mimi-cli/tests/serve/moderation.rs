@@ -8,7 +8,7 @@ use crate::client::{account, events, mimi, ok};
 use crate::server::{Server, scratch};
 
 /// The `{code, rule, message}` a refused `--json` command prints.
-fn refusal(profile: &std::path::Path, args: &[&str]) -> Value {
+pub(crate) fn refusal(profile: &std::path::Path, args: &[&str]) -> Value {
     let mut args = args.to_vec();
     args.push("--json");
     let out = mimi(profile, &args);

@@ -194,6 +194,9 @@ pub enum RoomCommand {
     /// A room's pre-authorization lists: who joins by itself, and as what.
     #[command(subcommand)]
     Preauth(PreauthCommand),
+    /// A room's join links: create, list, revoke (owners and admins).
+    #[command(subcommand)]
+    Link(LinkCommand),
     /// Show a room's document.
     Show {
         /// The room.
@@ -287,13 +290,9 @@ pub enum RoomCommand {
         /// A join link of the room.
         #[arg(long)]
         link: Option<String>,
-        /// The room's password, with the link (or MIMI_ROOM_PASSWORD).
-        #[arg(
-            long,
-            env = "MIMI_ROOM_PASSWORD",
-            hide_env_values = true,
-            requires = "link"
-        )]
+        /// The password of the link, or of a password-protected room (or
+        /// MIMI_ROOM_PASSWORD).
+        #[arg(long, env = "MIMI_ROOM_PASSWORD", hide_env_values = true)]
         password: Option<String>,
     },
     /// Leave a room (another member commits your departure).
@@ -331,6 +330,58 @@ pub enum RoomCommand {
         /// The user who knocked.
         user: String,
     },
+}
+
+/// `mimi room link ...`.
+#[derive(Debug, clap::Subcommand)]
+pub enum LinkCommand {
+    /// Create a join link: whoever holds it (and its password) joins as a member.
+    Create {
+        /// The room.
+        room: String,
+        /// A password the link asks for besides (or MIMI_LINK_PASSWORD).
+        #[arg(long, env = "MIMI_LINK_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+        /// How long it lets people in: 90s, 30m, 12h, 7d (or seconds).
+        #[arg(long, value_parser = parse_duration)]
+        expires: Option<u64>,
+        /// How many different users it lets in.
+        #[arg(long)]
+        uses: Option<u32>,
+    },
+    /// List a room's join links.
+    List {
+        /// The room.
+        room: String,
+    },
+    /// Revoke a join link: nobody joins by it any more.
+    Revoke {
+        /// The room.
+        room: String,
+        /// The link (or its code).
+        link: String,
+    },
+}
+
+/// A duration as people write it: 90s, 30m, 12h, 7d, or a number of seconds.
+fn parse_duration(text: &str) -> Result<u64, String> {
+    let (number, unit) = match text.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&text[..i], c),
+        _ => (text, 's'),
+    };
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?}: write 90s, 30m, 12h or 7d"))?;
+    let scale = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        _ => return Err(format!("{text:?}: the unit is s, m, h or d")),
+    };
+    n.checked_mul(scale)
+        .filter(|s| *s > 0)
+        .ok_or_else(|| format!("{text:?}: out of range"))
 }
 
 /// `mimi room preauth ...`.
@@ -603,6 +654,71 @@ pub fn room(cmd: RoomCommand, common: &Common) -> anyhow::Result<()> {
         }
         RoomCommand::Preauth(PreauthCommand::Remove { room, role, claim }) => {
             change_preauth(&mut p, common, false, &room, role, claim)?;
+        }
+        RoomCommand::Link(LinkCommand::Create {
+            room,
+            password,
+            expires,
+            uses,
+        }) => {
+            let id = p.room_id(&room).map_err(failure)?;
+            let spinner = common.spin("creating a join link");
+            let (link, epoch) = p
+                .create_link(&id, password.as_deref(), expires, uses)
+                .map_err(failure)?;
+            drop(spinner);
+            common.print(
+                json!({"room": id.to_string(), "link": link, "epoch": epoch}),
+                || {
+                    format!(
+                        "created a join link of {id}:\n{link}\njoin with `{}`",
+                        crate::safe::command(&[
+                            "mimi",
+                            "room",
+                            "join",
+                            id.as_str(),
+                            "--link",
+                            &link
+                        ])
+                    )
+                },
+            );
+        }
+        RoomCommand::Link(LinkCommand::List { room }) => {
+            let id = p.room_id(&room).map_err(failure)?;
+            let links = p.links(&id).map_err(failure)?;
+            common.print(json!({"room": id.to_string(), "links": links}), || {
+                if links.is_empty() {
+                    return format!("{id} has no join links");
+                }
+                links
+                    .iter()
+                    .map(|l| {
+                        let mut terms = Vec::new();
+                        if let Some(t) = l.expires {
+                            terms.push(format!("expires {t}"));
+                        }
+                        if let Some(n) = l.uses {
+                            terms.push(format!("{n} uses"));
+                        }
+                        if l.password {
+                            terms.push("password".into());
+                        }
+                        format!("{}  {}", crate::safe::visible(&l.link), terms.join(", "))
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
+        RoomCommand::Link(LinkCommand::Revoke { room, link }) => {
+            let id = p.room_id(&room).map_err(failure)?;
+            let (_, epoch) = p
+                .change_policy(&id, &PolicyChange::RevokeLink(link.clone()))
+                .map_err(failure)?;
+            common.print(
+                json!({"room": id.to_string(), "link": link, "revoked": true, "epoch": epoch}),
+                || format!("revoked the join link {}", crate::safe::visible(&link)),
+            );
         }
         RoomCommand::Show { room } => {
             let id = p.room_id(&room).map_err(failure)?;

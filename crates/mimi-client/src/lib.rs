@@ -28,7 +28,7 @@ use mimi_policy::id::{ClientId, RoomId, UserId};
 use serde::{Deserialize, Serialize};
 
 pub use api::{Api, ApiFailure, CA_CERT_ENV, install_crypto_provider};
-pub use policy::{PREAUTH_ROLES, PolicyChange, PreauthEntry, parse_claim};
+pub use policy::{LinkInfo, PREAUTH_ROLES, PolicyChange, PreauthEntry, parse_claim};
 pub use rooms::{Joined, Moderation};
 
 /// KeyPackages a new device uploads (plus a last-resort one).

@@ -5,6 +5,7 @@
 
 use mimi_policy::document::{PreauthItem, SeedDocument, from_value, parse_room};
 use mimi_policy::id::RoomId;
+use mimi_policy::link::LinkTerms;
 use mimi_policy::room::Room;
 use serde_json::Value;
 
@@ -22,6 +23,10 @@ pub enum PolicyChange {
     /// A whole room document (JSON, as `mimi room show --json` prints it); its participants
     /// and clients must be the room's.
     Document(String),
+    /// Lists a join link (its entry, [`mimi_policy::link`]).
+    AddLink(String),
+    /// Takes the join link a link or code names off the list: it is revoked.
+    RevokeLink(String),
     /// Adds (`add`) or removes a claim on the pre-authorization list of `role`.
     Preauth {
         /// Add, else remove.
@@ -31,6 +36,19 @@ pub enum PolicyChange {
         /// `kind:value`: user, domain, team, workgroup, group or system.
         claim: String,
     },
+}
+
+/// One join link of a room.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LinkInfo {
+    /// The link to hand out.
+    pub link: String,
+    /// When it stops letting people in (unix seconds).
+    pub expires: Option<u64>,
+    /// How many different users it lets in.
+    pub uses: Option<u32>,
+    /// Whether it asks for its own password.
+    pub password: bool,
 }
 
 /// One entry of a pre-authorization list.
@@ -142,6 +160,25 @@ fn proposed(room: &Room, change: &PolicyChange) -> Result<Room, ClientError> {
             let doc: SeedDocument = from_value(value).map_err(input)?;
             doc.into_room().map_err(input)?
         }
+        PolicyChange::AddLink(entry) => {
+            let mut doc = seed_doc(room)?;
+            doc.policy.join_links.push(entry.clone());
+            doc.into_room().map_err(input)?
+        }
+        PolicyChange::RevokeLink(link) => {
+            let mut doc = seed_doc(room)?;
+            let code = mimi_policy::link::code_of(link);
+            let before = doc.policy.join_links.len();
+            doc.policy
+                .join_links
+                .retain(|l| mimi_policy::link::code_of(l) != code);
+            if doc.policy.join_links.len() == before {
+                return Err(ClientError::Input(format!(
+                    "the room has no join link {link:?} (`mimi room link list` shows them)"
+                )));
+            }
+            doc.into_room().map_err(input)?
+        }
         PolicyChange::Preauth { add, role, claim } => {
             let item = parse_claim(claim)?;
             let mut doc = seed_doc(room)?;
@@ -186,6 +223,74 @@ impl Profile {
             let doc = mimi_policy::document::room_to_value(&group.room()?);
             Ok((doc, epoch))
         })
+    }
+
+    /// Creates a join link of `room` (an owner, an admin or the owning provider's system
+    /// user): lists it with its terms, and returns the link to hand out and the epoch.
+    /// `expires_in` seconds from now, `uses` different users, and its own `password`.
+    pub fn create_link(
+        &mut self,
+        room: &RoomId,
+        password: Option<&str>,
+        expires_in: Option<u64>,
+        uses: Option<u32>,
+    ) -> Result<(String, u64), ClientError> {
+        use openmls_traits::OpenMlsProvider as _;
+        use openmls_traits::random::OpenMlsRand as _;
+        if password == Some("") {
+            return Err(ClientError::Input(
+                "an empty password protects nothing; omit it".into(),
+            ));
+        }
+        if uses == Some(0) {
+            return Err(ClientError::Input(
+                "a link of no uses lets nobody in".into(),
+            ));
+        }
+        let (client, _) = self.device()?;
+        let random = client
+            .provider()
+            .rand()
+            .random_array()
+            .map_err(|e| ClientError::Input(format!("no randomness for a link: {e:?}")))?;
+        let code = mimi_policy::link::new_code(random);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let terms = LinkTerms {
+            room: room.to_string(),
+            password_hash: password.map(|p| mimi_policy::link::password_hash(&code, p)),
+            code,
+            expires: expires_in.map(|s| now.saturating_add(s)),
+            max_uses: uses,
+        };
+        let (_, epoch) = self.change_policy(room, &PolicyChange::AddLink(terms.entry()))?;
+        Ok((terms.shareable(), epoch))
+    }
+
+    /// The join links of `room`, as this device's group holds them.
+    pub fn links(&self, room: &RoomId) -> Result<Vec<LinkInfo>, ClientError> {
+        let group = self.ready_group(room)?;
+        let doc = seed_doc(&group.room()?)?;
+        Ok(doc
+            .policy
+            .join_links
+            .iter()
+            .map(|entry| match LinkTerms::parse(entry) {
+                Some(t) => LinkInfo {
+                    link: t.shareable(),
+                    expires: t.expires,
+                    uses: t.max_uses,
+                    password: t.password_hash.is_some(),
+                },
+                None => LinkInfo {
+                    link: entry.clone(),
+                    expires: None,
+                    uses: None,
+                    password: false,
+                },
+            })
+            .collect())
     }
 
     /// The pre-authorization lists of `room`, as this device's group holds them.

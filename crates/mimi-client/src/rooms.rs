@@ -218,20 +218,23 @@ impl Profile {
                 old.forget(client)?;
             }
             let path = format!("{}/group-info", room_path(room));
-            let info: GroupInfo = match link {
-                Some(link) => p.api.post(
+            let info: GroupInfo = if link.is_some() || password.is_some() {
+                p.api.post(
                     &path,
                     Some(token),
                     &JoinInfo {
-                        link: Some(link.to_owned()),
+                        link: link.map(str::to_owned),
                         password: password.map(str::to_owned),
                     },
-                )?,
-                None => p.api.get(&path, Some(token))?,
+                )?
+            } else {
+                p.api.get(&path, Some(token))?
             };
             let group_info = api::unb64("group_info", &info.group_info)?;
             let tree = api::unb64("ratchet_tree", &info.ratchet_tree)?;
-            let code = link.map(|l| JoinCode::new(l, password.map(str::to_owned)));
+            // A password alone travels with an empty link.
+            let code = (link.is_some() || password.is_some())
+                .then(|| JoinCode::new(link.unwrap_or_default(), password.map(str::to_owned)));
             let (mut group, out) = match client.join_external(&group_info, &tree, code.as_ref()) {
                 // In the group by the provider's account but with no state here (a join
                 // whose answer was lost): back in its own place.

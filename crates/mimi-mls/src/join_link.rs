@@ -1,5 +1,6 @@
-//! Join links at the MLS level. A joiner names the link it holds (and the room password, if
-//! the room has one) in its external commit's authenticated data, framed as Safe AAD
+//! Join links at the MLS level. A joiner names the link it holds (and the password, if the
+//! link or the room has one; an empty link for a password alone) in its external commit's
+//! authenticated data, framed as Safe AAD
 //! (mls-extensions §4.9) with one item under the `join_links` component ID. The hub and every
 //! member read it back and decide the join with the room policy, which accepts a link only
 //! when it is one of the room's active `join_links`; so members can verify a link join as
@@ -81,11 +82,12 @@ impl JoinCode {
     }
 
     /// The link as the policy decides it: one that must be listed in the room's
-    /// `join_links` (a listed link was vetted when it was listed).
+    /// `join_links` (a listed link was vetted when it was listed). An empty link is none: a
+    /// password alone, for a password-protected room's other ways in.
     pub fn to_link(&self) -> Link {
         Link {
             issued_by: None,
-            code: Some(self.link.clone()),
+            code: (!self.link.is_empty()).then(|| self.link.clone()),
             password: self.password.clone(),
             expired: false,
             uses: 0,

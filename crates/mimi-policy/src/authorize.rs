@@ -223,22 +223,27 @@ fn logger_present(room: &Room) -> bool {
     room.count(seed_role::SYSTEM_CLIENT).active > 0
 }
 
-/// Checks a join link: one of the room's active `join_links` when it names its code, a
-/// trusted issuer when it names one (`trusted_issuer`), not expired, uses left, the room's
-/// password.
+/// Checks a join link: one of the room's active `join_links` when it names its code (matched
+/// by its code, [`crate::link::code_of`]), a trusted issuer when it names one
+/// (`trusted_issuer`), not expired, uses left, and the password: the listed link's own, or
+/// else the room's.
 fn check_link(
     room: &Room,
     link: &Link,
     rule: Rule,
     trusted_issuer: impl Fn(&UserId) -> bool,
 ) -> Check {
+    let mut terms = None;
     if let Some(code) = &link.code {
-        let listed = room
-            .components()
-            .join_links
-            .as_ref()
-            .is_some_and(|links| links.0.iter().any(|l| l.join_link.0 == *code));
-        ensure(listed, DenyCode::LinkExpired, rule)?;
+        let wanted = crate::link::code_of(code);
+        let listed = room.components().join_links.as_ref().and_then(|links| {
+            links
+                .0
+                .iter()
+                .find(|l| crate::link::code_of(&l.join_link.0) == wanted)
+        });
+        ensure(listed.is_some(), DenyCode::BadLink, rule)?;
+        terms = listed.and_then(|l| crate::link::LinkTerms::parse(&l.join_link.0));
     }
     let issuer_ok = match &link.issued_by {
         Some(issuer) => trusted_issuer(issuer),
@@ -252,9 +257,21 @@ fn check_link(
         DenyCode::LinkExhausted,
         rule,
     )?;
+    match terms.filter(|t| t.password_hash.is_some()) {
+        Some(own) => ensure(
+            own.password_matches(link.password.as_deref()),
+            DenyCode::BadPassword,
+            rule,
+        ),
+        None => check_room_password(room, link.password.as_deref(), rule),
+    }
+}
+
+/// A password-protected seed room asks everyone who comes in by itself for its password.
+fn check_room_password(room: &Room, given: Option<&str>, rule: Rule) -> Check {
     if let Some(password) = room.seed().and_then(|s| s.password.as_deref()) {
         ensure(
-            link.password.as_deref() == Some(password),
+            given.is_some_and(|g| crate::secret_eq(g.as_bytes(), password.as_bytes())),
             DenyCode::BadPassword,
             rule,
         )?;

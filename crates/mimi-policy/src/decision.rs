@@ -46,7 +46,9 @@ pub enum DenyCode {
     LoggerRequired,
     /// The sender has no voice.
     NoVoice,
-    /// The join link has expired or was revoked.
+    /// The join link is not one of the room's: never issued, or revoked.
+    BadLink,
+    /// The join link has expired.
     LinkExpired,
     /// The join link has been used as often as it may be.
     LinkExhausted,
@@ -110,6 +112,7 @@ impl DenyCode {
             Self::SystemUserProtected => "system-user-protected",
             Self::LoggerRequired => "logger-required",
             Self::NoVoice => "no-voice",
+            Self::BadLink => "bad-link",
             Self::LinkExpired => "link-expired",
             Self::LinkExhausted => "link-exhausted",
             Self::LinkNotTrusted => "link-not-trusted",

@@ -63,6 +63,7 @@ pub mod effect;
 pub mod fixed_room;
 pub mod host;
 pub mod id;
+pub mod link;
 pub mod name;
 pub mod operation;
 pub mod participant_list;
@@ -77,3 +78,12 @@ pub use authorize::{authorize, authorize_list_update, key_package_access, plan};
 pub use decision::{Decision, DenyCode};
 pub use operation::{Action, Actor, Operation};
 pub use room::Room;
+
+/// True when two secrets (passwords, their hashes) are equal, in a time that does not depend
+/// on where they differ or on their lengths: their SHA-256 digests are compared in constant
+/// time.
+pub fn secret_eq(a: &[u8], b: &[u8]) -> bool {
+    use sha2::{Digest as _, Sha256};
+    use subtle::ConstantTimeEq as _;
+    bool::from(Sha256::digest(a).ct_eq(&Sha256::digest(b)))
+}

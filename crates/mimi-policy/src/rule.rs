@@ -46,6 +46,8 @@ rules! {
     SEED_JOIN_OCCUPANT = "SEED-JOIN-1": "join: the joining user is an occupant (owner, admin or member) or pre-authorized to become one";
     SEED_JOIN_OPEN = "SEED-JOIN-2": "join: the target room is open";
     SEED_JOIN_LINK = "SEED-JOIN-3": "join: the joining user has a valid link (and password), signed by an admin, an owner or the owning provider's system user";
+    SEED_JOIN_PASSWORD = "SEED-JOIN-PASSWORD": "join: a password-protected room asks every newcomer who comes in by itself (open, pre-authorized) for its password";
+    SEED_LINK = "SEED-LINK": "join links: an owner, an admin or the owning provider's system user lists and revokes the room's join links";
     SEED_JOIN_LOGGER = "SEED-JOIN-4": "join: the joining user is the system logger of a logging room";
     SEED_JOIN_DENIED = "SEED-JOIN-5": "join: the user is not an occupant or pre-authorized, the room is not open, and there is no valid link";
     SEED_JOIN_KNOCK_FIRST = "SEED-JOIN-KNOCK": "knock-first room: a user who is not an occupant or pre-authorized must knock and be accepted";

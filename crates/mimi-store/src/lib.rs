@@ -23,6 +23,7 @@ mod store {
     pub mod consents;
     pub mod delivery;
     pub mod key_packages;
+    pub mod links;
     pub mod reports;
     pub mod rooms;
 }
@@ -34,6 +35,7 @@ pub use store::accounts::Accounts;
 pub use store::consents::Consents;
 pub use store::delivery::Delivery;
 pub use store::key_packages::KeyPackages;
+pub use store::links::Links;
 pub use store::reports::Reports;
 pub use store::rooms::Rooms;
 
@@ -414,15 +416,15 @@ pub struct Position {
 /// The provider's durable state, one trait per responsibility. [`SqlStore`] implements them
 /// on SQLite and PostgreSQL; the conformance suite (`tests/conformance.rs`) runs against
 /// both. Bring the methods into scope with `use mimi_store::prelude::*`.
-pub trait Store: Accounts + KeyPackages + Consents + Rooms + Delivery + Reports {}
+pub trait Store: Accounts + KeyPackages + Consents + Rooms + Delivery + Reports + Links {}
 
-impl<T: Accounts + KeyPackages + Consents + Rooms + Delivery + Reports> Store for T {}
+impl<T: Accounts + KeyPackages + Consents + Rooms + Delivery + Reports + Links> Store for T {}
 
 /// The store's traits, for their methods: `use mimi_store::prelude::*`.
 pub mod prelude {
     pub use crate::{
-        Accounts as _, Consents as _, Delivery as _, KeyPackages as _, Reports as _, Rooms as _,
-        Store as _,
+        Accounts as _, Consents as _, Delivery as _, KeyPackages as _, Links as _, Reports as _,
+        Rooms as _, Store as _,
     };
 }
 

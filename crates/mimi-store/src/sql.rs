@@ -15,6 +15,7 @@ mod accounts;
 mod consents;
 mod delivery;
 mod key_packages;
+mod links;
 mod reports;
 mod rooms;
 

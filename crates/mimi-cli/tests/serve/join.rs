@@ -182,7 +182,7 @@ fn a_join_link_with_the_rooms_password_lets_one_in_and_a_bad_one_is_refused_by_i
                 "--password",
                 "sesame",
             ],
-            "link-expired",
+            "bad-link",
         ),
         (
             vec![

@@ -11,6 +11,7 @@ mod http;
 mod join;
 mod knocks;
 mod lifecycle;
+mod links;
 mod moderation;
 mod output;
 mod policy;

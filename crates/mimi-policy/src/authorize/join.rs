@@ -1,8 +1,8 @@
 //! Ways in: create, add, KeyPackage access, external join and GroupInfo, knock.
 
 use super::{
-    Outcome, check_link, check_move, check_new_client, check_new_client_name, deny,
-    is_system_client, logger_present, member_actor, rp_actor, user_actor,
+    Outcome, check_link, check_move, check_new_client, check_new_client_name, check_room_password,
+    deny, is_system_client, logger_present, member_actor, rp_actor, user_actor,
 };
 use crate::capability::Capability as C;
 use crate::decision::{Decision, DenyCode, ensure};
@@ -228,6 +228,9 @@ pub(super) fn external_join(
     let Some(seed) = room.seed() else {
         return external_join_rp(room, joiner, link, role, current);
     };
+    // A password given without a link is for a password-protected room's other ways in.
+    let password = link.and_then(|l| l.password.as_deref());
+    let real_link = link.filter(|l| l.code.is_some() || l.issued_by.is_some());
     ensure(current != BANNED, DenyCode::Banned, rule::SEED_OUTCAST)?;
     let system_client = is_system_client(room, &joiner.user);
     let (new_role, allowed) = if system_client {
@@ -242,15 +245,17 @@ pub(super) fn external_join(
     } else if room.fixed_membership() {
         return Err(deny(DenyCode::FixedMembership, rule::SEED_JOIN_FIXED));
     } else if let Some(r) = room.preauth().first_match(&joiner.claims) {
+        check_room_password(room, password, rule::SEED_JOIN_PASSWORD)?;
         (r, rule::SEED_JOIN_OCCUPANT)
     } else if seed.is_open() {
+        check_room_password(room, password, rule::SEED_JOIN_PASSWORD)?;
         let entry = if seed.moderated {
             R::VISITOR
         } else {
             R::PARTICIPANT
         };
         (entry, rule::SEED_JOIN_OPEN)
-    } else if let Some(link) = link {
+    } else if let Some(link) = real_link {
         let issuer_ok = |issuer: &UserId| {
             Affiliation::of_role(room.role_of(issuer)).is_moderator()
                 || seed.is_owning_system(issuer)

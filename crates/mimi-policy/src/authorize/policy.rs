@@ -62,7 +62,23 @@ pub(super) fn send_message(room: &Room, actor: &Actor, since_update: Option<u64>
 
 /// Replace the room's policy by `proposed`'s.
 pub(super) fn update_policy(room: &Room, actor: &Actor, proposed: &Room) -> Outcome {
+    // Only the join links change: an admin may make that change too (SEED-LINK).
+    let links_only = {
+        let (mut a, mut b) = (room.components().clone(), proposed.components().clone());
+        let changed = a.join_links != b.join_links;
+        a.join_links = None;
+        b.join_links = None;
+        changed
+            && a == b
+            && proposed.seed() == room.seed()
+            && proposed.roles() == room.roles()
+            && proposed.preauth() == room.preauth()
+    };
     let (actor_role, shape_rule) = match room.seed() {
+        Some(seed) if links_only => {
+            moderator_or_owning_system(room, seed, actor, rule::SEED_LINK)?;
+            (None, rule::SEED_POLICY_SHAPE)
+        }
         Some(seed) => {
             owner_or_owning_system(room, seed, actor, rule::SEED_POLICY)?;
             (None, rule::SEED_POLICY_SHAPE)
@@ -93,6 +109,9 @@ pub(super) fn update_policy(room: &Room, actor: &Actor, proposed: &Room) -> Outc
         fixed_rule,
     )?;
     let Some(r) = actor_role else {
+        if links_only {
+            return Ok(Decision::allow(rule::SEED_LINK));
+        }
         ensure(
             proposed.seed() != room.seed()
                 || proposed.roles() != room.roles()
@@ -165,6 +184,26 @@ fn owner_or_owning_system(
             let u = member_actor(room, actor)?;
             ensure(
                 affiliation(room, &u.user) == Affiliation::Owner,
+                DenyCode::NotAllowed,
+                rule,
+            )
+        }
+    }
+}
+
+/// An admin, an owner or the owning provider's system user (`rule` denies anyone else).
+fn moderator_or_owning_system(
+    room: &Room,
+    seed: &crate::seed::SeedProfile,
+    actor: &Actor,
+    rule: rule::Rule,
+) -> Result<(), Decision> {
+    match actor {
+        Actor::System(_) => owner_or_owning_system(room, seed, actor, rule),
+        Actor::User(_) => {
+            let u = member_actor(room, actor)?;
+            ensure(
+                affiliation(room, &u.user).is_moderator(),
                 DenyCode::NotAllowed,
                 rule,
             )

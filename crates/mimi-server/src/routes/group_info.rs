@@ -4,8 +4,10 @@
 use axum::Json;
 use axum::extract::State;
 use mimi_policy::id::{ClientId, RoomId};
+use mimi_policy::link::LinkTerms;
 use mimi_policy::operation::{Action, Link};
-use mimi_policy::{Actor, Operation, authorize};
+use mimi_policy::{Actor, Decision, DenyCode, Operation, authorize, rule};
+use mimi_store::Links as _;
 
 use super::{ApiJson, ApiPath, room_id, to_b64, visible};
 use crate::auth::Caller;
@@ -36,9 +38,11 @@ pub async fn group_info_with_link(
 ) -> Result<Json<GroupInfo>, ApiError> {
     let id = room_id(&state, &provider, &name)?;
     let client = caller.device()?.clone();
-    let link = body.link.map(|code| Link {
+    // A password without a link is for a password-protected room's other ways in.
+    let given = body.link.is_some() || body.password.is_some();
+    let link = given.then_some(Link {
         issued_by: None,
-        code: Some(code),
+        code: body.link,
         password: body.password,
         expired: false,
         uses: 0,
@@ -47,15 +51,40 @@ pub async fn group_info_with_link(
     serve(&state, &id, &client, link).await
 }
 
+/// The listed terms of the link `presented` names in `policy`'s join links, if it is listed
+/// and is a mimi link.
+fn listed_terms(policy: &mimi_policy::Room, presented: &str) -> Option<LinkTerms> {
+    let code = mimi_policy::link::code_of(presented);
+    policy
+        .components()
+        .join_links
+        .as_ref()?
+        .0
+        .iter()
+        .filter(|l| mimi_policy::link::code_of(&l.join_link.0) == code)
+        .find_map(|l| LinkTerms::parse(&l.join_link.0))
+}
+
 async fn serve(
     state: &AppState,
     id: &RoomId,
     client: &ClientId,
-    link: Option<Link>,
+    mut link: Option<Link>,
 ) -> Result<Json<GroupInfo>, ApiError> {
     let mut room = state.room(id).await?;
     let policy = room.hub.policy();
     if !policy.clients().contains_key(client.user()) {
+        // The hub's clock decides a link's expiry (docs/decisions/0010).
+        let terms = link
+            .as_ref()
+            .and_then(|l| l.code.as_deref())
+            .and_then(|presented| listed_terms(policy, presented));
+        if let (Some(l), Some(t)) = (link.as_mut(), &terms) {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            l.expired = t.expires.is_some_and(|at| at <= now);
+        }
         let op = Operation {
             actor: Actor::user(client.user().clone(), Some(client.name())),
             action: Action::FetchGroupInfo { link },
@@ -64,6 +93,18 @@ async fn serve(
         if !decision.is_allowed() {
             visible(policy, id, client.user())?;
             return Err(decision.into());
+        }
+        // Let in by the link: one of its uses, unless this user had one already.
+        if decision.rule().id == rule::SEED_JOIN_LINK.id
+            && let Some(t) = terms.filter(|t| t.max_uses.is_some())
+        {
+            let recorded = state
+                .store
+                .record_link_use(id, &t.code, client.user(), t.max_uses)
+                .await?;
+            if !recorded {
+                return Err(Decision::deny(DenyCode::LinkExhausted, rule::SEED_JOIN_LINK).into());
+            }
         }
     }
     let gi = room.hub.group_info(&state.hub)?.to_vec();

@@ -11,7 +11,8 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 /// The room document, as `mimi policy check` reads it, to those the room shows it to
-/// (`mimi_policy::host::document_visible_to`); to anyone else the room does not exist.
+/// (`mimi_policy::host::document_visible_to`); to anyone else the room does not exist. Only
+/// a user with a client in the room sees its password and join links.
 #[utoipa::path(get, path = "/v1/rooms/{provider}/{room}", tag = "rooms", security(("bearer" = [])), params(("provider" = String, Path, description = "the hosting provider's domain"), ("room" = String, Path, description = "the room's name")), responses((status = 200, description = "the room document", body = Object), (status = "4XX", description = "refused: a stable code and a message for people", body = mimi_api::ErrorBody)))]
 pub async fn show(
     State(state): State<AppState>,
@@ -24,7 +25,16 @@ pub async fn show(
     if !document_visible_to(policy, &caller.user).is_allowed() {
         return Err(ApiError::NoRoom(id));
     }
-    Ok(Json(mimi_policy::document::room_to_value(policy)))
+    let mut doc = mimi_policy::document::room_to_value(policy);
+    if !policy.clients().contains_key(&caller.user) {
+        // The room's secrets are its members' alone: a discoverable room shows its document
+        // to anyone, but not the password or the join links that let people in.
+        if let Some(p) = doc.get_mut("policy").and_then(|p| p.as_object_mut()) {
+            p.remove("password");
+            p.remove("join-links");
+        }
+    }
+    Ok(Json(doc))
 }
 
 /// The room document at the seed draft's own address ("Example Use").

@@ -62,6 +62,8 @@ conformance!(
     a_withdrawn_knock_goes_with_its_undelivered_notifications,
     a_change_that_places_a_knocker_answers_its_knock,
     abuse_reports_are_kept_newest_first_after_their_room,
+    a_join_link_lets_in_as_many_different_users_as_it_has_uses,
+    concurrent_joiners_never_overspend_a_link,
     allowance_claims_count_until_used,
     allowance_claims_are_bounded_per_target_too,
     expired_allowance_claims_are_purged_by_the_next_claim,

@@ -422,11 +422,11 @@ fn seed_join_3_listed_link_is_trusted_unlisted_is_revoked() {
         join(json!({ "code": "https://example.com/j/7f3a", "password": "s3cret" })),
         "SEED-JOIN-3",
     );
-    // One that is not listed is expired or revoked, whoever is said to have issued it.
+    // One that is not listed is unknown or revoked, whoever is said to have issued it.
     deny(
         &r,
         join(json!({ "code": "https://example.com/j/0000", "password": "s3cret" })),
-        "link-expired",
+        "bad-link",
         "SEED-JOIN-3",
     );
     deny(
@@ -435,7 +435,7 @@ fn seed_join_3_listed_link_is_trusted_unlisted_is_revoked() {
             json!({ "code": "https://example.com/j/0000", "issued-by": CAROL,
                      "password": "s3cret" }),
         ),
-        "link-expired",
+        "bad-link",
         "SEED-JOIN-3",
     );
     // The room password still applies.
@@ -450,7 +450,7 @@ fn seed_join_3_listed_link_is_trusted_unlisted_is_revoked() {
     deny(
         &bare,
         join(json!({ "code": "https://example.com/j/7f3a" })),
-        "link-expired",
+        "bad-link",
         "SEED-JOIN-3",
     );
 }

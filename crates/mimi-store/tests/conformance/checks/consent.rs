@@ -294,3 +294,68 @@ pub async fn abuse_reports_are_kept_newest_first_after_their_room(db: &Db) {
     assert!(kept[0].created_at > 0);
     assert_eq!(s.reports(1).await.unwrap().len(), 1);
 }
+
+pub async fn a_join_link_lets_in_as_many_different_users_as_it_has_uses(db: &Db) {
+    let s = &db.store;
+    let team = room_id("team");
+    assert_eq!(s.link_uses(&team, "CODE").await.unwrap(), 0);
+    assert!(
+        s.record_link_use(&team, "CODE", &user("bob"), Some(2))
+            .await
+            .unwrap()
+    );
+    // The same user again spends nothing.
+    assert!(
+        s.record_link_use(&team, "CODE", &user("bob"), Some(2))
+            .await
+            .unwrap()
+    );
+    assert!(
+        s.record_link_use(&team, "CODE", &user("carol"), Some(2))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.record_link_use(&team, "CODE", &user("dave"), Some(2))
+            .await
+            .unwrap()
+    );
+    assert_eq!(s.link_uses(&team, "CODE").await.unwrap(), 2);
+    // Another link, and a link without a limit, count apart.
+    assert!(
+        s.record_link_use(&team, "OTHER", &user("dave"), Some(1))
+            .await
+            .unwrap()
+    );
+    for n in ["erin", "frank", "grace"] {
+        assert!(
+            s.record_link_use(&team, "OPEN", &user(n), None)
+                .await
+                .unwrap()
+        );
+    }
+    assert_eq!(s.link_uses(&team, "OPEN").await.unwrap(), 3);
+}
+
+pub async fn concurrent_joiners_never_overspend_a_link(db: &Db) {
+    let s = &db.store;
+    let team = room_id("team");
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let store = s.clone();
+        let team = team.clone();
+        tasks.push(tokio::spawn(async move {
+            let joiner = user(&format!("user{i}"));
+            store
+                .record_link_use(&team, "CODE", &joiner, Some(3))
+                .await
+                .unwrap()
+        }));
+    }
+    let mut taken = 0;
+    for t in tasks {
+        taken += usize::from(t.await.unwrap());
+    }
+    assert_eq!(taken, 3);
+    assert_eq!(s.link_uses(&team, "CODE").await.unwrap(), 3);
+}

@@ -1,0 +1,193 @@
+//! Join links from the command line: created by owners and admins, listed in the room's
+//! policy by their commit (so the hub and every member know who issued them), refused with
+//! their own code when unknown or revoked, expired, used up, or without their password.
+
+use crate::client::{account, events, mimi, ok};
+use crate::moderation::refusal;
+use crate::server::{Server, scratch};
+
+#[test]
+fn a_join_link_lets_as_many_holders_in_as_it_has_uses_until_revoked() {
+    let dir = scratch("links-uses");
+    let server = Server::start(&dir, &[]);
+    let url = format!("http://{}", server.addr);
+    let names = ["alice", "bob", "carol", "dave", "erin"];
+    let [alice, bob, carol, dave, erin] = names.map(|p| dir.join(p));
+    for (p, u) in [&alice, &bob, &carol, &dave, &erin].into_iter().zip(names) {
+        account(p, &url, u);
+    }
+    ok(&bob, &["consent", "grant", "alice"]);
+    ok(&alice, &["room", "create", "team"]);
+    ok(&alice, &["room", "add", "team", "bob"]);
+    ok(&bob, &["sync"]);
+
+    // A member issues no links.
+    let refused = refusal(&bob, &["room", "link", "create", "team"]);
+    assert_eq!(
+        (&refused["code"], &refused["rule"]),
+        (&"not-allowed".into(), &"SEED-LINK".into())
+    );
+    let created = events(&ok(
+        &alice,
+        &["room", "link", "create", "team", "--uses", "2", "--json"],
+    ));
+    let link = created[0]["link"].as_str().unwrap().to_owned();
+    assert!(
+        link.starts_with("mimi://example.com/r/team?link="),
+        "{link}"
+    );
+    assert!(link.ends_with("&uses=2"), "{link}");
+    let listed = events(&ok(&alice, &["room", "link", "list", "team", "--json"]));
+    assert_eq!(listed[0]["links"][0]["link"], link.as_str());
+    assert_eq!(listed[0]["links"][0]["uses"], 2);
+    // bob's client took the listing commit: the link's issuer is checked by every member.
+    ok(&bob, &["sync"]);
+
+    ok(&carol, &["room", "join", "team", "--link", &link]);
+    // Trying again costs carol no second use.
+    let again = mimi(&carol, &["room", "join", "team", "--link", &link]);
+    assert!(again.stderr.contains("already"), "{}", again.stderr);
+    ok(&dave, &["room", "join", "team", "--link", &link]);
+    let spent = refusal(&erin, &["room", "join", "team", "--link", &link]);
+    assert_eq!(
+        (&spent["code"], &spent["rule"]),
+        (&"link-exhausted".into(), &"SEED-JOIN-3".into())
+    );
+    let doc: serde_json::Value =
+        serde_json::from_str(&ok(&alice, &["room", "show", "team", "--json"])).unwrap();
+    let members = doc["user-affiliations"]["member"].to_string();
+    assert!(
+        members.contains("u/carol") && members.contains("u/dave"),
+        "{doc}"
+    );
+
+    // Revoked, a link is refused like one never issued.
+    ok(&alice, &["sync"]);
+    let fresh = events(&ok(&alice, &["room", "link", "create", "team", "--json"]));
+    let fresh = fresh[0]["link"].as_str().unwrap().to_owned();
+    ok(&alice, &["room", "link", "revoke", "team", &fresh]);
+    let revoked = refusal(&erin, &["room", "join", "team", "--link", &fresh]);
+    assert_eq!(revoked["code"], "bad-link", "{revoked}");
+    let forged = refusal(
+        &erin,
+        &[
+            "room",
+            "join",
+            "team",
+            "--link",
+            "mimi://example.com/r/team?link=AAAA",
+        ],
+    );
+    assert_eq!(forged["code"], "bad-link", "{forged}");
+    assert_eq!(server.terminate(), Some(0));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_link_asks_for_its_password_and_stops_when_it_expires_and_admins_issue_links_too() {
+    let dir = scratch("links-terms");
+    let server = Server::start(&dir, &[]);
+    let url = format!("http://{}", server.addr);
+    let names = ["alice", "carol", "frank", "gina"];
+    let [alice, carol, frank, gina] = names.map(|p| dir.join(p));
+    for (p, u) in [&alice, &carol, &frank, &gina].into_iter().zip(names) {
+        account(p, &url, u);
+    }
+    ok(&carol, &["consent", "grant", "alice"]);
+    ok(&alice, &["room", "create", "team"]);
+    ok(&alice, &["room", "add", "team", "carol"]);
+    ok(&alice, &["room", "affiliation", "team", "carol", "admin"]);
+    ok(&carol, &["sync"]);
+
+    // carol, an admin, issues a link with a password.
+    let created = events(&ok(
+        &carol,
+        &[
+            "room",
+            "link",
+            "create",
+            "team",
+            "--password",
+            "sesame",
+            "--json",
+        ],
+    ));
+    let link = created[0]["link"].as_str().unwrap().to_owned();
+    assert!(
+        !link.contains("password"),
+        "the hash stays in the room: {link}"
+    );
+    for args in [
+        vec!["room", "join", "team", "--link", &link],
+        vec![
+            "room",
+            "join",
+            "team",
+            "--link",
+            &link,
+            "--password",
+            "open",
+        ],
+    ] {
+        let refused = refusal(&frank, &args);
+        assert_eq!(refused["code"], "bad-password", "{refused}");
+    }
+    ok(
+        &frank,
+        &[
+            "room",
+            "join",
+            "team",
+            "--link",
+            &link,
+            "--password",
+            "sesame",
+        ],
+    );
+
+    // A link of one second is expired a moment later.
+    ok(&carol, &["sync"]);
+    let created = events(&ok(
+        &carol,
+        &[
+            "room",
+            "link",
+            "create",
+            "team",
+            "--expires",
+            "1s",
+            "--json",
+        ],
+    ));
+    let short = created[0]["link"].as_str().unwrap().to_owned();
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let late = refusal(&gina, &["room", "join", "team", "--link", &short]);
+    assert_eq!(late["code"], "link-expired", "{late}");
+    assert_eq!(server.terminate(), Some(0));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_password_protected_open_room_asks_every_newcomer_for_its_password() {
+    let dir = scratch("links-room-password");
+    let server = Server::start(&dir, &[]);
+    let url = format!("http://{}", server.addr);
+    let [alice, bob] = ["alice", "bob"].map(|p| dir.join(p));
+    account(&alice, &url, "alice");
+    account(&bob, &url, "bob");
+    ok(&alice, &["room", "create", "lounge", "--preset", "open"]);
+    ok(
+        &alice,
+        &["room", "policy", "lounge", "--set", "password=hunter2"],
+    );
+    let refused = refusal(&bob, &["room", "join", "lounge"]);
+    assert_eq!(
+        (&refused["code"], &refused["rule"]),
+        (&"bad-password".into(), &"SEED-JOIN-PASSWORD".into())
+    );
+    let wrong = refusal(&bob, &["room", "join", "lounge", "--password", "hunter3"]);
+    assert_eq!(wrong["code"], "bad-password", "{wrong}");
+    ok(&bob, &["room", "join", "lounge", "--password", "hunter2"]);
+    assert_eq!(server.terminate(), Some(0));
+    let _ = std::fs::remove_dir_all(dir);
+}

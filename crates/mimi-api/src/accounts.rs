@@ -50,6 +50,15 @@ pub struct Devices {
     pub devices: Vec<String>,
 }
 
+/// `GET /v1/account/rooms`: the rooms of this provider where the account has a device (and,
+/// asked by a device, that device has not).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AccountRooms {
+    /// The rooms' URIs.
+    pub rooms: Vec<String>,
+}
+
 /// `POST /v1/account/password`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

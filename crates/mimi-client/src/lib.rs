@@ -69,6 +69,14 @@ struct ProfileFile {
 struct DeviceFile {
     client: String,
     token: String,
+    /// Whether this device joined the rooms its user was in when it was added (its first
+    /// sync does; a device from before this was recorded counts as having done so).
+    #[serde(default = "yes")]
+    caught_up: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// A profile: an account on a provider and, once added, this device.
@@ -375,6 +383,7 @@ impl Profile {
             p.file.device = Some(DeviceFile {
                 client: id.to_string(),
                 token: token.clone(),
+                caught_up: false,
             });
             p.client = Some(client);
             p.save_account()?;

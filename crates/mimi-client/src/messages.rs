@@ -33,7 +33,7 @@ impl Profile {
     /// Receives what arrived since the last sync: joins rooms from Welcomes, applies
     /// commits, decrypts messages, then acknowledges it all.
     pub fn sync(&mut self) -> Result<Vec<Event>, ClientError> {
-        self.locked(|p| {
+        let mut events = self.locked(|p| {
             let (_, token) = p.device()?;
             let batch: SyncBatch = p.api.get("/v1/sync", Some(token))?;
             let events = p.apply(&batch)?;
@@ -41,7 +41,46 @@ impl Profile {
             // the received events applied; the next sync tries again.
             let _ = p.top_up();
             Ok(events)
-        })
+        })?;
+        events.extend(self.catch_up()?);
+        Ok(events)
+    }
+
+    /// A new device's first sync: joins, by external commit, every room of this provider
+    /// where its user has a device and it has none (the room policy lets a user's new
+    /// device in). Once done, never again: the user's later rooms bring all its devices.
+    fn catch_up(&mut self) -> Result<Vec<Event>, ClientError> {
+        if self.file.device.as_ref().is_none_or(|d| d.caught_up) {
+            return Ok(Vec::new());
+        }
+        let rooms: mimi_api::AccountRooms =
+            self.api.get("/v1/account/rooms", Some(self.device()?.1))?;
+        let mut events = Vec::new();
+        for text in rooms.rooms {
+            let room = RoomId::parse(&text).map_err(|e| bad_answer("room", e))?;
+            let client = self.device()?.0;
+            if client.group(&room)?.is_some_and(|g| g.mls().is_active()) {
+                continue;
+            }
+            match self.join_by_itself(&room, None, None, false) {
+                Ok(_) => events.push(Event::Joined { room: text }),
+                // The provider is away: the next sync tries again.
+                Err(ClientError::Api(f)) if f.status == 0 || f.status >= 500 => {
+                    return Err(ClientError::Api(f));
+                }
+                Err(why) => events.push(Event::JoinFailed {
+                    room: text,
+                    reason: why.to_string(),
+                }),
+            }
+        }
+        self.locked(|p| {
+            if let Some(d) = p.file.device.as_mut() {
+                d.caught_up = true;
+            }
+            p.save_account()
+        })?;
+        Ok(events)
     }
 
     /// Receives as things arrive, over the provider's event stream (`/v1/events`), handing
@@ -53,6 +92,12 @@ impl Profile {
             let token = self.device()?.1.to_owned();
             // As `sync` does; a failure here leaves it for the next time the stream opens.
             let _ = self.locked(Self::top_up);
+            if let Ok(joined) = self.catch_up()
+                && !joined.is_empty()
+                && !on(&joined)
+            {
+                return Ok(());
+            }
             match self.api.stream("/v1/events", &token) {
                 Ok(stream) => {
                     pause = std::time::Duration::from_millis(250);

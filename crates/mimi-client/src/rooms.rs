@@ -206,6 +206,18 @@ impl Profile {
         link: Option<&str>,
         password: Option<&str>,
     ) -> Result<Joined, ClientError> {
+        self.join_by_itself(room, link, password, true)
+    }
+
+    /// Joins `room` by external commit; with `bring_devices`, then adds the user's other
+    /// devices that are not in it.
+    pub(crate) fn join_by_itself(
+        &mut self,
+        room: &RoomId,
+        link: Option<&str>,
+        password: Option<&str>,
+        bring_devices: bool,
+    ) -> Result<Joined, ClientError> {
         let epoch = self.locked(|p| {
             let (client, token) = p.device()?;
             if let Some(old) = client.group(room)? {
@@ -260,6 +272,12 @@ impl Profile {
                 }
             }
         })?;
+        if !bring_devices {
+            return Ok(Joined {
+                epoch,
+                devices: Vec::new(),
+            });
+        }
         // The user's other devices: best effort, the join stands either way (each device
         // may also join by itself).
         let user = self.user()?;

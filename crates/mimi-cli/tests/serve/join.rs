@@ -270,3 +270,70 @@ fn a_join_whose_answer_was_lost_is_made_again_in_the_same_place() {
     assert_eq!(server.terminate(), Some(0));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn a_new_device_joins_its_users_rooms_on_its_first_sync() {
+    let dir = scratch("join-new-device");
+    let server = Server::start(&dir, &[]);
+    let url = format!("http://{}", server.addr);
+    let [alice, bob, bob_phone] = ["alice", "bob", "bob-phone"].map(|p| dir.join(p));
+    account(&alice, &url, "alice");
+    account(&bob, &url, "bob");
+    ok(&bob, &["consent", "grant", "alice"]);
+    ok(&alice, &["room", "create", "team"]);
+    ok(&alice, &["room", "add", "team", "bob"]);
+    // A room that takes one device per user.
+    let doc = serde_json::json!({
+        "policy": {"membership": "members-only", "multi-device": false},
+        "owning-system": ["system@example.com"],
+        "user-affiliations": {"owner": ["alice@example.com"]},
+    });
+    let path = dir.join("single.json");
+    std::fs::write(&path, doc.to_string()).unwrap();
+    ok(
+        &alice,
+        &[
+            "room",
+            "create",
+            "single",
+            "--policy",
+            path.to_str().unwrap(),
+        ],
+    );
+    ok(&alice, &["room", "add", "single", "bob"]);
+    ok(&bob, &["sync"]);
+
+    // bob's new phone: its first sync brings it into his rooms, by itself.
+    second_device(&bob_phone, &url, "bob", "phone");
+    let got = events(&ok(&bob_phone, &["sync", "--json"]));
+    assert!(
+        got.iter()
+            .any(|e| e["event"] == "joined" && e["room"] == "mimi://example.com/r/team"),
+        "{got:?}"
+    );
+    let refused = got
+        .iter()
+        .find(|e| e["event"] == "join-failed")
+        .unwrap_or_else(|| panic!("{got:?}"));
+    assert!(
+        refused["reason"]
+            .as_str()
+            .unwrap()
+            .contains("single-device"),
+        "{refused}"
+    );
+    let doc: serde_json::Value =
+        serde_json::from_str(&ok(&alice, &["room", "show", "team", "--json"])).unwrap();
+    assert_eq!(
+        doc["clients"]["mimi://example.com/u/bob"],
+        serde_json::json!(["cli", "phone"]),
+        "{doc}"
+    );
+    ok(&alice, &["sync"]);
+    ok(&alice, &["send", "team", "hello, phone"]);
+    assert!(ok(&bob_phone, &["sync"]).contains("hello, phone"));
+    // Only the first sync does this.
+    assert!(events(&ok(&bob_phone, &["sync", "--json"])).is_empty());
+    assert_eq!(server.terminate(), Some(0));
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -13,7 +13,9 @@ use crate::auth::{Caller, hash_password, new_token, verify_password};
 use crate::error::ApiError;
 use crate::limits::Peer;
 use crate::state::AppState;
-use mimi_api::{Credentials, Device, Devices, NewDevice, PasswordChange, Reauthenticate, Session};
+use mimi_api::{
+    AccountRooms, Credentials, Device, Devices, NewDevice, PasswordChange, Reauthenticate, Session,
+};
 
 /// Shortest password accepted.
 const MIN_PASSWORD: usize = 8;
@@ -139,6 +141,31 @@ pub async fn list_devices(
     let devices = state.store.devices(&caller.user).await?;
     Ok(Json(Devices {
         devices: devices.iter().map(ToString::to_string).collect(),
+    }))
+}
+
+/// The rooms of this provider where the caller's account has a device and, for a device's
+/// token, the device itself is not: where a new device of the account joins by itself
+/// (`mimi sync`'s first run).
+#[utoipa::path(get, path = "/v1/account/rooms", tag = "accounts", security(("bearer" = [])), responses((status = 200, description = "the rooms where the account has a device", body = AccountRooms), (status = "4XX", description = "refused: a stable code and a message for people", body = mimi_api::ErrorBody)))]
+pub async fn rooms(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<AccountRooms>, ApiError> {
+    let mut rooms = state.store.user_rooms(&caller.user).await?;
+    // For a device: those it is not in yet (its Welcome may still wait to be read).
+    if let Some(client) = &caller.client {
+        let mine: Vec<_> = state
+            .store
+            .memberships(client)
+            .await?
+            .into_iter()
+            .map(|m| m.room)
+            .collect();
+        rooms.retain(|r| !mine.contains(r));
+    }
+    Ok(Json(AccountRooms {
+        rooms: rooms.iter().map(ToString::to_string).collect(),
     }))
 }
 

@@ -88,6 +88,23 @@ impl Delivery for SqlStore {
         rows.iter().map(log_entry).collect()
     }
 
+    async fn user_rooms(&self, user: &UserId) -> Result<Vec<RoomId>, StoreError> {
+        // A client's ID is its user's devices prefix and its name; compared as a prefix
+        // without LIKE, whose wildcards a name may hold.
+        let prefix = format!("mimi://{}/d/{}/", user.domain(), user.name());
+        let rows = sqlx::query(
+            "SELECT DISTINCT room_id FROM room_members \
+             WHERE substr(client_id, 1, length($1)) = $1 AND until_seq IS NULL \
+             ORDER BY room_id",
+        )
+        .bind(&prefix)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| RoomId::parse(&r.try_get::<String, _>(0)?).map_err(bad("room id")))
+            .collect()
+    }
+
     async fn memberships(&self, client: &ClientId) -> Result<Vec<Membership>, StoreError> {
         let rows = sqlx::query(
             "SELECT room_id, acked_seq FROM room_members \

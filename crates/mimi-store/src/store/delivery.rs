@@ -2,7 +2,7 @@
 
 use std::future::Future;
 
-use mimi_policy::id::{ClientId, RoomId};
+use mimi_policy::id::{ClientId, RoomId, UserId};
 
 use crate::*;
 
@@ -34,6 +34,12 @@ pub trait Delivery: Send + Sync {
         after_seq: u64,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<LogEntry>, StoreError>> + Send;
+
+    /// The rooms where any client of `user` is (not those it was removed from).
+    fn user_rooms(
+        &self,
+        user: &UserId,
+    ) -> impl Future<Output = Result<Vec<RoomId>, StoreError>> + Send;
 
     /// The rooms a client is in (not those it was removed from).
     fn memberships(

@@ -144,6 +144,8 @@ pub async fn members_receive_from_their_add_until_their_removal(db: &Db) {
     );
     assert_eq!(s.pending(&alice, 100).await.unwrap().len(), 3);
     assert_eq!(add_seq, 2);
+    // A user's rooms are those of any of its clients.
+    assert_eq!(s.user_rooms(bob.user()).await.unwrap(), [room_id("team")]);
     let mut remove = commit("team", 2, 2, &alice);
     remove.removed = vec![bob.clone()];
     let remove_seq = s.update_room(&remove).await.unwrap();
@@ -161,6 +163,8 @@ pub async fn members_receive_from_their_add_until_their_removal(db: &Db) {
         [remove_seq - 1, remove_seq]
     );
     assert!(s.memberships(&bob).await.unwrap().is_empty());
+    assert!(s.user_rooms(bob.user()).await.unwrap().is_empty());
+    assert_eq!(s.user_rooms(alice.user()).await.unwrap(), [room_id("team")]);
     // His position says so without reading the log: pending up to the removal only.
     assert_eq!(
         s.positions(&bob).await.unwrap(),

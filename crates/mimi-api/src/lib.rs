@@ -26,9 +26,9 @@ pub use accounts::{
 pub use consent::{ConsentBody, ConsentView, Consents};
 pub use key_packages::{Claim, Claimed, ClaimedAll, KeyPackageCount, Stored, Upload};
 pub use rooms::{
-    AbuseReport, Commit, CreateRoom, Declined, Directory, GroupInfo, Handshake, JoinInfo, Knocked,
-    Knocks, Listed, MAX_REPORT_NOTE, Message, PendingKnock, Proposal, Provider, REPORT_REASONS,
-    ReportView, Reports, RoomCreated, Sent, Withdrawn,
+    AbuseReport, Commit, CreateRoom, Declined, Destroyed, Directory, GroupInfo, Handshake,
+    JoinInfo, Knocked, Knocks, Listed, MAX_REPORT_NOTE, Message, PendingKnock, Proposal, Provider,
+    REPORT_REASONS, ReportView, Reports, RoomCreated, Sent, Withdrawn,
 };
 pub use sync::{Ack, ConsentRequest, Entry, Knock, RoomAck, SyncBatch, SyncQuery, Welcome};
 

@@ -148,6 +148,16 @@ pub struct Knocked {
     pub told: usize,
 }
 
+/// `DELETE /v1/rooms/{provider}/{room}`: the room is gone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Destroyed {
+    /// The room.
+    pub room: String,
+    /// Always true.
+    pub destroyed: bool,
+}
+
 /// A knock, withdrawn.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

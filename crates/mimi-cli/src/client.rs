@@ -295,8 +295,14 @@ pub enum RoomCommand {
         #[arg(long, env = "MIMI_ROOM_PASSWORD", hide_env_values = true)]
         password: Option<String>,
     },
-    /// Leave a room (another member commits your departure).
+    /// Leave a room (another member commits your departure; the last member of a
+    /// temporary room destroys it).
     Leave {
+        /// The room.
+        room: String,
+    },
+    /// Destroy a room you are the last member of: the provider deletes it.
+    Destroy {
         /// The room.
         room: String,
     },
@@ -797,9 +803,23 @@ pub fn room(cmd: RoomCommand, common: &Common) -> anyhow::Result<()> {
         }
         RoomCommand::Leave { room } => {
             let id = p.room_id(&room).map_err(failure)?;
-            p.leave(&id).map_err(failure)?;
-            common.print(json!({"room": id.to_string(), "left": true}), || {
-                format!("asked to leave {id}; a member commits it")
+            let destroyed = p.leave(&id).map_err(failure)?;
+            common.print(
+                json!({"room": id.to_string(), "left": true, "destroyed": destroyed}),
+                || {
+                    if destroyed {
+                        format!("left {id}, a temporary room, as its last member: it is gone")
+                    } else {
+                        format!("asked to leave {id}; a member commits it")
+                    }
+                },
+            );
+        }
+        RoomCommand::Destroy { room } => {
+            let id = p.room_id(&room).map_err(failure)?;
+            p.destroy(&id).map_err(failure)?;
+            common.print(json!({"room": id.to_string(), "destroyed": true}), || {
+                format!("destroyed {id}")
             });
         }
         RoomCommand::Knock {
@@ -961,6 +981,36 @@ fn moderate(
     Ok(())
 }
 
+pub fn dm(users: &[String], common: &Common) -> anyhow::Result<()> {
+    let mut p = common.open()?;
+    let spinner = common.spin("opening the room");
+    let dm = p.dm(users).map_err(failure)?;
+    drop(spinner);
+    let me = p.user().map_err(failure)?;
+    let with: Vec<String> = dm.with.iter().map(ToString::to_string).collect();
+    common.print(
+        json!({"room": dm.room.to_string(), "created": dm.created, "epoch": dm.epoch, "with": with}),
+        || {
+            let people = with.join(", ");
+            if dm.created && dm.with.len() == 1 {
+                format!(
+                    "opened {} with {people}; they join with `{}`",
+                    dm.room,
+                    crate::safe::command(&["mimi", "dm", me.as_str()])
+                )
+            } else if dm.created {
+                format!(
+                    "opened {} with {people}; each joins by running `mimi dm` with the others",
+                    dm.room
+                )
+            } else {
+                format!("joined {} with {people} (epoch {})", dm.room, dm.epoch)
+            }
+        },
+    );
+    Ok(())
+}
+
 pub fn send(room: &str, text: &str, common: &Common) -> anyhow::Result<()> {
     let mut p = common.open()?;
     let id = p.room_id(room).map_err(failure)?;
@@ -1027,6 +1077,13 @@ fn show(event: &Event, common: &Common) {
             command(&["mimi", "room", "add", room, user])
         ),
         Event::ConsentRequested { user, room } => match room {
+            // A `mimi dm` room: accepted by running `mimi dm` with the same people.
+            Some(room) if room.starts_with("im:mimi=") => format!(
+                "{} asks you into a fixed room, {}: `{}` (name its other people too, if any)",
+                visible(user),
+                visible(room),
+                command(&["mimi", "dm", user])
+            ),
             Some(room) => format!(
                 "{} asks to add you to {}: `{}`",
                 visible(user),

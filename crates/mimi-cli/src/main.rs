@@ -39,6 +39,14 @@ enum Command {
     /// Who may add you to rooms: ask, grant, revoke, list.
     #[command(subcommand)]
     Consent(client::ConsentCommand),
+    /// Open the fixed-membership room of you and these users (one-on-one with one): the
+    /// same people always get the same room. The first to run it creates it and asks the
+    /// others in; each accepts by running `mimi dm` with the same people.
+    Dm {
+        /// The other users.
+        #[arg(required = true)]
+        users: Vec<String>,
+    },
     /// Send a message to a room.
     Send {
         /// The room.
@@ -119,6 +127,7 @@ fn main() -> ExitCode {
         Command::Device(cmd) => client::device(cmd, &cli.common),
         Command::Room(cmd) => client::room(cmd, &cli.common),
         Command::Consent(cmd) => client::consent(cmd, &cli.common),
+        Command::Dm { users } => client::dm(&users, &cli.common),
         Command::Send { room, text } => client::send(&room, &text, &cli.common),
         Command::Sync { follow } => client::sync(follow, &cli.common),
         Command::Policy(cmd) => cmd.run(),

@@ -12,6 +12,7 @@
 
 mod api;
 mod consent;
+mod dm;
 mod files;
 mod handshake;
 mod messages;
@@ -28,6 +29,7 @@ use mimi_policy::id::{ClientId, RoomId, UserId};
 use serde::{Deserialize, Serialize};
 
 pub use api::{Api, ApiFailure, CA_CERT_ENV, install_crypto_provider};
+pub use dm::Dm;
 pub use policy::{LinkInfo, PREAUTH_ROLES, PolicyChange, PreauthEntry, parse_claim};
 pub use rooms::{Joined, Moderation};
 
@@ -172,6 +174,13 @@ pub enum Event {
 
 /// Room path segments for the API: `mimi://d/r/n` is `/v1/rooms/d/n`.
 fn room_path(room: &RoomId) -> String {
+    if room.name().is_none() {
+        // An `im:` room (a fixed-membership room's `im:mimi=%23%23HASH@DOMAIN`): its local
+        // part, as written in the ID, is the name segment.
+        let rest = room.as_str().trim_start_matches("im:");
+        let local = rest.rsplit_once('@').map_or(rest, |(local, _)| local);
+        return format!("/v1/rooms/{}/{}", room.domain(), path_segment(local));
+    }
     let rest = room.as_str().trim_start_matches("mimi://");
     format!("/v1/rooms/{}", rest.replacen("/r/", "/", 1))
 }

@@ -164,6 +164,22 @@ impl Profile {
                 &provider.external_sender,
             )?)
             .map_err(|e| ClientError::Input(format!("the provider's external sender: {e}")))?;
+            if let Some(old) = room
+                .id
+                .as_ref()
+                .map(|r| client.group(r))
+                .transpose()?
+                .flatten()
+            {
+                if old.mls().is_active() {
+                    return Err(ClientError::Input(format!(
+                        "this device is in {} already",
+                        room.id.as_ref().map_or_else(String::new, RoomId::to_string)
+                    )));
+                }
+                // A room of that name this device was in, since destroyed: its state goes.
+                old.forget(client)?;
+            }
             let group = client.create_room(&room, &sender)?;
             let body = CreateRoom {
                 group_info: api::b64(&client.group_info(&group)?),
@@ -412,8 +428,42 @@ impl Profile {
         })
     }
 
-    /// Leaves `room`: proposes this user's departure for another member to commit.
-    pub fn leave(&mut self, room: &RoomId) -> Result<(), ClientError> {
+    /// Destroys `room` (its last member: every client in it is this user's). The provider
+    /// deletes it, and this device forgets it.
+    pub fn destroy(&mut self, room: &RoomId) -> Result<(), ClientError> {
+        self.locked(|p| {
+            let (client, token) = p.device()?;
+            let group = p.ready_group(room)?;
+            let decision = mimi_policy::authorize(
+                &group.room()?,
+                &mimi_policy::Operation {
+                    actor: mimi_policy::Actor::user(
+                        client.id().user().clone(),
+                        Some(client.id().name()),
+                    ),
+                    action: Action::Destroy,
+                },
+            );
+            if !decision.is_allowed() {
+                return Err(mimi_mls::MlsError::Denied(decision).into());
+            }
+            let _: mimi_api::Destroyed = p.api.delete(&room_path(room), Some(token))?;
+            group.forget(client)?;
+            p.file.rooms.remove(room.as_str());
+            p.save_account()
+        })
+    }
+
+    /// Leaves `room`: proposes this user's departure for another member to commit. The
+    /// last member of a temporary room (`persistent: false`) destroys it instead: true then.
+    pub fn leave(&mut self, room: &RoomId) -> Result<bool, ClientError> {
+        let now = self.ready_group(room)?.room()?;
+        let user = self.user()?;
+        let last = now.client_count_of(&user) == now.client_total();
+        if last && !now.components().base.persistent_room.0 {
+            self.destroy(room)?;
+            return Ok(true);
+        }
         self.locked(|p| {
             let (client, token) = p.device()?;
             let mut group = p.ready_group(room)?;
@@ -426,7 +476,8 @@ impl Profile {
                     },
                 )?;
             }
-            p.save()
+            p.save()?;
+            Ok(false)
         })
     }
 

@@ -29,6 +29,7 @@
 //! POST   /v1/rooms                      {group_info, ratchet_tree}          (device)
 //! GET    /v1/directory                                            -> {rooms}
 //! GET    /v1/rooms/{provider}/{room}                              -> room document
+//! DELETE /v1/rooms/{provider}/{room}                 -> {room, destroyed} (device)
 //! GET    /room/{provider}/{room}       (the seed draft's address)  -> room document
 //! GET    /v1/rooms/{provider}/{room}/group-info                            (device)
 //! POST   /v1/rooms/{provider}/{room}/group-info {link?, password?}         (device)
@@ -113,8 +114,8 @@ impl utoipa::Modify for BearerAuth {
 /// document are made from this one list.
 fn api() -> OpenApiRouter<AppState> {
     use routes::{
-        accounts, consent, create_room, directory, events, group_info, handshakes, key_packages,
-        knocks, messages, provider, reports, room_document, sync,
+        accounts, consent, create_room, destroy, directory, events, group_info, handshakes,
+        key_packages, knocks, messages, provider, reports, room_document, sync,
     };
     OpenApiRouter::with_openapi(<ApiDoc as utoipa::OpenApi>::openapi())
         .routes(routes!(healthz))
@@ -138,7 +139,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(consent::revoke))
         .routes(routes!(create_room::create))
         .routes(routes!(directory::directory))
-        .routes(routes!(room_document::show))
+        .routes(routes!(room_document::show, destroy::destroy))
         .routes(routes!(room_document::show_seed))
         .routes(routes!(
             group_info::group_info,

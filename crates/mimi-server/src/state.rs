@@ -126,6 +126,12 @@ impl AppState {
         self.rooms.lock().await.len()
     }
 
+    /// Drops this process's copy of room `id` (destroyed): the next request reads the
+    /// database, which has no such room.
+    pub async fn forget_room(&self, id: &RoomId) {
+        self.rooms.lock().await.remove(id);
+    }
+
     /// The room `id`, locked for this request and as recent as the database.
     pub async fn room(&self, id: &RoomId) -> Result<RoomGuard, ApiError> {
         self.room_with(id, true).await

@@ -180,6 +180,29 @@ fn a_password_protected_open_room_asks_every_newcomer_for_its_password() {
         &alice,
         &["room", "policy", "lounge", "--set", "password=hunter2"],
     );
+    let link = events(&ok(&alice, &["room", "link", "create", "lounge", "--json"]));
+    let link = link[0]["link"].as_str().unwrap().to_owned();
+    // The room is discoverable: anyone sees its document, but not its secrets.
+    let shown = ok(&bob, &["room", "show", "lounge", "--json"]);
+    assert!(shown.contains("\"open\""), "{shown}");
+    assert!(
+        !shown.contains("hunter2") && !shown.contains(&link),
+        "{shown}"
+    );
+    assert!(ok(&alice, &["room", "show", "lounge"]).contains("hunter2"));
+    // Nor does the directory.
+    let profile: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(bob.join("profile.json")).unwrap()).unwrap();
+    let token = profile["account_token"].as_str().unwrap();
+    let (status, listed) =
+        crate::http::request(server.addr, "GET", "/v1/directory", Some(token), None).unwrap();
+    assert_eq!(status, 200);
+    let listed = listed.to_string();
+    assert!(listed.contains("r/lounge"), "{listed}");
+    assert!(
+        !listed.contains("hunter2") && !listed.contains("link="),
+        "{listed}"
+    );
     let refused = refusal(&bob, &["room", "join", "lounge"]);
     assert_eq!(
         (&refused["code"], &refused["rule"]),

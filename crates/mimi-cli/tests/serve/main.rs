@@ -6,6 +6,8 @@ mod client;
 mod commands;
 mod crash;
 mod defaults;
+mod destroy;
+mod dm;
 mod hidden;
 mod http;
 mod join;

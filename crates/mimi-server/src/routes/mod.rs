@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod consent;
 pub mod create_room;
+pub mod destroy;
 pub mod directory;
 pub mod events;
 pub mod group_info;
@@ -146,8 +147,14 @@ pub fn room_in_profile(id: RoomId, field: &str) -> Result<RoomId, ApiError> {
 
 /// The room a path names (`{provider}/{room}`), which this provider must host.
 pub fn room_id(state: &AppState, provider: &str, name: &str) -> Result<RoomId, ApiError> {
-    let id = RoomId::new(provider, name)
-        .map_err(|e| ApiError::bad_request("bad-room", format!("not a room ID: {e}")))?;
+    // An `im:` room (`im:mimi=%23%23HASH@DOMAIN`, a fixed-membership room) is named by its
+    // local part as written in its ID; no `mimi://` name holds `=` or `#`.
+    let id = if name.starts_with("mimi=") || name.starts_with('#') || name.starts_with("%23") {
+        RoomId::parse(&format!("im:{name}@{provider}"))
+    } else {
+        RoomId::new(provider, name)
+    }
+    .map_err(|e| ApiError::bad_request("bad-room", format!("not a room ID: {e}")))?;
     let id = room_in_profile(id, "the room")?;
     if id.domain() != state.domain.domain() {
         return Err(ApiError::not_found(format!(

@@ -27,14 +27,19 @@ pub async fn show(
     }
     let mut doc = mimi_policy::document::room_to_value(policy);
     if !policy.clients().contains_key(&caller.user) {
-        // The room's secrets are its members' alone: a discoverable room shows its document
-        // to anyone, but not the password or the join links that let people in.
-        if let Some(p) = doc.get_mut("policy").and_then(|p| p.as_object_mut()) {
-            p.remove("password");
-            p.remove("join-links");
-        }
+        hide_secrets(&mut doc);
     }
     Ok(Json(doc))
+}
+
+/// Takes a room document's secrets out: the room's secrets are its members' alone, so a
+/// discoverable room shows its document to anyone, but not the password or the join links
+/// that let people in.
+pub fn hide_secrets(doc: &mut serde_json::Value) {
+    if let Some(p) = doc.get_mut("policy").and_then(|p| p.as_object_mut()) {
+        p.remove("password");
+        p.remove("join-links");
+    }
 }
 
 /// The room document at the seed draft's own address ("Example Use").

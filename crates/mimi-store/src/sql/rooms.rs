@@ -78,6 +78,30 @@ impl Rooms for SqlStore {
             .transpose()
     }
 
+    async fn delete_room(&self, id: &RoomId) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // What names the room without a foreign key; the rest goes with the rooms row
+        // (ON DELETE CASCADE: state, log, members, knocks).
+        for query in [
+            "DELETE FROM pending_removals WHERE room_id = $1",
+            "DELETE FROM inbox WHERE room_id = $1",
+            "DELETE FROM link_uses WHERE room_id = $1",
+        ] {
+            sqlx::query(query)
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        let gone = sqlx::query("DELETE FROM rooms WHERE id = $1")
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            > 0;
+        tx.commit().await?;
+        Ok(gone)
+    }
+
     async fn load_room(&self, id: &RoomId) -> Result<Option<RoomRecord>, StoreError> {
         // The log read is bounded by the handshake_seq read with the snapshot, so a commit
         // landing in between is not replayed twice.

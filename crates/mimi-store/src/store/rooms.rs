@@ -32,6 +32,10 @@ pub trait Rooms: Send + Sync {
         skeleton: &str,
     ) -> impl Future<Output = Result<Option<RoomId>, StoreError>> + Send;
 
+    /// Deletes room `id` with everything of it: its state, log, members, knocks, link uses,
+    /// pending removals and undelivered inbox items. False when there was no such room.
+    fn delete_room(&self, id: &RoomId) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// A room's record.
     fn load_room(
         &self,

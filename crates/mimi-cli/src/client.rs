@@ -71,7 +71,7 @@ fn failure(e: ClientError) -> anyhow::Error {
         .into(),
         ClientError::Mls(e) => Refused {
             code: e.code().to_owned(),
-            rule: None,
+            rule: e.rule().map(|r| r.id.to_owned()),
             message: e.to_string(),
         }
         .into(),

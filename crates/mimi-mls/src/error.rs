@@ -61,6 +61,19 @@ impl MlsError {
         }
     }
 
+    /// The rule behind a refusal: a policy decision's, or `MIMI-MLS` for a commit or
+    /// message that does not match the room or is malformed; none for the others (an
+    /// epoch, a credential, openmls).
+    pub fn rule(&self) -> Option<mimi_policy::rule::Rule> {
+        match self {
+            Self::Denied(d) => Some(d.rule()),
+            Self::Policy(_) | Self::Malformed(_) | Self::Decode(_) => {
+                Some(mimi_policy::rule::MIMI_MLS)
+            }
+            _ => None,
+        }
+    }
+
     /// Wraps an openmls error, kept as the source.
     pub(crate) fn openmls(e: impl std::error::Error + Send + Sync + 'static) -> Self {
         Self::Openmls(Box::new(e))

@@ -124,6 +124,7 @@ rules! {
     RP_CREATE = "RP-CREATE": "the creator is a participant of the new room and the room's constraints hold";
     MIMI_REJOIN = "MIMI-REJOIN": "a client in the group may rejoin by an external commit that removes its own earlier leaf (RFC 9420 §12.4.3.2), whatever the room's ways in: its user keeps its role";
     MIMI_VALID = "MIMI-VALID": "the operation's target and fields are consistent with the room";
+    MIMI_MLS = "MIMI-MLS": "an MLS message matches the room: the policy in its group context is valid, its participant-list changes are the operations it carries, and its content is well formed";
     MIMI_USER_ACTOR = "MIMI-USER-ACTOR": "this operation is performed by a user through its client, not by a system user";
     MIMI_VISIBLE = "MIMI-VISIBLE": "a discoverable room is known to every user; a hidden room only to the users it has a place for (any role, banned included), and to anyone else it does not exist";
     MIMI_DOCUMENT = "MIMI-DOCUMENT": "the room document is shown for a discoverable room, and for a hidden one to the users with clients in it and those it lets join";

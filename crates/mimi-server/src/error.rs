@@ -223,7 +223,10 @@ impl ApiError {
                     // Behind, like wrong-epoch: the client receives the proposal and commits
                     // again.
                     MlsError::MissingProposals(_) => http(StatusCode::CONFLICT, message),
-                    _ => http(StatusCode::BAD_REQUEST, message),
+                    _ => Http {
+                        rule: e.rule().map(|r| r.id),
+                        ..http(StatusCode::BAD_REQUEST, message)
+                    },
                 }
             }
             Self::Store(e) => match e {

@@ -217,6 +217,8 @@ async fn a_banned_user_cannot_send_fetch_the_group_info_or_join_again() {
         (StatusCode::BAD_REQUEST, Some("invalid-policy")),
         "{v}"
     );
+    // Refused at the MLS level, it still names its rule.
+    assert_eq!(v["rule"], "MIMI-MLS", "{v}");
     assert!(v["message"].as_str().unwrap().contains("banned"), "{v}");
     // Nothing of bob's reached the log, and the room stayed at the ban's epoch.
     assert_eq!(

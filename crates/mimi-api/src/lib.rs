@@ -28,9 +28,11 @@ pub use key_packages::{Claim, Claimed, ClaimedAll, KeyPackageCount, Stored, Uplo
 pub use rooms::{
     AbuseReport, Commit, CreateRoom, Declined, Destroyed, Directory, GroupInfo, Handshake,
     JoinInfo, Knocked, Knocks, Listed, MAX_REPORT_NOTE, Message, PendingKnock, Proposal, Provider,
-    REPORT_REASONS, ReportView, Reports, RoomCreated, Sent, Withdrawn,
+    REPORT_REASONS, ReportView, Reports, RoomCreated, Sent, Suggest, Suggested, Withdrawn,
 };
-pub use sync::{Ack, ConsentRequest, Entry, Knock, RoomAck, SyncBatch, SyncQuery, Welcome};
+pub use sync::{
+    Ack, ConsentRequest, Entry, Knock, RoomAck, Suggestion, SyncBatch, SyncQuery, Welcome,
+};
 
 /// Every refusal: a 4xx (or 503) answer with a stable code.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

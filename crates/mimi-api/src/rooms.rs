@@ -148,6 +148,25 @@ pub struct Knocked {
     pub told: usize,
 }
 
+/// `POST /v1/rooms/{provider}/{room}/suggest`: suggest the room to a user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Suggest {
+    /// The user (`bob`, `bob@domain` or a URI).
+    pub user: String,
+}
+
+/// A room suggested. The same answer whether the user exists or not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Suggested {
+    /// The room.
+    pub room: String,
+    /// The user it was suggested to.
+    pub user: String,
+}
+
 /// `DELETE /v1/rooms/{provider}/{room}`: the room is gone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

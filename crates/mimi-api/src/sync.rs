@@ -56,6 +56,18 @@ pub struct Knock {
     pub user: String,
 }
 
+/// A member suggests a room to the device's user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Suggestion {
+    /// Its inbox ID, to acknowledge.
+    pub id: u64,
+    /// The room.
+    pub room: String,
+    /// The member who suggests it.
+    pub user: String,
+}
+
 /// One entry of a room's log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -87,6 +99,9 @@ pub struct SyncBatch {
     /// Knocks; absent when none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub knocks: Vec<Knock>,
+    /// Rooms members suggest; absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub suggestions: Vec<Suggestion>,
     /// Room log entries.
     pub entries: Vec<Entry>,
 }

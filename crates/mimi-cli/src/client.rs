@@ -315,6 +315,14 @@ pub enum RoomCommand {
         #[arg(long)]
         withdraw: bool,
     },
+    /// Suggest a room you are in to a user: it hears of it, and joins or knocks as the room
+    /// lets it.
+    Suggest {
+        /// The room.
+        room: String,
+        /// The user.
+        user: String,
+    },
     /// List the pending knocks on a room that you may answer.
     Knocks {
         /// The room.
@@ -832,6 +840,14 @@ pub fn room(cmd: RoomCommand, common: &Common) -> anyhow::Result<()> {
                 format!("withdrew your knock on {id}")
             });
         }
+        RoomCommand::Suggest { room, user } => {
+            let id = p.room_id(&room).map_err(failure)?;
+            let target = p.suggest(&id, &user).map_err(failure)?;
+            common.print(
+                json!({"room": id.to_string(), "user": target.to_string(), "suggested": true}),
+                || format!("suggested {id} to {target}"),
+            );
+        }
         RoomCommand::Knocks { room } => {
             let id = p.room_id(&room).map_err(failure)?;
             let knocks = p.knocks(&id).map_err(failure)?;
@@ -1075,6 +1091,13 @@ fn show(event: &Event, common: &Common) {
             visible(user),
             visible(room),
             command(&["mimi", "room", "add", room, user])
+        ),
+        Event::Suggested { user, room } => format!(
+            "{} suggests {}: `{}` (or `{}` if it takes knocks)",
+            visible(user),
+            visible(room),
+            command(&["mimi", "room", "join", room]),
+            command(&["mimi", "room", "knock", room])
         ),
         Event::ConsentRequested { user, room } => match room {
             // A `mimi dm` room: accepted by running `mimi dm` with the same people.

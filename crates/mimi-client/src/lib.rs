@@ -136,6 +136,13 @@ pub enum Event {
         #[serde(skip_serializing_if = "Option::is_none")]
         room: Option<String>,
     },
+    /// A member suggests a room to this device's user (`mimi room join`, or `knock`).
+    Suggested {
+        /// Who suggests it.
+        user: String,
+        /// The room.
+        room: String,
+    },
     /// A user knocks on a room this device's user may let it into (`mimi room add`).
     Knocked {
         /// Who knocks.

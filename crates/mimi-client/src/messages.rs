@@ -181,6 +181,13 @@ impl Profile {
                 room: k.room.clone(),
             });
         }
+        for s in &batch.suggestions {
+            welcomes.push(s.id);
+            events.push(Event::Suggested {
+                user: s.user.clone(),
+                room: s.room.clone(),
+            });
+        }
         for room in &joined_rooms {
             self.remember_room(room);
         }

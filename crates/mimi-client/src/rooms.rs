@@ -492,6 +492,21 @@ impl Profile {
         Ok(u64::try_from(knocked.told).unwrap_or(u64::MAX))
     }
 
+    /// Suggests `room` to `user` (this device's user is in it): each of its devices hears
+    /// of it, and it joins or knocks as the room lets it. Returns the user.
+    pub fn suggest(&self, room: &RoomId, user: &str) -> Result<UserId, ClientError> {
+        let target = self.user_id(user)?;
+        let (_, token) = self.device()?;
+        let _: mimi_api::Suggested = self.api.post(
+            &format!("{}/suggest", room_path(room)),
+            Some(token),
+            &mimi_api::Suggest {
+                user: target.to_string(),
+            },
+        )?;
+        Ok(target)
+    }
+
     /// Withdraws this user's pending knock on `room`.
     pub fn withdraw_knock(&self, room: &RoomId) -> Result<(), ClientError> {
         let _: Withdrawn = self.api.delete(

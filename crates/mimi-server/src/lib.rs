@@ -40,6 +40,7 @@
 //! DELETE /v1/rooms/{provider}/{room}/knock             -> {room, user, withdrawn}
 //! DELETE /v1/rooms/{provider}/{room}/knocks/{user}      -> {room, user, declined}
 //! GET    /v1/rooms/{provider}/{room}/knocks                 -> {room, knocks}
+//! POST   /v1/rooms/{provider}/{room}/suggest {user}         -> {room, user}
 //! POST   /v1/rooms/{provider}/{room}/reports {alleged_abuser, reason, note?, seq?}
 //! GET    /v1/reports                                  -> {reports} (operator token)
 //! GET    /v1/sync?limit=N&wait=S                  (device; S: long poll)
@@ -115,7 +116,7 @@ impl utoipa::Modify for BearerAuth {
 fn api() -> OpenApiRouter<AppState> {
     use routes::{
         accounts, consent, create_room, destroy, directory, events, group_info, handshakes,
-        key_packages, knocks, messages, provider, reports, room_document, sync,
+        key_packages, knocks, messages, provider, reports, room_document, suggest, sync,
     };
     OpenApiRouter::with_openapi(<ApiDoc as utoipa::OpenApi>::openapi())
         .routes(routes!(healthz))
@@ -151,6 +152,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(knocks::knock, knocks::withdraw))
         .routes(routes!(knocks::decline))
         .routes(routes!(knocks::list))
+        .routes(routes!(suggest::suggest))
         .routes(routes!(reports::report))
         .routes(routes!(reports::list))
         .routes(routes!(sync::sync))

@@ -205,6 +205,8 @@ pub enum InboxKind {
     /// A user knocks on a room the client's user may let it into (`body`: the knocker's
     /// user ID).
     Knock,
+    /// A member suggests a room to the client's user (`body`: the member's user ID).
+    Suggestion,
 }
 
 /// One item of a client's inbox.

@@ -62,6 +62,9 @@ const INBOX_CONSENT_REQUEST: i64 = 2;
 /// `inbox.kind` of a knock.
 const INBOX_KNOCK: i64 = 3;
 
+/// `inbox.kind` of a room suggestion.
+const INBOX_SUGGESTION: i64 = 4;
+
 /// How long a KeyPackage claimed under the allowance counts against its requester, seconds.
 const ALLOWANCE_CLAIM_LIFETIME: i64 = 24 * 60 * 60;
 

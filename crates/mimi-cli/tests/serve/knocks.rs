@@ -60,3 +60,38 @@ fn a_moderator_lists_the_knocks_it_may_answer_and_approves_or_denies_each() {
     assert_eq!(server.terminate(), Some(0));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn a_member_suggests_a_room_and_the_user_joins_or_knocks_as_it_lets_them() {
+    let dir = scratch("suggest");
+    let server = Server::start(&dir, &[]);
+    let url = format!("http://{}", server.addr);
+    let [alice, bob, carol] = ["alice", "bob", "carol"].map(|p| dir.join(p));
+    for (p, u) in [(&alice, "alice"), (&bob, "bob"), (&carol, "carol")] {
+        account(p, &url, u);
+    }
+    ok(&alice, &["room", "create", "lobby", "--preset", "open"]);
+    ok(&alice, &["room", "create", "team"]);
+    let told = events(&ok(&alice, &["room", "suggest", "lobby", "bob", "--json"]));
+    assert_eq!(told[0]["user"], "mimi://example.com/u/bob");
+    let heard = ok(&bob, &["sync"]);
+    assert!(
+        heard.contains(
+            "suggests mimi://example.com/r/lobby: `mimi room join mimi://example.com/r/lobby`"
+        ),
+        "{heard}"
+    );
+    ok(&bob, &["room", "join", "lobby"]);
+    // A members-only room: the suggestion leads to a knock.
+    ok(&alice, &["room", "suggest", "team", "carol"]);
+    let heard = events(&ok(&carol, &["sync", "--json"]));
+    assert_eq!(heard[0]["event"], "suggested", "{heard:?}");
+    ok(&carol, &["room", "knock", "team"]);
+    // Only someone in the room suggests it; an unknown user is told of as a known one.
+    let refused = mimi(&carol, &["room", "suggest", "lobby", "bob", "--json"]);
+    assert!(!refused.ok);
+    assert!(refused.stdout.contains("not-in-room"), "{}", refused.stdout);
+    ok(&alice, &["room", "suggest", "lobby", "nobody-here"]);
+    assert_eq!(server.terminate(), Some(0));
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -36,7 +36,11 @@ pub(crate) fn room(state: &AppState, input: Option<&str>) -> Result<Option<RoomI
         .transpose()
 }
 
-fn other_user(state: &AppState, caller: &Caller, input: &str) -> Result<UserId, ApiError> {
+pub(crate) fn other_user(
+    state: &AppState,
+    caller: &Caller,
+    input: &str,
+) -> Result<UserId, ApiError> {
     let user = UserId::parse_with_default(input, state.domain.domain())
         .map_err(|e| ApiError::bad_request("bad-user", format!("`user`: {e}")))?;
     if user == caller.user {

@@ -50,11 +50,14 @@ impl Cursor {
                 .map(|w| w.id)
                 .chain(b.requests.iter().map(|r| r.id))
                 .chain(b.knocks.iter().map(|k| k.id))
+                .chain(b.suggestions.iter().map(|s| s.id))
                 .collect();
             self.sent_welcomes.retain(|id| present.contains(id));
             b.welcomes.retain(|w| !self.sent_welcomes.contains(&w.id));
             b.requests.retain(|r| !self.sent_welcomes.contains(&r.id));
             b.knocks.retain(|k| !self.sent_welcomes.contains(&k.id));
+            b.suggestions
+                .retain(|s| !self.sent_welcomes.contains(&s.id));
             b.entries.retain(|e| {
                 self.sent
                     .get(e.0.room.as_str())
@@ -63,6 +66,7 @@ impl Cursor {
             if b.welcomes.is_empty()
                 && b.requests.is_empty()
                 && b.knocks.is_empty()
+                && b.suggestions.is_empty()
                 && b.entries.is_empty()
             {
                 continue;
@@ -70,6 +74,8 @@ impl Cursor {
             self.sent_welcomes.extend(b.welcomes.iter().map(|w| w.id));
             self.sent_welcomes.extend(b.requests.iter().map(|r| r.id));
             self.sent_welcomes.extend(b.knocks.iter().map(|k| k.id));
+            self.sent_welcomes
+                .extend(b.suggestions.iter().map(|s| s.id));
             for e in &b.entries {
                 self.sent.insert(e.0.room.to_string(), e.0.seq);
             }

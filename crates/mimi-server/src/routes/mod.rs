@@ -14,6 +14,7 @@ pub mod messages;
 pub mod provider;
 pub mod reports;
 pub mod room_document;
+pub mod suggest;
 pub mod sync;
 
 use axum::extract::rejection::JsonRejection;

@@ -58,6 +58,14 @@ pub struct Knock {
     user: String,
 }
 
+/// A member suggests a room to the device's user (`mimi room join`, or `knock`).
+#[derive(Serialize)]
+pub struct Suggestion {
+    pub(crate) id: u64,
+    room: String,
+    user: String,
+}
+
 /// What the device has not acknowledged.
 #[derive(Serialize)]
 pub struct Batch {
@@ -68,6 +76,9 @@ pub struct Batch {
     /// Knocks (acknowledged like Welcomes, by ID); absent when none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) knocks: Vec<Knock>,
+    /// Rooms members suggest (acknowledged like Welcomes, by ID); absent when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) suggestions: Vec<Suggestion>,
     /// Room log entries (`{room, seq, kind, epoch, sender, message}`), rendered.
     pub(crate) entries: Vec<Shared>,
 }
@@ -90,6 +101,7 @@ pub async fn sync(
         if !b.welcomes.is_empty()
             || !b.requests.is_empty()
             || !b.knocks.is_empty()
+            || !b.suggestions.is_empty()
             || !b.entries.is_empty()
             || now >= deadline
         {
@@ -114,6 +126,7 @@ pub(crate) async fn batch(
     let mut welcomes = Vec::new();
     let mut requests = Vec::new();
     let mut knocks = Vec::new();
+    let mut suggestions = Vec::new();
     // A Welcome whose ratchet tree is not written yet waits, and so does what follows it
     // in the inbox (acknowledged up to a position) and its room's entries (the device
     // cannot read them before it joins).
@@ -138,6 +151,11 @@ pub(crate) async fn batch(
                 room: item.room.map(|r| r.to_string()),
             }),
             InboxKind::Knock => knocks.push(Knock {
+                id: item.id,
+                room: item.room.map(|r| r.to_string()).unwrap_or_default(),
+                user: String::from_utf8_lossy(&item.body).into_owned(),
+            }),
+            InboxKind::Suggestion => suggestions.push(Suggestion {
                 id: item.id,
                 room: item.room.map(|r| r.to_string()).unwrap_or_default(),
                 user: String::from_utf8_lossy(&item.body).into_owned(),
@@ -172,6 +190,7 @@ pub(crate) async fn batch(
         welcomes,
         requests,
         knocks,
+        suggestions,
         entries,
     })
 }

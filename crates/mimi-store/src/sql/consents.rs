@@ -4,6 +4,26 @@ use super::*;
 use crate::Consents;
 
 impl Consents for SqlStore {
+    async fn suggest_room(
+        &self,
+        target: &UserId,
+        member: &UserId,
+        room: &RoomId,
+    ) -> Result<u64, StoreError> {
+        let told = sqlx::query(
+            "INSERT INTO inbox (client_id, kind, room_id, body) \
+             SELECT client_id, $1, $2, $3 FROM devices WHERE user_id = $4",
+        )
+        .bind(INBOX_SUGGESTION)
+        .bind(room.as_str())
+        .bind(member.as_str().as_bytes())
+        .bind(target.as_str())
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(told)
+    }
+
     async fn request_consent(
         &self,
         target: &UserId,

@@ -178,6 +178,7 @@ impl Delivery for SqlStore {
                 INBOX_WELCOME => InboxKind::Welcome,
                 INBOX_CONSENT_REQUEST => InboxKind::ConsentRequest,
                 INBOX_KNOCK => InboxKind::Knock,
+                INBOX_SUGGESTION => InboxKind::Suggestion,
                 // A kind a newer version wrote (a rolling upgrade): not this version's to
                 // deliver, and never to be mistaken for another kind.
                 _ => continue,
@@ -201,14 +202,17 @@ impl Delivery for SqlStore {
 
     async fn ack_inbox(&self, client: &ClientId, id: u64) -> Result<(), StoreError> {
         // Only the kinds this version delivers: a newer version's items stay for it.
-        sqlx::query("DELETE FROM inbox WHERE client_id = $1 AND id <= $2 AND kind IN ($3, $4, $5)")
-            .bind(client.to_string())
-            .bind(id as i64)
-            .bind(INBOX_WELCOME)
-            .bind(INBOX_CONSENT_REQUEST)
-            .bind(INBOX_KNOCK)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "DELETE FROM inbox WHERE client_id = $1 AND id <= $2 AND kind IN ($3, $4, $5, $6)",
+        )
+        .bind(client.to_string())
+        .bind(id as i64)
+        .bind(INBOX_WELCOME)
+        .bind(INBOX_CONSENT_REQUEST)
+        .bind(INBOX_KNOCK)
+        .bind(INBOX_SUGGESTION)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 

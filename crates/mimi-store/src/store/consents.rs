@@ -8,6 +8,16 @@ use crate::*;
 
 /// Consent to be added, knocks and claims under the allowance: the facts the provider decides KeyPackage access and commits with.
 pub trait Consents: Send + Sync {
+    /// Tells each of `target`'s devices that `member` suggests `room` to it
+    /// ([`InboxKind::Suggestion`]); how many devices were told (none for a user that does
+    /// not exist, in one statement either way).
+    fn suggest_room(
+        &self,
+        target: &UserId,
+        member: &UserId,
+        room: &RoomId,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
     /// Records that `requester` asks `target` for consent to add it (to `room`, or any room),
     /// and tells each of the target's devices ([`InboxKind::ConsentRequest`]); an existing
     /// request or grant stays as it is, and is not told again. [`StoreError::NotFound`] if

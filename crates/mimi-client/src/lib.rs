@@ -65,6 +65,11 @@ struct ProfileFile {
     /// its tagged one (docs/decisions/0009).
     #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
     rooms: std::collections::BTreeSet<String>,
+    /// When this device last updated its leaf in each room (joined, or committed with a
+    /// path to refresh it), unix seconds: it refreshes the leaf before the room's
+    /// `update-max-interval` runs out.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    updated: std::collections::BTreeMap<String, u64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -263,6 +268,7 @@ impl Profile {
                 account_token: session.token,
                 device: None,
                 rooms: Default::default(),
+                updated: Default::default(),
             },
             client: None,
             api,
@@ -496,6 +502,8 @@ impl Profile {
     /// account by the caller.
     pub(crate) fn remember_room(&mut self, room: &RoomId) {
         self.file.rooms.insert(room.to_string());
+        // Joined (or created) now: the leaf is fresh.
+        self.file.updated.insert(room.to_string(), unix_now());
     }
 
     /// A user named by bare name (on this provider), `name@domain` or URI.
@@ -510,6 +518,13 @@ fn new_key_packages(client: &Client, n: usize) -> Result<Vec<String>, ClientErro
     (0..n)
         .map(|_| Ok(api::b64(&client.key_package()?)))
         .collect()
+}
+
+/// Now, in unix seconds.
+pub(crate) fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 fn logged_out() -> ClientError {

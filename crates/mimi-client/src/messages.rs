@@ -43,6 +43,55 @@ impl Profile {
             Ok(events)
         })?;
         events.extend(self.catch_up()?);
+        events.extend(self.locked(Self::refresh_leaves)?);
+        Ok(events)
+    }
+
+    /// Refreshes this device's leaf (an empty commit with a path) in each of its rooms
+    /// whose policy sets an `update-max-interval`, once half of it has passed since the last
+    /// refresh, so that the provider never finds the device overdue. Best effort: a room
+    /// where it fails is tried again at the next sync. The caller holds the lock.
+    fn refresh_leaves(&mut self) -> Result<Vec<Event>, ClientError> {
+        let now = crate::unix_now();
+        let mut events = Vec::new();
+        let rooms: Vec<String> = self.file.rooms.iter().cloned().collect();
+        for text in rooms {
+            let Ok(room) = RoomId::parse(&text) else {
+                continue;
+            };
+            let Some(mut group) = self.device()?.0.group(&room)? else {
+                continue;
+            };
+            if !group.mls().is_active() || group.mls().pending_commit().is_some() {
+                continue;
+            }
+            let Ok(policy) = group.room() else { continue };
+            let max = match policy.seed() {
+                Some(seed) => seed.mls.update_max_interval,
+                None => policy.components().operational.as_ref().map_or(0, |o| {
+                    i64::try_from(o.leaf_node_update_time.maximum_time).unwrap_or(i64::MAX)
+                }),
+            };
+            let Ok(max) = u64::try_from(max) else {
+                continue;
+            };
+            if max == 0 {
+                continue;
+            }
+            let last = self.file.updated.get(&text).copied().unwrap_or(0);
+            if now.saturating_sub(last) < max / 2 {
+                continue;
+            }
+            if let Ok(Some(epoch)) = self.commit_proposals(&room, &mut group) {
+                self.file.updated.insert(text.clone(), now);
+                events.push(Event::Changed {
+                    room: text,
+                    epoch,
+                    reason: None,
+                });
+            }
+        }
+        self.save_account()?;
         Ok(events)
     }
 
@@ -107,7 +156,12 @@ impl Profile {
                         }
                         let batch: SyncBatch = serde_json::from_str(&data)
                             .map_err(|e| bad_answer("pending event", e))?;
-                        match self.locked(|p| p.apply(&batch)) {
+                        let applied = self.locked(|p| {
+                            let mut events = p.apply(&batch)?;
+                            events.extend(p.refresh_leaves()?);
+                            Ok(events)
+                        });
+                        match applied {
                             Ok(events) if !on(&events) => return Ok(()),
                             Ok(_) => {}
                             // The provider went away mid-batch: reconnect, and the rest

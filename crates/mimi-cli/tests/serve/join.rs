@@ -337,3 +337,45 @@ fn a_new_device_joins_its_users_rooms_on_its_first_sync() {
     assert_eq!(server.terminate(), Some(0));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn a_device_refreshes_its_leaf_before_the_rooms_update_max_interval_runs_out() {
+    let dir = scratch("leaf-refresh");
+    let server = Server::start(&dir, &[]);
+    let url = format!("http://{}", server.addr);
+    let [alice, bob] = ["alice", "bob"].map(|p| dir.join(p));
+    account(&alice, &url, "alice");
+    account(&bob, &url, "bob");
+    ok(&bob, &["consent", "grant", "alice"]);
+    // Every client updates its leaf at least every 4 seconds.
+    let doc = serde_json::json!({
+        "policy": {"membership": "members-only", "mls": {"update-max-interval": 4}},
+        "owning-system": ["system@example.com"],
+        "user-affiliations": {"owner": ["alice@example.com"]},
+    });
+    let path = dir.join("brisk.json");
+    std::fs::write(&path, doc.to_string()).unwrap();
+    ok(
+        &alice,
+        &[
+            "room",
+            "create",
+            "brisk",
+            "--policy",
+            path.to_str().unwrap(),
+        ],
+    );
+    ok(&alice, &["room", "add", "brisk", "bob"]);
+    ok(&bob, &["sync"]);
+    // Half the interval on, bob's sync refreshes his leaf by itself...
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let got = events(&ok(&bob, &["sync", "--json"]));
+    assert!(got.iter().any(|e| e["event"] == "changed"), "{got:?}");
+    // ...so more than the interval after he joined, his message is still taken.
+    std::thread::sleep(std::time::Duration::from_millis(2000));
+    ok(&bob, &["send", "brisk", "still fresh"]);
+    let seen = ok(&alice, &["sync"]);
+    assert!(seen.contains("still fresh"), "{seen}");
+    assert_eq!(server.terminate(), Some(0));
+    let _ = std::fs::remove_dir_all(dir);
+}

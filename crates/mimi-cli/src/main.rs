@@ -3,6 +3,7 @@
 
 mod bench;
 mod client;
+mod logger;
 mod policy;
 mod progress;
 mod safe;

@@ -61,6 +61,11 @@ pub struct Args {
     /// idle between requests [default: 30].
     #[arg(long, env = "MIMI_HEADER_READ_TIMEOUT")]
     header_read_timeout: Option<u64>,
+    /// Run the provider's logger as user NAME: it joins the logging rooms that
+    /// pre-authorize `system: NAME@DOMAIN` and writes what is said there to
+    /// DATA_DIR/logs (plain HTTP only) [default: no logger].
+    #[arg(long, value_name = "NAME")]
+    logger: Option<String>,
 }
 
 /// The config file.
@@ -141,6 +146,7 @@ impl Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    let logger = args.logger.clone();
     let config = args.config()?;
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -159,9 +165,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let _in_runtime = runtime.enter();
         mimi_server::serve::shutdown_signal()
     };
+    let data_dir = config.data_dir.clone();
     runtime.block_on(mimi_server::serve(
         config,
-        |addr| println!("mimi serve listening on {scheme}://{addr}"),
+        |addr| {
+            println!("mimi serve listening on {scheme}://{addr}");
+            if let Some(name) = logger {
+                crate::logger::spawn(format!("{scheme}://{addr}"), data_dir, name);
+            }
+        },
         shutdown,
     ))?;
     Ok(())

@@ -107,8 +107,20 @@ impl Profile {
                         }
                         Some(_) => {}
                     }
-                    room.as_created_by(me.user(), me.name())
-                        .map_err(|e| ClientError::Input(e.to_string()))?
+                    let mut room = room
+                        .as_created_by(me.user(), me.name())
+                        .map_err(|e| ClientError::Input(e.to_string()))?;
+                    // A fixed-membership room without an ID takes the one its occupants
+                    // make (the seed's naming), whatever name was given.
+                    if chosen_here && room.fixed_membership() {
+                        let named = mimi_policy::fixed_room::fixed_room_id(
+                            id.domain(),
+                            mimi_policy::fixed_room::occupants(&room),
+                        )
+                        .map_err(|e| ClientError::Input(e.to_string()))?;
+                        room.id = Some(named);
+                    }
+                    room
                 }
                 None => {
                     let template: SeedDocument = preset(preset_name.unwrap_or("administrated"))
@@ -195,6 +207,22 @@ impl Profile {
             if hosted {
                 p.remember_room(&id);
                 p.save_account()?;
+                // A logging room's logger joins by itself when it hears of the room (best
+                // effort: the room carries no messages until it is in).
+                if let Some(seed) = room.seed().filter(|s| s.logging) {
+                    let doc = SeedDocument::from_room(&room, seed);
+                    let lists = [
+                        &doc.preauth_owner,
+                        &doc.preauth_admin,
+                        &doc.preauth_member,
+                        &doc.preauth_visitor,
+                    ];
+                    for item in lists.into_iter().flatten() {
+                        if let PreauthItem::System(logger) = item {
+                            let _ = p.suggest(&id, logger.as_str());
+                        }
+                    }
+                }
             }
             RoomId::parse(&created?.room).map_err(|e| bad_answer("room", e))
         })

@@ -14,6 +14,7 @@ mod join;
 mod knocks;
 mod lifecycle;
 mod links;
+mod logger;
 mod moderation;
 mod output;
 mod policy;

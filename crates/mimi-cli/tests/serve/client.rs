@@ -35,6 +35,18 @@ pub(crate) fn ok(profile: &Path, args: &[&str]) -> String {
     out.stdout
 }
 
+/// `profile` creates room `name` from the seed document `doc` (written under `dir`), and
+/// prints what `room create --json` prints.
+pub(crate) fn create_from(profile: &Path, dir: &Path, name: &str, doc: &Value) -> Vec<Value> {
+    let path = dir.join(format!("{name}.json"));
+    std::fs::write(&path, doc.to_string()).unwrap();
+    let path = path.to_str().unwrap();
+    events(&ok(
+        profile,
+        &["room", "create", name, "--policy", path, "--json"],
+    ))
+}
+
 /// Creates `user`'s account (and its first device) on the provider at `url`.
 pub(crate) fn account(profile: &Path, url: &str, user: &str) {
     ok(

@@ -1,7 +1,7 @@
 //! The ends of a room: `mimi room destroy` by its last member, a temporary room that goes
 //! with its last member's leave, and a persistent room that stays.
 
-use crate::client::{account, events, mimi, ok};
+use crate::client::{account, create_from, events, mimi, ok};
 use crate::moderation::refusal;
 use crate::server::{Server, scratch};
 
@@ -56,18 +56,7 @@ fn a_temporary_room_goes_with_its_last_members_leave() {
         "owning-system": ["system@example.com"],
         "user-affiliations": {"owner": ["alice@example.com"]},
     });
-    let path = dir.join("party.json");
-    std::fs::write(&path, doc.to_string()).unwrap();
-    ok(
-        &alice,
-        &[
-            "room",
-            "create",
-            "party",
-            "--policy",
-            path.to_str().unwrap(),
-        ],
-    );
+    create_from(&alice, &dir, "party", &doc);
     assert!(ok(&alice, &["room", "list"]).contains("r/party"));
     let left = events(&ok(&alice, &["room", "leave", "party", "--json"]));
     assert_eq!(left[0]["destroyed"], true, "{left:?}");

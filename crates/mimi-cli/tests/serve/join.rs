@@ -1,7 +1,7 @@
 //! Joining by oneself (external commit) from the command line: an open room, a room that
 //! pre-authorizes the joiner's domain, and the refusals of rooms that do not let one in.
 
-use crate::client::{account, events, mimi, ok};
+use crate::client::{account, create_from, events, mimi, ok};
 use crate::commands::second_device;
 use crate::server::{Server, scratch};
 
@@ -288,18 +288,7 @@ fn a_new_device_joins_its_users_rooms_on_its_first_sync() {
         "owning-system": ["system@example.com"],
         "user-affiliations": {"owner": ["alice@example.com"]},
     });
-    let path = dir.join("single.json");
-    std::fs::write(&path, doc.to_string()).unwrap();
-    ok(
-        &alice,
-        &[
-            "room",
-            "create",
-            "single",
-            "--policy",
-            path.to_str().unwrap(),
-        ],
-    );
+    create_from(&alice, &dir, "single", &doc);
     ok(&alice, &["room", "add", "single", "bob"]);
     ok(&bob, &["sync"]);
 
@@ -353,18 +342,7 @@ fn a_device_refreshes_its_leaf_before_the_rooms_update_max_interval_runs_out() {
         "owning-system": ["system@example.com"],
         "user-affiliations": {"owner": ["alice@example.com"]},
     });
-    let path = dir.join("brisk.json");
-    std::fs::write(&path, doc.to_string()).unwrap();
-    ok(
-        &alice,
-        &[
-            "room",
-            "create",
-            "brisk",
-            "--policy",
-            path.to_str().unwrap(),
-        ],
-    );
+    create_from(&alice, &dir, "brisk", &doc);
     ok(&alice, &["room", "add", "brisk", "bob"]);
     ok(&bob, &["sync"]);
     // Half the interval on, bob's sync refreshes his leaf by itself...

@@ -2,7 +2,7 @@
 //! the provider's logger, which joins the room that pre-authorizes it; the room carries no
 //! message until it is in, then every message is in the log.
 
-use crate::client::{account, events, ok};
+use crate::client::{account, create_from, ok};
 use crate::moderation::refusal;
 use crate::server::{Server, scratch};
 
@@ -23,19 +23,7 @@ fn a_logging_room_carries_messages_once_the_providers_logger_is_in_and_logs_them
         "owning-system": ["system@example.com"],
         "user-affiliations": {"owner": ["alice@example.com"], "admin": ["bob@example.com"]},
     });
-    let path = dir.join("ledger.json");
-    std::fs::write(&path, doc.to_string()).unwrap();
-    let created = events(&ok(
-        &alice,
-        &[
-            "room",
-            "create",
-            "ledger",
-            "--policy",
-            path.to_str().unwrap(),
-            "--json",
-        ],
-    ));
+    let created = create_from(&alice, &dir, "ledger", &doc);
     let room = created[0]["room"].as_str().unwrap().to_owned();
 
     // The logger hears of the room and joins it by itself.

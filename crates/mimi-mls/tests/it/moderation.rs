@@ -36,16 +36,6 @@ fn forged_list_update(w: &mut World, member: usize, update: &ParticipantListUpda
     forged.to_bytes().unwrap()
 }
 
-fn position(w: &World, who: &str) -> u32 {
-    let room = w.hosted.room().unwrap();
-    let u = user(who);
-    room.participants()
-        .entries()
-        .iter()
-        .position(|e| e.user == u)
-        .unwrap() as u32
-}
-
 #[test]
 fn muc_affiliation_only_owners_make_admins_at_the_hub_and_at_every_member() {
     let mut w = World::new("administrated");
@@ -67,7 +57,7 @@ fn muc_affiliation_only_owners_make_admins_at_the_hub_and_at_every_member() {
     // affiliation rule, not the role table's answer.
     let update = ParticipantListUpdate {
         changed: vec![IndexRolePair {
-            user_index: position(&w, "bob@example.com"),
+            user_index: w.index_of("bob@example.com"),
             role: seed_role::ADMIN,
         }],
         ..Default::default()
@@ -129,7 +119,7 @@ fn muc_voice_only_moderators_give_a_visitor_voice() {
     // A member (bob) giving voice is decided by the voice rule, at the hub and at alice's.
     let update = ParticipantListUpdate {
         changed: vec![IndexRolePair {
-            user_index: position(&w, "erin@example.org"),
+            user_index: w.index_of("erin@example.org"),
             role: seed_role::PARTICIPANT,
         }],
         ..Default::default()

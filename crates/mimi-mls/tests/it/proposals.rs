@@ -25,7 +25,7 @@ impl World {
         }
     }
 
-    fn index_of(&self, who: &str) -> u32 {
+    pub(crate) fn index_of(&self, who: &str) -> u32 {
         let room = self.hosted.room().unwrap();
         let u = user(who);
         room.participants()

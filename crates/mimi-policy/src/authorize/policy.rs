@@ -174,21 +174,7 @@ fn owner_or_owning_system(
     actor: &Actor,
     rule: rule::Rule,
 ) -> Result<(), Decision> {
-    match actor {
-        Actor::System(s) => ensure(
-            seed.is_owning_system(s),
-            DenyCode::UnknownSystemUser,
-            rule::SEED_SYSTEM_USER,
-        ),
-        Actor::User(_) => {
-            let u = member_actor(room, actor)?;
-            ensure(
-                affiliation(room, &u.user) == Affiliation::Owner,
-                DenyCode::NotAllowed,
-                rule,
-            )
-        }
-    }
+    owning_system_or(room, seed, actor, rule, |a| a == Affiliation::Owner)
 }
 
 /// An admin, an owner or the owning provider's system user (`rule` denies anyone else).
@@ -198,12 +184,27 @@ fn moderator_or_owning_system(
     actor: &Actor,
     rule: rule::Rule,
 ) -> Result<(), Decision> {
+    owning_system_or(room, seed, actor, rule, Affiliation::is_moderator)
+}
+
+/// The owning provider's system user, or a member whose affiliation `allowed` takes.
+fn owning_system_or(
+    room: &Room,
+    seed: &crate::seed::SeedProfile,
+    actor: &Actor,
+    rule: rule::Rule,
+    allowed: impl Fn(Affiliation) -> bool,
+) -> Result<(), Decision> {
     match actor {
-        Actor::System(_) => owner_or_owning_system(room, seed, actor, rule),
+        Actor::System(s) => ensure(
+            seed.is_owning_system(s),
+            DenyCode::UnknownSystemUser,
+            rule::SEED_SYSTEM_USER,
+        ),
         Actor::User(_) => {
             let u = member_actor(room, actor)?;
             ensure(
-                affiliation(room, &u.user).is_moderator(),
+                allowed(affiliation(room, &u.user)),
                 DenyCode::NotAllowed,
                 rule,
             )

@@ -22,6 +22,7 @@ mod postgres;
 mod profile;
 mod proxy;
 mod rejoin;
+mod scenarios;
 mod server;
 mod sessions;
 mod tls;

@@ -254,9 +254,7 @@ impl Profile {
             .random_array()
             .map_err(|e| ClientError::Input(format!("no randomness for a link: {e:?}")))?;
         let code = mimi_policy::link::new_code(random);
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let now = crate::unix_now();
         let terms = LinkTerms {
             room: room.to_string(),
             password_hash: password.map(|p| mimi_policy::link::password_hash(&code, p)),
@@ -270,7 +268,7 @@ impl Profile {
 
     /// The join links of `room`, as this device's group holds them.
     pub fn links(&self, room: &RoomId) -> Result<Vec<LinkInfo>, ClientError> {
-        let group = self.ready_group(room)?;
+        let group = self.group(room)?;
         let doc = seed_doc(&group.room()?)?;
         Ok(doc
             .policy
@@ -295,7 +293,7 @@ impl Profile {
 
     /// The pre-authorization lists of `room`, as this device's group holds them.
     pub fn preauth(&self, room: &RoomId) -> Result<Vec<PreauthEntry>, ClientError> {
-        let group = self.ready_group(room)?;
+        let group = self.group(room)?;
         let mut doc = seed_doc(&group.room()?)?;
         let mut out = Vec::new();
         for role in PREAUTH_ROLES {

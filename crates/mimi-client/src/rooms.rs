@@ -485,7 +485,8 @@ impl Profile {
     /// Leaves `room`: proposes this user's departure for another member to commit. The
     /// last member of a temporary room (`persistent: false`) destroys it instead: true then.
     pub fn leave(&mut self, room: &RoomId) -> Result<bool, ClientError> {
-        let now = self.ready_group(room)?.room()?;
+        // Read only: the device's state as it is (what changes it takes the lock below).
+        let now = self.group(room)?.room()?;
         let user = self.user()?;
         let last = now.client_count_of(&user) == now.client_total();
         if last && !now.components().base.persistent_room.0 {

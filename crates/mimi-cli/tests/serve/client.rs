@@ -47,6 +47,16 @@ pub(crate) fn create_from(profile: &Path, dir: &Path, name: &str, doc: &Value) -
     ))
 }
 
+/// An account (and its first device) on the provider at `url` for each of `names`, each in
+/// a profile of its own under `dir`; the profiles, in order.
+pub(crate) fn people<const N: usize>(dir: &Path, url: &str, names: [&str; N]) -> [PathBuf; N] {
+    names.map(|name| {
+        let profile = dir.join(name);
+        account(&profile, url, name);
+        profile
+    })
+}
+
 /// Creates `user`'s account (and its first device) on the provider at `url`.
 pub(crate) fn account(profile: &Path, url: &str, user: &str) {
     ok(

@@ -1,7 +1,7 @@
 //! The ends of a room: `mimi room destroy` by its last member, a temporary room that goes
 //! with its last member's leave, and a persistent room that stays.
 
-use crate::client::{account, create_from, events, mimi, ok};
+use crate::client::{account, create_from, events, mimi, ok, people};
 use crate::moderation::refusal;
 use crate::server::{Server, scratch};
 
@@ -10,9 +10,7 @@ fn the_last_member_destroys_a_room_and_its_name_is_free_again() {
     let dir = scratch("destroy-last");
     let server = Server::start(&dir, &[]);
     let url = format!("http://{}", server.addr);
-    let [alice, bob] = ["alice", "bob"].map(|p| dir.join(p));
-    account(&alice, &url, "alice");
-    account(&bob, &url, "bob");
+    let [alice, bob] = people(&dir, &url, ["alice", "bob"]);
     ok(&bob, &["consent", "grant", "alice"]);
     ok(&alice, &["room", "create", "team", "--exact-name"]);
     ok(&alice, &["room", "add", "team", "bob"]);

@@ -2,7 +2,7 @@
 //! seed's convention; the first creates it and asks the others, who accept by running
 //! `mimi dm` with the same people; nobody is added or removed later.
 
-use crate::client::{account, events, ok};
+use crate::client::{events, ok, people};
 use crate::moderation::refusal;
 use crate::server::{Server, scratch};
 
@@ -11,10 +11,7 @@ fn the_same_people_always_get_the_same_fixed_room_and_nobody_else_gets_in() {
     let dir = scratch("dm");
     let server = Server::start(&dir, &[]);
     let url = format!("http://{}", server.addr);
-    let [alice, bob, carol] = ["alice", "bob", "carol"].map(|p| dir.join(p));
-    for (p, u) in [(&alice, "alice"), (&bob, "bob"), (&carol, "carol")] {
-        account(p, &url, u);
-    }
+    let [alice, bob, carol] = people(&dir, &url, ["alice", "bob", "carol"]);
 
     let opened = events(&ok(&alice, &["dm", "bob", "--json"]));
     assert_eq!(opened[0]["created"], true, "{opened:?}");

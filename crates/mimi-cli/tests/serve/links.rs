@@ -2,7 +2,7 @@
 //! policy by their commit (so the hub and every member know who issued them), refused with
 //! their own code when unknown or revoked, expired, used up, or without their password.
 
-use crate::client::{account, events, mimi, ok};
+use crate::client::{events, mimi, ok, people};
 use crate::moderation::refusal;
 use crate::server::{Server, scratch};
 
@@ -11,11 +11,8 @@ fn a_join_link_lets_as_many_holders_in_as_it_has_uses_until_revoked() {
     let dir = scratch("links-uses");
     let server = Server::start(&dir, &[]);
     let url = format!("http://{}", server.addr);
-    let names = ["alice", "bob", "carol", "dave", "erin"];
-    let [alice, bob, carol, dave, erin] = names.map(|p| dir.join(p));
-    for (p, u) in [&alice, &bob, &carol, &dave, &erin].into_iter().zip(names) {
-        account(p, &url, u);
-    }
+    let [alice, bob, carol, dave, erin] =
+        people(&dir, &url, ["alice", "bob", "carol", "dave", "erin"]);
     ok(&bob, &["consent", "grant", "alice"]);
     ok(&alice, &["room", "create", "team"]);
     ok(&alice, &["room", "add", "team", "bob"]);
@@ -88,11 +85,7 @@ fn a_link_asks_for_its_password_and_stops_when_it_expires_and_admins_issue_links
     let dir = scratch("links-terms");
     let server = Server::start(&dir, &[]);
     let url = format!("http://{}", server.addr);
-    let names = ["alice", "carol", "frank", "gina"];
-    let [alice, carol, frank, gina] = names.map(|p| dir.join(p));
-    for (p, u) in [&alice, &carol, &frank, &gina].into_iter().zip(names) {
-        account(p, &url, u);
-    }
+    let [alice, carol, frank, gina] = people(&dir, &url, ["alice", "carol", "frank", "gina"]);
     ok(&carol, &["consent", "grant", "alice"]);
     ok(&alice, &["room", "create", "team"]);
     ok(&alice, &["room", "add", "team", "carol"]);
@@ -172,9 +165,7 @@ fn a_password_protected_open_room_asks_every_newcomer_for_its_password() {
     let dir = scratch("links-room-password");
     let server = Server::start(&dir, &[]);
     let url = format!("http://{}", server.addr);
-    let [alice, bob] = ["alice", "bob"].map(|p| dir.join(p));
-    account(&alice, &url, "alice");
-    account(&bob, &url, "bob");
+    let [alice, bob] = people(&dir, &url, ["alice", "bob"]);
     ok(&alice, &["room", "create", "lounge", "--preset", "open"]);
     ok(
         &alice,

@@ -2,7 +2,7 @@
 //! the provider's logger, which joins the room that pre-authorizes it; the room carries no
 //! message until it is in, then every message is in the log.
 
-use crate::client::{account, create_from, ok};
+use crate::client::{account, create_from, ok, people};
 use crate::moderation::refusal;
 use crate::server::{Server, scratch};
 
@@ -11,9 +11,7 @@ fn a_logging_room_carries_messages_once_the_providers_logger_is_in_and_logs_them
     let dir = scratch("logger");
     let server = Server::start(&dir, &["--logger", "archiver"]);
     let url = format!("http://{}", server.addr);
-    let [alice, bob] = ["alice", "bob"].map(|p| dir.join(p));
-    account(&alice, &url, "alice");
-    account(&bob, &url, "bob");
+    let [alice, bob] = people(&dir, &url, ["alice", "bob"]);
     ok(&bob, &["consent", "grant", "alice"]);
     // The seed's fixed-membership room with logging: alice and bob, and the logger.
     let doc = serde_json::json!({

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::client::{account, events, mimi, ok};
+use crate::client::{events, mimi, ok, people};
 use crate::server::{Server, scratch};
 
 /// The `{code, rule, message}` a refused `--json` command prints.
@@ -21,9 +21,7 @@ fn a_banned_user_stays_out_by_every_way_in_until_unbanned() {
     let dir = scratch("mod-ban");
     let server = Server::start(&dir, &[]);
     let url = format!("http://{}", server.addr);
-    let [alice, bob] = ["alice", "bob"].map(|p| dir.join(p));
-    account(&alice, &url, "alice");
-    account(&bob, &url, "bob");
+    let [alice, bob] = people(&dir, &url, ["alice", "bob"]);
     ok(&bob, &["consent", "grant", "alice"]);
     ok(&alice, &["room", "create", "lobby", "--preset", "open"]);
     ok(&bob, &["room", "join", "lobby"]);
@@ -69,9 +67,7 @@ fn remove_ends_a_membership_while_kick_keeps_it() {
     let dir = scratch("mod-kick");
     let server = Server::start(&dir, &[]);
     let url = format!("http://{}", server.addr);
-    let [alice, bob] = ["alice", "bob"].map(|p| dir.join(p));
-    account(&alice, &url, "alice");
-    account(&bob, &url, "bob");
+    let [alice, bob] = people(&dir, &url, ["alice", "bob"]);
     ok(&bob, &["consent", "grant", "alice"]);
     // Members only: only members and the pre-authorized come in by themselves.
     ok(&alice, &["room", "create", "team"]);
@@ -108,10 +104,7 @@ fn voice_and_affiliations_follow_the_muc_order() {
     let dir = scratch("mod-voice");
     let server = Server::start(&dir, &[]);
     let url = format!("http://{}", server.addr);
-    let [alice, dave, erin] = ["alice", "dave", "erin"].map(|p| dir.join(p));
-    account(&alice, &url, "alice");
-    account(&dave, &url, "dave");
-    account(&erin, &url, "erin");
+    let [alice, dave, erin] = people(&dir, &url, ["alice", "dave", "erin"]);
     ok(
         &alice,
         &["room", "create", "stage", "--preset", "moderated"],

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::client::{account, events, mimi, ok};
+use crate::client::{events, mimi, ok, people};
 use crate::moderation::refusal;
 use crate::server::{Server, scratch};
 
@@ -17,10 +17,7 @@ fn an_owner_changes_the_rooms_settings_and_a_member_may_not() {
     let dir = scratch("policy-set");
     let server = Server::start(&dir, &[]);
     let url = format!("http://{}", server.addr);
-    let [alice, bob, carol] = ["alice", "bob", "carol"].map(|p| dir.join(p));
-    for (p, u) in [(&alice, "alice"), (&bob, "bob"), (&carol, "carol")] {
-        account(p, &url, u);
-    }
+    let [alice, bob, carol] = people(&dir, &url, ["alice", "bob", "carol"]);
     ok(&bob, &["consent", "grant", "alice"]);
     ok(&alice, &["room", "create", "team"]);
     ok(&alice, &["room", "add", "team", "bob"]);
@@ -90,15 +87,7 @@ fn pre_authorized_claims_join_by_themselves_until_taken_off_the_list() {
     let dir = scratch("policy-preauth");
     let server = Server::start(&dir, &[]);
     let url = format!("http://{}", server.addr);
-    let [alice, carol, dave, erin] = ["alice", "carol", "dave", "erin"].map(|p| dir.join(p));
-    for (p, u) in [
-        (&alice, "alice"),
-        (&carol, "carol"),
-        (&dave, "dave"),
-        (&erin, "erin"),
-    ] {
-        account(p, &url, u);
-    }
+    let [alice, carol, dave, erin] = people(&dir, &url, ["alice", "carol", "dave", "erin"]);
     // Members only, with carol pre-authorized at creation.
     ok(
         &alice,

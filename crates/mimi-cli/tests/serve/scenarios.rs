@@ -3,22 +3,9 @@
 
 use serde_json::Value;
 
-use crate::client::{account, create_from, events, ok};
+use crate::client::{create_from, events, ok, people};
 use crate::moderation::refusal;
 use crate::server::{Server, scratch};
-
-/// A provider and an account for each of `names`; their profiles, in order.
-fn people(dir: &std::path::Path, server: &Server, names: &[&str]) -> Vec<std::path::PathBuf> {
-    let url = format!("http://{}", server.addr);
-    names
-        .iter()
-        .map(|n| {
-            let p = dir.join(n);
-            account(&p, &url, n);
-            p
-        })
-        .collect()
-}
 
 fn code(v: &Value) -> &str {
     v["code"].as_str().unwrap_or_default()
@@ -28,8 +15,8 @@ fn code(v: &Value) -> &str {
 fn seed_example_one_on_one() {
     let dir = scratch("seed-one-on-one");
     let server = Server::start(&dir, &[]);
-    let p = people(&dir, &server, &["alice", "bob", "carol"]);
-    let (alice, bob, carol) = (&p[0], &p[1], &p[2]);
+    let url = format!("http://{}", server.addr);
+    let [alice, bob, carol] = &people(&dir, &url, ["alice", "bob", "carol"]);
     let room = events(&ok(alice, &["dm", "bob", "--json"]))[0]["room"]
         .as_str()
         .unwrap()
@@ -60,8 +47,8 @@ fn seed_example_one_on_one() {
 fn seed_example_administrated() {
     let dir = scratch("seed-administrated");
     let server = Server::start(&dir, &[]);
-    let p = people(&dir, &server, &["alice", "bob", "carol", "dave"]);
-    let (alice, bob, carol, dave) = (&p[0], &p[1], &p[2], &p[3]);
+    let url = format!("http://{}", server.addr);
+    let [alice, bob, carol, dave] = &people(&dir, &url, ["alice", "bob", "carol", "dave"]);
     ok(bob, &["consent", "grant", "alice"]);
     ok(
         alice,
@@ -105,8 +92,8 @@ fn seed_example_administrated() {
 fn seed_example_open() {
     let dir = scratch("seed-open");
     let server = Server::start(&dir, &[]);
-    let p = people(&dir, &server, &["alice", "bob", "mallory"]);
-    let (alice, bob, mallory) = (&p[0], &p[1], &p[2]);
+    let url = format!("http://{}", server.addr);
+    let [alice, bob, mallory] = &people(&dir, &url, ["alice", "bob", "mallory"]);
     ok(alice, &["room", "create", "lobby", "--preset", "open"]);
     // Public: listed, and anyone joins and speaks.
     assert!(ok(bob, &["room", "list"]).contains("r/lobby"));
@@ -129,8 +116,8 @@ fn seed_example_open() {
 fn seed_example_semi_open() {
     let dir = scratch("seed-semi-open");
     let server = Server::start(&dir, &[]);
-    let p = people(&dir, &server, &["alice", "bob", "carol"]);
-    let (alice, bob, carol) = (&p[0], &p[1], &p[2]);
+    let url = format!("http://{}", server.addr);
+    let [alice, bob, carol] = &people(&dir, &url, ["alice", "bob", "carol"]);
     let room = events(&ok(
         alice,
         &["room", "create", "plans", "--preset", "semi-open", "--json"],
@@ -164,8 +151,8 @@ fn seed_example_semi_open() {
 fn seed_example_moderated() {
     let dir = scratch("seed-moderated");
     let server = Server::start(&dir, &[]);
-    let p = people(&dir, &server, &["alice", "dave"]);
-    let (alice, dave) = (&p[0], &p[1]);
+    let url = format!("http://{}", server.addr);
+    let [alice, dave] = &people(&dir, &url, ["alice", "dave"]);
     ok(alice, &["room", "create", "stage", "--preset", "moderated"]);
     ok(dave, &["room", "join", "stage"]);
     // A visitor listens; it speaks once given voice, and not after it is taken.
@@ -197,8 +184,8 @@ fn seed_example_moderated() {
 fn seed_example_fixed_membership_with_logging() {
     let dir = scratch("seed-logging");
     let server = Server::start(&dir, &[]);
-    let p = people(&dir, &server, &["alice", "bob"]);
-    let (alice, bob) = (&p[0], &p[1]);
+    let url = format!("http://{}", server.addr);
+    let [alice, bob] = &people(&dir, &url, ["alice", "bob"]);
     ok(bob, &["consent", "grant", "alice"]);
     let doc = serde_json::json!({
         "policy": {"membership": "members-only", "fixed-membership": true,

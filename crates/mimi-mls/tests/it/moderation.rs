@@ -7,7 +7,6 @@ use mimi_policy::Action;
 use mimi_policy::operation::Target;
 use mimi_policy::participant_list::{IndexRolePair, ParticipantListUpdate};
 use mimi_policy::seed::{Affiliation, seed_role};
-use openmls::prelude::AppDataUpdateOperation;
 
 use crate::flow::World;
 use crate::support::user;
@@ -17,23 +16,6 @@ fn on(who: &str) -> Target {
         user: user(who),
         client: None,
     }
-}
-
-/// A participant-list update proposed by `member` with openmls directly, bypassing its
-/// own policy check.
-fn forged_list_update(w: &mut World, member: usize, update: &ParticipantListUpdate) -> Vec<u8> {
-    let bytes = tls_codec::Serialize::tls_serialize_detached(update).unwrap();
-    let (c, g) = w.member(member);
-    let (forged, _) = g
-        .mls_mut()
-        .propose_app_data_update(
-            c.provider(),
-            c.signer(),
-            mimi_policy::component::ids::PARTICIPANT_LIST,
-            AppDataUpdateOperation::Update(bytes.into()),
-        )
-        .unwrap();
-    forged.to_bytes().unwrap()
 }
 
 #[test]
@@ -62,7 +44,7 @@ fn muc_affiliation_only_owners_make_admins_at_the_hub_and_at_every_member() {
         }],
         ..Default::default()
     };
-    let forged = forged_list_update(&mut w, carol, &update);
+    let forged = w.forged_list_update(carol, &update);
     let Err(MlsError::Denied(d)) = w.hosted.process(&w.hub, &forged, None) else {
         panic!("the hub took an admin's promotion to admin");
     };
@@ -124,7 +106,7 @@ fn muc_voice_only_moderators_give_a_visitor_voice() {
         }],
         ..Default::default()
     };
-    let forged = forged_list_update(&mut w, bob, &update);
+    let forged = w.forged_list_update(bob, &update);
     let Err(MlsError::Denied(d)) = w.hosted.process(&w.hub, &forged, None) else {
         panic!("the hub took a member's voice grant");
     };

@@ -25,6 +25,27 @@ impl World {
         }
     }
 
+    /// A participant-list update proposed by `member` with openmls directly, bypassing
+    /// its own policy check.
+    pub(crate) fn forged_list_update(
+        &mut self,
+        member: usize,
+        update: &ParticipantListUpdate,
+    ) -> Vec<u8> {
+        let bytes = tls_codec::Serialize::tls_serialize_detached(update).unwrap();
+        let (c, g) = self.member(member);
+        let (forged, _) = g
+            .mls_mut()
+            .propose_app_data_update(
+                c.provider(),
+                c.signer(),
+                mimi_policy::component::ids::PARTICIPANT_LIST,
+                AppDataUpdateOperation::Update(bytes.into()),
+            )
+            .unwrap();
+        forged.to_bytes().unwrap()
+    }
+
     pub(crate) fn index_of(&self, who: &str) -> u32 {
         let room = self.hosted.room().unwrap();
         let u = user(who);
@@ -103,18 +124,7 @@ fn muc_order_a_member_cannot_propose_anothers_removal_from_the_list() {
     let err = g.propose_participants(c, &update).err().unwrap();
     assert_eq!(err.code(), "not-allowed");
     // Built anyway, the hub and the owner's client refuse it.
-    let bytes = tls_codec::Serialize::tls_serialize_detached(&update).unwrap();
-    let (c, g) = w.member(bob);
-    let (forged, _) = g
-        .mls_mut()
-        .propose_app_data_update(
-            c.provider(),
-            c.signer(),
-            mimi_policy::component::ids::PARTICIPANT_LIST,
-            AppDataUpdateOperation::Update(bytes.into()),
-        )
-        .unwrap();
-    let forged = forged.to_bytes().unwrap();
+    let forged = w.forged_list_update(bob, &update);
     let err = w.hosted.process(&w.hub, &forged, None).err().unwrap();
     assert_eq!(err.code(), "not-allowed");
     let (c, g) = w.member(0);

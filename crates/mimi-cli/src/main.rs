@@ -34,7 +34,7 @@ enum Command {
     /// This profile's device, and the account's others.
     #[command(subcommand)]
     Device(client::DeviceCommand),
-    /// Rooms: create, show, list, add and remove users, leave.
+    /// Rooms: create, join, leave, destroy; members, moderation, links and policy.
     #[command(subcommand)]
     Room(client::RoomCommand),
     /// Who may add you to rooms: ask, grant, revoke, list.

@@ -119,6 +119,10 @@ pub struct GroupInfo {
     pub ratchet_tree: String,
     /// The current epoch.
     pub epoch: u64,
+    /// The team, workgroup and group claims the provider asserts about the caller, signed
+    /// for its external commit (base64 `ProviderClaims`; absent when it asserts none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims: Option<String>,
 }
 
 /// `POST /v1/rooms/{provider}/{room}/group-info`: what a joiner presents to be given the

@@ -14,7 +14,7 @@ use crate::InputError;
 pub struct Args {
     /// A TOML file with any of: listen, domain, database, data_dir, tls_cert, tls_key,
     /// key_package_allowance, metrics_token, signups_per_hour, logins_per_minute,
-    /// requests_per_second, header_read_timeout.
+    /// requests_per_second, header_read_timeout, and a [claims] table.
     #[arg(long, env = "MIMI_CONFIG")]
     config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:8470].
@@ -66,6 +66,11 @@ pub struct Args {
     /// DATA_DIR/logs (plain HTTP only) [default: no logger].
     #[arg(long, value_name = "NAME")]
     logger: Option<String>,
+    /// A claim the provider asserts about one of its users, for rooms that pre-authorize a
+    /// team, workgroup or group: NAME=team:T, NAME=workgroup:W or NAME=group:G (repeat it;
+    /// added to the config file's `[claims]`, `NAME = ["team:T", ...]`).
+    #[arg(long = "claim", value_name = "NAME=KIND:VALUE")]
+    claims: Vec<String>,
 }
 
 /// The config file.
@@ -84,6 +89,8 @@ struct File {
     logins_per_minute: Option<u32>,
     requests_per_second: Option<u32>,
     header_read_timeout: Option<u64>,
+    #[serde(default)]
+    claims: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 impl Args {
@@ -98,6 +105,18 @@ impl Args {
             None => File::default(),
         };
         let defaults = mimi_server::Config::default();
+        let mut claims = file.claims;
+        for given in &self.claims {
+            let (name, claim) = given.split_once('=').ok_or_else(|| {
+                InputError(format!(
+                    "--claim {given:?}: write NAME=team:T, NAME=workgroup:W or NAME=group:G"
+                ))
+            })?;
+            claims
+                .entry(name.trim().to_owned())
+                .or_default()
+                .push(claim.trim().to_owned());
+        }
         let tls = match (
             self.tls_cert.or(file.tls_cert),
             self.tls_key.or(file.tls_key),
@@ -141,6 +160,7 @@ impl Args {
                 .or(file.header_read_timeout)
                 .filter(|s| *s > 0)
                 .map_or(defaults.header_read_timeout, std::time::Duration::from_secs),
+            claims,
         })
     }
 }

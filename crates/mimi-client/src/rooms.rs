@@ -291,7 +291,15 @@ impl Profile {
             // A password alone travels with an empty link.
             let code = (link.is_some() || password.is_some())
                 .then(|| JoinCode::new(link.unwrap_or_default(), password.map(str::to_owned)));
-            let (mut group, out) = match client.join_external(&group_info, &tree, code.as_ref()) {
+            // The team, workgroup and group claims the provider vouches for, if any.
+            let claims = info
+                .claims
+                .as_deref()
+                .map(|c| api::unb64("claims", c))
+                .transpose()?;
+            let joined =
+                client.join_external_with(&group_info, &tree, code.as_ref(), claims.as_deref());
+            let (mut group, out) = match joined {
                 // In the group by the provider's account but with no state here (a join
                 // whose answer was lost): back in its own place.
                 Err(mimi_mls::MlsError::Denied(d))

@@ -138,6 +138,9 @@ pub struct CommitSummary {
     pub updates: Vec<(ClientId, u64)>,
     /// The join link an external commit presents in its authenticated data.
     pub join_code: Option<JoinCode>,
+    /// The claims the joiner's provider asserts in an external commit's authenticated data,
+    /// verified (`crate::claims`).
+    pub joiner_claims: Vec<mimi_policy::preauth::Claim>,
     /// The resolved policy.
     pub app_data: ResolvedAppData,
 }
@@ -156,8 +159,20 @@ impl CommitSummary {
             reinit: false,
             updates: Vec::new(),
             join_code: None,
+            joiner_claims: Vec::new(),
             app_data,
         }
+    }
+
+    /// The committer as the policy sees it: a joiner with the claims its provider asserts.
+    pub fn committer_actor(&self) -> Actor {
+        let mut actor = self.committer.actor();
+        if let (Origin::Joiner(_), Actor::User(u)) = (&self.committer, &mut actor) {
+            for c in &self.joiner_claims {
+                u.claims.insert(c.clone());
+            }
+        }
+        actor
     }
 
     /// Records one proposal of the commit, sent by `proposer`; `leaf_client` names the
@@ -222,6 +237,11 @@ pub fn origin_of(
 /// The clients of a room, by user.
 pub type Clients = BTreeMap<UserId, BTreeSet<String>>;
 
+/// Reads and verifies the claims a joiner's provider asserts in its external commit's
+/// authenticated data (`crate::claims::asserted_claims` with the group's context).
+pub type ClaimCheck<'a> =
+    &'a dyn Fn(&ClientId, &[u8]) -> Result<Vec<mimi_policy::preauth::Claim>, MlsError>;
+
 /// Summarizes a staged commit with its authenticated data (`aad`): its proposals in the
 /// policy's terms, and the clients it adds to and removes from the group.
 pub fn summarize(
@@ -231,12 +251,14 @@ pub fn summarize(
     app_data: ResolvedAppData,
     leaf_client: &dyn Fn(u32) -> Option<ClientId>,
     external: &dyn Fn(&SenderExtensionIndex) -> Option<UserId>,
+    claims: ClaimCheck<'_>,
 ) -> Result<(CommitSummary, ClientDelta), MlsError> {
     let mut summary = CommitSummary::new(committer.clone(), app_data);
     let mut delta = ClientDelta::default();
     if let Origin::Joiner(joiner) = &committer {
         delta.added.push(joiner.clone());
         summary.join_code = JoinCode::from_aad(aad)?;
+        summary.joiner_claims = claims(joiner, aad)?;
     }
     for queued in staged.queued_proposals() {
         let proposer = origin_of(

@@ -88,6 +88,27 @@ impl Hub {
         (self.clock)()
     }
 
+    /// `claims` (team, workgroup, group) about `user`, one of this provider's users, signed
+    /// with the hub key for a join in the next [`crate::claims::LIFETIME`] seconds.
+    pub fn assert_claims(
+        &self,
+        user: &mimi_policy::id::UserId,
+        claims: &[mimi_policy::preauth::Claim],
+    ) -> Result<Vec<u8>, MlsError> {
+        if user.domain() != self.id.domain() {
+            return Err(MlsError::Credential(format!(
+                "{} asserts claims about its own users only, not {user}",
+                self.id
+            )));
+        }
+        crate::claims::ProviderClaims {
+            user: user.clone(),
+            claims: claims.to_vec(),
+            expires: self.now().saturating_add(crate::claims::LIFETIME),
+        }
+        .sign(&self.signer)
+    }
+
     /// The hub as it appears in every room's `external_senders`.
     pub fn external_sender(&self) -> ExternalSender {
         ExternalSender::new(

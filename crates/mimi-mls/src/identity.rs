@@ -44,11 +44,27 @@ pub fn system_user_of(credential: &Credential) -> Option<UserId> {
 
 /// The credential of an external sender. openmls keeps the accessor private, so it is read
 /// from the sender's wire form (`SignaturePublicKey signature_key; Credential credential`).
-fn external_sender_credential(sender: &ExternalSender) -> Option<Credential> {
+fn external_sender_parts(sender: &ExternalSender) -> Option<(tls_codec::VLBytes, Credential)> {
     let bytes = sender.tls_serialize_detached().ok()?;
     let mut rest = bytes.as_slice();
-    let _key = tls_codec::VLBytes::tls_deserialize(&mut rest).ok()?;
-    Credential::tls_deserialize(&mut rest).ok()
+    let key = tls_codec::VLBytes::tls_deserialize(&mut rest).ok()?;
+    Some((key, Credential::tls_deserialize(&mut rest).ok()?))
+}
+
+fn external_sender_credential(sender: &ExternalSender) -> Option<Credential> {
+    external_sender_parts(sender).map(|(_, credential)| credential)
+}
+
+/// The signature key of the external sender that is `system`'s provider (`mimi://domain`
+/// for `system@domain`) in the group's `external_senders`, if the group lists it.
+pub fn provider_sender_key(context: &GroupContext, system: &UserId) -> Option<Vec<u8>> {
+    context
+        .extensions()
+        .external_senders()?
+        .iter()
+        .filter_map(external_sender_parts)
+        .find(|(_, credential)| system_user_of(credential).as_ref() == Some(system))
+        .map(|(key, _)| key.as_slice().to_vec())
 }
 
 /// The system user behind the external sender at `index` of the group's `external_senders`.

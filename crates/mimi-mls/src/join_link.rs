@@ -40,6 +40,25 @@ fn text(bytes: VLBytes, what: &str) -> Result<String, MlsError> {
         .map_err(|_| MlsError::Malformed(format!("the join code's {what} is not UTF-8")))
 }
 
+/// An external commit's authenticated data: the join code the joiner presents and the signed
+/// claims its provider asserts (`crate::claims`), each when there is one; empty for neither.
+pub fn joiner_aad(code: Option<&JoinCode>, claims: Option<&[u8]>) -> Result<Vec<u8>, MlsError> {
+    let mut items = Vec::new();
+    if let Some(code) = code {
+        items.push(code.to_item()?);
+    }
+    if let Some(claims) = claims {
+        items.push(SafeAadItem::new(ids::PROVIDER_CLAIMS, claims.to_vec()));
+    }
+    if items.is_empty() {
+        return Ok(Vec::new());
+    }
+    SafeAad::from_items(items)
+        .map_err(MlsError::openmls)?
+        .tls_serialize_detached()
+        .map_err(MlsError::openmls)
+}
+
 impl JoinCode {
     /// A code for `link`, with the room password if there is one.
     pub fn new(link: impl Into<String>, password: Option<String>) -> Self {
@@ -51,15 +70,16 @@ impl JoinCode {
 
     /// The external commit's authenticated data carrying this code.
     pub fn to_aad(&self) -> Result<Vec<u8>, MlsError> {
+        joiner_aad(Some(self), None)
+    }
+
+    fn to_item(&self) -> Result<SafeAadItem, MlsError> {
         let wire = JoinCodeWire {
             join_link: self.link.as_bytes().into(),
             password: self.password.as_ref().map(|p| p.as_bytes().into()),
         };
         let data = wire.tls_serialize_detached().map_err(MlsError::openmls)?;
-        SafeAad::from_items(vec![SafeAadItem::new(ids::JOIN_LINKS, data)])
-            .map_err(MlsError::openmls)?
-            .tls_serialize_detached()
-            .map_err(MlsError::openmls)
+        Ok(SafeAadItem::new(ids::JOIN_LINKS, data))
     }
 
     /// The code in an external commit's authenticated data: none when the data is empty,

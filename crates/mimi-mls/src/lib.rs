@@ -7,12 +7,14 @@
 //!   `required_capabilities`, `external_senders`).
 //! - [`key_package`]: KeyPackages checked on upload.
 //! - [`join_link`]: the join code an external commit carries in its authenticated data.
+//! - [`claims`]: the team, workgroup and group claims a provider signs for its users.
 //! - [`member`]: the member side (a client's `MlsGroup`).
 //! - [`hub`]: the hub side (`PublicGroup`, no secrets).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod bench;
+pub mod claims;
 pub mod commit;
 pub mod context;
 pub mod error;

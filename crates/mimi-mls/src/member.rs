@@ -172,16 +172,43 @@ impl Client {
         ratchet_tree: &[u8],
         link: Option<&JoinCode>,
     ) -> Result<(RoomGroup, OutgoingCommit), MlsError> {
+        self.join_external_with(group_info, ratchet_tree, link, None)
+    }
+
+    /// [`Client::join_external`] presenting also `claims`, the team, workgroup and group
+    /// claims this client's provider signed for its user (`crate::claims`), which the room's
+    /// pre-authorization may name.
+    pub fn join_external_with(
+        &self,
+        group_info: &[u8],
+        ratchet_tree: &[u8],
+        link: Option<&JoinCode>,
+        claims: Option<&[u8]>,
+    ) -> Result<(RoomGroup, OutgoingCommit), MlsError> {
         let room = room_of_group_info(group_info, ratchet_tree)?;
+        let mut actor = self.actor();
+        if let (Some(bytes), Actor::User(u)) = (claims, &mut actor) {
+            let asserted = crate::claims::ProviderClaims::read_unverified(bytes)?;
+            if &asserted.user != self.id.user() {
+                return Err(MlsError::Credential(format!(
+                    "the provider's claims are about {}, not {}",
+                    asserted.user,
+                    self.id.user()
+                )));
+            }
+            for c in asserted.claims {
+                u.claims.insert(c);
+            }
+        }
         let op = Operation {
-            actor: self.actor(),
+            actor,
             action: Action::ExternalJoin {
                 link: link.map(JoinCode::to_link),
                 role: None,
             },
         };
         let authorized = plan(&room, &op).map_err(MlsError::Denied)?;
-        let aad = link.map(JoinCode::to_aad).transpose()?.unwrap_or_default();
+        let aad = crate::join_link::joiner_aad(link, claims)?;
         let role = authorized.changes().iter().find_map(|c| match c {
             Change::SetRole { user, role } if user == self.id.user() => Some(*role),
             _ => None,

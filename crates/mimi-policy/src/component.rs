@@ -108,6 +108,10 @@ pub mod ids {
     /// mimi's moderation reason: a commit's Safe AAD may say why a moderator removed, banned
     /// or changed someone, for every member (the removed included) to read; private use.
     pub const REASON: ComponentId = 0xF0A3;
+    /// mimi's provider claims: an external commit's Safe AAD may carry the team, workgroup
+    /// and group claims the joiner's provider asserts about it, signed with that provider's
+    /// external-sender key, for the hub and every member to check; private use.
+    pub const PROVIDER_CLAIMS: ComponentId = 0xF0A4;
 }
 
 /// A value stored whole as one AppDataDictionary entry under a fixed component ID.

@@ -31,6 +31,46 @@ pub struct Config {
     /// How long a client has to send a request's headers (and an HTTP/1 connection may sit
     /// idle between requests).
     pub header_read_timeout: std::time::Duration,
+    /// The team, workgroup and group claims the provider asserts about its users, by user
+    /// name: `kind:value` with kind `team`, `workgroup` or `group`.
+    pub claims: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+/// The provider's claims about its users, from the configuration: each user name a user of
+/// `domain`, each claim `team:T`, `workgroup:W` or `group:G`.
+pub fn parse_claims(
+    domain: &ProviderId,
+    claims: &std::collections::BTreeMap<String, Vec<String>>,
+) -> Result<crate::state::UserClaims, ServeError> {
+    let mut out = crate::state::UserClaims::new();
+    for (name, list) in claims {
+        let user = mimi_policy::id::UserId::new(domain.domain(), name)
+            .map_err(|e| ServeError::Config(format!("claims of {name:?}: {e}")))?;
+        let mut parsed = Vec::new();
+        for c in list {
+            let claim = c
+                .split_once(':')
+                .map(|(kind, value)| mimi_policy::preauth::Claim::new(kind.trim(), value.trim()))
+                .ok_or_else(|| {
+                    ServeError::Config(format!(
+                        "claim {c:?} of {name}: write team:T, workgroup:W or group:G"
+                    ))
+                })?;
+            mimi_mls::claims::check_claim(&claim)
+                .map_err(|e| ServeError::Config(format!("claim {c:?} of {name}: {e}")))?;
+            if !parsed.contains(&claim) {
+                parsed.push(claim);
+            }
+        }
+        if parsed.len() > mimi_mls::claims::MAX_CLAIMS {
+            return Err(ServeError::Config(format!(
+                "{name} has more than {} claims",
+                mimi_mls::claims::MAX_CLAIMS
+            )));
+        }
+        out.entry(user).or_default().extend(parsed);
+    }
+    Ok(out)
 }
 
 impl Default for Config {
@@ -45,6 +85,7 @@ impl Default for Config {
             metrics_token: None,
             limits: crate::limits::LimitConfig::default(),
             header_read_timeout: std::time::Duration::from_secs(30),
+            claims: Default::default(),
         }
     }
 }
@@ -95,6 +136,7 @@ pub async fn serve(
         .await
         .map_err(|e| ServeError::Config(e.to_string()))?;
     state.key_package_allowance = config.key_package_allowance;
+    state.claims = std::sync::Arc::new(parse_claims(&state.domain, &config.claims)?);
     state.limits = std::sync::Arc::new(crate::limits::Limits::new(config.limits));
     state.metrics_token = config
         .metrics_token

@@ -32,6 +32,9 @@ type Slot = Option<LoadedRoom>;
 /// A loaded room, locked for one request.
 pub type RoomGuard = OwnedMappedMutexGuard<Slot, LoadedRoom>;
 
+/// Claims a provider asserts, by user.
+pub type UserClaims = HashMap<mimi_policy::id::UserId, Vec<mimi_policy::preauth::Claim>>;
+
 /// Shared by every request.
 #[derive(Clone)]
 pub struct AppState {
@@ -55,6 +58,9 @@ pub struct AppState {
     /// seed's allowance of outstanding KeyPackages; 0: consent, a knock or the same user
     /// only).
     pub key_package_allowance: u32,
+    /// The team, workgroup and group claims this provider asserts about its users (set by
+    /// the operator: `mimi serve --claim`, or `claims` in its config file).
+    pub claims: Arc<UserClaims>,
     /// Rate limits on sign-ups, logins, requests per token and consent requests.
     pub limits: Arc<crate::limits::Limits>,
     /// The event streams open per device.
@@ -99,6 +105,7 @@ impl AppState {
             tails,
             tokens: Arc::default(),
             key_package_allowance: 0,
+            claims: Arc::default(),
             metrics_token: None,
             limits: Arc::new(crate::limits::Limits::new(Default::default())),
             streams: Arc::default(),
@@ -108,6 +115,19 @@ impl AppState {
             notifier,
             rooms: Arc::new(Mutex::new(HashMap::new())),
         })
+    }
+
+    /// `client`'s user acting through it, with the claims this provider asserts about it.
+    pub fn actor(&self, client: &mimi_policy::id::ClientId) -> mimi_policy::Actor {
+        let mut actor = mimi_policy::Actor::user(client.user().clone(), Some(client.name()));
+        if let (mimi_policy::Actor::User(u), Some(claims)) =
+            (&mut actor, self.claims.get(client.user()))
+        {
+            for c in claims {
+                u.claims.insert(c.clone());
+            }
+        }
+        actor
     }
 
     /// Ends event streams and long polls (the provider is shutting down).

@@ -161,3 +161,51 @@ fn pre_authorized_claims_join_by_themselves_until_taken_off_the_list() {
     assert_eq!(server.terminate(), Some(0));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn a_team_its_provider_puts_a_user_in_lets_it_join_a_room_that_preauthorizes_the_team() {
+    let dir = scratch("policy-claims");
+    // The operator says erin is in team sales; dave is in a workgroup only.
+    let server = Server::start(
+        &dir,
+        &[
+            "--claim",
+            "erin=team:sales",
+            "--claim",
+            "dave=workgroup:ops",
+        ],
+    );
+    let url = format!("http://{}", server.addr);
+    let [alice, dave, erin] = people(&dir, &url, ["alice", "dave", "erin"]);
+    ok(
+        &alice,
+        &["room", "create", "team", "--preauth", "team:sales"],
+    );
+    let refused = refusal(&dave, &["room", "join", "team"]);
+    assert_eq!(refused["code"], "knock-required", "{refused}");
+    ok(&erin, &["room", "join", "team"]);
+    // alice's client checked the provider's signature on erin's claims as it took the join.
+    let synced = ok(&alice, &["sync"]);
+    assert!(synced.contains("changed (epoch 1)"), "{synced}");
+    let doc = show(&alice, "team");
+    assert!(
+        doc["user-affiliations"]["member"]
+            .as_array()
+            .unwrap()
+            .contains(&"mimi://example.com/u/erin".into()),
+        "{doc}"
+    );
+    assert_eq!(server.terminate(), Some(0));
+
+    // A claim the provider cannot assert stops it at start, with what to write instead.
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_mimi"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&dir)
+        .args(["--claim", "erin=domain:elsewhere.example"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(stderr.contains("team, workgroup or group"), "{stderr}");
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -219,7 +219,7 @@ pub fn authorize_commit(
             .map_err(|e| invalid(e.to_string()))?;
         After::Rebuilt(Box::new(room))
     };
-    let committer = summary.committer.actor();
+    let committer = summary.committer_actor();
     let changes_people = !summary.adds.is_empty()
         || !summary.removes.is_empty()
         || !summary.self_removes.is_empty()

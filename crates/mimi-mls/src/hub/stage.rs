@@ -510,6 +510,16 @@ impl HubRoom {
             app_data,
             &|leaf| self.leaf_client(leaf),
             &|index| external_system_user(self.group.group_context(), index),
+            // Expiry is the hub's to check, when it decides; a logged commit replays as taken.
+            &|joiner, aad| {
+                crate::claims::asserted_claims(
+                    aad,
+                    joiner,
+                    self.group.group_context(),
+                    hub.provider.crypto(),
+                    matches!(mode, Mode::Decide).then(|| hub.now()),
+                )
+            },
         )?;
         for (client, since) in &mut summary.updates {
             *since = self.since_update(hub, client);

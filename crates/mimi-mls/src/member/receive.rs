@@ -111,6 +111,16 @@ impl RoomGroup {
             app_data,
             &|leaf| self.leaf_client(leaf),
             &|index| external_system_user(&context, index),
+            // Members share no clock with the joiner's provider: signature and user only.
+            &|joiner, aad| {
+                crate::claims::asserted_claims(
+                    aad,
+                    joiner,
+                    &context,
+                    client.provider.crypto(),
+                    None,
+                )
+            },
         )?;
         authorize_commit(&before, &summary, delta)?;
         self.group

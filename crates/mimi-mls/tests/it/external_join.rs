@@ -12,7 +12,7 @@ use crate::support::{client, user};
 impl World {
     /// `joiner` joins by external commit from what the hub serves; the hub and every member
     /// process the commit.
-    fn join_external(&mut self, joiner: Client) -> Result<usize, mimi_mls::MlsError> {
+    pub(crate) fn join_external(&mut self, joiner: Client) -> Result<usize, mimi_mls::MlsError> {
         self.join_by_link(joiner, None)
     }
 

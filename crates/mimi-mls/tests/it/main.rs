@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod carriage;
+mod claims;
 mod external_join;
 mod flow;
 mod flow_more;

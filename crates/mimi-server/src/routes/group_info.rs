@@ -6,7 +6,7 @@ use axum::extract::State;
 use mimi_policy::id::{ClientId, RoomId};
 use mimi_policy::link::LinkTerms;
 use mimi_policy::operation::{Action, Link};
-use mimi_policy::{Actor, Decision, DenyCode, Operation, authorize, rule};
+use mimi_policy::{Decision, DenyCode, Operation, authorize, rule};
 use mimi_store::Links as _;
 
 use super::{ApiJson, ApiPath, room_id, to_b64, visible};
@@ -86,7 +86,7 @@ async fn serve(
             l.expired = t.expires.is_some_and(|at| at <= now);
         }
         let op = Operation {
-            actor: Actor::user(client.user().clone(), Some(client.name())),
+            actor: state.actor(client),
             action: Action::FetchGroupInfo { link },
         };
         let decision = authorize(policy, &op);
@@ -108,9 +108,15 @@ async fn serve(
         }
     }
     let gi = room.hub.group_info(&state.hub)?.to_vec();
+    // The joiner's claims, signed for its external commit (docs/decisions/0011).
+    let claims = match state.claims.get(client.user()) {
+        Some(c) if !c.is_empty() => Some(to_b64(&state.hub.assert_claims(client.user(), c)?)),
+        _ => None,
+    };
     Ok(Json(GroupInfo {
         group_info: to_b64(&gi),
         ratchet_tree: to_b64(&room.hub.ratchet_tree()?),
         epoch: room.hub.epoch(),
+        claims,
     }))
 }

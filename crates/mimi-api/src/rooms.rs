@@ -21,6 +21,10 @@ pub struct CreateRoom {
     pub group_info: String,
     /// Its ratchet tree (TLS, base64).
     pub ratchet_tree: String,
+    /// Starting a vacant persistent room's group again: the join link and room password
+    /// the first one back presents, as for `POST .../group-info` (both may be absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refound: Option<JoinInfo>,
 }
 
 /// A room and its epoch.
@@ -123,6 +127,12 @@ pub struct GroupInfo {
     /// for its external commit (base64 `ProviderClaims`; absent when it asserts none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claims: Option<String>,
+    /// For a vacant persistent room (its last member left), the policy entries its next
+    /// group starts from (TLS `Entry entries<V>`, base64); `group_info` and `ratchet_tree`
+    /// are empty then, and the caller starts the group again (`POST /v1/rooms` with
+    /// `refound`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vacant: Option<String>,
 }
 
 /// `POST /v1/rooms/{provider}/{room}/group-info`: what a joiner presents to be given the
@@ -169,6 +179,17 @@ pub struct Suggested {
     pub room: String,
     /// The user it was suggested to.
     pub user: String,
+}
+
+/// `POST /v1/rooms/{provider}/{room}/vacate`: the last member left a persistent room, which
+/// stays, empty, with its policy and participant list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Vacated {
+    /// The room.
+    pub room: String,
+    /// Always true.
+    pub vacant: bool,
 }
 
 /// `DELETE /v1/rooms/{provider}/{room}`: the room is gone.

@@ -296,7 +296,8 @@ pub enum RoomCommand {
         password: Option<String>,
     },
     /// Leave a room (another member commits your departure; the last member of a
-    /// temporary room destroys it).
+    /// temporary room destroys it, of a persistent room leaves it empty, to be started again
+    /// by the first one back).
     Leave {
         /// The room.
         room: String,
@@ -811,13 +812,20 @@ pub fn room(cmd: RoomCommand, common: &Common) -> anyhow::Result<()> {
         }
         RoomCommand::Leave { room } => {
             let id = p.room_id(&room).map_err(failure)?;
-            let destroyed = p.leave(&id).map_err(failure)?;
+            let left = p.leave(&id).map_err(failure)?;
+            let destroyed = left == mimi_client::Left::Destroyed;
+            let vacant = left == mimi_client::Left::Vacated;
             common.print(
-                json!({"room": id.to_string(), "left": true, "destroyed": destroyed}),
-                || {
-                    if destroyed {
+                json!({"room": id.to_string(), "left": true, "destroyed": destroyed, "vacant": vacant}),
+                || match left {
+                    mimi_client::Left::Destroyed => {
                         format!("left {id}, a temporary room, as its last member: it is gone")
-                    } else {
+                    }
+                    mimi_client::Left::Vacated => format!(
+                        "left {id} as its last member: the room stays, empty, and the first \
+                         one back starts it again"
+                    ),
+                    mimi_client::Left::Asked => {
                         format!("asked to leave {id}; a member commits it")
                     }
                 },

@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 pub use api::{Api, ApiFailure, CA_CERT_ENV, install_crypto_provider};
 pub use dm::Dm;
 pub use policy::{LinkInfo, PREAUTH_ROLES, PolicyChange, PreauthEntry, parse_claim};
-pub use rooms::{Joined, Moderation};
+pub use rooms::{Joined, Left, Moderation};
 
 /// KeyPackages a new device uploads (plus a last-resort one).
 const KEY_PACKAGES: usize = 10;

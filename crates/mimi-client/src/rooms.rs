@@ -44,6 +44,18 @@ pub enum Moderation {
     Affiliation(Affiliation),
 }
 
+/// What leaving a room did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Left {
+    /// Asked to leave: another member commits the departure.
+    Asked,
+    /// The last member left a temporary room: it is gone.
+    Destroyed,
+    /// The last member left a persistent room: it stays, empty, with its policy and
+    /// participant list, and the first one back starts its group again.
+    Vacated,
+}
+
 /// A join by external commit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Joined {
@@ -196,6 +208,7 @@ impl Profile {
             let body = CreateRoom {
                 group_info: api::b64(&client.group_info(&group)?),
                 ratchet_tree: api::b64(&group.ratchet_tree()?),
+                refound: None,
             };
             let created = p.api.post::<RoomCreated>("/v1/rooms", Some(token), &body);
             // Hosted (a 2xx, even with a malformed answer): keep the group.
@@ -286,17 +299,56 @@ impl Profile {
             } else {
                 p.api.get(&path, Some(token))?
             };
-            let group_info = api::unb64("group_info", &info.group_info)?;
-            let tree = api::unb64("ratchet_tree", &info.ratchet_tree)?;
-            // A password alone travels with an empty link.
-            let code = (link.is_some() || password.is_some())
-                .then(|| JoinCode::new(link.unwrap_or_default(), password.map(str::to_owned)));
             // The team, workgroup and group claims the provider vouches for, if any.
             let claims = info
                 .claims
                 .as_deref()
                 .map(|c| api::unb64("claims", c))
                 .transpose()?;
+            if let Some(kept) = &info.vacant {
+                // Nobody is in the room: this device starts its group again.
+                let entries = mimi_mls::context::decode_app_data(&api::unb64("vacant", kept)?)?;
+                let vacant = mimi_policy::Room::from_app_data(
+                    Some(room.clone()),
+                    &entries,
+                    Default::default(),
+                )
+                .map_err(|e| bad_answer("vacant", e))?;
+                let code = (link.is_some() || password.is_some())
+                    .then(|| JoinCode::new(link.unwrap_or_default(), password.map(str::to_owned)));
+                let provider: Provider = p.api.get("/v1/provider", None)?;
+                let sender = ExternalSender::tls_deserialize_exact(api::unb64(
+                    "external_sender",
+                    &provider.external_sender,
+                )?)
+                .map_err(|e| bad_answer("external_sender", e))?;
+                let group = client.refound(&vacant, code.as_ref(), claims.as_deref(), &sender)?;
+                let body = CreateRoom {
+                    group_info: api::b64(&client.group_info(&group)?),
+                    ratchet_tree: api::b64(&group.ratchet_tree()?),
+                    refound: Some(JoinInfo {
+                        link: link.map(str::to_owned),
+                        password: password.map(str::to_owned),
+                    }),
+                };
+                return match p.api.post::<RoomCreated>("/v1/rooms", Some(token), &body) {
+                    Ok(created) => {
+                        p.remember_room(room);
+                        p.save_account()?;
+                        Ok(created.epoch)
+                    }
+                    Err(e) => {
+                        group.forget(client)?;
+                        p.save()?;
+                        Err(e.into())
+                    }
+                };
+            }
+            let group_info = api::unb64("group_info", &info.group_info)?;
+            let tree = api::unb64("ratchet_tree", &info.ratchet_tree)?;
+            // A password alone travels with an empty link.
+            let code = (link.is_some() || password.is_some())
+                .then(|| JoinCode::new(link.unwrap_or_default(), password.map(str::to_owned)));
             let joined =
                 client.join_external_with(&group_info, &tree, code.as_ref(), claims.as_deref());
             let (mut group, out) = match joined {
@@ -491,15 +543,20 @@ impl Profile {
     }
 
     /// Leaves `room`: proposes this user's departure for another member to commit. The
-    /// last member of a temporary room (`persistent: false`) destroys it instead: true then.
-    pub fn leave(&mut self, room: &RoomId) -> Result<bool, ClientError> {
+    /// last member of a temporary room (`persistent: false`) destroys it instead; the last
+    /// member of a persistent room vacates it (the room stays, with its policy and
+    /// participant list, for the first one back to start its group again).
+    pub fn leave(&mut self, room: &RoomId) -> Result<Left, ClientError> {
         // Read only: the device's state as it is (what changes it takes the lock below).
         let now = self.group(room)?.room()?;
         let user = self.user()?;
         let last = now.client_count_of(&user) == now.client_total();
         if last && !now.components().base.persistent_room.0 {
             self.destroy(room)?;
-            return Ok(true);
+            return Ok(Left::Destroyed);
+        }
+        if last {
+            return self.vacate(room).map(|()| Left::Vacated);
         }
         self.locked(|p| {
             let (client, token) = p.device()?;
@@ -514,7 +571,37 @@ impl Profile {
                 )?;
             }
             p.save()?;
-            Ok(false)
+            Ok(Left::Asked)
+        })
+    }
+
+    /// Vacates `room`, a persistent room whose every client is this user's: the provider
+    /// keeps it, and this device forgets its group.
+    fn vacate(&mut self, room: &RoomId) -> Result<(), ClientError> {
+        self.locked(|p| {
+            let (client, token) = p.device()?;
+            let group = p.group(room)?;
+            let decision = mimi_policy::authorize(
+                &group.room()?,
+                &mimi_policy::Operation {
+                    actor: mimi_policy::Actor::user(
+                        client.id().user().clone(),
+                        Some(client.id().name()),
+                    ),
+                    action: Action::Vacate,
+                },
+            );
+            if !decision.is_allowed() {
+                return Err(mimi_mls::MlsError::Denied(decision).into());
+            }
+            let _: mimi_api::Vacated = p.api.post(
+                &format!("{}/vacate", room_path(room)),
+                Some(token),
+                &json!({}),
+            )?;
+            group.forget(client)?;
+            p.file.rooms.remove(room.as_str());
+            p.save_account()
         })
     }
 

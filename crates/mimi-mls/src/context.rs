@@ -105,6 +105,45 @@ pub fn app_data_entries(context: &GroupContext) -> BTreeMap<u16, Vec<u8>> {
         .unwrap_or_default()
 }
 
+/// One entry of a room's `app_data_dictionary`, as the provider keeps the policy of a vacant
+/// room (`struct { uint16 component_id; opaque data<V>; } Entry; Entry entries<V>;`).
+#[derive(Debug, tls_codec::TlsSerialize, tls_codec::TlsDeserialize, tls_codec::TlsSize)]
+struct Entry {
+    id: u16,
+    data: tls_codec::VLBytes,
+}
+
+/// A room's policy entries, TLS-encoded: what a vacant room keeps (see [`decode_app_data`]).
+pub fn encode_app_data(entries: &BTreeMap<u16, Vec<u8>>) -> Result<Vec<u8>, MlsError> {
+    use tls_codec::Serialize as _;
+    entries
+        .iter()
+        .map(|(id, data)| Entry {
+            id: *id,
+            data: data.clone().into(),
+        })
+        .collect::<Vec<_>>()
+        .tls_serialize_detached()
+        .map_err(MlsError::openmls)
+}
+
+/// Policy entries encoded by [`encode_app_data`]: in ascending order, each ID once.
+pub fn decode_app_data(bytes: &[u8]) -> Result<BTreeMap<u16, Vec<u8>>, MlsError> {
+    use tls_codec::Deserialize as _;
+    let entries = Vec::<Entry>::tls_deserialize_exact(bytes)
+        .map_err(|e| MlsError::Malformed(format!("a room's policy entries: {e}")))?;
+    let mut out = BTreeMap::new();
+    for e in entries {
+        if out.last_key_value().is_some_and(|(last, _)| *last >= e.id) {
+            return Err(MlsError::Malformed(
+                "a room's policy entries are not in ascending order".into(),
+            ));
+        }
+        out.insert(e.id, e.data.as_slice().to_vec());
+    }
+    Ok(out)
+}
+
 /// The room a group context and its members describe, checked against every policy rule.
 pub fn room_of(
     context: &GroupContext,

@@ -121,6 +121,40 @@ impl Hub {
     /// the group names this hub as external sender and requires mimi's capabilities, that the
     /// room policy in it is valid and, for a new room (epoch 0), that its creator may create it.
     pub fn load_room(&self, group_info: &[u8], ratchet_tree: &[u8]) -> Result<HubRoom, MlsError> {
+        let room = self.load_group(group_info, ratchet_tree)?;
+        if room.epoch() == 0 {
+            let creator = room
+                .group
+                .members()
+                .next()
+                .ok_or_else(|| MlsError::Policy("the group has no member".into()))?;
+            let client = client_of(&creator.credential)?;
+            let op = Operation {
+                actor: Actor::user(client.user().clone(), Some(client.name())),
+                action: Action::CreateRoom {
+                    existing_rooms: Vec::new(),
+                },
+            };
+            let decision = authorize(room.policy(), &op);
+            if !decision.is_allowed() {
+                return Err(MlsError::Denied(decision));
+            }
+        }
+        Ok(room)
+    }
+
+    /// Like [`Hub::load_room`], without the creator's check: for the new group of a vacant
+    /// persistent room, which the caller decides as the first one back's join
+    /// (`mimi_policy::host::refound_vacant_room`).
+    pub fn load_refounded_room(
+        &self,
+        group_info: &[u8],
+        ratchet_tree: &[u8],
+    ) -> Result<HubRoom, MlsError> {
+        self.load_group(group_info, ratchet_tree)
+    }
+
+    fn load_group(&self, group_info: &[u8], ratchet_tree: &[u8]) -> Result<HubRoom, MlsError> {
         let message = MlsMessageIn::tls_deserialize_exact(group_info).map_err(MlsError::Decode)?;
         let MlsMessageBodyIn::GroupInfo(verifiable) = message.extract() else {
             return Err(MlsError::Malformed("not a GroupInfo".into()));
@@ -171,26 +205,8 @@ impl Hub {
             group,
             // Verified by `PublicGroup::from_external` above.
             group_info: ServedGroupInfo::Verified(group_info.to_vec()),
-            room: Arc::new(policy.clone()),
+            room: Arc::new(policy),
         };
-        if room.epoch() == 0 {
-            let creator = room
-                .group
-                .members()
-                .next()
-                .ok_or_else(|| MlsError::Policy("the group has no member".into()))?;
-            let client = client_of(&creator.credential)?;
-            let op = Operation {
-                actor: Actor::user(client.user().clone(), Some(client.name())),
-                action: Action::CreateRoom {
-                    existing_rooms: Vec::new(),
-                },
-            };
-            let decision = authorize(&policy, &op);
-            if !decision.is_allowed() {
-                return Err(MlsError::Denied(decision));
-            }
-        }
         Ok(room)
     }
 }
@@ -263,6 +279,11 @@ impl HubRoom {
     /// The room, as the group context and leaves describe it.
     pub fn room(&self) -> Result<Room, MlsError> {
         Ok((*self.room).clone())
+    }
+
+    /// The room policy's `app_data_dictionary` entries as of the current epoch, as bytes.
+    pub fn policy_entries(&self) -> std::collections::BTreeMap<u16, Vec<u8>> {
+        crate::context::app_data_entries(self.group.group_context())
     }
 
     /// The room, borrowed (no copy).

@@ -124,6 +124,56 @@ impl Client {
         if !decision.is_allowed() {
             return Err(MlsError::Denied(decision));
         }
+        self.new_group(id, room, hub)
+    }
+
+    /// Starts the group of a vacant persistent room again (its last member left it): the
+    /// room `vacant` (its policy entries and participant list as its provider kept them,
+    /// no clients) with this client's external join, decided as any join into the room
+    /// would be, presenting `link` and the `claims` its provider signed. The provider takes
+    /// the new group only if it is exactly that (`mimi_policy::host::refound_vacant_room`).
+    pub fn refound(
+        &self,
+        vacant: &Room,
+        link: Option<&JoinCode>,
+        claims: Option<&[u8]>,
+        hub: &ExternalSender,
+    ) -> Result<RoomGroup, MlsError> {
+        let Some(id) = &vacant.id else {
+            return Err(MlsError::Policy("the room has no ID".into()));
+        };
+        let actor = self.actor_with_claims(claims)?;
+        let room = mimi_policy::host::refounded_room(vacant, &actor, link.map(JoinCode::to_link))
+            .map_err(MlsError::Denied)?;
+        self.new_group(id, &room, hub)
+    }
+
+    /// This client's user, with the team, workgroup and group claims of `claims` (signed
+    /// by its provider; read here, verified by the hub and members).
+    fn actor_with_claims(&self, claims: Option<&[u8]>) -> Result<Actor, MlsError> {
+        let mut actor = self.actor();
+        if let (Some(bytes), Actor::User(u)) = (claims, &mut actor) {
+            let asserted = crate::claims::ProviderClaims::read_unverified(bytes)?;
+            if &asserted.user != self.id.user() {
+                return Err(MlsError::Credential(format!(
+                    "the provider's claims are about {}, not {}",
+                    asserted.user,
+                    self.id.user()
+                )));
+            }
+            for c in asserted.claims {
+                u.claims.insert(c);
+            }
+        }
+        Ok(actor)
+    }
+
+    fn new_group(
+        &self,
+        id: &mimi_policy::id::RoomId,
+        room: &Room,
+        hub: &ExternalSender,
+    ) -> Result<RoomGroup, MlsError> {
         let config = MlsGroupCreateConfig::builder()
             .ciphersuite(CIPHERSUITE)
             .wire_format_policy(PURE_PLAINTEXT_WIRE_FORMAT_POLICY)
@@ -186,22 +236,8 @@ impl Client {
         claims: Option<&[u8]>,
     ) -> Result<(RoomGroup, OutgoingCommit), MlsError> {
         let room = room_of_group_info(group_info, ratchet_tree)?;
-        let mut actor = self.actor();
-        if let (Some(bytes), Actor::User(u)) = (claims, &mut actor) {
-            let asserted = crate::claims::ProviderClaims::read_unverified(bytes)?;
-            if &asserted.user != self.id.user() {
-                return Err(MlsError::Credential(format!(
-                    "the provider's claims are about {}, not {}",
-                    asserted.user,
-                    self.id.user()
-                )));
-            }
-            for c in asserted.claims {
-                u.claims.insert(c);
-            }
-        }
         let op = Operation {
-            actor,
+            actor: self.actor_with_claims(claims)?,
             action: Action::ExternalJoin {
                 link: link.map(JoinCode::to_link),
                 role: None,

@@ -75,6 +75,7 @@ pub fn authorize(room: &Room, op: &Operation) -> Decision {
         Action::SelfRemove => remove::self_remove(room, &op.actor),
         Action::Leave => remove::leave(room, &op.actor),
         Action::Destroy => remove::destroy(room, &op.actor),
+        Action::Vacate => remove::vacate(room, &op.actor),
         Action::Kick { target } => moderation::kick(room, &op.actor, target),
         Action::Ban { target } => moderation::ban(room, &op.actor, target),
         Action::Unban { target } => moderation::unban(room, &op.actor, target),

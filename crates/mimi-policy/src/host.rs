@@ -65,22 +65,8 @@ pub fn handshake_visible_to(room: &Room, user: &UserId) -> Decision {
 /// and banned users through the hub); the new group holds the creator's client alone; and
 /// the room's own creation rule lets the creator's user create it.
 pub fn create_hosted_room(room: &Room, creator: &ClientId, host: &ProviderId) -> Decision {
-    let Some(id) = &room.id else {
-        return Decision::deny(DenyCode::InvalidPolicy, rule::MIMI_HOST);
-    };
-    if id.domain() != host.domain() {
-        return Decision::deny(DenyCode::ForeignRoom, rule::MIMI_HOST);
-    }
-    let owned_by_host = match (room.seed(), UserId::new(host.domain(), "system")) {
-        (None, _) => true,
-        (Some(seed), Ok(system)) => seed.is_owning_system(&system),
-        (Some(_), Err(_)) => false,
-    };
-    if !owned_by_host {
-        return Decision::deny(DenyCode::InvalidPolicy, rule::MIMI_HOST);
-    }
-    if room.client_total() != 1 || !room.has_client(creator.user(), creator.name()) {
-        return Decision::deny(DenyCode::NotCreator, rule::MIMI_HOST_CREATOR);
+    if let Some(denied) = hosting_refusal(room, creator, host) {
+        return denied;
     }
     authorize(
         room,
@@ -91,6 +77,75 @@ pub fn create_hosted_room(room: &Room, creator: &ClientId, host: &ProviderId) ->
             },
         },
     )
+}
+
+/// Why `host` may not host the new group of `room` that `creator`'s client starts, if it
+/// may not: the room is named elsewhere, does not name `host`'s system user as owning
+/// system, or holds more than the creator's client.
+fn hosting_refusal(room: &Room, creator: &ClientId, host: &ProviderId) -> Option<Decision> {
+    let Some(id) = &room.id else {
+        return Some(Decision::deny(DenyCode::InvalidPolicy, rule::MIMI_HOST));
+    };
+    if id.domain() != host.domain() {
+        return Some(Decision::deny(DenyCode::ForeignRoom, rule::MIMI_HOST));
+    }
+    let owned_by_host = match (room.seed(), UserId::new(host.domain(), "system")) {
+        (None, _) => true,
+        (Some(seed), Ok(system)) => seed.is_owning_system(&system),
+        (Some(_), Err(_)) => false,
+    };
+    if !owned_by_host {
+        return Some(Decision::deny(DenyCode::InvalidPolicy, rule::MIMI_HOST));
+    }
+    if room.client_total() != 1 || !room.has_client(creator.user(), creator.name()) {
+        return Some(Decision::deny(
+            DenyCode::NotCreator,
+            rule::MIMI_HOST_CREATOR,
+        ));
+    }
+    None
+}
+
+/// The room a vacant persistent room (its last member left it, [`Action::Vacate`]) becomes
+/// when `actor`, through its client, comes back in first: `vacant` (its policy and
+/// participant list, no clients) with the changes of the actor's external join, decided as
+/// any external join into the room would be, with the `link` and password it presents.
+/// MLS has no empty group, so the first one back starts a new group with this policy.
+pub fn refounded_room(
+    vacant: &Room,
+    actor: &Actor,
+    link: Option<crate::operation::Link>,
+) -> Result<Room, Decision> {
+    let op = Operation {
+        actor: actor.clone(),
+        action: Action::ExternalJoin { link, role: None },
+    };
+    let authorized = crate::plan(vacant, &op)?;
+    let mut next = vacant.clone();
+    next.apply(&authorized);
+    Ok(next)
+}
+
+/// Whether the new group `new` of `founder`'s client may take the place of the vacant room
+/// `vacant` on `host`: `new` must be exactly [`refounded_room`] (same policy, same
+/// participant list but for the founder's join, the founder's client alone) and hosted
+/// here as any new room must be.
+pub fn refound_vacant_room(
+    vacant: &Room,
+    new: &Room,
+    founder: &ClientId,
+    actor: &Actor,
+    link: Option<crate::operation::Link>,
+    host: &ProviderId,
+) -> Decision {
+    if let Some(denied) = hosting_refusal(new, founder, host) {
+        return denied;
+    }
+    match refounded_room(vacant, actor, link) {
+        Err(denied) => denied,
+        Ok(expected) if expected == *new => Decision::allow(rule::SEED_VACATE),
+        Ok(_) => Decision::deny(DenyCode::InvalidPolicy, rule::SEED_VACATE),
+    }
 }
 
 /// What a provider knows of a newcomer a commit adds: facts of its store, not of the room.
@@ -208,6 +263,81 @@ mod tests {
             create_hosted_room(&other_system, &alice, &here).deny_code(),
             Some(DenyCode::InvalidPolicy)
         );
+    }
+
+    /// HIDDEN as its provider keeps it once vacant: policy and participant list, no clients.
+    fn vacant() -> Room {
+        room(&HIDDEN.replace(r#""alice@a.example": ["phone"]"#, ""))
+    }
+
+    fn client_of(uri: &str) -> (ClientId, Actor) {
+        let c = ClientId::parse(uri).unwrap();
+        let actor = Actor::user(c.user().clone(), Some(c.name()));
+        (c, actor)
+    }
+
+    #[test]
+    fn the_last_member_vacates_only_a_persistent_room_with_no_one_else_in_it() {
+        let r = room(HIDDEN);
+        let (_, alice) = client_of("mimi://a.example/d/alice/phone");
+        let vacate = |r: &Room, actor: &Actor| {
+            authorize(
+                r,
+                &Operation {
+                    actor: actor.clone(),
+                    action: Action::Vacate,
+                },
+            )
+        };
+        let allowed = vacate(&r, &alice);
+        assert!(allowed.is_allowed());
+        assert_eq!(allowed.rule(), rule::SEED_VACATE);
+        // Not while another user has a client in the room.
+        let shared = room(&HIDDEN.replace(
+            r#""alice@a.example": ["phone"]"#,
+            r#""alice@a.example": ["phone"], "bob@a.example": ["laptop"]"#,
+        ));
+        assert_eq!(
+            vacate(&shared, &alice).rule(),
+            rule::SEED_LEAVE_LAST_MEMBER
+        );
+        // A temporary room is destroyed instead.
+        let temporary = room(&HIDDEN.replace(
+            r#""discoverable": false"#,
+            r#""discoverable": false, "persistent": false"#,
+        ));
+        assert_eq!(vacate(&temporary, &alice).deny_code(), Some(DenyCode::NotAllowed));
+        let (_, eve) = client_of("mimi://a.example/d/eve/phone");
+        assert_eq!(vacate(&r, &eve).deny_code(), Some(DenyCode::NotInRoom));
+    }
+
+    #[test]
+    fn a_vacant_room_starts_again_only_as_itself_with_the_first_ones_join() {
+        let here = ProviderId::parse("a.example").unwrap();
+        let (laptop, alice) = client_of("mimi://a.example/d/alice/laptop");
+        // alice, its owner, comes back first: the same room, her new client in it.
+        let back = refounded_room(&vacant(), &alice, None).unwrap();
+        assert!(back.has_client(laptop.user(), "laptop"));
+        assert_eq!(back.role_of(laptop.user()), vacant().role_of(laptop.user()));
+        let ok = refound_vacant_room(&vacant(), &back, &laptop, &alice, None, &here);
+        assert!(ok.is_allowed());
+        assert_eq!(ok.rule(), rule::SEED_VACATE);
+        // A group whose policy differs (here: made open) is refused.
+        let mut open = room(&HIDDEN.replace("knock-first", "open").replace("phone", "laptop"));
+        open.id = back.id.clone();
+        let refused = refound_vacant_room(&vacant(), &open, &laptop, &alice, None, &here);
+        assert_eq!(refused.deny_code(), Some(DenyCode::InvalidPolicy));
+        assert_eq!(refused.rule(), rule::SEED_VACATE);
+        // A stranger of a knock-first room may not start it again, nor may the banned.
+        for who in ["eve", "mallory"] {
+            let (c, actor) = client_of(&format!("mimi://a.example/d/{who}/phone"));
+            assert!(refounded_room(&vacant(), &actor, None).is_err());
+            let mut theirs = back.clone();
+            theirs.remove_clients(laptop.user());
+            theirs.insert_client(c.user(), "phone");
+            let refused = refound_vacant_room(&vacant(), &theirs, &c, &actor, None, &here);
+            assert!(!refused.is_allowed(), "{who}");
+        }
     }
 
     #[test]

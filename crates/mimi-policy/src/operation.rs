@@ -146,6 +146,9 @@ pub enum Action {
     Leave,
     /// Destroy the room.
     Destroy,
+    /// Leave a persistent room as its last member: the room stays, with its policy and
+    /// participant list, for the next one in to start its group again.
+    Vacate,
     /// Send an application message.
     SendMessage {
         /// Seconds since the sending client last updated, when the caller tracks it.
@@ -243,6 +246,7 @@ pub const ACTIONS: &[&str] = &[
     "self-remove",
     "leave",
     "destroy",
+    "vacate",
     "send-message",
     "update-policy",
     "psk",
@@ -517,6 +521,7 @@ impl Operation {
             "self-remove" => Action::SelfRemove,
             "leave" => Action::Leave,
             "destroy" => Action::Destroy,
+            "vacate" => Action::Vacate,
             "send-message" => {
                 used.push("seconds-since-last-update");
                 Action::SendMessage {

@@ -26,7 +26,7 @@
 //! POST   /v1/consent/grant              {user, room?}
 //! POST   /v1/consent/revoke             {user, room?}
 //! GET    /v1/consent                                              -> {consents}
-//! POST   /v1/rooms                      {group_info, ratchet_tree}          (device)
+//! POST   /v1/rooms                      {group_info, ratchet_tree, refound?} (device)
 //! GET    /v1/directory                                            -> {rooms}
 //! GET    /v1/rooms/{provider}/{room}                              -> room document
 //! DELETE /v1/rooms/{provider}/{room}                 -> {room, destroyed} (device)
@@ -41,6 +41,7 @@
 //! DELETE /v1/rooms/{provider}/{room}/knocks/{user}      -> {room, user, declined}
 //! GET    /v1/rooms/{provider}/{room}/knocks                 -> {room, knocks}
 //! POST   /v1/rooms/{provider}/{room}/suggest {user}         -> {room, user}
+//! POST   /v1/rooms/{provider}/{room}/vacate                 -> {room, vacant} (device)
 //! POST   /v1/rooms/{provider}/{room}/reports {alleged_abuser, reason, note?, seq?}
 //! GET    /v1/reports                                  -> {reports} (operator token)
 //! GET    /v1/sync?limit=N&wait=S                  (device; S: long poll)
@@ -116,7 +117,7 @@ impl utoipa::Modify for BearerAuth {
 fn api() -> OpenApiRouter<AppState> {
     use routes::{
         accounts, consent, create_room, destroy, directory, events, group_info, handshakes,
-        key_packages, knocks, messages, provider, reports, room_document, suggest, sync,
+        key_packages, knocks, messages, provider, reports, room_document, suggest, sync, vacate,
     };
     OpenApiRouter::with_openapi(<ApiDoc as utoipa::OpenApi>::openapi())
         .routes(routes!(healthz))
@@ -153,6 +154,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(knocks::decline))
         .routes(routes!(knocks::list))
         .routes(routes!(suggest::suggest))
+        .routes(routes!(vacate::vacate))
         .routes(routes!(reports::report))
         .routes(routes!(reports::list))
         .routes(routes!(sync::sync))

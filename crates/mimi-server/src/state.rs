@@ -146,10 +146,12 @@ impl AppState {
         self.rooms.lock().await.len()
     }
 
-    /// Drops this process's copy of room `id` (destroyed): the next request reads the
-    /// database, which has no such room.
+    /// Drops this process's copy of room `id` and its tail (destroyed, vacated or started
+    /// again): the next request reads the database, and no entry of the room's old log is
+    /// served for a room of the same name.
     pub async fn forget_room(&self, id: &RoomId) {
         self.rooms.lock().await.remove(id);
+        self.tails.forget(id);
     }
 
     /// The room `id`, locked for this request and as recent as the database.

@@ -135,9 +135,8 @@ impl Tails {
         for e in entries {
             match tail.last_seq() {
                 Some(last) if e.seq == last + 1 => {}
-                // Already here (cannot happen: each entry is written once).
-                Some(last) if e.seq <= last => continue,
-                // A gap: the tail starts again at this entry.
+                // A gap, or a log that starts again (a room of the same name, destroyed or
+                // vacated since, in another process): the tail starts again at this entry.
                 _ => {
                     inner.bytes -= tail.bytes;
                     *tail = RoomTail::default();
@@ -159,6 +158,17 @@ impl Tails {
             // database until they fill again).
             inner.rooms.retain(|id, _| id == room);
             inner.bytes = inner.rooms.get(room).map_or(0, |t| t.bytes);
+        }
+    }
+
+    /// Drops `room`'s tail: the room is gone or vacant, and a room of the same name starts
+    /// a log of its own.
+    pub fn forget(&self, room: &RoomId) {
+        let Ok(mut inner) = self.inner.lock() else {
+            return;
+        };
+        if let Some(tail) = inner.rooms.remove(room) {
+            inner.bytes -= tail.bytes;
         }
     }
 
@@ -232,6 +242,23 @@ mod tests {
         tails.push(&r, entries(&r, 10..=10));
         assert_eq!(seqs(tails.after(&r, 6, 100, 10)), None);
         assert_eq!(seqs(tails.after(&r, 9, 100, 10)), Some(vec![10]));
+    }
+
+    #[test]
+    fn a_log_that_starts_again_replaces_the_tail_and_a_forgotten_room_has_none() {
+        let tails = Tails::default();
+        let r = room("team");
+        tails.push(&r, entries(&r, 1..=5));
+        // A room of the same name, its log starting again at 1 (destroyed or vacated since,
+        // by another process): the old entries are never served for it.
+        let new = |s| Rendered::new(&r, s, EntryKind::Message, 0, "c", b"new");
+        tails.push(&r, vec![new(1), new(2)]);
+        let served = tails.after(&r, 0, 100, 10).unwrap();
+        assert_eq!(served.len(), 2);
+        assert!(served.iter().all(|e| e.0.json.to_string().contains("bmV3")));
+        tails.forget(&r);
+        assert_eq!(seqs(tails.after(&r, 0, 100, 10)), None);
+        assert_eq!(tails.inner.lock().unwrap().bytes, 0);
     }
 
     #[test]

@@ -318,6 +318,7 @@ async fn load(url: &str, args: &Args) -> anyhow::Result<Value> {
     let body = api::CreateRoom {
         group_info: b64(&owner.client.group_info(&group)?),
         ratchet_tree: b64(&group.ratchet_tree()?),
+        refound: None,
     };
     let _: api::RoomCreated = http
         .call(post.clone(), "/v1/rooms", Some(&owner.token), Some(&body))

@@ -25,6 +25,7 @@ const FIELDS: &[(&str, &str)] = &[
     ("self-remove", "{}"),
     ("leave", "{}"),
     ("destroy", "{}"),
+    ("vacate", "{}"),
     ("send-message", "{}"),
     ("update-policy", r#"{"policy": "$ROOM"}"#),
     ("psk", "{}"),

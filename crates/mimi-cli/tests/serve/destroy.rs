@@ -25,9 +25,6 @@ fn the_last_member_destroys_a_room_and_its_name_is_free_again() {
     ok(&bob, &["room", "leave", "team"]);
     ok(&alice, &["sync"]);
     ok(&bob, &["sync"]);
-    // A persistent room's last member does not leave it; it destroys it.
-    let last = refusal(&alice, &["room", "leave", "team"]);
-    assert_eq!(last["code"], "last-member", "{last}");
     let gone = events(&ok(&alice, &["room", "destroy", "team", "--json"]));
     assert_eq!(gone[0]["destroyed"], true);
     let shown = mimi(&alice, &["room", "show", "team"]);
@@ -61,6 +58,72 @@ fn a_temporary_room_goes_with_its_last_members_leave() {
     assert!(!ok(&alice, &["room", "list"]).contains("r/party"));
     let shown = mimi(&alice, &["room", "show", "party"]);
     assert!(!shown.ok, "{}", shown.stdout);
+    assert_eq!(server.terminate(), Some(0));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn the_last_member_leaves_a_persistent_room_which_keeps_its_policy_for_the_first_one_back() {
+    let dir = scratch("destroy-vacant");
+    let server = Server::start(&dir, &[]);
+    let url = format!("http://{}", server.addr);
+    let [alice, carol, dave] = people(&dir, &url, ["alice", "carol", "dave"]);
+    // Knock-first, carol pre-authorized as a member.
+    ok(
+        &alice,
+        &[
+            "room",
+            "create",
+            "team",
+            "--exact-name",
+            "--preauth",
+            "user:carol@example.com",
+        ],
+    );
+    ok(&alice, &["send", "team", "before"]);
+    let left = events(&ok(&alice, &["room", "leave", "team", "--json"]));
+    assert_eq!(
+        (&left[0]["vacant"], &left[0]["destroyed"]),
+        (&true.into(), &false.into()),
+        "{left:?}"
+    );
+    // Still in the provider's directory.
+    assert!(ok(&dave, &["room", "list"]).contains("r/team"));
+
+    // The room stays: its document, with alice still its owner and nobody in it.
+    let doc: serde_json::Value =
+        serde_json::from_str(&ok(&dave, &["room", "show", "team", "--json"])).unwrap();
+    assert_eq!(
+        doc["user-affiliations"]["owner"][0], "mimi://example.com/u/alice",
+        "{doc}"
+    );
+    assert_eq!(doc["clients"], serde_json::json!({}), "{doc}");
+    // Its name is not free, and its policy still decides who comes in.
+    assert!(!mimi(&dave, &["room", "create", "team", "--exact-name"]).ok);
+    let refused = refusal(&dave, &["room", "join", "team"]);
+    assert_eq!(refused["code"], "knock-required", "{refused}");
+
+    // carol comes back first and starts the group again; alice, its owner, follows.
+    let joined = events(&ok(&carol, &["room", "join", "team", "--json"]));
+    assert_eq!(joined[0]["room"], "mimi://example.com/r/team", "{joined:?}");
+    ok(&alice, &["room", "join", "team"]);
+    ok(&carol, &["sync"]);
+    ok(&alice, &["send", "team", "after"]);
+    let heard = ok(&carol, &["sync"]);
+    assert!(
+        heard.contains("after") && !heard.contains("before"),
+        "{heard}"
+    );
+    let doc: serde_json::Value =
+        serde_json::from_str(&ok(&alice, &["room", "show", "team", "--json"])).unwrap();
+    assert_eq!(
+        doc["user-affiliations"]["owner"][0], "mimi://example.com/u/alice",
+        "{doc}"
+    );
+    assert_eq!(
+        doc["user-affiliations"]["member"][0], "mimi://example.com/u/carol",
+        "{doc}"
+    );
     assert_eq!(server.terminate(), Some(0));
     let _ = std::fs::remove_dir_all(dir);
 }

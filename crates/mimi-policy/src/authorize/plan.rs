@@ -126,6 +126,8 @@ fn changes(room: &Room, op: &Operation, joined: RoleIndex) -> Vec<Change> {
         }
         Action::Leave => vec![set_role(actor, NO_ROLE)],
         Action::Destroy => vec![Change::Destroy],
+        // The room stays as it is: only the provider's copy of the group ends.
+        Action::Vacate => Vec::new(),
         Action::Kick { target } => {
             // A kicked user without an affiliation has no place left in the room (XEP-0045).
             if seed.is_some()

@@ -216,6 +216,31 @@ pub(super) fn leave(room: &Room, actor: &Actor) -> Outcome {
     Ok(Decision::allow(rule::SEED_LEAVE))
 }
 
+/// Leave a persistent room as its last member (the seed's "Persistent vs. Temporary"): every
+/// client left in the group is the actor's, and the room is persistent. A temporary room's
+/// last member destroys it instead. The roles' own leave limits (last owner, last admin) do
+/// not apply: nobody stays behind to be left without one, and the roles stay.
+pub(super) fn vacate(room: &Room, actor: &Actor) -> Outcome {
+    // RP-04 has no word on it: the seed's rule holds for every room.
+    let rule = rule::SEED_VACATE;
+    let Actor::User(me) = actor else {
+        return Err(Decision::deny(DenyCode::NotAllowed, rule));
+    };
+    let mine = room.client_count_of(&me.user);
+    ensure(mine > 0, DenyCode::NotInRoom, rule)?;
+    ensure(
+        mine == room.client_total(),
+        DenyCode::NotAllowed,
+        rule::SEED_LEAVE_LAST_MEMBER,
+    )?;
+    ensure(
+        room.components().base.persistent_room.0,
+        DenyCode::NotAllowed,
+        rule,
+    )?;
+    Ok(Decision::allow(rule))
+}
+
 /// Destroy the room.
 pub(super) fn destroy(room: &Room, actor: &Actor) -> Outcome {
     let Some(seed) = room.seed() else {

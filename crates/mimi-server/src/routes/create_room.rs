@@ -27,7 +27,11 @@ pub async fn create(
     let client = caller.device()?.clone();
     let gi = b64("group_info", &body.group_info)?;
     let tree = b64("ratchet_tree", &body.ratchet_tree)?;
-    let hosted = state.hub.load_room(&gi, &tree)?;
+    let hosted = if body.refound.is_some() {
+        state.hub.load_refounded_room(&gi, &tree)?
+    } else {
+        state.hub.load_room(&gi, &tree)?
+    };
     let room = hosted.policy();
     let id = room
         .id
@@ -40,6 +44,10 @@ pub async fn create(
             "bad-name",
             format!("{id} is written {normal} on this provider"),
         ));
+    }
+    // The first one back into a vacant persistent room starts its group again.
+    if let Some(join) = &body.refound {
+        return refound(&state, &caller, &client, hosted, id, join).await;
     }
     let decision = create_hosted_room(room, &client, &state.domain);
     if !decision.is_allowed() {
@@ -84,6 +92,72 @@ pub async fn create(
     };
     state.store.create_room(&new).await?;
     tracing::info!(room = %id, creator = %caller.user, "room created");
+    Ok((
+        StatusCode::CREATED,
+        Json(RoomCreated {
+            room: id.to_string(),
+            epoch: new.epoch,
+        }),
+    ))
+}
+
+/// Takes the new group of a vacant persistent room's first one back: it must be exactly the
+/// kept room with the founder's join, decided as any external join into it would be
+/// (`mimi_policy::host::refound_vacant_room`), presenting `join`'s link and password.
+async fn refound(
+    state: &AppState,
+    caller: &Caller,
+    client: &mimi_policy::id::ClientId,
+    hosted: mimi_mls::hub::HubRoom,
+    id: mimi_policy::id::RoomId,
+    join: &mimi_api::JoinInfo,
+) -> Result<(StatusCode, Json<RoomCreated>), ApiError> {
+    let Some((vacant, _)) = super::vacate::vacant_room(state, &id).await? else {
+        return Err(ApiError::Conflict {
+            code: "not-vacant",
+            message: format!("{id} is not vacant: join it as any room"),
+        });
+    };
+    let link =
+        (join.link.is_some() || join.password.is_some()).then(|| mimi_policy::operation::Link {
+            issued_by: None,
+            code: join.link.clone(),
+            password: join.password.clone(),
+            expired: false,
+            uses: 0,
+            max_uses: None,
+        });
+    let decision = mimi_policy::host::refound_vacant_room(
+        &vacant,
+        hosted.policy(),
+        client,
+        &state.actor(client),
+        link,
+        &state.domain,
+    );
+    if !decision.is_allowed() {
+        super::visible(&vacant, &id, client.user())?;
+        return Err(decision.into());
+    }
+    let room = hosted.policy();
+    let new = NewRoom {
+        id: id.clone(),
+        epoch: hosted.epoch(),
+        snapshot: hosted.snapshot()?,
+        document: document(room),
+        discoverable: room.components().base.discoverable.0,
+        members: vec![client.clone()],
+        skeleton: id.name().map(mimi_policy::name::skeleton),
+    };
+    state.store.refound_room(&new).await.map_err(|e| match e {
+        mimi_store::StoreError::Conflict(_) => ApiError::Conflict {
+            code: "not-vacant",
+            message: format!("someone came back into {id} first: join it as any room"),
+        },
+        other => other.into(),
+    })?;
+    state.forget_room(&id).await;
+    tracing::info!(room = %id, founder = %caller.user, "vacant room started again");
     Ok((
         StatusCode::CREATED,
         Json(RoomCreated {

@@ -69,54 +69,89 @@ async fn serve(
     state: &AppState,
     id: &RoomId,
     client: &ClientId,
-    mut link: Option<Link>,
+    link: Option<Link>,
 ) -> Result<Json<GroupInfo>, ApiError> {
-    let mut room = state.room(id).await?;
-    let policy = room.hub.policy();
-    if !policy.clients().contains_key(client.user()) {
-        // The hub's clock decides a link's expiry (docs/decisions/0010).
-        let terms = link
-            .as_ref()
-            .and_then(|l| l.code.as_deref())
-            .and_then(|presented| listed_terms(policy, presented));
-        if let (Some(l), Some(t)) = (link.as_mut(), &terms) {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
-            l.expired = t.expires.is_some_and(|at| at <= now);
+    let mut room = match state.room(id).await {
+        Ok(room) => room,
+        Err(ApiError::NoRoom(gone)) => {
+            // A vacant persistent room: its policy, for the first one back to start its
+            // group again (docs/decisions/0012).
+            let Some((vacant, kept)) = super::vacate::vacant_room(state, id).await? else {
+                return Err(ApiError::NoRoom(gone));
+            };
+            admit(state, id, &vacant, client, link).await?;
+            return Ok(Json(GroupInfo {
+                group_info: String::new(),
+                ratchet_tree: String::new(),
+                epoch: 0,
+                claims: signed_claims(state, client)?,
+                vacant: Some(to_b64(&kept)),
+            }));
         }
-        let op = Operation {
-            actor: state.actor(client),
-            action: Action::FetchGroupInfo { link },
-        };
-        let decision = authorize(policy, &op);
-        if !decision.is_allowed() {
-            visible(policy, id, client.user())?;
-            return Err(decision.into());
-        }
-        // Let in by the link: one of its uses, unless this user had one already.
-        if decision.rule().id == rule::SEED_JOIN_LINK.id
-            && let Some(t) = terms.filter(|t| t.max_uses.is_some())
-        {
-            let recorded = state
-                .store
-                .record_link_use(id, &t.code, client.user(), t.max_uses)
-                .await?;
-            if !recorded {
-                return Err(Decision::deny(DenyCode::LinkExhausted, rule::SEED_JOIN_LINK).into());
-            }
-        }
+        Err(e) => return Err(e),
+    };
+    if !room.hub.policy().clients().contains_key(client.user()) {
+        admit(state, id, room.hub.policy(), client, link).await?;
     }
     let gi = room.hub.group_info(&state.hub)?.to_vec();
-    // The joiner's claims, signed for its external commit (docs/decisions/0011).
-    let claims = match state.claims.get(client.user()) {
-        Some(c) if !c.is_empty() => Some(to_b64(&state.hub.assert_claims(client.user(), c)?)),
-        _ => None,
-    };
     Ok(Json(GroupInfo {
         group_info: to_b64(&gi),
         ratchet_tree: to_b64(&room.hub.ratchet_tree()?),
         epoch: room.hub.epoch(),
-        claims,
+        claims: signed_claims(state, client)?,
+        vacant: None,
     }))
+}
+
+/// The joiner's claims, signed for its external commit (docs/decisions/0011); none when
+/// the provider asserts none about it.
+fn signed_claims(state: &AppState, client: &ClientId) -> Result<Option<String>, ApiError> {
+    match state.claims.get(client.user()) {
+        Some(c) if !c.is_empty() => Ok(Some(to_b64(&state.hub.assert_claims(client.user(), c)?))),
+        _ => Ok(None),
+    }
+}
+
+/// Decides whether `client`, not in the room, may have what it needs to join `policy`'s
+/// room, presenting `link`; a use of a limited link is counted.
+async fn admit(
+    state: &AppState,
+    id: &RoomId,
+    policy: &mimi_policy::Room,
+    client: &ClientId,
+    mut link: Option<Link>,
+) -> Result<(), ApiError> {
+    // The hub's clock decides a link's expiry (docs/decisions/0010).
+    let terms = link
+        .as_ref()
+        .and_then(|l| l.code.as_deref())
+        .and_then(|presented| listed_terms(policy, presented));
+    if let (Some(l), Some(t)) = (link.as_mut(), &terms) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        l.expired = t.expires.is_some_and(|at| at <= now);
+    }
+    let op = Operation {
+        actor: state.actor(client),
+        action: Action::FetchGroupInfo { link },
+    };
+    let decision = authorize(policy, &op);
+    if !decision.is_allowed() {
+        visible(policy, id, client.user())?;
+        return Err(decision.into());
+    }
+    // Let in by the link: one of its uses, unless this user had one already.
+    if decision.rule().id == rule::SEED_JOIN_LINK.id
+        && let Some(t) = terms.filter(|t| t.max_uses.is_some())
+    {
+        let recorded = state
+            .store
+            .record_link_use(id, &t.code, client.user(), t.max_uses)
+            .await?;
+        if !recorded {
+            return Err(Decision::deny(DenyCode::LinkExhausted, rule::SEED_JOIN_LINK).into());
+        }
+    }
+    Ok(())
 }

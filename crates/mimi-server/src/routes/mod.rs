@@ -16,6 +16,7 @@ pub mod reports;
 pub mod room_document;
 pub mod suggest;
 pub mod sync;
+pub mod vacate;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};

@@ -20,13 +20,32 @@ pub async fn show(
     ApiPath((provider, name)): ApiPath<(String, String)>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let id = room_id(&state, &provider, &name)?;
-    let room = state.room(&id).await?;
-    let policy = room.hub.policy();
-    if !document_visible_to(policy, &caller.user).is_allowed() {
-        return Err(ApiError::NoRoom(id));
+    let room = match state.room(&id).await {
+        Ok(room) => room,
+        Err(ApiError::NoRoom(gone)) => {
+            // A vacant persistent room shows the document it keeps, with nobody in it.
+            let Some((vacant, _)) = super::vacate::vacant_room(&state, &id).await? else {
+                return Err(ApiError::NoRoom(gone));
+            };
+            return visible_document(&vacant, &id, &caller.user);
+        }
+        Err(e) => return Err(e),
+    };
+    visible_document(room.hub.policy(), &id, &caller.user)
+}
+
+/// `policy`'s document as `user` may see it: not at all, or without the secrets unless the
+/// user has a client in the room.
+fn visible_document(
+    policy: &mimi_policy::Room,
+    id: &mimi_policy::id::RoomId,
+    user: &mimi_policy::id::UserId,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    if !document_visible_to(policy, user).is_allowed() {
+        return Err(ApiError::NoRoom(id.clone()));
     }
     let mut doc = mimi_policy::document::room_to_value(policy);
-    if !policy.clients().contains_key(&caller.user) {
+    if !policy.clients().contains_key(user) {
         hide_secrets(&mut doc);
     }
     Ok(Json(doc))

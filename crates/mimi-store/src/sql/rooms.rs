@@ -6,38 +6,89 @@ use crate::{LoggedHandshake, RoomSnapshot, Rooms};
 impl Rooms for SqlStore {
     async fn create_room(&self, room: &NewRoom) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        let result = sqlx::query(
-            "INSERT INTO rooms (id, version, epoch, last_seq, discoverable, created_at, skeleton) \
-             VALUES ($1, 1, $2, 0, $3, $4, $5)",
+        insert_room(&mut tx, room).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn vacate_room(
+        &self,
+        id: &RoomId,
+        expected_version: u64,
+        policy: &[u8],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let taken = sqlx::query(
+            "UPDATE rooms SET version = version + 1 WHERE id = $1 AND version = $2 \
+             AND NOT EXISTS (SELECT 1 FROM vacant_rooms v WHERE v.room_id = $1)",
+        )
+        .bind(id.as_str())
+        .bind(expected_version as i64)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if taken == 0 {
+            let row = sqlx::query("SELECT version, epoch FROM rooms WHERE id = $1")
+                .bind(id.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+            return Err(match row {
+                Some(r) => StoreError::Stale {
+                    version: u(r.try_get(0)?),
+                    epoch: u(r.try_get(1)?),
+                },
+                None => StoreError::Conflict(format!("room {id} is gone")),
+            });
+        }
+        sqlx::query("INSERT INTO vacant_rooms (room_id, policy, since) VALUES ($1, $2, $3)")
+            .bind(id.as_str())
+            .bind(policy)
+            .bind(now())
+            .execute(&mut *tx)
+            .await?;
+        for query in [
+            "DELETE FROM pending_removals WHERE room_id = $1",
+            "DELETE FROM inbox WHERE room_id = $1",
+            "DELETE FROM room_log WHERE room_id = $1",
+            "DELETE FROM room_members WHERE room_id = $1",
+            "DELETE FROM knocks WHERE room_id = $1",
+            "UPDATE room_states SET handshake_seq = snapshot_seq WHERE room_id = $1",
+        ] {
+            sqlx::query(query)
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn vacant_room(&self, id: &RoomId) -> Result<Option<Vec<u8>>, StoreError> {
+        let row = sqlx::query("SELECT policy FROM vacant_rooms WHERE room_id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| r.try_get(0).map_err(StoreError::from))
+            .transpose()
+    }
+
+    async fn refound_room(&self, room: &NewRoom) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let gone = sqlx::query(
+            "DELETE FROM rooms WHERE id = $1 \
+             AND EXISTS (SELECT 1 FROM vacant_rooms v WHERE v.room_id = $1)",
         )
         .bind(room.id.as_str())
-        .bind(room.epoch as i64)
-        .bind(i64::from(room.discoverable))
-        .bind(now())
-        .bind(room.skeleton.as_deref())
         .execute(&mut *tx)
-        .await;
-        match result {
-            Err(e) if unique_violation(&e) => {
-                return Err(StoreError::Conflict(format!("room {}", room.id)));
-            }
-            other => other?,
-        };
-        sqlx::query("INSERT INTO room_states (room_id, snapshot, document) VALUES ($1, $2, $3)")
-            .bind(room.id.as_str())
-            .bind(room.snapshot.as_slice())
-            .bind(room.document.as_str())
-            .execute(&mut *tx)
-            .await?;
-        for client in &room.members {
-            sqlx::query(
-                "INSERT INTO room_members (room_id, client_id, acked_seq) VALUES ($1, $2, 0)",
-            )
-            .bind(room.id.as_str())
-            .bind(client.to_string())
-            .execute(&mut *tx)
-            .await?;
+        .await?
+        .rows_affected();
+        if gone == 0 {
+            return Err(StoreError::Conflict(format!(
+                "room {} is not vacant",
+                room.id
+            )));
         }
+        insert_room(&mut tx, room).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -108,7 +159,8 @@ impl Rooms for SqlStore {
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
             "SELECT r.version, r.epoch, r.last_seq, s.snapshot, s.snapshot_seq, s.handshake_seq \
-             FROM rooms r JOIN room_states s ON s.room_id = r.id WHERE r.id = $1",
+             FROM rooms r JOIN room_states s ON s.room_id = r.id WHERE r.id = $1 \
+             AND NOT EXISTS (SELECT 1 FROM vacant_rooms v WHERE v.room_id = r.id)",
         )
         .bind(id.as_str())
         .fetch_optional(&mut *tx)
@@ -157,10 +209,13 @@ impl Rooms for SqlStore {
     }
 
     async fn room_version(&self, id: &RoomId) -> Result<Option<(u64, u64)>, StoreError> {
-        let row = sqlx::query("SELECT version, epoch FROM rooms WHERE id = $1")
-            .bind(id.as_str())
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            "SELECT version, epoch FROM rooms r WHERE id = $1 \
+             AND NOT EXISTS (SELECT 1 FROM vacant_rooms v WHERE v.room_id = r.id)",
+        )
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
         row.map(|r| Ok((u(r.try_get(0)?), u(r.try_get(1)?))))
             .transpose()
     }
@@ -347,4 +402,42 @@ impl Rooms for SqlStore {
             })
             .collect()
     }
+}
+
+/// Inserts a new room at version 1 in `tx`.
+async fn insert_room(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    room: &NewRoom,
+) -> Result<(), StoreError> {
+    let result = sqlx::query(
+        "INSERT INTO rooms (id, version, epoch, last_seq, discoverable, created_at, skeleton) \
+             VALUES ($1, 1, $2, 0, $3, $4, $5)",
+    )
+    .bind(room.id.as_str())
+    .bind(room.epoch as i64)
+    .bind(i64::from(room.discoverable))
+    .bind(now())
+    .bind(room.skeleton.as_deref())
+    .execute(&mut **tx)
+    .await;
+    match result {
+        Err(e) if unique_violation(&e) => {
+            return Err(StoreError::Conflict(format!("room {}", room.id)));
+        }
+        other => other?,
+    };
+    sqlx::query("INSERT INTO room_states (room_id, snapshot, document) VALUES ($1, $2, $3)")
+        .bind(room.id.as_str())
+        .bind(room.snapshot.as_slice())
+        .bind(room.document.as_str())
+        .execute(&mut **tx)
+        .await?;
+    for client in &room.members {
+        sqlx::query("INSERT INTO room_members (room_id, client_id, acked_seq) VALUES ($1, $2, 0)")
+            .bind(room.id.as_str())
+            .bind(client.to_string())
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
 }

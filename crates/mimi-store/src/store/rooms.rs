@@ -36,6 +36,30 @@ pub trait Rooms: Send + Sync {
     /// pending removals and undelivered inbox items. False when there was no such room.
     fn delete_room(&self, id: &RoomId) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
+    /// Vacates room `id`, still at `expected_version` (its last member left; it is
+    /// persistent): it keeps its row, name, skeleton, document and join-link uses, with
+    /// `policy` (its policy entries) for the group that starts it again; its log, members,
+    /// knocks, pending removals and inbox items go. A vacant room is not loaded
+    /// ([`Rooms::load_room`] and [`Rooms::room_version`] answer none) until
+    /// [`Rooms::refound_room`]. [`StoreError::Stale`] if another change won.
+    fn vacate_room(
+        &self,
+        id: &RoomId,
+        expected_version: u64,
+        policy: &[u8],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The policy entries a vacant room keeps; none if it is not vacant.
+    fn vacant_room(
+        &self,
+        id: &RoomId,
+    ) -> impl Future<Output = Result<Option<Vec<u8>>, StoreError>> + Send;
+
+    /// Replaces the vacant room `room.id` with the new group of the first one back, as
+    /// [`Rooms::create_room`] makes a room, in one transaction; the join-link uses stay.
+    /// [`StoreError::Conflict`] if the room is not vacant (another came back first).
+    fn refound_room(&self, room: &NewRoom) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// A room's record.
     fn load_room(
         &self,

@@ -25,6 +25,50 @@ pub async fn rooms_are_created_once_and_loaded_back(db: &Db) {
     );
 }
 
+pub async fn a_vacant_room_keeps_its_name_and_policy_until_one_starts_it_again(db: &Db) {
+    let s = &db.store;
+    let alice = client("alice", "phone");
+    s.create_room(&new_room("team", vec![alice.clone()], true))
+        .await
+        .unwrap();
+    s.update_room(&commit("team", 1, 1, &alice)).await.unwrap();
+    // Computed from an old version: refused, nothing written.
+    let late = s.vacate_room(&room_id("team"), 1, b"policy").await;
+    assert!(matches!(late, Err(StoreError::Stale { .. })), "{late:?}");
+    assert_eq!(s.vacant_room(&room_id("team")).await.unwrap(), None);
+
+    s.vacate_room(&room_id("team"), 2, b"policy").await.unwrap();
+    assert_eq!(
+        s.vacant_room(&room_id("team")).await.unwrap().as_deref(),
+        Some(&b"policy"[..])
+    );
+    // Nobody loads it, nobody is in it, its log is gone; its name stays taken.
+    assert_eq!(s.load_room(&room_id("team")).await.unwrap(), None);
+    assert_eq!(s.room_version(&room_id("team")).await.unwrap(), None);
+    assert!(s.memberships(&alice).await.unwrap().is_empty());
+    assert!(s.read_log(&room_id("team"), 0, 10).await.unwrap().is_empty());
+    let taken = s.create_room(&new_room("team", vec![], true)).await;
+    assert!(matches!(taken, Err(StoreError::Conflict(_))), "{taken:?}");
+    assert_eq!(s.directory().await.unwrap().len(), 1, "still listed");
+    // Vacant already: not again.
+    assert!(s.vacate_room(&room_id("team"), 3, b"policy").await.is_err());
+
+    // The first one back: a fresh room in its place, once.
+    let bob = client("bob", "laptop");
+    let mut back = new_room("team", vec![bob.clone()], true);
+    back.snapshot = b"state again".to_vec();
+    s.refound_room(&back).await.unwrap();
+    let r = s.load_room(&room_id("team")).await.unwrap().unwrap();
+    assert_eq!((r.version, r.last_seq), (1, 0));
+    assert_eq!(r.snapshot, b"state again");
+    assert_eq!(s.vacant_room(&room_id("team")).await.unwrap(), None);
+    assert_eq!(s.memberships(&bob).await.unwrap().len(), 1);
+    let second = s.refound_room(&back).await;
+    assert!(matches!(second, Err(StoreError::Conflict(_))), "{second:?}");
+    let never = s.refound_room(&new_room("other", vec![], true)).await;
+    assert!(matches!(never, Err(StoreError::Conflict(_))), "{never:?}");
+}
+
 pub async fn room_updates_are_compare_and_swap_on_the_version(db: &Db) {
     let s = &db.store;
     let alice = client("alice", "phone");

@@ -23,6 +23,15 @@ pub struct Session {
     pub token: String,
 }
 
+/// `POST /v1/account/pseudonyms`: the caller's pseudonym in a room.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PseudonymRequest {
+    /// The room, `mimi://domain/r/name`.
+    pub room: String,
+}
+
 /// `POST /v1/devices`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

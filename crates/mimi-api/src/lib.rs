@@ -21,7 +21,8 @@ mod rooms;
 mod sync;
 
 pub use accounts::{
-    AccountRooms, Credentials, Device, Devices, NewDevice, PasswordChange, Reauthenticate, Session,
+    AccountRooms, Credentials, Device, Devices, NewDevice, PasswordChange, PseudonymRequest,
+    Reauthenticate, Session,
 };
 pub use consent::{ConsentBody, ConsentView, Consents};
 pub use key_packages::{Claim, Claimed, ClaimedAll, KeyPackageCount, Stored, Upload};

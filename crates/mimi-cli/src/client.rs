@@ -294,6 +294,10 @@ pub enum RoomCommand {
         /// MIMI_ROOM_PASSWORD).
         #[arg(long, env = "MIMI_ROOM_PASSWORD", hide_env_values = true)]
         password: Option<String>,
+        /// Take part under a pseudonym your provider issues for this room (a semi-anonymous
+        /// room only): the others see the pseudonym, never you.
+        #[arg(long)]
+        pseudonym: bool,
     },
     /// Leave a room (another member commits your departure; the last member of a
     /// temporary room destroys it, of a persistent room leaves it empty, to be started again
@@ -448,6 +452,10 @@ pub enum ConsentCommand {
         /// For this room only (else any room).
         #[arg(long)]
         room: Option<String>,
+        /// Let them add you under a pseudonym your provider issues for the room (needs
+        /// --room; a semi-anonymous room only): give them the pseudonym this prints.
+        #[arg(long, requires = "room")]
+        pseudonym: bool,
     },
     /// Withdraw a grant, or refuse a request.
     Revoke {
@@ -462,7 +470,26 @@ pub enum ConsentCommand {
 }
 
 pub fn consent(cmd: ConsentCommand, common: &Common) -> anyhow::Result<()> {
-    let p = common.open()?;
+    let mut p = common.open()?;
+    if let ConsentCommand::Grant {
+        user,
+        room: Some(r),
+        pseudonym: true,
+    } = &cmd
+    {
+        let id = p.room_id(r).map_err(failure)?;
+        let as_pseudonym = p.pseudonym_in(&id).map_err(failure)?;
+        as_pseudonym
+            .consent_grant(user, Some(&id))
+            .map_err(failure)?;
+        let me = as_pseudonym.user().map_err(failure)?;
+        common.print(
+            json!({"user": user, "granted": true, "room": id.to_string(), "as": me.to_string()}),
+            || format!("{user} may add you to {id} as {me}: give them that name"),
+        );
+        return Ok(());
+    }
+    let p = p;
     let room = |r: &Option<String>| -> anyhow::Result<_> {
         r.as_deref()
             .map(|r| p.room_id(r))
@@ -485,7 +512,7 @@ pub fn consent(cmd: ConsentCommand, common: &Common) -> anyhow::Result<()> {
                 }
             });
         }
-        ConsentCommand::Grant { user, room: r } => {
+        ConsentCommand::Grant { user, room: r, .. } => {
             let r = room(&r)?;
             p.consent_grant(&user, r.as_ref()).map_err(failure)?;
             common.print(json!({"user": user, "granted": true}), || {
@@ -603,8 +630,62 @@ pub fn device(cmd: DeviceCommand, common: &Common) -> anyhow::Result<()> {
     Ok(())
 }
 
+impl RoomCommand {
+    /// The room the command acts in, if it names one.
+    fn room(&self) -> Option<&str> {
+        match self {
+            Self::Create { .. } | Self::List => None,
+            Self::Preauth(
+                PreauthCommand::List { room }
+                | PreauthCommand::Add { room, .. }
+                | PreauthCommand::Remove { room, .. },
+            )
+            | Self::Link(
+                LinkCommand::Create { room, .. }
+                | LinkCommand::List { room }
+                | LinkCommand::Revoke { room, .. },
+            )
+            | Self::Policy { room, .. }
+            | Self::Show { room }
+            | Self::Add { room, .. }
+            | Self::Remove { room, .. }
+            | Self::Kick { room, .. }
+            | Self::Ban { room, .. }
+            | Self::Unban { room, .. }
+            | Self::Voice { room, .. }
+            | Self::Devoice { room, .. }
+            | Self::Affiliation { room, .. }
+            | Self::Join { room, .. }
+            | Self::Leave { room }
+            | Self::Destroy { room }
+            | Self::Knock { room, .. }
+            | Self::Suggest { room, .. }
+            | Self::Knocks { room }
+            | Self::Approve { room, .. }
+            | Self::Deny { room, .. } => Some(room),
+        }
+    }
+}
+
+/// The profile that acts in `room`: `p`, or its pseudonym's in that room.
+fn acting_in(p: Profile, room: &str) -> anyhow::Result<Profile> {
+    let id = p.room_id(room).map_err(failure)?;
+    p.for_room(&id).map_err(failure)
+}
+
 pub fn room(cmd: RoomCommand, common: &Common) -> anyhow::Result<()> {
     let mut p = common.open()?;
+    if let RoomCommand::Join {
+        room,
+        pseudonym: true,
+        ..
+    } = &cmd
+    {
+        let id = p.room_id(room).map_err(failure)?;
+        p = p.pseudonym_in(&id).map_err(failure)?;
+    } else if let Some(room) = cmd.room() {
+        p = acting_in(p, room)?;
+    }
     match cmd {
         RoomCommand::Create {
             name,
@@ -792,6 +873,7 @@ pub fn room(cmd: RoomCommand, common: &Common) -> anyhow::Result<()> {
             room,
             link,
             password,
+            pseudonym: _,
         } => {
             let id = p.room_id(&room).map_err(failure)?;
             let spinner = common.spin(&format!("joining {id}"));
@@ -799,10 +881,14 @@ pub fn room(cmd: RoomCommand, common: &Common) -> anyhow::Result<()> {
                 .join_room(&id, link.as_deref(), password.as_deref())
                 .map_err(failure)?;
             drop(spinner);
+            let user = p.user().map_err(failure)?;
             common.print(
-                json!({"room": id.to_string(), "epoch": joined.epoch, "devices": joined.devices}),
+                json!({"room": id.to_string(), "epoch": joined.epoch, "devices": joined.devices, "as": user.to_string()}),
                 || {
                     let mut text = format!("joined {id} (epoch {})", joined.epoch);
+                    if user.is_pseudonym() {
+                        text.push_str(&format!(" as {user}"));
+                    }
                     for d in &joined.devices {
                         text.push_str(&format!("\nadded your device {}", crate::safe::visible(d)));
                     }
@@ -1036,7 +1122,7 @@ pub fn dm(users: &[String], common: &Common) -> anyhow::Result<()> {
 }
 
 pub fn send(room: &str, text: &str, common: &Common) -> anyhow::Result<()> {
-    let mut p = common.open()?;
+    let mut p = acting_in(common.open()?, room)?;
     let id = p.room_id(room).map_err(failure)?;
     let seq = p.send(&id, text).map_err(failure)?;
     common.print(json!({"room": id.to_string(), "seq": seq}), || {
@@ -1132,7 +1218,26 @@ fn show(event: &Event, common: &Common) {
 
 pub fn sync(follow: bool, common: &Common) -> anyhow::Result<()> {
     let mut p = common.open()?;
+    // What this device's pseudonyms receive, each in its own room.
+    let pseudonyms = p.pseudonym_dirs();
     if follow {
+        let json = common.json;
+        for dir in pseudonyms {
+            std::thread::spawn(move || {
+                let common = Common {
+                    profile: Some(dir.clone()),
+                    json,
+                };
+                if let Ok(mut sub) = Profile::open(&dir) {
+                    let _ = sub.follow(|events| {
+                        for event in events {
+                            show(event, &common);
+                        }
+                        true
+                    });
+                }
+            });
+        }
         // Pushed by the provider's event stream as things arrive, until interrupted.
         return p
             .follow(|events| {
@@ -1144,7 +1249,14 @@ pub fn sync(follow: bool, common: &Common) -> anyhow::Result<()> {
             .map_err(failure);
     }
     let spinner = common.spin("receiving");
-    let events = p.sync().map_err(failure)?;
+    let mut events = p.sync().map_err(failure)?;
+    for dir in pseudonyms {
+        events.extend(
+            Profile::open(&dir)
+                .and_then(|mut sub| sub.sync())
+                .map_err(failure)?,
+        );
+    }
     drop(spinner);
     for event in events {
         show(&event, common);

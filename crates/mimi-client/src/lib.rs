@@ -70,7 +70,14 @@ struct ProfileFile {
     /// `update-max-interval` runs out.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     updated: std::collections::BTreeMap<String, u64>,
+    /// The rooms this device takes part in under a pseudonym, each with the directory (under
+    /// `pseudonyms/`) of the pseudonym's own profile.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pseudonyms: std::collections::BTreeMap<String, String>,
 }
+
+/// Where a profile keeps the profiles of its pseudonyms.
+const PSEUDONYMS: &str = "pseudonyms";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct DeviceFile {
@@ -269,6 +276,7 @@ impl Profile {
                 device: None,
                 rooms: Default::default(),
                 updated: Default::default(),
+                pseudonyms: Default::default(),
             },
             client: None,
             api,
@@ -351,6 +359,67 @@ impl Profile {
         let json = serde_json::to_vec_pretty(&self.file)
             .map_err(|e| ClientError::Profile(e.to_string()))?;
         files::write(&self.dir, files::PROFILE, &json)
+    }
+
+    /// The profile that acts in `room`: this one, or, when this device takes part in it under
+    /// a pseudonym, the pseudonym's.
+    pub fn for_room(self, room: &RoomId) -> Result<Profile, ClientError> {
+        match self.file.pseudonyms.get(room.as_str()) {
+            Some(sub) => Profile::open(&self.dir.join(PSEUDONYMS).join(sub)),
+            None => Ok(self),
+        }
+    }
+
+    /// The profiles of this device's pseudonyms (their directories), one per room.
+    pub fn pseudonym_dirs(&self) -> Vec<PathBuf> {
+        self.file
+            .pseudonyms
+            .values()
+            .map(|sub| self.dir.join(PSEUDONYMS).join(sub))
+            .collect()
+    }
+
+    /// The profile of this user's pseudonym in `room` (the seed's semi-anonymous rooms): the
+    /// one this device has, or one made now. The provider issues the pseudonym (the same one
+    /// for every device of the user), and this device becomes a device of it, with keys of
+    /// its own: nothing it does in the room names or links to this user, except to the
+    /// provider.
+    pub fn pseudonym_in(&mut self, room: &RoomId) -> Result<Profile, ClientError> {
+        if let Some(sub) = self.file.pseudonyms.get(room.as_str()) {
+            return Profile::open(&self.dir.join(PSEUDONYMS).join(sub));
+        }
+        if self.user()?.is_pseudonym() {
+            return Err(ClientError::Input(
+                "this profile is a pseudonym's: it has no pseudonyms of its own".into(),
+            ));
+        }
+        self.locked(|p| {
+            let (client, token) = p.device()?;
+            let device = client.id().name().to_owned();
+            let token = token.to_owned();
+            let session: Session = p.api.post(
+                "/v1/account/pseudonyms",
+                Some(&token),
+                &mimi_api::PseudonymRequest {
+                    room: room.to_string(),
+                },
+            )?;
+            let sub = (1..)
+                .map(|n| n.to_string())
+                .find(|n| {
+                    !p.file.pseudonyms.values().any(|v| v == n)
+                        && !p.dir.join(PSEUDONYMS).join(n).exists()
+                })
+                .unwrap_or_default();
+            files::create_dir(&p.dir.join(PSEUDONYMS))?;
+            let server = p.file.server.clone();
+            let dir = p.dir.join(PSEUDONYMS).join(&sub);
+            let mut pseudonym = Profile::start(&dir, &server, Api::new(&server), session)?;
+            pseudonym.add_device(&device)?;
+            p.file.pseudonyms.insert(room.to_string(), sub);
+            p.save_account()?;
+            Ok(pseudonym)
+        })
     }
 
     /// The user.

@@ -39,8 +39,48 @@ pub fn key_package_access(
     join::fetch_keypackage(requester, target, consent, knocked, outstanding, quota)
 }
 
+/// A pseudonym coming into a room that does not allow pseudonyms (the seed's
+/// "Non-anonymous vs. Semi-anonymous", RP-04's `pseudonyms_allowed`): it joins, fetches the
+/// GroupInfo, knocks or creates the room, or is added or let in; or a policy change makes a
+/// room that holds one non-anonymous. Everything else a pseudonym does (leave, be removed or
+/// banned) stays decided by its own rules.
+fn pseudonym_refused(room: &Room, op: &Operation) -> Option<Decision> {
+    let refused = Some(deny(DenyCode::PseudonymNotAllowed, rule::SEED_ANONYMITY));
+    if let Action::UpdatePolicy { policy } = &op.action {
+        let holds_one = room
+            .participants()
+            .entries()
+            .iter()
+            .any(|e| e.user.is_pseudonym())
+            || room.clients().keys().any(UserId::is_pseudonym);
+        return (holds_one && !policy.components().base.pseudonyms_allowed.0)
+            .then_some(refused)
+            .flatten();
+    }
+    if room.components().base.pseudonyms_allowed.0 {
+        return None;
+    }
+    let newcomer = match &op.action {
+        Action::CreateRoom { .. }
+        | Action::ExternalJoin { .. }
+        | Action::FetchGroupInfo { .. }
+        | Action::Knock => Some(op.actor.id()),
+        Action::AddClient { target, .. }
+        | Action::AcceptKnock { target, .. }
+        | Action::ExternalProposal {
+            proposal: crate::operation::ProposalKind::Add,
+            target,
+        } => Some(&target.user),
+        _ => None,
+    };
+    newcomer.filter(|u| u.is_pseudonym()).and(refused)
+}
+
 /// Decides whether `op` is allowed in `room`.
 pub fn authorize(room: &Room, op: &Operation) -> Decision {
+    if let Some(refused) = pseudonym_refused(room, op) {
+        return refused;
+    }
     let outcome = match &op.action {
         Action::CreateRoom { existing_rooms } => join::create_room(room, &op.actor, existing_rooms),
         Action::AddClient { target, role } => {

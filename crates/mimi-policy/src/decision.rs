@@ -88,6 +88,8 @@ pub enum DenyCode {
     ForeignRoom,
     /// A new room's group holds more than its creating client.
     NotCreator,
+    /// A pseudonym in a room that wants long-term stable identifiers (not semi-anonymous).
+    PseudonymNotAllowed,
 }
 
 impl DenyCode {
@@ -133,6 +135,7 @@ impl DenyCode {
             Self::NotApplicable => "not-applicable",
             Self::ForeignRoom => "foreign-room",
             Self::NotCreator => "not-creator",
+            Self::PseudonymNotAllowed => "pseudonym-not-allowed",
         }
     }
 }

@@ -297,16 +297,16 @@ mod tests {
             r#""alice@a.example": ["phone"]"#,
             r#""alice@a.example": ["phone"], "bob@a.example": ["laptop"]"#,
         ));
-        assert_eq!(
-            vacate(&shared, &alice).rule(),
-            rule::SEED_LEAVE_LAST_MEMBER
-        );
+        assert_eq!(vacate(&shared, &alice).rule(), rule::SEED_LEAVE_LAST_MEMBER);
         // A temporary room is destroyed instead.
         let temporary = room(&HIDDEN.replace(
             r#""discoverable": false"#,
             r#""discoverable": false, "persistent": false"#,
         ));
-        assert_eq!(vacate(&temporary, &alice).deny_code(), Some(DenyCode::NotAllowed));
+        assert_eq!(
+            vacate(&temporary, &alice).deny_code(),
+            Some(DenyCode::NotAllowed)
+        );
         let (_, eve) = client_of("mimi://a.example/d/eve/phone");
         assert_eq!(vacate(&r, &eve).deny_code(), Some(DenyCode::NotInRoom));
     }
@@ -323,7 +323,11 @@ mod tests {
         assert!(ok.is_allowed());
         assert_eq!(ok.rule(), rule::SEED_VACATE);
         // A group whose policy differs (here: made open) is refused.
-        let mut open = room(&HIDDEN.replace("knock-first", "open").replace("phone", "laptop"));
+        let mut open = room(
+            &HIDDEN
+                .replace("knock-first", "open")
+                .replace("phone", "laptop"),
+        );
         open.id = back.id.clone();
         let refused = refound_vacant_room(&vacant(), &open, &laptop, &alice, None, &here);
         assert_eq!(refused.deny_code(), Some(DenyCode::InvalidPolicy));
@@ -338,6 +342,59 @@ mod tests {
             let refused = refound_vacant_room(&vacant(), &theirs, &c, &actor, None, &here);
             assert!(!refused.is_allowed(), "{who}");
         }
+    }
+
+    #[test]
+    fn only_a_semi_anonymous_room_takes_a_pseudonym_in() {
+        let plain = room(HIDDEN);
+        let masked = room(&HIDDEN.replace(
+            r#""discoverable": false"#,
+            r#""discoverable": false, "semi-anonymous": true"#,
+        ));
+        let mask = user("~abcdefghijklmnop@a.example");
+        assert!(mask.is_pseudonym() && !user("alice@a.example").is_pseudonym());
+        let joins = Operation {
+            actor: Actor::user(mask.clone(), Some("phone")),
+            action: Action::ExternalJoin {
+                link: None,
+                role: None,
+            },
+        };
+        let added = Operation {
+            actor: Actor::user(user("alice@a.example"), Some("phone")),
+            action: Action::AddClient {
+                target: Target {
+                    user: mask.clone(),
+                    client: Some("phone".into()),
+                },
+                role: None,
+            },
+        };
+        for op in [&joins, &added] {
+            let refused = authorize(&plain, op);
+            assert_eq!(refused.deny_code(), Some(DenyCode::PseudonymNotAllowed));
+            assert_eq!(refused.rule(), rule::SEED_ANONYMITY);
+        }
+        // In a semi-anonymous room the room's own rules decide: a knock-first room wants a
+        // knock, and its owner adds whom it likes.
+        assert_eq!(
+            authorize(&masked, &joins).deny_code(),
+            Some(DenyCode::KnockRequired)
+        );
+        assert!(authorize(&masked, &added).is_allowed());
+        // A room that holds a pseudonym cannot be made non-anonymous.
+        let mut holding = masked.clone();
+        holding.set_role(&mask, crate::seed::seed_role::MEMBER);
+        let change = Operation {
+            actor: Actor::user(user("alice@a.example"), Some("phone")),
+            action: Action::UpdatePolicy {
+                policy: Box::new(plain.clone()),
+            },
+        };
+        assert_eq!(
+            authorize(&holding, &change).deny_code(),
+            Some(DenyCode::PseudonymNotAllowed)
+        );
     }
 
     #[test]

@@ -133,6 +133,11 @@ pub struct UserId {
 
 const MIMI: &str = "mimi://";
 
+/// The first character of a pseudonym's name (`mimi://a.example/u/~k7f3...`): the identity
+/// draft lets a provider write a pseudonym as a user ID by local policy, and this one marks
+/// it, so that a non-anonymous room can refuse it.
+pub const PSEUDONYM_MARK: char = '~';
+
 impl UserId {
     /// Builds a user ID from a domain and a user name.
     pub fn new(domain: &str, name: &str) -> Result<Self, IdError> {
@@ -198,6 +203,13 @@ impl UserId {
     /// The user name within the domain.
     pub fn name(&self) -> &str {
         &self.uri[self.name_at..]
+    }
+
+    /// True for a pseudonym: a user ID its provider issued for one user in one room (the
+    /// seed's semi-anonymous rooms), whose name starts with [`PSEUDONYM_MARK`]. Only the
+    /// provider knows whose it is; nobody can sign up under such a name.
+    pub fn is_pseudonym(&self) -> bool {
+        self.name().starts_with(PSEUDONYM_MARK)
     }
 
     /// The seed's user-ID form, `name@domain`.

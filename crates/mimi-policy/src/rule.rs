@@ -67,6 +67,7 @@ rules! {
     SEED_LEAVE_LAST_ADMIN = "SEED-LEAVE-1": "leave: not the only admin or owner of an administered room";
     SEED_LEAVE_LAST_MEMBER = "SEED-LEAVE-2": "leave: not the last member of the MLS group (destroy the room instead)";
     SEED_LEAVE_FIXED = "SEED-LEAVE-FIXED": "fixed-membership rooms: occupants cannot leave";
+    SEED_ANONYMITY = "SEED-ANON": "non-anonymous vs. semi-anonymous: in a non-anonymous room each user presents a long-term stable identifier; only a semi-anonymous room takes a pseudonymous identifier, unique per room and still associated with the user's provider";
     SEED_VACATE = "SEED-VACATE": "persistent vs. temporary: the last member of a persistent room may leave it; the room is not destroyed and keeps its policy and participant list (MLS has no empty group: the next one in starts a new group with them)";
     SEED_DESTROY = "SEED-DESTROY": "destroy: only the last member of the MLS group (all remaining clients are the actor's), or the owning provider's system user";
     SEED_SEND = "SEED-SEND-1": "send: in an unmoderated room any user in the room can send; members and moderators can send";

@@ -18,6 +18,7 @@
 //! POST   /v1/devices/{name}/token                                 -> {client, token}
 //! GET    /v1/devices                                              -> {devices}
 //! GET    /v1/account/rooms                                        -> {rooms}
+//! POST   /v1/account/pseudonyms         {room}               -> {user, token}
 //! DELETE /v1/devices/{name}
 //! POST   /v1/key-packages               {key_packages, last_resort?}        (device)
 //! GET    /v1/key-packages                                         -> {available} (device)
@@ -133,6 +134,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(accounts::add_device, accounts::list_devices))
         .routes(routes!(accounts::remove_device))
         .routes(routes!(accounts::rooms))
+        .routes(routes!(accounts::pseudonym))
         .routes(routes!(key_packages::upload, key_packages::count))
         .routes(routes!(key_packages::claim))
         .routes(routes!(consent::list))

@@ -21,6 +21,7 @@ mod policy;
 mod postgres;
 mod profile;
 mod proxy;
+mod pseudonym;
 mod rejoin;
 mod scenarios;
 mod server;

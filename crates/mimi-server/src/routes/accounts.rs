@@ -42,6 +42,15 @@ pub async fn create(
 ) -> Result<impl IntoResponse, ApiError> {
     state.limits.signup(address)?;
     let user = local_user(&state, "user", &body.user)?;
+    if user.is_pseudonym() {
+        return Err(ApiError::bad_request(
+            "reserved-name",
+            format!(
+                "names starting with {} are the provider's pseudonyms; choose another",
+                mimi_policy::id::PSEUDONYM_MARK
+            ),
+        ));
+    }
     if body.password.chars().count() < MIN_PASSWORD {
         return Err(ApiError::bad_request(
             "weak-password",
@@ -304,4 +313,67 @@ pub async fn device_token(
             token,
         }),
     ))
+}
+
+/// The caller's pseudonym in a room (the seed's semi-anonymous rooms, docs/decisions/0013):
+/// made on first use (`~` and 16 random characters, an account nobody can log in to), the
+/// same one after that; answers with a new account token for it, from which the caller's
+/// profile registers a device of the pseudonym. Only this provider, and the caller, know
+/// whose it is.
+#[utoipa::path(post, path = "/v1/account/pseudonyms", tag = "accounts", security(("bearer" = [])), request_body = mimi_api::PseudonymRequest, responses((status = 200, description = "the pseudonym, with an account token for it", body = Session), (status = "4XX", description = "refused: a stable code and a message for people", body = mimi_api::ErrorBody)))]
+pub async fn pseudonym(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<mimi_api::PseudonymRequest>,
+) -> Result<Json<Session>, ApiError> {
+    if caller.user.is_pseudonym() {
+        return Err(ApiError::bad_request(
+            "pseudonym-not-allowed",
+            "a pseudonym has no pseudonyms of its own",
+        ));
+    }
+    let room = mimi_policy::id::RoomId::parse(&body.room)
+        .map_err(|e| ApiError::bad_request("bad-room", format!("`room`: {e}")))?;
+    let room = super::room_in_profile(room, "`room`")?;
+    let pseudonym = match state.store.pseudonym_of(&caller.user, &room).await? {
+        Some(p) => p,
+        None => {
+            let mut random = [0u8; mimi_policy::name::TAG_BYTES];
+            argon2::password_hash::rand_core::RngCore::fill_bytes(
+                &mut argon2::password_hash::rand_core::OsRng,
+                &mut random,
+            );
+            let name = mimi_policy::name::tagged("", random);
+            let fresh = mimi_policy::id::UserId::new(state.domain.domain(), &name)
+                .map_err(|e| ApiError::Unavailable(format!("a pseudonym: {e}")))?;
+            // Nobody knows this password: the pseudonym is reached by its owner's token only.
+            let (secret, _) = new_token();
+            let hash = hash_password(secret).await?;
+            let skeleton = mimi_policy::name::skeleton(&name);
+            match state
+                .store
+                .create_pseudonym(&fresh, &caller.user, &room, &hash, &skeleton)
+                .await
+            {
+                Ok(()) => fresh,
+                // Made at the same moment by another of the caller's requests.
+                Err(mimi_store::StoreError::Conflict(_)) => state
+                    .store
+                    .pseudonym_of(&caller.user, &room)
+                    .await?
+                    .ok_or_else(|| ApiError::Unavailable("making a pseudonym".into()))?,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    };
+    let (token, token_hash) = new_token();
+    let owner = TokenOwner {
+        user: pseudonym.clone(),
+        client: None,
+    };
+    state.store.insert_token(&token_hash, &owner).await?;
+    Ok(Json(Session {
+        user: pseudonym.to_string(),
+        token,
+    }))
 }

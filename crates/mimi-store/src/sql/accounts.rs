@@ -25,6 +25,65 @@ impl Accounts for SqlStore {
         }
     }
 
+    async fn create_pseudonym(
+        &self,
+        pseudonym: &UserId,
+        owner: &UserId,
+        room: &RoomId,
+        password_hash: &str,
+        skeleton: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let user = sqlx::query(
+            "INSERT INTO users (id, password_hash, created_at, skeleton) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(pseudonym.as_str())
+        .bind(password_hash)
+        .bind(now())
+        .bind(skeleton)
+        .execute(&mut *tx)
+        .await;
+        let linked = match user {
+            Ok(_) => {
+                sqlx::query(
+                    "INSERT INTO pseudonyms (user_id, owner, room_id, created_at) \
+                     VALUES ($1, $2, $3, $4)",
+                )
+                .bind(pseudonym.as_str())
+                .bind(owner.as_str())
+                .bind(room.as_str())
+                .bind(now())
+                .execute(&mut *tx)
+                .await
+            }
+            Err(e) => Err(e),
+        };
+        match linked {
+            Err(e) if unique_violation(&e) => Err(StoreError::Conflict(format!(
+                "a pseudonym of {owner} in {room}, or the name {pseudonym}"
+            ))),
+            Err(e) => Err(e.into()),
+            Ok(_) => {
+                tx.commit().await?;
+                Ok(())
+            }
+        }
+    }
+
+    async fn pseudonym_of(
+        &self,
+        owner: &UserId,
+        room: &RoomId,
+    ) -> Result<Option<UserId>, StoreError> {
+        let row = sqlx::query("SELECT user_id FROM pseudonyms WHERE owner = $1 AND room_id = $2")
+            .bind(owner.as_str())
+            .bind(room.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| UserId::parse(&r.try_get::<String, _>(0)?).map_err(bad("user id")))
+            .transpose()
+    }
+
     async fn user_with_skeleton(&self, skeleton: &str) -> Result<Option<UserId>, StoreError> {
         let row = sqlx::query("SELECT id FROM users WHERE skeleton = $1")
             .bind(skeleton)

@@ -17,6 +17,25 @@ pub trait Accounts: Send + Sync {
         skeleton: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Creates user `pseudonym` (as [`Accounts::create_user`]) as `owner`'s pseudonym in
+    /// `room`, in one transaction; [`StoreError::Conflict`] if `owner` has one there
+    /// already, or the name is taken.
+    fn create_pseudonym(
+        &self,
+        pseudonym: &UserId,
+        owner: &UserId,
+        room: &RoomId,
+        password_hash: &str,
+        skeleton: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The pseudonym `owner` has in `room`, if any.
+    fn pseudonym_of(
+        &self,
+        owner: &UserId,
+        room: &RoomId,
+    ) -> impl Future<Output = Result<Option<UserId>, StoreError>> + Send;
+
     /// The user whose name has this skeleton, if any.
     fn user_with_skeleton(
         &self,

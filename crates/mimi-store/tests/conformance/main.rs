@@ -39,6 +39,7 @@ conformance!(
     users_whose_names_look_alike_cannot_both_exist,
     rooms_whose_names_look_alike_cannot_both_exist,
     names_made_before_skeletons_get_theirs_unless_one_looks_like_another,
+    a_user_has_one_pseudonym_per_room_known_only_to_the_store,
     tokens_name_their_user_and_device,
     tokens_are_revoked_one_at_a_time_or_all_of_an_account,
     the_provider_key_is_created_once,

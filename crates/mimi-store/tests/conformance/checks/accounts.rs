@@ -16,6 +16,40 @@ pub async fn users_are_unique_and_keep_their_password_hash(db: &Db) {
     assert_eq!(s.password_hash(&user("nobody")).await.unwrap(), None);
 }
 
+pub async fn a_user_has_one_pseudonym_per_room_known_only_to_the_store(db: &Db) {
+    let s = &db.store;
+    s.create_user(&user("bob"), "h", "bob").await.unwrap();
+    let (team, other) = (room_id("team"), room_id("other"));
+    assert_eq!(s.pseudonym_of(&user("bob"), &team).await.unwrap(), None);
+    s.create_pseudonym(&user("~one"), &user("bob"), &team, "h", "~one")
+        .await
+        .unwrap();
+    assert_eq!(
+        s.pseudonym_of(&user("bob"), &team).await.unwrap(),
+        Some(user("~one"))
+    );
+    // A second for the same room is refused, and leaves no user behind.
+    let twice = s
+        .create_pseudonym(&user("~two"), &user("bob"), &team, "h", "~two")
+        .await;
+    assert!(matches!(twice, Err(StoreError::Conflict(_))), "{twice:?}");
+    assert_eq!(s.password_hash(&user("~two")).await.unwrap(), None);
+    // Another room, another pseudonym; a name taken is refused.
+    let taken = s
+        .create_pseudonym(&user("~one"), &user("bob"), &other, "h", "~one")
+        .await;
+    assert!(matches!(taken, Err(StoreError::Conflict(_))), "{taken:?}");
+    s.create_pseudonym(&user("~three"), &user("bob"), &other, "h", "~three")
+        .await
+        .unwrap();
+    assert_eq!(
+        s.pseudonym_of(&user("bob"), &other).await.unwrap(),
+        Some(user("~three"))
+    );
+    // The pseudonym is an account of its own (its tokens, its devices).
+    assert!(s.password_hash(&user("~one")).await.unwrap().is_some());
+}
+
 pub async fn tokens_name_their_user_and_device(db: &Db) {
     let s = &db.store;
     s.create_user(&user("alice"), "h", "alice").await.unwrap();

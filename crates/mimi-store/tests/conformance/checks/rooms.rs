@@ -46,7 +46,12 @@ pub async fn a_vacant_room_keeps_its_name_and_policy_until_one_starts_it_again(d
     assert_eq!(s.load_room(&room_id("team")).await.unwrap(), None);
     assert_eq!(s.room_version(&room_id("team")).await.unwrap(), None);
     assert!(s.memberships(&alice).await.unwrap().is_empty());
-    assert!(s.read_log(&room_id("team"), 0, 10).await.unwrap().is_empty());
+    assert!(
+        s.read_log(&room_id("team"), 0, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let taken = s.create_room(&new_room("team", vec![], true)).await;
     assert!(matches!(taken, Err(StoreError::Conflict(_))), "{taken:?}");
     assert_eq!(s.directory().await.unwrap().len(), 1, "still listed");

@@ -319,6 +319,10 @@ pub enum RoomCommand {
         /// Withdraw your pending knock instead.
         #[arg(long)]
         withdraw: bool,
+        /// Knock under a pseudonym your provider issues for this room (a semi-anonymous
+        /// room only).
+        #[arg(long)]
+        pseudonym: bool,
     },
     /// Suggest a room you are in to a user: it hears of it, and joins or knocks as the room
     /// lets it.
@@ -679,6 +683,11 @@ pub fn room(cmd: RoomCommand, common: &Common) -> anyhow::Result<()> {
         room,
         pseudonym: true,
         ..
+    }
+    | RoomCommand::Knock {
+        room,
+        pseudonym: true,
+        withdraw: false,
     } = &cmd
     {
         let id = p.room_id(room).map_err(failure)?;
@@ -927,6 +936,7 @@ pub fn room(cmd: RoomCommand, common: &Common) -> anyhow::Result<()> {
         RoomCommand::Knock {
             room,
             withdraw: true,
+            ..
         } => {
             let id = p.room_id(&room).map_err(failure)?;
             p.withdraw_knock(&id).map_err(failure)?;
@@ -1002,6 +1012,7 @@ pub fn room(cmd: RoomCommand, common: &Common) -> anyhow::Result<()> {
         RoomCommand::Knock {
             room,
             withdraw: false,
+            ..
         } => {
             let id = p.room_id(&room).map_err(failure)?;
             let told = p.knock(&id).map_err(failure)?;

@@ -54,6 +54,9 @@ pub fn install_crypto_provider() {
 }
 
 /// The events of a server-sent events stream, as `(event, data)`, until it ends or fails.
+/// What [`sse`] yields for a keep-alive comment of an idle stream.
+pub(crate) const KEEP_ALIVE: &str = "keep-alive";
+
 pub(crate) fn sse(stream: impl std::io::Read) -> impl Iterator<Item = (String, String)> {
     use std::io::BufRead as _;
     let mut lines = std::io::BufReader::new(stream).lines();
@@ -67,12 +70,16 @@ pub(crate) fn sse(stream: impl std::io::Read) -> impl Iterator<Item = (String, S
                 }
                 return Some((event, data.join("\n")));
             }
+            // A keep-alive (a comment between events): the stream is idle.
+            if line.starts_with(':') && data.is_empty() {
+                return Some((KEEP_ALIVE.to_owned(), String::new()));
+            }
             if let Some(v) = line.strip_prefix("event:") {
                 v.trim_start().clone_into(&mut event);
             } else if let Some(v) = line.strip_prefix("data:") {
                 data.push(v.strip_prefix(' ').unwrap_or(v).to_owned());
             }
-            // Comments (keep-alives) and other fields are skipped.
+            // Other fields are skipped.
         }
     })
 }

@@ -47,6 +47,22 @@ impl Profile {
         Ok(events)
     }
 
+    /// Seconds between keep-alives an idle event stream should send so that
+    /// [`Profile::refresh_leaves`] runs in time: a quarter of the shortest
+    /// `update-max-interval` among this device's rooms; none when no room sets one.
+    fn keepalive(&self) -> Option<u64> {
+        let client = self.device().ok()?.0;
+        self.file
+            .rooms
+            .iter()
+            .filter_map(|r| RoomId::parse(r).ok())
+            .filter_map(|r| client.group(&r).ok().flatten())
+            .filter_map(|g| g.room().ok())
+            .filter_map(|room| max_interval(&room))
+            .min()
+            .map(|max| (max / 4).max(1))
+    }
+
     /// Refreshes this device's leaf (an empty commit with a path) in each of its rooms
     /// whose policy sets an `update-max-interval`, once half of it has passed since the last
     /// refresh, so that the provider never finds the device overdue. Best effort: a room
@@ -65,19 +81,9 @@ impl Profile {
             if !group.mls().is_active() || group.mls().pending_commit().is_some() {
                 continue;
             }
-            let Ok(policy) = group.room() else { continue };
-            let max = match policy.seed() {
-                Some(seed) => seed.mls.update_max_interval,
-                None => policy.components().operational.as_ref().map_or(0, |o| {
-                    i64::try_from(o.leaf_node_update_time.maximum_time).unwrap_or(i64::MAX)
-                }),
-            };
-            let Ok(max) = u64::try_from(max) else {
+            let Some(max) = group.room().ok().as_ref().and_then(max_interval) else {
                 continue;
             };
-            if max == 0 {
-                continue;
-            }
             let last = self.file.updated.get(&text).copied().unwrap_or(0);
             if now.saturating_sub(last) < max / 2 {
                 continue;
@@ -147,10 +153,24 @@ impl Profile {
             {
                 return Ok(());
             }
-            match self.api.stream("/v1/events", &token) {
+            // Woken at least this often, to refresh leaves while nothing arrives.
+            let path = match self.keepalive() {
+                Some(s) => format!("/v1/events?keepalive={s}"),
+                None => "/v1/events".to_owned(),
+            };
+            match self.api.stream(&path, &token) {
                 Ok(stream) => {
                     pause = std::time::Duration::from_millis(250);
                     for (event, data) in api::sse(stream) {
+                        if event == api::KEEP_ALIVE {
+                            match self.locked(Self::refresh_leaves) {
+                                Ok(events) if !events.is_empty() && !on(&events) => {
+                                    return Ok(());
+                                }
+                                // Best effort, as in `sync`: tried again at the next one.
+                                _ => continue,
+                            }
+                        }
                         if event != "pending" {
                             continue;
                         }
@@ -407,4 +427,16 @@ impl Profile {
         client.join(&welcome, &tree)?;
         Ok(())
     }
+}
+
+/// A room's `update-max-interval` in seconds (the seed's, or RP-04's operational
+/// `leaf_node_update_time`), when it sets one.
+fn max_interval(policy: &mimi_policy::Room) -> Option<u64> {
+    let max = match policy.seed() {
+        Some(seed) => seed.mls.update_max_interval,
+        None => policy.components().operational.as_ref().map_or(0, |o| {
+            i64::try_from(o.leaf_node_update_time.maximum_time).unwrap_or(i64::MAX)
+        }),
+    };
+    u64::try_from(max).ok().filter(|m| *m > 0)
 }

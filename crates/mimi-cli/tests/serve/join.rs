@@ -357,3 +357,34 @@ fn a_device_refreshes_its_leaf_before_the_rooms_update_max_interval_runs_out() {
     assert_eq!(server.terminate(), Some(0));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn an_idle_follower_refreshes_its_leaf_before_the_rooms_update_max_interval_runs_out() {
+    let dir = scratch("leaf-refresh-follow");
+    let server = Server::start(&dir, &[]);
+    let url = format!("http://{}", server.addr);
+    let [alice, bob] = ["alice", "bob"].map(|p| dir.join(p));
+    account(&alice, &url, "alice");
+    account(&bob, &url, "bob");
+    ok(&bob, &["consent", "grant", "alice"]);
+    let doc = serde_json::json!({
+        "policy": {"membership": "members-only", "mls": {"update-max-interval": 4}},
+        "owning-system": ["system@example.com"],
+        "user-affiliations": {"owner": ["alice@example.com"]},
+    });
+    create_from(&alice, &dir, "brisk", &doc);
+    ok(&alice, &["room", "add", "brisk", "bob"]);
+    ok(&bob, &["sync"]);
+    // bob only follows; nothing arrives for him, yet his leaf is refreshed in time.
+    let (mut follower, rx) = crate::client::follower(&bob);
+    let changed = rx
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("the idle follower refreshed nothing");
+    assert!(changed.contains("\"changed\""), "{changed}");
+    let _ = follower.kill();
+    let _ = follower.wait();
+    let seen = events(&ok(&alice, &["sync", "--json"]));
+    assert!(seen.iter().any(|e| e["event"] == "changed"), "{seen:?}");
+    assert_eq!(server.terminate(), Some(0));
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -109,3 +109,30 @@ fn a_pseudonym_takes_part_in_a_semi_anonymous_room_for_its_user_and_is_banned_as
     assert_eq!(server.terminate(), Some(0));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn a_pseudonym_knocks_and_the_owner_lets_it_in_without_learning_who_it_is() {
+    let dir = scratch("pseudonym-knock");
+    let server = Server::start(&dir, &[]);
+    let url = format!("http://{}", server.addr);
+    let [alice, dave] = people(&dir, &url, ["alice", "dave"]);
+    let mut doc = open_room(true);
+    doc["policy"]["membership"] = "knock-first".into();
+    create_from(&alice, &dir, "masks", &doc);
+    ok(&dave, &["room", "knock", "masks", "--pseudonym"]);
+    let knocks = events(&ok(&alice, &["sync", "--json"]));
+    let knocker = knocks
+        .iter()
+        .find(|e| e["event"] == "knocked")
+        .and_then(|e| e["user"].as_str())
+        .unwrap_or_else(|| panic!("no knock: {knocks:?}"))
+        .to_owned();
+    assert!(knocker.starts_with("mimi://example.com/u/~"), "{knocker}");
+    ok(&alice, &["room", "add", "masks", &knocker]);
+    assert!(ok(&dave, &["sync"]).contains("masks"));
+    ok(&dave, &["send", "masks", "thanks"]);
+    let heard = ok(&alice, &["sync"]);
+    assert!(heard.contains("thanks") && !heard.contains("dave"), "{heard}");
+    assert_eq!(server.terminate(), Some(0));
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -84,11 +84,24 @@ impl Cursor {
     }
 }
 
+/// `GET /v1/events?keepalive=S`: how often, in seconds, an idle stream sends a keep-alive
+/// comment (1 to 15; default 15), for a device that has something to do on its own clock
+/// (refresh its leaves before a room's `update-max-interval` runs out).
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct StreamParams {
+    /// Seconds between keep-alives, 1 to 15.
+    keepalive: Option<u64>,
+}
+
+/// The longest and default time between keep-alives of an idle stream.
+const KEEPALIVE: Duration = Duration::from_secs(15);
+
 /// The calling device's stream.
-#[utoipa::path(get, path = "/v1/events", tag = "delivery", security(("bearer" = [])), responses((status = 200, description = "server-sent events: `pending` events whose data is a sync batch (`SyncBatch`)", content_type = "text/event-stream", body = String), (status = "4XX", description = "refused: a stable code and a message for people", body = mimi_api::ErrorBody)))]
+#[utoipa::path(get, path = "/v1/events", tag = "delivery", security(("bearer" = [])), params(StreamParams), responses((status = 200, description = "server-sent events: `pending` events whose data is a sync batch (`SyncBatch`)", content_type = "text/event-stream", body = String), (status = "4XX", description = "refused: a stable code and a message for people", body = mimi_api::ErrorBody)))]
 pub async fn events(
     State(state): State<AppState>,
     caller: Caller,
+    axum::extract::Query(params): axum::extract::Query<StreamParams>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let client = caller.device()?.clone();
     let slot = state.streams.open(&client)?;
@@ -116,5 +129,8 @@ pub async fn events(
         };
         Some((Ok(event), cursor))
     });
-    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+    let every = params.keepalive.map_or(KEEPALIVE, |s| {
+        Duration::from_secs(s).clamp(Duration::from_secs(1), KEEPALIVE)
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(every)))
 }

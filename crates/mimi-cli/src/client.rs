@@ -486,6 +486,7 @@ pub fn consent(cmd: ConsentCommand, common: &Common) -> anyhow::Result<()> {
         as_pseudonym
             .consent_grant(user, Some(&id))
             .map_err(failure)?;
+        p.use_pseudonym(&id).map_err(failure)?;
         let me = as_pseudonym.user().map_err(failure)?;
         common.print(
             json!({"user": user, "granted": true, "room": id.to_string(), "as": me.to_string()}),
@@ -671,30 +672,43 @@ impl RoomCommand {
     }
 }
 
-/// The profile that acts in `room`: `p`, or its pseudonym's in that room.
-fn acting_in(p: Profile, room: &str) -> anyhow::Result<Profile> {
+/// The profile of the pseudonym `p`'s device acts through in `room`, if it does.
+fn acting_in(p: &Profile, room: &str) -> anyhow::Result<Option<Profile>> {
     let id = p.room_id(room).map_err(failure)?;
-    p.for_room(&id).map_err(failure)
+    p.acting_profile(&id).map_err(failure)
 }
 
 pub fn room(cmd: RoomCommand, common: &Common) -> anyhow::Result<()> {
-    let mut p = common.open()?;
-    if let RoomCommand::Join {
-        room,
-        pseudonym: true,
-        ..
-    }
-    | RoomCommand::Knock {
-        room,
-        pseudonym: true,
-        withdraw: false,
-    } = &cmd
+    let mut main = common.open()?;
+    let pseudonymous = match &cmd {
+        RoomCommand::Join {
+            room,
+            pseudonym: true,
+            ..
+        }
+        | RoomCommand::Knock {
+            room,
+            pseudonym: true,
+            withdraw: false,
+        } => Some(main.room_id(room).map_err(failure)?),
+        _ => None,
+    };
+    let mut sub = match (&pseudonymous, cmd.room()) {
+        (Some(id), _) => Some(main.pseudonym_in(id).map_err(failure)?),
+        (None, Some(room)) => acting_in(&main, room)?,
+        (None, None) => None,
+    };
+    let done = act(sub.as_mut().unwrap_or(&mut main), cmd, common);
+    // Taken under the pseudonym: the device acts in the room through it from now on.
+    if done.is_ok()
+        && let Some(id) = &pseudonymous
     {
-        let id = p.room_id(room).map_err(failure)?;
-        p = p.pseudonym_in(&id).map_err(failure)?;
-    } else if let Some(room) = cmd.room() {
-        p = acting_in(p, room)?;
+        main.use_pseudonym(id).map_err(failure)?;
     }
+    done
+}
+
+fn act(p: &mut Profile, cmd: RoomCommand, common: &Common) -> anyhow::Result<()> {
     match cmd {
         RoomCommand::Create {
             name,
@@ -755,10 +769,10 @@ pub fn room(cmd: RoomCommand, common: &Common) -> anyhow::Result<()> {
             });
         }
         RoomCommand::Preauth(PreauthCommand::Add { room, role, claim }) => {
-            change_preauth(&mut p, common, true, &room, role, claim)?;
+            change_preauth(p, common, true, &room, role, claim)?;
         }
         RoomCommand::Preauth(PreauthCommand::Remove { room, role, claim }) => {
-            change_preauth(&mut p, common, false, &room, role, claim)?;
+            change_preauth(p, common, false, &room, role, claim)?;
         }
         RoomCommand::Link(LinkCommand::Create {
             room,
@@ -846,22 +860,22 @@ pub fn room(cmd: RoomCommand, common: &Common) -> anyhow::Result<()> {
             });
         }
         RoomCommand::Remove { room, user, reason } => {
-            moderate(&mut p, common, &room, &user, Moderation::Remove, reason)?;
+            moderate(p, common, &room, &user, Moderation::Remove, reason)?;
         }
         RoomCommand::Kick { room, user, reason } => {
-            moderate(&mut p, common, &room, &user, Moderation::Kick, reason)?;
+            moderate(p, common, &room, &user, Moderation::Kick, reason)?;
         }
         RoomCommand::Ban { room, user, reason } => {
-            moderate(&mut p, common, &room, &user, Moderation::Ban, reason)?;
+            moderate(p, common, &room, &user, Moderation::Ban, reason)?;
         }
         RoomCommand::Unban { room, user, reason } => {
-            moderate(&mut p, common, &room, &user, Moderation::Unban, reason)?;
+            moderate(p, common, &room, &user, Moderation::Unban, reason)?;
         }
         RoomCommand::Voice { room, user } => {
-            moderate(&mut p, common, &room, &user, Moderation::Voice, None)?;
+            moderate(p, common, &room, &user, Moderation::Voice, None)?;
         }
         RoomCommand::Devoice { room, user } => {
-            moderate(&mut p, common, &room, &user, Moderation::Devoice, None)?;
+            moderate(p, common, &room, &user, Moderation::Devoice, None)?;
         }
         RoomCommand::Affiliation {
             room,
@@ -876,7 +890,7 @@ pub fn room(cmd: RoomCommand, common: &Common) -> anyhow::Result<()> {
                 _ => Affiliation::None,
             };
             let what = Moderation::Affiliation(affiliation);
-            moderate(&mut p, common, &room, &user, what, reason)?;
+            moderate(p, common, &room, &user, what, reason)?;
         }
         RoomCommand::Join {
             room,
@@ -1133,7 +1147,11 @@ pub fn dm(users: &[String], common: &Common) -> anyhow::Result<()> {
 }
 
 pub fn send(room: &str, text: &str, common: &Common) -> anyhow::Result<()> {
-    let mut p = acting_in(common.open()?, room)?;
+    let main = common.open()?;
+    let mut p = match acting_in(&main, room)? {
+        Some(pseudonym) => pseudonym,
+        None => main,
+    };
     let id = p.room_id(room).map_err(failure)?;
     let seq = p.send(&id, text).map_err(failure)?;
     common.print(json!({"room": id.to_string(), "seq": seq}), || {

@@ -70,10 +70,18 @@ struct ProfileFile {
     /// `update-max-interval` runs out.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     updated: std::collections::BTreeMap<String, u64>,
-    /// The rooms this device takes part in under a pseudonym, each with the directory (under
-    /// `pseudonyms/`) of the pseudonym's own profile.
+    /// This device's pseudonyms, by room: the directory (under `pseudonyms/`) of each one's
+    /// own profile, and whether the device takes part in the room through it.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    pseudonyms: std::collections::BTreeMap<String, String>,
+    pseudonyms: std::collections::BTreeMap<String, PseudonymFile>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct PseudonymFile {
+    dir: String,
+    /// The device acts in the room through the pseudonym (it joined, knocked or let
+    /// someone add it there under it).
+    active: bool,
 }
 
 /// Where a profile keeps the profiles of its pseudonyms.
@@ -361,22 +369,38 @@ impl Profile {
         files::write(&self.dir, files::PROFILE, &json)
     }
 
-    /// The profile that acts in `room`: this one, or, when this device takes part in it under
-    /// a pseudonym, the pseudonym's.
-    pub fn for_room(self, room: &RoomId) -> Result<Profile, ClientError> {
+    /// The pseudonym's profile this device acts through in `room`, if it takes part in it
+    /// under a pseudonym.
+    pub fn acting_profile(&self, room: &RoomId) -> Result<Option<Profile>, ClientError> {
         match self.file.pseudonyms.get(room.as_str()) {
-            Some(sub) => Profile::open(&self.dir.join(PSEUDONYMS).join(sub)),
-            None => Ok(self),
+            Some(sub) if sub.active => {
+                Profile::open(&self.dir.join(PSEUDONYMS).join(&sub.dir)).map(Some)
+            }
+            _ => Ok(None),
         }
     }
 
-    /// The profiles of this device's pseudonyms (their directories), one per room.
+    /// The profiles (their directories) of the pseudonyms this device acts through, one per
+    /// room.
     pub fn pseudonym_dirs(&self) -> Vec<PathBuf> {
         self.file
             .pseudonyms
             .values()
-            .map(|sub| self.dir.join(PSEUDONYMS).join(sub))
+            .filter(|sub| sub.active)
+            .map(|sub| self.dir.join(PSEUDONYMS).join(&sub.dir))
             .collect()
+    }
+
+    /// From now on, this device acts in `room` through its pseudonym there
+    /// ([`Profile::pseudonym_in`]): it joined, knocked or let someone add it under it.
+    pub fn use_pseudonym(&mut self, room: &RoomId) -> Result<(), ClientError> {
+        self.locked(|p| {
+            let sub = p.file.pseudonyms.get_mut(room.as_str()).ok_or_else(|| {
+                ClientError::Input(format!("this device has no pseudonym in {room}"))
+            })?;
+            sub.active = true;
+            p.save_account()
+        })
     }
 
     /// The profile of this user's pseudonym in `room` (the seed's semi-anonymous rooms): the
@@ -385,8 +409,19 @@ impl Profile {
     /// its own: nothing it does in the room names or links to this user, except to the
     /// provider.
     pub fn pseudonym_in(&mut self, room: &RoomId) -> Result<Profile, ClientError> {
+        if self
+            .device()?
+            .0
+            .group(room)?
+            .is_some_and(|g| g.mls().is_active())
+        {
+            return Err(ClientError::Input(format!(
+                "this device is in {room} as {}; leave it first to come back under a pseudonym",
+                self.user()?
+            )));
+        }
         if let Some(sub) = self.file.pseudonyms.get(room.as_str()) {
-            return Profile::open(&self.dir.join(PSEUDONYMS).join(sub));
+            return Profile::open(&self.dir.join(PSEUDONYMS).join(&sub.dir));
         }
         if self.user()?.is_pseudonym() {
             return Err(ClientError::Input(
@@ -407,7 +442,7 @@ impl Profile {
             let sub = (1..)
                 .map(|n| n.to_string())
                 .find(|n| {
-                    !p.file.pseudonyms.values().any(|v| v == n)
+                    !p.file.pseudonyms.values().any(|v| &v.dir == n)
                         && !p.dir.join(PSEUDONYMS).join(n).exists()
                 })
                 .unwrap_or_default();
@@ -416,7 +451,13 @@ impl Profile {
             let dir = p.dir.join(PSEUDONYMS).join(&sub);
             let mut pseudonym = Profile::start(&dir, &server, Api::new(&server), session)?;
             pseudonym.add_device(&device)?;
-            p.file.pseudonyms.insert(room.to_string(), sub);
+            p.file.pseudonyms.insert(
+                room.to_string(),
+                PseudonymFile {
+                    dir: sub,
+                    active: false,
+                },
+            );
             p.save_account()?;
             Ok(pseudonym)
         })

@@ -51,6 +51,16 @@ fn a_pseudonym_takes_part_in_a_semi_anonymous_room_for_its_user_and_is_banned_as
         (&"pseudonym-not-allowed".into(), &"SEED-ANON".into()),
         "{refused}"
     );
+    // Refused, the pseudonym does not stand in for bob there: he joins as himself.
+    let himself = events(&ok(&bob, &["room", "join", "plain", "--json"]));
+    assert_eq!(himself[0]["as"], "mimi://example.com/u/bob", "{himself:?}");
+    // ...and, being in it as himself, cannot come in under a pseudonym as well.
+    let twice = mimi(&bob, &["room", "join", "plain", "--pseudonym"]);
+    assert!(
+        !twice.ok && twice.stderr.contains("leave it first"),
+        "{}",
+        twice.stderr
+    );
     // Nobody signs up under a pseudonym's name.
     let squat = mimi(
         &dir.join("squatter"),
@@ -132,7 +142,10 @@ fn a_pseudonym_knocks_and_the_owner_lets_it_in_without_learning_who_it_is() {
     assert!(ok(&dave, &["sync"]).contains("masks"));
     ok(&dave, &["send", "masks", "thanks"]);
     let heard = ok(&alice, &["sync"]);
-    assert!(heard.contains("thanks") && !heard.contains("dave"), "{heard}");
+    assert!(
+        heard.contains("thanks") && !heard.contains("dave"),
+        "{heard}"
+    );
     assert_eq!(server.terminate(), Some(0));
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -19,6 +19,10 @@ pub struct Common {
     /// Print JSON instead of text.
     #[arg(long, global = true)]
     json: bool,
+    /// What is shown arrived for one of this device's pseudonyms: the commands it
+    /// suggests act under it.
+    #[arg(skip)]
+    pseudonym: bool,
 }
 
 impl Common {
@@ -486,7 +490,7 @@ pub fn consent(cmd: ConsentCommand, common: &Common) -> anyhow::Result<()> {
         as_pseudonym
             .consent_grant(user, Some(&id))
             .map_err(failure)?;
-        p.use_pseudonym(&id).map_err(failure)?;
+        p.use_pseudonym(&id, true).map_err(failure)?;
         let me = as_pseudonym.user().map_err(failure)?;
         common.print(
             json!({"user": user, "granted": true, "room": id.to_string(), "as": me.to_string()}),
@@ -698,12 +702,22 @@ pub fn room(cmd: RoomCommand, common: &Common) -> anyhow::Result<()> {
         (None, Some(room)) => acting_in(&main, room)?,
         (None, None) => None,
     };
+    // Left or ended under the pseudonym: the device acts there as itself again.
+    let ended = match &cmd {
+        RoomCommand::Leave { room } | RoomCommand::Destroy { room } if sub.is_some() => {
+            Some(main.room_id(room).map_err(failure)?)
+        }
+        _ => None,
+    };
     let done = act(sub.as_mut().unwrap_or(&mut main), cmd, common);
-    // Taken under the pseudonym: the device acts in the room through it from now on.
-    if done.is_ok()
-        && let Some(id) = &pseudonymous
-    {
-        main.use_pseudonym(id).map_err(failure)?;
+    if done.is_ok() {
+        // Taken under the pseudonym: the device acts in the room through it from now on.
+        if let Some(id) = &pseudonymous {
+            main.use_pseudonym(id, true).map_err(failure)?;
+        }
+        if let Some(id) = &ended {
+            main.use_pseudonym(id, false).map_err(failure)?;
+        }
     }
     done
 }
@@ -1215,13 +1229,21 @@ fn show(event: &Event, common: &Common) {
             visible(room),
             command(&["mimi", "room", "add", room, user])
         ),
-        Event::Suggested { user, room } => format!(
-            "{} suggests {}: `{}` (or `{}` if it takes knocks)",
-            visible(user),
-            visible(room),
-            command(&["mimi", "room", "join", room]),
-            command(&["mimi", "room", "knock", room])
-        ),
+        Event::Suggested { user, room } => {
+            let mine = if common.pseudonym { "--pseudonym" } else { "" };
+            let with = |verb: &str| {
+                let mut words = vec!["mimi", "room", verb, room.as_str()];
+                words.extend((!mine.is_empty()).then_some(mine));
+                command(&words)
+            };
+            format!(
+                "{} suggests {}: `{}` (or `{}` if it takes knocks)",
+                visible(user),
+                visible(room),
+                with("join"),
+                with("knock")
+            )
+        }
         Event::ConsentRequested { user, room } => match room {
             // A `mimi dm` room: accepted by running `mimi dm` with the same people.
             Some(room) if room.starts_with("im:mimi=") => format!(
@@ -1230,12 +1252,17 @@ fn show(event: &Event, common: &Common) {
                 visible(room),
                 command(&["mimi", "dm", user])
             ),
-            Some(room) => format!(
-                "{} asks to add you to {}: `{}`",
-                visible(user),
-                visible(room),
-                command(&["mimi", "consent", "grant", user, "--room", room])
-            ),
+            Some(room) => {
+                let mut words = vec!["mimi", "consent", "grant", user.as_str(), "--room", room];
+                // Asked of a pseudonym: granted under it.
+                words.extend(common.pseudonym.then_some("--pseudonym"));
+                format!(
+                    "{} asks to add you to {}: `{}`",
+                    visible(user),
+                    visible(room),
+                    command(&words)
+                )
+            }
             None => format!(
                 "{} asks to add you to rooms: `{}`",
                 visible(user),
@@ -1256,6 +1283,7 @@ pub fn sync(follow: bool, common: &Common) -> anyhow::Result<()> {
                 let common = Common {
                     profile: Some(dir.clone()),
                     json,
+                    pseudonym: true,
                 };
                 if let Ok(mut sub) = Profile::open(&dir) {
                     let _ = sub.follow(|events| {
@@ -1278,17 +1306,39 @@ pub fn sync(follow: bool, common: &Common) -> anyhow::Result<()> {
             .map_err(failure);
     }
     let spinner = common.spin("receiving");
-    let mut events = p.sync().map_err(failure)?;
-    for dir in pseudonyms {
-        events.extend(
-            Profile::open(&dir)
-                .and_then(|mut sub| sub.sync())
-                .map_err(failure)?,
-        );
-    }
+    let events = p.sync().map_err(failure)?;
     drop(spinner);
-    for event in events {
-        show(&event, common);
+    // Received and acknowledged: shown before anything else can fail.
+    for event in &events {
+        show(event, common);
+    }
+    for dir in pseudonyms {
+        let received = Profile::open(&dir).and_then(|mut sub| sub.sync());
+        let events = match received {
+            Ok(events) => events,
+            Err(e) => {
+                eprintln!(
+                    "{}: {}",
+                    dir.display(),
+                    crate::safe::visible(&e.to_string())
+                );
+                continue;
+            }
+        };
+        let sub = Common {
+            profile: Some(dir),
+            json: common.json,
+            pseudonym: true,
+        };
+        for event in &events {
+            show(event, &sub);
+            // Out of the room under the pseudonym: the device acts there as itself again.
+            if let Event::Left { room, .. } = event
+                && let Ok(id) = mimi_policy::id::RoomId::parse(room)
+            {
+                p.use_pseudonym(&id, false).map_err(failure)?;
+            }
+        }
     }
     Ok(())
 }

@@ -14,7 +14,7 @@ use crate::InputError;
 pub struct Args {
     /// A TOML file with any of: listen, domain, database, data_dir, tls_cert, tls_key,
     /// key_package_allowance, metrics_token, signups_per_hour, logins_per_minute,
-    /// requests_per_second, header_read_timeout, and a [claims] table.
+    /// requests_per_second, header_read_timeout, and a `[claims]` table.
     #[arg(long, env = "MIMI_CONFIG")]
     config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:8470].

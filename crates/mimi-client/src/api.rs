@@ -53,10 +53,11 @@ pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-/// The events of a server-sent events stream, as `(event, data)`, until it ends or fails.
 /// What [`sse`] yields for a keep-alive comment of an idle stream.
 pub(crate) const KEEP_ALIVE: &str = "keep-alive";
 
+/// The events of a server-sent events stream, as `(event, data)`, until it ends or fails; a
+/// keep-alive comment between events is `(KEEP_ALIVE, "")`.
 pub(crate) fn sse(stream: impl std::io::Read) -> impl Iterator<Item = (String, String)> {
     use std::io::BufRead as _;
     let mut lines = std::io::BufReader::new(stream).lines();

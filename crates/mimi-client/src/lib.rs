@@ -391,14 +391,21 @@ impl Profile {
             .collect()
     }
 
-    /// From now on, this device acts in `room` through its pseudonym there
-    /// ([`Profile::pseudonym_in`]): it joined, knocked or let someone add it under it.
-    pub fn use_pseudonym(&mut self, room: &RoomId) -> Result<(), ClientError> {
+    /// Whether this device acts in `room` through its pseudonym there
+    /// ([`Profile::pseudonym_in`]): from when it joined, knocked or let someone add it
+    /// under it, until it left, was removed or the room ended.
+    pub fn use_pseudonym(&mut self, room: &RoomId, active: bool) -> Result<(), ClientError> {
         self.locked(|p| {
-            let sub = p.file.pseudonyms.get_mut(room.as_str()).ok_or_else(|| {
-                ClientError::Input(format!("this device has no pseudonym in {room}"))
-            })?;
-            sub.active = true;
+            let Some(sub) = p.file.pseudonyms.get_mut(room.as_str()) else {
+                return if active {
+                    Err(ClientError::Input(format!(
+                        "this device has no pseudonym in {room}"
+                    )))
+                } else {
+                    Ok(())
+                };
+            };
+            sub.active = active;
             p.save_account()
         })
     }
@@ -430,7 +437,15 @@ impl Profile {
         }
         self.locked(|p| {
             let (client, token) = p.device()?;
-            let device = client.id().name().to_owned();
+            // A name of its own: the device's name would tell members whose it is.
+            let random: [u8; 6] = {
+                use openmls_traits::OpenMlsProvider as _;
+                use openmls_traits::random::OpenMlsRand as _;
+                client.provider().rand().random_array().map_err(|e| {
+                    ClientError::Input(format!("no randomness for a device name: {e:?}"))
+                })?
+            };
+            let device: String = random.iter().map(|b| format!("{b:02x}")).collect();
             let token = token.to_owned();
             let session: Session = p.api.post(
                 "/v1/account/pseudonyms",

@@ -277,13 +277,18 @@ impl Profile {
     ) -> Result<Joined, ClientError> {
         let epoch = self.locked(|p| {
             let (client, token) = p.device()?;
-            if let Some(old) = client.group(room)? {
-                if old.mls().is_active() {
-                    return Err(ClientError::Input(format!(
-                        "this device is in {room} already"
-                    )));
-                }
-                // A room this device left: its old state goes.
+            let old = client.group(room)?;
+            if let Some(old) = &old
+                && old.mls().is_active()
+                && !p.vacant(room)?
+            {
+                return Err(ClientError::Input(format!(
+                    "this device is in {room} already"
+                )));
+            }
+            // A room this device left, or one its user's last device left empty since: its
+            // old state goes.
+            if let Some(old) = old {
                 old.forget(client)?;
             }
             let path = format!("{}/group-info", room_path(room));
@@ -336,6 +341,12 @@ impl Profile {
                         p.remember_room(room);
                         p.save_account()?;
                         Ok(created.epoch)
+                    }
+                    // Taken (a 2xx with a malformed answer): the group stays.
+                    Err(e) if (200..300).contains(&e.status) => {
+                        p.remember_room(room);
+                        p.save_account()?;
+                        Err(e.into())
                     }
                     Err(e) => {
                         group.forget(client)?;
@@ -390,6 +401,17 @@ impl Profile {
             Err(_) => Vec::new(),
         };
         Ok(Joined { epoch, devices })
+    }
+
+    /// Whether the provider keeps `room` vacant (its last member left it), which this device
+    /// may still think it is in: it left with its user's last device elsewhere.
+    fn vacant(&self, room: &RoomId) -> Result<bool, ClientError> {
+        let (_, token) = self.device()?;
+        let path = format!("{}/group-info", room_path(room));
+        match self.api.get::<GroupInfo>(&path, Some(token)) {
+            Ok(info) => Ok(info.vacant.is_some()),
+            Err(_) => Ok(false),
+        }
     }
 
     /// Adds every device of `user` that is not in `room` yet (by claimed KeyPackages).

@@ -181,6 +181,27 @@ impl Hub {
                 self.id
             )));
         }
+        // Each external sender is a provider, named once; this provider's is this hub. Else
+        // a creator could list its own key as this provider's and speak for its system user
+        // or sign claims in its name (`crate::claims`).
+        let mut providers = std::collections::BTreeSet::new();
+        for sender in extensions.external_senders().into_iter().flatten() {
+            let system = crate::identity::sender_system_user(sender).ok_or_else(|| {
+                MlsError::Policy("an external sender that names no provider".into())
+            })?;
+            if !providers.insert(system.domain().to_owned()) {
+                return Err(MlsError::Policy(format!(
+                    "{} is listed twice as external sender",
+                    system.domain()
+                )));
+            }
+            if system.domain() == self.id.domain() && sender != &me {
+                return Err(MlsError::Policy(format!(
+                    "the group lists another key than this hub's for {}",
+                    self.id
+                )));
+            }
+        }
         let required = extensions.required_capabilities();
         let requires_ours = required.is_some_and(|r| {
             r.proposal_types().contains(&ProposalType::SelfRemove)

@@ -55,6 +55,12 @@ fn external_sender_credential(sender: &ExternalSender) -> Option<Credential> {
     external_sender_parts(sender).map(|(_, credential)| credential)
 }
 
+/// The system user of the provider an external sender names (`system@domain` for
+/// `mimi://domain`), if it names one.
+pub fn sender_system_user(sender: &ExternalSender) -> Option<UserId> {
+    system_user_of(&external_sender_credential(sender)?)
+}
+
 /// The signature key of the external sender that is `system`'s provider (`mimi://domain`
 /// for `system@domain`) in the group's `external_senders`, if the group lists it.
 pub fn provider_sender_key(context: &GroupContext, system: &UserId) -> Option<Vec<u8>> {

@@ -38,6 +38,14 @@ fn a_pseudonym_takes_part_in_a_semi_anonymous_room_for_its_user_and_is_banned_as
     let heard = ok(&alice, &["sync", "--json"]);
     assert!(heard.contains("who am I"), "{heard}");
     assert!(!heard.contains("/bob"), "{heard}");
+    // Not even the device's name: bob's is `cli`, his pseudonym's device has its own.
+    let said = events(&heard)
+        .into_iter()
+        .find(|e| e["event"] == "message")
+        .unwrap();
+    let sender = said["sender"].as_str().unwrap();
+    assert!(sender.starts_with(&mask.replace("/u/", "/d/")), "{sender}");
+    assert!(!sender.ends_with("/cli"), "{sender}");
     let doc = ok(&alice, &["room", "show", "masks", "--json"]);
     assert!(doc.contains(&mask) && !doc.contains("/bob"), "{doc}");
     // The same pseudonym for the room, every time; bob's own sync hears the room.
@@ -146,6 +154,12 @@ fn a_pseudonym_knocks_and_the_owner_lets_it_in_without_learning_who_it_is() {
         heard.contains("thanks") && !heard.contains("dave"),
         "{heard}"
     );
+    // Once the pseudonym left, dave acts in the room as himself again: his knock is his.
+    ok(&dave, &["room", "leave", "masks"]);
+    ok(&alice, &["sync"]);
+    ok(&dave, &["room", "knock", "masks"]);
+    let knocks = ok(&alice, &["sync"]);
+    assert!(knocks.contains("mimi://example.com/u/dave"), "{knocks}");
     assert_eq!(server.terminate(), Some(0));
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -6,7 +6,8 @@ use mimi_mls::hub::Hub;
 use mimi_mls::identity::credential_of;
 use mimi_policy::id::{ClientId, ProviderId};
 use openmls::prelude::{
-    CredentialWithKey, MlsGroup, MlsGroupCreateConfig, PURE_PLAINTEXT_WIRE_FORMAT_POLICY,
+    CredentialWithKey, Extension, ExternalSender, MlsGroup, MlsGroupCreateConfig,
+    PURE_PLAINTEXT_WIRE_FORMAT_POLICY,
 };
 use openmls_basic_credential::SignatureKeyPair;
 use openmls_rust_crypto::OpenMlsRustCrypto;
@@ -54,15 +55,26 @@ fn member_refuses_to_create_a_room_its_user_may_not_create() {
 
 /// A group made with openmls directly, bypassing the member-side checks.
 fn raw_group(creator: &ClientId, room: &mimi_policy::Room, hub: &Hub) -> (Vec<u8>, Vec<u8>) {
+    raw_group_with(creator, room, vec![hub.external_sender()])
+}
+
+/// Like [`raw_group`], listing `senders` as the group's external senders.
+fn raw_group_with(
+    creator: &ClientId,
+    room: &mimi_policy::Room,
+    senders: Vec<ExternalSender>,
+) -> (Vec<u8>, Vec<u8>) {
     let provider = OpenMlsRustCrypto::default();
     let signer = SignatureKeyPair::new(mimi_mls::CIPHERSUITE.signature_algorithm()).unwrap();
+    let mut extensions = group_context_extensions(room, &senders[0]).unwrap();
+    extensions
+        .add_or_replace(Extension::ExternalSenders(senders))
+        .unwrap();
     let config = MlsGroupCreateConfig::builder()
         .ciphersuite(mimi_mls::CIPHERSUITE)
         .wire_format_policy(PURE_PLAINTEXT_WIRE_FORMAT_POLICY)
         .capabilities(leaf_capabilities())
-        .with_group_context_extensions(
-            group_context_extensions(room, &hub.external_sender()).unwrap(),
-        )
+        .with_group_context_extensions(extensions)
         .build();
     let credential = CredentialWithKey {
         credential: credential_of(creator),
@@ -111,6 +123,46 @@ fn hub_refuses_a_group_that_does_not_name_it_as_external_sender() {
     let (gi, tree) = raw_group(&alice, &room, &theirs);
     let err = ours.load_room(&gi, &tree).err().unwrap();
     assert_eq!(err.code(), "invalid-policy");
+}
+
+#[test]
+fn hub_refuses_a_group_that_lists_another_key_for_its_provider_or_a_provider_twice() {
+    let ours = hub();
+    let alice = ClientId::parse("mimi://example.com/d/alice/phone").unwrap();
+    let room = new_room("administrated", &alice);
+    // A key of the creator's own, named as this provider: it would speak for the system
+    // user and sign claims in the provider's name.
+    let forged = Hub::new(ProviderId::parse("example.com").unwrap()).unwrap();
+    for senders in [
+        vec![forged.external_sender(), ours.external_sender()],
+        vec![ours.external_sender(), forged.external_sender()],
+    ] {
+        let (gi, tree) = raw_group_with(&alice, &room, senders);
+        let err = ours.load_room(&gi, &tree).err().unwrap();
+        assert_eq!(err.code(), "invalid-policy");
+    }
+    let other = Hub::new(ProviderId::parse("other.example").unwrap()).unwrap();
+    let twice = Hub::new(ProviderId::parse("other.example").unwrap()).unwrap();
+    let (gi, tree) = raw_group_with(
+        &alice,
+        &room,
+        vec![
+            ours.external_sender(),
+            other.external_sender(),
+            twice.external_sender(),
+        ],
+    );
+    assert_eq!(
+        ours.load_room(&gi, &tree).err().unwrap().code(),
+        "invalid-policy"
+    );
+    // Another provider, once, beside this one: hosted.
+    let (gi, tree) = raw_group_with(
+        &alice,
+        &room,
+        vec![ours.external_sender(), other.external_sender()],
+    );
+    assert!(ours.load_room(&gi, &tree).is_ok());
 }
 
 #[test]

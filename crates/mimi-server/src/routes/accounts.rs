@@ -17,6 +17,9 @@ use mimi_api::{
     AccountRooms, Credentials, Device, Devices, NewDevice, PasswordChange, Reauthenticate, Session,
 };
 
+/// What a pseudonym's account holds for a password hash: no password matches it.
+const PSEUDONYM_HASH: &str = "!pseudonym";
+
 /// Shortest password accepted.
 const MIN_PASSWORD: usize = 8;
 
@@ -98,7 +101,11 @@ pub async fn login(
     state.limits.login(address, user.as_str())?;
     // No length check here: an account made before the limit keeps its password (the
     // body's size bounds the work).
-    let hash = state.store.password_hash(&user).await?;
+    // A pseudonym has no password: checked against no one's, as an unknown user is.
+    let hash = match state.store.password_hash(&user).await? {
+        Some(h) if h == PSEUDONYM_HASH => None,
+        other => other,
+    };
     if !verify_password(body.password, hash).await? {
         return Err(ApiError::unauthorized("unknown user or wrong password"));
     }
@@ -259,6 +266,14 @@ pub async fn change_password(
         .revoke_user_tokens(&caller.user, false, Some(&caller.token_hash))
         .await?;
     state.tokens.forget_user(&caller.user);
+    // The pseudonyms' sessions were opened with this account's: they end with its own.
+    for pseudonym in state.store.pseudonyms_owned(&caller.user).await? {
+        state
+            .store
+            .revoke_user_tokens(&pseudonym, false, None)
+            .await?;
+        state.tokens.forget_user(&pseudonym);
+    }
     tracing::info!(user = %caller.user, "password changed");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -274,11 +289,19 @@ pub async fn revoke_tokens(
     ApiJson(body): ApiJson<Reauthenticate>,
 ) -> Result<StatusCode, ApiError> {
     reauthenticate(&state, address, &caller, body.password).await?;
-    let revoked = state
+    let mut revoked = state
         .store
         .revoke_user_tokens(&caller.user, true, None)
         .await?;
     state.tokens.forget_user(&caller.user);
+    // A stolen token could have made tokens of the user's pseudonyms: they go too.
+    for pseudonym in state.store.pseudonyms_owned(&caller.user).await? {
+        revoked += state
+            .store
+            .revoke_user_tokens(&pseudonym, true, None)
+            .await?;
+        state.tokens.forget_user(&pseudonym);
+    }
     tracing::info!(user = %caller.user, revoked, "every token revoked");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -323,6 +346,7 @@ pub async fn device_token(
 #[utoipa::path(post, path = "/v1/account/pseudonyms", tag = "accounts", security(("bearer" = [])), request_body = mimi_api::PseudonymRequest, responses((status = 200, description = "the pseudonym, with an account token for it", body = Session), (status = "4XX", description = "refused: a stable code and a message for people", body = mimi_api::ErrorBody)))]
 pub async fn pseudonym(
     State(state): State<AppState>,
+    Peer(address): Peer,
     caller: Caller,
     ApiJson(body): ApiJson<mimi_api::PseudonymRequest>,
 ) -> Result<Json<Session>, ApiError> {
@@ -335,9 +359,29 @@ pub async fn pseudonym(
     let room = mimi_policy::id::RoomId::parse(&body.room)
         .map_err(|e| ApiError::bad_request("bad-room", format!("`room`: {e}")))?;
     let room = super::room_in_profile(room, "`room`")?;
+    // Only for a room of this provider that takes pseudonyms (vacant or not), and that the
+    // caller may know of.
+    let policy = match state.room(&room).await {
+        Ok(loaded) => loaded.hub.policy().clone(),
+        Err(ApiError::NoRoom(gone)) => match super::vacate::vacant_room(&state, &room).await? {
+            Some((vacant, _)) => vacant,
+            None => return Err(ApiError::NoRoom(gone)),
+        },
+        Err(e) => return Err(e),
+    };
+    super::visible(&policy, &room, &caller.user)?;
+    if !policy.components().base.pseudonyms_allowed.0 {
+        return Err(mimi_policy::Decision::deny(
+            mimi_policy::DenyCode::PseudonymNotAllowed,
+            mimi_policy::rule::SEED_ANONYMITY,
+        )
+        .into());
+    }
     let pseudonym = match state.store.pseudonym_of(&caller.user, &room).await? {
         Some(p) => p,
         None => {
+            // A new account: counted as a sign-up from this address.
+            state.limits.signup(address)?;
             let mut random = [0u8; mimi_policy::name::TAG_BYTES];
             argon2::password_hash::rand_core::RngCore::fill_bytes(
                 &mut argon2::password_hash::rand_core::OsRng,
@@ -346,13 +390,13 @@ pub async fn pseudonym(
             let name = mimi_policy::name::tagged("", random);
             let fresh = mimi_policy::id::UserId::new(state.domain.domain(), &name)
                 .map_err(|e| ApiError::Unavailable(format!("a pseudonym: {e}")))?;
-            // Nobody knows this password: the pseudonym is reached by its owner's token only.
-            let (secret, _) = new_token();
-            let hash = hash_password(secret).await?;
+            // No password: the pseudonym is reached by its owner's tokens only, and a login
+            // as it is refused (`login`).
+            let hash = PSEUDONYM_HASH;
             let skeleton = mimi_policy::name::skeleton(&name);
             match state
                 .store
-                .create_pseudonym(&fresh, &caller.user, &room, &hash, &skeleton)
+                .create_pseudonym(&fresh, &caller.user, &room, hash, &skeleton)
                 .await
             {
                 Ok(()) => fresh,

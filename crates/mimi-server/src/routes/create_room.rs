@@ -45,6 +45,7 @@ pub async fn create(
             format!("{id} is written {normal} on this provider"),
         ));
     }
+    super::pseudonym_in_its_room(&state, &caller.user, Some(&id)).await?;
     // The first one back into a vacant persistent room starts its group again.
     if let Some(join) = &body.refound {
         return refound(&state, &caller, &client, hosted, id, join).await;
@@ -112,7 +113,7 @@ async fn refound(
     id: mimi_policy::id::RoomId,
     join: &mimi_api::JoinInfo,
 ) -> Result<(StatusCode, Json<RoomCreated>), ApiError> {
-    let Some((vacant, _)) = super::vacate::vacant_room(state, &id).await? else {
+    let Some((vacant, kept)) = super::vacate::vacant_room(state, &id).await? else {
         return Err(ApiError::Conflict {
             code: "not-vacant",
             message: format!("{id} is not vacant: join it as any room"),
@@ -127,6 +128,10 @@ async fn refound(
             uses: 0,
             max_uses: None,
         });
+    // Let in as any joiner is, by the hub's clock and counting a limited link's use: the
+    // kept policy never changes while the room is vacant, so what the client fetched
+    // earlier proves nothing now.
+    super::group_info::admit(state, &id, &vacant, client, link.clone()).await?;
     let decision = mimi_policy::host::refound_vacant_room(
         &vacant,
         hosted.policy(),
@@ -149,13 +154,18 @@ async fn refound(
         members: vec![client.clone()],
         skeleton: id.name().map(mimi_policy::name::skeleton),
     };
-    state.store.refound_room(&new).await.map_err(|e| match e {
-        mimi_store::StoreError::Conflict(_) => ApiError::Conflict {
-            code: "not-vacant",
-            message: format!("someone came back into {id} first: join it as any room"),
-        },
-        other => other.into(),
-    })?;
+    // Only on the policy it was decided on: not one vacated again since.
+    state
+        .store
+        .refound_room(&new, &kept)
+        .await
+        .map_err(|e| match e {
+            mimi_store::StoreError::Conflict(_) => ApiError::Conflict {
+                code: "not-vacant",
+                message: format!("someone came back into {id} first: join it as any room"),
+            },
+            other => other.into(),
+        })?;
     state.forget_room(&id).await;
     tracing::info!(room = %id, founder = %caller.user, "vacant room started again");
     Ok((

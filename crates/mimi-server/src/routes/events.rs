@@ -101,7 +101,7 @@ const KEEPALIVE: Duration = Duration::from_secs(15);
 pub async fn events(
     State(state): State<AppState>,
     caller: Caller,
-    axum::extract::Query(params): axum::extract::Query<StreamParams>,
+    super::ApiQuery(params): super::ApiQuery<StreamParams>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let client = caller.device()?.clone();
     let slot = state.streams.open(&client)?;

@@ -114,13 +114,14 @@ fn signed_claims(state: &AppState, client: &ClientId) -> Result<Option<String>, 
 
 /// Decides whether `client`, not in the room, may have what it needs to join `policy`'s
 /// room, presenting `link`; a use of a limited link is counted.
-async fn admit(
+pub(super) async fn admit(
     state: &AppState,
     id: &RoomId,
     policy: &mimi_policy::Room,
     client: &ClientId,
     mut link: Option<Link>,
 ) -> Result<(), ApiError> {
+    super::pseudonym_in_its_room(state, client.user(), Some(id)).await?;
     // The hub's clock decides a link's expiry (docs/decisions/0010).
     let terms = link
         .as_ref()

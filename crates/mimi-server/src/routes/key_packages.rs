@@ -80,6 +80,7 @@ pub async fn claim(
 ) -> Result<Json<ClaimedAll>, ApiError> {
     let user = local_user(&state, "user", &body.user)?;
     let room = super::consent::room(&state, body.room.as_deref())?;
+    super::pseudonym_in_its_room(&state, &user, room.as_ref()).await?;
     super::consent::claim_access(&state, &caller.user, &user, room.as_ref()).await?;
     // For a room the caller is in: only the devices of the user that are not in it yet, so
     // that adding a user with some devices there adds the others.

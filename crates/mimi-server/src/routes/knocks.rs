@@ -27,6 +27,7 @@ pub async fn knock(
     ApiPath((provider, name)): ApiPath<(String, String)>,
 ) -> Result<(StatusCode, Json<Knocked>), ApiError> {
     let id = room_id(&state, &provider, &name)?;
+    super::pseudonym_in_its_room(&state, &caller.user, Some(&id)).await?;
     let moderators = {
         let room = state.room(&id).await?;
         let policy = room.hub.policy();

@@ -25,6 +25,7 @@ use axum::http::request::Parts;
 use base64::Engine as _;
 use mimi_policy::Room;
 use mimi_policy::id::{RoomId, UserId};
+use mimi_store::prelude::*;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
@@ -179,4 +180,25 @@ pub fn visible(room: &Room, id: &RoomId, user: &UserId) -> Result<(), ApiError> 
     } else {
         Err(ApiError::NoRoom(id.clone()))
     }
+}
+
+/// Refuses `user`, a pseudonym, anywhere but the one room it was made for (docs/decisions/
+/// 0013): joining, knocking, creating or being added elsewhere would tie what it does there
+/// to what it does in its room. Anyone else passes.
+pub async fn pseudonym_in_its_room(
+    state: &AppState,
+    user: &UserId,
+    room: Option<&RoomId>,
+) -> Result<(), ApiError> {
+    if !user.is_pseudonym() {
+        return Ok(());
+    }
+    let own = state.store.pseudonym_room(user).await?;
+    if own.is_some() && own.as_ref() == room {
+        return Ok(());
+    }
+    Err(ApiError::forbidden(
+        "pseudonym-elsewhere",
+        format!("{user} is a pseudonym: it takes part in the one room it was made for"),
+    ))
 }

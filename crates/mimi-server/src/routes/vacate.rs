@@ -44,8 +44,15 @@ pub async fn vacate(
             format!("this device is not in {id}; the user's device that is leaves it"),
         ));
     }
-    let kept = mimi_mls::context::encode_app_data(&room.hub.policy_entries())?;
-    state.store.vacate_room(&id, room.version, &kept).await?;
+    let entries = room.hub.policy_entries();
+    let kept = mimi_mls::context::encode_app_data(&entries)?;
+    // The directory shows the room as it waits: nobody in it.
+    let empty = Room::from_app_data(Some(id.clone()), &entries, Default::default())
+        .map_err(|e| ApiError::Unavailable(format!("the policy of {id}: {e}")))?;
+    state
+        .store
+        .vacate_room(&id, room.version, &kept, &super::document(&empty))
+        .await?;
     state.forget_room(&id).await;
     drop(room);
     tracing::info!(room = %id, by = %client, "room vacated");

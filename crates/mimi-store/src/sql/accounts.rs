@@ -70,6 +70,25 @@ impl Accounts for SqlStore {
         }
     }
 
+    async fn pseudonyms_owned(&self, owner: &UserId) -> Result<Vec<UserId>, StoreError> {
+        let rows = sqlx::query("SELECT user_id FROM pseudonyms WHERE owner = $1")
+            .bind(owner.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| UserId::parse(&r.try_get::<String, _>(0)?).map_err(bad("user id")))
+            .collect()
+    }
+
+    async fn pseudonym_room(&self, pseudonym: &UserId) -> Result<Option<RoomId>, StoreError> {
+        let row = sqlx::query("SELECT room_id FROM pseudonyms WHERE user_id = $1")
+            .bind(pseudonym.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| RoomId::parse(&r.try_get::<String, _>(0)?).map_err(bad("room id")))
+            .transpose()
+    }
+
     async fn pseudonym_of(
         &self,
         owner: &UserId,

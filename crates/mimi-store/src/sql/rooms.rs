@@ -6,7 +6,7 @@ use crate::{LoggedHandshake, RoomSnapshot, Rooms};
 impl Rooms for SqlStore {
     async fn create_room(&self, room: &NewRoom) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        insert_room(&mut tx, room).await?;
+        insert_room(&mut tx, room, 1).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -16,10 +16,12 @@ impl Rooms for SqlStore {
         id: &RoomId,
         expected_version: u64,
         policy: &[u8],
+        document: &str,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         let taken = sqlx::query(
-            "UPDATE rooms SET version = version + 1 WHERE id = $1 AND version = $2 \
+            "UPDATE rooms SET version = version + 1, epoch = epoch + 1 \
+             WHERE id = $1 AND version = $2 \
              AND NOT EXISTS (SELECT 1 FROM vacant_rooms v WHERE v.room_id = $1)",
         )
         .bind(id.as_str())
@@ -59,6 +61,11 @@ impl Rooms for SqlStore {
                 .execute(&mut *tx)
                 .await?;
         }
+        sqlx::query("UPDATE room_states SET document = $1 WHERE room_id = $2")
+            .bind(document)
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -72,23 +79,25 @@ impl Rooms for SqlStore {
             .transpose()
     }
 
-    async fn refound_room(&self, room: &NewRoom) -> Result<(), StoreError> {
+    async fn refound_room(&self, room: &NewRoom, kept: &[u8]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         let gone = sqlx::query(
             "DELETE FROM rooms WHERE id = $1 \
-             AND EXISTS (SELECT 1 FROM vacant_rooms v WHERE v.room_id = $1)",
+             AND EXISTS (SELECT 1 FROM vacant_rooms v WHERE v.room_id = $1 AND v.policy = $2) \
+             RETURNING version",
         )
         .bind(room.id.as_str())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if gone == 0 {
+        .bind(kept)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(gone) = gone else {
             return Err(StoreError::Conflict(format!(
-                "room {} is not vacant",
+                "room {} is not vacant with that policy",
                 room.id
             )));
-        }
-        insert_room(&mut tx, room).await?;
+        };
+        let version: i64 = gone.try_get(0)?;
+        insert_room(&mut tx, room, u(version) + 1).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -404,20 +413,22 @@ impl Rooms for SqlStore {
     }
 }
 
-/// Inserts a new room at version 1 in `tx`.
+/// Inserts a new room at `version` in `tx`.
 async fn insert_room(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     room: &NewRoom,
+    version: u64,
 ) -> Result<(), StoreError> {
     let result = sqlx::query(
         "INSERT INTO rooms (id, version, epoch, last_seq, discoverable, created_at, skeleton) \
-             VALUES ($1, 1, $2, 0, $3, $4, $5)",
+             VALUES ($1, $6, $2, 0, $3, $4, $5)",
     )
     .bind(room.id.as_str())
     .bind(room.epoch as i64)
     .bind(i64::from(room.discoverable))
     .bind(now())
     .bind(room.skeleton.as_deref())
+    .bind(version as i64)
     .execute(&mut **tx)
     .await;
     match result {

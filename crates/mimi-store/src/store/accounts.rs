@@ -29,6 +29,18 @@ pub trait Accounts: Send + Sync {
         skeleton: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Every pseudonym of `owner`, in no particular order.
+    fn pseudonyms_owned(
+        &self,
+        owner: &UserId,
+    ) -> impl Future<Output = Result<Vec<UserId>, StoreError>> + Send;
+
+    /// The room a pseudonym was made for; none for a user that is not a pseudonym.
+    fn pseudonym_room(
+        &self,
+        pseudonym: &UserId,
+    ) -> impl Future<Output = Result<Option<RoomId>, StoreError>> + Send;
+
     /// The pseudonym `owner` has in `room`, if any.
     fn pseudonym_of(
         &self,

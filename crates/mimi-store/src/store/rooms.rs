@@ -37,16 +37,18 @@ pub trait Rooms: Send + Sync {
     fn delete_room(&self, id: &RoomId) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Vacates room `id`, still at `expected_version` (its last member left; it is
-    /// persistent): it keeps its row, name, skeleton, document and join-link uses, with
-    /// `policy` (its policy entries) for the group that starts it again; its log, members,
-    /// knocks, pending removals and inbox items go. A vacant room is not loaded
-    /// ([`Rooms::load_room`] and [`Rooms::room_version`] answer none) until
-    /// [`Rooms::refound_room`]. [`StoreError::Stale`] if another change won.
+    /// persistent): it keeps its row, name, skeleton and join-link uses, with `policy` (its
+    /// policy entries) for the group that starts it again and `document` (its document with
+    /// nobody in it) for the directory; its log, members, knocks, pending removals and inbox
+    /// items go, and its epoch moves on, so that no message of the old group lands. A
+    /// vacant room is not loaded ([`Rooms::load_room`] and [`Rooms::room_version`] answer
+    /// none) until [`Rooms::refound_room`]. [`StoreError::Stale`] if another change won.
     fn vacate_room(
         &self,
         id: &RoomId,
         expected_version: u64,
         policy: &[u8],
+        document: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// The policy entries a vacant room keeps; none if it is not vacant.
@@ -55,10 +57,17 @@ pub trait Rooms: Send + Sync {
         id: &RoomId,
     ) -> impl Future<Output = Result<Option<Vec<u8>>, StoreError>> + Send;
 
-    /// Replaces the vacant room `room.id` with the new group of the first one back, as
-    /// [`Rooms::create_room`] makes a room, in one transaction; the join-link uses stay.
-    /// [`StoreError::Conflict`] if the room is not vacant (another came back first).
-    fn refound_room(&self, room: &NewRoom) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Replaces the vacant room `room.id`, if it still keeps exactly `kept` (the policy the
+    /// new group was decided on), with the new group of the first one back, as
+    /// [`Rooms::create_room`] makes a room but at the next version (no process's copy of
+    /// the old group passes for it), in one transaction; the join-link uses stay.
+    /// [`StoreError::Conflict`] if the room is not vacant with that policy (another came
+    /// back first, or it was started and vacated again since).
+    fn refound_room(
+        &self,
+        room: &NewRoom,
+        kept: &[u8],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// A room's record.
     fn load_room(

@@ -33,15 +33,28 @@ pub async fn a_vacant_room_keeps_its_name_and_policy_until_one_starts_it_again(d
         .unwrap();
     s.update_room(&commit("team", 1, 1, &alice)).await.unwrap();
     // Computed from an old version: refused, nothing written.
-    let late = s.vacate_room(&room_id("team"), 1, b"policy").await;
+    let late = s
+        .vacate_room(&room_id("team"), 1, b"policy", "{\"nobody\":1}")
+        .await;
     assert!(matches!(late, Err(StoreError::Stale { .. })), "{late:?}");
     assert_eq!(s.vacant_room(&room_id("team")).await.unwrap(), None);
 
-    s.vacate_room(&room_id("team"), 2, b"policy").await.unwrap();
+    s.vacate_room(&room_id("team"), 2, b"policy", "{\"nobody\":1}")
+        .await
+        .unwrap();
     assert_eq!(
         s.vacant_room(&room_id("team")).await.unwrap().as_deref(),
         Some(&b"policy"[..])
     );
+    // No message of the old group lands in it.
+    let late = s
+        .append_messages(
+            &room_id("team"),
+            1,
+            &[entry(EntryKind::Message, &alice, "hi")],
+        )
+        .await;
+    assert!(late.is_err(), "{late:?}");
     // Nobody loads it, nobody is in it, its log is gone; its name stays taken.
     assert_eq!(s.load_room(&room_id("team")).await.unwrap(), None);
     assert_eq!(s.room_version(&room_id("team")).await.unwrap(), None);
@@ -54,23 +67,34 @@ pub async fn a_vacant_room_keeps_its_name_and_policy_until_one_starts_it_again(d
     );
     let taken = s.create_room(&new_room("team", vec![], true)).await;
     assert!(matches!(taken, Err(StoreError::Conflict(_))), "{taken:?}");
-    assert_eq!(s.directory().await.unwrap().len(), 1, "still listed");
+    let listed = s.directory().await.unwrap();
+    assert_eq!(listed.len(), 1, "still listed");
+    assert_eq!(listed[0].document, "{\"nobody\":1}", "with nobody in it");
     // Vacant already: not again.
-    assert!(s.vacate_room(&room_id("team"), 3, b"policy").await.is_err());
+    assert!(
+        s.vacate_room(&room_id("team"), 3, b"policy", "{}")
+            .await
+            .is_err()
+    );
 
-    // The first one back: a fresh room in its place, once.
+    // The first one back: a fresh room in its place, once, and only on the policy kept.
     let bob = client("bob", "laptop");
     let mut back = new_room("team", vec![bob.clone()], true);
     back.snapshot = b"state again".to_vec();
-    s.refound_room(&back).await.unwrap();
+    let stale = s.refound_room(&back, b"an older policy").await;
+    assert!(matches!(stale, Err(StoreError::Conflict(_))), "{stale:?}");
+    s.refound_room(&back, b"policy").await.unwrap();
     let r = s.load_room(&room_id("team")).await.unwrap().unwrap();
-    assert_eq!((r.version, r.last_seq), (1, 0));
+    // At a version no copy of the old group had.
+    assert_eq!((r.version, r.last_seq), (4, 0));
     assert_eq!(r.snapshot, b"state again");
     assert_eq!(s.vacant_room(&room_id("team")).await.unwrap(), None);
     assert_eq!(s.memberships(&bob).await.unwrap().len(), 1);
-    let second = s.refound_room(&back).await;
+    let second = s.refound_room(&back, b"policy").await;
     assert!(matches!(second, Err(StoreError::Conflict(_))), "{second:?}");
-    let never = s.refound_room(&new_room("other", vec![], true)).await;
+    let never = s
+        .refound_room(&new_room("other", vec![], true), b"policy")
+        .await;
     assert!(matches!(never, Err(StoreError::Conflict(_))), "{never:?}");
 }
 

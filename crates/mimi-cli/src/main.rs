@@ -3,6 +3,7 @@
 
 mod bench;
 mod client;
+mod content;
 mod logger;
 mod policy;
 mod progress;
@@ -61,6 +62,9 @@ enum Command {
         #[arg(long)]
         follow: bool,
     },
+    /// MIMI content messages: decode one's CBOR (with its message ID), encode one from JSON.
+    #[command(subcommand)]
+    Content(content::ContentCommand),
     /// Room policy tools: decide operations, name fixed-membership rooms, print presets.
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
@@ -131,6 +135,7 @@ fn main() -> ExitCode {
         Command::Dm { users } => client::dm(&users, &cli.common),
         Command::Send { room, text } => client::send(&room, &text, &cli.common),
         Command::Sync { follow } => client::sync(follow, &cli.common),
+        Command::Content(cmd) => cmd.run(cli.common.json()),
         Command::Policy(cmd) => cmd.run(),
         Command::Bench(cmd) => cmd.run(),
     };

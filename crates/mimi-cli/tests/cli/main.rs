@@ -13,6 +13,7 @@ use mimi_policy::preset;
 use serde_json::{Value, json};
 
 mod actions;
+mod content;
 mod docs;
 mod input;
 mod presets;

@@ -1160,18 +1160,25 @@ pub fn dm(users: &[String], common: &Common) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn send(room: &str, text: &str, common: &Common) -> anyhow::Result<()> {
+pub fn send(room: &str, text: &str, plain: bool, common: &Common) -> anyhow::Result<()> {
     let main = common.open()?;
     let mut p = match acting_in(&main, room)? {
         Some(pseudonym) => pseudonym,
         None => main,
     };
     let id = p.room_id(room).map_err(failure)?;
-    let seq = p.send(&id, text).map_err(failure)?;
-    common.print(json!({"room": id.to_string(), "seq": seq}), || {
-        format!("sent to {id}")
-    });
+    let (seq, message) = p.send(&id, text, plain).map_err(failure)?;
+    common.print(
+        json!({"room": id.to_string(), "seq": seq, "id": message.to_hex()}),
+        || format!("sent to {id} ({})", short_id(&message.to_hex())),
+    );
     Ok(())
+}
+
+/// A message ID as a person copies it: `#` and the first 8 hex digits of its hash (after
+/// the algorithm octet).
+fn short_id(hex: &str) -> String {
+    format!("#{}", hex.get(2..10).unwrap_or(hex))
 }
 
 /// A moderator's reason as the end of a line, ` (reason: ...)`, or nothing.
@@ -1187,8 +1194,22 @@ fn show(event: &Event, common: &Common) {
     let value = serde_json::to_value(event).unwrap_or_default();
     common.print(value, || match event {
         Event::Joined { room } => format!("joined {}", visible(room)),
-        Event::Message { room, sender, text } => {
-            format!("[{}] {}: {}", visible(room), visible(sender), visible(text))
+        Event::Message {
+            room,
+            sender,
+            text,
+            id,
+        } => {
+            let id = id
+                .as_deref()
+                .map(|id| format!(" ({})", short_id(id)))
+                .unwrap_or_default();
+            format!(
+                "[{}] {}: {}{id}",
+                visible(room),
+                visible(sender),
+                visible(text)
+            )
         }
         Event::Changed {
             room,

@@ -90,7 +90,12 @@ fn run(url: &str, data_dir: &Path, name: &str) -> anyhow::Result<()> {
                                 Err(e) => tracing::warn!(%room, error = %e, "the logger stays out"),
                             }
                         }
-                        Event::Message { room, sender, text } => {
+                        Event::Message {
+                            room,
+                            sender,
+                            text,
+                            id,
+                        } => {
                             let line = serde_json::json!({
                                 "at": std::time::SystemTime::now()
                                     .duration_since(std::time::UNIX_EPOCH)
@@ -98,6 +103,7 @@ fn run(url: &str, data_dir: &Path, name: &str) -> anyhow::Result<()> {
                                 "room": room,
                                 "sender": sender,
                                 "text": text,
+                                "id": id,
                             });
                             let mut options = std::fs::OpenOptions::new();
                             options.create(true).append(true);

@@ -49,12 +49,15 @@ enum Command {
         #[arg(required = true)]
         users: Vec<String>,
     },
-    /// Send a message to a room.
+    /// Send a message to a room (MIMI content: Markdown, or plain text with --plain).
     Send {
         /// The room.
         room: String,
         /// The text.
         text: String,
+        /// Send it as plain text, not Markdown.
+        #[arg(long)]
+        plain: bool,
     },
     /// Receive what arrived (joins, messages, changes) and acknowledge it.
     Sync {
@@ -133,7 +136,7 @@ fn main() -> ExitCode {
         Command::Room(cmd) => client::room(cmd, &cli.common),
         Command::Consent(cmd) => client::consent(cmd, &cli.common),
         Command::Dm { users } => client::dm(&users, &cli.common),
-        Command::Send { room, text } => client::send(&room, &text, &cli.common),
+        Command::Send { room, text, plain } => client::send(&room, &text, plain, &cli.common),
         Command::Sync { follow } => client::sync(follow, &cli.common),
         Command::Content(cmd) => cmd.run(cli.common.json()),
         Command::Policy(cmd) => cmd.run(),

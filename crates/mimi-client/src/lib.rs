@@ -12,6 +12,7 @@
 
 mod api;
 mod consent;
+mod content;
 mod dm;
 mod files;
 mod handshake;
@@ -127,8 +128,11 @@ pub enum Event {
         room: String,
         /// The sending client.
         sender: String,
-        /// The text.
+        /// The text (or what the message is, when it cannot be shown as text).
         text: String,
+        /// Its MIMI content message ID, hex; absent when it is not MIMI content.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
     },
     /// A commit changed a room.
     Changed {

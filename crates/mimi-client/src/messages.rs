@@ -10,12 +10,24 @@ use mimi_policy::id::RoomId;
 use crate::{ClientError, Event, Profile, api, bad_answer, room_path};
 
 impl Profile {
-    /// Sends `text` to `room`, end-to-end encrypted.
-    pub fn send(&mut self, room: &RoomId, text: &str) -> Result<u64, ClientError> {
+    /// Sends `text` to `room` as MIMI content (Markdown, or plain text with `plain`),
+    /// end-to-end encrypted; its place in the room's log and its message ID.
+    pub fn send(
+        &mut self,
+        room: &RoomId,
+        text: &str,
+        plain: bool,
+    ) -> Result<(u64, mimi_content::MessageId), ClientError> {
         self.locked(|p| {
             let (client, token) = p.device()?;
             let mut group = p.ready_group(room)?;
-            let ct = group.encrypt(client, text.as_bytes())?;
+            let content = crate::content::compose(client, text, plain)?;
+            let bytes = content
+                .encode()
+                .map_err(|e| ClientError::Input(format!("the message: {e}")))?;
+            let id = crate::content::id_of(&content, &bytes, client.id(), room)
+                .ok_or_else(|| ClientError::Input("a URI too long for a message ID".into()))?;
+            let ct = group.encrypt(client, &bytes)?;
             p.save()?;
             let sent: Sent = p.api.post(
                 &format!("{}/messages", room_path(room)),
@@ -25,8 +37,10 @@ impl Profile {
                     messages: None,
                 },
             )?;
-            sent.seq
-                .ok_or_else(|| bad_answer("seq", "missing for one message"))
+            let seq = sent
+                .seq
+                .ok_or_else(|| bad_answer("seq", "missing for one message"))?;
+            Ok((seq, id))
         })
     }
 
@@ -312,11 +326,15 @@ impl Profile {
             let message = api::unb64("message", &e.message)?;
             let epoch = group.epoch();
             match group.process(client, &message) {
-                Ok(Incoming::Message { sender, plaintext }) => events.push(Event::Message {
-                    room: room_text,
-                    sender: sender.to_string(),
-                    text: String::from_utf8_lossy(&plaintext).into_owned(),
-                }),
+                Ok(Incoming::Message { sender, plaintext }) => {
+                    let shown = crate::content::show(&plaintext, &sender, &room);
+                    events.push(Event::Message {
+                        room: room_text,
+                        sender: sender.to_string(),
+                        text: shown.text,
+                        id: shown.id.map(|id| id.to_hex()),
+                    });
+                }
                 Ok(Incoming::Commit { epoch, reason }) => {
                     if group.mls().is_active() {
                         events.push(Event::Changed {

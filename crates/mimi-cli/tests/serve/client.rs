@@ -431,8 +431,8 @@ fn the_readme_walkthrough_works_as_written() {
             .filter(|s| s.starts_with('['))
             .collect::<Vec<_>>(),
         [
-            &format!("{room} mimi://localhost/d/alice/cli: hello bob"),
-            &format!("{room} mimi://localhost/d/bob/cli: hi alice"),
+            &format!("{room} mimi://localhost/d/alice/cli: hello **bob** (#"),
+            &format!("{room} mimi://localhost/d/bob/cli: hi alice (#"),
         ],
         "the messages the walkthrough shows"
     );

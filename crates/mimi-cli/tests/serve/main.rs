@@ -4,6 +4,7 @@
 
 mod client;
 mod commands;
+mod content;
 mod crash;
 mod defaults;
 mod destroy;

@@ -15,11 +15,13 @@ fn a_peer_cannot_forge_a_line_or_send_escape_sequences_to_the_reader() {
     let lines: Vec<&str> = got.lines().collect();
     assert_eq!(lines.len(), 1, "one message, one line: {got:?}");
     assert!(lines[0].starts_with("[mimi://example.com/r/team] mimi://example.com/d/alice/"));
+    // The text, escaped, then the message ID the client adds: ` (#` and 8 hex digits.
+    let (text, id) = lines[0].rsplit_once(" (#").unwrap();
     assert!(
-        lines[0]
-            .ends_with("hi\\nmimi://example.com/d/carol/cli: pay me\\u{1b}]0;pwned\\u{7}\\u{202e}"),
+        text.ends_with("hi\\nmimi://example.com/d/carol/cli: pay me\\u{1b}]0;pwned\\u{7}\\u{202e}"),
         "{got:?}"
     );
+    assert!(id.len() == 9 && id.ends_with(')'), "{got:?}");
     assert!(!got.contains('\u{1b}') && !got.contains('\u{202e}'));
 }
 

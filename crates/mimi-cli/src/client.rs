@@ -1160,18 +1160,132 @@ pub fn dm(users: &[String], common: &Common) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn send(room: &str, text: &str, plain: bool, common: &Common) -> anyhow::Result<()> {
+pub fn send(
+    room: &str,
+    text: &str,
+    plain: bool,
+    reply_to: Option<&str>,
+    common: &Common,
+) -> anyhow::Result<()> {
     let main = common.open()?;
     let mut p = match acting_in(&main, room)? {
         Some(pseudonym) => pseudonym,
         None => main,
     };
     let id = p.room_id(room).map_err(failure)?;
-    let (seq, message) = p.send(&id, text, plain).map_err(failure)?;
+    let (seq, message) = p.send(&id, text, plain, reply_to).map_err(failure)?;
     common.print(
         json!({"room": id.to_string(), "seq": seq, "id": message.to_hex()}),
         || format!("sent to {id} ({})", short_id(&message.to_hex())),
     );
+    Ok(())
+}
+
+/// A change to a message: a reaction, its take-back, an edit, a deletion.
+pub enum Change<'a> {
+    /// React with an emoji.
+    React(&'a str, &'a str),
+    /// Take back a reaction.
+    Unreact(&'a str, &'a str),
+    /// Replace the text.
+    Edit(&'a str, &'a str),
+    /// Delete.
+    Delete(&'a str),
+}
+
+/// `mimi react|unreact|edit|delete`: one message that changes another.
+pub fn change(room: &str, what: Change<'_>, common: &Common) -> anyhow::Result<()> {
+    let main = common.open()?;
+    let mut p = match acting_in(&main, room)? {
+        Some(pseudonym) => pseudonym,
+        None => main,
+    };
+    let id = p.room_id(room).map_err(failure)?;
+    let (done, target, sent) = match what {
+        Change::React(target, emoji) => ("reacted to", target, p.react(&id, target, emoji)),
+        Change::Unreact(target, emoji) => (
+            "took back the reaction to",
+            target,
+            p.unreact(&id, target, emoji),
+        ),
+        Change::Edit(target, text) => ("edited", target, p.edit(&id, target, text)),
+        Change::Delete(target) => ("deleted", target, p.delete(&id, target)),
+    };
+    let (seq, message) = sent.map_err(failure)?;
+    common.print(
+        json!({"room": id.to_string(), "seq": seq, "id": message.to_hex()}),
+        || {
+            format!(
+                "{done} {} in {id} ({})",
+                visible_id(target),
+                short_id(&message.to_hex())
+            )
+        },
+    );
+    Ok(())
+}
+
+/// A message ID as the user gave it, made safe to print.
+fn visible_id(given: &str) -> String {
+    let given = given.trim();
+    let shown = if given.starts_with('#') {
+        given.to_owned()
+    } else {
+        format!("#{given}")
+    };
+    crate::safe::visible(&shown)
+}
+
+/// `mimi history ROOM`: the room's last messages as this device holds them.
+pub fn history(room: &str, limit: usize, common: &Common) -> anyhow::Result<()> {
+    use crate::safe::visible;
+    let main = common.open()?;
+    let p = match acting_in(&main, room)? {
+        Some(pseudonym) => pseudonym,
+        None => main,
+    };
+    let id = p.room_id(room).map_err(failure)?;
+    let entries = p.history(&id, limit).map_err(failure)?;
+    common.print(json!({"room": id.to_string(), "messages": entries}), || {
+        let width = entries
+            .iter()
+            .map(|e| visible(&e.sender).chars().count())
+            .max()
+            .unwrap_or(0);
+        entries
+            .iter()
+            .map(|e| {
+                let reply = e
+                    .in_reply_to
+                    .as_deref()
+                    .map(|r| format!("(reply to {}) ", short_id(r)))
+                    .unwrap_or_default();
+                let text = if e.deleted {
+                    "(deleted)".to_owned()
+                } else {
+                    visible(&e.text)
+                };
+                let mut flags = String::new();
+                if e.edited {
+                    flags.push_str(" (edited)");
+                }
+                if e.refused > 0 {
+                    flags.push_str(&format!(" ({} change(s) by others refused)", e.refused));
+                }
+                let reactions: String = e
+                    .reactions
+                    .iter()
+                    .map(|(emoji, n)| format!("  {} {n}", visible(emoji)))
+                    .collect();
+                format!(
+                    "{}  {:width$}  {reply}{text}{flags}{reactions}",
+                    short_id(&e.id),
+                    visible(&e.sender)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
     Ok(())
 }
 

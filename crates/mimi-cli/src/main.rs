@@ -58,6 +58,52 @@ enum Command {
         /// Send it as plain text, not Markdown.
         #[arg(long)]
         plain: bool,
+        /// Answer this message (its `#` ID as `mimi sync` or `mimi history` shows it).
+        #[arg(long, value_name = "ID")]
+        reply_to: Option<String>,
+    },
+    /// React to a message with an emoji.
+    React {
+        /// The room.
+        room: String,
+        /// The message (`#` and hex digits, as `mimi sync` shows it).
+        id: String,
+        /// The emoji.
+        emoji: String,
+    },
+    /// Take back your reaction to a message.
+    Unreact {
+        /// The room.
+        room: String,
+        /// The message.
+        id: String,
+        /// The emoji.
+        emoji: String,
+    },
+    /// Replace the text of a message you sent.
+    Edit {
+        /// The room.
+        room: String,
+        /// The message.
+        id: String,
+        /// Its new text.
+        text: String,
+    },
+    /// Delete a message you sent.
+    Delete {
+        /// The room.
+        room: String,
+        /// The message.
+        id: String,
+    },
+    /// A room's messages as this device holds them: edits applied, deletions shown,
+    /// reactions counted, replies pointing at what they answer.
+    History {
+        /// The room.
+        room: String,
+        /// How many of the last messages.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
     },
     /// Receive what arrived (joins, messages, changes) and acknowledge it.
     Sync {
@@ -136,7 +182,25 @@ fn main() -> ExitCode {
         Command::Room(cmd) => client::room(cmd, &cli.common),
         Command::Consent(cmd) => client::consent(cmd, &cli.common),
         Command::Dm { users } => client::dm(&users, &cli.common),
-        Command::Send { room, text, plain } => client::send(&room, &text, plain, &cli.common),
+        Command::Send {
+            room,
+            text,
+            plain,
+            reply_to,
+        } => client::send(&room, &text, plain, reply_to.as_deref(), &cli.common),
+        Command::React { room, id, emoji } => {
+            client::change(&room, client::Change::React(&id, &emoji), &cli.common)
+        }
+        Command::Unreact { room, id, emoji } => {
+            client::change(&room, client::Change::Unreact(&id, &emoji), &cli.common)
+        }
+        Command::Edit { room, id, text } => {
+            client::change(&room, client::Change::Edit(&id, &text), &cli.common)
+        }
+        Command::Delete { room, id } => {
+            client::change(&room, client::Change::Delete(&id), &cli.common)
+        }
+        Command::History { room, limit } => client::history(&room, limit, &cli.common),
         Command::Sync { follow } => client::sync(follow, &cli.common),
         Command::Content(cmd) => cmd.run(cli.common.json()),
         Command::Policy(cmd) => cmd.run(),

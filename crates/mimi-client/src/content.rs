@@ -3,7 +3,7 @@
 //! content this client cannot show, is shown as unsupported, with its type: it never stops
 //! a sync.
 
-use mimi_content::{MessageId, MimiContent, NestedPart, PartBody, PartSemantics};
+use mimi_content::{Disposition, MessageId, MimiContent, NestedPart, PartBody, PartSemantics};
 use mimi_mls::member::Client;
 use mimi_policy::id::{ClientId, RoomId};
 use openmls_traits::OpenMlsProvider as _;
@@ -11,31 +11,94 @@ use openmls_traits::random::OpenMlsRand as _;
 
 use crate::ClientError;
 
-/// A text message: Markdown (GitHub-flavoured, MIMI variant), or plain text. The sender and
-/// room are not written into it: every receiver knows them from MLS and the room, and
-/// computes the message ID with them.
+/// A message with `body`, answering `in_reply_to` and replacing `replaces` when given. The
+/// sender and room are not written into it: every receiver knows them from MLS and the
+/// room, and computes the message ID with them.
 pub(crate) fn compose(
     client: &Client,
-    text: &str,
-    plain: bool,
+    body: NestedPart,
+    in_reply_to: Option<MessageId>,
+    replaces: Option<MessageId>,
 ) -> Result<MimiContent, ClientError> {
     let salt: [u8; 16] =
         client.provider().rand().random_array().map_err(|e| {
             ClientError::Input(format!("no randomness for a message's salt: {e:?}"))
         })?;
+    let mut content = MimiContent::new(salt, body);
+    content.in_reply_to = in_reply_to;
+    content.replaces = replaces;
+    Ok(content)
+}
+
+/// A text body: Markdown (GitHub-flavoured, MIMI variant), or plain text.
+pub(crate) fn text_body(text: &str, plain: bool) -> NestedPart {
     let content_type = if plain {
         mimi_content::PLAIN
     } else {
         mimi_content::MARKDOWN
     };
-    Ok(MimiContent::new(
-        salt,
-        NestedPart::single(
-            mimi_content::Disposition::RENDER,
-            content_type,
-            text.as_bytes().to_vec(),
-        ),
-    ))
+    NestedPart::single(Disposition::RENDER, content_type, text.as_bytes().to_vec())
+}
+
+/// A reaction's body: one emoji (or any short text), as the draft's reaction example.
+pub(crate) fn reaction_body(emoji: &str) -> NestedPart {
+    NestedPart::single(
+        Disposition::REACTION,
+        mimi_content::PLAIN,
+        emoji.as_bytes().to_vec(),
+    )
+}
+
+/// No content, with `disposition`: a deletion (render) or a reaction taken back (reaction).
+pub(crate) fn null_body(disposition: Disposition) -> NestedPart {
+    NestedPart {
+        disposition,
+        ..NestedPart::null()
+    }
+}
+
+/// `#` and the first 8 hex digits of an ID's hash, as people see it.
+pub(crate) fn short(id: &MessageId) -> String {
+    let hex = id.to_hex();
+    format!("#{}", hex.get(2..10).unwrap_or(&hex))
+}
+
+/// What a received message says, for a line of `mimi sync`: its text, or what it does to
+/// another message. `original` gives the user who sent a message of the room, if known: an
+/// edit, deletion or take-back by anyone else is shown as refused.
+pub(crate) fn describe(
+    content: &MimiContent,
+    sender_user: &str,
+    original: &dyn Fn(&MessageId) -> Option<String>,
+) -> String {
+    let body = text_of(&content.nested_part);
+    let reaction = content.nested_part.disposition == Disposition::REACTION;
+    if let Some(target) = &content.replaces {
+        if original(target).is_some_and(|u| u != sender_user) {
+            return format!(
+                "(refused: a change of {} by another than its sender)",
+                short(target)
+            );
+        }
+        return match (&content.nested_part.body, reaction) {
+            (PartBody::Null, true) => format!("took back a reaction ({})", short(target)),
+            (PartBody::Null, false) => format!("deleted {}", short(target)),
+            _ => format!(
+                "edited {}: {}",
+                short(target),
+                body.unwrap_or_else(|| format!(
+                    "(unsupported content: {})",
+                    kind(&content.nested_part)
+                ))
+            ),
+        };
+    }
+    match (&content.in_reply_to, reaction, body) {
+        (Some(target), true, Some(emoji)) => format!("reacted {emoji} to {}", short(target)),
+        (Some(target), false, Some(text)) => format!("(reply to {}) {text}", short(target)),
+        (_, _, Some(text)) => text,
+        (_, _, None) => format!("(unsupported content: {})", kind(&content.nested_part)),
+    }
 }
 
 /// The message ID of `bytes`, a message `sender` sent to `room`: the draft's hash over the
@@ -51,23 +114,31 @@ pub(crate) fn id_of(
         .ok()
 }
 
-/// A received message as a person sees it: its ID, if it is MIMI content, and its text.
+/// A received message as a person sees it: its ID and content, if it is MIMI content, and
+/// what it says.
 pub(crate) struct Shown {
     pub(crate) id: Option<MessageId>,
+    pub(crate) content: Option<MimiContent>,
     pub(crate) text: String,
 }
 
-/// What `plaintext`, received from `sender` in `room`, shows.
-pub(crate) fn show(plaintext: &[u8], sender: &ClientId, room: &RoomId) -> Shown {
+/// What `plaintext`, received from `sender` in `room`, shows; `original` gives the user who
+/// sent an earlier message of the room (see [`describe`]).
+pub(crate) fn show(
+    plaintext: &[u8],
+    sender: &ClientId,
+    room: &RoomId,
+    original: &dyn Fn(&MessageId) -> Option<String>,
+) -> Shown {
     match MimiContent::decode(plaintext) {
         Ok(content) => Shown {
             id: id_of(&content, plaintext, sender, room),
-            text: text_of(&content.nested_part).unwrap_or_else(|| {
-                format!("(unsupported content: {})", kind(&content.nested_part))
-            }),
+            text: describe(&content, sender.user().as_str(), original),
+            content: Some(content),
         },
         Err(e) => Shown {
             id: None,
+            content: None,
             text: format!("(unsupported content: not MIMI content, {})", e.code()),
         },
     }
@@ -129,27 +200,27 @@ mod tests {
     #[test]
     fn a_composed_message_shows_its_text_and_an_id_every_receiver_computes_alike() {
         let alice = client();
-        let content = compose(&alice, "hello *bob*", false).unwrap();
+        let content = compose(&alice, text_body("hello *bob*", false), None, None).unwrap();
         let bytes = content.encode().unwrap();
-        let shown = show(&bytes, alice.id(), &room());
+        let shown = show(&bytes, alice.id(), &room(), &|_| None);
         assert_eq!(shown.text, "hello *bob*");
         let id = shown.id.unwrap();
-        assert_eq!(show(&bytes, alice.id(), &room()).id, Some(id));
+        assert_eq!(show(&bytes, alice.id(), &room(), &|_| None).id, Some(id));
         // Another room or sender: another ID.
         let other = RoomId::parse("mimi://example.com/r/other").unwrap();
-        assert_ne!(show(&bytes, alice.id(), &other).id, Some(id));
+        assert_ne!(show(&bytes, alice.id(), &other, &|_| None).id, Some(id));
         // Two sends of the same text: two salts, two IDs.
-        let again = compose(&alice, "hello *bob*", false)
+        let again = compose(&alice, text_body("hello *bob*", false), None, None)
             .unwrap()
             .encode()
             .unwrap();
-        assert_ne!(show(&again, alice.id(), &room()).id, Some(id));
+        assert_ne!(show(&again, alice.id(), &room(), &|_| None).id, Some(id));
     }
 
     #[test]
     fn what_cannot_be_shown_is_named_not_an_error() {
         let alice = client();
-        let shown = show(b"plain bytes, not CBOR", alice.id(), &room());
+        let shown = show(b"plain bytes, not CBOR", alice.id(), &room(), &|_| None);
         assert!(
             shown
                 .text
@@ -166,7 +237,7 @@ mod tests {
                 vec![1, 2, 3],
             ),
         );
-        let shown = show(&image.encode().unwrap(), alice.id(), &room());
+        let shown = show(&image.encode().unwrap(), alice.id(), &room(), &|_| None);
         assert_eq!(shown.text, "(unsupported content: image/png)");
         assert!(shown.id.is_some());
     }

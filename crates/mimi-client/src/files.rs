@@ -70,10 +70,18 @@ pub(crate) fn create_dir(dir: &Path) -> Result<(), ClientError> {
     tighten(dir, 0o700)
 }
 
+/// Creates an empty file at `path` that only its owner may read or write.
+pub(crate) fn create_private(path: &Path) -> Result<(), ClientError> {
+    private(OpenOptions::new().write(true).create(true).truncate(false))
+        .open(path)
+        .map(|_| ())
+        .map_err(|e| io(path, e))
+}
+
 /// Makes an existing profile private: the directory and the files holding secrets.
 pub(crate) fn make_private(dir: &Path) -> Result<(), ClientError> {
     tighten(dir, 0o700)?;
-    for name in [PROFILE, DEVICE] {
+    for name in [PROFILE, DEVICE, crate::history::FILE] {
         tighten(&dir.join(name), 0o600)?;
     }
     Ok(())

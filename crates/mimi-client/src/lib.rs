@@ -16,6 +16,7 @@ mod content;
 mod dm;
 mod files;
 mod handshake;
+mod history;
 mod messages;
 mod policy;
 mod rejoin;
@@ -31,6 +32,7 @@ use serde::{Deserialize, Serialize};
 
 pub use api::{Api, ApiFailure, CA_CERT_ENV, install_crypto_provider};
 pub use dm::Dm;
+pub use history::Entry;
 pub use policy::{LinkInfo, PREAUTH_ROLES, PolicyChange, PreauthEntry, parse_claim};
 pub use rooms::{Joined, Left, Moderation};
 

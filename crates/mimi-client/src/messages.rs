@@ -7,25 +7,146 @@ use mimi_api::{Ack, GroupInfo, Message, RoomAck, Sent, SyncBatch, Welcome};
 use mimi_mls::member::Incoming;
 use mimi_policy::id::RoomId;
 
-use crate::{ClientError, Event, Profile, api, bad_answer, room_path};
+use mimi_content::{Disposition, MessageId};
+
+use crate::history::{Entry, History, Record};
+use crate::{ClientError, Event, Profile, api, bad_answer, content, room_path};
+
+/// Unix milliseconds now.
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
 
 impl Profile {
     /// Sends `text` to `room` as MIMI content (Markdown, or plain text with `plain`),
+    /// answering the message `reply_to` names (as `mimi sync` shows it) when given,
     /// end-to-end encrypted; its place in the room's log and its message ID.
     pub fn send(
         &mut self,
         room: &RoomId,
         text: &str,
         plain: bool,
-    ) -> Result<(u64, mimi_content::MessageId), ClientError> {
+        reply_to: Option<&str>,
+    ) -> Result<(u64, MessageId), ClientError> {
+        let target = reply_to
+            .map(|r| History::open(&self.dir)?.resolve(room, r))
+            .transpose()?;
+        self.post(room, content::text_body(text, plain), target, None)
+    }
+
+    /// Reacts to the message `target` names with `emoji`.
+    pub fn react(
+        &mut self,
+        room: &RoomId,
+        target: &str,
+        emoji: &str,
+    ) -> Result<(u64, MessageId), ClientError> {
+        let target = History::open(&self.dir)?.resolve(room, target)?;
+        self.post(room, content::reaction_body(emoji), Some(target), None)
+    }
+
+    /// Takes back this user's reaction `emoji` to the message `target` names.
+    pub fn unreact(
+        &mut self,
+        room: &RoomId,
+        target: &str,
+        emoji: &str,
+    ) -> Result<(u64, MessageId), ClientError> {
+        let history = History::open(&self.dir)?;
+        let target = history.resolve(room, target)?;
+        let me = self.user()?;
+        let mine = history
+            .my_reaction(room, &target, emoji, me.as_str())?
+            .ok_or_else(|| {
+                ClientError::Input(format!(
+                    "you have not reacted {emoji} to {} on this device",
+                    content::short(&target)
+                ))
+            })?;
+        self.post(
+            room,
+            content::null_body(Disposition::REACTION),
+            Some(target),
+            Some(mine),
+        )
+    }
+
+    /// Replaces the text of this user's message `target` names.
+    pub fn edit(
+        &mut self,
+        room: &RoomId,
+        target: &str,
+        text: &str,
+    ) -> Result<(u64, MessageId), ClientError> {
+        let (original, answers) = self.own_message(room, target, "edit")?;
+        self.post(
+            room,
+            content::text_body(text, false),
+            answers,
+            Some(original),
+        )
+    }
+
+    /// Deletes this user's message `target` names.
+    pub fn delete(&mut self, room: &RoomId, target: &str) -> Result<(u64, MessageId), ClientError> {
+        let (original, answers) = self.own_message(room, target, "delete")?;
+        self.post(
+            room,
+            content::null_body(Disposition::RENDER),
+            answers,
+            Some(original),
+        )
+    }
+
+    /// The last `limit` messages of `room` this device holds, as a person reads them.
+    pub fn history(&self, room: &RoomId, limit: usize) -> Result<Vec<Entry>, ClientError> {
+        History::open(&self.dir)?.timeline(room, limit)
+    }
+
+    /// The message `given` names, which this user must have sent (only its sender changes
+    /// a message), as the original it changes, and the message that one answers.
+    fn own_message(
+        &self,
+        room: &RoomId,
+        given: &str,
+        what: &str,
+    ) -> Result<(MessageId, Option<MessageId>), ClientError> {
+        let history = History::open(&self.dir)?;
+        let id = history.resolve(room, given)?;
+        let me = self.user()?;
+        let (found, user) = history.message(room, &id)?.ok_or_else(|| {
+            ClientError::Input(format!("{} is not readable here", content::short(&id)))
+        })?;
+        if user != me.as_str() {
+            return Err(ClientError::Input(format!(
+                "only its sender may {what} {}: it is {}'s",
+                content::short(&id),
+                user
+            )));
+        }
+        // An edit names the message it edits; a change of it changes that message.
+        let original = found.replaces.unwrap_or(id);
+        Ok((original, found.in_reply_to))
+    }
+
+    /// Sends `body` as a MIMI content message, recorded in this device's history.
+    fn post(
+        &mut self,
+        room: &RoomId,
+        body: mimi_content::NestedPart,
+        in_reply_to: Option<MessageId>,
+        replaces: Option<MessageId>,
+    ) -> Result<(u64, MessageId), ClientError> {
         self.locked(|p| {
             let (client, token) = p.device()?;
             let mut group = p.ready_group(room)?;
-            let content = crate::content::compose(client, text, plain)?;
+            let content = content::compose(client, body, in_reply_to, replaces)?;
             let bytes = content
                 .encode()
                 .map_err(|e| ClientError::Input(format!("the message: {e}")))?;
-            let id = crate::content::id_of(&content, &bytes, client.id(), room)
+            let id = content::id_of(&content, &bytes, client.id(), room)
                 .ok_or_else(|| ClientError::Input("a URI too long for a message ID".into()))?;
             let ct = group.encrypt(client, &bytes)?;
             p.save()?;
@@ -40,6 +161,14 @@ impl Profile {
             let seq = sent
                 .seq
                 .ok_or_else(|| bad_answer("seq", "missing for one message"))?;
+            History::open(&p.dir)?.record(&Record {
+                room,
+                id: &id,
+                sender: &client.id().to_string(),
+                user: client.id().user().as_str(),
+                at: now_ms(),
+                content: &bytes,
+            })?;
             Ok((seq, id))
         })
     }
@@ -218,6 +347,7 @@ impl Profile {
 
     /// Applies a batch shaped like `/v1/sync`'s, then acknowledges it.
     pub(crate) fn apply(&mut self, batch: &SyncBatch) -> Result<Vec<Event>, ClientError> {
+        let history = History::open(&self.dir)?;
         let client = self.device()?.0;
         let me = client.id().to_string();
         let mut events = Vec::new();
@@ -327,7 +457,24 @@ impl Profile {
             let epoch = group.epoch();
             match group.process(client, &message) {
                 Ok(Incoming::Message { sender, plaintext }) => {
-                    let shown = crate::content::show(&plaintext, &sender, &room);
+                    let original = |id: &MessageId| {
+                        history
+                            .message(&room, id)
+                            .ok()
+                            .flatten()
+                            .map(|(_, user)| user)
+                    };
+                    let shown = content::show(&plaintext, &sender, &room, &original);
+                    if let (Some(id), Some(_)) = (&shown.id, &shown.content) {
+                        history.record(&Record {
+                            room: &room,
+                            id,
+                            sender: &sender.to_string(),
+                            user: sender.user().as_str(),
+                            at: now_ms(),
+                            content: &plaintext,
+                        })?;
+                    }
                     events.push(Event::Message {
                         room: room_text,
                         sender: sender.to_string(),

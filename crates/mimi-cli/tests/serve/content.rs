@@ -29,3 +29,59 @@ fn a_message_is_mimi_content_with_one_id_for_its_sender_and_its_receivers() {
     assert_eq!(server.terminate(), Some(0));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn replies_reactions_edits_and_deletes_reach_the_others_and_their_history() {
+    let dir = crate::server::scratch("content-changes");
+    let (server, alice, bob) = alice_adds_bob_to_team(&dir);
+    ok(&bob, &["sync"]);
+    let sent = events(&ok(&alice, &["send", "team", "hello bob", "--json"]));
+    let hello = sent[0]["id"].as_str().unwrap().to_owned();
+    let short = format!("#{}", &hello[2..10]);
+    assert!(ok(&bob, &["sync"]).contains(&short));
+    // bob answers and reacts by the short ID his sync showed him.
+    let reply = events(&ok(
+        &bob,
+        &["send", "team", "hi alice", "--reply-to", &short, "--json"],
+    ));
+    ok(&bob, &["react", "team", &short, "❤"]);
+    ok(&bob, &["react", "team", &short, "👍"]);
+    ok(&bob, &["unreact", "team", &short, "👍"]);
+    let seen = ok(&alice, &["sync"]);
+    assert!(
+        seen.contains(&format!("(reply to {short}) hi alice")),
+        "{seen}"
+    );
+    assert!(seen.contains(&format!("reacted ❤ to {short}")), "{seen}");
+    // Only its sender edits or deletes a message.
+    let forged = crate::client::mimi(&bob, &["edit", "team", &short, "forged"]);
+    assert!(
+        !forged.ok && forged.stderr.contains("only its sender"),
+        "{}",
+        forged.stderr
+    );
+    ok(&alice, &["edit", "team", &short, "hello **bob**!"]);
+    assert!(ok(&bob, &["sync"]).contains(&format!("edited {short}: hello **bob**!")));
+    let history = events(&ok(&bob, &["history", "team", "--json"]));
+    let messages = history[0]["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 2, "{history:?}");
+    assert_eq!(messages[0]["text"], "hello **bob**!");
+    assert_eq!(messages[0]["edited"], true);
+    assert_eq!(messages[0]["reactions"], serde_json::json!({"❤": 1}));
+    assert_eq!(messages[1]["id"], reply[0]["id"]);
+    assert_eq!(messages[1]["inReplyTo"], hello.as_str());
+    // Deleted, for both.
+    ok(&alice, &["delete", "team", &short]);
+    ok(&bob, &["sync"]);
+    for who in [&alice, &bob] {
+        let h = events(&ok(who, &["history", "team", "--json"]));
+        assert_eq!(h[0]["messages"][0]["deleted"], true, "{h:?}");
+    }
+    let text = ok(&bob, &["history", "team"]);
+    assert!(
+        text.contains("(deleted)") && text.contains(&format!("(reply to {short}) hi alice")),
+        "{text}"
+    );
+    assert_eq!(server.terminate(), Some(0));
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -391,7 +391,7 @@ pub enum LinkCommand {
 }
 
 /// A duration as people write it: 90s, 30m, 12h, 7d, or a number of seconds.
-fn parse_duration(text: &str) -> Result<u64, String> {
+pub fn parse_duration(text: &str) -> Result<u64, String> {
     let (number, unit) = match text.char_indices().last() {
         Some((i, c)) if c.is_ascii_alphabetic() => (&text[..i], c),
         _ => (text, 's'),
@@ -1165,6 +1165,7 @@ pub fn send(
     text: &str,
     plain: bool,
     reply_to: Option<&str>,
+    expires: Option<u64>,
     common: &Common,
 ) -> anyhow::Result<()> {
     let main = common.open()?;
@@ -1173,7 +1174,9 @@ pub fn send(
         None => main,
     };
     let id = p.room_id(room).map_err(failure)?;
-    let (seq, message) = p.send(&id, text, plain, reply_to).map_err(failure)?;
+    let (seq, message) = p
+        .send(&id, text, plain, reply_to, expires)
+        .map_err(failure)?;
     common.print(
         json!({"room": id.to_string(), "seq": seq, "id": message.to_hex()}),
         || format!("sent to {id} ({})", short_id(&message.to_hex())),

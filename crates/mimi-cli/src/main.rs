@@ -61,6 +61,9 @@ enum Command {
         /// Answer this message (its `#` ID as `mimi sync` or `mimi history` shows it).
         #[arg(long, value_name = "ID")]
         reply_to: Option<String>,
+        /// Receivers delete it this long after it is sent: 90s, 30m, 12h, 7d (or seconds).
+        #[arg(long, value_name = "DURATION", value_parser = client::parse_duration)]
+        expires: Option<u64>,
     },
     /// React to a message with an emoji.
     React {
@@ -187,7 +190,15 @@ fn main() -> ExitCode {
             text,
             plain,
             reply_to,
-        } => client::send(&room, &text, plain, reply_to.as_deref(), &cli.common),
+            expires,
+        } => client::send(
+            &room,
+            &text,
+            plain,
+            reply_to.as_deref(),
+            expires,
+            &cli.common,
+        ),
         Command::React { room, id, emoji } => {
             client::change(&room, client::Change::React(&id, &emoji), &cli.common)
         }

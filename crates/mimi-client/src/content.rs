@@ -5,7 +5,7 @@
 
 use mimi_content::{Disposition, MessageId, MimiContent, NestedPart, PartBody, PartSemantics};
 use mimi_mls::member::Client;
-use mimi_policy::id::{ClientId, RoomId};
+use mimi_policy::id::{ClientId, RoomId, UserId};
 use openmls_traits::OpenMlsProvider as _;
 use openmls_traits::random::OpenMlsRand as _;
 
@@ -38,6 +38,62 @@ pub(crate) fn text_body(text: &str, plain: bool) -> NestedPart {
         mimi_content::MARKDOWN
     };
     NestedPart::single(Disposition::RENDER, content_type, text.as_bytes().to_vec())
+}
+
+/// `text` (Markdown) with each `@name` or `@name@domain` that names one of `known` written
+/// as the draft's mention, a Markdown link to the user's URI:
+/// `[@name](mimi://domain/u/name)`. Anything else stays as it is.
+pub(crate) fn with_mentions(text: &str, known: &[UserId], domain: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let name_char = |c: char| c.is_alphanumeric() || "._-~".contains(c);
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let starts = i == 0 || !(chars[i - 1].is_alphanumeric() || "[@/".contains(chars[i - 1]));
+        if chars[i] == '@' && starts {
+            let mut end = i + 1;
+            while end < chars.len() && name_char(chars[end]) {
+                end += 1;
+            }
+            // `@name@domain`.
+            if end < chars.len() && chars[end] == '@' {
+                let mut d = end + 1;
+                while d < chars.len() && (chars[d].is_alphanumeric() || ".-:".contains(chars[d])) {
+                    d += 1;
+                }
+                if d > end + 1 {
+                    end = d;
+                }
+            }
+            // A sentence's full stop is not part of the name.
+            while end > i + 1 && ".-".contains(chars[end - 1]) {
+                end -= 1;
+            }
+            let token: String = chars[i + 1..end].iter().collect();
+            let user = (!token.is_empty())
+                .then(|| UserId::parse_with_default(&token, domain).ok())
+                .flatten()
+                .filter(|u| known.contains(u));
+            if let Some(user) = user {
+                out.push_str(&format!("[@{token}]({user})"));
+                i = end;
+                continue;
+            }
+        }
+        out.push(chars[i]);
+        i += 1;
+    }
+    out
+}
+
+/// Whether `content`, recorded at `at` (Unix milliseconds), has expired at `now` (Unix
+/// seconds): its sender asked receivers to delete it then.
+pub(crate) fn expired(content: &MimiContent, at: u64, now: u64) -> bool {
+    match content.expires {
+        None => false,
+        Some(e) if e.relative => now >= at / 1000 + u64::from(e.time),
+        Some(e) => now >= u64::from(e.time),
+    }
 }
 
 /// A reaction's body: one emoji (or any short text), as the draft's reaction example.
@@ -215,6 +271,42 @@ mod tests {
             .encode()
             .unwrap();
         assert_ne!(show(&again, alice.id(), &room(), &|_| None).id, Some(id));
+    }
+
+    #[test]
+    fn a_mention_of_a_known_user_becomes_a_link_to_its_uri_and_nothing_else_does() {
+        let known = [
+            UserId::parse("bob@example.com").unwrap(),
+            UserId::parse("carol@other.example").unwrap(),
+        ];
+        let out = with_mentions(
+            "thanks @bob and @carol@other.example, not @dave nor mail@bob. @bob.",
+            &known,
+            "example.com",
+        );
+        assert_eq!(
+            out,
+            "thanks [@bob](mimi://example.com/u/bob) and \
+             [@carol@other.example](mimi://other.example/u/carol), not @dave nor mail@bob. \
+             [@bob](mimi://example.com/u/bob)."
+        );
+        assert_eq!(with_mentions("no one @", &known, "example.com"), "no one @");
+    }
+
+    #[test]
+    fn a_message_expires_at_its_time_or_so_long_after_it_was_received() {
+        let mut c = MimiContent::new([1; 16], text_body("soon gone", false));
+        assert!(!expired(&c, 0, u64::MAX));
+        c.expires = Some(mimi_content::Expiration {
+            relative: false,
+            time: 1000,
+        });
+        assert!(!expired(&c, 0, 999) && expired(&c, 0, 1000));
+        c.expires = Some(mimi_content::Expiration {
+            relative: true,
+            time: 60,
+        });
+        assert!(!expired(&c, 500_000, 559) && expired(&c, 500_000, 560));
     }
 
     #[test]

@@ -200,9 +200,23 @@ impl History {
             .next_back())
     }
 
-    /// The last `limit` messages of `room` as a person reads them.
+    /// The last `limit` messages of `room` as a person reads them; messages whose sender
+    /// asked them deleted by now are deleted here first.
     pub(crate) fn timeline(&self, room: &RoomId, limit: usize) -> Result<Vec<Entry>, ClientError> {
-        Ok(timeline(self.all(room)?, limit))
+        let now = crate::unix_now();
+        let all = self.all(room)?;
+        let (gone, kept): (Vec<Stored>, Vec<Stored>) = all
+            .into_iter()
+            .partition(|m| crate::content::expired(&m.content, m.at, now));
+        for m in &gone {
+            self.conn
+                .execute(
+                    "DELETE FROM messages WHERE room = ?1 AND id = ?2",
+                    params![room.as_str(), m.id.to_hex()],
+                )
+                .map_err(db)?;
+        }
+        Ok(timeline(kept, limit))
     }
 }
 

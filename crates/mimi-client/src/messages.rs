@@ -23,17 +23,54 @@ impl Profile {
     /// Sends `text` to `room` as MIMI content (Markdown, or plain text with `plain`),
     /// answering the message `reply_to` names (as `mimi sync` shows it) when given,
     /// end-to-end encrypted; its place in the room's log and its message ID.
+    ///
+    /// In Markdown, `@name` of a user of the room becomes a mention (a link to the user's
+    /// URI, as the draft shows); with `expires` (seconds), receivers delete the message that
+    /// long after it was sent.
     pub fn send(
         &mut self,
         room: &RoomId,
         text: &str,
         plain: bool,
         reply_to: Option<&str>,
+        expires: Option<u64>,
     ) -> Result<(u64, MessageId), ClientError> {
         let target = reply_to
             .map(|r| History::open(&self.dir)?.resolve(room, r))
             .transpose()?;
-        self.post(room, content::text_body(text, plain), target, None)
+        let text = if plain {
+            text.to_owned()
+        } else {
+            // Read only: who is in the room, as this device knows it.
+            let policy = self.group(room)?.room()?;
+            let known: Vec<mimi_policy::id::UserId> = policy
+                .participants()
+                .entries()
+                .iter()
+                .map(|e| e.user.clone())
+                .chain(policy.clients().keys().cloned())
+                .collect();
+            content::with_mentions(text, &known, &self.domain()?)
+        };
+        let expires = expires
+            .map(|seconds| {
+                crate::unix_now()
+                    .checked_add(seconds)
+                    .and_then(|at| u32::try_from(at).ok())
+                    .map(|time| mimi_content::Expiration {
+                        relative: false,
+                        time,
+                    })
+                    .ok_or_else(|| ClientError::Input("an expiry beyond the year 2106".into()))
+            })
+            .transpose()?;
+        self.post_with(
+            room,
+            content::text_body(&text, plain),
+            target,
+            None,
+            expires,
+        )
     }
 
     /// Reacts to the message `target` names with `emoji`.
@@ -139,10 +176,23 @@ impl Profile {
         in_reply_to: Option<MessageId>,
         replaces: Option<MessageId>,
     ) -> Result<(u64, MessageId), ClientError> {
+        self.post_with(room, body, in_reply_to, replaces, None)
+    }
+
+    /// [`Profile::post`] of a message that expires.
+    fn post_with(
+        &mut self,
+        room: &RoomId,
+        body: mimi_content::NestedPart,
+        in_reply_to: Option<MessageId>,
+        replaces: Option<MessageId>,
+        expires: Option<mimi_content::Expiration>,
+    ) -> Result<(u64, MessageId), ClientError> {
         self.locked(|p| {
             let (client, token) = p.device()?;
             let mut group = p.ready_group(room)?;
-            let content = content::compose(client, body, in_reply_to, replaces)?;
+            let mut content = content::compose(client, body, in_reply_to, replaces)?;
+            content.expires = expires;
             let bytes = content
                 .encode()
                 .map_err(|e| ClientError::Input(format!("the message: {e}")))?;
@@ -464,14 +514,24 @@ impl Profile {
                             .flatten()
                             .map(|(_, user)| user)
                     };
-                    let shown = content::show(&plaintext, &sender, &room, &original);
+                    let mut shown = content::show(&plaintext, &sender, &room, &original);
+                    let received = now_ms();
+                    // Gone already by its sender's wish: not kept, not shown.
+                    if shown
+                        .content
+                        .as_ref()
+                        .is_some_and(|c| content::expired(c, received, received / 1000))
+                    {
+                        shown.content = None;
+                        shown.text = "(an expired message)".into();
+                    }
                     if let (Some(id), Some(_)) = (&shown.id, &shown.content) {
                         history.record(&Record {
                             room: &room,
                             id,
                             sender: &sender.to_string(),
                             user: sender.user().as_str(),
-                            at: now_ms(),
+                            at: received,
                             content: &plaintext,
                         })?;
                     }

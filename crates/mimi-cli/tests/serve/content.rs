@@ -85,3 +85,37 @@ fn replies_reactions_edits_and_deletes_reach_the_others_and_their_history() {
     assert_eq!(server.terminate(), Some(0));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn a_mention_links_its_user_and_an_expiring_message_goes_when_its_time_comes() {
+    let dir = crate::server::scratch("content-mention");
+    let (server, alice, bob) = alice_adds_bob_to_team(&dir);
+    ok(&bob, &["sync"]);
+    ok(&alice, &["send", "team", "thanks @bob, not @nobody"]);
+    let got = ok(&bob, &["sync"]);
+    assert!(
+        got.contains("thanks [@bob](mimi://example.com/u/bob), not @nobody"),
+        "{got}"
+    );
+    ok(
+        &alice,
+        &["send", "team", "self-destructs", "--expires", "2s"],
+    );
+    assert!(ok(&bob, &["sync"]).contains("self-destructs"));
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    for who in [&alice, &bob] {
+        let h = events(&ok(who, &["history", "team", "--json"]));
+        let texts: Vec<_> = h[0]["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["text"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(texts.len(), 1, "{texts:?}");
+        assert!(texts[0].starts_with("thanks"), "{texts:?}");
+    }
+    let bad = crate::client::mimi(&alice, &["send", "team", "x", "--expires", "soon"]);
+    assert!(!bad.ok && bad.stderr.contains("90s"), "{}", bad.stderr);
+    assert_eq!(server.terminate(), Some(0));
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -29,7 +29,8 @@ pub use key_packages::{Claim, Claimed, ClaimedAll, KeyPackageCount, Stored, Uplo
 pub use rooms::{
     AbuseReport, Commit, CreateRoom, Declined, Destroyed, Directory, GroupInfo, Handshake,
     JoinInfo, Knocked, Knocks, Listed, MAX_REPORT_NOTE, Message, PendingKnock, Proposal, Provider,
-    REPORT_REASONS, ReportView, Reports, RoomCreated, Sent, Suggest, Suggested, Vacated, Withdrawn,
+    REPORT_REASONS, ReportView, Reports, RoomCreated, Sent, Suggest, Suggested, Uploaded, Vacated,
+    Withdrawn,
 };
 pub use sync::{
     Ack, ConsentRequest, Entry, Knock, RoomAck, Suggestion, SyncBatch, SyncQuery, Welcome,

@@ -192,6 +192,16 @@ pub struct Vacated {
     pub vacant: bool,
 }
 
+/// `POST /v1/rooms/{provider}/{room}/attachments`: the attachment kept, and where.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Uploaded {
+    /// Its ID in the room (`GET .../attachments/{id}`).
+    pub id: String,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
 /// `DELETE /v1/rooms/{provider}/{room}`: the room is gone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

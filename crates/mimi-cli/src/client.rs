@@ -1184,6 +1184,69 @@ pub fn send(
     Ok(())
 }
 
+/// `mimi send ROOM --file PATH`: a file as an attachment.
+pub fn send_file(
+    room: &str,
+    file: &std::path::Path,
+    description: Option<&str>,
+    common: &Common,
+) -> anyhow::Result<()> {
+    let main = common.open()?;
+    let mut p = match acting_in(&main, room)? {
+        Some(pseudonym) => pseudonym,
+        None => main,
+    };
+    let id = p.room_id(room).map_err(failure)?;
+    let spinner = common.spin("encrypting and uploading");
+    let (seq, message) = p.send_file(&id, file, description).map_err(failure)?;
+    drop(spinner);
+    common.print(
+        json!({"room": id.to_string(), "seq": seq, "id": message.to_hex()}),
+        || {
+            format!(
+                "sent {} to {id} ({})",
+                crate::safe::visible(&file.display().to_string()),
+                short_id(&message.to_hex())
+            )
+        },
+    );
+    Ok(())
+}
+
+/// `mimi attachment ...`.
+#[derive(Debug, clap::Subcommand)]
+pub enum AttachmentCommand {
+    /// Fetch a message's attachment, check it and decrypt it.
+    Get {
+        /// The room.
+        room: String,
+        /// The message (`#` and hex digits, as `mimi sync` shows it).
+        id: String,
+        /// Where to write it [default: its sender's file name, here, never over a file].
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
+}
+
+pub fn attachment(cmd: AttachmentCommand, common: &Common) -> anyhow::Result<()> {
+    let AttachmentCommand::Get { room, id, out } = cmd;
+    let main = common.open()?;
+    let p = match acting_in(&main, &room)? {
+        Some(pseudonym) => pseudonym,
+        None => main,
+    };
+    let room_id = p.room_id(&room).map_err(failure)?;
+    let here = std::env::current_dir().context("the current directory")?;
+    let written = p
+        .get_attachment(&room_id, &id, out.as_deref(), &here)
+        .map_err(failure)?;
+    let shown = written.display().to_string();
+    common.print(json!({"room": room_id.to_string(), "file": shown}), || {
+        format!("wrote {}", crate::safe::visible(&shown))
+    });
+    Ok(())
+}
+
 /// A change to a message: a reaction, its take-back, an edit, a deletion.
 pub enum Change<'a> {
     /// React with an emoji.

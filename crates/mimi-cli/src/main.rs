@@ -49,12 +49,18 @@ enum Command {
         #[arg(required = true)]
         users: Vec<String>,
     },
-    /// Send a message to a room (MIMI content: Markdown, or plain text with --plain).
+    /// Send a message to a room (MIMI content: Markdown, or plain text with --plain), or a
+    /// file (--file).
     Send {
         /// The room.
         room: String,
-        /// The text.
-        text: String,
+        /// The text (with --file: the file's description).
+        #[arg(required_unless_present = "file")]
+        text: Option<String>,
+        /// Send this file as an attachment: encrypted here, kept by the provider for the
+        /// room's members (at most 4 MiB).
+        #[arg(long, value_name = "PATH")]
+        file: Option<std::path::PathBuf>,
         /// Send it as plain text, not Markdown.
         #[arg(long)]
         plain: bool,
@@ -99,6 +105,9 @@ enum Command {
         /// The message.
         id: String,
     },
+    /// Attachments of messages.
+    #[command(subcommand)]
+    Attachment(client::AttachmentCommand),
     /// A room's messages as this device holds them: edits applied, deletions shown,
     /// reactions counted, replies pointing at what they answer.
     History {
@@ -188,12 +197,20 @@ fn main() -> ExitCode {
         Command::Send {
             room,
             text,
+            file: Some(file),
+            ..
+        } => client::send_file(&room, &file, text.as_deref(), &cli.common),
+        Command::Attachment(cmd) => client::attachment(cmd, &cli.common),
+        Command::Send {
+            room,
+            text,
             plain,
             reply_to,
             expires,
+            file: None,
         } => client::send(
             &room,
-            &text,
+            text.as_deref().unwrap_or_default(),
             plain,
             reply_to.as_deref(),
             expires,

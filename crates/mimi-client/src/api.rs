@@ -227,6 +227,56 @@ impl Api {
         self.send(path, Self::with_token(req, token))
     }
 
+    /// `POST path` with `bytes` as the body, the answer read as `T`.
+    pub fn post_bytes<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        token: &str,
+        bytes: Vec<u8>,
+    ) -> Result<T, ApiFailure> {
+        let req = self
+            .client()?
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/octet-stream")
+            .body(bytes);
+        self.send(path, Self::with_token(req, Some(token)))
+    }
+
+    /// `GET path`, the answer's bytes as they are, at most `limit` of them.
+    pub fn get_bytes(&self, path: &str, token: &str, limit: usize) -> Result<Vec<u8>, ApiFailure> {
+        use std::io::Read as _;
+        let req = self
+            .client()?
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(token);
+        let resp = req.send().map_err(|e| self.unreachable(&e))?;
+        let status = resp.status().as_u16();
+        if !resp.status().is_success() {
+            return Err(refusal(status, &resp.json().unwrap_or(Value::Null)));
+        }
+        let mut out = Vec::new();
+        resp.take(u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1))
+            .read_to_end(&mut out)
+            .map_err(|e| {
+                refusal(
+                    status,
+                    &serde_json::json!({"code": "unreadable", "message": e.to_string()}),
+                )
+            })?;
+        if out.len() > limit {
+            return Err(refusal(
+                status,
+                &serde_json::json!({"code": "too-large", "message": format!("more than {limit} bytes")}),
+            ));
+        }
+        Ok(out)
+    }
+
+    /// The provider's base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
     /// `GET path` as a stream (server-sent events), open for up to an hour.
     pub fn stream(
         &self,

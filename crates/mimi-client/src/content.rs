@@ -149,6 +149,17 @@ pub(crate) fn describe(
             ),
         };
     }
+    if let PartBody::External(e) = &content.nested_part.body {
+        let about = if e.description.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", e.description)
+        };
+        return format!(
+            "(attachment {}, {}, {} bytes{about})",
+            e.filename, e.content_type, e.size
+        );
+    }
     match (&content.in_reply_to, reaction, body) {
         (Some(target), true, Some(emoji)) => format!("reacted {emoji} to {}", short(target)),
         (Some(target), false, Some(text)) => format!("(reply to {}) {text}", short(target)),

@@ -262,6 +262,17 @@ fn text(part: &NestedPart) -> Option<String> {
             Some(String::from_utf8_lossy(content).into_owned())
         }
         PartBody::Multi { parts, .. } => parts.iter().find_map(text),
+        PartBody::External(e) => Some(format!(
+            "(attachment {}, {}, {} bytes{})",
+            e.filename,
+            e.content_type,
+            e.size,
+            if e.description.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", e.description)
+            }
+        )),
         _ => None,
     }
 }

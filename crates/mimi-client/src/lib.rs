@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 mod api;
+mod attachments;
 mod consent;
 mod content;
 mod dm;

@@ -180,7 +180,7 @@ impl Profile {
     }
 
     /// [`Profile::post`] of a message that expires.
-    fn post_with(
+    pub(crate) fn post_with(
         &mut self,
         room: &RoomId,
         body: mimi_content::NestedPart,

@@ -42,6 +42,8 @@
 //! DELETE /v1/rooms/{provider}/{room}/knocks/{user}      -> {room, user, declined}
 //! GET    /v1/rooms/{provider}/{room}/knocks                 -> {room, knocks}
 //! POST   /v1/rooms/{provider}/{room}/suggest {user}         -> {room, user}
+//! POST   /v1/rooms/{provider}/{room}/attachments  (bytes)      -> {id, size} (device)
+//! GET    /v1/rooms/{provider}/{room}/attachments/{id}          -> bytes
 //! POST   /v1/rooms/{provider}/{room}/vacate                 -> {room, vacant} (device)
 //! POST   /v1/rooms/{provider}/{room}/reports {alleged_abuser, reason, note?, seq?}
 //! GET    /v1/reports                                  -> {reports} (operator token)
@@ -117,8 +119,9 @@ impl utoipa::Modify for BearerAuth {
 /// document are made from this one list.
 fn api() -> OpenApiRouter<AppState> {
     use routes::{
-        accounts, consent, create_room, destroy, directory, events, group_info, handshakes,
-        key_packages, knocks, messages, provider, reports, room_document, suggest, sync, vacate,
+        accounts, attachments, consent, create_room, destroy, directory, events, group_info,
+        handshakes, key_packages, knocks, messages, provider, reports, room_document, suggest,
+        sync, vacate,
     };
     OpenApiRouter::with_openapi(<ApiDoc as utoipa::OpenApi>::openapi())
         .routes(routes!(healthz))
@@ -156,6 +159,8 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(knocks::decline))
         .routes(routes!(knocks::list))
         .routes(routes!(suggest::suggest))
+        .routes(routes!(attachments::upload))
+        .routes(routes!(attachments::download))
         .routes(routes!(vacate::vacate))
         .routes(routes!(reports::report))
         .routes(routes!(reports::list))

@@ -20,6 +20,7 @@ mod sql;
 mod sqlite_writer;
 mod store {
     pub mod accounts;
+    pub mod blobs;
     pub mod consents;
     pub mod delivery;
     pub mod key_packages;
@@ -32,6 +33,7 @@ use mimi_policy::id::{ClientId, RoomId, UserId};
 
 pub use sql::{Backend, SqlStore};
 pub use store::accounts::Accounts;
+pub use store::blobs::Blobs;
 pub use store::consents::Consents;
 pub use store::delivery::Delivery;
 pub use store::key_packages::KeyPackages;
@@ -418,15 +420,21 @@ pub struct Position {
 /// The provider's durable state, one trait per responsibility. [`SqlStore`] implements them
 /// on SQLite and PostgreSQL; the conformance suite (`tests/conformance.rs`) runs against
 /// both. Bring the methods into scope with `use mimi_store::prelude::*`.
-pub trait Store: Accounts + KeyPackages + Consents + Rooms + Delivery + Reports + Links {}
+pub trait Store:
+    Accounts + KeyPackages + Consents + Rooms + Delivery + Reports + Links + Blobs
+{
+}
 
-impl<T: Accounts + KeyPackages + Consents + Rooms + Delivery + Reports + Links> Store for T {}
+impl<T: Accounts + KeyPackages + Consents + Rooms + Delivery + Reports + Links + Blobs> Store
+    for T
+{
+}
 
 /// The store's traits, for their methods: `use mimi_store::prelude::*`.
 pub mod prelude {
     pub use crate::{
-        Accounts as _, Consents as _, Delivery as _, KeyPackages as _, Links as _, Reports as _,
-        Rooms as _, Store as _,
+        Accounts as _, Blobs as _, Consents as _, Delivery as _, KeyPackages as _, Links as _,
+        Reports as _, Rooms as _, Store as _,
     };
 }
 

@@ -12,6 +12,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{Executor as _, Transaction};
 
 mod accounts;
+mod blobs;
 mod consents;
 mod delivery;
 mod key_packages;

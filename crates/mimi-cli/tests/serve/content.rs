@@ -119,3 +119,55 @@ fn a_mention_links_its_user_and_an_expiring_message_goes_when_its_time_comes() {
     assert_eq!(server.terminate(), Some(0));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn an_attachment_is_encrypted_by_its_sender_and_read_back_by_a_member() {
+    let dir = crate::server::scratch("content-attachment");
+    let (server, alice, bob) = alice_adds_bob_to_team(&dir);
+    ok(&bob, &["sync"]);
+    let file = dir.join("notes.bin");
+    let data: Vec<u8> = (0..100_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(&file, &data).unwrap();
+    let sent = events(&ok(
+        &alice,
+        &[
+            "send",
+            "team",
+            "the notes",
+            "--file",
+            file.to_str().unwrap(),
+            "--json",
+        ],
+    ));
+    let short = format!("#{}", &sent[0]["id"].as_str().unwrap()[2..10]);
+    let seen = ok(&bob, &["sync"]);
+    assert!(
+        seen.contains("(attachment notes.bin, application/octet-stream, 100000 bytes: the notes)"),
+        "{seen}"
+    );
+    let out = dir.join("got.bin");
+    ok(
+        &bob,
+        &[
+            "attachment",
+            "get",
+            "team",
+            &short,
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(std::fs::read(&out).unwrap(), data);
+    // The provider holds ciphertext only: the file's bytes appear nowhere in its database.
+    let mut db = std::fs::read(dir.join("mimi.db")).unwrap();
+    db.extend(std::fs::read(dir.join("mimi.db-wal")).unwrap_or_default());
+    assert!(db.len() > data.len(), "the attachment is in the database");
+    assert!(
+        !db.windows(64).any(|w| w == &data[1000..1064]),
+        "the provider stored the plaintext"
+    );
+    let history = ok(&bob, &["history", "team"]);
+    assert!(history.contains("(attachment notes.bin"), "{history}");
+    assert_eq!(server.terminate(), Some(0));
+    let _ = std::fs::remove_dir_all(dir);
+}

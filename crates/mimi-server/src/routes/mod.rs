@@ -1,6 +1,7 @@
 //! The client API. Handlers extract, call the store or the hub, and map the result.
 
 pub mod accounts;
+pub mod attachments;
 pub mod consent;
 pub mod create_room;
 pub mod destroy;

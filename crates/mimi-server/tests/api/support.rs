@@ -180,6 +180,29 @@ impl Api {
         (status, value)
     }
 
+    /// A request with a body of bytes (`application/octet-stream`); the answer's bytes.
+    pub async fn bytes(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: Vec<u8>,
+    ) -> (StatusCode, Vec<u8>) {
+        let req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/octet-stream")
+            .body(Body::from(body))
+            .unwrap();
+        let resp = self.app.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, bytes.to_vec())
+    }
+
     /// A GET whose answer is text, with the operator's metrics token.
     pub async fn text(&self, path: &str) -> (StatusCode, String) {
         let req = Request::builder()

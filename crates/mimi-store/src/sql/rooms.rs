@@ -54,6 +54,7 @@ impl Rooms for SqlStore {
             "DELETE FROM room_log WHERE room_id = $1",
             "DELETE FROM room_members WHERE room_id = $1",
             "DELETE FROM knocks WHERE room_id = $1",
+            "DELETE FROM blobs WHERE room_id = $1",
             "UPDATE room_states SET handshake_seq = snapshot_seq WHERE room_id = $1",
         ] {
             sqlx::query(query)

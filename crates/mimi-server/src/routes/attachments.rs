@@ -1,0 +1,84 @@
+//! `POST /v1/rooms/{provider}/{room}/attachments` and `GET .../attachments/{id}`: what a
+//! member uploads for its room (encrypted by the sender: the provider keeps ciphertext it
+//! cannot read), served to the room's members only.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use mimi_store::prelude::*;
+
+use super::{ApiPath, room_id, visible};
+use crate::auth::{Caller, new_token};
+use crate::error::ApiError;
+use crate::state::AppState;
+use mimi_api::Uploaded;
+
+/// Largest attachment, in bytes: the request body limit.
+pub const MAX_ATTACHMENT: usize = crate::MAX_BODY;
+
+/// Refuses `caller` unless its user has a client in the room (a hidden room does not exist
+/// for others).
+async fn member(
+    state: &AppState,
+    id: &mimi_policy::id::RoomId,
+    caller: &Caller,
+) -> Result<(), ApiError> {
+    let room = state.room(id).await?;
+    let policy = room.hub.policy();
+    if policy.clients().contains_key(&caller.user) {
+        return Ok(());
+    }
+    visible(policy, id, &caller.user)?;
+    Err(ApiError::forbidden(
+        "not-in-room",
+        format!("attachments of {id} are for its members"),
+    ))
+}
+
+/// Keeps an attachment (the body, as it is) for the room; for a device of a member.
+#[utoipa::path(post, path = "/v1/rooms/{provider}/{room}/attachments", tag = "rooms", security(("bearer" = [])), params(("provider" = String, Path, description = "the hosting provider's domain"), ("room" = String, Path, description = "the room's name")), request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "the attachment, encrypted by the sender"), responses((status = 201, description = "kept", body = Uploaded), (status = "4XX", description = "refused: a stable code and a message for people", body = mimi_api::ErrorBody)))]
+pub async fn upload(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath((provider, name)): ApiPath<(String, String)>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Uploaded>), ApiError> {
+    let id = room_id(&state, &provider, &name)?;
+    let client = caller.device()?.clone();
+    member(&state, &id, &caller).await?;
+    if body.is_empty() {
+        return Err(ApiError::bad_request(
+            "empty-attachment",
+            "an attachment has at least one byte",
+        ));
+    }
+    // 256 random bits: the attachment's name says nothing and cannot be guessed.
+    let (blob, _) = new_token();
+    state.store.put_blob(&id, &blob, &client, &body).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(Uploaded {
+            id: blob,
+            size: u64::try_from(body.len()).unwrap_or(u64::MAX),
+        }),
+    ))
+}
+
+/// An attachment of the room, for its members.
+#[utoipa::path(get, path = "/v1/rooms/{provider}/{room}/attachments/{id}", tag = "rooms", security(("bearer" = [])), params(("provider" = String, Path, description = "the hosting provider's domain"), ("room" = String, Path, description = "the room's name"), ("id" = String, Path, description = "the attachment")), responses((status = 200, description = "the attachment's bytes", content_type = "application/octet-stream", body = Vec<u8>), (status = "4XX", description = "refused: a stable code and a message for people", body = mimi_api::ErrorBody)))]
+pub async fn download(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath((provider, name, blob)): ApiPath<(String, String, String)>,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = room_id(&state, &provider, &name)?;
+    member(&state, &id, &caller).await?;
+    let data = state
+        .store
+        .blob(&id, &blob)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no such attachment in {id}")))?;
+    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], data))
+}

@@ -206,8 +206,13 @@ pub enum RoomCommand {
         /// The room.
         room: String,
     },
-    /// List the provider's discoverable rooms.
-    List,
+    /// List the rooms this device is in, each with its unread messages and its last one
+    /// (--directory: the provider's discoverable rooms).
+    List {
+        /// The provider's directory of discoverable rooms instead.
+        #[arg(long)]
+        directory: bool,
+    },
     /// Add a user (all of its devices).
     Add {
         /// The room.
@@ -643,7 +648,7 @@ impl RoomCommand {
     /// The room the command acts in, if it names one.
     fn room(&self) -> Option<&str> {
         match self {
-            Self::Create { .. } | Self::List => None,
+            Self::Create { .. } | Self::List { .. } => None,
             Self::Preauth(
                 PreauthCommand::List { room }
                 | PreauthCommand::Add { room, .. }
@@ -860,9 +865,44 @@ fn act(p: &mut Profile, cmd: RoomCommand, common: &Common) -> anyhow::Result<()>
                 serde_json::to_string_pretty(&doc).unwrap_or_default()
             });
         }
-        RoomCommand::List => {
+        RoomCommand::List { directory: true } => {
             let rooms = p.directory().map_err(failure)?;
             common.print(json!({"rooms": rooms}), || rooms.join("\n"));
+        }
+        RoomCommand::List { directory: false } => {
+            let rooms = p.my_rooms().map_err(failure)?;
+            common.print(json!({"rooms": rooms}), || {
+                use crate::safe::visible;
+                let width = rooms
+                    .iter()
+                    .map(|r| visible(&r.room).chars().count())
+                    .max()
+                    .unwrap_or(0);
+                rooms
+                    .iter()
+                    .map(|r| {
+                        let last = r.last.as_ref().map_or_else(String::new, |m| {
+                            let text = if m.deleted {
+                                "(deleted)".to_owned()
+                            } else {
+                                visible(&m.text)
+                            };
+                            format!("  {}: {text}", visible(&m.sender))
+                        });
+                        let me = if r.user.contains("/u/~") {
+                            format!("  as {}", visible(&r.user))
+                        } else {
+                            String::new()
+                        };
+                        format!(
+                            "{:width$}  {:>3} unread{me}{last}",
+                            visible(&r.room),
+                            r.unread
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
         }
         RoomCommand::Add { room, user } => {
             let id = p.room_id(&room).map_err(failure)?;

@@ -31,6 +31,8 @@ pub(crate) struct Record<'a> {
     pub(crate) user: &'a str,
     /// Unix milliseconds when this device sent or received it.
     pub(crate) at: u64,
+    /// Its place in the room's log (the hub's order).
+    pub(crate) seq: u64,
     /// Its MIMI content, as sent.
     pub(crate) content: &'a [u8],
 }
@@ -55,8 +57,13 @@ impl History {
                  sender  TEXT NOT NULL,
                  user    TEXT NOT NULL,
                  at      INTEGER NOT NULL,
+                 seq     INTEGER NOT NULL,
                  content BLOB NOT NULL,
                  PRIMARY KEY (room, id)
+             );
+             CREATE TABLE IF NOT EXISTS read_marks (
+                 room TEXT PRIMARY KEY,
+                 seen INTEGER NOT NULL
              );",
         )
         .map_err(db)?;
@@ -67,14 +74,15 @@ impl History {
     pub(crate) fn record(&self, r: &Record<'_>) -> Result<(), ClientError> {
         self.conn
             .execute(
-                "INSERT OR IGNORE INTO messages (room, id, sender, user, at, content) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT OR IGNORE INTO messages (room, id, sender, user, at, seq, content) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![
                     r.room.as_str(),
                     r.id.to_hex(),
                     r.sender,
                     r.user,
                     i64::try_from(r.at).unwrap_or(i64::MAX),
+                    i64::try_from(r.seq).unwrap_or(i64::MAX),
                     r.content
                 ],
             )
@@ -136,13 +144,13 @@ impl History {
         Ok(row.and_then(|(bytes, user)| Some((MimiContent::decode(&bytes).ok()?, user))))
     }
 
-    /// Every message of `room`, in the order this device recorded them.
+    /// Every message of `room`, in the room's order.
     fn all(&self, room: &RoomId) -> Result<Vec<Stored>, ClientError> {
         let mut stmt = self
             .conn
             .prepare(
                 "SELECT id, sender, user, at, content FROM messages WHERE room = ?1 \
-                 ORDER BY rowid",
+                 ORDER BY seq, rowid",
             )
             .map_err(db)?;
         let rows = stmt
@@ -198,6 +206,57 @@ impl History {
             })
             .map(|m| m.id)
             .next_back())
+    }
+
+    /// Everything of `room` recorded so far counts as read.
+    pub(crate) fn mark_read(&self, room: &RoomId) -> Result<(), ClientError> {
+        self.conn
+            .execute(
+                "INSERT INTO read_marks (room, seen) \
+                 SELECT ?1, COALESCE(MAX(rowid), 0) FROM messages WHERE room = ?1 \
+                 ON CONFLICT (room) DO UPDATE SET seen = excluded.seen",
+                params![room.as_str()],
+            )
+            .map_err(db)?;
+        Ok(())
+    }
+
+    /// How many messages of others in `room` arrived since it was last read (`user` is this
+    /// device's), and the room's last message as a person reads it.
+    pub(crate) fn summary(
+        &self,
+        room: &RoomId,
+        user: &str,
+    ) -> Result<(u32, Option<Entry>), ClientError> {
+        let seen: i64 = self
+            .conn
+            .query_row(
+                "SELECT seen FROM read_marks WHERE room = ?1",
+                params![room.as_str()],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db)?
+            .unwrap_or(0);
+        let mut stmt = self
+            .conn
+            .prepare("SELECT user, content FROM messages WHERE room = ?1 AND rowid > ?2")
+            .map_err(db)?;
+        let unread = stmt
+            .query_map(params![room.as_str(), seen], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })
+            .map_err(db)?
+            .filter_map(Result::ok)
+            .filter(|(sender, bytes)| {
+                sender != user
+                    && MimiContent::decode(bytes).is_ok_and(|c| {
+                        c.replaces.is_none() && c.nested_part.disposition != Disposition::REACTION
+                    })
+            })
+            .count();
+        let last = self.timeline(room, 1)?.pop();
+        Ok((u32::try_from(unread).unwrap_or(u32::MAX), last))
     }
 
     /// The last `limit` messages of `room` as a person reads them; messages whose sender
@@ -473,6 +532,7 @@ mod tests {
                     sender: "mimi://example.com/d/alice/cli",
                     user: "mimi://example.com/u/alice",
                     at: 1,
+                    seq: u64::from(n),
                     content: &bytes,
                 })
                 .unwrap();

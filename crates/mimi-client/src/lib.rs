@@ -34,6 +34,7 @@ use serde::{Deserialize, Serialize};
 pub use api::{Api, ApiFailure, CA_CERT_ENV, install_crypto_provider};
 pub use dm::Dm;
 pub use history::Entry;
+pub use messages::RoomSummary;
 pub use policy::{LinkInfo, PREAUTH_ROLES, PolicyChange, PreauthEntry, parse_claim};
 pub use rooms::{Joined, Left, Moderation};
 

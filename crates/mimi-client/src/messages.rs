@@ -10,6 +10,19 @@ use mimi_policy::id::RoomId;
 use mimi_content::{Disposition, MessageId};
 
 use crate::history::{Entry, History, Record};
+
+/// One of this device's rooms, for `mimi room list`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RoomSummary {
+    /// The room.
+    pub room: String,
+    /// Who this device is there (its user, or its pseudonym).
+    pub user: String,
+    /// Messages of others that arrived since the room was last read.
+    pub unread: u32,
+    /// Its last message, as a person reads it.
+    pub last: Option<Entry>,
+}
 use crate::{ClientError, Event, Profile, api, bad_answer, content, room_path};
 
 /// Unix milliseconds now.
@@ -137,9 +150,46 @@ impl Profile {
         )
     }
 
-    /// The last `limit` messages of `room` this device holds, as a person reads them.
+    /// The last `limit` messages of `room` this device holds, as a person reads them; the
+    /// room counts as read.
     pub fn history(&self, room: &RoomId, limit: usize) -> Result<Vec<Entry>, ClientError> {
-        History::open(&self.dir)?.timeline(room, limit)
+        let history = History::open(&self.dir)?;
+        let entries = history.timeline(room, limit)?;
+        history.mark_read(room)?;
+        Ok(entries)
+    }
+
+    /// The rooms this device is in (those it takes part in under a pseudonym included),
+    /// each with how many messages arrived unread and its last message.
+    pub fn my_rooms(&self) -> Result<Vec<RoomSummary>, ClientError> {
+        let mut out = self.own_rooms()?;
+        for dir in self.pseudonym_dirs() {
+            out.extend(Profile::open(&dir)?.own_rooms()?);
+        }
+        Ok(out)
+    }
+
+    fn own_rooms(&self) -> Result<Vec<RoomSummary>, ClientError> {
+        let history = History::open(&self.dir)?;
+        let client = self.device()?.0;
+        let user = self.user()?;
+        let mut out = Vec::new();
+        for text in &self.file.rooms {
+            let Ok(room) = RoomId::parse(text) else {
+                continue;
+            };
+            if !client.group(&room)?.is_some_and(|g| g.mls().is_active()) {
+                continue;
+            }
+            let (unread, last) = history.summary(&room, user.as_str())?;
+            out.push(RoomSummary {
+                room: room.to_string(),
+                user: user.to_string(),
+                unread,
+                last,
+            });
+        }
+        Ok(out)
     }
 
     /// The message `given` names, which this user must have sent (only its sender changes
@@ -217,6 +267,7 @@ impl Profile {
                 sender: &client.id().to_string(),
                 user: client.id().user().as_str(),
                 at: now_ms(),
+                seq,
                 content: &bytes,
             })?;
             Ok((seq, id))
@@ -532,6 +583,7 @@ impl Profile {
                             sender: &sender.to_string(),
                             user: sender.user().as_str(),
                             at: received,
+                            seq: e.seq,
                             content: &plaintext,
                         })?;
                     }

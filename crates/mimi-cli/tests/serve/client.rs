@@ -176,7 +176,7 @@ fn two_people_chat_through_the_cli_across_a_provider_restart() {
         doc["user-affiliations"]["member"][0],
         "mimi://example.com/u/bob"
     );
-    let listed = ok(&bob, &["room", "list"]);
+    let listed = ok(&bob, &["room", "list", "--directory"]);
     assert!(listed.contains("mimi://example.com/r/team"), "{listed}");
     let refused = mimi(&bob, &["send", "elsewhere", "hello?"]);
     assert!(!refused.ok);

@@ -297,7 +297,7 @@ fn room_create_with_policy_creates_the_room_the_document_describes() {
     );
     // Not discoverable: the directory does not list it (a preset room is listed).
     ok(&alice, &["room", "create", "lobby"]);
-    let listed = ok(&alice, &["room", "list"]);
+    let listed = ok(&alice, &["room", "list", "--directory"]);
     assert!(listed.contains("mimi://example.com/r/lobby"), "{listed}");
     assert!(!listed.contains("mimi://example.com/r/plans"), "{listed}");
     // Asked for, the exact name stays.

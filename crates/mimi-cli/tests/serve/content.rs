@@ -171,3 +171,34 @@ fn an_attachment_is_encrypted_by_its_sender_and_read_back_by_a_member() {
     assert_eq!(server.terminate(), Some(0));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn room_list_shows_this_devices_rooms_with_unread_counts_and_the_last_message() {
+    let dir = crate::server::scratch("content-room-list");
+    let (server, alice, bob) = alice_adds_bob_to_team(&dir);
+    ok(&bob, &["sync"]);
+    ok(&alice, &["send", "team", "one"]);
+    ok(&alice, &["send", "team", "two"]);
+    ok(&bob, &["send", "team", "mine does not count"]);
+    ok(&bob, &["sync"]);
+    let listed = events(&ok(&bob, &["room", "list", "--json"]));
+    let rooms = listed[0]["rooms"].as_array().unwrap();
+    assert_eq!(rooms.len(), 1, "{listed:?}");
+    assert_eq!(rooms[0]["room"], "mimi://example.com/r/team");
+    assert_eq!(rooms[0]["unread"], 2);
+    assert_eq!(rooms[0]["last"]["text"], "mine does not count");
+    let text = ok(&bob, &["room", "list"]);
+    assert!(text.contains("2 unread"), "{text}");
+    // Read: none unread.
+    ok(&bob, &["history", "team"]);
+    let listed = events(&ok(&bob, &["room", "list", "--json"]));
+    assert_eq!(listed[0]["rooms"][0]["unread"], 0);
+    // The provider's directory is --directory.
+    assert!(
+        ok(&bob, &["room", "list", "--directory"])
+            .lines()
+            .all(|l| l.starts_with("mimi://"))
+    );
+    assert_eq!(server.terminate(), Some(0));
+    let _ = std::fs::remove_dir_all(dir);
+}

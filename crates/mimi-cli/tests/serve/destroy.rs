@@ -52,10 +52,10 @@ fn a_temporary_room_goes_with_its_last_members_leave() {
         "user-affiliations": {"owner": ["alice@example.com"]},
     });
     create_from(&alice, &dir, "party", &doc);
-    assert!(ok(&alice, &["room", "list"]).contains("r/party"));
+    assert!(ok(&alice, &["room", "list", "--directory"]).contains("r/party"));
     let left = events(&ok(&alice, &["room", "leave", "party", "--json"]));
     assert_eq!(left[0]["destroyed"], true, "{left:?}");
-    assert!(!ok(&alice, &["room", "list"]).contains("r/party"));
+    assert!(!ok(&alice, &["room", "list", "--directory"]).contains("r/party"));
     let shown = mimi(&alice, &["room", "show", "party"]);
     assert!(!shown.ok, "{}", shown.stdout);
     assert_eq!(server.terminate(), Some(0));
@@ -88,7 +88,7 @@ fn the_last_member_leaves_a_persistent_room_which_keeps_its_policy_for_the_first
         "{left:?}"
     );
     // Still in the provider's directory.
-    assert!(ok(&dave, &["room", "list"]).contains("r/team"));
+    assert!(ok(&dave, &["room", "list", "--directory"]).contains("r/team"));
 
     // The room stays: its document, with alice still its owner and nobody in it.
     let doc: serde_json::Value =

@@ -137,7 +137,7 @@ fn two_serve_processes_on_one_postgres_database_are_one_provider() {
         &["room", "create", "team", "--preset", "open", "--json"],
     ));
     assert_eq!(created[0]["room"], "mimi://example.com/r/team");
-    let listed = ok(&bob, &["room", "list"]);
+    let listed = ok(&bob, &["room", "list", "--directory"]);
     assert!(listed.contains("mimi://example.com/r/team"), "{listed}");
 
     // Consent asked through 1 reaches bob through 2; his grant through 2 lets alice add

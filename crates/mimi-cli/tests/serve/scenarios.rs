@@ -96,7 +96,7 @@ fn seed_example_open() {
     let [alice, bob, mallory] = &people(&dir, &url, ["alice", "bob", "mallory"]);
     ok(alice, &["room", "create", "lobby", "--preset", "open"]);
     // Public: listed, and anyone joins and speaks.
-    assert!(ok(bob, &["room", "list"]).contains("r/lobby"));
+    assert!(ok(bob, &["room", "list", "--directory"]).contains("r/lobby"));
     ok(bob, &["room", "join", "lobby"]);
     ok(bob, &["send", "lobby", "hello all"]);
     ok(mallory, &["room", "join", "lobby"]);
@@ -126,7 +126,7 @@ fn seed_example_semi_open() {
         .unwrap()
         .to_owned();
     // Hidden, with an unguessable name; the provider's users come in by themselves.
-    assert!(!ok(bob, &["room", "list"]).contains("plans"));
+    assert!(!ok(bob, &["room", "list", "--directory"]).contains("plans"));
     ok(bob, &["room", "join", &room]);
     // Taken off the list, the provider's users no longer do.
     ok(alice, &["sync"]);

@@ -320,6 +320,63 @@ mod tests {
         assert!(!expired(&c, 500_000, 559) && expired(&c, 500_000, 560));
     }
 
+    /// Messages built by another implementation: the draft's own examples, shown as
+    /// people expect, none an error.
+    #[test]
+    fn the_drafts_examples_show_as_their_authors_meant() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../mimi-content/tests/examples");
+        let read = |name: &str| {
+            let bytes = std::fs::read(dir.join(format!("{name}.cbor"))).unwrap();
+            let sender = ClientId::parse("mimi://example.com/d/someone/phone").unwrap();
+            show(&bytes, &sender, &room(), &|_| None).text
+        };
+        assert!(read("original").starts_with("Hi everyone, we just shipped release 2.0."));
+        assert_eq!(read("reaction"), "reacted \u{2764} to #7ce54837");
+        assert!(read("reply").starts_with("(reply to #7ce54837) Right on!"));
+        assert!(read("edit").starts_with("edited #5354973c: Right on!"));
+        assert_eq!(read("delete"), "deleted #5354973c");
+        assert_eq!(read("unlike"), "took back a reaction (#58c42889)");
+        assert!(read("mention").contains("[@Alice Smith](mimi://example.com/u/alice-smith)"));
+        assert!(
+            read("attachment").starts_with("(attachment bigfile.mp4, video/mp4, 708234961 bytes")
+        );
+        for name in [
+            "multipart-1",
+            "multipart-2",
+            "multipart-3",
+            "expiring",
+            "conferencing",
+            "mention-html",
+        ] {
+            let text = read(name);
+            assert!(
+                !text.is_empty() && !text.contains("not MIMI content"),
+                "{name}: {text}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_change_of_a_message_by_another_than_its_sender_is_shown_as_refused() {
+        let alice = client();
+        let original = compose(&alice, text_body("mine", false), None, None).unwrap();
+        let target = id_of(&original, &original.encode().unwrap(), alice.id(), &room()).unwrap();
+        let forged = compose(&alice, text_body("not yours", false), None, Some(target)).unwrap();
+        let whose = |_: &MessageId| Some("mimi://example.com/u/alice".to_owned());
+        assert_eq!(
+            describe(&forged, "mimi://example.com/u/mallory", &whose),
+            format!(
+                "(refused: a change of {} by another than its sender)",
+                short(&target)
+            )
+        );
+        assert_eq!(
+            describe(&forged, "mimi://example.com/u/alice", &whose),
+            format!("edited {}: not yours", short(&target))
+        );
+    }
+
     #[test]
     fn what_cannot_be_shown_is_named_not_an_error() {
         let alice = client();

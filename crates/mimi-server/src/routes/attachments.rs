@@ -43,8 +43,15 @@ pub async fn upload(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath((provider, name)): ApiPath<(String, String)>,
-    body: Bytes,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<(StatusCode, Json<Uploaded>), ApiError> {
+    let body = body.map_err(|r| {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge(format!("an attachment is at most {MAX_ATTACHMENT} bytes"))
+        } else {
+            ApiError::bad_request("bad-body", r.body_text())
+        }
+    })?;
     let id = room_id(&state, &provider, &name)?;
     let client = caller.device()?.clone();
     member(&state, &id, &caller).await?;

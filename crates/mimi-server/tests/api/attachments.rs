@@ -45,6 +45,20 @@ async fn an_attachment_is_for_the_rooms_members_only() {
         )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    // Too much: refused with the usual error body.
+    let (status, v) = api
+        .bytes(
+            "POST",
+            "/v1/rooms/example.com/team/attachments",
+            &alice.token,
+            vec![0; mimi_server::MAX_BODY + 1],
+        )
+        .await;
+    let v: serde_json::Value = serde_json::from_slice(&v).unwrap();
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, Some("too-large"))
+    );
     // Nothing, or an unknown ID: refused.
     let (status, _) = api
         .bytes(

@@ -681,6 +681,12 @@ impl RoomCommand {
     }
 }
 
+/// The profile that acts in `room`: this device's, or its pseudonym's there.
+fn open_in(common: &Common, room: &str) -> anyhow::Result<Profile> {
+    let main = common.open()?;
+    Ok(acting_in(&main, room)?.unwrap_or(main))
+}
+
 /// The profile of the pseudonym `p`'s device acts through in `room`, if it does.
 fn acting_in(p: &Profile, room: &str) -> anyhow::Result<Option<Profile>> {
     let id = p.room_id(room).map_err(failure)?;
@@ -867,7 +873,13 @@ fn act(p: &mut Profile, cmd: RoomCommand, common: &Common) -> anyhow::Result<()>
         }
         RoomCommand::List { directory: true } => {
             let rooms = p.directory().map_err(failure)?;
-            common.print(json!({"rooms": rooms}), || rooms.join("\n"));
+            common.print(json!({"rooms": rooms}), || {
+                rooms
+                    .iter()
+                    .map(|r| crate::safe::visible(r))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
         }
         RoomCommand::List { directory: false } => {
             let rooms = p.my_rooms().map_err(failure)?;
@@ -1208,11 +1220,7 @@ pub fn send(
     expires: Option<u64>,
     common: &Common,
 ) -> anyhow::Result<()> {
-    let main = common.open()?;
-    let mut p = match acting_in(&main, room)? {
-        Some(pseudonym) => pseudonym,
-        None => main,
-    };
+    let mut p = open_in(common, room)?;
     let id = p.room_id(room).map_err(failure)?;
     let (seq, message) = p
         .send(&id, text, plain, reply_to, expires)
@@ -1231,11 +1239,7 @@ pub fn send_file(
     description: Option<&str>,
     common: &Common,
 ) -> anyhow::Result<()> {
-    let main = common.open()?;
-    let mut p = match acting_in(&main, room)? {
-        Some(pseudonym) => pseudonym,
-        None => main,
-    };
+    let mut p = open_in(common, room)?;
     let id = p.room_id(room).map_err(failure)?;
     let spinner = common.spin("encrypting and uploading");
     let (seq, message) = p.send_file(&id, file, description).map_err(failure)?;
@@ -1270,11 +1274,7 @@ pub enum AttachmentCommand {
 
 pub fn attachment(cmd: AttachmentCommand, common: &Common) -> anyhow::Result<()> {
     let AttachmentCommand::Get { room, id, out } = cmd;
-    let main = common.open()?;
-    let p = match acting_in(&main, &room)? {
-        Some(pseudonym) => pseudonym,
-        None => main,
-    };
+    let p = open_in(common, &room)?;
     let room_id = p.room_id(&room).map_err(failure)?;
     let here = std::env::current_dir().context("the current directory")?;
     let written = p
@@ -1301,11 +1301,7 @@ pub enum Change<'a> {
 
 /// `mimi react|unreact|edit|delete`: one message that changes another.
 pub fn change(room: &str, what: Change<'_>, common: &Common) -> anyhow::Result<()> {
-    let main = common.open()?;
-    let mut p = match acting_in(&main, room)? {
-        Some(pseudonym) => pseudonym,
-        None => main,
-    };
+    let mut p = open_in(common, room)?;
     let id = p.room_id(room).map_err(failure)?;
     let (done, target, sent) = match what {
         Change::React(target, emoji) => ("reacted to", target, p.react(&id, target, emoji)),
@@ -1345,11 +1341,7 @@ fn visible_id(given: &str) -> String {
 /// `mimi history ROOM`: the room's last messages as this device holds them.
 pub fn history(room: &str, limit: usize, common: &Common) -> anyhow::Result<()> {
     use crate::safe::visible;
-    let main = common.open()?;
-    let p = match acting_in(&main, room)? {
-        Some(pseudonym) => pseudonym,
-        None => main,
-    };
+    let p = open_in(common, room)?;
     let id = p.room_id(room).map_err(failure)?;
     let entries = p.history(&id, limit).map_err(failure)?;
     common.print(json!({"room": id.to_string(), "messages": entries}), || {

@@ -59,7 +59,7 @@ enum Command {
         text: Option<String>,
         /// Send this file as an attachment: encrypted here, kept by the provider for the
         /// room's members (at most 4 MiB).
-        #[arg(long, value_name = "PATH")]
+        #[arg(long, value_name = "PATH", conflicts_with_all = ["plain", "reply_to", "expires"])]
         file: Option<std::path::PathBuf>,
         /// Send it as plain text, not Markdown.
         #[arg(long)]

@@ -58,6 +58,15 @@ fn safe_name(suggested: &str) -> String {
         .unwrap_or_default()
         .trim_start_matches('.')
         .chars()
+        // Letters, digits and a few marks: no control, format or direction characters (a
+        // name that reads `txt.exe` backwards).
+        .map(|c| {
+            if c.is_alphanumeric() || " ._-()[]+,".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
         .filter(|c| !c.is_control())
         .collect::<String>();
     if base.trim().is_empty() {
@@ -65,6 +74,30 @@ fn safe_name(suggested: &str) -> String {
     } else {
         base
     }
+}
+
+/// The path of an attachment `url` names on this provider (`base`), if it names one of the
+/// room's (at `room_path`): one ID after the room's attachments, so that no other path of
+/// the provider is reached with this device's token.
+fn attachment_path<'a>(url: &'a str, base: &str, room_path: &str) -> Option<&'a str> {
+    let path = url.strip_prefix(base)?;
+    let id = path
+        .strip_prefix(room_path)?
+        .strip_prefix("/attachments/")?;
+    let one_id = !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    one_id.then_some(path)
+}
+
+/// Whether this client reads an external part: AES-128-GCM with a 16-octet key and a
+/// 12-octet nonce, hashed with SHA-256.
+fn readable(part: &ExternalPart) -> bool {
+    part.enc_alg == AES_128_GCM
+        && part.hash_alg == SHA_256
+        && part.key.len() == 16
+        && part.nonce.len() == 12
 }
 
 /// The external part of a message, at any level of its parts.
@@ -162,19 +195,16 @@ impl Profile {
         let (client, token) = self.device()?;
         // This provider's attachments only: a URL elsewhere is not fetched (federation will
         // bring other providers' attachments through this one).
-        let path = part
-            .url
-            .strip_prefix(self.api.base())
-            .filter(|p| p.starts_with(&format!("{}/attachments/", room_path(room))))
-            .ok_or_else(|| {
+        let path =
+            attachment_path(&part.url, self.api.base(), &room_path(room)).ok_or_else(|| {
                 ClientError::Input(format!(
                     "{} names an attachment elsewhere than this room's provider",
                     content::short(&id)
                 ))
             })?;
-        if part.enc_alg != AES_128_GCM || part.hash_alg != SHA_256 {
+        if !readable(part) {
             return Err(ClientError::Input(format!(
-                "{}'s attachment uses algorithms this client does not read (AEAD {}, hash {})",
+                "{}'s attachment uses algorithms or sizes this client does not read (AEAD {}, hash {})",
                 content::short(&id),
                 part.enc_alg,
                 part.hash_alg
@@ -241,10 +271,55 @@ mod tests {
         assert_eq!(safe_name("../../etc/passwd"), "passwd");
         assert_eq!(safe_name("..\\boot.ini"), "boot.ini");
         assert_eq!(safe_name(".bashrc"), "bashrc");
-        assert_eq!(safe_name("a\u{7}b.txt"), "ab.txt");
+        assert_eq!(safe_name("a\u{7}b.txt"), "a_b.txt");
+        assert_eq!(safe_name("evil\u{202e}txt.exe"), "evil_txt.exe");
         assert_eq!(safe_name("/"), "attachment");
         assert_eq!(safe_name(""), "attachment");
         assert_eq!(media_type(Path::new("x.PNG")), "image/png");
+    }
+
+    #[test]
+    fn only_an_attachment_of_the_room_on_this_provider_is_fetched() {
+        let (base, room) = ("https://p.example", "/v1/rooms/p.example/team");
+        let good = "https://p.example/v1/rooms/p.example/team/attachments/AbC-_9";
+        assert_eq!(
+            attachment_path(good, base, room),
+            Some("/v1/rooms/p.example/team/attachments/AbC-_9")
+        );
+        for bad in [
+            "https://p.example/v1/rooms/p.example/team/attachments/../../../v1/account/rooms",
+            "https://p.example/v1/rooms/p.example/team/attachments/%2e%2e/x",
+            "https://p.example/v1/rooms/p.example/team/attachments/",
+            "https://p.example/v1/rooms/p.example/other/attachments/x",
+            "https://evil.example/v1/rooms/p.example/team/attachments/x",
+            "https://p.example/v1/rooms/p.example/team/attachments/x?y=1",
+        ] {
+            assert_eq!(attachment_path(bad, base, room), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_key_or_nonce_of_another_size_is_not_read() {
+        let mut part = ExternalPart {
+            content_type: "text/plain".into(),
+            url: String::new(),
+            expires: 0,
+            size: 1,
+            enc_alg: AES_128_GCM,
+            key: vec![0; 16],
+            nonce: vec![0; 12],
+            aad: Vec::new(),
+            hash_alg: SHA_256,
+            content_hash: Vec::new(),
+            description: String::new(),
+            filename: String::new(),
+        };
+        assert!(readable(&part));
+        part.nonce = vec![0; 11];
+        assert!(!readable(&part));
+        part.nonce = vec![0; 12];
+        part.key = vec![0; 32];
+        assert!(!readable(&part));
         assert_eq!(media_type(Path::new("x")), "application/octet-stream");
     }
 }

@@ -130,11 +130,20 @@ pub(crate) fn describe(
     let body = text_of(&content.nested_part);
     let reaction = content.nested_part.disposition == Disposition::REACTION;
     if let Some(target) = &content.replaces {
-        if original(target).is_some_and(|u| u != sender_user) {
-            return format!(
-                "(refused: a change of {} by another than its sender)",
-                short(target)
-            );
+        match original(target) {
+            Some(u) if u != sender_user => {
+                return format!(
+                    "(refused: a change of {} by another than its sender)",
+                    short(target)
+                );
+            }
+            None => {
+                return format!(
+                    "(a change of {}, which this device does not hold: not checked, not applied)",
+                    short(target)
+                );
+            }
+            Some(_) => {}
         }
         return match (&content.nested_part.body, reaction) {
             (PartBody::Null, true) => format!("took back a reaction ({})", short(target)),
@@ -329,7 +338,8 @@ mod tests {
         let read = |name: &str| {
             let bytes = std::fs::read(dir.join(format!("{name}.cbor"))).unwrap();
             let sender = ClientId::parse("mimi://example.com/d/someone/phone").unwrap();
-            show(&bytes, &sender, &room(), &|_| None).text
+            // Their changes are of messages the same sender sent.
+            show(&bytes, &sender, &room(), &|_| Some(sender.user().to_string())).text
         };
         assert!(read("original").starts_with("Hi everyone, we just shipped release 2.0."));
         assert_eq!(read("reaction"), "reacted \u{2764} to #7ce54837");
@@ -375,6 +385,8 @@ mod tests {
             describe(&forged, "mimi://example.com/u/alice", &whose),
             format!("edited {}: not yours", short(&target))
         );
+        // A change of a message this device does not hold cannot be checked.
+        assert!(describe(&forged, "mimi://example.com/u/alice", &|_| None).contains("not checked"),);
     }
 
     #[test]

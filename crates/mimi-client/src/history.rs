@@ -93,6 +93,7 @@ impl History {
     /// The message of `room` that `given` names: its full ID, or the start of its hash (the
     /// hex digits after the algorithm octet, with or without `#`), as `mimi sync` shows it.
     pub(crate) fn resolve(&self, room: &RoomId, given: &str) -> Result<MessageId, ClientError> {
+        self.purge(room)?;
         let digits = given.trim().trim_start_matches('#').to_ascii_lowercase();
         if digits.len() < 4 || !digits.chars().all(|c| c.is_ascii_hexdigit()) {
             return Err(ClientError::Input(format!(
@@ -132,6 +133,7 @@ impl History {
         room: &RoomId,
         id: &MessageId,
     ) -> Result<Option<(MimiContent, String)>, ClientError> {
+        self.purge(room)?;
         let row: Option<(Vec<u8>, String)> = self
             .conn
             .query_row(
@@ -213,7 +215,7 @@ impl History {
         self.conn
             .execute(
                 "INSERT INTO read_marks (room, seen) \
-                 SELECT ?1, COALESCE(MAX(rowid), 0) FROM messages WHERE room = ?1 \
+                 SELECT ?1, COALESCE(MAX(seq), 0) FROM messages WHERE room = ?1 \
                  ON CONFLICT (room) DO UPDATE SET seen = excluded.seen",
                 params![room.as_str()],
             )
@@ -238,9 +240,10 @@ impl History {
             .optional()
             .map_err(db)?
             .unwrap_or(0);
+        self.purge(room)?;
         let mut stmt = self
             .conn
-            .prepare("SELECT user, content FROM messages WHERE room = ?1 AND rowid > ?2")
+            .prepare("SELECT user, content FROM messages WHERE room = ?1 AND seq > ?2")
             .map_err(db)?;
         let unread = stmt
             .query_map(params![room.as_str(), seen], |r| {
@@ -262,20 +265,25 @@ impl History {
     /// The last `limit` messages of `room` as a person reads them; messages whose sender
     /// asked them deleted by now are deleted here first.
     pub(crate) fn timeline(&self, room: &RoomId, limit: usize) -> Result<Vec<Entry>, ClientError> {
+        self.purge(room)?;
+        Ok(timeline(self.all(room)?, limit))
+    }
+
+    /// Deletes the messages of `room` whose sender asked them deleted by now: nothing reads
+    /// them after their time (not a reply, an edit or an attachment fetch either).
+    fn purge(&self, room: &RoomId) -> Result<(), ClientError> {
         let now = crate::unix_now();
-        let all = self.all(room)?;
-        let (gone, kept): (Vec<Stored>, Vec<Stored>) = all
-            .into_iter()
-            .partition(|m| crate::content::expired(&m.content, m.at, now));
-        for m in &gone {
-            self.conn
-                .execute(
-                    "DELETE FROM messages WHERE room = ?1 AND id = ?2",
-                    params![room.as_str(), m.id.to_hex()],
-                )
-                .map_err(db)?;
+        for m in self.all(room)? {
+            if crate::content::expired(&m.content, m.at, now) {
+                self.conn
+                    .execute(
+                        "DELETE FROM messages WHERE room = ?1 AND id = ?2",
+                        params![room.as_str(), m.id.to_hex()],
+                    )
+                    .map_err(db)?;
+            }
         }
-        Ok(timeline(kept, limit))
+        Ok(())
     }
 }
 

@@ -44,6 +44,27 @@ pub enum Moderation {
     Affiliation(Affiliation),
 }
 
+/// Refuses `action` of `client` in `group`'s room unless the room policy allows it, before
+/// the provider is asked.
+fn allowed(
+    client: &mimi_mls::member::Client,
+    group: &mimi_mls::member::RoomGroup,
+    action: Action,
+) -> Result<(), ClientError> {
+    let decision = mimi_policy::authorize(
+        &group.room()?,
+        &mimi_policy::Operation {
+            actor: mimi_policy::Actor::user(client.id().user().clone(), Some(client.id().name())),
+            action,
+        },
+    );
+    if decision.is_allowed() {
+        Ok(())
+    } else {
+        Err(mimi_mls::MlsError::Denied(decision).into())
+    }
+}
+
 /// What leaving a room did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Left {
@@ -544,19 +565,7 @@ impl Profile {
         self.locked(|p| {
             let (client, token) = p.device()?;
             let group = p.ready_group(room)?;
-            let decision = mimi_policy::authorize(
-                &group.room()?,
-                &mimi_policy::Operation {
-                    actor: mimi_policy::Actor::user(
-                        client.id().user().clone(),
-                        Some(client.id().name()),
-                    ),
-                    action: Action::Destroy,
-                },
-            );
-            if !decision.is_allowed() {
-                return Err(mimi_mls::MlsError::Denied(decision).into());
-            }
+            allowed(client, &group, Action::Destroy)?;
             let _: mimi_api::Destroyed = p.api.delete(&room_path(room), Some(token))?;
             group.forget(client)?;
             p.file.rooms.remove(room.as_str());
@@ -603,19 +612,7 @@ impl Profile {
         self.locked(|p| {
             let (client, token) = p.device()?;
             let group = p.group(room)?;
-            let decision = mimi_policy::authorize(
-                &group.room()?,
-                &mimi_policy::Operation {
-                    actor: mimi_policy::Actor::user(
-                        client.id().user().clone(),
-                        Some(client.id().name()),
-                    ),
-                    action: Action::Vacate,
-                },
-            );
-            if !decision.is_allowed() {
-                return Err(mimi_mls::MlsError::Denied(decision).into());
-            }
+            allowed(client, &group, Action::Vacate)?;
             let _: mimi_api::Vacated = p.api.post(
                 &format!("{}/vacate", room_path(room)),
                 Some(token),

@@ -182,7 +182,7 @@ fn extension_key(key: Value) -> Result<ExtensionKey, ContentError> {
     match key {
         Value::Integer(i) => i64::try_from(i)
             .ok()
-            .filter(|n| n.abs() <= MAX_EXTENSION_INT)
+            .filter(|n| n.unsigned_abs() <= MAX_EXTENSION_INT.unsigned_abs())
             .map(ExtensionKey::Int)
             .ok_or_else(|| shape("mimiExtensions", "an integer key beyond 2^53 - 1")),
         Value::Text(t) if !t.is_empty() && t.len() <= MAX_EXTENSION_KEY => {
@@ -382,7 +382,7 @@ fn uint_value(n: impl Into<u64>) -> Value {
 fn value_of(c: &MimiContent) -> Result<Value, ContentError> {
     for (key, _) in &c.extensions {
         match key {
-            ExtensionKey::Int(n) if n.abs() > MAX_EXTENSION_INT => {
+            ExtensionKey::Int(n) if n.unsigned_abs() > MAX_EXTENSION_INT.unsigned_abs() => {
                 return Err(shape("mimiExtensions", "an integer key beyond 2^53 - 1"));
             }
             ExtensionKey::Text(t) if t.is_empty() || t.len() > MAX_EXTENSION_KEY => {

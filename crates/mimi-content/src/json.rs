@@ -5,7 +5,7 @@
 //! `key`, `nonce`, `aad` and `contentHash`). A part's `content` is a JSON string when it is
 //! UTF-8, else `{"hex": "..."}`. Extensions are `[key, value]` pairs, a value being
 //! JSON where CBOR and JSON agree (null, booleans, integers, text, arrays) and
-//! `{"hex": ...}`, `{"float": ...}`, `{"int": "..."}` (beyond 64 bits), `{"map": [[k, v],
+//! `{"hex": ...}`, `{"float": "<its 64 bits in hex>"}`, `{"int": "..."}` (beyond 64 bits), `{"map": [[k, v],
 //! ...]}` or `{"tag": n, "value": v}` where they do not.
 
 use ciborium::value::Integer;
@@ -132,8 +132,8 @@ pub fn value_to_json(v: &Value) -> Json {
             }
         }
         Value::Bytes(b) => json!({"hex": hex(b)}),
-        Value::Float(f) if f.is_finite() => json!({"float": f}),
-        Value::Float(f) => json!({"float": f.to_string()}),
+        // By its bits: a decimal form may not come back as the same number.
+        Value::Float(f) => json!({"float": format!("{:016x}", f.to_bits())}),
         Value::Array(items) => Json::Array(items.iter().map(value_to_json).collect()),
         Value::Map(pairs) => json!({
             "map": pairs
@@ -170,14 +170,13 @@ pub fn value_from_json(j: &Json, path: &str) -> Result<Value, ContentError> {
             if only("hex") {
                 Value::Bytes(unhex(o["hex"].as_str().unwrap_or("?"))?)
             } else if only("float") {
-                match &o["float"] {
-                    Json::Number(n) => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
-                    Json::String(s) => Value::Float(
-                        s.parse()
-                            .map_err(|_| bad(path, "a float is a number, NaN or inf"))?,
-                    ),
-                    _ => return Err(bad(path, "a float is a number")),
-                }
+                let bits = o["float"]
+                    .as_str()
+                    .filter(|s| s.len() == 16)
+                    .and_then(|s| unhex(s).ok())
+                    .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
+                    .ok_or_else(|| bad(path, "a float is its 64 bits, 16 hex digits"))?;
+                Value::Float(f64::from_bits(u64::from_be_bytes(bits)))
             } else if only("int") {
                 let n: i128 = o["int"]
                     .as_str()

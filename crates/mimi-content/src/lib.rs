@@ -415,6 +415,7 @@ pub fn unhex(text: &str) -> Result<Vec<u8>, ContentError> {
         .map(|pair| {
             std::str::from_utf8(pair)
                 .ok()
+                .filter(|p| p.bytes().all(|b| b.is_ascii_hexdigit()))
                 .and_then(|p| u8::from_str_radix(p, 16).ok())
                 .ok_or_else(|| ContentError::shape("hex", "not a hex digit"))
         })

@@ -395,3 +395,50 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn an_extreme_integer_key_is_refused_not_a_panic() {
+    let mut content = MimiContent::decode(&original()).unwrap();
+    content
+        .extensions
+        .push((ExtensionKey::Int(i64::MIN), Value::Null));
+    assert_eq!(content.encode().unwrap_err().code(), "bad-content");
+    // The same key in a message's bytes.
+    let message = Value::Array(vec![
+        Value::Bytes(vec![7; 16]),
+        Value::Null,
+        Value::Bytes(Vec::new()),
+        Value::Null,
+        Value::Null,
+        Value::Map(vec![(Value::Integer(i64::MIN.into()), Value::Null)]),
+        Value::Array(vec![
+            Value::Integer(0.into()),
+            Value::Text(String::new()),
+            Value::Integer(0.into()),
+        ]),
+    ]);
+    let mut bytes = Vec::new();
+    ciborium::ser::into_writer(&message, &mut bytes).unwrap();
+    assert_eq!(
+        MimiContent::decode(&bytes).unwrap_err().code(),
+        "bad-content"
+    );
+}
+
+#[test]
+fn floats_in_extensions_survive_json_to_the_same_bytes() {
+    let mut content = MimiContent::decode(&original()).unwrap();
+    content.extensions.push((
+        ExtensionKey::Int(300),
+        Value::Array(vec![
+            Value::Float(0.1),
+            Value::Float(-f64::NAN),
+            Value::Float(f64::INFINITY),
+            Value::Float(1.5),
+        ]),
+    ));
+    let bytes = content.encode().unwrap();
+    let read = MimiContent::decode(&bytes).unwrap();
+    let back = json::from_json(&json::to_json(&read, None)).unwrap();
+    assert_eq!(back.encode().unwrap(), bytes);
+}

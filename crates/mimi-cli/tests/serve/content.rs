@@ -97,12 +97,27 @@ fn a_mention_links_its_user_and_an_expiring_message_goes_when_its_time_comes() {
         got.contains("thanks [@bob](mimi://example.com/u/bob), not @nobody"),
         "{got}"
     );
-    ok(
+    let doomed = events(&ok(
         &alice,
-        &["send", "team", "self-destructs", "--expires", "2s"],
-    );
+        &[
+            "send",
+            "team",
+            "self-destructs",
+            "--expires",
+            "2s",
+            "--json",
+        ],
+    ));
+    let short = format!("#{}", &doomed[0]["id"].as_str().unwrap()[2..10]);
     assert!(ok(&bob, &["sync"]).contains("self-destructs"));
     std::thread::sleep(std::time::Duration::from_millis(2500));
+    // Past its time it is nowhere: not even to react to.
+    let late = crate::client::mimi(&bob, &["react", "team", &short, "❤"]);
+    assert!(
+        !late.ok && late.stderr.contains("no message"),
+        "{}",
+        late.stderr
+    );
     for who in [&alice, &bob] {
         let h = events(&ok(who, &["history", "team", "--json"]));
         let texts: Vec<_> = h[0]["messages"]

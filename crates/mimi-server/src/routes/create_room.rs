@@ -82,15 +82,7 @@ pub async fn create(
             message: format!("{id} looks like the name of another room; choose another name"),
         });
     }
-    let new = NewRoom {
-        id: id.clone(),
-        epoch: hosted.epoch(),
-        snapshot: hosted.snapshot()?,
-        document: document(room),
-        discoverable: room.components().base.discoverable.0,
-        members: vec![client],
-        skeleton,
-    };
+    let new = new_room(&hosted, &id, client, skeleton)?;
     state.store.create_room(&new).await?;
     tracing::info!(room = %id, creator = %caller.user, "room created");
     Ok((
@@ -144,16 +136,12 @@ async fn refound(
         super::visible(&vacant, &id, client.user())?;
         return Err(decision.into());
     }
-    let room = hosted.policy();
-    let new = NewRoom {
-        id: id.clone(),
-        epoch: hosted.epoch(),
-        snapshot: hosted.snapshot()?,
-        document: document(room),
-        discoverable: room.components().base.discoverable.0,
-        members: vec![client.clone()],
-        skeleton: id.name().map(mimi_policy::name::skeleton),
-    };
+    let new = new_room(
+        &hosted,
+        &id,
+        client.clone(),
+        id.name().map(mimi_policy::name::skeleton),
+    )?;
     // Only on the policy it was decided on: not one vacated again since.
     state
         .store
@@ -175,4 +163,23 @@ async fn refound(
             epoch: new.epoch,
         }),
     ))
+}
+
+/// The record of a room hosted from `hosted`, with `creator`'s client in it.
+fn new_room(
+    hosted: &mimi_mls::hub::HubRoom,
+    id: &mimi_policy::id::RoomId,
+    creator: mimi_policy::id::ClientId,
+    skeleton: Option<String>,
+) -> Result<NewRoom, ApiError> {
+    let room = hosted.policy();
+    Ok(NewRoom {
+        id: id.clone(),
+        epoch: hosted.epoch(),
+        snapshot: hosted.snapshot()?,
+        document: document(room),
+        discoverable: room.components().base.discoverable.0,
+        members: vec![creator],
+        skeleton,
+    })
 }

@@ -339,7 +339,10 @@ mod tests {
             let bytes = std::fs::read(dir.join(format!("{name}.cbor"))).unwrap();
             let sender = ClientId::parse("mimi://example.com/d/someone/phone").unwrap();
             // Their changes are of messages the same sender sent.
-            show(&bytes, &sender, &room(), &|_| Some(sender.user().to_string())).text
+            show(&bytes, &sender, &room(), &|_| {
+                Some(sender.user().to_string())
+            })
+            .text
         };
         assert!(read("original").starts_with("Hi everyone, we just shipped release 2.0."));
         assert_eq!(read("reaction"), "reacted \u{2764} to #7ce54837");

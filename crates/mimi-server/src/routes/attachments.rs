@@ -18,6 +18,9 @@ use mimi_api::Uploaded;
 /// Largest attachment, in bytes: the request body limit.
 pub const MAX_ATTACHMENT: usize = crate::MAX_BODY;
 
+/// Most bytes of attachments one room holds.
+pub const ROOM_QUOTA: u64 = 256 * 1024 * 1024;
+
 /// Refuses `caller` unless its user has a client in the room (a hidden room does not exist
 /// for others).
 async fn member(
@@ -63,7 +66,20 @@ pub async fn upload(
     }
     // 256 random bits: the attachment's name says nothing and cannot be guessed.
     let (blob, _) = new_token();
-    state.store.put_blob(&id, &blob, &client, &body).await?;
+    if !state
+        .store
+        .put_blob(&id, &blob, &client, &body, ROOM_QUOTA)
+        .await?
+    {
+        return Err(ApiError::Request {
+            status: StatusCode::INSUFFICIENT_STORAGE,
+            code: "attachments-full",
+            message: format!(
+                "{id} holds {} MiB of attachments, its most",
+                ROOM_QUOTA / (1024 * 1024)
+            ),
+        });
+    }
     Ok((
         StatusCode::CREATED,
         Json(Uploaded {

@@ -6,14 +6,17 @@ use crate::*;
 
 /// Attachments of rooms.
 pub trait Blobs: Send + Sync {
-    /// Keeps `data` as attachment `id` of `room`, uploaded by `uploader`.
+    /// Keeps `data` as attachment `id` of `room`, uploaded by `uploader`, unless the room's
+    /// attachments would then hold more than `room_limit` bytes: true when kept. Counted
+    /// and kept in one statement, so concurrent uploads cannot pass the limit together.
     fn put_blob(
         &self,
         room: &RoomId,
         id: &str,
         uploader: &ClientId,
         data: &[u8],
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+        room_limit: u64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Attachment `id` of `room`, if there is one.
     fn blob(

@@ -48,6 +48,7 @@ conformance!(
     concurrent_claims_never_hand_out_a_key_package_twice,
     rooms_are_created_once_and_loaded_back,
     room_updates_are_compare_and_swap_on_the_version,
+    a_rooms_attachments_stay_within_its_quota_and_go_with_it,
     a_vacant_room_keeps_its_name_and_policy_until_one_starts_it_again,
     concurrent_room_updates_exactly_one_wins,
     messages_are_appended_only_in_the_current_epoch,

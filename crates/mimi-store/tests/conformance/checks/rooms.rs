@@ -297,3 +297,36 @@ pub async fn a_room_is_its_snapshot_and_the_handshakes_logged_since(db: &Db) {
     assert!(r.unsettled.is_empty());
     assert!(!s.rooms_behind(10).await.unwrap().contains(&team));
 }
+
+pub async fn a_rooms_attachments_stay_within_its_quota_and_go_with_it(db: &Db) {
+    let s = &db.store;
+    let alice = client("alice", "phone");
+    s.create_room(&new_room("team", vec![alice.clone()], true))
+        .await
+        .unwrap();
+    assert!(
+        s.put_blob(&room_id("team"), "a", &alice, &[1; 60], 100)
+            .await
+            .unwrap()
+    );
+    // 60 + 60 would pass 100: refused, nothing kept.
+    assert!(
+        !s.put_blob(&room_id("team"), "b", &alice, &[2; 60], 100)
+            .await
+            .unwrap()
+    );
+    assert_eq!(s.blob(&room_id("team"), "b").await.unwrap(), None);
+    assert!(
+        s.put_blob(&room_id("team"), "c", &alice, &[3; 40], 100)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        s.blob(&room_id("team"), "a").await.unwrap(),
+        Some(vec![1; 60])
+    );
+    let again = s.put_blob(&room_id("team"), "c", &alice, &[4], 1000).await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    assert!(s.delete_room(&room_id("team")).await.unwrap());
+    assert_eq!(s.blob(&room_id("team"), "a").await.unwrap(), None);
+}

@@ -9,6 +9,7 @@ mod policy;
 mod progress;
 mod safe;
 mod serve;
+mod tls;
 
 use std::process::ExitCode;
 
@@ -126,6 +127,10 @@ enum Command {
     /// MIMI content messages: decode one's CBOR (with its message ID), encode one from JSON.
     #[command(subcommand)]
     Content(content::ContentCommand),
+    /// Certificates for tests and demos: a private authority and the provider certificates
+    /// it issues.
+    #[command(subcommand)]
+    Tls(tls::TlsCommand),
     /// Room policy tools: decide operations, name fixed-membership rooms, print presets.
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
@@ -231,6 +236,7 @@ fn main() -> ExitCode {
         Command::History { room, limit } => client::history(&room, limit, &cli.common),
         Command::Sync { follow } => client::sync(follow, &cli.common),
         Command::Content(cmd) => cmd.run(cli.common.json()),
+        Command::Tls(cmd) => cmd.run(cli.common.json()),
         Command::Policy(cmd) => cmd.run(),
         Command::Bench(cmd) => cmd.run(),
     };

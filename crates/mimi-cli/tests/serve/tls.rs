@@ -105,3 +105,87 @@ fn serve_refuses_half_a_tls_configuration_and_a_bad_certificate() {
     assert!(stderr.contains("TLS certificate"), "{stderr}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn a_development_authority_issues_the_certificate_a_provider_serves_and_clients_trust() {
+    let dir = scratch("tls-dev-ca");
+    let tool = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_mimi"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let (ca, provider) = (dir.join("ca"), dir.join("a"));
+    let made = tool(&["tls", "dev-ca", ca.to_str().unwrap()]);
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let issued = tool(&[
+        "tls",
+        "dev-cert",
+        "--ca",
+        ca.to_str().unwrap(),
+        "--domain",
+        "localhost",
+        "--out",
+        provider.to_str().unwrap(),
+    ]);
+    assert!(
+        issued.status.success(),
+        "{}",
+        String::from_utf8_lossy(&issued.stderr)
+    );
+    // Keys are their owner's alone; an authority is never overwritten.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        for key in [ca.join("ca-key.pem"), provider.join("key.pem")] {
+            let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{}", key.display());
+        }
+    }
+    assert!(
+        !tool(&["tls", "dev-ca", ca.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let bad = tool(&[
+        "tls",
+        "dev-cert",
+        "--ca",
+        ca.to_str().unwrap(),
+        "--domain",
+        "not a domain",
+        "--out",
+        dir.join("bad").to_str().unwrap(),
+    ]);
+    assert!(!bad.status.success());
+
+    let server = Server::start(
+        &dir,
+        &[
+            "--tls-cert",
+            provider.join("cert.pem").to_str().unwrap(),
+            "--tls-key",
+            provider.join("key.pem").to_str().unwrap(),
+        ],
+    );
+    let url = format!("https://localhost:{}", server.addr.port());
+    // A client that trusts the authority (not the provider's own certificate) talks to it.
+    let (ok, stderr) = mimi(
+        &dir.join("alice"),
+        Some(&ca.join("ca.pem")),
+        &["account", "create", "--server", &url, "--user", "alice"],
+    );
+    assert!(ok, "{stderr}");
+    let (ok, _) = mimi(
+        &dir.join("eve"),
+        None,
+        &["account", "create", "--server", &url, "--user", "eve"],
+    );
+    assert!(!ok);
+    assert_eq!(server.terminate(), Some(0));
+    let _ = std::fs::remove_dir_all(dir);
+}

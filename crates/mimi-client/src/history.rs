@@ -93,7 +93,6 @@ impl History {
     /// The message of `room` that `given` names: its full ID, or the start of its hash (the
     /// hex digits after the algorithm octet, with or without `#`), as `mimi sync` shows it.
     pub(crate) fn resolve(&self, room: &RoomId, given: &str) -> Result<MessageId, ClientError> {
-        self.purge(room)?;
         let digits = given.trim().trim_start_matches('#').to_ascii_lowercase();
         if digits.len() < 4 || !digits.chars().all(|c| c.is_ascii_hexdigit()) {
             return Err(ClientError::Input(format!(
@@ -107,13 +106,25 @@ impl History {
         };
         let mut stmt = self
             .conn
-            .prepare("SELECT id FROM messages WHERE room = ?1 AND id LIKE ?2 LIMIT 2")
+            .prepare("SELECT id, at, content FROM messages WHERE room = ?1 AND id LIKE ?2")
             .map_err(db)?;
+        // Past their time, messages are gone: none of them is named.
+        let now = crate::unix_now();
         let ids: Vec<String> = stmt
-            .query_map(params![room.as_str(), pattern], |row| row.get(0))
+            .query_map(params![room.as_str(), pattern], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, Vec<u8>>(2)?,
+                ))
+            })
             .map_err(db)?
-            .collect::<Result<_, _>>()
-            .map_err(db)?;
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db)?
+            .into_iter()
+            .filter(|(_, at, bytes)| !expired_bytes(bytes, *at, now))
+            .map(|(id, _, _)| id)
+            .collect();
         match ids.as_slice() {
             [one] => {
                 MessageId::from_hex(one).map_err(|e| ClientError::Profile(format!("{FILE}: {e}")))
@@ -133,17 +144,22 @@ impl History {
         room: &RoomId,
         id: &MessageId,
     ) -> Result<Option<(MimiContent, String)>, ClientError> {
-        self.purge(room)?;
-        let row: Option<(Vec<u8>, String)> = self
+        let row: Option<(Vec<u8>, String, i64)> = self
             .conn
             .query_row(
-                "SELECT content, user FROM messages WHERE room = ?1 AND id = ?2",
+                "SELECT content, user, at FROM messages WHERE room = ?1 AND id = ?2",
                 params![room.as_str(), id.to_hex()],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()
             .map_err(db)?;
-        Ok(row.and_then(|(bytes, user)| Some((MimiContent::decode(&bytes).ok()?, user))))
+        let now = crate::unix_now();
+        Ok(row.and_then(|(bytes, user, at)| {
+            let content = MimiContent::decode(&bytes).ok()?;
+            let at = u64::try_from(at).unwrap_or(0);
+            // Past its time a message is gone, whether or not it was deleted yet.
+            (!crate::content::expired(&content, at, now)).then_some((content, user))
+        }))
     }
 
     /// Every message of `room`, in the room's order.
@@ -317,6 +333,12 @@ pub struct Entry {
     pub reactions: BTreeMap<String, u32>,
     /// Edits, deletions or take-backs of it by someone other than its sender, refused.
     pub refused: u32,
+}
+
+/// Whether the stored message `bytes`, recorded at `at`, has expired at `now`.
+fn expired_bytes(bytes: &[u8], at: i64, now: u64) -> bool {
+    MimiContent::decode(bytes)
+        .is_ok_and(|c| crate::content::expired(&c, u64::try_from(at).unwrap_or(0), now))
 }
 
 /// A text part's text.

@@ -1,6 +1,8 @@
 //! Joining by oneself (external commit) from the command line: an open room, a room that
 //! pre-authorizes the joiner's domain, and the refusals of rooms that do not let one in.
 
+use std::path::PathBuf;
+
 use crate::client::{account, create_from, events, mimi, ok};
 use crate::commands::second_device;
 use crate::server::{Server, scratch};
@@ -327,16 +329,16 @@ fn a_new_device_joins_its_users_rooms_on_its_first_sync() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-#[test]
-fn a_device_refreshes_its_leaf_before_the_rooms_update_max_interval_runs_out() {
-    let dir = scratch("leaf-refresh");
+/// alice's room `brisk`, whose clients update their leaves at least every 4 seconds, with
+/// bob in it: the scratch directory, the provider, alice's and bob's profiles.
+fn brisk_room(name: &str) -> (PathBuf, Server, PathBuf, PathBuf) {
+    let dir = scratch(name);
     let server = Server::start(&dir, &[]);
     let url = format!("http://{}", server.addr);
     let [alice, bob] = ["alice", "bob"].map(|p| dir.join(p));
     account(&alice, &url, "alice");
     account(&bob, &url, "bob");
     ok(&bob, &["consent", "grant", "alice"]);
-    // Every client updates its leaf at least every 4 seconds.
     let doc = serde_json::json!({
         "policy": {"membership": "members-only", "mls": {"update-max-interval": 4}},
         "owning-system": ["system@example.com"],
@@ -345,6 +347,12 @@ fn a_device_refreshes_its_leaf_before_the_rooms_update_max_interval_runs_out() {
     create_from(&alice, &dir, "brisk", &doc);
     ok(&alice, &["room", "add", "brisk", "bob"]);
     ok(&bob, &["sync"]);
+    (dir, server, alice, bob)
+}
+
+#[test]
+fn a_device_refreshes_its_leaf_before_the_rooms_update_max_interval_runs_out() {
+    let (dir, server, alice, bob) = brisk_room("leaf-refresh");
     // Half the interval on, bob's sync refreshes his leaf by itself...
     std::thread::sleep(std::time::Duration::from_millis(2500));
     let got = events(&ok(&bob, &["sync", "--json"]));
@@ -360,21 +368,7 @@ fn a_device_refreshes_its_leaf_before_the_rooms_update_max_interval_runs_out() {
 
 #[test]
 fn an_idle_follower_refreshes_its_leaf_before_the_rooms_update_max_interval_runs_out() {
-    let dir = scratch("leaf-refresh-follow");
-    let server = Server::start(&dir, &[]);
-    let url = format!("http://{}", server.addr);
-    let [alice, bob] = ["alice", "bob"].map(|p| dir.join(p));
-    account(&alice, &url, "alice");
-    account(&bob, &url, "bob");
-    ok(&bob, &["consent", "grant", "alice"]);
-    let doc = serde_json::json!({
-        "policy": {"membership": "members-only", "mls": {"update-max-interval": 4}},
-        "owning-system": ["system@example.com"],
-        "user-affiliations": {"owner": ["alice@example.com"]},
-    });
-    create_from(&alice, &dir, "brisk", &doc);
-    ok(&alice, &["room", "add", "brisk", "bob"]);
-    ok(&bob, &["sync"]);
+    let (dir, server, alice, bob) = brisk_room("leaf-refresh-follow");
     // bob only follows; nothing arrives for him, yet his leaf is refreshed in time.
     let (mut follower, rx) = crate::client::follower(&bob);
     let changed = rx

@@ -7,11 +7,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use mimi_mls::claims::ProviderClaims;
-use mimi_mls::hub::Hub;
 use mimi_mls::join_link::joiner_aad;
 use mimi_mls::member::Client;
 use mimi_policy::document::{PreauthItem, SeedDocument};
-use mimi_policy::id::ProviderId;
 use mimi_policy::preauth::Claim;
 use mimi_policy::seed::seed_role;
 
@@ -29,14 +27,7 @@ fn sales_members(doc: &mut SeedDocument) {
 /// An administrated room pre-authorizing team `sales` as members, on a hub whose clock the
 /// test moves.
 fn sales_room() -> (World, Arc<AtomicU64>) {
-    let now = Arc::new(AtomicU64::new(1_000));
-    let t = now.clone();
-    let hub = Hub::with_clock(
-        ProviderId::parse("example.com").unwrap(),
-        Box::new(move || t.load(Ordering::SeqCst)),
-    )
-    .unwrap();
-    (World::on_hub(hub, "administrated", sales_members), now)
+    World::timed("administrated", sales_members)
 }
 
 fn sales() -> Vec<Claim> {

@@ -33,6 +33,23 @@ impl World {
         Self::on_hub(hub, preset, edit)
     }
 
+    /// Like [`World::with_room`], on a hub whose clock (Unix seconds, 1000 at first) the test
+    /// moves through the returned counter.
+    pub fn timed(
+        preset: &str,
+        edit: impl FnOnce(&mut SeedDocument),
+    ) -> (Self, std::sync::Arc<std::sync::atomic::AtomicU64>) {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        let now = std::sync::Arc::new(AtomicU64::new(1_000));
+        let t = now.clone();
+        let hub = Hub::with_clock(
+            ProviderId::parse("example.com").unwrap(),
+            Box::new(move || t.load(Ordering::SeqCst)),
+        )
+        .unwrap();
+        (Self::on_hub(hub, preset, edit), now)
+    }
+
     /// Like [`World::with_room`], hosted by `hub`.
     pub fn on_hub(hub: Hub, preset: &str, edit: impl FnOnce(&mut SeedDocument)) -> Self {
         let alice = client("mimi://example.com/d/alice/phone");

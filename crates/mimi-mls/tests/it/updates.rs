@@ -4,9 +4,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use mimi_mls::hub::{Accepted, Hub};
+use mimi_mls::hub::Accepted;
 use mimi_mls::member::Incoming;
-use mimi_policy::id::ProviderId;
 use openmls::prelude::LeafNodeParameters;
 use openmls_traits::OpenMlsProvider as _;
 
@@ -14,18 +13,10 @@ use crate::flow::World;
 
 /// An administrated room whose hub runs on a clock the test moves.
 fn timed(min: i64, max: i64) -> (World, Arc<AtomicU64>) {
-    let now = Arc::new(AtomicU64::new(1_000));
-    let t = now.clone();
-    let hub = Hub::with_clock(
-        ProviderId::parse("example.com").unwrap(),
-        Box::new(move || t.load(Ordering::SeqCst)),
-    )
-    .unwrap();
-    let w = World::on_hub(hub, "administrated", |doc| {
+    World::timed("administrated", |doc| {
         doc.policy.mls.update_min_interval = min;
         doc.policy.mls.update_max_interval = max;
-    });
-    (w, now)
+    })
 }
 
 fn update_proposal(w: &mut World, i: usize) -> Vec<u8> {

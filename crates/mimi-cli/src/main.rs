@@ -29,7 +29,7 @@ struct Cli {
 enum Command {
     /// Run the provider (SQLite under ./mimi-data by default; --database postgres://... for
     /// PostgreSQL).
-    Serve(serve::Args),
+    Serve(Box<serve::Args>),
     /// Your account on a provider.
     #[command(subcommand)]
     Account(client::AccountCommand),
@@ -193,7 +193,7 @@ fn main() -> ExitCode {
     // with ring.
     mimi_client::install_crypto_provider();
     let result = match cli.command {
-        Command::Serve(args) => serve::run(args),
+        Command::Serve(args) => serve::run(*args),
         Command::Account(cmd) => client::account(cmd, &cli.common),
         Command::Device(cmd) => client::device(cmd, &cli.common),
         Command::Room(cmd) => client::room(cmd, &cli.common),

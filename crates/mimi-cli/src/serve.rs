@@ -14,7 +14,8 @@ use crate::InputError;
 pub struct Args {
     /// A TOML file with any of: listen, domain, database, data_dir, tls_cert, tls_key,
     /// key_package_allowance, metrics_token, signups_per_hour, logins_per_minute,
-    /// requests_per_second, header_read_timeout, and a `[claims]` table.
+    /// requests_per_second, header_read_timeout, peer_ca, and `[claims]` and `[peers]`
+    /// tables.
     #[arg(long, env = "MIMI_CONFIG")]
     config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:8470].
@@ -71,6 +72,15 @@ pub struct Args {
     /// added to the config file's `[claims]`, `NAME = ["team:T", ...]`).
     #[arg(long = "claim", value_name = "NAME=KIND:VALUE")]
     claims: Vec<String>,
+    /// Federate: trust peer providers whose certificates this authority (PEM) issued, and
+    /// present this provider's certificate to them (needs --tls-cert) [default: no peers].
+    #[arg(long, env = "MIMI_PEER_CA")]
+    peer_ca: Option<PathBuf>,
+    /// Where a peer provider is reached, DOMAIN=https://HOST:PORT (repeat it; added to the
+    /// config file's `[peers]`); its certificate must still name DOMAIN [default:
+    /// https://DOMAIN/].
+    #[arg(long = "peer", value_name = "DOMAIN=URL")]
+    peers: Vec<String>,
 }
 
 /// The config file.
@@ -91,6 +101,9 @@ struct File {
     header_read_timeout: Option<u64>,
     #[serde(default)]
     claims: std::collections::BTreeMap<String, Vec<String>>,
+    peer_ca: Option<PathBuf>,
+    #[serde(default)]
+    peers: std::collections::BTreeMap<String, String>,
 }
 
 impl Args {
@@ -117,6 +130,13 @@ impl Args {
                 .or_default()
                 .push(claim.trim().to_owned());
         }
+        let mut peers = file.peers;
+        for given in &self.peers {
+            let (domain, url) = given.split_once('=').ok_or_else(|| {
+                InputError(format!("--peer {given:?}: write DOMAIN=https://HOST:PORT"))
+            })?;
+            peers.insert(domain.trim().to_owned(), url.trim().to_owned());
+        }
         let tls = match (
             self.tls_cert.or(file.tls_cert),
             self.tls_key.or(file.tls_key),
@@ -132,6 +152,8 @@ impl Args {
         };
         Ok(mimi_server::Config {
             tls,
+            peer_ca: self.peer_ca.or(file.peer_ca),
+            peers,
             listen: self.listen.or(file.listen).unwrap_or(defaults.listen),
             domain: self.domain.or(file.domain).unwrap_or(defaults.domain),
             database: self.database.or(file.database),

@@ -22,8 +22,9 @@ pub enum TlsCommand {
         /// Where to write it (made if missing; existing files are not overwritten).
         dir: PathBuf,
     },
-    /// Issue a provider certificate for DOMAIN from that authority: OUT/cert.pem and
-    /// OUT/key.pem (secret), for `mimi serve --tls-cert --tls-key`.
+    /// Issue a provider certificate for DOMAIN (and localhost) from that authority:
+    /// OUT/cert.pem and OUT/key.pem (secret), for `mimi serve --tls-cert --tls-key`, to serve
+    /// its clients and, with `--peer-ca`, to prove itself to peer providers.
     DevCert {
         /// The authority's directory (from `mimi tls dev-ca`).
         #[arg(long)]
@@ -106,7 +107,13 @@ impl TlsCommand {
                 let issuer =
                     Issuer::new(ca_params().map_err(|e| failed("the authority", e))?, ca_key);
                 let host = domain.split(':').next().unwrap_or(&domain).to_owned();
-                let mut params = CertificateParams::new(vec![host.clone()])
+                // It names localhost too, so that the provider's own users reach it on
+                // loopback in a demo or a test.
+                let mut names = vec![host.clone()];
+                if host != "localhost" {
+                    names.push("localhost".to_owned());
+                }
+                let mut params = CertificateParams::new(names)
                     .map_err(|e| failed(&format!("--domain {domain:?}"), e))?;
                 let mut name = DistinguishedName::new();
                 name.push(DnType::CommonName, host);

@@ -17,6 +17,8 @@ use openmls::prelude::{
 use openmls_basic_credential::SignatureKeyPair;
 use openmls_rust_crypto::OpenMlsRustCrypto;
 use openmls_traits::OpenMlsProvider as _;
+use openmls_traits::crypto::OpenMlsCrypto as _;
+use openmls_traits::signatures::Signer as _;
 use tls_codec::{Deserialize as _, Serialize as _, Size as _, VLBytes};
 
 use crate::context::{clients_of, room_of};
@@ -107,6 +109,61 @@ impl Hub {
             expires: self.now().saturating_add(crate::claims::LIFETIME),
         }
         .sign(&self.signer)
+    }
+
+    /// `content` (a `SignContent`: a label and the bytes it covers, as protocol-06's
+    /// `SignWithLabel` builds them) signed with the hub key: this provider signing a
+    /// provider-to-provider request or answer.
+    pub fn sign_content(&self, content: &[u8]) -> Result<Vec<u8>, MlsError> {
+        self.signer
+            .sign(content)
+            .map_err(|e| MlsError::Openmls(format!("signing: {e:?}").into()))
+    }
+
+    /// The hub key's public half and the provider's credential, TLS-encoded: who signs
+    /// with [`Hub::sign_content`].
+    pub fn signing_identity(&self) -> Result<(Vec<u8>, Vec<u8>), MlsError> {
+        let credential = provider_credential(&self.id)
+            .tls_serialize_detached()
+            .map_err(MlsError::openmls)?;
+        Ok((self.signer.public().to_vec(), credential))
+    }
+
+    /// Checks that `signature` over `content` was made by provider `peer`'s key `key`,
+    /// which `credential` (TLS-encoded) presents as that provider's.
+    pub fn verify_peer_content(
+        &self,
+        peer: &ProviderId,
+        key: &[u8],
+        credential: &[u8],
+        content: &[u8],
+        signature: &[u8],
+    ) -> Result<(), MlsError> {
+        let expected = provider_credential(peer)
+            .tls_serialize_detached()
+            .map_err(MlsError::openmls)?;
+        if credential != expected.as_slice() {
+            return Err(MlsError::Credential(format!(
+                "the request is not signed as {peer}'s system user"
+            )));
+        }
+        self.provider
+            .crypto()
+            .verify_signature(CIPHERSUITE.signature_algorithm(), content, key, signature)
+            .map_err(|_| MlsError::Credential(format!("{peer}'s signature does not verify")))
+    }
+
+    /// Checks that `signature` over `content` verifies under `key` (whoever holds it).
+    pub fn verify_with_key(
+        &self,
+        key: &[u8],
+        content: &[u8],
+        signature: &[u8],
+    ) -> Result<(), MlsError> {
+        self.provider
+            .crypto()
+            .verify_signature(CIPHERSUITE.signature_algorithm(), content, key, signature)
+            .map_err(|_| MlsError::Credential("the signature does not verify".into()))
     }
 
     /// The hub as it appears in every room's `external_senders`.

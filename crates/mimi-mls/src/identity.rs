@@ -35,6 +35,18 @@ pub fn client_of(credential: &Credential) -> Result<ClientId, MlsError> {
     Ok(client)
 }
 
+/// A client's credential, TLS-encoded (as protocol-06 requests carry it).
+pub fn credential_bytes(client: &ClientId) -> Result<Vec<u8>, MlsError> {
+    credential_of(client)
+        .tls_serialize_detached()
+        .map_err(MlsError::openmls)
+}
+
+/// The client a TLS-encoded credential names (see [`client_of`]).
+pub fn client_of_bytes(bytes: &[u8]) -> Result<ClientId, MlsError> {
+    client_of(&Credential::tls_deserialize_exact(bytes).map_err(MlsError::Decode)?)
+}
+
 /// The system user (`system@domain`) behind a provider credential (`mimi://domain`).
 pub fn system_user_of(credential: &Credential) -> Option<UserId> {
     let basic = BasicCredential::try_from(credential.clone()).ok()?;

@@ -18,6 +18,7 @@ pub mod claims;
 pub mod commit;
 pub mod context;
 pub mod error;
+pub mod hpke;
 pub mod hub;
 pub mod identity;
 pub mod join_link;

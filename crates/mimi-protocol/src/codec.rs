@@ -325,6 +325,20 @@ impl Mls<MlsMessage> {
     }
 }
 
+impl Mls<MlsMessage> {
+    /// The epoch of a PublicMessage or PrivateMessage (in the clear in both).
+    pub fn epoch(&self) -> Option<u64> {
+        let message =
+            <MlsMessageIn as tls_codec::Deserialize>::tls_deserialize(&mut self.bytes.as_slice())
+                .ok()?;
+        match message.extract() {
+            MlsMessageBodyIn::PublicMessage(m) => Some(m.epoch().as_u64()),
+            MlsMessageBodyIn::PrivateMessage(m) => Some(m.epoch().as_u64()),
+            _ => None,
+        }
+    }
+}
+
 /// `opaque<V>` as plain bytes.
 pub type Opaque = VLBytes;
 

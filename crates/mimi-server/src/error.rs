@@ -84,6 +84,14 @@ pub enum ApiError {
     },
     /// The provider cannot serve it now (a room's stored state unreadable, a worker gone).
     Unavailable(String),
+    /// A peer provider's refusal of a request this provider relayed for one of its users,
+    /// passed on as it came (its status, code, message, rule and epoch).
+    Relayed {
+        /// The peer's status.
+        status: StatusCode,
+        /// The peer's answer.
+        body: Box<RelayedBody>,
+    },
     /// `error`, in the part of a request `context` names (`messages[3]`).
     Within {
         /// Which part of the request.
@@ -91,6 +99,38 @@ pub enum ApiError {
         /// What went wrong there.
         error: Box<ApiError>,
     },
+}
+
+/// A refusal as peers pass it on (`Mimi-Error`, decision 0015): the client API's error body
+/// with its status.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct RelayedBody {
+    /// The HTTP status.
+    pub status: u16,
+    /// Stable code.
+    pub code: String,
+    /// For people.
+    pub message: String,
+    /// The rule that refused, if a rule did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// The room's epoch, for `wrong-epoch`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<u64>,
+}
+
+impl ApiError {
+    /// This error as a peer passes it on.
+    pub fn relayed_body(&self) -> RelayedBody {
+        let http = self.http();
+        RelayedBody {
+            status: http.status.as_u16(),
+            code: http.code.to_owned(),
+            message: http.message,
+            rule: http.rule.map(str::to_owned),
+            epoch: http.epoch,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -142,7 +182,7 @@ impl ApiError {
     }
 
     /// The stable code of the answer.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> &str {
         match self {
             Self::Denied { decision, .. } => denied_code(decision),
             Self::Mls(e) => e.code(),
@@ -162,6 +202,7 @@ impl ApiError {
             Self::Unauthorized(_) => "unauthorized",
             Self::RateLimited { .. } => "rate-limited",
             Self::Within { error, .. } => error.code(),
+            Self::Relayed { body, .. } => &body.code,
             Self::Busy => "busy",
             Self::TooLarge(_) => "too-large",
             Self::MethodNotAllowed => "method-not-allowed",
@@ -189,7 +230,7 @@ impl ApiError {
         }
     }
 
-    fn http(&self) -> Http {
+    fn http(&self) -> Http<'_> {
         let http = |status, message: String| Http {
             status,
             code: self.code(),
@@ -271,6 +312,13 @@ impl ApiError {
                 status, message, ..
             } => http(*status, message.clone()),
             Self::Unavailable(message) => http(StatusCode::SERVICE_UNAVAILABLE, message.clone()),
+            Self::Relayed { status, body } => Http {
+                status: *status,
+                code: &body.code,
+                message: body.message.clone(),
+                rule: body.rule.as_deref(),
+                epoch: body.epoch,
+            },
             Self::Within { context, error } => {
                 let inner = error.http();
                 Http {
@@ -310,11 +358,11 @@ fn denied_status(decision: &Decision) -> StatusCode {
 }
 
 /// An answer as HTTP.
-struct Http {
+struct Http<'a> {
     status: StatusCode,
-    code: &'static str,
+    code: &'a str,
     message: String,
-    rule: Option<&'static str>,
+    rule: Option<&'a str>,
     epoch: Option<u64>,
 }
 

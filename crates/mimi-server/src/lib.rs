@@ -60,6 +60,7 @@
 pub mod auth;
 mod connections;
 pub mod error;
+pub mod federation;
 pub mod handshake;
 pub mod limits;
 pub mod metrics;
@@ -196,6 +197,7 @@ pub fn router(state: AppState) -> Router {
     let (router, doc) = api().split_for_parts();
     OPENAPI_JSON.get_or_init(|| doc.to_pretty_json().unwrap_or_default());
     router
+        .merge(federation::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,

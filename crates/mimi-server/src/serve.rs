@@ -22,6 +22,11 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Serve HTTPS with this certificate (else plain HTTP, for loopback or behind a proxy).
     pub tls: Option<crate::tls::TlsFiles>,
+    /// Trust peer providers certified by the authorities in this PEM file, and federate
+    /// with them (needs `tls`).
+    pub peer_ca: Option<PathBuf>,
+    /// Where peers are reached, by domain (`https://HOST:PORT`); others at `https://DOMAIN/`.
+    pub peers: std::collections::BTreeMap<String, String>,
     /// How many of a user's KeyPackages anyone may hold, unused, without its consent.
     pub key_package_allowance: u32,
     /// The operator's bearer token for `/metrics` (none: metrics are off).
@@ -81,6 +86,8 @@ impl Default for Config {
             database: None,
             data_dir: PathBuf::from("mimi-data"),
             tls: None,
+            peer_ca: None,
+            peers: Default::default(),
             key_package_allowance: 0,
             metrics_token: None,
             limits: crate::limits::LimitConfig::default(),
@@ -148,9 +155,29 @@ pub async fn serve(
     let tls = config
         .tls
         .as_ref()
-        .map(crate::tls::server_config)
+        .map(|files| crate::tls::server_config(files, config.peer_ca.as_deref()))
         .transpose()
         .map_err(ServeError::Config)?;
+    match (&config.tls, &config.peer_ca) {
+        (Some(files), Some(peer_ca)) => {
+            let peers =
+                crate::federation::Peers::new(state.domain.clone(), files, peer_ca, &config.peers)
+                    .await
+                    .map_err(ServeError::Config)?;
+            state.peers = Some(std::sync::Arc::new(peers));
+        }
+        (None, Some(_)) => {
+            return Err(ServeError::Config(
+                "--peer-ca needs --tls-cert and --tls-key: providers authenticate each other \
+                 with their certificates"
+                    .into(),
+            ));
+        }
+        _ if !config.peers.is_empty() => {
+            return Err(ServeError::Config("--peer needs --peer-ca".into()));
+        }
+        _ => {}
+    }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|source| ServeError::Listen {
@@ -165,6 +192,11 @@ pub async fn serve(
     tracing::info!(%addr, scheme, domain = %config.domain, database = %redact(&url), "mimi serve listening");
     ready(addr);
     let sweeper = tokio::spawn(crate::sweeper::run(state.clone()));
+    // The fan-out to peers' devices in the rooms this provider hosts.
+    let pusher = state
+        .peers
+        .is_some()
+        .then(|| tokio::spawn(crate::federation::push::run(state.clone())));
     // Each request knows its peer's address, for the per-address limits.
     let app = router(state.clone());
     // Streams and long polls end first, so that graceful shutdown does not wait on them.
@@ -187,6 +219,9 @@ pub async fn serve(
         }
     }
     sweeper.abort();
+    if let Some(pusher) = pusher {
+        pusher.abort();
+    }
     store.close().await;
     tracing::info!("mimi serve stopped");
     Ok(())

@@ -67,6 +67,8 @@ pub struct AppState {
     pub streams: Arc<crate::limits::Streams>,
     /// The operator's token for `/metrics` (none: metrics are off).
     pub metrics_token: Option<crate::auth::OperatorToken>,
+    /// This provider's client to its peers (none: it does not federate).
+    pub peers: Option<Arc<crate::federation::Peers>>,
     /// Held by the sweep of deleted devices' removals (one at a time per process).
     pub sweeping: Arc<Mutex<()>>,
     /// Turns true when the provider is shutting down: event streams and long polls end,
@@ -110,6 +112,7 @@ impl AppState {
             limits: Arc::new(crate::limits::Limits::new(Default::default())),
             streams: Arc::default(),
             sweeping: Arc::default(),
+            peers: None,
             stopping,
             stop: Arc::new(stop),
             notifier,

@@ -27,8 +27,58 @@ pub struct TlsFiles {
     pub key: PathBuf,
 }
 
+/// The certificates of a PEM file (a chain or a bundle of authorities).
+pub fn read_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+    let certs = CertificateDer::pem_file_iter(path)
+        .and_then(Iterator::collect::<Result<Vec<_>, _>>)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if certs.is_empty() {
+        return Err(format!("{}: no certificate in it", path.display()));
+    }
+    Ok(certs)
+}
+
+/// The authorities of the PEM file `path`, as a root store.
+pub fn root_store(path: &Path) -> Result<rustls::RootCertStore, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in read_certificates(path)? {
+        roots
+            .add(cert)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(roots)
+}
+
+/// The certificate a connection's client presented (a peer provider's), checked against
+/// the peer authority during the handshake; none for a person's device.
+#[derive(Debug, Clone, Default)]
+pub struct PeerCertificate(pub Option<Arc<CertificateDer<'static>>>);
+
+/// A connection accepted: the client's address, and its certificate if it gave one.
+#[derive(Debug, Clone)]
+pub struct Connected {
+    /// The client's address.
+    pub addr: SocketAddr,
+    /// The client's certificate.
+    pub certificate: PeerCertificate,
+}
+
+impl From<SocketAddr> for Connected {
+    fn from(addr: SocketAddr) -> Self {
+        Self {
+            addr,
+            certificate: PeerCertificate::default(),
+        }
+    }
+}
+
 /// The server's TLS configuration from `files`; the error names the file and the problem.
-pub fn server_config(files: &TlsFiles) -> Result<Arc<rustls::ServerConfig>, String> {
+/// With `peer_ca`, a client may present a certificate, which must chain to an authority in
+/// that file (peer providers do; a person's device presents none).
+pub fn server_config(
+    files: &TlsFiles,
+    peer_ca: Option<&Path>,
+) -> Result<Arc<rustls::ServerConfig>, String> {
     let read = |path: &Path| format!("{}", path.display());
     let certs = CertificateDer::pem_file_iter(&files.cert)
         .and_then(Iterator::collect::<Result<Vec<_>, _>>)
@@ -42,10 +92,24 @@ pub fn server_config(files: &TlsFiles) -> Result<Arc<rustls::ServerConfig>, Stri
     let key = PrivateKeyDer::from_pem_file(&files.key)
         .map_err(|e| format!("TLS key {}: {e}", read(&files.key)))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS: {e}"))?
-        .with_no_client_auth()
+        .map_err(|e| format!("TLS: {e}"))?;
+    let builder = match peer_ca {
+        None => builder.with_no_client_auth(),
+        Some(path) => {
+            let roots = root_store(path).map_err(|e| format!("--peer-ca {e}"))?;
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            )
+            .allow_unauthenticated()
+            .build()
+            .map_err(|e| format!("--peer-ca {}: {e}", path.display()))?;
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let mut config = builder
         .with_single_cert(certs, key)
         .map_err(|e| format!("TLS certificate and key: {e}"))?;
     // The server speaks HTTP/1.1 (axum is built without HTTP/2): offer only that.
@@ -55,7 +119,7 @@ pub fn server_config(files: &TlsFiles) -> Result<Arc<rustls::ServerConfig>, Stri
 
 /// Accepted TLS connections, for `axum::serve`.
 pub struct TlsListener {
-    ready: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
+    ready: mpsc::Receiver<(TlsStream<TcpStream>, Connected)>,
     local: SocketAddr,
     accepting: tokio::task::JoinHandle<()>,
 }
@@ -84,7 +148,14 @@ impl TlsListener {
                 tokio::spawn(async move {
                     match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
                         Ok(Ok(tls)) => {
-                            let _ = tx.send((tls, addr)).await;
+                            let certificate = PeerCertificate(
+                                tls.get_ref()
+                                    .1
+                                    .peer_certificates()
+                                    .and_then(|chain| chain.first())
+                                    .map(|cert| Arc::new(cert.clone().into_owned())),
+                            );
+                            let _ = tx.send((tls, Connected { addr, certificate })).await;
                         }
                         Ok(Err(e)) => tracing::debug!(%addr, error = %e, "TLS handshake failed"),
                         Err(_) => tracing::debug!(%addr, "TLS handshake timed out"),
@@ -108,7 +179,7 @@ impl Drop for TlsListener {
 
 impl axum::serve::Listener for TlsListener {
     type Io = TlsStream<TcpStream>;
-    type Addr = SocketAddr;
+    type Addr = Connected;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
         match self.ready.recv().await {
@@ -119,6 +190,6 @@ impl axum::serve::Listener for TlsListener {
     }
 
     fn local_addr(&self) -> io::Result<Self::Addr> {
-        Ok(self.local)
+        Ok(self.local.into())
     }
 }

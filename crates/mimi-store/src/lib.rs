@@ -23,6 +23,7 @@ mod store {
     pub mod blobs;
     pub mod consents;
     pub mod delivery;
+    pub mod federation;
     pub mod key_packages;
     pub mod links;
     pub mod reports;
@@ -36,6 +37,7 @@ pub use store::accounts::Accounts;
 pub use store::blobs::Blobs;
 pub use store::consents::Consents;
 pub use store::delivery::Delivery;
+pub use store::federation::Federation;
 pub use store::key_packages::KeyPackages;
 pub use store::links::Links;
 pub use store::reports::Reports;
@@ -421,20 +423,20 @@ pub struct Position {
 /// on SQLite and PostgreSQL; the conformance suite (`tests/conformance.rs`) runs against
 /// both. Bring the methods into scope with `use mimi_store::prelude::*`.
 pub trait Store:
-    Accounts + KeyPackages + Consents + Rooms + Delivery + Reports + Links + Blobs
+    Accounts + KeyPackages + Consents + Rooms + Delivery + Reports + Links + Blobs + Federation
 {
 }
 
-impl<T: Accounts + KeyPackages + Consents + Rooms + Delivery + Reports + Links + Blobs> Store
-    for T
+impl<T: Accounts + KeyPackages + Consents + Rooms + Delivery + Reports + Links + Blobs + Federation>
+    Store for T
 {
 }
 
 /// The store's traits, for their methods: `use mimi_store::prelude::*`.
 pub mod prelude {
     pub use crate::{
-        Accounts as _, Blobs as _, Consents as _, Delivery as _, KeyPackages as _, Links as _,
-        Reports as _, Rooms as _, Store as _,
+        Accounts as _, Blobs as _, Consents as _, Delivery as _, Federation as _, KeyPackages as _,
+        Links as _, Reports as _, Rooms as _, Store as _,
     };
 }
 

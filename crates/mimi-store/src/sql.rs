@@ -15,6 +15,7 @@ mod accounts;
 mod blobs;
 mod consents;
 mod delivery;
+mod federation;
 mod key_packages;
 mod links;
 mod reports;

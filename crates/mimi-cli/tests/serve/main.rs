@@ -9,6 +9,7 @@ mod crash;
 mod defaults;
 mod destroy;
 mod dm;
+mod federation;
 mod hidden;
 mod http;
 mod join;

@@ -15,11 +15,12 @@ use mimi_policy::{Actor, Decision, DenyCode, key_package_access};
 use mimi_store::StoreError;
 use mimi_store::prelude::*;
 
-use super::{ApiJson, local_user};
+use super::{ApiJson, any_user};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
 use mimi_api::{ConsentBody, ConsentView, Consents};
+use mimi_protocol::consent::Consent;
 
 /// A room named in a body: a `mimi://` URI, or a bare name on this provider.
 pub(crate) fn room(state: &AppState, input: Option<&str>) -> Result<Option<RoomId>, ApiError> {
@@ -71,21 +72,33 @@ pub async fn request(
     caller: Caller,
     ApiJson(body): ApiJson<ConsentBody>,
 ) -> Result<(StatusCode, Json<ConsentView>), ApiError> {
-    let target = local_user(&state, "user", &body.user)?;
+    let target = any_user(&state, "user", &body.user)?;
     let target = other_user(&state, &caller, target.as_str())?;
     let room = room(&state, body.room.as_deref())?;
     state
         .limits
         .consent_request(caller.user.as_str(), target.as_str())?;
-    match state
-        .store
-        .request_consent(&target, &caller.user, room.as_ref())
-        .await
-    {
-        // An unknown user is asked as a known one would be (the answer does not tell who
-        // exists): nobody hears of it, and nothing is granted.
-        Ok(()) | Err(StoreError::NotFound(_)) => {}
-        Err(e) => return Err(e.into()),
+    if target.domain() != state.domain.domain() {
+        // Asked through the target's provider.
+        crate::federation::consent::tell(
+            &state,
+            mimi_protocol::consent::Consent::Request,
+            &caller.user,
+            &target,
+            room.as_ref(),
+        )
+        .await?;
+    } else {
+        match state
+            .store
+            .request_consent(&target, &caller.user, room.as_ref())
+            .await
+        {
+            // An unknown user is asked as a known one would be (the answer does not tell who
+            // exists): nobody hears of it, and nothing is granted.
+            Ok(()) | Err(StoreError::NotFound(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
     }
     let granted = state
         .store
@@ -114,6 +127,14 @@ pub async fn grant(
         .grant_consent(&caller.user, &requester, room.as_ref())
         .await?;
     tracing::info!(target = %caller.user, %requester, "consent granted");
+    tell_requesters_provider(
+        &state,
+        Consent::Grant(Vec::new()),
+        &caller,
+        &requester,
+        room,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -125,17 +146,34 @@ pub async fn revoke(
     ApiJson(body): ApiJson<ConsentBody>,
 ) -> Result<StatusCode, ApiError> {
     let (requester, room) = requester_and_room(&state, &caller, &body)?;
-    if !state
+    let revoked = state
         .store
         .revoke_consent(&caller.user, &requester, room.as_ref())
-        .await?
-    {
+        .await?;
+    tell_requesters_provider(&state, Consent::Revoke, &caller, &requester, room.clone()).await?;
+    if !revoked {
         return Err(ApiError::not_found(format!(
             "{requester} has neither asked for nor been given consent{}",
             room.map(|r| format!(" for {r}")).unwrap_or_default()
         )));
     }
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Tells the provider of `requester`, if another, of the caller's grant or revocation: it
+/// decides the requester's adds of the caller. Recorded here first, so a provider that
+/// cannot be reached now is told when the caller says it again.
+async fn tell_requesters_provider(
+    state: &AppState,
+    operation: Consent,
+    caller: &Caller,
+    requester: &UserId,
+    room: Option<RoomId>,
+) -> Result<(), ApiError> {
+    if requester.domain() == state.domain.domain() || state.peers.is_none() {
+        return Ok(());
+    }
+    crate::federation::consent::tell(state, operation, requester, &caller.user, room.as_ref()).await
 }
 
 /// What the caller was asked and has granted.

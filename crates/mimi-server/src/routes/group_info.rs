@@ -9,7 +9,7 @@ use mimi_policy::operation::{Action, Link};
 use mimi_policy::{Decision, DenyCode, Operation, authorize, rule};
 use mimi_store::Links as _;
 
-use super::{ApiJson, ApiPath, room_id, to_b64, visible};
+use super::{ApiJson, ApiPath, room_anywhere, to_b64, visible};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -22,9 +22,14 @@ pub async fn group_info(
     caller: Caller,
     ApiPath((provider, name)): ApiPath<(String, String)>,
 ) -> Result<Json<GroupInfo>, ApiError> {
-    let id = room_id(&state, &provider, &name)?;
+    let (id, hosted) = room_anywhere(&state, &provider, &name)?;
     let client = caller.device()?.clone();
-    serve(&state, &id, &client, None).await
+    if !hosted {
+        return crate::federation::rooms::relay_group_info(&state, &id, &client, None)
+            .await
+            .map(Json);
+    }
+    join_info(&state, &id, &client, None).await.map(Json)
 }
 
 /// The GroupInfo and ratchet tree for a joiner presenting a join link of the room (one of its
@@ -36,8 +41,13 @@ pub async fn group_info_with_link(
     ApiPath((provider, name)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<JoinInfo>,
 ) -> Result<Json<GroupInfo>, ApiError> {
-    let id = room_id(&state, &provider, &name)?;
+    let (id, hosted) = room_anywhere(&state, &provider, &name)?;
     let client = caller.device()?.clone();
+    if !hosted {
+        return crate::federation::rooms::relay_group_info(&state, &id, &client, Some(&body))
+            .await
+            .map(Json);
+    }
     // A password without a link is for a password-protected room's other ways in.
     let given = body.link.is_some() || body.password.is_some();
     let link = given.then_some(Link {
@@ -48,7 +58,7 @@ pub async fn group_info_with_link(
         uses: 0,
         max_uses: None,
     });
-    serve(&state, &id, &client, link).await
+    join_info(&state, &id, &client, link).await.map(Json)
 }
 
 /// The listed terms of the link `presented` names in `policy`'s join links, if it is listed
@@ -65,12 +75,13 @@ fn listed_terms(policy: &mimi_policy::Room, presented: &str) -> Option<LinkTerms
         .find_map(|l| LinkTerms::parse(&l.join_link.0))
 }
 
-async fn serve(
+/// What `client` needs to join room `id` (hosted here), if the room lets it have it.
+pub(crate) async fn join_info(
     state: &AppState,
     id: &RoomId,
     client: &ClientId,
     link: Option<Link>,
-) -> Result<Json<GroupInfo>, ApiError> {
+) -> Result<GroupInfo, ApiError> {
     let mut room = match state.room(id).await {
         Ok(room) => room,
         Err(ApiError::NoRoom(gone)) => {
@@ -80,13 +91,13 @@ async fn serve(
                 return Err(ApiError::NoRoom(gone));
             };
             admit(state, id, &vacant, client, link).await?;
-            return Ok(Json(GroupInfo {
+            return Ok(GroupInfo {
                 group_info: String::new(),
                 ratchet_tree: String::new(),
                 epoch: 0,
                 claims: signed_claims(state, client)?,
                 vacant: Some(to_b64(&kept)),
-            }));
+            });
         }
         Err(e) => return Err(e),
     };
@@ -94,18 +105,26 @@ async fn serve(
         admit(state, id, room.hub.policy(), client, link).await?;
     }
     let gi = room.hub.group_info(&state.hub)?.to_vec();
-    Ok(Json(GroupInfo {
+    Ok(GroupInfo {
         group_info: to_b64(&gi),
         ratchet_tree: to_b64(&room.hub.ratchet_tree()?),
         epoch: room.hub.epoch(),
-        claims: signed_claims(state, client)?,
+        // Of a joiner of this provider; another provider's signs its own users' claims.
+        claims: if client.user().domain() == state.domain.domain() {
+            signed_claims(state, client)?
+        } else {
+            None
+        },
         vacant: None,
-    }))
+    })
 }
 
 /// The joiner's claims, signed for its external commit (docs/decisions/0011); none when
 /// the provider asserts none about it.
-fn signed_claims(state: &AppState, client: &ClientId) -> Result<Option<String>, ApiError> {
+pub(crate) fn signed_claims(
+    state: &AppState,
+    client: &ClientId,
+) -> Result<Option<String>, ApiError> {
     match state.claims.get(client.user()) {
         Some(c) if !c.is_empty() => Ok(Some(to_b64(&state.hub.assert_claims(client.user(), c)?))),
         _ => Ok(None),

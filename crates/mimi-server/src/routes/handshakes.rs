@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 
-use super::{ApiJson, ApiPath, b64, room_id};
+use super::{ApiJson, ApiPath, b64, room_anywhere};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::handshake::{Stored, Submitted, submit};
@@ -18,9 +18,15 @@ async fn take(
     name: &str,
     submitted: Result<Submitted, ApiError>,
 ) -> Result<Json<Handshake>, ApiError> {
-    let id = room_id(state, provider, name)?;
+    let (id, hosted) = room_anywhere(state, provider, name)?;
     let client = caller.device()?;
     let submitted = submitted?;
+    if !hosted {
+        // The room's hub decides; this provider relays.
+        let Stored { epoch, seq } =
+            crate::federation::rooms::relay_handshake(state, &id, client, &submitted).await?;
+        return Ok(Json(Handshake { epoch, seq }));
+    }
     // Counted from here: what the hub and the provider decided.
     let result = submit(state, &id, client, &submitted).await;
     state.metrics.handshake(match &result {

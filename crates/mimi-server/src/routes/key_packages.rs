@@ -9,7 +9,7 @@ use mimi_mls::key_package::validate_key_package;
 use mimi_store::prelude::*;
 use openmls_traits::OpenMlsProvider as _;
 
-use super::{ApiJson, b64, local_user, to_b64};
+use super::{ApiJson, b64, to_b64};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -78,26 +78,52 @@ pub async fn claim(
     caller: Caller,
     ApiJson(body): ApiJson<Claim>,
 ) -> Result<Json<ClaimedAll>, ApiError> {
-    let user = local_user(&state, "user", &body.user)?;
     let room = super::consent::room(&state, body.room.as_deref())?;
-    super::pseudonym_in_its_room(&state, &user, room.as_ref()).await?;
-    super::consent::claim_access(&state, &caller.user, &user, room.as_ref()).await?;
+    let user = super::any_user(&state, "user", &body.user)?;
+    let claimed = if user.domain() == state.domain.domain() {
+        claim_local(&state, &caller.user, &user, room.as_ref()).await?
+    } else {
+        // A user of another provider: its provider decides and hands them out.
+        crate::federation::key_material::claim_remote(&state, &caller.user, &user, room.as_ref())
+            .await?
+    };
+    Ok(Json(ClaimedAll {
+        key_packages: claimed
+            .into_iter()
+            .map(|(client, kp)| Claimed {
+                client: client.to_string(),
+                key_package: to_b64(&kp),
+            })
+            .collect(),
+    }))
+}
+
+/// One KeyPackage (an `MLSMessage`) per device of `user`, a user of this provider, for
+/// `requester` (of this provider or another), under the seed's KeyPackage access rules.
+pub async fn claim_local(
+    state: &AppState,
+    requester: &mimi_policy::id::UserId,
+    user: &mimi_policy::id::UserId,
+    room: Option<&mimi_policy::id::RoomId>,
+) -> Result<Vec<(mimi_policy::id::ClientId, Vec<u8>)>, ApiError> {
+    super::pseudonym_in_its_room(state, user, room).await?;
+    super::consent::claim_access(state, requester, user, room).await?;
     // For a room the caller is in: only the devices of the user that are not in it yet, so
     // that adding a user with some devices there adds the others.
-    let present = match &room {
+    let present = match room {
         Some(id) => match state.room(id).await {
-            Ok(loaded) if loaded.hub.policy().clients().contains_key(&caller.user) => loaded
+            Ok(loaded) if loaded.hub.policy().clients().contains_key(requester) => loaded
                 .hub
                 .policy()
                 .clients()
-                .get(&user)
+                .get(user)
                 .cloned()
                 .unwrap_or_default(),
             _ => Default::default(),
         },
         None => Default::default(),
     };
-    let devices = state.store.devices(&user).await?;
+    let devices = state.store.devices(user).await?;
     if !present.is_empty() && devices.iter().all(|c| present.contains(c.name())) {
         return Err(ApiError::Conflict {
             code: "already-in-room",
@@ -110,14 +136,11 @@ pub async fn claim(
             continue;
         }
         if let Some(kp) = state.store.claim_key_package(&client).await? {
-            out.push(Claimed {
-                client: client.to_string(),
-                key_package: to_b64(&kp),
-            });
+            out.push((client, kp));
         }
     }
     if out.is_empty() {
-        return Err(super::consent::no_key_package(&user));
+        return Err(super::consent::no_key_package(user));
     }
-    Ok(Json(ClaimedAll { key_packages: out }))
+    Ok(out)
 }

@@ -9,7 +9,7 @@ use mimi_mls::hub::HubRoom;
 use mimi_policy::id::{ClientId, RoomId};
 use mimi_store::{EntryKind, NewEntry, StoreError};
 
-use super::{ApiJson, ApiPath, b64, room_id, visible};
+use super::{ApiJson, ApiPath, b64, room_anywhere, visible};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::handshake::RETRIES;
@@ -68,7 +68,7 @@ async fn store_messages(
     name: &str,
     body: &Message,
 ) -> Result<Vec<u64>, ApiError> {
-    let id = room_id(state, provider, name)?;
+    let (id, hosted) = room_anywhere(state, provider, name)?;
     let client = caller.device()?.clone();
     let bytes: Vec<Vec<u8>> = match (&body.message, &body.messages) {
         (Some(one), None) => vec![b64("message", one)?],
@@ -105,6 +105,23 @@ async fn store_messages(
             m.len()
         )));
     }
+    if !hosted {
+        // The room's hub decides; this provider relays.
+        return crate::federation::rooms::relay_messages(state, &id, &client, bytes).await;
+    }
+    store_checked(state, &id, &client, &bytes).await
+}
+
+/// Stores `client`'s messages (sizes checked) in room `id`, hosted here, after the hub
+/// checked them: their places in the log.
+pub(crate) async fn store_checked(
+    state: &AppState,
+    id: &RoomId,
+    client: &ClientId,
+    bytes: &[Vec<u8>],
+) -> Result<Vec<u64>, ApiError> {
+    let id = id.clone();
+    let client = client.clone();
     // This process's view of the room, until it refuses something: then the database's.
     let mut fresh = false;
     for _ in 0..RETRIES {
@@ -116,7 +133,7 @@ async fn store_messages(
             } else {
                 state.room_cached(&id).await?
             };
-            check_messages(state, &room.hub, &id, &client, &bytes)
+            check_messages(state, &room.hub, &id, &client, bytes)
         };
         let epoch = match checked {
             Checked::Epoch(epoch) => epoch,

@@ -107,6 +107,26 @@ pub fn to_b64(bytes: &[u8]) -> String {
 }
 
 /// A user named by bare name (on this provider), `name@domain` or `mimi://domain/u/name`,
+/// of this provider (its name in the provider's form) or another.
+pub fn any_user(state: &AppState, field: &str, input: &str) -> Result<UserId, ApiError> {
+    let user = UserId::parse_with_default(input, state.domain.domain())
+        .map_err(|e| ApiError::bad_request("bad-user", format!("`{field}`: {e}")))?;
+    if user.domain() == state.domain.domain() {
+        return local_user(state, field, user.as_str());
+    }
+    if state.peers.is_none() {
+        return Err(ApiError::bad_request(
+            "foreign-user",
+            format!(
+                "{user} is not on {}, which does not federate (it has no --peer-ca)",
+                state.domain
+            ),
+        ));
+    }
+    Ok(user)
+}
+
+/// A user named by bare name (on this provider), `name@domain` or `mimi://domain/u/name`,
 /// which must be on this provider.
 pub fn local_user(state: &AppState, field: &str, input: &str) -> Result<UserId, ApiError> {
     let user = UserId::parse_with_default(input, state.domain.domain())
@@ -149,8 +169,25 @@ pub fn room_in_profile(id: RoomId, field: &str) -> Result<RoomId, ApiError> {
         .map_err(|e| ApiError::bad_request("bad-room", format!("{field}: {e}")))
 }
 
-/// The room a path names (`{provider}/{room}`), which this provider must host.
-pub fn room_id(state: &AppState, provider: &str, name: &str) -> Result<RoomId, ApiError> {
+/// The room a path names (`{provider}/{room}`), and whether this provider hosts it; a room
+/// of another provider only when this one federates.
+pub fn room_anywhere(
+    state: &AppState,
+    provider: &str,
+    name: &str,
+) -> Result<(RoomId, bool), ApiError> {
+    match room_id(state, provider, name) {
+        Ok(id) => Ok((id, true)),
+        Err(ApiError::NotFound { .. }) if state.peers.is_some() => {
+            let id = named_room(provider, name)?;
+            Ok((id, false))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The room a path names, wherever it is hosted.
+fn named_room(provider: &str, name: &str) -> Result<RoomId, ApiError> {
     // An `im:` room (`im:mimi=%23%23HASH@DOMAIN`, a fixed-membership room) is named by its
     // local part as written in its ID; no `mimi://` name holds `=` or `#`.
     let id = if name.starts_with("mimi=") || name.starts_with('#') || name.starts_with("%23") {
@@ -159,10 +196,20 @@ pub fn room_id(state: &AppState, provider: &str, name: &str) -> Result<RoomId, A
         RoomId::new(provider, name)
     }
     .map_err(|e| ApiError::bad_request("bad-room", format!("not a room ID: {e}")))?;
-    let id = room_in_profile(id, "the room")?;
+    room_in_profile(id, "the room")
+}
+
+/// The room a path names (`{provider}/{room}`), which this provider must host.
+pub fn room_id(state: &AppState, provider: &str, name: &str) -> Result<RoomId, ApiError> {
+    let id = named_room(provider, name)?;
     if id.domain() != state.domain.domain() {
         return Err(ApiError::not_found(format!(
-            "{id} is not hosted here; federation is not built yet"
+            "{id} is not hosted here{}",
+            if state.peers.is_some() {
+                ""
+            } else {
+                ", and this provider does not federate (it has no --peer-ca)"
+            }
         )));
     }
     Ok(id)

@@ -175,6 +175,23 @@ pub(crate) async fn batch(
             })
             .collect(),
     };
+    // What hubs of other providers fanned out to the device, after its own provider's.
+    if state.peers.is_some() {
+        let left = (limit as usize).saturating_sub(entries.len());
+        if left > 0 {
+            entries.extend(
+                state
+                    .store
+                    .relayed_pending(client, left as u32)
+                    .await?
+                    .into_iter()
+                    .map(|e| {
+                        let r = Rendered::new(&e.room, e.seq, e.kind, e.epoch, &e.sender, &e.body);
+                        Shared(Arc::new(r))
+                    }),
+            );
+        }
+    }
     entries.retain(|e| !held.contains(&e.0.room));
     // In order, so a shorter answer is still a prefix of what is pending.
     let mut total = 0;
@@ -279,7 +296,12 @@ pub async fn ack(
     // A position in a room the device is not (or no longer) in changes nothing: an ack
     // repeated after a lost answer, or after the device's removal, is not an error.
     for (room, seq) in rooms {
-        state.writer.ack(client.clone(), room, seq).await?;
+        if room.domain() != state.domain.domain() && state.peers.is_some() {
+            // Relayed from the room's hub.
+            state.store.ack_relayed(client, &room, seq).await?;
+        } else {
+            state.writer.ack(client.clone(), room, seq).await?;
+        }
     }
     Ok(StatusCode::NO_CONTENT)
 }

@@ -86,6 +86,33 @@ impl Consents for SqlStore {
         self.put_consent(target, requester, room, true).await
     }
 
+    async fn record_peer_consent(
+        &self,
+        target: &UserId,
+        requester: &UserId,
+        room: Option<&RoomId>,
+        granted: bool,
+    ) -> Result<(), StoreError> {
+        let query = if granted {
+            "INSERT INTO peer_consents (target_id, requester_id, room_id) VALUES ($1, $2, $3) \
+             ON CONFLICT (target_id, requester_id, room_id) DO NOTHING"
+        } else {
+            "DELETE FROM peer_consents WHERE target_id = $1 AND requester_id = $2 AND room_id = $3"
+        };
+        match sqlx::query(query)
+            .bind(target.as_str())
+            .bind(requester.as_str())
+            .bind(room.map_or("", RoomId::as_str))
+            .execute(&self.pool)
+            .await
+        {
+            Err(e) if foreign_key_violation(&e) => {
+                Err(StoreError::NotFound(format!("user {requester}")))
+            }
+            other => other.map(|_| ()).map_err(Into::into),
+        }
+    }
+
     async fn revoke_consent(
         &self,
         target: &UserId,
@@ -313,7 +340,9 @@ impl Consents for SqlStore {
     ) -> Result<bool, StoreError> {
         let row = sqlx::query(
             "SELECT 1 FROM consents WHERE target_id = $1 AND requester_id = $2 \
-             AND granted = 1 AND (room_id = '' OR room_id = $3) LIMIT 1",
+             AND granted = 1 AND (room_id = '' OR room_id = $3) \
+             UNION ALL SELECT 1 FROM peer_consents WHERE target_id = $1 AND requester_id = $2 \
+             AND (room_id = '' OR room_id = $3) LIMIT 1",
         )
         .bind(target.as_str())
         .bind(requester.as_str())

@@ -293,11 +293,16 @@ impl Rooms for SqlStore {
             .await?;
         }
         for client in &update.added {
-            // A device deleted since its KeyPackage was claimed joins nothing.
-            let exists = sqlx::query("SELECT 1 FROM devices WHERE client_id = $1")
-                .bind(client.to_string())
-                .fetch_optional(&mut *tx)
-                .await?;
+            // A device deleted since its KeyPackage was claimed joins nothing. A device of
+            // a user of another provider (no account here) is its provider's to vouch for.
+            let exists = sqlx::query(
+                "SELECT 1 FROM devices WHERE client_id = $1 \
+                 UNION ALL SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM users WHERE id = $2)",
+            )
+            .bind(client.to_string())
+            .bind(client.user().as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
             if exists.is_none() {
                 tx.rollback().await?;
                 return Err(StoreError::NotFound(format!("client {client}")));

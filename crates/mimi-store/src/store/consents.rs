@@ -46,6 +46,17 @@ pub trait Consents: Send + Sync {
         room: Option<&RoomId>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
+    /// Records what a user of another provider (`target`) told through its provider: that
+    /// it lets `requester`, a user of this provider, add it (to `room`, or any room), or no
+    /// longer does. [`StoreError::NotFound`] if the requester does not exist.
+    fn record_peer_consent(
+        &self,
+        target: &UserId,
+        requester: &UserId,
+        room: Option<&RoomId>,
+        granted: bool,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// What `target` was asked and has granted.
     fn consents(
         &self,

@@ -13,11 +13,13 @@ use crate::harness::Db;
 mod accounts;
 mod consent;
 mod delivery;
+mod federation;
 mod rooms;
 
 pub use accounts::*;
 pub use consent::*;
 pub use delivery::*;
+pub use federation::*;
 pub use rooms::*;
 
 fn user(name: &str) -> UserId {

@@ -60,6 +60,7 @@ conformance!(
     a_room_is_its_snapshot_and_the_handshakes_logged_since,
     an_inbox_item_of_an_unknown_kind_is_never_delivered_as_another,
     consent_is_asked_granted_per_room_or_for_all_and_revoked,
+    consent_a_peer_tells_of_counts_per_room_until_revoked,
     a_deleted_device_leaves_its_rooms_before_its_name_is_reused,
     a_knock_tells_the_moderators_once_and_the_add_ends_it,
     a_withdrawn_knock_goes_with_its_undelivered_notifications,
@@ -72,6 +73,9 @@ conformance!(
     expired_allowance_claims_are_purged_by_the_next_claim,
     the_directory_lists_only_discoverable_rooms,
     everything_survives_reopening_the_database,
+    relayed_entries_are_kept_once_and_never_again_after_their_ack,
+    a_relayed_welcome_is_delivered_once,
+    a_hub_pushes_to_the_foreign_members_of_its_rooms,
 );
 
 /// The provider's connections (readers, the batch writer) must share one database: an

@@ -62,6 +62,41 @@ pub async fn consent_is_asked_granted_per_room_or_for_all_and_revoked(db: &Db) {
     assert!(s.has_consent(&bob, &alice, Some(&team)).await.unwrap());
 }
 
+pub async fn consent_a_peer_tells_of_counts_per_room_until_revoked(db: &Db) {
+    let s = &db.store;
+    let alice = user("alice");
+    let bob = mimi_policy::id::UserId::parse("mimi://b.example/u/bob").unwrap();
+    let (team, club) = (room_id("team"), room_id("club"));
+    // Only for a user of this provider.
+    assert!(matches!(
+        s.record_peer_consent(&bob, &user("nobody"), None, true)
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    s.create_user(&alice, "hash", alice.as_str()).await.unwrap();
+    assert!(!s.has_consent(&bob, &alice, Some(&team)).await.unwrap());
+    s.record_peer_consent(&bob, &alice, Some(&team), true)
+        .await
+        .unwrap();
+    // Told twice, recorded once.
+    s.record_peer_consent(&bob, &alice, Some(&team), true)
+        .await
+        .unwrap();
+    assert!(s.has_consent(&bob, &alice, Some(&team)).await.unwrap());
+    assert!(!s.has_consent(&bob, &alice, Some(&club)).await.unwrap());
+    s.record_peer_consent(&bob, &alice, None, true)
+        .await
+        .unwrap();
+    assert!(s.has_consent(&bob, &alice, Some(&club)).await.unwrap());
+    s.record_peer_consent(&bob, &alice, None, false)
+        .await
+        .unwrap();
+    s.record_peer_consent(&bob, &alice, Some(&team), false)
+        .await
+        .unwrap();
+    assert!(!s.has_consent(&bob, &alice, Some(&team)).await.unwrap());
+}
+
 pub async fn a_knock_tells_the_moderators_once_and_the_add_ends_it(db: &Db) {
     let s = &db.store;
     let alice = client("alice", "phone");

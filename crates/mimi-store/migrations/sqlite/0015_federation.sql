@@ -1,0 +1,34 @@
+-- Federation (protocol-06, docs/decisions/0015).
+
+-- Consent that users of other providers gave this provider's users (updateConsent): the
+-- target is a user of the peer that told it, so it has no row in `users`; the requester is
+-- one of ours. A revoke deletes the row.
+CREATE TABLE peer_consents (
+    target_id    TEXT NOT NULL,
+    requester_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    room_id      TEXT NOT NULL,
+    PRIMARY KEY (target_id, requester_id, room_id)
+);
+
+-- What the hubs of other providers' rooms fanned out to this provider's devices (notify),
+-- until each device acknowledges it.
+CREATE TABLE relayed_entries (
+    client_id TEXT NOT NULL,
+    room_id   TEXT NOT NULL,
+    seq       INTEGER NOT NULL,
+    kind      INTEGER NOT NULL,
+    epoch     INTEGER NOT NULL,
+    sender    TEXT NOT NULL,
+    body      BLOB NOT NULL,
+    PRIMARY KEY (client_id, room_id, seq)
+);
+
+-- Each device's place in each such room: what it acknowledged, and the last Welcome taken
+-- for it, so that a hub sending again (duplicates are allowed) delivers nothing twice.
+CREATE TABLE relayed_positions (
+    client_id    TEXT NOT NULL,
+    room_id      TEXT NOT NULL,
+    acked_seq    INTEGER NOT NULL,
+    welcomed_seq INTEGER NOT NULL,
+    PRIMARY KEY (client_id, room_id)
+);

@@ -1,0 +1,52 @@
+//! Federation (docs/decisions/0015): as a hub, the devices of other providers in this
+//! provider's rooms (their entries and Welcomes are pushed to their providers); as a
+//! follower, what hubs pushed to this provider's devices, kept until each acknowledges it.
+
+use std::future::Future;
+
+use crate::*;
+
+/// Federation's durable state.
+pub trait Federation: Send + Sync {
+    /// The clients of other providers than `own` (a domain) that are members of this
+    /// provider's rooms or have a Welcome waiting here: the hub pushes to their providers.
+    fn foreign_recipients(
+        &self,
+        own: &str,
+    ) -> impl Future<Output = Result<Vec<ClientId>, StoreError>> + Send;
+
+    /// Keeps `entries` (of one hub's room) for `client`, one of this provider's devices,
+    /// skipping those it has (or had and acknowledged): a hub may push twice.
+    fn relay_entries(
+        &self,
+        client: &ClientId,
+        entries: &[LogEntry],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Puts a Welcome into `room` (for its commit at `seq`) with its ratchet tree into
+    /// `client`'s inbox, unless one for that commit or a later one was taken before: false
+    /// when skipped.
+    fn relay_welcome(
+        &self,
+        client: &ClientId,
+        room: &RoomId,
+        seq: u64,
+        welcome: &[u8],
+        ratchet_tree: &[u8],
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Up to `limit` relayed entries `client` has not acknowledged, by room then position.
+    fn relayed_pending(
+        &self,
+        client: &ClientId,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<LogEntry>, StoreError>> + Send;
+
+    /// Acknowledges `client`'s relayed entries of `room` up to `seq`.
+    fn ack_relayed(
+        &self,
+        client: &ClientId,
+        room: &RoomId,
+        seq: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}

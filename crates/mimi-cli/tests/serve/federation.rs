@@ -224,3 +224,199 @@ fn a_user_adds_another_providers_user_who_consented_and_it_joins_by_welcome() {
     );
     f.sync_until(&alice, "glad to be here");
 }
+
+/// An HTTPS client trusting `ca`, presenting the certificate in `identity` (a directory
+/// from `mimi tls dev-cert`) if given.
+fn peer_client(ca: &Path, identity: Option<&Path>) -> reqwest::blocking::Client {
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(ca).unwrap() {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let builder = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots);
+    let config = match identity {
+        Some(dir) => {
+            let chain = CertificateDer::pem_file_iter(dir.join("cert.pem"))
+                .unwrap()
+                .collect::<Result<Vec<_>, _>>()
+                .unwrap();
+            let key = PrivateKeyDer::from_pem_file(dir.join("key.pem")).unwrap();
+            builder.with_client_auth_cert(chain, key).unwrap()
+        }
+        None => builder.with_no_client_auth(),
+    };
+    reqwest::blocking::Client::builder()
+        .tls_backend_preconfigured(config)
+        .build()
+        .unwrap()
+}
+
+/// A consent request of `requester` to bob of b.example, as a provider sends it.
+fn consent_request(requester: &str) -> Vec<u8> {
+    use mimi_protocol::consent::{Consent, ConsentEntry};
+    mimi_protocol::encode(&ConsentEntry {
+        requester_uri: mimi_protocol::Text::new(requester).unwrap(),
+        target_uri: mimi_protocol::Text::new("mimi://b.example/u/bob").unwrap(),
+        room_id: None,
+        operation: Consent::Request,
+        consent_extensions: mimi_protocol::Mls::new(vec![0]).unwrap(),
+    })
+    .unwrap()
+}
+
+#[test]
+fn a_peer_request_is_taken_only_from_the_provider_its_certificate_names() {
+    let f = Federation::start("fed-auth", &["a.example", "b.example"]);
+    let ca_dir = f.ca.parent().unwrap().to_path_buf();
+    // Another provider certified by the same authority, and one by another authority.
+    let c_tls = f.dir.join("c.example-tls");
+    certificate(&ca_dir, "c.example", &c_tls);
+    let rogue_ca = f.dir.join("rogue-ca");
+    tool(&["tls", "dev-ca", rogue_ca.to_str().unwrap()]);
+    let rogue = f.dir.join("rogue-tls");
+    certificate(&rogue_ca, "a.example", &rogue);
+    let a_tls = f.dir.join("a.example-tls");
+    let bob = f.person(1, "bob");
+    let url = format!(
+        "{}/mimi/v1/requestConsent/mimi%3A%2F%2Fb.example%2Fu%2Fbob",
+        f.providers[1].url
+    );
+    let send = |client: &reqwest::blocking::Client, from: &str, requester: &str| {
+        client
+            .post(&url)
+            .header("From", format!("mimi@{from}"))
+            .body(consent_request(requester))
+            .send()
+    };
+    let code = |r: reqwest::blocking::Response| {
+        let status = r.status().as_u16();
+        let body: serde_json::Value = r.json().unwrap_or_default();
+        (status, body["code"].as_str().unwrap_or_default().to_owned())
+    };
+
+    let as_a = peer_client(&f.ca, Some(&a_tls));
+    // Another provider's certificate, or none, does not make a request a.example's.
+    let as_c = peer_client(&f.ca, Some(&c_tls));
+    assert_eq!(
+        code(send(&as_c, "a.example", "mimi://a.example/u/alice").unwrap()),
+        (403, "peer-not-authenticated".into())
+    );
+    let anonymous = peer_client(&f.ca, None);
+    assert_eq!(
+        code(send(&anonymous, "a.example", "mimi://a.example/u/alice").unwrap()),
+        (403, "peer-not-authenticated".into())
+    );
+    // a.example's certificate speaks for a.example only, and for its own users only.
+    assert_eq!(
+        code(send(&as_a, "c.example", "mimi://c.example/u/mallory").unwrap()),
+        (403, "peer-not-authenticated".into())
+    );
+    assert_eq!(
+        code(send(&as_a, "a.example", "mimi://c.example/u/mallory").unwrap()),
+        (403, "wrong-peer".into())
+    );
+    // A certificate from an authority b.example does not trust ends the handshake.
+    assert!(
+        send(
+            &peer_client(&f.ca, Some(&rogue)),
+            "a.example",
+            "mimi://a.example/u/alice"
+        )
+        .is_err()
+    );
+    // Garbage is refused as such, and changes nothing.
+    let garbage = as_a
+        .post(&url)
+        .header("From", "mimi@a.example")
+        .body(vec![9, 9, 9])
+        .send()
+        .unwrap();
+    assert_eq!(code(garbage), (400, "bad-message".into()));
+    let nothing = f.ok(&bob, &["sync"]);
+    assert!(
+        !nothing.contains("mallory") && !nothing.contains("alice"),
+        "{nothing}"
+    );
+    // The real thing is taken, once however often it comes: bob hears of alice once.
+    for _ in 0..2 {
+        assert_eq!(
+            send(&as_a, "a.example", "mimi://a.example/u/alice")
+                .unwrap()
+                .status()
+                .as_u16(),
+            201
+        );
+    }
+    let asked = f.ok(&bob, &["sync"]);
+    assert_eq!(asked.matches("asks to add you").count(), 1, "{asked}");
+    assert!(asked.contains("mimi://a.example/u/alice"), "{asked}");
+}
+
+#[test]
+fn three_providers_share_a_room_and_a_follower_killed_during_traffic_misses_nothing() {
+    let mut f = Federation::start("fed-three", &["a.example", "b.example", "c.example"]);
+    let alice = f.person(0, "alice");
+    let bob = f.person(1, "bob");
+    let carol = f.person(2, "carol");
+    f.ok(&alice, &["room", "create", "lobby", "--preset", "open"]);
+    let lobby = "mimi://a.example/r/lobby";
+    f.ok(&bob, &["room", "join", lobby]);
+    f.ok(&carol, &["room", "join", lobby]);
+    f.sync_until(&alice, "(epoch 2)");
+    f.sync_until(&bob, "(epoch 2)");
+    // carol's message reaches bob through the hub: c.example -> a.example -> b.example.
+    f.ok(&carol, &["send", lobby, "carol says hi"]);
+    let mut bob_saw = f.sync_until(&bob, "carol says hi");
+
+    // bob's provider dies (SIGKILL) in the middle of the room's traffic.
+    for i in 1..=10 {
+        if i == 4 {
+            f.servers.remove(1).kill9();
+        }
+        f.ok(&alice, &["send", "lobby", &format!("msg-{i:02}.")]);
+    }
+    f.ok(&carol, &["send", lobby, "carol again"]);
+    // Back where its peers expect it: the hub pushes what it missed.
+    f.servers.insert(1, f.providers[1].start());
+    bob_saw.push_str(&f.sync_until(&bob, "carol again"));
+    bob_saw.push_str(&f.ok(&bob, &["sync"]));
+    for i in 1..=10 {
+        let m = format!("msg-{i:02}.");
+        assert_eq!(bob_saw.matches(&m).count(), 1, "{m} in: {bob_saw}");
+    }
+    assert_eq!(bob_saw.matches("carol again").count(), 1, "{bob_saw}");
+    // And in order.
+    let at = |m: &str| bob_saw.find(m).unwrap();
+    assert!(at("msg-01.") < at("msg-05.") && at("msg-05.") < at("msg-10."));
+}
+
+#[test]
+fn a_ban_by_the_hub_keeps_another_providers_user_out() {
+    let f = Federation::start("fed-ban", &["a.example", "b.example"]);
+    let alice = f.person(0, "alice");
+    let bob = f.person(1, "bob");
+    f.ok(&alice, &["room", "create", "lobby", "--preset", "open"]);
+    let lobby = "mimi://a.example/r/lobby";
+    f.ok(&bob, &["room", "join", lobby]);
+    f.sync_until(&alice, "(epoch 1)");
+    f.ok(
+        &alice,
+        &["room", "ban", "lobby", "bob@b.example", "--reason", "spam"],
+    );
+    f.sync_until(&bob, "no longer in");
+    // His provider relays his attempt back in; the hub's refusal comes back as it was.
+    let join = f.mimi(&bob, &["room", "join", lobby, "--json"]);
+    assert!(!join.ok);
+    let refusal: serde_json::Value = serde_json::from_str(join.stdout.trim())
+        .unwrap_or_else(|e| panic!("{e}: {} {}", join.stdout, join.stderr));
+    assert_eq!(refusal["code"], "banned", "{refusal}");
+    assert!(refusal["rule"].is_string(), "{refusal}");
+    let sent = f.mimi(&bob, &["send", lobby, "let me in"]);
+    assert!(!sent.ok);
+}

@@ -4,6 +4,7 @@
 mod bench;
 mod client;
 mod content;
+mod demo;
 mod logger;
 mod policy;
 mod progress;
@@ -30,6 +31,10 @@ enum Command {
     /// Run the provider (SQLite under ./mimi-data by default; --database postgres://... for
     /// PostgreSQL).
     Serve(Box<serve::Args>),
+    /// Two providers (a.example, b.example) on loopback with a throwaway authority, and a
+    /// narrated tour of the mission across them: presets, consent and adds, every way in,
+    /// moderation, refusals with their rules, leave and destroy (--json: a line per step).
+    Demo(demo::Args),
     /// Your account on a provider.
     #[command(subcommand)]
     Account(client::AccountCommand),
@@ -193,6 +198,15 @@ fn main() -> ExitCode {
     // with ring.
     mimi_client::install_crypto_provider();
     let result = match cli.command {
+        Command::Demo(args) => {
+            return match demo::run(args, cli.common.json()) {
+                Ok(code) => code,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
         Command::Serve(args) => serve::run(*args),
         Command::Account(cmd) => client::account(cmd, &cli.common),
         Command::Device(cmd) => client::device(cmd, &cli.common),

@@ -64,7 +64,8 @@ pub struct Args {
     header_read_timeout: Option<u64>,
     /// Run the provider's logger as user NAME: it joins the logging rooms that
     /// pre-authorize `system: NAME@DOMAIN` and writes what is said there to
-    /// DATA_DIR/logs (plain HTTP only) [default: no logger].
+    /// DATA_DIR/logs (over HTTPS it trusts what clients do: the system's roots and
+    /// MIMI_CA_CERT) [default: no logger].
     #[arg(long, value_name = "NAME")]
     logger: Option<String>,
     /// A claim the provider asserts about one of its users, for rooms that pre-authorize a
@@ -213,7 +214,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         |addr| {
             println!("mimi serve listening on {scheme}://{addr}");
             if let Some(name) = logger {
-                crate::logger::spawn(format!("{scheme}://{addr}"), data_dir, name);
+                // Over HTTPS on loopback the certificate names localhost, not the address;
+                // the logger trusts what any client does (`MIMI_CA_CERT`).
+                let url = if scheme == "https" && addr.ip().is_loopback() {
+                    format!("https://localhost:{}", addr.port())
+                } else {
+                    format!("{scheme}://{addr}")
+                };
+                crate::logger::spawn(url, data_dir, name);
             }
         },
         shutdown,

@@ -7,6 +7,7 @@ mod commands;
 mod content;
 mod crash;
 mod defaults;
+mod demo;
 mod destroy;
 mod dm;
 mod federation;

@@ -63,3 +63,18 @@ pub fn validate_key_package(
         key_package,
     })
 }
+
+/// A KeyPackage (an `MLSMessage`) of one of `owner`'s clients, checked as an upload is
+/// (another provider handed it out), with its reference (RFC 9420 §5.2).
+pub fn key_package_ref(
+    crypto: &impl OpenMlsCrypto,
+    bytes: &[u8],
+    owner: &UserId,
+) -> Result<(ClientId, Vec<u8>), MlsError> {
+    let valid = validate_key_package(crypto, bytes, owner)?;
+    let reference = valid
+        .key_package
+        .hash_ref(crypto)
+        .map_err(MlsError::openmls)?;
+    Ok((valid.client, reference.as_slice().to_vec()))
+}

@@ -70,6 +70,24 @@ pub async fn submit(
         for newcomer in staged.newcomers() {
             decide_newcomer(state, &room, id, client.user(), newcomer).await?;
         }
+        // Another provider's device comes in by a KeyPackage its provider handed out
+        // (keyMaterial), never by one the committer made in its name.
+        for (added, reference) in staged.added_key_package_refs(&state.hub) {
+            if added.user().domain() != state.domain.domain()
+                && !state
+                    .store
+                    .peer_key_package_known(&added, &reference)
+                    .await?
+            {
+                return Err(ApiError::forbidden(
+                    "unknown-key-package",
+                    format!(
+                        "{added} is added with a KeyPackage its provider did not hand out; \
+                         claim its KeyPackages first"
+                    ),
+                ));
+            }
+        }
         let entry = NewEntry {
             kind: match staged.accepted() {
                 Accepted::Commit { .. } => EntryKind::Commit,

@@ -8,6 +8,9 @@ use std::process::Command;
 use crate::client::Out;
 use crate::server::{Server, scratch};
 
+/// Every provider's operator token (`/v1/reports`).
+const OPERATOR: &str = "operator-secret";
+
 /// Providers on loopback that know each other.
 pub(crate) struct Federation {
     pub dir: PathBuf,
@@ -79,6 +82,8 @@ impl Federation {
                 certs.join("key.pem").display().to_string(),
                 "--peer-ca".to_owned(),
                 ca_dir.join("ca.pem").display().to_string(),
+                "--metrics-token".to_owned(),
+                OPERATOR.to_owned(),
             ];
             for (j, other) in domains.iter().enumerate() {
                 if i != j {
@@ -419,4 +424,93 @@ fn a_ban_by_the_hub_keeps_another_providers_user_out() {
     assert!(refusal["rule"].is_string(), "{refusal}");
     let sent = f.mimi(&bob, &["send", lobby, "let me in"]);
     assert!(!sent.ok);
+}
+
+/// The device token in `profile`.
+fn device_token(profile: &Path) -> String {
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(profile.join("profile.json")).unwrap())
+            .unwrap();
+    file["device"]["token"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn an_abuse_report_reaches_the_rooms_hub_and_a_handle_query_its_provider() {
+    let f = Federation::start("fed-report", &["a.example", "b.example"]);
+    let alice = f.person(0, "alice");
+    let bob = f.person(1, "bob");
+    let dave = f.person(1, "dave");
+    f.ok(&alice, &["room", "create", "lobby", "--preset", "open"]);
+    f.ok(&bob, &["room", "join", "mimi://a.example/r/lobby"]);
+    let http = peer_client(&f.ca, None);
+    let report = |who: &Path| {
+        http.post(format!(
+            "{}/v1/rooms/a.example/lobby/reports",
+            f.providers[1].url
+        ))
+        .bearer_auth(device_token(who))
+        .json(&serde_json::json!({
+            "alleged_abuser": "mimi://a.example/u/alice", "reason": "spam", "note": "ads"
+        }))
+        .send()
+        .unwrap()
+    };
+    // bob reports through b.example; a.example's operator reads it.
+    assert_eq!(report(&bob).status().as_u16(), 202);
+    let reports: serde_json::Value = http
+        .get(format!("{}/v1/reports", f.providers[0].url))
+        .bearer_auth(OPERATOR)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let kept = &reports["reports"][0];
+    assert_eq!(kept["reporter"], "mimi://b.example/u/bob", "{reports}");
+    assert_eq!(kept["reason"], "spam");
+    assert_eq!(kept["note"], "ads");
+    // dave has no place in the room: the hub's refusal comes back as it was.
+    let refused = report(&dave);
+    assert_eq!(refused.status().as_u16(), 403);
+    let body: serde_json::Value = refused.json().unwrap();
+    assert_eq!(body["code"], "not-in-room", "{body}");
+
+    // a.example asks b.example which user a handle names.
+    use mimi_protocol::consent::*;
+    let as_a = peer_client(&f.ca, Some(&f.dir.join("a.example-tls")));
+    let query = |search: Search, value: &str| {
+        let request = IdentifierRequest {
+            query_elements: vec![QueryElement {
+                search,
+                search_value: mimi_protocol::Text::new(value).unwrap(),
+            }],
+            id_request_extensions: mimi_protocol::Mls::new(vec![0]).unwrap(),
+        };
+        let answer = as_a
+            .post(format!(
+                "{}/mimi/v1/identifierQuery/b.example",
+                f.providers[1].url
+            ))
+            .header("From", "mimi@a.example")
+            .body(mimi_protocol::encode(&request).unwrap())
+            .send()
+            .unwrap();
+        assert_eq!(answer.status().as_u16(), 200);
+        mimi_protocol::decode_exact::<IdentifierResponse>(&answer.bytes().unwrap()).unwrap()
+    };
+    let found = query(
+        Search::Plain(SearchIdentifierType::Handle),
+        "im:bob@b.example",
+    );
+    assert_eq!(found.response_code, IdentifierQueryCode::Success);
+    assert_eq!(found.uri[0].as_str(), "mimi://b.example/u/bob");
+    let none = query(
+        Search::Plain(SearchIdentifierType::Handle),
+        "nobody@b.example",
+    );
+    assert_eq!(none.response_code, IdentifierQueryCode::NotFound);
+    let unsupported = query(Search::VcardField(b"NICKNAME".to_vec().into()), "bobby");
+    assert_eq!(
+        unsupported.response_code,
+        IdentifierQueryCode::UnsupportedField
+    );
 }

@@ -87,6 +87,25 @@ impl Staged {
         &self.delta.removed
     }
 
+    /// The KeyPackage references (RFC 9420 §5.2) of the clients a commit adds by
+    /// KeyPackage, with the client each names: a provider checks that another provider's
+    /// device came with a KeyPackage that provider handed out.
+    pub fn added_key_package_refs(&self, hub: &Hub) -> Vec<(ClientId, Vec<u8>)> {
+        let Change::Commit(commit) = &self.change else {
+            return Vec::new();
+        };
+        commit
+            .staged
+            .add_proposals()
+            .filter_map(|add| {
+                let kp = add.add_proposal().key_package();
+                let client = client_of(kp.leaf_node().credential()).ok()?;
+                let reference = kp.hash_ref(hub.provider.crypto()).ok()?;
+                Some((client, reference.as_slice().to_vec()))
+            })
+            .collect()
+    }
+
     /// The users whose clients the commit adds, other than the committer's own: their
     /// provider decides whether the committer may add them (consent, knocks, allowance).
     pub fn newcomers(&self) -> &[UserId] {

@@ -18,6 +18,7 @@ use mimi_protocol::key_material::{
     ClientKeyMaterial, ClientMaterial, KeyMaterialRequest, KeyMaterialRequestTbs,
     KeyMaterialResponse, KeyMaterialUserCode,
 };
+use mimi_store::prelude::*;
 
 use super::{Peer, decode, tls_answer};
 use crate::error::ApiError;
@@ -182,18 +183,28 @@ pub async fn claim_remote(
         _ => return Err(crate::routes::consent::no_key_package(target)),
     }
     let mut out = Vec::new();
+    let mut refs = Vec::new();
+    let crypto = openmls_rust_crypto::OpenMlsRustCrypto::default();
     for client in response.clients {
         let ClientMaterial::Success(kp) = client.material else {
             continue;
         };
-        let id = ClientId::parse(client.client_uri.as_str())
-            .ok()
-            .filter(|c| c.user() == target)
-            .ok_or_else(|| refused(format!("a KeyPackage of {}", client.client_uri)))?;
-        out.push((id, kp.to_message()));
+        let message = kp.to_message();
+        // Checked as an upload is, and naming the client it is given for.
+        let (id, reference) = mimi_mls::key_package::key_package_ref(
+            openmls_traits::OpenMlsProvider::crypto(&crypto),
+            &message,
+            target,
+        )
+        .ok()
+        .filter(|(id, _)| id.to_string() == client.client_uri.as_str())
+        .ok_or_else(|| refused(format!("a KeyPackage of {} that is not", client.client_uri)))?;
+        refs.push((id.clone(), reference));
+        out.push((id, message));
     }
     if out.is_empty() {
         return Err(crate::routes::consent::no_key_package(target));
     }
+    state.store.record_peer_key_packages(&refs).await?;
     Ok(out)
 }

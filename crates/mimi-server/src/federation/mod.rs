@@ -12,6 +12,7 @@ pub mod consent;
 pub mod key_material;
 pub mod peers;
 pub mod push;
+pub mod reports;
 pub mod rooms;
 
 use axum::Router;
@@ -58,6 +59,14 @@ pub fn routes() -> Router<AppState> {
             post(rooms::submit_message),
         )
         .route(&format!("{PREFIX}/notify/{{room}}"), post(rooms::notify))
+        .route(
+            &format!("{PREFIX}/reportAbuse/{{room}}"),
+            post(reports::report_abuse),
+        )
+        .route(
+            &format!("{PREFIX}/identifierQuery/{{domain}}"),
+            post(reports::identifier_query),
+        )
 }
 
 /// This provider's endpoints, at the host the peer asked for.

@@ -109,7 +109,7 @@ fn error_header(e: &ApiError) -> (&'static str, String) {
 }
 
 /// The refusal a peer passed on in `Mimi-Error`, if it did.
-fn relayed_error(headers: &reqwest::header::HeaderMap) -> Option<ApiError> {
+pub(crate) fn relayed_error(headers: &reqwest::header::HeaderMap) -> Option<ApiError> {
     let value = headers.get(MIMI_ERROR)?.to_str().ok()?;
     let json = base64::engine::general_purpose::STANDARD
         .decode(value)
@@ -122,6 +122,46 @@ fn relayed_error(headers: &reqwest::header::HeaderMap) -> Option<ApiError> {
         status,
         body: Box::new(body),
     })
+}
+
+/// A peer's refusal of a relayed request (a status other than the one expected): as it
+/// words it in `Mimi-Error`, or in its body (the client API's error, which mimi's peers
+/// answer with), or the peer's status alone.
+pub(crate) fn refusal(
+    domain: &str,
+    status: u16,
+    headers: &reqwest::header::HeaderMap,
+    body: &[u8],
+    what: &str,
+) -> ApiError {
+    if let Some(e) = relayed_error(headers) {
+        return e;
+    }
+    #[derive(serde::Deserialize)]
+    struct Body {
+        code: String,
+        message: String,
+        #[serde(default)]
+        rule: Option<String>,
+        #[serde(default)]
+        epoch: Option<u64>,
+    }
+    match (
+        StatusCode::from_u16(status),
+        serde_json::from_slice::<Body>(body),
+    ) {
+        (Ok(s), Ok(b)) if s.is_client_error() => ApiError::Relayed {
+            status: s,
+            body: Box::new(RelayedBody {
+                status,
+                code: b.code,
+                message: format!("{domain}: {}", b.message),
+                rule: b.rule,
+                epoch: b.epoch,
+            }),
+        },
+        _ => refused(domain, status, what),
+    }
 }
 
 /// A number in one of `headers`.
@@ -516,7 +556,7 @@ pub async fn relay_group_info(
         )
         .await?;
     if status != 200 {
-        return Err(relayed_error(&headers).unwrap_or_else(|| refused(domain, status, "groupInfo")));
+        return Err(refusal(domain, status, &headers, &body, "groupInfo"));
     }
     let answer: GroupInfoResponse = mimi_protocol::decode_exact(&body)
         .map_err(|e| refused(domain, status, format!("not a GroupInfoResponse: {e}")))?;
@@ -630,7 +670,7 @@ pub async fn relay_handshake(
         )
         .await?;
     if status != 200 {
-        return Err(relayed_error(&headers).unwrap_or_else(|| refused(domain, status, "update")));
+        return Err(refusal(domain, status, &headers, &body, "update"));
     }
     let answer: UpdateRoomResponse = mimi_protocol::decode_exact(&body)
         .map_err(|e| refused(domain, status, format!("not an UpdateRoomResponse: {e}")))?;
@@ -686,9 +726,13 @@ pub async fn relay_messages(
             .post_with(domain, |d| &d.submit_message, id.as_str(), &[], request)
             .await?;
         if status != 200 {
-            return Err(within(
-                relayed_error(&headers).unwrap_or_else(|| refused(domain, status, "submitMessage")),
-            ));
+            return Err(within(refusal(
+                domain,
+                status,
+                &headers,
+                &body,
+                "submitMessage",
+            )));
         }
         let answer: SubmitMessageResponse = mimi_protocol::decode_exact(&body)
             .map_err(|e| refused(domain, status, format!("not a SubmitMessageResponse: {e}")))?;

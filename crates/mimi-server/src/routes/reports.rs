@@ -5,12 +5,12 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use mimi_api::{AbuseReport, MAX_REPORT_NOTE, REPORT_REASONS, ReportView, Reports};
-use mimi_policy::id::{ClientId, UserId};
+use mimi_policy::id::{ClientId, RoomId, UserId};
 use mimi_policy::role::NO_ROLE;
 use mimi_store::NewReport;
 use mimi_store::prelude::*;
 
-use super::{ApiJson, ApiPath, room_id, visible};
+use super::{ApiJson, ApiPath, room_anywhere, visible};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -27,19 +27,21 @@ pub async fn report(
     ApiPath((provider, name)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<AbuseReport>,
 ) -> Result<StatusCode, ApiError> {
-    let id = room_id(&state, &provider, &name)?;
-    {
-        let room = state.room(&id).await?;
-        let policy = room.hub.policy();
-        visible(policy, &id, &caller.user)?;
-        if policy.role_of(&caller.user) == NO_ROLE {
-            return Err(ApiError::forbidden(
-                "not-in-room",
-                format!("{} has no place in {id} to report from", caller.user),
-            ));
-        }
+    let (id, hosted) = room_anywhere(&state, &provider, &name)?;
+    check_report(&body)?;
+    if !hosted {
+        // To the room's hub, which keeps it for its operator.
+        return crate::federation::reports::relay_report(&state, &id, &caller.user, &body)
+            .await
+            .map(|()| StatusCode::ACCEPTED);
     }
-    let alleged_abuser = abuser(&body.alleged_abuser)?;
+    take(&state, &id, &caller.user, body).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Refuses a report whose reason or note is not one the hub keeps.
+pub(crate) fn check_report(body: &AbuseReport) -> Result<(), ApiError> {
+    abuser(&body.alleged_abuser)?;
     if !REPORT_REASONS.contains(&body.reason.as_str()) {
         return Err(ApiError::bad_request(
             "bad-reason",
@@ -52,10 +54,34 @@ pub async fn report(
             format!("`note` holds at most {MAX_REPORT_NOTE} bytes"),
         ));
     }
-    state.limits.report(caller.user.as_str())?;
+    Ok(())
+}
+
+/// Keeps `reporter`'s report about room `id`, hosted here, if the room has a place for the
+/// reporter (within the reporter's rate limit).
+pub(crate) async fn take(
+    state: &AppState,
+    id: &RoomId,
+    reporter: &UserId,
+    body: AbuseReport,
+) -> Result<(), ApiError> {
+    {
+        let room = state.room(id).await?;
+        let policy = room.hub.policy();
+        visible(policy, id, reporter)?;
+        if policy.role_of(reporter) == NO_ROLE {
+            return Err(ApiError::forbidden(
+                "not-in-room",
+                format!("{reporter} has no place in {id} to report from"),
+            ));
+        }
+    }
+    check_report(&body)?;
+    let alleged_abuser = abuser(&body.alleged_abuser)?;
+    state.limits.report(reporter.as_str())?;
     let report = NewReport {
         room: id.clone(),
-        reporter: caller.user.clone(),
+        reporter: reporter.clone(),
         alleged_abuser,
         reason: body.reason,
         note: body.note,
@@ -65,12 +91,12 @@ pub async fn report(
     tracing::warn!(
         report = kept,
         room = %id,
-        reporter = %caller.user,
+        %reporter,
         alleged_abuser = %report.alleged_abuser,
         reason = %report.reason,
         "abuse report"
     );
-    Ok(StatusCode::ACCEPTED)
+    Ok(())
 }
 
 /// The alleged abuser as a client's or a user's URI, in its canonical form.

@@ -9,6 +9,7 @@ mod consent;
 mod devices;
 mod errors;
 mod events;
+mod federation;
 mod flow;
 mod hardening;
 mod knocks;

@@ -32,3 +32,12 @@ CREATE TABLE relayed_positions (
     welcomed_seq BIGINT NOT NULL,
     PRIMARY KEY (client_id, room_id)
 );
+
+-- KeyPackages other providers handed out for their devices (keyMaterial), by reference: a
+-- commit may add another provider's device only with one of these, so that nobody adds a
+-- made-up device in another provider's user's name.
+CREATE TABLE peer_key_packages (
+    kp_ref     BYTEA PRIMARY KEY,
+    client_id  TEXT NOT NULL,
+    fetched_at BIGINT NOT NULL
+);

@@ -20,6 +20,40 @@ impl Federation for SqlStore {
             .collect()
     }
 
+    async fn record_peer_key_packages(
+        &self,
+        refs: &[(ClientId, Vec<u8>)],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for (client, reference) in refs {
+            sqlx::query(
+                "INSERT INTO peer_key_packages (kp_ref, client_id, fetched_at) \
+                 VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            )
+            .bind(reference)
+            .bind(client.to_string())
+            .bind(now())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn peer_key_package_known(
+        &self,
+        client: &ClientId,
+        reference: &[u8],
+    ) -> Result<bool, StoreError> {
+        let row =
+            sqlx::query("SELECT 1 FROM peer_key_packages WHERE kp_ref = $1 AND client_id = $2")
+                .bind(reference)
+                .bind(client.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.is_some())
+    }
+
     async fn relay_entries(
         &self,
         client: &ClientId,

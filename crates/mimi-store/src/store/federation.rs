@@ -15,6 +15,19 @@ pub trait Federation: Send + Sync {
         own: &str,
     ) -> impl Future<Output = Result<Vec<ClientId>, StoreError>> + Send;
 
+    /// Records KeyPackage references another provider handed out for its devices.
+    fn record_peer_key_packages(
+        &self,
+        refs: &[(ClientId, Vec<u8>)],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Whether another provider handed out the KeyPackage `reference` for `client`.
+    fn peer_key_package_known(
+        &self,
+        client: &ClientId,
+        reference: &[u8],
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// Keeps `entries` (of one hub's room) for `client`, one of this provider's devices,
     /// skipping those it has (or had and acknowledged): a hub may push twice.
     fn relay_entries(

@@ -76,6 +76,7 @@ conformance!(
     relayed_entries_are_kept_once_and_never_again_after_their_ack,
     a_relayed_welcome_is_delivered_once,
     a_hub_pushes_to_the_foreign_members_of_its_rooms,
+    a_peers_key_package_is_known_for_its_own_client_only,
 );
 
 /// The provider's connections (readers, the batch writer) must share one database: an

@@ -92,3 +92,19 @@ pub async fn a_hub_pushes_to_the_foreign_members_of_its_rooms(db: &Db) {
             .contains(&alice)
     );
 }
+
+pub async fn a_peers_key_package_is_known_for_its_own_client_only(db: &Db) {
+    let s = &db.store;
+    let bob = ClientId::parse("mimi://b.example/d/bob/laptop").unwrap();
+    let fake = ClientId::parse("mimi://b.example/d/bob/fake").unwrap();
+    assert!(!s.peer_key_package_known(&bob, b"ref-1").await.unwrap());
+    s.record_peer_key_packages(&[(bob.clone(), b"ref-1".to_vec())])
+        .await
+        .unwrap();
+    s.record_peer_key_packages(&[(bob.clone(), b"ref-1".to_vec())])
+        .await
+        .unwrap();
+    assert!(s.peer_key_package_known(&bob, b"ref-1").await.unwrap());
+    assert!(!s.peer_key_package_known(&fake, b"ref-1").await.unwrap());
+    assert!(!s.peer_key_package_known(&bob, b"ref-2").await.unwrap());
+}

@@ -210,6 +210,15 @@ impl ApiError {
         }
     }
 
+    /// The code counted in metrics: a peer's refusal counts as `relayed` (its code is the
+    /// peer's word, and would make a label of anything).
+    pub fn metric_code(&self) -> &str {
+        match self {
+            Self::Relayed { .. } => "relayed",
+            _ => self.code(),
+        }
+    }
+
     /// Whether the request may succeed as it is if sent again later (a busy room, the
     /// database away): the caller's input is not at fault.
     pub fn is_passing(&self) -> bool {

@@ -189,7 +189,8 @@ impl Drop for Federation {
 fn a_user_of_another_provider_joins_an_open_room_and_both_sides_talk() {
     let f = Federation::start("fed-open", &["a.example", "b.example"]);
     let alice = f.person(0, "alice");
-    let bob = f.person(1, "bob");
+    // Names may be any letters: they cross providers percent-encoded.
+    let bob = f.person(1, "björn");
     f.ok(&alice, &["room", "create", "lobby", "--preset", "open"]);
 
     // bob's provider relays his external join to the room's hub.
@@ -360,6 +361,17 @@ fn a_peer_request_is_taken_only_from_the_provider_its_certificate_names() {
     }
     let asked = f.ok(&bob, &["sync"]);
     assert_eq!(asked.matches("asks to add you").count(), 1, "{asked}");
+
+    // A user cannot make its provider call an address, nor learn what answers there.
+    let alice = f.person(0, "alice");
+    let probe = f.mimi(&alice, &["consent", "request", "x@127.0.0.1", "--json"]);
+    assert!(!probe.ok);
+    let refusal: serde_json::Value = serde_json::from_str(probe.stdout.trim()).unwrap();
+    assert_eq!(refusal["code"], "peer-unreachable", "{refusal}");
+    assert_eq!(
+        refusal["message"], "127.0.0.1 cannot be reached now",
+        "{refusal}"
+    );
     assert!(asked.contains("mimi://a.example/u/alice"), "{asked}");
 }
 

@@ -54,11 +54,20 @@ pub enum PeerError {
 }
 
 impl From<PeerError> for ApiError {
+    /// For the user whose request was relayed: which provider failed, not how (the reason
+    /// goes to this provider's log; a user must not probe what lies behind a name).
     fn from(e: PeerError) -> Self {
+        tracing::info!(error = %e, "a peer failed a relayed request");
+        let message = match &e {
+            PeerError::Unreachable { domain, .. } => format!("{domain} cannot be reached now"),
+            PeerError::Refused { domain, status, .. } => {
+                format!("{domain} did not take the request ({status})")
+            }
+        };
         ApiError::Request {
             status: axum::http::StatusCode::BAD_GATEWAY,
             code: "peer-unreachable",
-            message: e.to_string(),
+            message,
         }
     }
 }
@@ -137,11 +146,24 @@ impl Peers {
         })
     }
 
-    fn base(&self, domain: &str) -> String {
-        self.bases
-            .get(domain)
-            .cloned()
-            .unwrap_or_else(|| format!("https://{domain}"))
+    /// Where `domain` is reached: as `--peer` says, or `https://DOMAIN` for a DNS name (an
+    /// address, a port or a single label is no provider's domain, unless configured).
+    fn base(&self, domain: &str) -> Result<String, PeerError> {
+        if let Some(base) = self.bases.get(domain) {
+            return Ok(base.clone());
+        }
+        let dns_name = domain.contains('.')
+            && domain.parse::<std::net::IpAddr>().is_err()
+            && domain
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+        if !dns_name {
+            return Err(PeerError::Unreachable {
+                domain: domain.to_owned(),
+                reason: "not a provider's DNS name, and no --peer names it".into(),
+            });
+        }
+        Ok(format!("https://{domain}"))
     }
 
     fn unreachable(domain: &str, e: &dyn std::error::Error) -> PeerError {
@@ -156,7 +178,7 @@ impl Peers {
         if let Some(d) = self.directories.lock().await.get(domain) {
             return Ok(d.clone());
         }
-        let url = format!("{}{DIRECTORY_PATH}", self.base(domain));
+        let url = format!("{}{DIRECTORY_PATH}", self.base(domain)?);
         let (status, _, body) = self.send(domain, self.http.get(&url)).await?;
         if status != 200 {
             return Err(PeerError::Refused {
@@ -228,7 +250,7 @@ impl Peers {
         body: Vec<u8>,
     ) -> Result<(u16, reqwest::header::HeaderMap, Vec<u8>), PeerError> {
         let directory = self.directory(domain).await?;
-        let origin = format!("{}/", self.base(domain));
+        let origin = format!("{}/", self.base(domain)?);
         let url = expand(pick(&directory), value)
             .filter(|url| url.starts_with(&origin))
             .ok_or_else(|| PeerError::Unreachable {

@@ -16,7 +16,7 @@ use mimi_protocol::update::RatchetTreeOption;
 use mimi_store::prelude::*;
 use mimi_store::{InboxKind, LogEntry};
 
-use super::rooms::{MIMI_CLIENT, MIMI_SENDERS, MIMI_SEQ, fanout_of, now_ms};
+use super::rooms::{MIMI_CLIENT, MIMI_SENDERS, MIMI_SEQ, fanout_of, header_value, now_ms};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -26,11 +26,50 @@ const BATCH: u32 = 100;
 /// How long a peer that failed is left alone, at most.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
+/// Most bytes of MLS messages in one notify: well under a peer's request limit.
+const BATCH_BYTES: usize = 1 << 20;
+
+/// When each failing peer (by domain) or device (by URI) is tried again, and how long it
+/// waited last.
+type Backoff = HashMap<String, (Instant, Duration)>;
+
+/// Why a push did not go through.
+enum Failure {
+    /// The peer could not be reached: leave the whole peer alone for a while.
+    Unreachable(String),
+    /// The peer refused this device's fanout: leave the device alone for a while, not the
+    /// peer's other devices.
+    Refused(String),
+    /// This provider's own problem (its database).
+    Here(ApiError),
+}
+
+impl From<ApiError> for Failure {
+    fn from(e: ApiError) -> Self {
+        Self::Here(e)
+    }
+}
+
+impl From<mimi_store::StoreError> for Failure {
+    fn from(e: mimi_store::StoreError) -> Self {
+        Self::Here(e.into())
+    }
+}
+
+impl From<super::PeerError> for Failure {
+    fn from(e: super::PeerError) -> Self {
+        match e {
+            super::PeerError::Unreachable { .. } => Self::Unreachable(e.to_string()),
+            super::PeerError::Refused { .. } => Self::Refused(e.to_string()),
+        }
+    }
+}
+
 /// Pushes until the provider stops: at once when this process stores something, at least
-/// every second (another process may have), and a failing peer less and less often.
+/// every second (another process may have), and what failed less and less often.
 pub async fn run(state: AppState) {
     let mut wake = state.notifier.subscribe();
-    let mut backoff: HashMap<String, (Instant, Duration)> = HashMap::new();
+    let mut backoff = Backoff::new();
     loop {
         match push_once(&state, &mut backoff).await {
             // More may be waiting (a full batch): go on at once.
@@ -45,44 +84,92 @@ pub async fn run(state: AppState) {
     }
 }
 
-/// One round over the devices of other providers; true if some had more than a batch.
-async fn push_once(
-    state: &AppState,
-    backoff: &mut HashMap<String, (Instant, Duration)>,
-) -> Result<bool, ApiError> {
+fn waiting(backoff: &Backoff, key: &str) -> bool {
+    backoff
+        .get(key)
+        .is_some_and(|(until, _)| Instant::now() < *until)
+}
+
+fn back_off(backoff: &mut Backoff, key: String) -> Duration {
+    let wait = backoff
+        .get(&key)
+        .map_or(Duration::from_millis(200), |(_, w)| {
+            (*w * 2).min(MAX_BACKOFF)
+        });
+    backoff.insert(key, (Instant::now() + wait, wait));
+    wait
+}
+
+/// One round over the devices of other providers, the peers side by side (a slow peer
+/// holds up only its own devices); true if some device had more than a batch.
+async fn push_once(state: &AppState, backoff: &mut Backoff) -> Result<bool, ApiError> {
     let Some(peers) = state.peers.clone() else {
         return Ok(false);
     };
-    let mut more = false;
+    let mut by_peer: std::collections::BTreeMap<String, Vec<ClientId>> = Default::default();
     for client in state
         .store
         .foreign_recipients(state.domain.domain())
         .await?
     {
         let domain = client.user().domain().to_owned();
-        if backoff
-            .get(&domain)
-            .is_some_and(|(until, _)| Instant::now() < *until)
-        {
-            continue;
+        if !waiting(backoff, &domain) && !waiting(backoff, &client.to_string()) {
+            by_peer.entry(domain).or_default().push(client);
         }
-        match push_client(state, &peers, &client).await {
-            Ok(full) => {
-                backoff.remove(&domain);
-                more |= full;
+    }
+    let rounds = by_peer.into_iter().map(|(domain, clients)| {
+        let peers = peers.clone();
+        async move {
+            let mut more = false;
+            let mut failures = Vec::new();
+            for client in clients {
+                match push_client(state, &peers, &client).await {
+                    Ok(full) => more |= full,
+                    Err(Failure::Unreachable(why)) => {
+                        failures.push((domain.clone(), why));
+                        break;
+                    }
+                    Err(Failure::Refused(why)) => failures.push((client.to_string(), why)),
+                    Err(Failure::Here(e)) => {
+                        tracing::warn!(peer = %domain, error = %e, "pushing to a peer");
+                    }
+                }
             }
-            Err(e) => {
-                let wait = backoff
-                    .get(&domain)
-                    .map_or(Duration::from_millis(200), |(_, w)| {
-                        (*w * 2).min(MAX_BACKOFF)
-                    });
-                tracing::info!(peer = %domain, error = %e, retry_in = ?wait, "a peer did not take its fanout");
-                backoff.insert(domain, (Instant::now() + wait, wait));
+            (more, failures)
+        }
+    });
+    let mut more = false;
+    for (full, failures) in futures_util::future::join_all(rounds).await {
+        more |= full;
+        for (key, why) in failures {
+            let wait = back_off(backoff, key.clone());
+            tracing::info!(%key, error = %why, retry_in = ?wait, "a peer did not take its fanout");
+        }
+    }
+    // What went through is tried again at once next time.
+    backoff.retain(|_, (until, _)| Instant::now() < *until + MAX_BACKOFF);
+    Ok(more)
+}
+
+/// Splits a room's entries into notifies of at most [`BATCH_BYTES`] (one entry each at
+/// least).
+fn chunks(run: Vec<LogEntry>) -> Vec<Vec<LogEntry>> {
+    let mut out: Vec<Vec<LogEntry>> = Vec::new();
+    let mut size = 0;
+    for e in run {
+        let len = e.body.len() + e.sender.len() + 16;
+        match out.last_mut() {
+            Some(chunk) if size + len <= BATCH_BYTES => {
+                size += len;
+                chunk.push(e);
+            }
+            _ => {
+                size = len;
+                out.push(vec![e]);
             }
         }
     }
-    Ok(more)
+    out
 }
 
 /// Pushes `client`'s Welcomes and pending entries to its provider; true if it had more
@@ -91,10 +178,10 @@ async fn push_client(
     state: &AppState,
     peers: &super::Peers,
     client: &ClientId,
-) -> Result<bool, ApiError> {
+) -> Result<bool, Failure> {
     let domain = client.user().domain();
-    // Welcomes first, as a local device gets them; one still waiting for its ratchet tree
-    // holds back what follows it, and its room's entries.
+    // Welcomes first, as a local device gets them. One still waiting for its ratchet tree
+    // holds back the Welcomes after it, and their rooms' entries with its own.
     let mut held = std::collections::BTreeSet::new();
     for item in state.store.inbox(client, 0).await? {
         if item.kind != InboxKind::Welcome {
@@ -103,9 +190,12 @@ async fn push_client(
         let Some(room) = item.room.clone() else {
             continue;
         };
-        let Some(tree) = item.ratchet_tree.clone() else {
-            held.insert(room);
-            break;
+        let tree = match item.ratchet_tree.clone() {
+            Some(tree) if held.is_empty() => tree,
+            _ => {
+                held.insert(room);
+                continue;
+            }
         };
         let fanout = FanoutMessage {
             timestamp: now_ms(),
@@ -122,7 +212,7 @@ async fn push_client(
                 |d| &d.notify,
                 room.as_str(),
                 &[
-                    (MIMI_CLIENT, client.to_string()),
+                    (MIMI_CLIENT, header_value(&client.to_string())),
                     (MIMI_SEQ, item.id.to_string()),
                 ],
                 body,
@@ -145,7 +235,7 @@ async fn push_client(
             _ => by_room.push(vec![e]),
         }
     }
-    for run in by_room {
+    for run in by_room.into_iter().flat_map(chunks) {
         let room = run[0].room.clone();
         let (first, last) = (run[0].seq, run[run.len() - 1].seq);
         let (body, senders) = fanout_of(&run)?;
@@ -155,7 +245,7 @@ async fn push_client(
                 |d| &d.notify,
                 room.as_str(),
                 &[
-                    (MIMI_CLIENT, client.to_string()),
+                    (MIMI_CLIENT, header_value(&client.to_string())),
                     (MIMI_SEQ, first.to_string()),
                     (MIMI_SENDERS, senders),
                 ],
@@ -174,11 +264,6 @@ fn encoding(e: tls_codec::Error) -> ApiError {
     ApiError::Unavailable(format!("encoding a fanout: {e}"))
 }
 
-fn refused(domain: &str, status: u16) -> ApiError {
-    super::PeerError::Refused {
-        domain: domain.to_owned(),
-        status,
-        body: "a fanout".into(),
-    }
-    .into()
+fn refused(domain: &str, status: u16) -> Failure {
+    Failure::Refused(format!("{domain} answered {status} to a fanout"))
 }

@@ -55,6 +55,38 @@ pub const MIMI_SENDERS: &str = "mimi-senders";
 /// A refusal as the client API words it: base64 of its JSON.
 pub const MIMI_ERROR: &str = "mimi-error";
 
+/// `text` as a header value: every byte outside visible ASCII, and `%`, percent-encoded
+/// (user and device names may be any letters).
+pub(crate) fn header_value(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_graphic() && b != b'%' {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The text a [`header_value`] holds; `None` if it is not one.
+pub(crate) fn header_text(value: &str) -> Option<String> {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
 /// Milliseconds since the UNIX epoch.
 pub(crate) fn now_ms() -> u64 {
     std::time::SystemTime::now()
@@ -77,8 +109,9 @@ fn peer_client(peer: &Peer, headers: &HeaderMap) -> Result<ClientId, ApiError> {
     let value = headers
         .get(MIMI_CLIENT)
         .and_then(|v| v.to_str().ok())
+        .and_then(header_text)
         .ok_or_else(|| ApiError::bad_request("bad-message", "name the device in Mimi-Client"))?;
-    peer_device(peer, value)
+    peer_device(peer, &value)
 }
 
 /// `uri` as a device of `peer`.
@@ -150,16 +183,21 @@ pub(crate) fn refusal(
         StatusCode::from_u16(status),
         serde_json::from_slice::<Body>(body),
     ) {
-        (Ok(s), Ok(b)) if s.is_client_error() => ApiError::Relayed {
-            status: s,
-            body: Box::new(RelayedBody {
-                status,
-                code: b.code,
-                message: format!("{domain}: {}", b.message),
-                rule: b.rule,
-                epoch: b.epoch,
-            }),
-        },
+        (Ok(s), Ok(b))
+            if (s.is_client_error() && s != StatusCode::UNAUTHORIZED)
+                || s == StatusCode::SERVICE_UNAVAILABLE =>
+        {
+            ApiError::Relayed {
+                status: s,
+                body: Box::new(RelayedBody {
+                    status,
+                    code: b.code,
+                    message: format!("{domain}: {}", b.message),
+                    rule: b.rule,
+                    epoch: b.epoch,
+                }),
+            }
+        }
         _ => refused(domain, status, what),
     }
 }
@@ -445,7 +483,8 @@ pub async fn notify(
     let client = headers
         .get(MIMI_CLIENT)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| ClientId::parse(v).ok())
+        .and_then(header_text)
+        .and_then(|v| ClientId::parse(&v).ok())
         .filter(|c| c.user().domain() == state.domain.domain())
         .ok_or_else(|| {
             ApiError::bad_request(
@@ -453,21 +492,44 @@ pub async fn notify(
                 "name one of this provider's devices in Mimi-Client",
             )
         })?;
+    // A device this provider does not have (deleted since) takes nothing; the hub hears
+    // 201 and moves on.
+    if !state
+        .store
+        .devices(client.user())
+        .await?
+        .iter()
+        .any(|d| d == &client)
+    {
+        tracing::info!(%client, room = %id, "a fanout to a device this provider does not have");
+        return Ok(StatusCode::CREATED);
+    }
     let first = headers
         .get(MIMI_SEQ)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok())
         .filter(|s| *s > 0)
         .ok_or_else(|| ApiError::bad_request("bad-message", "give the first entry's Mimi-Seq"))?;
-    let senders: Vec<&str> = headers
+    let senders: Vec<String> = headers
         .get(MIMI_SENDERS)
         .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(' ').filter(|s| !s.is_empty()).collect())
+        .map(|v| {
+            v.split(' ')
+                .filter(|s| !s.is_empty())
+                .filter_map(header_text)
+                .collect()
+        })
         .unwrap_or_default();
     let fanout = decode_fanout(&body)
         .map_err(|e| ApiError::bad_request("bad-message", format!("not fanout messages: {e}")))?;
     let mut entries = Vec::new();
     let mut welcomed = false;
+    if fanout.len() > 1_000 || first > i64::MAX as u64 - 1_000 {
+        return Err(ApiError::bad_request(
+            "bad-message",
+            "too many entries, or past the log",
+        ));
+    }
     for (i, message) in fanout.into_iter().enumerate() {
         let seq = first + i as u64;
         let kind = match &message.body {
@@ -491,7 +553,7 @@ pub async fn notify(
             FanoutBody::Proposal { .. } => EntryKind::Proposal,
             FanoutBody::Commit { .. } => EntryKind::Commit,
         };
-        let sender = senders.get(i).copied().ok_or_else(|| {
+        let sender = senders.get(i).ok_or_else(|| {
             ApiError::bad_request("bad-message", "name each entry's sender in Mimi-Senders")
         })?;
         let message = message.body.message();
@@ -500,7 +562,7 @@ pub async fn notify(
             seq,
             kind,
             epoch: message.epoch().unwrap_or_default(),
-            sender: sender.to_owned(),
+            sender: sender.clone(),
             body: message.as_bytes().to_vec(),
         });
     }
@@ -665,7 +727,7 @@ pub async fn relay_handshake(
             domain,
             |d| &d.update,
             id.as_str(),
-            &[(MIMI_CLIENT, client.to_string())],
+            &[(MIMI_CLIENT, header_value(&client.to_string()))],
             bytes,
         )
         .await?;
@@ -705,12 +767,11 @@ pub async fn relay_messages(
     let many = messages.len() > 1;
     let mut seqs = Vec::with_capacity(messages.len());
     for (i, message) in messages.into_iter().enumerate() {
-        let within = |e: ApiError| {
-            if many {
-                e.within(&format!("messages[{i}]"))
-            } else {
-                e
-            }
+        let within = |e: ApiError| match (many, i) {
+            (false, _) => e,
+            (true, 0) => e.within("messages[0]"),
+            // Relayed one by one: those before it were taken.
+            (true, _) => e.within(&format!("messages[{i}] (messages[0..{i}] were stored)")),
         };
         let request = SubmitMessageRequest {
             app_message: Mls::new(message).map_err(|e| {
@@ -786,7 +847,7 @@ pub(crate) fn fanout_of(entries: &[LogEntry]) -> Result<(Vec<u8>, String), ApiEr
         if !senders.is_empty() {
             senders.push(' ');
         }
-        senders.push_str(&e.sender);
+        senders.push_str(&header_value(&e.sender));
     }
     Ok((encode_fanout(&messages).map_err(encoding)?, senders))
 }

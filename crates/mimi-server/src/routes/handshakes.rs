@@ -31,7 +31,7 @@ async fn take(
     let result = submit(state, &id, client, &submitted).await;
     state.metrics.handshake(match &result {
         Ok(_) => "accepted",
-        Err(e) => e.code(),
+        Err(e) => e.metric_code(),
     });
     let Stored { epoch, seq } = result?;
     Ok(Json(Handshake { epoch, seq }))

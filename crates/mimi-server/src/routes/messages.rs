@@ -44,7 +44,7 @@ pub async fn message(
     for _ in 0..count {
         state.metrics.message(match &result {
             Ok(_) => "accepted",
-            Err(e) => e.code(),
+            Err(e) => e.metric_code(),
         });
     }
     let seqs = result?;

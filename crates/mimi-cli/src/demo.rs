@@ -497,7 +497,6 @@ fn printed_link(output: &str) -> Result<String, Failed> {
 
 /// The tour itself.
 fn tour(t: &mut Tour) -> Result<(), Failed> {
-    let a_url = t.urls.get("a.example").cloned().unwrap_or_default();
     for (who, domain) in [
         ("alice", "a.example"),
         ("carol", "a.example"),
@@ -844,33 +843,46 @@ fn tour(t: &mut Tour) -> Result<(), Failed> {
         || std::fs::read_to_string(&log).is_ok_and(|l| l.contains("minutes: all agreed")),
     )?;
 
-    // A new device joins its user's rooms by itself.
-    t.homes.insert("carol-phone".into(), "a.example");
+    // A new device joins its user's rooms by itself, on the other provider too.
+    t.homes.insert("bob-phone".into(), "b.example");
+    let b_url = t.urls.get("b.example").cloned().unwrap_or_default();
     t.step(
         "logs in on a second device",
-        "carol-phone",
-        &["account", "login", "--server", &a_url, "--user", "carol"],
+        "bob-phone",
+        &["account", "login", "--server", &b_url, "--user", "bob"],
         Expect::Ok(""),
     )?;
     t.step(
-        "registers it as her phone",
-        "carol-phone",
+        "registers it as his phone",
+        "bob-phone",
         &["device", "add", "phone"],
         Expect::Ok(""),
     )?;
     t.step(
-        "joins all of carol's rooms on its first sync",
-        "carol-phone",
+        "joins bob's rooms on a.example on its first sync",
+        "bob-phone",
         &["sync"],
-        Expect::Ok("joined"),
+        Expect::Ok("joined mimi://a.example/r/team"),
     )?;
 
     // Leave and destroy.
     t.step(
-        "takes her phone's joins",
-        "carol",
-        &["sync"],
+        "takes his phone's join",
+        "bob",
+        &[],
+        Expect::Receives("team changed"),
+    )?;
+    t.step(
+        "leaves #team, on a.example",
+        "bob",
+        &["room", "leave", "mimi://a.example/r/team"],
         Expect::Ok(""),
+    )?;
+    t.step(
+        "commits bob's departure",
+        "alice",
+        &["sync"],
+        Expect::Ok("team"),
     )?;
     t.step(
         "leaves #plans",

@@ -33,6 +33,10 @@ pub struct Directory {
     /// `.../proxyDownload/{downloadUrl}` (not served by mimi yet).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proxy_download: Option<String>,
+    /// mimi's own, beyond the draft: `.../x-removeDevice/{roomId}`, where a follower asks
+    /// the hub to remove one of its devices, deleted there, from a room (decision 0015).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x_remove_device: Option<String>,
 }
 
 /// The path prefix of mimi's own provider-to-provider endpoints.
@@ -54,6 +58,7 @@ impl Directory {
             identifier_query: url("identifierQuery/{domain}"),
             report_abuse: url("reportAbuse/{roomId}"),
             proxy_download: None,
+            x_remove_device: Some(url("x-removeDevice/{roomId}")),
         }
     }
 }

@@ -207,7 +207,7 @@ fn a_user_of_another_provider_joins_an_open_room_and_both_sides_talk() {
 }
 
 #[test]
-fn a_user_adds_another_providers_user_who_consented_and_it_joins_by_welcome() {
+fn another_providers_user_is_added_by_consent_and_its_new_and_deleted_devices_follow() {
     let f = Federation::start("fed-add", &["a.example", "b.example"]);
     let alice = f.person(0, "alice");
     let carol = f.person(1, "carol");
@@ -229,6 +229,42 @@ fn a_user_adds_another_providers_user_who_consented_and_it_joins_by_welcome() {
         &["send", "mimi://a.example/r/team", "glad to be here"],
     );
     f.sync_until(&alice, "glad to be here");
+
+    // carol's new device joins her rooms, on a.example too, by itself.
+    let phone = f.dir.join("carol-phone");
+    f.ok(
+        &phone,
+        &[
+            "account",
+            "login",
+            "--server",
+            &f.providers[1].url,
+            "--user",
+            "carol",
+        ],
+    );
+    f.ok(&phone, &["device", "add", "phone"]);
+    let joined = f.ok(&phone, &["sync"]);
+    assert!(joined.contains("mimi://a.example/r/team"), "{joined}");
+    f.sync_until(&alice, "(epoch 2)");
+    // Her first device deleted on b.example: b.example asks, a.example's hub proposes its
+    // removal, and alice's device commits it.
+    f.ok(&phone, &["device", "remove", "cli"]);
+    let carol_clients = || {
+        let shown: serde_json::Value =
+            serde_json::from_str(&f.ok(&alice, &["room", "show", "team", "--json"])).unwrap();
+        shown["clients"]["mimi://b.example/u/carol"].clone()
+    };
+    let mut left = serde_json::Value::Null;
+    for _ in 0..50 {
+        f.ok(&alice, &["sync"]);
+        left = carol_clients();
+        if left == serde_json::json!(["phone"]) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(left, serde_json::json!(["phone"]));
 }
 
 /// An HTTPS client trusting `ca`, presenting the certificate in `identity` (a directory

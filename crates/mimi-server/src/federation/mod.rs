@@ -60,6 +60,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route(&format!("{PREFIX}/notify/{{room}}"), post(rooms::notify))
         .route(
+            &format!("{PREFIX}/x-removeDevice/{{room}}"),
+            post(rooms::remove_device),
+        )
+        .route(
             &format!("{PREFIX}/reportAbuse/{{room}}"),
             post(reports::report_abuse),
         )

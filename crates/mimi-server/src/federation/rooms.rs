@@ -547,6 +547,7 @@ pub async fn notify(
                     .store
                     .relay_welcome(&client, &id, seq, message.as_bytes(), tree.as_bytes())
                     .await?;
+                state.store.record_foreign_room(&client, &id).await?;
                 continue;
             }
             FanoutBody::Application { .. } => EntryKind::Message,
@@ -573,6 +574,71 @@ pub async fn notify(
         let _ = state.notifier.send(());
     }
     Ok(StatusCode::CREATED)
+}
+
+/// `POST /mimi/v1/x-removeDevice/{roomId}` (mimi's own): a peer's device (`Mimi-Client`),
+/// deleted there, is to leave a room hosted here. The hub proposes its removal as it does
+/// for its own deleted devices (the sweeper), and a member commits it: the seed's "system
+/// user of the removed user's provider" asks, the hub's acts.
+pub async fn remove_device(
+    State(state): State<AppState>,
+    peer: Peer,
+    Path(room): Path<String>,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    let id = hosted(&state, &room)?;
+    let client = peer_client(&peer, &headers)?;
+    let present = state
+        .room(&id)
+        .await?
+        .hub
+        .policy()
+        .has_client(client.user(), client.name());
+    if present && state.store.add_pending_removal(&id, &client).await? {
+        tracing::info!(room = %id, %client, "removal of a peer's deleted device");
+        let state = state.clone();
+        tokio::spawn(async move {
+            if let Err(e) = crate::sweeper::sweep(&state, 100).await {
+                tracing::warn!("removals left pending: {e}");
+            }
+        });
+    }
+    Ok(StatusCode::CREATED)
+}
+
+/// Asks the hubs of the rooms of other providers `client` (deleted here) joined to remove
+/// it. Best effort: a hub that cannot be reached now is logged, not asked again.
+pub async fn ask_removals(state: &AppState, client: &ClientId) {
+    let Some(peers) = state.peers.as_deref() else {
+        return;
+    };
+    let rooms = match state.store.take_foreign_rooms(client).await {
+        Ok(rooms) => rooms,
+        Err(e) => {
+            tracing::warn!(%client, error = %e, "the deleted device's rooms elsewhere");
+            return;
+        }
+    };
+    for room in rooms {
+        let asked = peers
+            .post_with(
+                room.domain(),
+                |d| d.x_remove_device.as_deref().unwrap_or_default(),
+                room.as_str(),
+                &[(MIMI_CLIENT, header_value(&client.to_string()))],
+                Vec::new(),
+            )
+            .await;
+        match asked {
+            Ok((201, _, _)) => {}
+            Ok((status, _, _)) => {
+                tracing::warn!(%room, %client, status, "a hub did not take a deleted device's removal");
+            }
+            Err(e) => {
+                tracing::warn!(%room, %client, error = %e, "asking a hub to remove a deleted device")
+            }
+        }
+    }
 }
 
 /// What `client` needs to join room `id` of another provider, from the room's hub: the
@@ -737,10 +803,17 @@ pub async fn relay_handshake(
     let answer: UpdateRoomResponse = mimi_protocol::decode_exact(&body)
         .map_err(|e| refused(domain, status, format!("not an UpdateRoomResponse: {e}")))?;
     match answer.outcome {
-        UpdateOutcome::Success { .. } => Ok(Stored {
-            epoch: number(&headers, MIMI_EPOCH).unwrap_or_default(),
-            seq: number(&headers, MIMI_SEQ).unwrap_or_default(),
-        }),
+        UpdateOutcome::Success { .. } => {
+            if submitted.group_info.is_some() {
+                // In the room now (or still): a new device of the user joins it too, and
+                // a deletion of this one is told to the hub.
+                state.store.record_foreign_room(client, id).await?;
+            }
+            Ok(Stored {
+                epoch: number(&headers, MIMI_EPOCH).unwrap_or_default(),
+                seq: number(&headers, MIMI_SEQ).unwrap_or_default(),
+            })
+        }
         UpdateOutcome::WrongEpoch { current_epoch } => Err(relayed_error(&headers).unwrap_or(
             ApiError::Mls(MlsError::WrongEpoch {
                 current: current_epoch,

@@ -180,6 +180,20 @@ pub async fn rooms(
             .collect();
         rooms.retain(|r| !mine.contains(r));
     }
+    // Rooms of other providers the user's devices joined, those this device is not in.
+    if state.peers.is_some() {
+        let foreign = state.store.foreign_rooms_of_user(&caller.user).await?;
+        let here: Vec<_> = foreign
+            .iter()
+            .filter(|(c, _)| Some(c) == caller.client.as_ref())
+            .map(|(_, r)| r.clone())
+            .collect();
+        for (_, room) in foreign {
+            if !here.contains(&room) && !rooms.contains(&room) {
+                rooms.push(room);
+            }
+        }
+    }
     Ok(Json(AccountRooms {
         rooms: rooms.iter().map(ToString::to_string).collect(),
     }))
@@ -203,6 +217,8 @@ pub async fn remove_device(
     };
     state.tokens.forget_client(&client);
     tracing::info!(%client, rooms = rooms.len(), "device deleted");
+    // Its rooms on other providers: their hubs remove it.
+    crate::federation::rooms::ask_removals(&state, &client).await;
     if !rooms.is_empty() {
         // Done now if it can be; what fails stays pending for the provider's sweeper.
         if let Err(e) = crate::sweeper::sweep(&state, 100).await {

@@ -41,3 +41,12 @@ CREATE TABLE peer_key_packages (
     client_id  TEXT NOT NULL,
     fetched_at BIGINT NOT NULL
 );
+
+-- Rooms of other providers this provider's devices joined (by a relayed commit or a
+-- Welcome): a new device of the user joins them too, and a deleted device's removal is
+-- asked of their hubs.
+CREATE TABLE foreign_rooms (
+    client_id TEXT NOT NULL,
+    room_id   TEXT NOT NULL,
+    PRIMARY KEY (client_id, room_id)
+);

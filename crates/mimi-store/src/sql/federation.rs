@@ -54,6 +54,74 @@ impl Federation for SqlStore {
         Ok(row.is_some())
     }
 
+    async fn record_foreign_room(
+        &self,
+        client: &ClientId,
+        room: &RoomId,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO foreign_rooms (client_id, room_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(client.to_string())
+        .bind(room.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn foreign_rooms_of_user(
+        &self,
+        user: &UserId,
+    ) -> Result<Vec<(ClientId, RoomId)>, StoreError> {
+        let rows =
+            sqlx::query("SELECT client_id, room_id FROM foreign_rooms ORDER BY room_id, client_id")
+                .fetch_all(&self.pool)
+                .await?;
+        let mut out = Vec::new();
+        for r in &rows {
+            let client = ClientId::parse(&r.try_get::<String, _>(0)?).map_err(bad("client id"))?;
+            if client.user() != user {
+                continue;
+            }
+            let room = RoomId::parse(&r.try_get::<String, _>(1)?).map_err(bad("room id"))?;
+            out.push((client, room));
+        }
+        Ok(out)
+    }
+
+    async fn take_foreign_rooms(&self, client: &ClientId) -> Result<Vec<RoomId>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let rows =
+            sqlx::query("SELECT room_id FROM foreign_rooms WHERE client_id = $1 ORDER BY room_id")
+                .bind(client.to_string())
+                .fetch_all(&mut *tx)
+                .await?;
+        sqlx::query("DELETE FROM foreign_rooms WHERE client_id = $1")
+            .bind(client.to_string())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        rows.iter()
+            .map(|r| RoomId::parse(&r.try_get::<String, _>(0)?).map_err(bad("room id")))
+            .collect()
+    }
+
+    async fn add_pending_removal(
+        &self,
+        room: &RoomId,
+        client: &ClientId,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO pending_removals (room_id, client_id, proposed_epoch) \
+             VALUES ($1, $2, NULL) ON CONFLICT DO NOTHING",
+        )
+        .bind(room.as_str())
+        .bind(client.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     async fn relay_entries(
         &self,
         client: &ClientId,

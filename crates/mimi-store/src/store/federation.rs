@@ -28,6 +28,34 @@ pub trait Federation: Send + Sync {
         reference: &[u8],
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
+    /// Records that `client`, one of this provider's devices, joined `room` of another
+    /// provider.
+    fn record_foreign_room(
+        &self,
+        client: &ClientId,
+        room: &RoomId,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The rooms of other providers `user`'s devices joined, each with the device.
+    fn foreign_rooms_of_user(
+        &self,
+        user: &UserId,
+    ) -> impl Future<Output = Result<Vec<(ClientId, RoomId)>, StoreError>> + Send;
+
+    /// The rooms of other providers `client` joined, forgotten now (the device is deleted).
+    fn take_foreign_rooms(
+        &self,
+        client: &ClientId,
+    ) -> impl Future<Output = Result<Vec<RoomId>, StoreError>> + Send;
+
+    /// Makes the removal of `client` (another provider's device, deleted there) from
+    /// `room`, hosted here, pending for the sweeper; true if it was not pending already.
+    fn add_pending_removal(
+        &self,
+        room: &RoomId,
+        client: &ClientId,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// Keeps `entries` (of one hub's room) for `client`, one of this provider's devices,
     /// skipping those it has (or had and acknowledged): a hub may push twice.
     fn relay_entries(

@@ -77,6 +77,7 @@ conformance!(
     a_relayed_welcome_is_delivered_once,
     a_hub_pushes_to_the_foreign_members_of_its_rooms,
     a_peers_key_package_is_known_for_its_own_client_only,
+    a_devices_rooms_of_other_providers_are_known_until_it_is_deleted,
 );
 
 /// The provider's connections (readers, the batch writer) must share one database: an

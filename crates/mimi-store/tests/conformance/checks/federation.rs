@@ -108,3 +108,32 @@ pub async fn a_peers_key_package_is_known_for_its_own_client_only(db: &Db) {
     assert!(!s.peer_key_package_known(&fake, b"ref-1").await.unwrap());
     assert!(!s.peer_key_package_known(&bob, b"ref-2").await.unwrap());
 }
+
+pub async fn a_devices_rooms_of_other_providers_are_known_until_it_is_deleted(db: &Db) {
+    let s = &db.store;
+    let laptop = client("bob", "laptop");
+    let phone = client("bob", "phone");
+    s.record_foreign_room(&laptop, &hub_room()).await.unwrap();
+    s.record_foreign_room(&laptop, &hub_room()).await.unwrap();
+    s.record_foreign_room(&client("carol", "x"), &hub_room())
+        .await
+        .unwrap();
+    assert_eq!(
+        s.foreign_rooms_of_user(&user("bob")).await.unwrap(),
+        [(laptop.clone(), hub_room())]
+    );
+    assert!(s.take_foreign_rooms(&phone).await.unwrap().is_empty());
+    assert_eq!(s.take_foreign_rooms(&laptop).await.unwrap(), [hub_room()]);
+    assert!(
+        s.foreign_rooms_of_user(&user("bob"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // A removal asked by another provider is pending once.
+    let team = room_id("team");
+    let guest = ClientId::parse("mimi://b.example/d/bob/laptop").unwrap();
+    assert!(s.add_pending_removal(&team, &guest).await.unwrap());
+    assert!(!s.add_pending_removal(&team, &guest).await.unwrap());
+    assert_eq!(s.pending_removals(10).await.unwrap().len(), 1);
+}

@@ -502,6 +502,7 @@ fn tour(t: &mut Tour) -> Result<(), Failed> {
         ("carol", "a.example"),
         ("bob", "b.example"),
         ("dave", "b.example"),
+        ("erin", "b.example"),
     ] {
         t.account(who, domain)?;
     }
@@ -756,21 +757,21 @@ fn tour(t: &mut Tour) -> Result<(), Failed> {
         Expect::Refused("banned"),
     )?;
 
-    // A knock, a one-on-one room, a logging room, a new device: on a.example.
+    // A knock across providers; a one-on-one room and a logging room on a.example.
     t.step(
-        "knocks on #team",
-        "carol",
-        &["room", "knock", "team"],
+        "knocks on #team, through b.example",
+        "erin",
+        &["room", "knock", "mimi://a.example/r/team"],
         Expect::Ok(""),
     )?;
-    t.step("hears the knock", "alice", &[], Expect::Receives("knock"))?;
+    t.step("hears erin's knock", "alice", &[], Expect::Receives("erin"))?;
     t.step(
-        "lets carol in",
+        "lets erin@b.example in (b.example hands over her KeyPackages)",
         "alice",
-        &["room", "add", "team", "carol"],
+        &["room", "add", "team", "erin@b.example"],
         Expect::Ok(""),
     )?;
-    t.step("joins #team", "carol", &[], Expect::Receives("joined"))?;
+    t.step("joins #team", "erin", &[], Expect::Receives("joined"))?;
     let dm = t.step(
         "opens the one-on-one room of alice and carol (named by the seed's hash)",
         "alice",
@@ -867,10 +868,10 @@ fn tour(t: &mut Tour) -> Result<(), Failed> {
 
     // Leave and destroy.
     t.step(
-        "takes his phone's join",
+        "takes his phone's join (the room's fourth change)",
         "bob",
         &[],
-        Expect::Receives("team changed"),
+        Expect::Receives("team changed (epoch 4)"),
     )?;
     t.step(
         "leaves #team, on a.example",

@@ -37,6 +37,13 @@ pub struct Directory {
     /// the hub to remove one of its devices, deleted there, from a room (decision 0015).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub x_remove_device: Option<String>,
+    /// mimi's own: `.../x-knock/{roomId}`, a follower's user knocks on a room (the draft
+    /// leaves knocks unspecified).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x_knock: Option<String>,
+    /// mimi's own: `.../x-withdrawKnock/{roomId}`, it withdraws its knock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x_withdraw_knock: Option<String>,
 }
 
 /// The path prefix of mimi's own provider-to-provider endpoints.
@@ -59,6 +66,8 @@ impl Directory {
             report_abuse: url("reportAbuse/{roomId}"),
             proxy_download: None,
             x_remove_device: Some(url("x-removeDevice/{roomId}")),
+            x_knock: Some(url("x-knock/{roomId}")),
+            x_withdraw_knock: Some(url("x-withdrawKnock/{roomId}")),
         }
     }
 }

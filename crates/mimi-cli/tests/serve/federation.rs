@@ -562,3 +562,33 @@ fn an_abuse_report_reaches_the_rooms_hub_and_a_handle_query_its_provider() {
         IdentifierQueryCode::UnsupportedField
     );
 }
+
+#[test]
+fn another_providers_user_knocks_and_a_moderator_of_the_hub_lets_it_in() {
+    let f = Federation::start("fed-knock", &["a.example", "b.example"]);
+    let alice = f.person(0, "alice");
+    let carol = f.person(0, "carol");
+    let dave = f.person(1, "dave");
+    f.ok(&alice, &["room", "create", "team"]);
+    f.ok(&carol, &["consent", "grant", "alice"]);
+    f.ok(&alice, &["room", "add", "team", "carol"]);
+    f.sync_until(&carol, "joined");
+    // Members-only: dave may not join by himself, but he may knock, through b.example.
+    f.ok(&dave, &["room", "knock", "mimi://a.example/r/team"]);
+    let told = f.sync_until(&alice, "knock");
+    assert!(told.contains("mimi://b.example/u/dave"), "{told}");
+    // carol, a member but no moderator, may not let him in on his knock: her provider,
+    // the room's, does not ask b.example for his KeyPackages.
+    let refused = f.mimi(&carol, &["room", "add", "team", "dave@b.example", "--json"]);
+    assert!(!refused.ok);
+    let refusal: serde_json::Value = serde_json::from_str(refused.stdout.trim()).unwrap();
+    assert_eq!(refusal["code"], "consent-required", "{refusal}");
+    // alice may: b.example hands his KeyPackages to her for the room he knocked on.
+    f.ok(&alice, &["room", "add", "team", "dave@b.example"]);
+    f.sync_until(&dave, "joined");
+    f.ok(&alice, &["send", "team", "come in, dave"]);
+    f.sync_until(&dave, "come in, dave");
+    // The knock is answered on both sides: a.example lists it no more.
+    let knocks = f.ok(&alice, &["room", "knocks", "team"]);
+    assert!(!knocks.contains("dave"), "{knocks}");
+}

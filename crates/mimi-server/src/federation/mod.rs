@@ -10,6 +10,7 @@
 
 pub mod consent;
 pub mod key_material;
+pub mod knocks;
 pub mod peers;
 pub mod push;
 pub mod reports;
@@ -62,6 +63,11 @@ pub fn routes() -> Router<AppState> {
         .route(
             &format!("{PREFIX}/x-removeDevice/{{room}}"),
             post(rooms::remove_device),
+        )
+        .route(&format!("{PREFIX}/x-knock/{{room}}"), post(knocks::knock))
+        .route(
+            &format!("{PREFIX}/x-withdrawKnock/{{room}}"),
+            post(knocks::withdraw),
         )
         .route(
             &format!("{PREFIX}/reportAbuse/{{room}}"),

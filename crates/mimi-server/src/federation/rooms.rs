@@ -548,6 +548,8 @@ pub async fn notify(
                     .relay_welcome(&client, &id, seq, message.as_bytes(), tree.as_bytes())
                     .await?;
                 state.store.record_foreign_room(&client, &id).await?;
+                // In: a knock of the user's on the room is answered.
+                state.store.withdraw_knock(&id, client.user()).await?;
                 continue;
             }
             FanoutBody::Application { .. } => EntryKind::Message,

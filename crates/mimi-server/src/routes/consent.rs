@@ -214,7 +214,7 @@ pub(crate) fn consent_required(
 }
 
 /// Whether `target` knocked on `room` and `requester` may let it in.
-async fn may_let_in(
+pub(crate) async fn may_let_in(
     state: &AppState,
     room: &RoomId,
     requester: &UserId,
@@ -222,6 +222,11 @@ async fn may_let_in(
 ) -> Result<bool, ApiError> {
     if !state.store.has_knocked(room, target).await? {
         return Ok(false);
+    }
+    // A room of another provider: its hub decides who may let the knocker in, and only
+    // its hub's users ask for the knocker's KeyPackages for it (keyMaterial).
+    if room.domain() != state.domain.domain() {
+        return Ok(requester.domain() == room.domain());
     }
     // As recent as the database: a moderator demoted through another process is not one.
     let cached = match state.room(room).await {

@@ -83,6 +83,29 @@ pub async fn claim(
     let claimed = if user.domain() == state.domain.domain() {
         claim_local(&state, &caller.user, &user, room.as_ref()).await?
     } else {
+        // A knock on a room here is this hub's to answer: only those it lets answer ask the
+        // knocker's provider for its KeyPackages under it.
+        if let Some(r) = room
+            .as_ref()
+            .filter(|r| r.domain() == state.domain.domain())
+            && state.store.has_knocked(r, &user).await?
+            && !state
+                .store
+                .has_consent(&user, &caller.user, Some(r))
+                .await?
+            && !super::consent::may_let_in(&state, r, &caller.user, &user).await?
+        {
+            let decision = mimi_policy::Decision::deny(
+                mimi_policy::DenyCode::NoConsent,
+                mimi_policy::rule::SEED_KP_DENIED,
+            );
+            return Err(super::consent::consent_required(
+                decision,
+                &caller.user,
+                &user,
+                Some(r),
+            ));
+        }
         // A user of another provider: its provider decides and hands them out.
         crate::federation::key_material::claim_remote(&state, &caller.user, &user, room.as_ref())
             .await?

@@ -10,7 +10,7 @@ use mimi_policy::operation::Action;
 use mimi_policy::{Actor, DenyCode, Operation, authorize};
 use mimi_store::prelude::*;
 
-use super::{ApiPath, local_user, room_id, visible};
+use super::{ApiPath, room_id, visible};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -26,18 +26,41 @@ pub async fn knock(
     caller: Caller,
     ApiPath((provider, name)): ApiPath<(String, String)>,
 ) -> Result<(StatusCode, Json<Knocked>), ApiError> {
-    let id = room_id(&state, &provider, &name)?;
+    let (id, hosted) = super::room_anywhere(&state, &provider, &name)?;
     super::pseudonym_in_its_room(&state, &caller.user, Some(&id)).await?;
+    let told = if hosted {
+        take_knock(&state, &id, &caller.user).await?
+    } else {
+        // Through the room's provider, which tells those who may let the caller in.
+        crate::federation::knocks::relay_knock(&state, &id, &caller.user).await?
+    };
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(Knocked {
+            room: id.to_string(),
+            user: caller.user.to_string(),
+            told,
+        }),
+    ))
+}
+
+/// Takes `user`'s knock on room `id`, hosted here (`user` of this provider or another):
+/// how many users were told of it now.
+pub(crate) async fn take_knock(
+    state: &AppState,
+    id: &RoomId,
+    user: &UserId,
+) -> Result<usize, ApiError> {
     let moderators = {
-        let room = state.room(&id).await?;
+        let room = state.room(id).await?;
         let policy = room.hub.policy();
         // A hidden room takes no knock from a user it has no place for: to that user it
         // does not exist (its moderators never hear of such a knock).
-        visible(policy, &id, &caller.user)?;
+        visible(policy, id, user)?;
         let decision = authorize(
             policy,
             &Operation {
-                actor: Actor::user(caller.user.clone(), None),
+                actor: Actor::user(user.clone(), None),
                 action: Action::Knock,
             },
         );
@@ -47,20 +70,17 @@ pub async fn knock(
         policy
             .clients()
             .keys()
-            .filter(|u| knock_answer(policy, u, &caller.user).is_allowed())
+            .filter(|u| knock_answer(policy, u, user).is_allowed())
             .cloned()
             .collect::<Vec<UserId>>()
     };
-    let new = state.store.knock(&id, &caller.user, &moderators).await?;
-    tracing::info!(room = %id, user = %caller.user, "knock");
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(Knocked {
-            room: id.to_string(),
-            user: caller.user.to_string(),
-            told: if new { moderators.len() } else { 0 },
-        }),
-    ))
+    let new = if user.domain() == state.domain.domain() {
+        state.store.knock(id, user, &moderators).await?
+    } else {
+        state.store.peer_knock(id, user, &moderators).await?
+    };
+    tracing::info!(room = %id, %user, "knock");
+    Ok(if new { moderators.len() } else { 0 })
 }
 
 /// The pending knocks on a room that the caller may answer (accept by adding the knocker,
@@ -107,8 +127,10 @@ pub async fn withdraw(
     caller: Caller,
     ApiPath((provider, name)): ApiPath<(String, String)>,
 ) -> Result<Json<Withdrawn>, ApiError> {
-    let id = room_id(&state, &provider, &name)?;
-    if !state.store.withdraw_knock(&id, &caller.user).await? {
+    let (id, hosted) = super::room_anywhere(&state, &provider, &name)?;
+    if !hosted {
+        crate::federation::knocks::relay_withdraw(&state, &id, &caller.user).await?;
+    } else if !state.store.withdraw_knock(&id, &caller.user).await? {
         return Err(no_knock(&caller.user, &id));
     }
     tracing::info!(room = %id, user = %caller.user, "knock withdrawn");
@@ -130,7 +152,7 @@ pub async fn decline(
     ApiPath((provider, name, user)): ApiPath<(String, String, String)>,
 ) -> Result<Json<Declined>, ApiError> {
     let id = room_id(&state, &provider, &name)?;
-    let knocker = local_user(&state, "user", &user)?;
+    let knocker = super::any_user(&state, "user", &user)?;
     {
         let room = state.room(&id).await?;
         let policy = room.hub.policy();

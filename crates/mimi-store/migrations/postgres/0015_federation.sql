@@ -50,3 +50,14 @@ CREATE TABLE foreign_rooms (
     room_id   TEXT NOT NULL,
     PRIMARY KEY (client_id, room_id)
 );
+
+-- Knocks of users of other providers on this provider's rooms (their provider relays
+-- them), and knocks of this provider's users on other providers' rooms (so that the room's
+-- hub may claim the knocker's KeyPackages to let it in). Answered, withdrawn or declined
+-- like the knocks of the provider's own users.
+CREATE TABLE peer_knocks (
+    room_id    TEXT NOT NULL,
+    user_id    TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (room_id, user_id)
+);

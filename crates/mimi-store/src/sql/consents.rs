@@ -197,12 +197,18 @@ impl Consents for SqlStore {
 
     async fn withdraw_knock(&self, room: &RoomId, user: &UserId) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let done = sqlx::query("DELETE FROM knocks WHERE room_id = $1 AND user_id = $2")
-            .bind(room.as_str())
-            .bind(user.as_str())
-            .execute(&mut *tx)
-            .await?;
-        let withdrawn = done.rows_affected() > 0;
+        let mut withdrawn = false;
+        for query in [
+            "DELETE FROM knocks WHERE room_id = $1 AND user_id = $2",
+            "DELETE FROM peer_knocks WHERE room_id = $1 AND user_id = $2",
+        ] {
+            let done = sqlx::query(query)
+                .bind(room.as_str())
+                .bind(user.as_str())
+                .execute(&mut *tx)
+                .await?;
+            withdrawn |= done.rows_affected() > 0;
+        }
         if withdrawn {
             sqlx::query("DELETE FROM inbox WHERE kind = $1 AND room_id = $2 AND body = $3")
                 .bind(INBOX_KNOCK)
@@ -218,6 +224,7 @@ impl Consents for SqlStore {
     async fn knocks(&self, room: &RoomId) -> Result<Vec<(UserId, u64)>, StoreError> {
         let rows = sqlx::query(
             "SELECT user_id, created_at FROM knocks WHERE room_id = $1 \
+             UNION ALL SELECT user_id, created_at FROM peer_knocks WHERE room_id = $1 \
              ORDER BY created_at, user_id",
         )
         .bind(room.as_str())
@@ -232,11 +239,14 @@ impl Consents for SqlStore {
     }
 
     async fn has_knocked(&self, room: &RoomId, user: &UserId) -> Result<bool, StoreError> {
-        let row = sqlx::query("SELECT 1 FROM knocks WHERE room_id = $1 AND user_id = $2")
-            .bind(room.as_str())
-            .bind(user.as_str())
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            "SELECT 1 FROM knocks WHERE room_id = $1 AND user_id = $2 \
+             UNION ALL SELECT 1 FROM peer_knocks WHERE room_id = $1 AND user_id = $2",
+        )
+        .bind(room.as_str())
+        .bind(user.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(row.is_some())
     }
 

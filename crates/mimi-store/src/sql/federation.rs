@@ -122,6 +122,42 @@ impl Federation for SqlStore {
         Ok(done.rows_affected() > 0)
     }
 
+    async fn peer_knock(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+        notify: &[UserId],
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let new = sqlx::query(
+            "INSERT INTO peer_knocks (room_id, user_id, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (room_id, user_id) DO NOTHING",
+        )
+        .bind(room.as_str())
+        .bind(user.as_str())
+        .bind(now())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            > 0;
+        if new {
+            for moderator in notify {
+                sqlx::query(
+                    "INSERT INTO inbox (client_id, kind, room_id, body) \
+                     SELECT client_id, $1, $2, $3 FROM devices WHERE user_id = $4",
+                )
+                .bind(INBOX_KNOCK)
+                .bind(room.as_str())
+                .bind(user.as_str().as_bytes())
+                .bind(moderator.as_str())
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(new)
+    }
+
     async fn relay_entries(
         &self,
         client: &ClientId,

@@ -338,13 +338,19 @@ impl Rooms for SqlStore {
             }
         }
         for user in &update.answered_knocks {
+            let peer = sqlx::query("DELETE FROM peer_knocks WHERE room_id = $1 AND user_id = $2")
+                .bind(update.id.as_str())
+                .bind(user.as_str())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
             let done = sqlx::query("DELETE FROM knocks WHERE room_id = $1 AND user_id = $2")
                 .bind(update.id.as_str())
                 .bind(user.as_str())
                 .execute(&mut *tx)
                 .await?;
             // Moderators' devices that have not heard of the knock never will.
-            if done.rows_affected() > 0 {
+            if done.rows_affected() + peer > 0 {
                 sqlx::query("DELETE FROM inbox WHERE kind = $1 AND room_id = $2 AND body = $3")
                     .bind(INBOX_KNOCK)
                     .bind(update.id.as_str())

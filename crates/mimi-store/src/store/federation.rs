@@ -56,6 +56,19 @@ pub trait Federation: Send + Sync {
         client: &ClientId,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
+    /// Records `user`'s knock on `room` where one side is another provider (a user of
+    /// another provider on a room here, told by its provider; or a user here on a room of
+    /// another provider, relayed), telling the devices of `notify` as
+    /// [`Consents::knock`] does; false if it was pending already. [`Consents::has_knocked`],
+    /// [`Consents::knocks`], [`Consents::withdraw_knock`] and an answering commit see it as
+    /// any knock.
+    fn peer_knock(
+        &self,
+        room: &RoomId,
+        user: &UserId,
+        notify: &[UserId],
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// Keeps `entries` (of one hub's room) for `client`, one of this provider's devices,
     /// skipping those it has (or had and acknowledged): a hub may push twice.
     fn relay_entries(

@@ -78,6 +78,7 @@ conformance!(
     a_hub_pushes_to_the_foreign_members_of_its_rooms,
     a_peers_key_package_is_known_for_its_own_client_only,
     a_devices_rooms_of_other_providers_are_known_until_it_is_deleted,
+    a_knock_across_providers_is_a_knock_until_answered_or_withdrawn,
 );
 
 /// The provider's connections (readers, the batch writer) must share one database: an

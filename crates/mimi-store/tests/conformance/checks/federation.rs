@@ -137,3 +137,30 @@ pub async fn a_devices_rooms_of_other_providers_are_known_until_it_is_deleted(db
     assert!(!s.add_pending_removal(&team, &guest).await.unwrap());
     assert_eq!(s.pending_removals(10).await.unwrap().len(), 1);
 }
+
+pub async fn a_knock_across_providers_is_a_knock_until_answered_or_withdrawn(db: &Db) {
+    let s = &db.store;
+    let alice = client("alice", "phone");
+    with_devices(db, &[&alice]).await;
+    let team = room_id("team");
+    let dave = UserId::parse("mimi://b.example/u/dave").unwrap();
+    assert!(
+        s.peer_knock(&team, &dave, &[alice.user().clone()])
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.peer_knock(&team, &dave, &[alice.user().clone()])
+            .await
+            .unwrap()
+    );
+    assert!(s.has_knocked(&team, &dave).await.unwrap());
+    assert_eq!(s.knocks(&team).await.unwrap()[0].0, dave);
+    // The moderator's device hears of it, once.
+    let told = s.inbox(&alice, 0).await.unwrap();
+    assert_eq!(told.len(), 1);
+    assert_eq!(told[0].kind, mimi_store::InboxKind::Knock);
+    assert!(s.withdraw_knock(&team, &dave).await.unwrap());
+    assert!(!s.has_knocked(&team, &dave).await.unwrap());
+    assert!(s.inbox(&alice, 0).await.unwrap().is_empty());
+}

@@ -19,6 +19,8 @@ pub(crate) struct Federation {
     pub servers: Vec<Server>,
     /// Each provider's domain, its client URL and its serve arguments (to restart it).
     pub providers: Vec<Provider>,
+    /// The PostgreSQL schemas of providers that use one (dropped at the end).
+    schemas: Vec<crate::postgres::Schema>,
 }
 
 pub(crate) struct Provider {
@@ -65,13 +67,20 @@ pub(crate) fn certificate(ca: &Path, domain: &str, out: &Path) {
 }
 
 impl Federation {
-    /// Starts a provider for each of `domains`, each trusting the others.
+    /// Starts a provider for each of `domains`, each trusting the others, on SQLite.
     pub fn start(name: &str, domains: &[&str]) -> Self {
+        Self::start_on(name, domains, &[])
+    }
+
+    /// Like [`Federation::start`], the providers of `on_postgres` (indexes) on a fresh
+    /// PostgreSQL schema each when `MIMI_TEST_POSTGRES_URL` is set.
+    pub fn start_on(name: &str, domains: &[&str], on_postgres: &[usize]) -> Self {
         let dir = scratch(name);
         let ca_dir = dir.join("ca");
         tool(&["tls", "dev-ca", ca_dir.to_str().unwrap()]);
         let ports: Vec<u16> = domains.iter().map(|_| free_port()).collect();
         let mut providers = Vec::new();
+        let mut schemas = Vec::new();
         for (i, domain) in domains.iter().enumerate() {
             let certs = dir.join(format!("{domain}-tls"));
             certificate(&ca_dir, domain, &certs);
@@ -85,6 +94,14 @@ impl Federation {
                 "--metrics-token".to_owned(),
                 OPERATOR.to_owned(),
             ];
+            if on_postgres.contains(&i)
+                && let Some(schema) =
+                    crate::postgres::Schema::create(&format!("{name}_{i}").replace('-', "_"))
+            {
+                args.push("--database".to_owned());
+                args.push(schema.url.clone());
+                schemas.push(schema);
+            }
             for (j, other) in domains.iter().enumerate() {
                 if i != j {
                     args.push("--peer".to_owned());
@@ -105,6 +122,7 @@ impl Federation {
             ca: ca_dir.join("ca.pem"),
             servers,
             providers,
+            schemas,
         }
     }
 
@@ -181,6 +199,7 @@ impl Drop for Federation {
         for server in self.servers.drain(..) {
             server.kill9();
         }
+        self.schemas.clear();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
@@ -413,7 +432,8 @@ fn a_peer_request_is_taken_only_from_the_provider_its_certificate_names() {
 
 #[test]
 fn three_providers_share_a_room_and_a_follower_killed_during_traffic_misses_nothing() {
-    let mut f = Federation::start("fed-three", &["a.example", "b.example", "c.example"]);
+    // c.example keeps its state in PostgreSQL (when the tests have one), the others SQLite.
+    let mut f = Federation::start_on("fed-three", &["a.example", "b.example", "c.example"], &[2]);
     let alice = f.person(0, "alice");
     let bob = f.person(1, "bob");
     let carol = f.person(2, "carol");
@@ -447,6 +467,18 @@ fn three_providers_share_a_room_and_a_follower_killed_during_traffic_misses_noth
     // And in order.
     let at = |m: &str| bob_saw.find(m).unwrap();
     assert!(at("msg-01.") < at("msg-05.") && at("msg-05.") < at("msg-10."));
+
+    // The hub dies: its followers' users are told it cannot be reached, and catch up with
+    // it when it returns.
+    f.servers.remove(0).kill9();
+    let down = f.mimi(&carol, &["send", lobby, "anyone there?", "--json"]);
+    assert!(!down.ok);
+    let refusal: serde_json::Value = serde_json::from_str(down.stdout.trim()).unwrap();
+    assert_eq!(refusal["code"], "peer-unreachable", "{refusal}");
+    f.servers.insert(0, f.providers[0].start());
+    f.ok(&carol, &["send", lobby, "back again"]);
+    f.sync_until(&bob, "back again");
+    f.sync_until(&alice, "back again");
 }
 
 #[test]

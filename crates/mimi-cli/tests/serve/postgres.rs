@@ -16,16 +16,16 @@ use crate::http::request;
 use crate::server::{Server, scratch};
 
 /// A fresh schema of the database `MIMI_TEST_POSTGRES_URL` names, dropped on drop.
-struct Schema {
+pub(crate) struct Schema {
     base: String,
     name: String,
     /// The database URL whose connections use only this schema.
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Schema {
     /// `None` (the test skips) when `MIMI_TEST_POSTGRES_URL` is unset.
-    fn create(test: &str) -> Option<Self> {
+    pub(crate) fn create(test: &str) -> Option<Self> {
         let base = std::env::var("MIMI_TEST_POSTGRES_URL").ok()?;
         let name = format!("mimi_cli_{test}_{}", std::process::id());
         psql(

@@ -1189,11 +1189,25 @@ pub fn dm(users: &[String], common: &Common) -> anyhow::Result<()> {
     drop(spinner);
     let me = p.user().map_err(failure)?;
     let with: Vec<String> = dm.with.iter().map(ToString::to_string).collect();
+    let asked = dm.asked.as_ref().map(ToString::to_string);
     common.print(
-        json!({"room": dm.room.to_string(), "created": dm.created, "epoch": dm.epoch, "with": with}),
+        json!({"room": dm.room.to_string(), "created": dm.created, "epoch": dm.epoch, "with": with, "asked": asked}),
         || {
             let people = with.join(", ");
-            if dm.created && dm.with.len() == 1 {
+            if let Some(first) = &dm.asked {
+                format!(
+                    "{} lives on {}'s provider and is not open yet: asked {first} to open it; \
+                     run `{}` again once it is",
+                    dm.room,
+                    crate::safe::visible(first.as_str()),
+                    crate::safe::command(
+                        &std::iter::once("mimi")
+                            .chain(std::iter::once("dm"))
+                            .chain(dm.with.iter().map(mimi_policy::id::UserId::as_str))
+                            .collect::<Vec<_>>()
+                    )
+                )
+            } else if dm.created && dm.with.len() == 1 {
                 format!(
                     "opened {} with {people}; they join with `{}`",
                     dm.room,

@@ -5,6 +5,12 @@
 //! third method of joining); each accepts by running `mimi dm` with the same people, which
 //! joins the room by external commit (an occupant's way in). Nobody is added or removed
 //! later: the room policy refuses it.
+//!
+//! Occupants of several providers: the room lives on the provider of the first occupant
+//! in the order of their user IDs (the seed names the room `...@DOMAIN`, its provider's
+//! domain, but not which provider that is), so that every occupant names the same room.
+//! Only that provider's users can create it: another occupant who runs `mimi dm` first asks
+//! the first occupant to open it (a consent request naming the room) and joins later.
 
 use std::collections::BTreeSet;
 
@@ -22,6 +28,9 @@ pub struct Dm {
     /// True when this device created it (the others were asked to join); false when it
     /// joined the room another occupant created.
     pub created: bool,
+    /// The occupant of another provider asked to open the room (it lives on that
+    /// provider and does not exist yet): this device joins once it does.
+    pub asked: Option<UserId>,
     /// The room's epoch after.
     pub epoch: u64,
     /// The other occupants.
@@ -48,8 +57,10 @@ impl Profile {
         }
         let mut all = people.clone();
         all.insert(me.clone());
+        // The first occupant's provider hosts it (all occupants name the same room).
+        let first = all.iter().next().cloned().unwrap_or_else(|| me.clone());
         let room =
-            fixed_room_id(&self.domain()?, &all).map_err(|e| ClientError::Input(e.to_string()))?;
+            fixed_room_id(first.domain(), &all).map_err(|e| ClientError::Input(e.to_string()))?;
         let with: Vec<UserId> = people.iter().cloned().collect();
         if let Some(group) = self.device()?.0.group(&room)?
             && group.mls().is_active()
@@ -58,6 +69,7 @@ impl Profile {
                 epoch: group.epoch(),
                 room,
                 created: false,
+                asked: None,
                 with,
             });
         }
@@ -67,12 +79,25 @@ impl Profile {
                 return Ok(Dm {
                     room,
                     created: false,
+                    asked: None,
                     epoch: joined.epoch,
                     with,
                 });
             }
             Err(ClientError::Api(f)) if f.code == "not-found" => {}
             Err(e) => return Err(e),
+        }
+        if first.domain() != self.domain()? {
+            // It lives with the first occupant's provider: ask the first occupant to open
+            // it (best effort: it may open it by itself).
+            let _ = self.consent_request(first.as_str(), Some(&room));
+            return Ok(Dm {
+                room,
+                created: false,
+                asked: Some(first),
+                epoch: 0,
+                with,
+            });
         }
         let template = mimi_policy::preset::preset("one-on-one")
             .map_err(|e| ClientError::Input(e.to_string()))?;
@@ -97,6 +122,7 @@ impl Profile {
                 return Ok(Dm {
                     room,
                     created: false,
+                    asked: None,
                     epoch: joined.epoch,
                     with,
                 });
@@ -111,6 +137,7 @@ impl Profile {
         Ok(Dm {
             room,
             created: true,
+            asked: None,
             epoch: 0,
             with,
         })

@@ -624,3 +624,35 @@ fn another_providers_user_knocks_and_a_moderator_of_the_hub_lets_it_in() {
     let knocks = f.ok(&alice, &["room", "knocks", "team"]);
     assert!(!knocks.contains("dave"), "{knocks}");
 }
+
+#[test]
+fn a_one_on_one_room_across_providers_lives_with_the_first_occupant_and_both_name_it() {
+    let f = Federation::start("fed-dm", &["a.example", "b.example"]);
+    let alice = f.person(0, "alice");
+    let bob = f.person(1, "bob");
+    // bob first: the room lives on a.example (alice's URI sorts first); he asks her to
+    // open it.
+    let asked: serde_json::Value =
+        serde_json::from_str(&f.ok(&bob, &["dm", "alice@a.example", "--json"])).unwrap();
+    assert_eq!(asked["asked"], "mimi://a.example/u/alice", "{asked}");
+    let room = asked["room"].as_str().unwrap().to_owned();
+    assert!(
+        room.starts_with("im:mimi=%23%23") && room.ends_with("@a.example"),
+        "{room}"
+    );
+    let told = f.sync_until(&alice, "asks you into a fixed room");
+    assert!(told.contains("`mimi dm mimi://b.example/u/bob`"), "{told}");
+    // alice names the same room, and opens it.
+    let opened: serde_json::Value =
+        serde_json::from_str(&f.ok(&alice, &["dm", "bob@b.example", "--json"])).unwrap();
+    assert_eq!(opened["room"], room.as_str());
+    assert_eq!(opened["created"], true);
+    let joined: serde_json::Value =
+        serde_json::from_str(&f.ok(&bob, &["dm", "alice@a.example", "--json"])).unwrap();
+    assert_eq!(joined["room"], room.as_str());
+    assert_eq!(joined["created"], false);
+    assert!(joined["asked"].is_null(), "{joined}");
+    f.sync_until(&alice, "changed");
+    f.ok(&alice, &["send", &room, "just us"]);
+    f.sync_until(&bob, "just us");
+}

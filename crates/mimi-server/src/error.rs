@@ -107,16 +107,9 @@ pub enum ApiError {
 pub struct RelayedBody {
     /// The HTTP status.
     pub status: u16,
-    /// Stable code.
-    pub code: String,
-    /// For people.
-    pub message: String,
-    /// The rule that refused, if a rule did.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rule: Option<String>,
-    /// The room's epoch, for `wrong-epoch`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub epoch: Option<u64>,
+    /// The answer.
+    #[serde(flatten)]
+    pub body: mimi_api::ErrorBody,
 }
 
 impl ApiError {
@@ -125,10 +118,12 @@ impl ApiError {
         let http = self.http();
         RelayedBody {
             status: http.status.as_u16(),
-            code: http.code.to_owned(),
-            message: http.message,
-            rule: http.rule.map(str::to_owned),
-            epoch: http.epoch,
+            body: mimi_api::ErrorBody {
+                code: http.code.to_owned(),
+                message: http.message,
+                rule: http.rule.map(str::to_owned),
+                epoch: http.epoch,
+            },
         }
     }
 }
@@ -202,7 +197,7 @@ impl ApiError {
             Self::Unauthorized(_) => "unauthorized",
             Self::RateLimited { .. } => "rate-limited",
             Self::Within { error, .. } => error.code(),
-            Self::Relayed { body, .. } => &body.code,
+            Self::Relayed { body, .. } => &body.body.code,
             Self::Busy => "busy",
             Self::TooLarge(_) => "too-large",
             Self::MethodNotAllowed => "method-not-allowed",
@@ -323,10 +318,10 @@ impl ApiError {
             Self::Unavailable(message) => http(StatusCode::SERVICE_UNAVAILABLE, message.clone()),
             Self::Relayed { status, body } => Http {
                 status: *status,
-                code: &body.code,
-                message: body.message.clone(),
-                rule: body.rule.as_deref(),
-                epoch: body.epoch,
+                code: &body.body.code,
+                message: body.body.message.clone(),
+                rule: body.body.rule.as_deref(),
+                epoch: body.body.epoch,
             },
             Self::Within { context, error } => {
                 let inner = error.http();

@@ -12,7 +12,7 @@ use mimi_policy::id::{RoomId, UserId};
 use mimi_store::prelude::*;
 
 use super::Peer;
-use super::rooms::{header_text, header_value, refusal};
+use super::rooms::{header_text, header_value, hosted, refusal};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -28,15 +28,6 @@ fn knocker(peer: &Peer, headers: &HeaderMap) -> Result<UserId, ApiError> {
         .and_then(header_text)
         .ok_or_else(|| ApiError::bad_request("bad-message", "name the user in Mimi-User"))?;
     peer.user("the knocker", &user)
-}
-
-fn hosted(state: &AppState, room: &str) -> Result<RoomId, ApiError> {
-    let id = RoomId::parse(room)
-        .map_err(|e| ApiError::bad_request("bad-room", format!("roomId: {e}")))?;
-    if id.domain() != state.domain.domain() {
-        return Err(ApiError::NoRoom(id));
-    }
-    Ok(id)
 }
 
 /// `POST /mimi/v1/x-knock/{roomId}`: a peer's user knocks on a room hosted here.

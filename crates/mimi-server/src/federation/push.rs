@@ -179,7 +179,6 @@ async fn push_client(
     peers: &super::Peers,
     client: &ClientId,
 ) -> Result<bool, Failure> {
-    let domain = client.user().domain();
     // Welcomes first, as a local device gets them. One still waiting for its ratchet tree
     // holds back the Welcomes after it, and their rooms' entries with its own.
     let mut held = std::collections::BTreeSet::new();
@@ -206,21 +205,14 @@ async fn push_client(
         };
         let body = encode_fanout(&[fanout]).map_err(encoding)?;
         // A Welcome's number is its place in the hub's inbox, which only grows.
-        let (status, _, _) = peers
-            .post_with(
-                domain,
-                |d| &d.notify,
-                room.as_str(),
-                &[
-                    (MIMI_CLIENT, header_value(&client.to_string())),
-                    (MIMI_SEQ, item.id.to_string()),
-                ],
-                body,
-            )
-            .await?;
-        if status != 201 {
-            return Err(refused(domain, status));
-        }
+        notify(
+            peers,
+            client,
+            &room,
+            vec![(MIMI_SEQ, item.id.to_string())],
+            body,
+        )
+        .await?;
         state.store.ack_inbox_items(client, &[item.id]).await?;
     }
     let pending = state.store.pending(client, BATCH).await?;
@@ -239,25 +231,36 @@ async fn push_client(
         let room = run[0].room.clone();
         let (first, last) = (run[0].seq, run[run.len() - 1].seq);
         let (body, senders) = fanout_of(&run)?;
-        let (status, _, _) = peers
-            .post_with(
-                domain,
-                |d| &d.notify,
-                room.as_str(),
-                &[
-                    (MIMI_CLIENT, header_value(&client.to_string())),
-                    (MIMI_SEQ, first.to_string()),
-                    (MIMI_SENDERS, senders),
-                ],
-                body,
-            )
-            .await?;
-        if status != 201 {
-            return Err(refused(domain, status));
-        }
+        notify(
+            peers,
+            client,
+            &room,
+            vec![(MIMI_SEQ, first.to_string()), (MIMI_SENDERS, senders)],
+            body,
+        )
+        .await?;
         state.writer.ack(client.clone(), room, last).await?;
     }
     Ok(full)
+}
+
+/// POSTs a notify of `room` for `client` to its provider, which must answer 201.
+async fn notify(
+    peers: &super::Peers,
+    client: &ClientId,
+    room: &mimi_policy::id::RoomId,
+    mut headers: Vec<(&'static str, String)>,
+    body: Vec<u8>,
+) -> Result<(), Failure> {
+    let domain = client.user().domain();
+    headers.push((MIMI_CLIENT, header_value(&client.to_string())));
+    let (status, _, _) = peers
+        .post_with(domain, |d| &d.notify, room.as_str(), &headers, body)
+        .await?;
+    if status != 201 {
+        return Err(refused(domain, status));
+    }
+    Ok(())
 }
 
 fn encoding(e: tls_codec::Error) -> ApiError {

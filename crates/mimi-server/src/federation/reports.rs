@@ -49,11 +49,7 @@ pub async fn report_abuse(
     Path(room): Path<String>,
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
-    let id = RoomId::parse(&room)
-        .map_err(|e| ApiError::bad_request("bad-room", format!("roomId: {e}")))?;
-    if id.domain() != state.domain.domain() {
-        return Err(ApiError::NoRoom(id));
-    }
+    let id = super::rooms::hosted(&state, &room)?;
     let report: AbuseReport = decode(&body)?;
     let reporter = peer.user("reportingUser", report.reporting_user.as_str())?;
     let note = String::from_utf8(report.note.as_slice().to_vec())

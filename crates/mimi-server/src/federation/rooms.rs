@@ -95,7 +95,7 @@ pub(crate) fn now_ms() -> u64 {
 }
 
 /// The room `room` names, which this provider must host.
-fn hosted(state: &AppState, room: &str) -> Result<RoomId, ApiError> {
+pub(crate) fn hosted(state: &AppState, room: &str) -> Result<RoomId, ApiError> {
     let id = RoomId::parse(room)
         .map_err(|e| ApiError::bad_request("bad-room", format!("roomId: {e}")))?;
     if id.domain() != state.domain.domain() {
@@ -170,18 +170,9 @@ pub(crate) fn refusal(
     if let Some(e) = relayed_error(headers) {
         return e;
     }
-    #[derive(serde::Deserialize)]
-    struct Body {
-        code: String,
-        message: String,
-        #[serde(default)]
-        rule: Option<String>,
-        #[serde(default)]
-        epoch: Option<u64>,
-    }
     match (
         StatusCode::from_u16(status),
-        serde_json::from_slice::<Body>(body),
+        serde_json::from_slice::<mimi_api::ErrorBody>(body),
     ) {
         (Ok(s), Ok(b))
             if (s.is_client_error() && s != StatusCode::UNAUTHORIZED)
@@ -191,10 +182,10 @@ pub(crate) fn refusal(
                 status: s,
                 body: Box::new(RelayedBody {
                     status,
-                    code: b.code,
-                    message: format!("{domain}: {}", b.message),
-                    rule: b.rule,
-                    epoch: b.epoch,
+                    body: mimi_api::ErrorBody {
+                        message: format!("{domain}: {}", b.message),
+                        ..b
+                    },
                 }),
             }
         }

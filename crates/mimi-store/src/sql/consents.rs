@@ -178,18 +178,7 @@ impl Consents for SqlStore {
             other => other?.rows_affected() > 0,
         };
         if new {
-            for moderator in notify {
-                sqlx::query(
-                    "INSERT INTO inbox (client_id, kind, room_id, body) \
-                     SELECT client_id, $1, $2, $3 FROM devices WHERE user_id = $4",
-                )
-                .bind(INBOX_KNOCK)
-                .bind(room.as_str())
-                .bind(user.as_str().as_bytes())
-                .bind(moderator.as_str())
-                .execute(&mut *tx)
-                .await?;
-            }
+            tell_knock(&mut tx, room, user, notify).await?;
         }
         tx.commit().await?;
         Ok(new)
@@ -361,4 +350,27 @@ impl Consents for SqlStore {
         .await?;
         Ok(row.is_some())
     }
+}
+
+/// Tells each device of `notify` (those who may let the user in) of `user`'s knock on
+/// `room` (an inbox item each), in the knock's transaction.
+pub(super) async fn tell_knock(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    room: &RoomId,
+    user: &UserId,
+    notify: &[UserId],
+) -> Result<(), StoreError> {
+    for moderator in notify {
+        sqlx::query(
+            "INSERT INTO inbox (client_id, kind, room_id, body) \
+             SELECT client_id, $1, $2, $3 FROM devices WHERE user_id = $4",
+        )
+        .bind(INBOX_KNOCK)
+        .bind(room.as_str())
+        .bind(user.as_str().as_bytes())
+        .bind(moderator.as_str())
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
 }

@@ -141,18 +141,7 @@ impl Federation for SqlStore {
         .rows_affected()
             > 0;
         if new {
-            for moderator in notify {
-                sqlx::query(
-                    "INSERT INTO inbox (client_id, kind, room_id, body) \
-                     SELECT client_id, $1, $2, $3 FROM devices WHERE user_id = $4",
-                )
-                .bind(INBOX_KNOCK)
-                .bind(room.as_str())
-                .bind(user.as_str().as_bytes())
-                .bind(moderator.as_str())
-                .execute(&mut *tx)
-                .await?;
-            }
+            super::consents::tell_knock(&mut tx, room, user, notify).await?;
         }
         tx.commit().await?;
         Ok(new)
@@ -194,14 +183,7 @@ impl Federation for SqlStore {
         ratchet_tree: &[u8],
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO relayed_positions (client_id, room_id, acked_seq, welcomed_seq) \
-             VALUES ($1, $2, 0, 0) ON CONFLICT DO NOTHING",
-        )
-        .bind(client.to_string())
-        .bind(room.as_str())
-        .execute(&mut *tx)
-        .await?;
+        ensure_position(&mut tx, client, room).await?;
         let taken = sqlx::query(
             "UPDATE relayed_positions SET welcomed_seq = $3 \
              WHERE client_id = $1 AND room_id = $2 AND welcomed_seq < $3",
@@ -254,14 +236,7 @@ impl Federation for SqlStore {
         seq: u64,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO relayed_positions (client_id, room_id, acked_seq, welcomed_seq) \
-             VALUES ($1, $2, 0, 0) ON CONFLICT DO NOTHING",
-        )
-        .bind(client.to_string())
-        .bind(room.as_str())
-        .execute(&mut *tx)
-        .await?;
+        ensure_position(&mut tx, client, room).await?;
         sqlx::query(
             "UPDATE relayed_positions SET acked_seq = $3 \
              WHERE client_id = $1 AND room_id = $2 AND acked_seq < $3",
@@ -282,4 +257,21 @@ impl Federation for SqlStore {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// Gives `client` a place in `room` (nothing acknowledged, no Welcome taken) if it has none.
+async fn ensure_position(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    client: &ClientId,
+    room: &RoomId,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO relayed_positions (client_id, room_id, acked_seq, welcomed_seq) \
+         VALUES ($1, $2, 0, 0) ON CONFLICT DO NOTHING",
+    )
+    .bind(client.to_string())
+    .bind(room.as_str())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

@@ -89,8 +89,8 @@ impl Profile {
         }
         if first.domain() != self.domain()? {
             // It lives with the first occupant's provider: ask the first occupant to open
-            // it (best effort: it may open it by itself).
-            let _ = self.consent_request(first.as_str(), Some(&room));
+            // it.
+            self.consent_request(first.as_str(), Some(&room))?;
             return Ok(Dm {
                 room,
                 created: false,

@@ -24,6 +24,36 @@ pub struct LoadedRoom {
     pub version: u64,
     /// The hub state.
     pub hub: HubRoom,
+    /// The application messages this process stored in the room's current epoch, by hash:
+    /// one sent again (a replay) is refused.
+    pub recent: RecentMessages,
+}
+
+/// Hashes (SHA-256) of the application messages stored in one epoch of a room.
+#[derive(Debug, Default)]
+pub struct RecentMessages {
+    epoch: u64,
+    hashes: std::collections::HashSet<[u8; 32]>,
+}
+
+/// Most hashes kept per room: past it, the set starts again (a replay of an older message
+/// is then stored, and members' MLS refuses it).
+const MAX_RECENT: usize = 1 << 16;
+
+impl RecentMessages {
+    /// Whether `hash` was stored in `epoch`.
+    pub fn contains(&self, epoch: u64, hash: &[u8; 32]) -> bool {
+        self.epoch == epoch && self.hashes.contains(hash)
+    }
+
+    /// Records `hashes`, stored in `epoch`.
+    pub fn insert(&mut self, epoch: u64, hashes: impl IntoIterator<Item = [u8; 32]>) {
+        if self.epoch != epoch || self.hashes.len() >= MAX_RECENT {
+            self.epoch = epoch;
+            self.hashes.clear();
+        }
+        self.hashes.extend(hashes);
+    }
 }
 
 /// A room's place in the cache: empty until a request loads it.
@@ -243,6 +273,7 @@ impl AppState {
             return Ok(LoadedRoom {
                 version: record.version,
                 hub,
+                recent: RecentMessages::default(),
             });
         };
         let mut welcome_trees = Vec::new();
@@ -271,6 +302,7 @@ impl AppState {
         Ok(LoadedRoom {
             version: record.version,
             hub,
+            recent: RecentMessages::default(),
         })
     }
 

@@ -76,8 +76,11 @@ pub(crate) fn header_text(value: &str) -> Option<String> {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' {
-            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
+            let hex = bytes.get(i + 1..i + 3)?;
+            if !hex.iter().all(u8::is_ascii_hexdigit) {
+                return None;
+            }
+            out.push(u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?);
             i += 3;
         } else {
             out.push(bytes[i]);
@@ -799,8 +802,9 @@ pub async fn relay_handshake(
         UpdateOutcome::Success { .. } => {
             if submitted.group_info.is_some() {
                 // In the room now (or still): a new device of the user joins it too, and
-                // a deletion of this one is told to the hub.
+                // a deletion of this one is told to the hub; a knock on it is answered.
                 state.store.record_foreign_room(client, id).await?;
+                state.store.withdraw_knock(id, client.user()).await?;
             }
             Ok(Stored {
                 epoch: number(&headers, MIMI_EPOCH).unwrap_or_default(),

@@ -217,8 +217,12 @@ pub async fn remove_device(
     };
     state.tokens.forget_client(&client);
     tracing::info!(%client, rooms = rooms.len(), "device deleted");
-    // Its rooms on other providers: their hubs remove it.
-    crate::federation::rooms::ask_removals(&state, &client).await;
+    // Its rooms on other providers: their hubs remove it (asked off this request).
+    let asking = state.clone();
+    let deleted = client.clone();
+    tokio::spawn(async move {
+        crate::federation::rooms::ask_removals(&asking, &deleted).await;
+    });
     if !rooms.is_empty() {
         // Done now if it can be; what fails stays pending for the provider's sweeper.
         if let Err(e) = crate::sweeper::sweep(&state, 100).await {

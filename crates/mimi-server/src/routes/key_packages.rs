@@ -83,18 +83,20 @@ pub async fn claim(
     let claimed = if user.domain() == state.domain.domain() {
         claim_local(&state, &caller.user, &user, room.as_ref()).await?
     } else {
-        // A knock on a room here is this hub's to answer: only those it lets answer ask the
-        // knocker's provider for its KeyPackages under it.
-        if let Some(r) = room
-            .as_ref()
-            .filter(|r| r.domain() == state.domain.domain())
-            && state.store.has_knocked(r, &user).await?
-            && !state
-                .store
-                .has_consent(&user, &caller.user, Some(r))
-                .await?
-            && !super::consent::may_let_in(&state, r, &caller.user, &user).await?
-        {
+        // This provider asks another for its user's KeyPackages only for those that user
+        // let add it (its provider told this one), or who may answer its knock on a room
+        // here; the other provider checks its side too.
+        let consented = state
+            .store
+            .has_consent(&user, &caller.user, room.as_ref())
+            .await?;
+        let let_in = match room.as_ref() {
+            Some(r) if !consented && r.domain() == state.domain.domain() => {
+                super::consent::may_let_in(&state, r, &caller.user, &user).await?
+            }
+            _ => false,
+        };
+        if !consented && !let_in {
             let decision = mimi_policy::Decision::deny(
                 mimi_policy::DenyCode::NoConsent,
                 mimi_policy::rule::SEED_KP_DENIED,
@@ -103,7 +105,7 @@ pub async fn claim(
                 decision,
                 &caller.user,
                 &user,
-                Some(r),
+                room.as_ref(),
             ));
         }
         // A user of another provider: its provider decides and hands them out.

@@ -80,7 +80,12 @@ pub(crate) async fn take_knock(
         state.store.peer_knock(id, user, &moderators).await?
     };
     tracing::info!(room = %id, %user, "knock");
-    Ok(if new { moderators.len() } else { 0 })
+    // Those of this provider hear of it (those of others are not told yet).
+    let told = moderators
+        .iter()
+        .filter(|m| m.domain() == state.domain.domain())
+        .count();
+    Ok(if new { told } else { 0 })
 }
 
 /// The pending knocks on a room that the caller may answer (accept by adding the knocker,

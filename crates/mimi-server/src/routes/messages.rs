@@ -122,6 +122,10 @@ pub(crate) async fn store_checked(
 ) -> Result<Vec<u64>, ApiError> {
     let id = id.clone();
     let client = client.clone();
+    let hashes: Vec<[u8; 32]> = bytes
+        .iter()
+        .map(|b| sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(b)).into())
+        .collect();
     // This process's view of the room, until it refuses something: then the database's.
     let mut fresh = false;
     for _ in 0..RETRIES {
@@ -133,7 +137,13 @@ pub(crate) async fn store_checked(
             } else {
                 state.room_cached(&id).await?
             };
-            check_messages(state, &room.hub, &id, &client, bytes)
+            match check_messages(state, &room.hub, &id, &client, bytes) {
+                Checked::Epoch(epoch) => match replayed(&room.recent, epoch, &hashes) {
+                    Some(e) => Checked::Refused(e),
+                    None => Checked::Epoch(epoch),
+                },
+                other => other,
+            }
         };
         let epoch = match checked {
             Checked::Epoch(epoch) => epoch,
@@ -155,13 +165,43 @@ pub(crate) async fn store_checked(
             })
             .collect();
         match state.writer.append(id.clone(), epoch, entries).await {
-            Ok(seqs) => return Ok(seqs),
+            Ok(seqs) => {
+                if let Ok(mut room) = state.room_cached(&id).await {
+                    room.recent.insert(epoch, hashes.iter().copied());
+                }
+                return Ok(seqs);
+            }
             // A commit changed the room: read it again and check the messages again.
             Err(StoreError::Stale { .. }) => fresh = true,
             Err(e) => return Err(e.into()),
         }
     }
     Err(ApiError::Busy)
+}
+
+/// `409 duplicate-message` if one of the messages (by `hashes`) was stored in `epoch`
+/// already, or comes twice: a replay, by a client or a peer provider.
+fn replayed(
+    recent: &crate::state::RecentMessages,
+    epoch: u64,
+    hashes: &[[u8; 32]],
+) -> Option<ApiError> {
+    let mut seen = std::collections::HashSet::new();
+    hashes
+        .iter()
+        .enumerate()
+        .find(|(_, h)| recent.contains(epoch, h) || !seen.insert(**h))
+        .map(|(i, _)| {
+            let e = ApiError::Conflict {
+                code: "duplicate-message",
+                message: "this message was stored already (sent again?)".into(),
+            };
+            if hashes.len() > 1 {
+                e.within(&format!("messages[{i}]"))
+            } else {
+                e
+            }
+        })
 }
 
 /// What this process's view of a room says of messages.

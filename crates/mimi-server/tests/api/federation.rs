@@ -47,3 +47,42 @@ async fn a_device_of_another_provider_comes_in_only_with_a_key_package_its_provi
     assert_eq!(status, StatusCode::OK, "{v}");
     api.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_message_sent_again_in_its_epoch_is_refused_as_a_replay() {
+    let api = Api::new().await;
+    let alice = api.person("alice", "phone").await;
+    let mut group = alice_room(&api, &alice).await;
+    let ciphertext = group.encrypt(&alice.client, b"once").unwrap();
+    let post = |body: serde_json::Value| {
+        let api = &api;
+        let token = alice.token.clone();
+        async move {
+            api.call(
+                "POST",
+                "/v1/rooms/example.com/team/messages",
+                Some(&token),
+                Some(body),
+            )
+            .await
+        }
+    };
+    let message = serde_json::json!({ "message": crate::support::b64(&ciphertext) });
+    let (status, v) = post(message.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    // The same bytes again (a client's retry, or a peer provider replaying them): refused,
+    // and nothing is stored twice.
+    let (status, v) = post(message).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{v}");
+    assert_eq!(v["code"], "duplicate-message", "{v}");
+    // Twice in one batch, likewise.
+    let other = group.encrypt(&alice.client, b"twice").unwrap();
+    let batch = serde_json::json!({
+        "messages": [crate::support::b64(&other), crate::support::b64(&other)]
+    });
+    let (status, v) = post(batch).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{v}");
+    let stored = api.state.store.positions(alice.client.id()).await.unwrap();
+    assert_eq!(stored[0].last_seq, 1, "one message in the log: {stored:?}");
+    api.cleanup().await;
+}

@@ -333,7 +333,14 @@ impl Accounts for SqlStore {
             .await?;
             rooms.push(RoomId::parse(&room).map_err(bad("room id"))?);
         }
-        for table in ["key_packages", "tokens", "inbox", "room_members"] {
+        for table in [
+            "key_packages",
+            "tokens",
+            "inbox",
+            "room_members",
+            "relayed_entries",
+            "relayed_positions",
+        ] {
             sqlx::query(sqlx::AssertSqlSafe(format!(
                 "DELETE FROM {table} WHERE client_id = $1"
             )))

@@ -54,6 +54,7 @@ impl Rooms for SqlStore {
             "DELETE FROM room_log WHERE room_id = $1",
             "DELETE FROM room_members WHERE room_id = $1",
             "DELETE FROM knocks WHERE room_id = $1",
+            "DELETE FROM peer_knocks WHERE room_id = $1",
             "DELETE FROM blobs WHERE room_id = $1",
             "UPDATE room_states SET handshake_seq = snapshot_seq WHERE room_id = $1",
         ] {
@@ -147,6 +148,7 @@ impl Rooms for SqlStore {
             "DELETE FROM pending_removals WHERE room_id = $1",
             "DELETE FROM inbox WHERE room_id = $1",
             "DELETE FROM link_uses WHERE room_id = $1",
+            "DELETE FROM peer_knocks WHERE room_id = $1",
         ] {
             sqlx::query(query)
                 .bind(id.as_str())
@@ -318,11 +320,16 @@ impl Rooms for SqlStore {
             .execute(&mut *tx)
             .await?;
             // The knock is answered.
-            sqlx::query("DELETE FROM knocks WHERE room_id = $1 AND user_id = $2")
-                .bind(update.id.as_str())
-                .bind(client.user().as_str())
-                .execute(&mut *tx)
-                .await?;
+            for query in [
+                "DELETE FROM knocks WHERE room_id = $1 AND user_id = $2",
+                "DELETE FROM peer_knocks WHERE room_id = $1 AND user_id = $2",
+            ] {
+                sqlx::query(query)
+                    .bind(update.id.as_str())
+                    .bind(client.user().as_str())
+                    .execute(&mut *tx)
+                    .await?;
+            }
             if let Some(welcome) = &update.welcome {
                 sqlx::query(
                     "INSERT INTO inbox (client_id, kind, room_id, body, seq) \

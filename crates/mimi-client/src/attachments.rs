@@ -76,11 +76,16 @@ fn safe_name(suggested: &str) -> String {
     }
 }
 
-/// The path of an attachment `url` names on this provider (`base`), if it names one of the
-/// room's (at `room_path`): one ID after the room's attachments, so that no other path of
-/// the provider is reached with this device's token.
-fn attachment_path<'a>(url: &'a str, base: &str, room_path: &str) -> Option<&'a str> {
-    let path = url.strip_prefix(base)?;
+/// The path of the attachment `url` names, if it names one of the room's (at `room_path`):
+/// one ID after the room's attachments, so that no other path of this device's provider is
+/// reached with its token. The attachment is fetched from this device's provider, whichever
+/// provider the sender's URL names (its own: the sender's provider relays to the room's,
+/// and so does this one).
+fn attachment_path<'a>(url: &'a str, room_path: &str) -> Option<&'a str> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
+    let path = &rest[rest.find('/')?..];
     let id = path
         .strip_prefix(room_path)?
         .strip_prefix("/attachments/")?;
@@ -193,15 +198,13 @@ impl Profile {
             ClientError::Input(format!("{} has no attachment", content::short(&id)))
         })?;
         let (client, token) = self.device()?;
-        // This provider's attachments only: a URL elsewhere is not fetched (federation will
-        // bring other providers' attachments through this one).
-        let path =
-            attachment_path(&part.url, self.api.base(), &room_path(room)).ok_or_else(|| {
-                ClientError::Input(format!(
-                    "{} names an attachment elsewhere than this room's provider",
-                    content::short(&id)
-                ))
-            })?;
+        // One of this room's attachments, fetched through this device's provider.
+        let path = attachment_path(&part.url, &room_path(room)).ok_or_else(|| {
+            ClientError::Input(format!(
+                "{} names something else than an attachment of this room",
+                content::short(&id)
+            ))
+        })?;
         if !readable(part) {
             return Err(ClientError::Input(format!(
                 "{}'s attachment uses algorithms or sizes this client does not read (AEAD {}, hash {})",
@@ -279,22 +282,31 @@ mod tests {
     }
 
     #[test]
-    fn only_an_attachment_of_the_room_on_this_provider_is_fetched() {
-        let (base, room) = ("https://p.example", "/v1/rooms/p.example/team");
+    fn only_an_attachment_of_the_room_is_fetched_whichever_provider_its_url_names() {
+        let room = "/v1/rooms/p.example/team";
         let good = "https://p.example/v1/rooms/p.example/team/attachments/AbC-_9";
         assert_eq!(
-            attachment_path(good, base, room),
+            attachment_path(good, room),
             Some("/v1/rooms/p.example/team/attachments/AbC-_9")
+        );
+        // The sender's provider may be another: only the path is used, with this one.
+        assert_eq!(
+            attachment_path(
+                "https://q.example:8443/v1/rooms/p.example/team/attachments/x",
+                room
+            ),
+            Some("/v1/rooms/p.example/team/attachments/x")
         );
         for bad in [
             "https://p.example/v1/rooms/p.example/team/attachments/../../../v1/account/rooms",
             "https://p.example/v1/rooms/p.example/team/attachments/%2e%2e/x",
             "https://p.example/v1/rooms/p.example/team/attachments/",
             "https://p.example/v1/rooms/p.example/other/attachments/x",
-            "https://evil.example/v1/rooms/p.example/team/attachments/x",
             "https://p.example/v1/rooms/p.example/team/attachments/x?y=1",
+            "ftp://p.example/v1/rooms/p.example/team/attachments/x",
+            "https://p.example",
         ] {
-            assert_eq!(attachment_path(bad, base, room), None, "{bad}");
+            assert_eq!(attachment_path(bad, room), None, "{bad}");
         }
     }
 

@@ -44,6 +44,13 @@ pub struct Directory {
     /// mimi's own: `.../x-withdrawKnock/{roomId}`, it withdraws its knock.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub x_withdraw_knock: Option<String>,
+    /// mimi's own: `.../x-roomDocument/{roomId}`, a room's document for a follower's user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x_room_document: Option<String>,
+    /// mimi's own: `.../x-attachment/{roomId}`, a follower's member uploads an attachment
+    /// (the body) or, naming it in `Mimi-Attachment`, fetches one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x_attachment: Option<String>,
 }
 
 /// The path prefix of mimi's own provider-to-provider endpoints.
@@ -68,6 +75,8 @@ impl Directory {
             x_remove_device: Some(url("x-removeDevice/{roomId}")),
             x_knock: Some(url("x-knock/{roomId}")),
             x_withdraw_knock: Some(url("x-withdrawKnock/{roomId}")),
+            x_room_document: Some(url("x-roomDocument/{roomId}")),
+            x_attachment: Some(url("x-attachment/{roomId}")),
         }
     }
 }

@@ -222,7 +222,63 @@ fn a_user_of_another_provider_joins_an_open_room_and_both_sides_talk() {
         &bob,
         &["send", "mimi://a.example/r/lobby", "hi from b.example"],
     );
-    f.sync_until(&alice, "hi from b.example");
+    let seen = f.sync_until(&alice, "hi from b.example");
+    assert!(seen.contains("mimi://b.example/d/björn/"), "{seen}");
+
+    // The room's document, read through b.example.
+    let doc: serde_json::Value = serde_json::from_str(&f.ok(
+        &bob,
+        &["room", "show", "mimi://a.example/r/lobby", "--json"],
+    ))
+    .unwrap();
+    assert!(
+        doc["clients"]["mimi://b.example/u/björn"].is_array(),
+        "{doc}"
+    );
+    // Attachments both ways: kept by a.example, uploaded and fetched through each one's
+    // own provider.
+    let file = f.dir.join("notes.txt");
+    std::fs::write(&file, "the minutes").unwrap();
+    let sent: serde_json::Value = serde_json::from_str(&f.ok(
+        &bob,
+        &[
+            "send",
+            "mimi://a.example/r/lobby",
+            "notes",
+            "--file",
+            file.to_str().unwrap(),
+            "--json",
+        ],
+    ))
+    .unwrap();
+    let id = format!("#{}", &sent["id"].as_str().unwrap()[2..10]);
+    f.sync_until(&alice, "notes.txt");
+    let got = f.dir.join("got.txt");
+    f.ok(
+        &alice,
+        &[
+            "attachment",
+            "get",
+            "lobby",
+            &id,
+            "--out",
+            got.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(std::fs::read_to_string(&got).unwrap(), "the minutes");
+    let again = f.dir.join("again.txt");
+    f.ok(
+        &bob,
+        &[
+            "attachment",
+            "get",
+            "mimi://a.example/r/lobby",
+            &id,
+            "--out",
+            again.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(std::fs::read_to_string(&again).unwrap(), "the minutes");
 }
 
 #[test]

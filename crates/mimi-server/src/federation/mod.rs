@@ -8,6 +8,7 @@
 //! handshake) must be valid for that domain: [`Peer`] refuses anything else before the body
 //! is read.
 
+pub mod attachments;
 pub mod consent;
 pub mod key_material;
 pub mod knocks;
@@ -65,6 +66,14 @@ pub fn routes() -> Router<AppState> {
             post(rooms::remove_device),
         )
         .route(&format!("{PREFIX}/x-knock/{{room}}"), post(knocks::knock))
+        .route(
+            &format!("{PREFIX}/x-roomDocument/{{room}}"),
+            post(attachments::room_document),
+        )
+        .route(
+            &format!("{PREFIX}/x-attachment/{{room}}"),
+            post(attachments::attachment),
+        )
         .route(
             &format!("{PREFIX}/x-withdrawKnock/{{room}}"),
             post(knocks::withdraw),

@@ -9,7 +9,7 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use mimi_store::prelude::*;
 
-use super::{ApiPath, room_id, visible};
+use super::{ApiPath, visible};
 use crate::auth::{Caller, new_token};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -23,17 +23,17 @@ pub const ROOM_QUOTA: u64 = 256 * 1024 * 1024;
 
 /// Refuses `caller` unless its user has a client in the room (a hidden room does not exist
 /// for others).
-async fn member(
+pub(crate) async fn member(
     state: &AppState,
     id: &mimi_policy::id::RoomId,
-    caller: &Caller,
+    user: &mimi_policy::id::UserId,
 ) -> Result<(), ApiError> {
     let room = state.room(id).await?;
     let policy = room.hub.policy();
-    if policy.clients().contains_key(&caller.user) {
+    if policy.clients().contains_key(user) {
         return Ok(());
     }
-    visible(policy, id, &caller.user)?;
+    visible(policy, id, user)?;
     Err(ApiError::forbidden(
         "not-in-room",
         format!("attachments of {id} are for its members"),
@@ -55,20 +55,38 @@ pub async fn upload(
             ApiError::bad_request("bad-body", r.body_text())
         }
     })?;
-    let id = room_id(&state, &provider, &name)?;
+    let (id, hosted) = super::room_anywhere(&state, &provider, &name)?;
     let client = caller.device()?.clone();
-    member(&state, &id, &caller).await?;
     if body.is_empty() {
         return Err(ApiError::bad_request(
             "empty-attachment",
             "an attachment has at least one byte",
         ));
     }
+    if !hosted {
+        // Kept by the room's provider, for all its members.
+        let kept =
+            crate::federation::attachments::relay_upload(&state, &id, &client, body.to_vec())
+                .await?;
+        return Ok((StatusCode::CREATED, Json(kept)));
+    }
+    let kept = keep(&state, &id, &client, &body).await?;
+    Ok((StatusCode::CREATED, Json(kept)))
+}
+
+/// Keeps `client`'s attachment for room `id`, hosted here, if its user is a member.
+pub(crate) async fn keep(
+    state: &AppState,
+    id: &mimi_policy::id::RoomId,
+    client: &mimi_policy::id::ClientId,
+    body: &[u8],
+) -> Result<Uploaded, ApiError> {
+    member(state, id, client.user()).await?;
     // 256 random bits: the attachment's name says nothing and cannot be guessed.
     let (blob, _) = new_token();
     if !state
         .store
-        .put_blob(&id, &blob, &client, &body, ROOM_QUOTA)
+        .put_blob(id, &blob, client, body, ROOM_QUOTA)
         .await?
     {
         return Err(ApiError::Request {
@@ -80,13 +98,10 @@ pub async fn upload(
             ),
         });
     }
-    Ok((
-        StatusCode::CREATED,
-        Json(Uploaded {
-            id: blob,
-            size: u64::try_from(body.len()).unwrap_or(u64::MAX),
-        }),
-    ))
+    Ok(Uploaded {
+        id: blob,
+        size: u64::try_from(body.len()).unwrap_or(u64::MAX),
+    })
 }
 
 /// An attachment of the room, for its members.
@@ -96,12 +111,26 @@ pub async fn download(
     caller: Caller,
     ApiPath((provider, name, blob)): ApiPath<(String, String, String)>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let id = room_id(&state, &provider, &name)?;
-    member(&state, &id, &caller).await?;
-    let data = state
-        .store
-        .blob(&id, &blob)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no such attachment in {id}")))?;
+    let (id, hosted) = super::room_anywhere(&state, &provider, &name)?;
+    let data = if hosted {
+        stored(&state, &id, &caller.user, &blob).await?
+    } else {
+        crate::federation::attachments::relay_download(&state, &id, &caller.user, &blob).await?
+    };
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], data))
+}
+
+/// Attachment `blob` of room `id`, hosted here, for `user`, a member.
+pub(crate) async fn stored(
+    state: &AppState,
+    id: &mimi_policy::id::RoomId,
+    user: &mimi_policy::id::UserId,
+    blob: &str,
+) -> Result<Vec<u8>, ApiError> {
+    member(state, id, user).await?;
+    state
+        .store
+        .blob(id, blob)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no such attachment in {id}")))
 }

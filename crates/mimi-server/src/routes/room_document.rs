@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use mimi_policy::host::document_visible_to;
 
-use super::{ApiPath, room_id};
+use super::ApiPath;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -19,19 +19,33 @@ pub async fn show(
     caller: Caller,
     ApiPath((provider, name)): ApiPath<(String, String)>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let id = room_id(&state, &provider, &name)?;
-    let room = match state.room(&id).await {
+    let (id, hosted) = super::room_anywhere(&state, &provider, &name)?;
+    if !hosted {
+        return crate::federation::attachments::relay_room_document(&state, &id, &caller.user)
+            .await
+            .map(Json);
+    }
+    document_for(&state, &id, &caller.user).await
+}
+
+/// The document of room `id`, hosted here, as `user` may see it.
+pub(crate) async fn document_for(
+    state: &AppState,
+    id: &mimi_policy::id::RoomId,
+    user: &mimi_policy::id::UserId,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let room = match state.room(id).await {
         Ok(room) => room,
         Err(ApiError::NoRoom(gone)) => {
             // A vacant persistent room shows the document it keeps, with nobody in it.
-            let Some((vacant, _)) = super::vacate::vacant_room(&state, &id).await? else {
+            let Some((vacant, _)) = super::vacate::vacant_room(state, id).await? else {
                 return Err(ApiError::NoRoom(gone));
             };
-            return visible_document(&vacant, &id, &caller.user);
+            return visible_document(&vacant, id, user);
         }
         Err(e) => return Err(e),
     };
-    visible_document(room.hub.policy(), &id, &caller.user)
+    visible_document(room.hub.policy(), id, user)
 }
 
 /// `policy`'s document as `user` may see it: not at all, or without the secrets unless the

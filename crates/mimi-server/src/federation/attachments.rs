@@ -82,13 +82,6 @@ pub async fn attachment(
     Ok((StatusCode::CREATED, Json(kept)).into_response())
 }
 
-fn peers(state: &AppState) -> Result<&super::Peers, ApiError> {
-    state
-        .peers
-        .as_deref()
-        .ok_or_else(|| ApiError::bad_request("foreign-room", "this provider does not federate"))
-}
-
 /// The document of room `id` of another provider, for `user`, from the room's hub.
 pub async fn relay_room_document(
     state: &AppState,
@@ -96,7 +89,7 @@ pub async fn relay_room_document(
     user: &UserId,
 ) -> Result<serde_json::Value, ApiError> {
     let domain = id.domain();
-    let (status, headers, body) = peers(state)?
+    let (status, headers, body) = super::peers(state, "foreign-room")?
         .post_with(
             domain,
             |d| d.x_room_document.as_deref().unwrap_or_default(),
@@ -127,7 +120,7 @@ pub async fn relay_upload(
     body: Vec<u8>,
 ) -> Result<mimi_api::Uploaded, ApiError> {
     let domain = id.domain();
-    let (status, headers, answer) = peers(state)?
+    let (status, headers, answer) = super::peers(state, "foreign-room")?
         .post_with(
             domain,
             |d| d.x_attachment.as_deref().unwrap_or_default(),
@@ -161,7 +154,7 @@ pub async fn relay_download(
     blob: &str,
 ) -> Result<Vec<u8>, ApiError> {
     let domain = id.domain();
-    let (status, headers, body) = peers(state)?
+    let (status, headers, body) = super::peers(state, "foreign-room")?
         .post_with(
             domain,
             |d| d.x_attachment.as_deref().unwrap_or_default(),

@@ -150,10 +150,7 @@ pub async fn tell(
     target: &UserId,
     room: Option<&RoomId>,
 ) -> Result<(), ApiError> {
-    let peers = state
-        .peers
-        .as_ref()
-        .ok_or_else(|| ApiError::bad_request("foreign-user", "this provider does not federate"))?;
+    let peers = super::peers(state, "foreign-user")?;
     let to_target = matches!(operation, Consent::Request | Consent::Cancel);
     let entry = ConsentEntry {
         requester_uri: text(requester.as_str())?,

@@ -127,10 +127,7 @@ pub async fn claim_remote(
     target: &UserId,
     room: Option<&RoomId>,
 ) -> Result<Vec<(ClientId, Vec<u8>)>, ApiError> {
-    let peers = state
-        .peers
-        .as_ref()
-        .ok_or_else(|| ApiError::bad_request("foreign-user", "this provider does not federate"))?;
+    let peers = super::peers(state, "foreign-user")?;
     let (key, credential) = state.hub.signing_identity()?;
     let bad = |e: tls_codec::Error| ApiError::Unavailable(format!("encoding keyMaterial: {e}"));
     let tbs = KeyMaterialRequestTbs {

@@ -64,18 +64,11 @@ pub async fn withdraw(
     Ok(StatusCode::CREATED)
 }
 
-fn peers(state: &AppState) -> Result<&super::Peers, ApiError> {
-    state
-        .peers
-        .as_deref()
-        .ok_or_else(|| ApiError::bad_request("foreign-room", "this provider does not federate"))
-}
-
 /// `user` knocks on room `id` of another provider: relayed, and recorded here so that the
 /// room's hub may claim the user's KeyPackages to let it in. How many the hub told.
 pub async fn relay_knock(state: &AppState, id: &RoomId, user: &UserId) -> Result<usize, ApiError> {
     let domain = id.domain();
-    let (status, headers, body) = peers(state)?
+    let (status, headers, body) = super::peers(state, "foreign-room")?
         .post_with(
             domain,
             |d| d.x_knock.as_deref().unwrap_or_default(),
@@ -98,7 +91,7 @@ pub async fn relay_knock(state: &AppState, id: &RoomId, user: &UserId) -> Result
 /// `user` withdraws its knock on room `id` of another provider, there and here.
 pub async fn relay_withdraw(state: &AppState, id: &RoomId, user: &UserId) -> Result<(), ApiError> {
     let domain = id.domain();
-    let (status, headers, body) = peers(state)?
+    let (status, headers, body) = super::peers(state, "foreign-room")?
         .post_with(
             domain,
             |d| d.x_withdraw_knock.as_deref().unwrap_or_default(),

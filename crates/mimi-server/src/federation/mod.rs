@@ -108,6 +108,15 @@ async fn directory(
     Ok(axum::Json(Directory::at(&format!("https://{host}"))))
 }
 
+/// This provider's client to its peers, or why there is none (`code`: `foreign-room` or
+/// `foreign-user`, what the request named of another provider).
+pub(crate) fn peers<'a>(state: &'a AppState, code: &'static str) -> Result<&'a Peers, ApiError> {
+    state
+        .peers
+        .as_deref()
+        .ok_or_else(|| ApiError::bad_request(code, "this provider does not federate"))
+}
+
 /// The answer of a provider that has no peers configured.
 fn not_federating() -> ApiError {
     ApiError::not_found("this provider does not federate (it has no --peer-ca)")

@@ -76,10 +76,7 @@ pub async fn relay_report(
     reporter: &UserId,
     body: &mimi_api::AbuseReport,
 ) -> Result<(), ApiError> {
-    let peers = state
-        .peers
-        .as_deref()
-        .ok_or_else(|| ApiError::bad_request("foreign-room", "this provider does not federate"))?;
+    let peers = super::peers(state, "foreign-room")?;
     let note = serde_json::to_vec(&Note {
         reason: body.reason.clone(),
         note: body.note.clone(),

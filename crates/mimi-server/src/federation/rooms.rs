@@ -645,7 +645,7 @@ pub async fn relay_group_info(
     client: &ClientId,
     link: Option<&mimi_api::JoinInfo>,
 ) -> Result<mimi_api::GroupInfo, ApiError> {
-    let peers = peers(state)?;
+    let peers = super::peers(state, "foreign-room")?;
     let (public, private) = mimi_mls::hpke::key_pair()?;
     let (key, _) = state.hub.signing_identity()?;
     let joining_code = match link {
@@ -739,14 +739,6 @@ pub async fn relay_group_info(
     })
 }
 
-/// This provider's client to its peers, or why there is none.
-fn peers(state: &AppState) -> Result<&super::Peers, ApiError> {
-    state
-        .peers
-        .as_deref()
-        .ok_or_else(|| ApiError::bad_request("foreign-room", "this provider does not federate"))
-}
-
 /// `client`'s commit or proposal for room `id` of another provider, relayed to its hub:
 /// where the hub put it.
 pub async fn relay_handshake(
@@ -755,7 +747,7 @@ pub async fn relay_handshake(
     client: &ClientId,
     submitted: &Submitted,
 ) -> Result<Stored, ApiError> {
-    let peers = peers(state)?;
+    let peers = super::peers(state, "foreign-room")?;
     let mls = |what: &str, e: tls_codec::Error| {
         ApiError::bad_request("bad-mls", format!("{what} is not an MLS message: {e}"))
     };
@@ -832,7 +824,7 @@ pub async fn relay_messages(
     client: &ClientId,
     messages: Vec<Vec<u8>>,
 ) -> Result<Vec<u64>, ApiError> {
-    let peers = peers(state)?;
+    let peers = super::peers(state, "foreign-room")?;
     let domain = id.domain();
     let many = messages.len() > 1;
     let mut seqs = Vec::with_capacity(messages.len());

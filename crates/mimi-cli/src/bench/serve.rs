@@ -3,7 +3,9 @@
 //! has `--senders` of them submit `--messages` end-to-end encrypted messages concurrently
 //! while every member device receives over `/v1/sync` and acknowledges, and prints one JSON
 //! line: messages accepted per second, fan-out deliveries per second, p50/p99 submit
-//! latency, the server's peak memory, and the time the disk takes to flush a write (the
+//! latency, each delivery's time from its submit to its arrival (`delivery_p50_ms`...; with
+//! `--rate` the senders are paced, with `--receive events` the receivers are on the event
+//! stream), the server's peak memory, and the time the disk takes to flush a write (the
 //! figures depend on it more than on anything else about the machine).
 //!
 //! Messages are encrypted before the clock starts (each sender's in order, in the room's
@@ -42,6 +44,24 @@ pub struct Args {
     /// Messages per request (1: each its own request; more: a client flushing a queue).
     #[arg(long, default_value_t = 1)]
     batch: usize,
+    /// Pace the senders at this many messages per second in all (as people type), instead
+    /// of as fast as the provider takes them.
+    #[arg(long, value_name = "R")]
+    rate: Option<f64>,
+    /// How receivers get their entries: `poll` (long polls of /v1/sync, letting entries
+    /// gather for 100 ms), or `events` (the server-sent event stream, each entry as soon as
+    /// it is stored).
+    #[arg(long, value_enum, default_value_t = Receive::Poll)]
+    receive: Receive,
+}
+
+/// How the bench's receivers get entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Receive {
+    /// `/v1/sync` long polls.
+    Poll,
+    /// The `/v1/events` stream.
+    Events,
 }
 
 fn b64(bytes: &[u8]) -> String {
@@ -116,8 +136,8 @@ impl Drop for Server {
     }
 }
 
-/// What a receiver reads of `/v1/sync` (`mimi_api::SyncBatch`): the entries' positions
-/// and kinds, the ciphertexts skipped rather than copied (it counts, it does not decrypt).
+/// What a receiver reads of `/v1/sync` (`mimi_api::SyncBatch`): the entries' positions,
+/// kinds and messages (it matches each to the submit that sent it; it does not decrypt).
 #[derive(serde::Deserialize)]
 struct Pending {
     entries: Vec<PendingEntry>,
@@ -128,6 +148,106 @@ struct PendingEntry {
     room: String,
     seq: u64,
     kind: String,
+    #[serde(default)]
+    message: String,
+}
+
+/// When each message's submit started (ns since the run's start, plus one; 0: not yet), by
+/// the message's base64, so that a receiver times each delivery on the one clock.
+struct Clock {
+    start: Instant,
+    index: std::collections::HashMap<String, usize>,
+    sent_at: Vec<std::sync::atomic::AtomicU64>,
+}
+
+impl Clock {
+    fn now_ns(&self) -> u64 {
+        u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    fn sent(&self, message: &str) {
+        if let Some(i) = self.index.get(message) {
+            self.sent_at[*i].store(self.now_ns() + 1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// The delivery time of `message`, arrived at `at` (ns), in ms.
+    fn latency_ms(&self, message: &str, at: u64) -> Option<f64> {
+        let sent = self
+            .sent_at
+            .get(*self.index.get(message)?)?
+            .load(std::sync::atomic::Ordering::Relaxed);
+        (sent > 0).then(|| (at.saturating_sub(sent - 1)) as f64 / 1e6)
+    }
+}
+
+/// A receiver's tally: messages received, and each one's delivery time (ms).
+#[derive(Default)]
+struct Tally {
+    got: usize,
+    latencies: Vec<f64>,
+}
+
+impl Tally {
+    fn take(&mut self, clock: &Clock, entries: &[PendingEntry], at: u64) {
+        for e in entries.iter().filter(|e| e.kind == "message") {
+            self.got += 1;
+            if let Some(ms) = clock.latency_ms(&e.message, at) {
+                self.latencies.push(ms);
+            }
+        }
+    }
+}
+
+/// A receiver on the event stream: takes each `pending` event's entries as it arrives and
+/// acknowledges them, until `expected` messages came.
+async fn receive_events(
+    http: Http,
+    token: String,
+    clock: std::sync::Arc<Clock>,
+    expected: usize,
+) -> anyhow::Result<Tally> {
+    let mut answer = http
+        .http
+        .get(format!("{}/v1/events", http.base))
+        .bearer_auth(&token)
+        .send()
+        .await?;
+    if !answer.status().is_success() {
+        bail!("GET /v1/events: {}", answer.status());
+    }
+    let mut tally = Tally::default();
+    let mut buffer = String::new();
+    while tally.got < expected {
+        let Some(chunk) = answer.chunk().await? else {
+            bail!("the event stream ended");
+        };
+        let at = clock.now_ns();
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buffer.find("\n\n") {
+            let event: String = buffer.drain(..end + 2).collect();
+            let Some(data) = event
+                .lines()
+                .find_map(|l| l.strip_prefix("data:"))
+                .map(str::trim)
+            else {
+                continue;
+            };
+            let v: Pending = serde_json::from_str(data).context("an event's batch")?;
+            tally.take(&clock, &v.entries, at);
+            if let Some(last) = v.entries.last() {
+                let (): () = http
+                    .call(
+                        reqwest::Method::POST,
+                        "/v1/ack",
+                        Some(&token),
+                        Some(&last.ack()),
+                    )
+                    .await?;
+            }
+        }
+    }
+    Ok(tally)
 }
 
 impl PendingEntry {
@@ -412,7 +532,20 @@ async fn load(url: &str, args: &Args) -> anyhow::Result<Value> {
     }
     eprintln!("sending and receiving...");
     let expected = args.messages;
-    let start = Instant::now();
+    let index = batches
+        .iter()
+        .flat_map(|(_, bodies)| bodies.iter().cloned())
+        .enumerate()
+        .map(|(i, b)| (b, i))
+        .collect::<std::collections::HashMap<_, _>>();
+    let clock = std::sync::Arc::new(Clock {
+        start: Instant::now(),
+        sent_at: (0..index.len())
+            .map(|_| std::sync::atomic::AtomicU64::new(0))
+            .collect(),
+        index,
+    });
+    let start = clock.start;
     // Receivers run on threads of their own, as devices apart from the senders would: a
     // receiver parsing a large answer never holds up a sender's request (or its timing).
     let receiving = tokio::runtime::Builder::new_multi_thread()
@@ -426,9 +559,14 @@ async fn load(url: &str, args: &Args) -> anyhow::Result<Value> {
             base: http.base.clone(),
         };
         let token = m.token.clone();
+        let clock = clock.clone();
+        if args.receive == Receive::Events {
+            receivers.push(receiving.spawn(receive_events(http, token, clock, expected)));
+            continue;
+        }
         receivers.push(receiving.spawn(async move {
-            let mut got = 0usize;
-            while got < expected {
+            let mut tally = Tally::default();
+            while tally.got < expected {
                 let v: Pending = http
                     .call(
                         reqwest::Method::GET,
@@ -437,15 +575,16 @@ async fn load(url: &str, args: &Args) -> anyhow::Result<Value> {
                         NONE,
                     )
                     .await?;
+                let at = clock.now_ns();
                 let Some(last) = v.entries.last() else {
                     continue;
                 };
+                tally.take(&clock, &v.entries, at);
                 // A device that is keeping up lets entries gather for a moment, so each
                 // request carries many (delivery latency for throughput, as chat allows).
                 if v.entries.len() < 100 {
                     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                 }
-                got += v.entries.iter().filter(|e| e.kind == "message").count();
                 let (): () = http
                     .call(
                         reqwest::Method::POST,
@@ -455,16 +594,31 @@ async fn load(url: &str, args: &Args) -> anyhow::Result<Value> {
                     )
                     .await?;
             }
-            anyhow::Ok(got)
+            anyhow::Ok(tally)
         }));
     }
     let mut senders = Vec::new();
     let per_request = args.batch.clamp(1, 100);
-    for (token, bodies) in batches {
+    // With a rate, each sender's requests are spaced evenly, the senders staggered.
+    let spacing = args
+        .rate
+        .filter(|r| *r > 0.0)
+        .map(|r| std::time::Duration::from_secs_f64(args.senders as f64 * per_request as f64 / r));
+    for (s, (token, bodies)) in batches.into_iter().enumerate() {
         let http = http.clone();
+        let clock = clock.clone();
+        let senders_n = args.senders as u32;
         senders.push(tokio::spawn(async move {
             let mut latencies = Vec::with_capacity(bodies.len());
-            for chunk in bodies.chunks(per_request) {
+            let first = tokio::time::Instant::from_std(clock.start)
+                + spacing.map_or(std::time::Duration::ZERO, |d| d * s as u32 / senders_n);
+            for (k, chunk) in bodies.chunks(per_request).enumerate() {
+                if let Some(d) = spacing {
+                    tokio::time::sleep_until(first + d * k as u32).await;
+                }
+                for m in chunk {
+                    clock.sent(m);
+                }
                 let body = if per_request == 1 {
                     api::Message {
                         message: chunk.first().cloned(),
@@ -496,9 +650,14 @@ async fn load(url: &str, args: &Args) -> anyhow::Result<Value> {
     }
     let submitted = start.elapsed().as_secs_f64();
     let mut delivered = 0usize;
+    let mut deliveries = Vec::new();
     for r in receivers {
-        delivered += r.await??;
+        let tally = r.await??;
+        delivered += tally.got;
+        deliveries.extend(tally.latencies);
     }
+    deliveries.sort_by(f64::total_cmp);
+    let ms = |x: f64| (x * 100.0).round() / 100.0;
     let done = start.elapsed().as_secs_f64();
     receiving.shutdown_background();
     latencies.sort_by(f64::total_cmp);
@@ -508,7 +667,13 @@ async fn load(url: &str, args: &Args) -> anyhow::Result<Value> {
         "messages": args.messages,
         "senders": args.senders,
         "batch": per_request,
+        "rate": args.rate,
+        "receive": match args.receive { Receive::Poll => "poll", Receive::Events => "events" },
         "messages_per_s": round(args.messages as f64 / submitted),
+        "delivery_p50_ms": ms(percentile(&deliveries, 0.50)),
+        "delivery_p90_ms": ms(percentile(&deliveries, 0.90)),
+        "delivery_p99_ms": ms(percentile(&deliveries, 0.99)),
+        "delivery_max_ms": ms(deliveries.last().copied().unwrap_or_default()),
         "deliveries_per_s": round(delivered as f64 / done),
         "submit_p50_ms": (percentile(&latencies, 0.50) * 100.0).round() / 100.0,
         "submit_p90_ms": (percentile(&latencies, 0.90) * 100.0).round() / 100.0,

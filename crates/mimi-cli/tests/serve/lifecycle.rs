@@ -87,6 +87,43 @@ fn the_load_generator_runs_against_a_provider_it_starts() {
     );
 }
 
+#[test]
+fn the_load_generator_times_each_delivery_on_the_event_stream_at_a_paced_rate() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mimi"))
+        .args([
+            "bench",
+            "serve",
+            "--members",
+            "3",
+            "--messages",
+            "20",
+            "--senders",
+            "2",
+            "--rate",
+            "100",
+            "--receive",
+            "events",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["receive"], "events");
+    assert_eq!(report["rate"], 100.0);
+    // Every delivery to every member timed, from the submit's start to its arrival.
+    for key in ["delivery_p50_ms", "delivery_p99_ms", "delivery_max_ms"] {
+        assert!(
+            report[key].as_f64().is_some_and(|ms| ms > 0.0),
+            "{key}: {report}"
+        );
+    }
+    assert!(report["delivery_p50_ms"].as_f64() <= report["delivery_max_ms"].as_f64());
+}
+
 /// Whether the server closes `stream` within `limit` while `trickle` bytes go out one at a
 /// time, every 200 ms (none: the connection sits idle).
 fn closed_within(

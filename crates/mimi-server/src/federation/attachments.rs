@@ -14,8 +14,8 @@ use axum::response::{IntoResponse, Response};
 use mimi_policy::id::{ClientId, RoomId, UserId};
 
 use super::Peer;
-use super::knocks::MIMI_USER;
-use super::rooms::{MIMI_CLIENT, header_text, header_value, hosted, refusal};
+use super::knocks::{MIMI_USER, peer_user};
+use super::rooms::{MIMI_CLIENT, header_text, header_value, hosted, peer_client, refusal};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -37,9 +37,7 @@ pub async fn room_document(
     Path(room): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let user = header(&headers, MIMI_USER)
-        .ok_or_else(|| ApiError::bad_request("bad-message", "name the user in Mimi-User"))?;
-    let user = peer.user("the reader", &user)?;
+    let user = peer_user(&peer, &headers)?;
     let id = hosted(&state, &room)?;
     crate::routes::room_document::document_for(&state, &id, &user).await
 }
@@ -56,9 +54,7 @@ pub async fn attachment(
 ) -> Result<Response, ApiError> {
     let id = hosted(&state, &room)?;
     if let Some(blob) = header(&headers, MIMI_ATTACHMENT) {
-        let user = header(&headers, MIMI_USER)
-            .ok_or_else(|| ApiError::bad_request("bad-message", "name the user in Mimi-User"))?;
-        let user = peer.user("the reader", &user)?;
+        let user = peer_user(&peer, &headers)?;
         let data = crate::routes::attachments::stored(&state, &id, &user, &blob).await?;
         return Ok((
             StatusCode::OK,
@@ -67,11 +63,7 @@ pub async fn attachment(
         )
             .into_response());
     }
-    let client = header(&headers, MIMI_CLIENT)
-        .ok_or_else(|| ApiError::bad_request("bad-message", "name the device in Mimi-Client"))?;
-    let client =
-        ClientId::parse(&client).map_err(|e| ApiError::bad_request("bad-client", e.to_string()))?;
-    peer.user("the uploader", client.user().as_str())?;
+    let client = peer_client(&peer, &headers)?;
     if body.is_empty() {
         return Err(ApiError::bad_request(
             "empty-attachment",

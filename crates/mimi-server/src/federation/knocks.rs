@@ -16,18 +16,19 @@ use super::rooms::{header_text, header_value, hosted, refusal};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// The knocker, a user of the requesting provider.
+/// The user a request is for (a knocker, a reader), a user of the requesting provider.
 pub const MIMI_USER: &str = "mimi-user";
 /// How many users the hub told of a knock now.
 pub const MIMI_TOLD: &str = "mimi-told";
 
-fn knocker(peer: &Peer, headers: &HeaderMap) -> Result<UserId, ApiError> {
+/// The user of `peer` a request names in `Mimi-User`.
+pub(crate) fn peer_user(peer: &Peer, headers: &HeaderMap) -> Result<UserId, ApiError> {
     let user = headers
         .get(MIMI_USER)
         .and_then(|v| v.to_str().ok())
         .and_then(header_text)
         .ok_or_else(|| ApiError::bad_request("bad-message", "name the user in Mimi-User"))?;
-    peer.user("the knocker", &user)
+    peer.user("Mimi-User", &user)
 }
 
 /// `POST /mimi/v1/x-knock/{roomId}`: a peer's user knocks on a room hosted here.
@@ -37,7 +38,7 @@ pub async fn knock(
     Path(room): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let user = knocker(&peer, &headers)?;
+    let user = peer_user(&peer, &headers)?;
     let id = hosted(&state, &room)?;
     let told = crate::routes::knocks::take_knock(&state, &id, &user).await?;
     let mut answer = StatusCode::CREATED.into_response();
@@ -54,7 +55,7 @@ pub async fn withdraw(
     Path(room): Path<String>,
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
-    let user = knocker(&peer, &headers)?;
+    let user = peer_user(&peer, &headers)?;
     let id = hosted(&state, &room)?;
     if !state.store.withdraw_knock(&id, &user).await? {
         return Err(ApiError::not_found(format!(

@@ -108,7 +108,7 @@ pub(crate) fn hosted(state: &AppState, room: &str) -> Result<RoomId, ApiError> {
 }
 
 /// The device of `peer` a request names in `Mimi-Client`.
-fn peer_client(peer: &Peer, headers: &HeaderMap) -> Result<ClientId, ApiError> {
+pub(crate) fn peer_client(peer: &Peer, headers: &HeaderMap) -> Result<ClientId, ApiError> {
     let value = headers
         .get(MIMI_CLIENT)
         .and_then(|v| v.to_str().ok())

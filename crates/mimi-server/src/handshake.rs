@@ -188,7 +188,9 @@ pub async fn write_and_merge(
         // makes the next request read the room from the database, replaying the change.
         Err(e) => tracing::error!(room = %id, error = %e, "merging a written change"),
     }
-    let _ = state.notifier.send(());
+    // The room's devices, and those it adds (their Welcomes are in their inboxes).
+    state.wakes.room(id);
+    state.wakes.users(update.added.iter().map(ClientId::user));
     Ok(Some(Stored {
         epoch: update.epoch,
         seq,

@@ -70,6 +70,7 @@ pub mod state;
 pub mod sweeper;
 pub mod tail;
 pub mod tls;
+pub mod wake;
 pub mod writer;
 
 use axum::Router;

@@ -76,8 +76,9 @@ pub struct AppState {
     pub hub: Arc<Hub>,
     /// Counters for `/metrics`.
     pub metrics: Arc<crate::metrics::Metrics>,
-    /// Rings whenever this process stores a room change or a message (event streams wake).
-    pub notifier: tokio::sync::broadcast::Sender<()>,
+    /// Wakes the event streams and long polls of a room or a user when something is stored
+    /// for them (by this process or, on PostgreSQL, another).
+    pub wakes: Arc<crate::wake::Wakes>,
     /// Group commit for application messages.
     pub writer: crate::writer::Writer,
     /// The recent end of each room's log, rendered for delivery.
@@ -122,12 +123,11 @@ impl AppState {
                     .map_or(0, |d| d.as_secs())
             }),
         )?;
-        let notifier = tokio::sync::broadcast::channel(64).0;
+        let wakes = crate::wake::Wakes::shared(&store).await?;
         let (stop, stopping) = tokio::sync::watch::channel(false);
         let tails = Arc::new(crate::tail::Tails::default());
-        let writer =
-            crate::writer::Writer::start(store.clone(), tails.clone(), notifier.clone())
-                .map_err(|e| ApiError::Unavailable(format!("starting the message writer: {e}")))?;
+        let writer = crate::writer::Writer::start(store.clone(), tails.clone(), wakes.clone())
+            .map_err(|e| ApiError::Unavailable(format!("starting the message writer: {e}")))?;
         Ok(Self {
             domain,
             store,
@@ -145,7 +145,7 @@ impl AppState {
             peers: None,
             stopping,
             stop: Arc::new(stop),
-            notifier,
+            wakes,
             rooms: Arc::new(Mutex::new(HashMap::new())),
         })
     }
@@ -294,9 +294,8 @@ impl AppState {
         // The room replayed is right whether or not its snapshot is saved now; if not, the
         // next reader (or the sweeper) replays and saves again.
         match self.store.save_snapshot(&snapshot).await {
-            Ok(()) => {
-                let _ = self.notifier.send(());
-            }
+            // Welcomes held for their ratchet tree may go out now, to devices not known here.
+            Ok(()) => self.wakes.everyone(),
             Err(e) => tracing::warn!(room = %id, error = %e, "saving a replayed room's snapshot"),
         }
         Ok(LoadedRoom {

@@ -57,11 +57,11 @@ pub struct Writer {
 
 impl Writer {
     /// Starts the writer over `store` (on SQLite on a thread of its own); written messages
-    /// go to `tails`, and `written` rings after each batch.
+    /// go to `tails`, and the waiters of their rooms are woken after each batch.
     pub fn start(
         store: SqlStore,
         tails: Arc<Tails>,
-        written: tokio::sync::broadcast::Sender<()>,
+        wakes: Arc<crate::wake::Wakes>,
     ) -> std::io::Result<Self> {
         let (queue, mut rx) = mpsc::channel::<Request>(4 * MAX_BATCH);
         let waiting = Arc::new(AtomicUsize::new(0));
@@ -81,8 +81,9 @@ impl Writer {
                     }
                 }
                 taken.fetch_sub(batch.len(), Ordering::Relaxed);
-                write(&store, &tails, batch).await;
-                let _ = written.send(());
+                for room in write(&store, &tails, batch).await {
+                    wakes.room(&room);
+                }
             }
         };
         if postgres {
@@ -192,8 +193,8 @@ impl Drop for Counted<'_> {
 }
 
 /// Writes a batch in one transaction: messages grouped by room and epoch (one append
-/// each), then all acknowledgements.
-async fn write(store: &SqlStore, tails: &Tails, batch: Vec<Request>) {
+/// each), then all acknowledgements. Returns the rooms that received messages.
+async fn write(store: &SqlStore, tails: &Tails, batch: Vec<Request>) -> Vec<RoomId> {
     let mut groups: Vec<(RoomId, u64, Vec<Message>)> = Vec::new();
     let mut acks: Vec<Ack> = Vec::new();
     for r in batch {
@@ -249,7 +250,7 @@ async fn write(store: &SqlStore, tails: &Tails, batch: Vec<Request>) {
             for a in acks {
                 let _ = a.reply.send(Err(e.clone()));
             }
-            return;
+            return Vec::new();
         }
     };
     let mut written = Vec::new();
@@ -276,6 +277,7 @@ async fn write(store: &SqlStore, tails: &Tails, batch: Vec<Request>) {
     }
     // Rendered once here for every member that syncs them (after the answers: they wait
     // on the disk, not on this).
+    let mut rooms = Vec::with_capacity(written.len());
     for (room, epoch, seqs, entries) in written {
         let rendered = seqs
             .into_iter()
@@ -283,5 +285,9 @@ async fn write(store: &SqlStore, tails: &Tails, batch: Vec<Request>) {
             .map(|(seq, e)| Rendered::new(&room, seq, e.kind, epoch, &e.sender, &e.body))
             .collect();
         tails.push(&room, rendered);
+        if rooms.last() != Some(&room) {
+            rooms.push(room);
+        }
     }
+    rooms
 }

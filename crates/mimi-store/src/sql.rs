@@ -3,6 +3,7 @@
 //! per database (`migrations/sqlite`, `migrations/postgres`).
 
 use std::str::FromStr as _;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use mimi_policy::id::{ClientId, RoomId, UserId};
@@ -43,6 +44,25 @@ pub struct SqlStore {
     /// Group commits of messages and acknowledgements ([`Delivery::write_batch`](crate::Delivery::write_batch)).
     writer: BatchWriter,
     backend: Backend,
+    /// PostgreSQL: the URL, for listening connections ([`SqlStore::listen`]).
+    url: Option<Arc<str>>,
+}
+
+/// A PostgreSQL connection listening on a channel ([`SqlStore::listen`]).
+pub struct Listener(sqlx::postgres::PgListener);
+
+impl std::fmt::Debug for Listener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Listener")
+    }
+}
+
+impl Listener {
+    /// The next notification's payload; `None` once after the connection was lost and made
+    /// again (notifications sent meanwhile are lost).
+    pub async fn recv(&mut self) -> Result<Option<String>, StoreError> {
+        Ok(self.0.try_recv().await?.map(|n| n.payload().to_owned()))
+    }
 }
 
 /// Where [`Delivery::write_batch`](crate::Delivery::write_batch) runs.
@@ -208,12 +228,37 @@ impl SqlStore {
             pool,
             writer,
             backend,
+            url: (backend == Backend::Postgres).then(|| Arc::from(url.as_str())),
         })
     }
 
     /// The database this store talks to.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Listens on `channel` on a connection of its own (PostgreSQL's `LISTEN`); `None` on
+    /// SQLite, which has no such thing.
+    pub async fn listen(&self, channel: &str) -> Result<Option<Listener>, StoreError> {
+        let Some(url) = &self.url else {
+            return Ok(None);
+        };
+        let mut listener = sqlx::postgres::PgListener::connect(url).await?;
+        listener.listen(channel).await?;
+        Ok(Some(Listener(listener)))
+    }
+
+    /// Sends `payload` to every listener of `channel` (PostgreSQL's `NOTIFY`, delivered
+    /// once the statement commits); nothing on SQLite.
+    pub async fn notify(&self, channel: &str, payload: &str) -> Result<(), StoreError> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(channel)
+                .bind(payload)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Closes the connections.

@@ -79,7 +79,8 @@ pub async fn request_consent(
                 .request_consent(&target, &requester, room.as_ref())
                 .await
             {
-                Ok(()) | Err(StoreError::NotFound(_)) => {}
+                Ok(()) => state.wakes.users([&target]),
+                Err(StoreError::NotFound(_)) => {}
                 Err(e) => return Err(e.into()),
             }
         }

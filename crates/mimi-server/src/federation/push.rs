@@ -68,7 +68,7 @@ impl From<super::PeerError> for Failure {
 /// Pushes until the provider stops: at once when this process stores something, at least
 /// every second (another process may have), and what failed less and less often.
 pub async fn run(state: AppState) {
-    let mut wake = state.notifier.subscribe();
+    let wake = state.wakes.subscribe(None);
     let mut backoff = Backoff::new();
     loop {
         match push_once(&state, &mut backoff).await {
@@ -78,7 +78,7 @@ pub async fn run(state: AppState) {
             Err(e) => tracing::warn!(error = %e, "pushing to peers"),
         }
         tokio::select! {
-            _ = tokio::time::timeout(Duration::from_secs(1), wake.recv()) => {}
+            _ = tokio::time::timeout(Duration::from_secs(1), wake.wait()) => {}
             () = state.stopped() => return,
         }
     }

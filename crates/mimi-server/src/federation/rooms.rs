@@ -567,7 +567,7 @@ pub async fn notify(
         state.store.relay_entries(&client, &entries).await?;
     }
     if welcomed || !entries.is_empty() {
-        let _ = state.notifier.send(());
+        state.wakes.users([client.user()]);
     }
     Ok(StatusCode::CREATED)
 }

@@ -94,9 +94,10 @@ pub async fn request(
             .request_consent(&target, &caller.user, room.as_ref())
             .await
         {
+            Ok(()) => state.wakes.users([&target]),
             // An unknown user is asked as a known one would be (the answer does not tell who
             // exists): nobody hears of it, and nothing is granted.
-            Ok(()) | Err(StoreError::NotFound(_)) => {}
+            Err(StoreError::NotFound(_)) => {}
             Err(e) => return Err(e.into()),
         }
     }

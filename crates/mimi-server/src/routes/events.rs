@@ -1,8 +1,8 @@
 //! `GET /v1/events`: a server-sent events stream of what the calling device has not
 //! acknowledged. Each `pending` event carries a batch shaped like `/v1/sync`'s, with only
 //! entries not sent on this stream before; the device still acknowledges with `/v1/ack`, so
-//! a dropped stream loses nothing. The stream wakes when this process stores something and
-//! at least every second otherwise (another process may have).
+//! a dropped stream loses nothing. The stream sleeps until something is stored for the
+//! device's user or one of its rooms (by any process: [`crate::wake`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::convert::Infallible;
@@ -18,9 +18,6 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// How long a stream waits without a wake-up before looking again.
-const POLL: Duration = Duration::from_secs(1);
-
 struct Cursor {
     state: AppState,
     client: ClientId,
@@ -30,19 +27,27 @@ struct Cursor {
     /// Welcomes sent, by inbox ID: IDs may become visible out of order (PostgreSQL assigns
     /// them before commit), so the stream remembers which it sent, not the highest.
     sent_welcomes: BTreeSet<u64>,
-    first: bool,
+    /// Registered before the first read: a change after any read wakes the next wait.
+    wake: crate::wake::Subscription,
+    /// True once a read found nothing new (the next read waits for a wake-up first).
+    idle: bool,
 }
 
 impl Cursor {
     /// The next batch with something new, waiting as long as it takes.
     async fn next(&mut self) -> Result<Batch, ApiError> {
-        let mut wake = self.state.notifier.subscribe();
         loop {
-            if !self.first {
-                let _ = tokio::time::timeout(POLL, wake.recv()).await;
+            if self.idle {
+                self.wake.wait().await;
             }
-            self.first = false;
+            // An acknowledgement during the read may let out what the read leaves out.
+            self.wake.wake_on_ack(true);
             let mut b = batch(&self.state, &self.client, 1_000).await?;
+            // A room not watched until now: what it received meanwhile woke nobody, so the
+            // next read is at once.
+            let new_rooms = self.wake.watch(b.rooms.iter().cloned());
+            // Entries left out are sent once those before them are acknowledged.
+            self.wake.wake_on_ack(b.more);
             // Acknowledged inbox items leave the inbox; forget them here too.
             let present: BTreeSet<u64> = b
                 .welcomes
@@ -63,12 +68,9 @@ impl Cursor {
                     .get(e.0.room.as_str())
                     .is_none_or(|&s| e.0.seq > s)
             });
-            if b.welcomes.is_empty()
-                && b.requests.is_empty()
-                && b.knocks.is_empty()
-                && b.suggestions.is_empty()
-                && b.entries.is_empty()
-            {
+            // Waits next time unless a room is new, or what was left out may be unsent.
+            self.idle = !new_rooms && (!b.more || b.is_empty());
+            if b.is_empty() {
                 continue;
             }
             self.sent_welcomes.extend(b.welcomes.iter().map(|w| w.id));
@@ -105,13 +107,15 @@ pub async fn events(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let client = caller.device()?.clone();
     let slot = state.streams.open(&client)?;
+    let wake = state.wakes.subscribe(Some(client.user().clone()));
     let cursor = Cursor {
         state,
         client,
         _slot: slot,
         sent: BTreeMap::new(),
         sent_welcomes: BTreeSet::new(),
-        first: true,
+        wake,
+        idle: false,
     };
     let stream = futures_util::stream::unfold(cursor, |mut cursor| async move {
         let state = cursor.state.clone();

@@ -79,6 +79,9 @@ pub(crate) async fn take_knock(
     } else {
         state.store.peer_knock(id, user, &moderators).await?
     };
+    if new {
+        state.wakes.users(&moderators);
+    }
     tracing::info!(room = %id, %user, "knock");
     // Those of this provider hear of it (those of others are not told yet).
     let told = moderators

@@ -39,6 +39,7 @@ pub async fn suggest(
         .limits
         .consent_request(caller.user.as_str(), target.as_str())?;
     state.store.suggest_room(&target, &caller.user, &id).await?;
+    state.wakes.users([&target]);
     tracing::info!(room = %id, user = %caller.user, "suggestion");
     Ok((
         StatusCode::ACCEPTED,

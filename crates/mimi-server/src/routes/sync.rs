@@ -9,8 +9,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use mimi_policy::id::{ClientId, RoomId};
-use mimi_store::InboxKind;
 use mimi_store::prelude::*;
+use mimi_store::{InboxKind, Position};
 use serde::Serialize;
 
 use super::{ApiJson, ApiQuery, to_b64};
@@ -81,6 +81,23 @@ pub struct Batch {
     pub(crate) suggestions: Vec<Suggestion>,
     /// Room log entries (`{room, seq, kind, epoch, sender, message}`), rendered.
     pub(crate) entries: Vec<Shared>,
+    /// The rooms of this provider the device is in (not sent: what its waiter watches).
+    #[serde(skip)]
+    pub(crate) rooms: Vec<RoomId>,
+    /// True if entries were left out (the limit, or the answer's size): more are pending.
+    #[serde(skip)]
+    pub(crate) more: bool,
+}
+
+impl Batch {
+    /// Nothing to deliver.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.welcomes.is_empty()
+            && self.requests.is_empty()
+            && self.knocks.is_empty()
+            && self.suggestions.is_empty()
+            && self.entries.is_empty()
+    }
 }
 
 /// What the calling device has not acknowledged yet.
@@ -94,23 +111,20 @@ pub async fn sync(
     let limit = query.limit.unwrap_or(MAX_LIMIT).clamp(1, MAX_LIMIT);
     let wait = Duration::from_secs(query.wait.unwrap_or(0).min(MAX_WAIT));
     let deadline = tokio::time::Instant::now() + wait;
-    let mut wake = state.notifier.subscribe();
+    // Watching before reading: what is stored after the read wakes the wait.
+    let wake = state.wakes.subscribe(Some(client.user().clone()));
     loop {
         let b = batch(&state, client, limit).await?;
         let now = tokio::time::Instant::now();
-        if !b.welcomes.is_empty()
-            || !b.requests.is_empty()
-            || !b.knocks.is_empty()
-            || !b.suggestions.is_empty()
-            || !b.entries.is_empty()
-            || now >= deadline
-        {
+        if !b.is_empty() || now >= deadline {
             return Ok(Json(b));
         }
-        // Woken by this process's writes; at least every second for other processes'.
-        let nap = (deadline - now).min(Duration::from_secs(1));
+        if wake.watch(b.rooms.iter().cloned()) {
+            // A room not watched until now: what it received meanwhile woke nobody.
+            continue;
+        }
         tokio::select! {
-            _ = tokio::time::timeout(nap, wake.recv()) => {}
+            _ = tokio::time::timeout(deadline - now, wake.wait()) => {}
             // Shutting down: answer now, with nothing.
             () = state.stopped() => return Ok(Json(b)),
         }
@@ -162,7 +176,8 @@ pub(crate) async fn batch(
             }),
         }
     }
-    let mut entries = match from_tails(state, client, limit).await? {
+    let positions = state.store.positions(client).await?;
+    let mut entries = match from_tails(state, &positions, limit) {
         Some(entries) => entries,
         None => state
             .store
@@ -202,6 +217,7 @@ pub(crate) async fn batch(
             total <= MAX_ANSWER_BYTES
         })
         .count();
+    let more = entries.len() >= limit as usize || fit.max(1) < entries.len();
     entries.truncate(fit.max(1));
     Ok(Batch {
         welcomes,
@@ -209,20 +225,18 @@ pub(crate) async fn batch(
         knocks,
         suggestions,
         entries,
+        rooms: positions.into_iter().map(|p| p.room).collect(),
+        more,
     })
 }
 
 /// Up to `limit` pending entries from the rooms' tails in memory, exactly what the
 /// database would give (by room, then position); `None` when some room's pending entries
 /// are not all in its tail (the caller reads the database instead).
-async fn from_tails(
-    state: &AppState,
-    client: &ClientId,
-    limit: u32,
-) -> Result<Option<Vec<Shared>>, ApiError> {
+fn from_tails(state: &AppState, positions: &[Position], limit: u32) -> Option<Vec<Shared>> {
     let mut entries = Vec::new();
     let mut left = limit as usize;
-    for p in state.store.positions(client).await? {
+    for p in positions {
         let through = p.until_seq.map_or(p.last_seq, |u| u.min(p.last_seq));
         if through <= p.acked_seq {
             continue;
@@ -239,10 +253,10 @@ async fn from_tails(
             // The tail is behind the log (a commit, another process's entries, or a
             // batch not rendered yet): the database answers, as the answer must hold
             // everything pending up to the limit.
-            _ => return Ok(None),
+            _ => return None,
         }
     }
-    Ok(Some(entries))
+    Some(entries)
 }
 
 /// Acknowledges Welcomes (by ID, or up to an ID) and room logs up to positions.
@@ -293,6 +307,7 @@ pub async fn ack(
     if !body.welcomes.is_empty() {
         state.store.ack_inbox_items(client, &body.welcomes).await?;
     }
+    let mut acked = false;
     // A position in a room the device is not (or no longer) in changes nothing: an ack
     // repeated after a lost answer, or after the device's removal, is not an error.
     for (room, seq) in rooms {
@@ -302,6 +317,11 @@ pub async fn ack(
         } else {
             state.writer.ack(client.clone(), room, seq).await?;
         }
+        acked = true;
+    }
+    if acked {
+        // The device's event streams that left entries out send them now.
+        state.wakes.acked(client.user());
     }
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,0 +1,518 @@
+//! Wake-ups of waiting devices: an event stream or long poll sleeps until something it
+//! would deliver may have changed, and only then reads the database again.
+//!
+//! A waiter watches its user (the inbox: Welcomes, consent requests, knocks, suggestions,
+//! what other providers' hubs fanned out) and the rooms its device is in. A stored message
+//! wakes the waiters of its room, not every waiter of the process, and an idle device costs
+//! nothing until then (no polling).
+//!
+//! Between processes on one PostgreSQL database, every wake-up is also published with
+//! `NOTIFY` on one channel and heard by every process's `LISTEN` (decision 0016); a process
+//! that loses its listening connection wakes all its waiters once it is back, since it may
+//! have missed something. One SQLite file is served by one process.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, Weak};
+
+use mimi_policy::id::{RoomId, UserId};
+use mimi_store::SqlStore;
+use tokio::sync::{Notify, mpsc};
+
+/// The PostgreSQL channel wake-ups travel on.
+pub const CHANNEL: &str = "mimi_wake";
+
+/// Most bytes of one notification's payload (PostgreSQL allows just under 8000).
+const MAX_PAYLOAD: usize = 7_000;
+
+/// Wake-ups waiting to be published, at most; past it, one "everyone" is published.
+const MAX_QUEUED: usize = 4_096;
+
+/// What changed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Topic {
+    /// A room's log or membership.
+    Room(RoomId),
+    /// A user's inbox, or what was relayed to the user's devices.
+    User(UserId),
+    /// A device of the user acknowledged entries (wakes only waiters that left entries
+    /// out of their last answer: [`Subscription::wake_on_ack`]).
+    Acked(UserId),
+    /// Anything (rare changes whose readers are not known, or missed wake-ups).
+    Everyone,
+}
+
+impl Topic {
+    /// The topic as published: `r ROOM`, `u USER` or `*`.
+    fn encode(&self) -> String {
+        match self {
+            Self::Room(r) => format!("r {r}"),
+            Self::User(u) => format!("u {u}"),
+            Self::Acked(u) => format!("a {u}"),
+            Self::Everyone => "*".to_owned(),
+        }
+    }
+
+    /// A topic as published; `None` for anything else.
+    fn decode(line: &str) -> Option<Self> {
+        if line == "*" {
+            return Some(Self::Everyone);
+        }
+        let (kind, id) = line.split_once(' ')?;
+        match kind {
+            "r" => RoomId::parse(id).ok().map(Self::Room),
+            "u" => UserId::parse(id).ok().map(Self::User),
+            "a" => UserId::parse(id).ok().map(Self::Acked),
+            _ => None,
+        }
+    }
+}
+
+struct Waiter {
+    notify: Weak<Notify>,
+    user: Option<UserId>,
+    rooms: HashSet<RoomId>,
+    on_ack: bool,
+}
+
+#[derive(Default)]
+struct Inner {
+    next: u64,
+    waiters: HashMap<u64, Waiter>,
+    by_room: HashMap<RoomId, HashSet<u64>>,
+    by_user: HashMap<UserId, HashSet<u64>>,
+    /// Waiters woken by every wake-up (the pusher to other providers).
+    everything: HashSet<u64>,
+}
+
+impl Inner {
+    fn wake(&self, ids: impl IntoIterator<Item = u64>) {
+        for id in ids {
+            if let Some(n) = self.waiters.get(&id).and_then(|w| w.notify.upgrade()) {
+                n.notify_one();
+            }
+        }
+    }
+}
+
+/// Every waiter of this process, by what it watches.
+pub struct Wakes {
+    inner: Mutex<Inner>,
+    /// Where wake-ups go to be published to other processes (PostgreSQL only).
+    publish: Option<mpsc::Sender<Topic>>,
+    /// Set when a wake-up could not be queued for publishing (an "everyone" is sent).
+    overflowed: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Wakes {
+    /// Wake-ups within this process only.
+    pub fn local() -> Self {
+        Self {
+            inner: Mutex::default(),
+            publish: None,
+            overflowed: Arc::default(),
+        }
+    }
+
+    /// Wake-ups shared by every process on `store`'s database: on PostgreSQL, publishes
+    /// this process's and listens for the others'; on SQLite, [`Wakes::local`].
+    pub async fn shared(store: &SqlStore) -> Result<Arc<Self>, mimi_store::StoreError> {
+        let Some(listener) = store.listen(CHANNEL).await? else {
+            return Ok(Arc::new(Self::local()));
+        };
+        // Each process tags what it publishes, and does not wake itself twice.
+        let tag = format!(
+            "{:016x}",
+            argon2::password_hash::rand_core::RngCore::next_u64(
+                &mut argon2::password_hash::rand_core::OsRng
+            )
+        );
+        let (tx, rx) = mpsc::channel(MAX_QUEUED);
+        let wakes = Arc::new(Self {
+            inner: Mutex::default(),
+            publish: Some(tx),
+            overflowed: Arc::default(),
+        });
+        tokio::spawn(publisher(
+            store.clone(),
+            tag.clone(),
+            rx,
+            wakes.overflowed.clone(),
+        ));
+        tokio::spawn(listen(Arc::downgrade(&wakes), listener, tag));
+        Ok(wakes)
+    }
+
+    /// Wakes the waiters of `topic` here, and publishes it to other processes.
+    pub fn wake(&self, topic: Topic) {
+        self.wake_here(&topic);
+        if let Some(tx) = &self.publish
+            && tx.try_send(topic).is_err()
+        {
+            self.overflowed
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// Wakes the waiters of `room`.
+    pub fn room(&self, room: &RoomId) {
+        self.wake(Topic::Room(room.clone()));
+    }
+
+    /// Wakes the waiters of each of `users`.
+    pub fn users<'a>(&self, users: impl IntoIterator<Item = &'a UserId>) {
+        for u in users.into_iter().collect::<HashSet<_>>() {
+            self.wake(Topic::User(u.clone()));
+        }
+    }
+
+    /// Tells waiters of `user` that one of its devices acknowledged entries.
+    pub fn acked(&self, user: &UserId) {
+        self.wake(Topic::Acked(user.clone()));
+    }
+
+    /// Wakes every waiter, of every process.
+    pub fn everyone(&self) {
+        self.wake(Topic::Everyone);
+    }
+
+    fn wake_here(&self, topic: &Topic) {
+        let Ok(inner) = self.inner.lock() else {
+            return;
+        };
+        match topic {
+            Topic::Room(r) => {
+                if let Some(ids) = inner.by_room.get(r) {
+                    inner.wake(ids.iter().copied());
+                }
+            }
+            Topic::User(u) => {
+                if let Some(ids) = inner.by_user.get(u) {
+                    inner.wake(ids.iter().copied());
+                }
+            }
+            Topic::Acked(u) => {
+                if let Some(ids) = inner.by_user.get(u) {
+                    inner.wake(
+                        ids.iter()
+                            .copied()
+                            .filter(|id| inner.waiters.get(id).is_some_and(|w| w.on_ack)),
+                    );
+                }
+                return;
+            }
+            Topic::Everyone => inner.wake(inner.waiters.keys().copied()),
+        }
+        if !matches!(topic, Topic::Everyone) {
+            inner.wake(inner.everything.iter().copied());
+        }
+    }
+
+    /// A waiter for `user`'s device (its inbox; its rooms as [`Subscription::watch`] names
+    /// them), or, with no user, for every wake-up.
+    pub fn subscribe(self: &Arc<Self>, user: Option<UserId>) -> Subscription {
+        let notify = Arc::new(Notify::new());
+        let Ok(mut inner) = self.inner.lock() else {
+            return Subscription {
+                wakes: Arc::downgrade(self),
+                id: u64::MAX,
+                notify,
+            };
+        };
+        let id = inner.next;
+        inner.next += 1;
+        match &user {
+            Some(u) => {
+                inner.by_user.entry(u.clone()).or_default().insert(id);
+            }
+            None => {
+                inner.everything.insert(id);
+            }
+        }
+        inner.waiters.insert(
+            id,
+            Waiter {
+                notify: Arc::downgrade(&notify),
+                user,
+                rooms: HashSet::new(),
+                on_ack: false,
+            },
+        );
+        Subscription {
+            wakes: Arc::downgrade(self),
+            id,
+            notify,
+        }
+    }
+
+    /// Waiters registered now (for tests and metrics).
+    pub fn waiters(&self) -> usize {
+        self.inner.lock().map_or(0, |i| i.waiters.len())
+    }
+}
+
+/// One waiter: woken (once, however many wake-ups came) when what it watches changes.
+/// Dropping it unregisters it.
+pub struct Subscription {
+    wakes: Weak<Wakes>,
+    id: u64,
+    notify: Arc<Notify>,
+}
+
+impl Subscription {
+    /// Watches exactly `rooms` from now on; true if some room was not watched before (its
+    /// wake-ups until now were missed: the caller reads again before it waits).
+    pub fn watch(&self, rooms: impl IntoIterator<Item = RoomId>) -> bool {
+        let Some(wakes) = self.wakes.upgrade() else {
+            return false;
+        };
+        let Ok(mut inner) = wakes.inner.lock() else {
+            return false;
+        };
+        let inner = &mut *inner;
+        let Some(waiter) = inner.waiters.get_mut(&self.id) else {
+            return false;
+        };
+        let rooms: HashSet<RoomId> = rooms.into_iter().collect();
+        if rooms == waiter.rooms {
+            return false;
+        }
+        for gone in waiter.rooms.difference(&rooms) {
+            if let Some(ids) = inner.by_room.get_mut(gone) {
+                ids.remove(&self.id);
+                if ids.is_empty() {
+                    inner.by_room.remove(gone);
+                }
+            }
+        }
+        let mut new = false;
+        for r in rooms.difference(&waiter.rooms) {
+            new = true;
+            inner.by_room.entry(r.clone()).or_default().insert(self.id);
+        }
+        waiter.rooms = rooms;
+        new
+    }
+
+    /// Whether an acknowledgement by a device of the user wakes this waiter: true when its
+    /// last answer left entries out, which it sends once those before them are
+    /// acknowledged.
+    pub fn wake_on_ack(&self, on: bool) {
+        let Some(wakes) = self.wakes.upgrade() else {
+            return;
+        };
+        if let Ok(mut inner) = wakes.inner.lock()
+            && let Some(w) = inner.waiters.get_mut(&self.id)
+        {
+            w.on_ack = on;
+        }
+    }
+
+    /// Waits for a wake-up; one that came since the last wait returns at once.
+    pub async fn wait(&self) {
+        self.notify.notified().await;
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        let Some(wakes) = self.wakes.upgrade() else {
+            return;
+        };
+        let Ok(mut inner) = wakes.inner.lock() else {
+            return;
+        };
+        let inner = &mut *inner;
+        let Some(waiter) = inner.waiters.remove(&self.id) else {
+            return;
+        };
+        for r in &waiter.rooms {
+            if let Some(ids) = inner.by_room.get_mut(r) {
+                ids.remove(&self.id);
+                if ids.is_empty() {
+                    inner.by_room.remove(r);
+                }
+            }
+        }
+        match &waiter.user {
+            Some(u) => {
+                if let Some(ids) = inner.by_user.get_mut(u) {
+                    ids.remove(&self.id);
+                    if ids.is_empty() {
+                        inner.by_user.remove(u);
+                    }
+                }
+            }
+            None => {
+                inner.everything.remove(&self.id);
+            }
+        }
+    }
+}
+
+/// Publishes queued wake-ups, everything queued since the last notification in one
+/// (several when they do not fit), each line a topic after the process's tag line.
+async fn publisher(
+    store: SqlStore,
+    tag: String,
+    mut rx: mpsc::Receiver<Topic>,
+    overflowed: Arc<std::sync::atomic::AtomicBool>,
+) {
+    while let Some(first) = rx.recv().await {
+        let mut topics = vec![first];
+        while let Ok(t) = rx.try_recv() {
+            topics.push(t);
+        }
+        if overflowed.swap(false, std::sync::atomic::Ordering::Relaxed) {
+            topics = vec![Topic::Everyone];
+        }
+        let mut seen = HashSet::new();
+        topics.retain(|t| seen.insert(t.clone()));
+        if topics.contains(&Topic::Everyone) {
+            topics = vec![Topic::Everyone];
+        }
+        let mut payload = tag.clone();
+        for t in topics {
+            let line = t.encode();
+            if payload.len() + 1 + line.len() > MAX_PAYLOAD {
+                send(&store, &payload).await;
+                payload = tag.clone();
+            }
+            payload.push('\n');
+            payload.push_str(&line);
+        }
+        send(&store, &payload).await;
+    }
+}
+
+async fn send(store: &SqlStore, payload: &str) {
+    if let Err(e) = store.notify(CHANNEL, payload).await {
+        tracing::warn!(error = %e, "publishing wake-ups to other processes");
+    }
+}
+
+/// Wakes this process's waiters for what other processes published, until the provider
+/// drops its wake-ups.
+async fn listen(wakes: Weak<Wakes>, mut listener: mimi_store::Listener, tag: String) {
+    loop {
+        let heard = listener.recv().await;
+        let Some(wakes) = wakes.upgrade() else {
+            return;
+        };
+        match heard {
+            Ok(Some(payload)) => {
+                let mut lines = payload.lines();
+                if lines.next() == Some(tag.as_str()) {
+                    continue;
+                }
+                for topic in lines.filter_map(Topic::decode) {
+                    wakes.wake_here(&topic);
+                }
+            }
+            // Reconnected: what was published meanwhile is lost, so everyone looks again.
+            Ok(None) => wakes.wake_here(&Topic::Everyone),
+            Err(e) => {
+                tracing::warn!(error = %e, "listening for other processes' wake-ups");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn room(name: &str) -> RoomId {
+        RoomId::new("example.com", name).unwrap()
+    }
+
+    fn user(name: &str) -> UserId {
+        UserId::new("example.com", name).unwrap()
+    }
+
+    /// True if `s` was woken (consumes the wake-up).
+    async fn woken(s: &Subscription) -> bool {
+        tokio::time::timeout(std::time::Duration::from_millis(20), s.wait())
+            .await
+            .is_ok()
+    }
+
+    #[tokio::test]
+    async fn a_message_wakes_only_the_waiters_of_its_room() {
+        let wakes = Arc::new(Wakes::local());
+        let alice = wakes.subscribe(Some(user("alice")));
+        let bob = wakes.subscribe(Some(user("bob")));
+        let pusher = wakes.subscribe(None);
+        assert!(alice.watch([room("team")]), "a new room: read again first");
+        assert!(!alice.watch([room("team")]));
+        bob.watch([room("other")]);
+        wakes.room(&room("team"));
+        assert!(woken(&alice).await);
+        assert!(!woken(&bob).await, "bob is not in the room");
+        assert!(woken(&pusher).await, "the pusher hears everything");
+        // Woken once, however many wake-ups came before the wait.
+        wakes.room(&room("team"));
+        wakes.room(&room("team"));
+        assert!(woken(&alice).await);
+        assert!(!woken(&alice).await);
+    }
+
+    #[tokio::test]
+    async fn an_inbox_item_wakes_every_waiter_of_its_user_and_everyone_wakes_all() {
+        let wakes = Arc::new(Wakes::local());
+        let phone = wakes.subscribe(Some(user("alice")));
+        let laptop = wakes.subscribe(Some(user("alice")));
+        let bob = wakes.subscribe(Some(user("bob")));
+        wakes.users([&user("alice")]);
+        assert!(woken(&phone).await && woken(&laptop).await);
+        assert!(!woken(&bob).await);
+        wakes.everyone();
+        assert!(woken(&phone).await && woken(&laptop).await && woken(&bob).await);
+    }
+
+    #[tokio::test]
+    async fn an_acknowledgement_wakes_only_a_waiter_that_left_entries_out() {
+        let wakes = Arc::new(Wakes::local());
+        let full = wakes.subscribe(Some(user("alice")));
+        let caught_up = wakes.subscribe(Some(user("alice")));
+        let pusher = wakes.subscribe(None);
+        full.wake_on_ack(true);
+        wakes.acked(&user("alice"));
+        assert!(woken(&full).await);
+        assert!(
+            !woken(&caught_up).await,
+            "nothing left out: nothing to send"
+        );
+        assert!(!woken(&pusher).await);
+    }
+
+    #[tokio::test]
+    async fn a_room_left_or_a_waiter_dropped_is_no_longer_woken_or_kept() {
+        let wakes = Arc::new(Wakes::local());
+        let alice = wakes.subscribe(Some(user("alice")));
+        alice.watch([room("a"), room("b")]);
+        alice.watch([room("b")]);
+        wakes.room(&room("a"));
+        assert!(!woken(&alice).await);
+        drop(alice);
+        let inner = wakes.inner.lock().unwrap();
+        assert!(inner.waiters.is_empty() && inner.by_room.is_empty() && inner.by_user.is_empty());
+    }
+
+    #[test]
+    fn topics_read_back_as_published_and_nothing_else_is_taken() {
+        for t in [
+            Topic::Room(room("team")),
+            Topic::User(user("alice")),
+            Topic::Acked(user("alice")),
+            Topic::Everyone,
+        ] {
+            assert_eq!(Topic::decode(&t.encode()), Some(t));
+        }
+        for bad in ["", "x y", "r", "r not a room", "u "] {
+            assert_eq!(Topic::decode(bad), None, "{bad:?}");
+        }
+    }
+}

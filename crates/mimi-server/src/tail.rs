@@ -172,6 +172,24 @@ impl Tails {
         }
     }
 
+    /// The position of the last entry of `room` in its tail (written: the log holds it).
+    pub fn last_seq(&self, room: &RoomId) -> Option<u64> {
+        self.inner.lock().ok()?.rooms.get(room)?.last_seq()
+    }
+
+    /// Up to `limit` entries of `room` after `after`, for a reader woken by messages this
+    /// process stored ([`crate::wake::Topic::Messages`]), which are in the tail before the
+    /// wake-up: none when the tail ends at `after`; `None` when it does not hold the entry
+    /// right after `after` (the database must answer).
+    pub fn since(&self, room: &RoomId, after: u64, limit: usize) -> Option<Vec<Shared>> {
+        let inner = self.inner.lock().ok()?;
+        if inner.rooms.get(room)?.last_seq()? == after {
+            return Some(Vec::new());
+        }
+        drop(inner);
+        self.after(room, after, u64::MAX, limit)
+    }
+
     /// Entries of `room` after `after` up to `through`, at most `limit`; `None` when the
     /// tail does not hold the entry right after `after`. The answer ends before `through`
     /// when the tail does.
@@ -242,6 +260,12 @@ mod tests {
         tails.push(&r, entries(&r, 10..=10));
         assert_eq!(seqs(tails.after(&r, 6, 100, 10)), None);
         assert_eq!(seqs(tails.after(&r, 9, 100, 10)), Some(vec![10]));
+        // Woken by this process's messages: caught up is nothing new; behind the tail's
+        // start is for the database.
+        assert_eq!(seqs(tails.since(&r, 10, 10)), Some(vec![]));
+        assert_eq!(seqs(tails.since(&r, 9, 10)), Some(vec![10]));
+        assert_eq!(seqs(tails.since(&r, 6, 10)), None);
+        assert_eq!(seqs(tails.since(&room("other"), 0, 10)), None);
     }
 
     #[test]

@@ -30,8 +30,13 @@ const MAX_QUEUED: usize = 4_096;
 /// What changed.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Topic {
-    /// A room's log or membership.
+    /// A room's log or membership, in a way only the database shows (a commit; anything
+    /// another process stored).
     Room(RoomId),
+    /// Messages of a room that this process stored and put in the room's tail
+    /// ([`crate::tail`]), which serves them without a database read. Other processes hear
+    /// it as [`Topic::Room`].
+    Messages(RoomId),
     /// A user's inbox, or what was relayed to the user's devices.
     User(UserId),
     /// A device of the user acknowledged entries (wakes only waiters that left entries
@@ -45,7 +50,7 @@ impl Topic {
     /// The topic as published: `r ROOM`, `u USER` or `*`.
     fn encode(&self) -> String {
         match self {
-            Self::Room(r) => format!("r {r}"),
+            Self::Room(r) | Self::Messages(r) => format!("r {r}"),
             Self::User(u) => format!("u {u}"),
             Self::Acked(u) => format!("a {u}"),
             Self::Everyone => "*".to_owned(),
@@ -72,6 +77,18 @@ struct Waiter {
     user: Option<UserId>,
     rooms: HashSet<RoomId>,
     on_ack: bool,
+    /// Why it was woken since it last asked ([`Subscription::woken`]).
+    woken: Woken,
+}
+
+/// Why a waiter was woken.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Woken {
+    /// By something other than its rooms' logs (its inbox, an acknowledgement, everyone):
+    /// it reads everything again.
+    pub all: bool,
+    /// By messages of these rooms in their tails ([`Topic::Messages`]).
+    pub rooms: Vec<RoomId>,
 }
 
 #[derive(Default)]
@@ -84,13 +101,25 @@ struct Inner {
     everything: HashSet<u64>,
 }
 
-impl Inner {
-    fn wake(&self, ids: impl IntoIterator<Item = u64>) {
-        for id in ids {
-            if let Some(n) = self.waiters.get(&id).and_then(|w| w.notify.upgrade()) {
-                n.notify_one();
+/// Wakes waiter `id` of `waiters` for `room` (`None`: for anything).
+fn wake_one(waiters: &mut HashMap<u64, Waiter>, id: u64, room: Option<&RoomId>) {
+    let Some(w) = waiters.get_mut(&id) else {
+        return;
+    };
+    match room {
+        Some(r) if !w.woken.all => {
+            if !w.woken.rooms.contains(r) {
+                w.woken.rooms.push(r.clone());
             }
         }
+        Some(_) => {}
+        None => {
+            w.woken.all = true;
+            w.woken.rooms.clear();
+        }
+    }
+    if let Some(n) = w.notify.upgrade() {
+        n.notify_one();
     }
 }
 
@@ -153,9 +182,14 @@ impl Wakes {
         }
     }
 
-    /// Wakes the waiters of `room`.
+    /// Wakes the waiters of `room`, which changed in a way only the database shows.
     pub fn room(&self, room: &RoomId) {
         self.wake(Topic::Room(room.clone()));
+    }
+
+    /// Wakes the waiters of `room` for messages this process put in its tail.
+    pub fn messages(&self, room: &RoomId) {
+        self.wake(Topic::Messages(room.clone()));
     }
 
     /// Wakes the waiters of each of `users`.
@@ -176,34 +210,50 @@ impl Wakes {
     }
 
     fn wake_here(&self, topic: &Topic) {
-        let Ok(inner) = self.inner.lock() else {
+        let Ok(mut inner) = self.inner.lock() else {
             return;
         };
+        let Inner {
+            waiters,
+            by_room,
+            by_user,
+            everything,
+            ..
+        } = &mut *inner;
         match topic {
             Topic::Room(r) => {
-                if let Some(ids) = inner.by_room.get(r) {
-                    inner.wake(ids.iter().copied());
+                for &id in by_room.get(r).into_iter().flatten() {
+                    wake_one(waiters, id, None);
+                }
+            }
+            Topic::Messages(r) => {
+                for &id in by_room.get(r).into_iter().flatten() {
+                    wake_one(waiters, id, Some(r));
                 }
             }
             Topic::User(u) => {
-                if let Some(ids) = inner.by_user.get(u) {
-                    inner.wake(ids.iter().copied());
+                for &id in by_user.get(u).into_iter().flatten() {
+                    wake_one(waiters, id, None);
                 }
             }
             Topic::Acked(u) => {
-                if let Some(ids) = inner.by_user.get(u) {
-                    inner.wake(
-                        ids.iter()
-                            .copied()
-                            .filter(|id| inner.waiters.get(id).is_some_and(|w| w.on_ack)),
-                    );
+                for &id in by_user.get(u).into_iter().flatten() {
+                    if waiters.get(&id).is_some_and(|w| w.on_ack) {
+                        wake_one(waiters, id, None);
+                    }
                 }
                 return;
             }
-            Topic::Everyone => inner.wake(inner.waiters.keys().copied()),
+            Topic::Everyone => {
+                let ids: Vec<u64> = waiters.keys().copied().collect();
+                for id in ids {
+                    wake_one(waiters, id, None);
+                }
+                return;
+            }
         }
-        if !matches!(topic, Topic::Everyone) {
-            inner.wake(inner.everything.iter().copied());
+        for &id in everything.iter() {
+            wake_one(waiters, id, None);
         }
     }
 
@@ -235,6 +285,7 @@ impl Wakes {
                 user,
                 rooms: HashSet::new(),
                 on_ack: false,
+                woken: Woken::default(),
             },
         );
         Subscription {
@@ -305,6 +356,30 @@ impl Subscription {
         {
             w.on_ack = on;
         }
+    }
+
+    /// Why the waiter was woken since the last call (and forgets it).
+    pub fn woken(&self) -> Woken {
+        let Some(wakes) = self.wakes.upgrade() else {
+            return Woken {
+                all: true,
+                rooms: Vec::new(),
+            };
+        };
+        let Ok(mut inner) = wakes.inner.lock() else {
+            return Woken {
+                all: true,
+                rooms: Vec::new(),
+            };
+        };
+        inner
+            .waiters
+            .get_mut(&self.id)
+            .map(|w| std::mem::take(&mut w.woken))
+            .unwrap_or(Woken {
+                all: true,
+                rooms: Vec::new(),
+            })
     }
 
     /// Waits for a wake-up; one that came since the last wait returns at once.
@@ -448,10 +523,23 @@ mod tests {
         assert!(alice.watch([room("team")]), "a new room: read again first");
         assert!(!alice.watch([room("team")]));
         bob.watch([room("other")]);
-        wakes.room(&room("team"));
+        wakes.messages(&room("team"));
         assert!(woken(&alice).await);
+        assert_eq!(
+            alice.woken(),
+            Woken {
+                all: false,
+                rooms: vec![room("team")]
+            },
+            "woken by the room alone: the tail may serve it"
+        );
         assert!(!woken(&bob).await, "bob is not in the room");
         assert!(woken(&pusher).await, "the pusher hears everything");
+        assert!(pusher.woken().all);
+        // A commit: only the database shows it.
+        wakes.room(&room("team"));
+        assert!(woken(&alice).await);
+        assert!(alice.woken().all);
         // Woken once, however many wake-ups came before the wait.
         wakes.room(&room("team"));
         wakes.room(&room("team"));
@@ -465,8 +553,12 @@ mod tests {
         let phone = wakes.subscribe(Some(user("alice")));
         let laptop = wakes.subscribe(Some(user("alice")));
         let bob = wakes.subscribe(Some(user("bob")));
+        phone.watch([room("team")]);
+        wakes.room(&room("team"));
         wakes.users([&user("alice")]);
         assert!(woken(&phone).await && woken(&laptop).await);
+        assert!(phone.woken().all, "an inbox item: everything is read again");
+        assert_eq!(phone.woken(), Woken::default(), "told once");
         assert!(!woken(&bob).await);
         wakes.everyone();
         assert!(woken(&phone).await && woken(&laptop).await && woken(&bob).await);
@@ -503,6 +595,11 @@ mod tests {
 
     #[test]
     fn topics_read_back_as_published_and_nothing_else_is_taken() {
+        assert_eq!(
+            Topic::decode(&Topic::Messages(room("team")).encode()),
+            Some(Topic::Room(room("team"))),
+            "another process has no tail of this one's messages"
+        );
         for t in [
             Topic::Room(room("team")),
             Topic::User(user("alice")),

@@ -82,7 +82,7 @@ impl Writer {
                 }
                 taken.fetch_sub(batch.len(), Ordering::Relaxed);
                 for room in write(&store, &tails, batch).await {
-                    wakes.room(&room);
+                    wakes.messages(&room);
                 }
             }
         };

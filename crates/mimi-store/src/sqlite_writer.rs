@@ -167,7 +167,9 @@ fn write(
     if !acks.is_empty() {
         let mut update = tx.prepare_cached(
             "UPDATE room_members \
-             SET acked_seq = CASE WHEN acked_seq < ?1 THEN ?1 ELSE acked_seq END \
+             SET acked_seq = CASE WHEN acked_seq < ?1 \
+                 AND ?1 <= (SELECT last_seq FROM rooms WHERE id = ?2) \
+                 THEN ?1 ELSE acked_seq END \
              WHERE room_id = ?2 AND client_id = ?3",
         )?;
         for (client, room, seq) in acks {

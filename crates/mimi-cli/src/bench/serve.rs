@@ -216,6 +216,23 @@ async fn receive_events(
     if !answer.status().is_success() {
         bail!("GET /v1/events: {}", answer.status());
     }
+    // Acknowledged beside the stream, as a client does: the latest position whenever the
+    // previous acknowledgement is answered (the stream is never held up by one).
+    let (latest, mut to_ack) = tokio::sync::watch::channel::<Option<api::Ack>>(None);
+    let acker = {
+        let (http, token) = (http.clone(), token.clone());
+        tokio::spawn(async move {
+            while to_ack.changed().await.is_ok() {
+                let ack = to_ack.borrow_and_update().clone();
+                if let Some(ack) = ack {
+                    let (): () = http
+                        .call(reqwest::Method::POST, "/v1/ack", Some(&token), Some(&ack))
+                        .await?;
+                }
+            }
+            anyhow::Ok(())
+        })
+    };
     let mut tally = Tally::default();
     let mut buffer = String::new();
     while tally.got < expected {
@@ -236,17 +253,12 @@ async fn receive_events(
             let v: Pending = serde_json::from_str(data).context("an event's batch")?;
             tally.take(&clock, &v.entries, at);
             if let Some(last) = v.entries.last() {
-                let (): () = http
-                    .call(
-                        reqwest::Method::POST,
-                        "/v1/ack",
-                        Some(&token),
-                        Some(&last.ack()),
-                    )
-                    .await?;
+                latest.send_replace(Some(last.ack()));
             }
         }
     }
+    drop(latest);
+    acker.await??;
     Ok(tally)
 }
 

@@ -11,12 +11,15 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
-use mimi_policy::id::ClientId;
+use mimi_policy::id::{ClientId, RoomId};
 
 use super::sync::{Batch, batch};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
+
+/// Most entries in one event.
+const LIMIT: u32 = 1_000;
 
 struct Cursor {
     state: AppState,
@@ -31,6 +34,9 @@ struct Cursor {
     wake: crate::wake::Subscription,
     /// True once a read found nothing new (the next read waits for a wake-up first).
     idle: bool,
+    /// Rooms the device was removed from, as of the last full read: their tails are not
+    /// for it.
+    removed: BTreeSet<RoomId>,
 }
 
 impl Cursor {
@@ -39,13 +45,25 @@ impl Cursor {
         loop {
             if self.idle {
                 self.wake.wait().await;
+                if let Some(b) = self.tail_batch(self.wake.woken()) {
+                    if !b.is_empty() {
+                        return Ok(b);
+                    }
+                    continue;
+                }
             }
             // An acknowledgement during the read may let out what the read leaves out.
             self.wake.wake_on_ack(true);
-            let mut b = batch(&self.state, &self.client, 1_000).await?;
+            let mut b = batch(&self.state, &self.client, LIMIT).await?;
             // A room not watched until now: what it received meanwhile woke nobody, so the
             // next read is at once.
-            let new_rooms = self.wake.watch(b.rooms.iter().cloned());
+            let new_rooms = self.wake.watch(b.positions.iter().map(|p| p.room.clone()));
+            self.removed = b
+                .positions
+                .iter()
+                .filter(|p| p.until_seq.is_some())
+                .map(|p| p.room.clone())
+                .collect();
             // Entries left out are sent once those before them are acknowledged.
             self.wake.wake_on_ack(b.more);
             // Acknowledged inbox items leave the inbox; forget them here too.
@@ -86,6 +104,43 @@ impl Cursor {
     }
 }
 
+impl Cursor {
+    /// What a wake-up by rooms' logs alone brings, straight from their tails in memory:
+    /// the messages right after those this stream sent, with no database read. `None`
+    /// when the wake-up was for something else, or a tail does not follow on from what was
+    /// sent (a commit, which only the database holds and which may change who receives
+    /// what, another process's entries, a room not sent from yet): the caller reads
+    /// everything again.
+    fn tail_batch(&mut self, woken: crate::wake::Woken) -> Option<Batch> {
+        if woken.all {
+            return None;
+        }
+        let mut entries = Vec::new();
+        let mut left = LIMIT as usize;
+        for room in &woken.rooms {
+            if self.removed.contains(room) {
+                return None;
+            }
+            let sent = *self.sent.get(room.as_str())?;
+            let got = self.state.tails.since(room, sent, left)?;
+            left -= got.len();
+            entries.extend(got);
+            if left == 0 {
+                // More may follow: the next call reads without waiting.
+                self.idle = false;
+                break;
+            }
+        }
+        for e in &entries {
+            self.sent.insert(e.0.room.to_string(), e.0.seq);
+        }
+        Some(Batch {
+            entries,
+            ..Batch::default()
+        })
+    }
+}
+
 /// `GET /v1/events?keepalive=S`: how often, in seconds, an idle stream sends a keep-alive
 /// comment (1 to 15; default 15), for a device that has something to do on its own clock
 /// (refresh its leaves before a room's `update-max-interval` runs out).
@@ -116,6 +171,7 @@ pub async fn events(
         sent_welcomes: BTreeSet::new(),
         wake,
         idle: false,
+        removed: BTreeSet::new(),
     };
     let stream = futures_util::stream::unfold(cursor, |mut cursor| async move {
         let state = cursor.state.clone();

@@ -8,7 +8,7 @@ use futures_util::StreamExt as _;
 use mimi_mls::member::Incoming;
 use tower::ServiceExt as _;
 
-use crate::flow::{send, two_in_a_room};
+use crate::flow::{send, submit_commit, two_in_a_room};
 use crate::support::{Api, unb64};
 
 #[tokio::test]
@@ -45,6 +45,70 @@ async fn the_event_stream_pushes_new_messages_to_the_device() {
     assert_eq!(entry["sender"], "mimi://example.com/d/alice/phone");
     let got = bg.process(&bob.client, &unb64(&entry["message"])).unwrap();
     assert!(matches!(got, Incoming::Message { ref plaintext, .. } if plaintext == b"pushed"));
+}
+
+/// The next `pending` event's batch on `stream`, or `None` if none comes within `wait`.
+async fn next_batch(
+    stream: &mut (impl futures_util::Stream<Item = Result<axum::body::Bytes, axum::Error>> + Unpin),
+    wait: Duration,
+) -> Option<serde_json::Value> {
+    let mut text = String::new();
+    while !text.contains("\n\n") {
+        let chunk = tokio::time::timeout(wait, stream.next()).await.ok()?;
+        text.push_str(std::str::from_utf8(&chunk.unwrap().unwrap()).unwrap());
+    }
+    let data = text.lines().find_map(|l| l.strip_prefix("data: ")).unwrap();
+    Some(serde_json::from_str(data).unwrap())
+}
+
+#[tokio::test]
+async fn a_stream_woken_by_its_rooms_messages_stops_at_its_removal_and_still_hears_its_inbox() {
+    let api = Api::new().await;
+    let (alice, mut ag, bob, _bg) = two_in_a_room(&api).await;
+    let req = Request::get("/v1/events")
+        .header("authorization", format!("Bearer {}", bob.token))
+        .body(Body::empty())
+        .unwrap();
+    let resp = api.app.clone().oneshot(req).await.unwrap();
+    let mut stream = resp.into_body().into_data_stream();
+    let wait = Duration::from_secs(10);
+    let texts = |b: &serde_json::Value| b["entries"].as_array().unwrap().len();
+    // The first message is read from the database, the next ones straight from the
+    // room's tail (woken by the room alone): each once, in order.
+    for round in 0..3 {
+        assert_eq!(send(&api, &alice, &mut ag, "hi").await.0, StatusCode::OK);
+        let b = next_batch(&mut stream, wait).await.expect("an event");
+        assert_eq!(texts(&b), 1, "round {round}: {b}");
+    }
+    // alice removes bob: the commit reaches his stream, and nothing the room says after.
+    let out = ag.remove(&alice.client, bob.client.id()).unwrap();
+    assert_eq!(
+        submit_commit(&api, &alice, &mut ag, &out).await.0,
+        StatusCode::OK
+    );
+    let b = next_batch(&mut stream, wait).await.expect("the removal");
+    assert_eq!(b["entries"][0]["kind"], "commit", "{b}");
+    assert_eq!(send(&api, &alice, &mut ag, "after").await.0, StatusCode::OK);
+    // The stream is polled while only the room's message has woken it.
+    let none = next_batch(&mut stream, Duration::from_millis(500)).await;
+    assert!(none.is_none(), "nothing said after the removal: {none:?}");
+    // Still woken for his inbox: a consent request comes, with nothing of the room.
+    let carol = api.person("carol", "phone").await;
+    let (status, v) = api
+        .call(
+            "POST",
+            "/v1/consent/request",
+            Some(&carol.token),
+            Some(serde_json::json!({"user": "bob"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{v}");
+    let b = next_batch(&mut stream, wait).await.expect("the request");
+    assert_eq!(
+        b["requests"][0]["user"], "mimi://example.com/u/carol",
+        "{b}"
+    );
+    assert_eq!(texts(&b), 0, "nothing said after the removal: {b}");
 }
 
 #[tokio::test]

@@ -47,7 +47,9 @@ impl Delivery for SqlStore {
         for (client, room, seq) in acks {
             let done = sqlx::query(
                 "UPDATE room_members \
-                 SET acked_seq = CASE WHEN acked_seq < $1 THEN $1 ELSE acked_seq END \
+                 SET acked_seq = CASE WHEN acked_seq < $1 \
+                     AND $1 <= (SELECT last_seq FROM rooms WHERE id = $2) \
+                     THEN $1 ELSE acked_seq END \
                  WHERE room_id = $2 AND client_id = $3",
             )
             .bind(*seq as i64)

@@ -223,6 +223,15 @@ pub async fn acknowledgements_only_move_forward(db: &Db) {
     ];
     assert_eq!(s.ack(&acks).await.unwrap(), [false, true]);
     assert_eq!(s.memberships(&alice).await.unwrap()[0].acked_seq, 4);
+    // A position past the end of the log is never taken (it would hold back what the room
+    // receives next), alone or in a batch.
+    s.ack(&[(alice.clone(), team.clone(), 99)]).await.unwrap();
+    s.write_batch(&[], &[(alice.clone(), team.clone(), 6)])
+        .await
+        .unwrap();
+    assert_eq!(s.memberships(&alice).await.unwrap()[0].acked_seq, 4);
+    s.ack(&[(alice.clone(), team.clone(), 5)]).await.unwrap();
+    assert_eq!(s.memberships(&alice).await.unwrap()[0].acked_seq, 5);
 }
 
 pub async fn welcomes_go_to_the_added_clients_inboxes(db: &Db) {

@@ -123,9 +123,9 @@ impl AppState {
                     .map_or(0, |d| d.as_secs())
             }),
         )?;
-        let wakes = crate::wake::Wakes::shared(&store).await?;
         let (stop, stopping) = tokio::sync::watch::channel(false);
         let tails = Arc::new(crate::tail::Tails::default());
+        let wakes = crate::wake::Wakes::shared(&store, tails.clone()).await?;
         let writer = crate::writer::Writer::start(store.clone(), tails.clone(), wakes.clone())
             .map_err(|e| ApiError::Unavailable(format!("starting the message writer: {e}")))?;
         Ok(Self {

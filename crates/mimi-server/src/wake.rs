@@ -16,6 +16,9 @@ use std::sync::{Arc, Mutex, Weak};
 
 use mimi_policy::id::{RoomId, UserId};
 use mimi_store::SqlStore;
+use mimi_store::prelude::*;
+
+use crate::tail::{Rendered, Tails};
 use tokio::sync::{Notify, mpsc};
 
 /// The PostgreSQL channel wake-ups travel on.
@@ -33,10 +36,17 @@ pub enum Topic {
     /// A room's log or membership, in a way only the database shows (a commit; anything
     /// another process stored).
     Room(RoomId),
-    /// Messages of a room that this process stored and put in the room's tail
-    /// ([`crate::tail`]), which serves them without a database read. Other processes hear
-    /// it as [`Topic::Room`].
-    Messages(RoomId),
+    /// Messages `first..=last` of a room, stored and put in the room's tail
+    /// ([`crate::tail`]), which serves them without a database read. Another process that
+    /// hears of them reads them into its own tail first (one read for all its waiters).
+    Messages {
+        /// The room.
+        room: RoomId,
+        /// The first message's position in the log.
+        first: u64,
+        /// The last's.
+        last: u64,
+    },
     /// A user's inbox, or what was relayed to the user's devices.
     User(UserId),
     /// A device of the user acknowledged entries (wakes only waiters that left entries
@@ -50,7 +60,8 @@ impl Topic {
     /// The topic as published: `r ROOM`, `u USER` or `*`.
     fn encode(&self) -> String {
         match self {
-            Self::Room(r) | Self::Messages(r) => format!("r {r}"),
+            Self::Room(r) => format!("r {r}"),
+            Self::Messages { room, first, last } => format!("m {first} {last} {room}"),
             Self::User(u) => format!("u {u}"),
             Self::Acked(u) => format!("a {u}"),
             Self::Everyone => "*".to_owned(),
@@ -63,6 +74,19 @@ impl Topic {
             return Some(Self::Everyone);
         }
         let (kind, id) = line.split_once(' ')?;
+        if kind == "m" {
+            let (first, rest) = id.split_once(' ')?;
+            let (last, room) = rest.split_once(' ')?;
+            let (first, last) = (first.parse().ok()?, last.parse().ok()?);
+            if first == 0 || first > last {
+                return None;
+            }
+            return Some(Self::Messages {
+                room: RoomId::parse(room).ok()?,
+                first,
+                last,
+            });
+        }
         match kind {
             "r" => RoomId::parse(id).ok().map(Self::Room),
             "u" => UserId::parse(id).ok().map(Self::User),
@@ -143,8 +167,12 @@ impl Wakes {
     }
 
     /// Wake-ups shared by every process on `store`'s database: on PostgreSQL, publishes
-    /// this process's and listens for the others'; on SQLite, [`Wakes::local`].
-    pub async fn shared(store: &SqlStore) -> Result<Arc<Self>, mimi_store::StoreError> {
+    /// this process's and listens for the others' (reading the messages they stored into
+    /// `tails`); on SQLite, [`Wakes::local`].
+    pub async fn shared(
+        store: &SqlStore,
+        tails: Arc<Tails>,
+    ) -> Result<Arc<Self>, mimi_store::StoreError> {
         let Some(listener) = store.listen(CHANNEL).await? else {
             return Ok(Arc::new(Self::local()));
         };
@@ -167,7 +195,13 @@ impl Wakes {
             rx,
             wakes.overflowed.clone(),
         ));
-        tokio::spawn(listen(Arc::downgrade(&wakes), listener, tag));
+        tokio::spawn(listen(
+            Arc::downgrade(&wakes),
+            listener,
+            tag,
+            store.clone(),
+            tails,
+        ));
         Ok(wakes)
     }
 
@@ -187,9 +221,21 @@ impl Wakes {
         self.wake(Topic::Room(room.clone()));
     }
 
-    /// Wakes the waiters of `room` for messages this process put in its tail.
-    pub fn messages(&self, room: &RoomId) {
-        self.wake(Topic::Messages(room.clone()));
+    /// Wakes the waiters of `room` for its messages `first..=last`, which this process put
+    /// in its tail.
+    pub fn messages(&self, room: &RoomId, first: u64, last: u64) {
+        self.wake(Topic::Messages {
+            room: room.clone(),
+            first,
+            last,
+        });
+    }
+
+    /// True if some waiter of this process watches `room`.
+    fn watched(&self, room: &RoomId) -> bool {
+        self.inner
+            .lock()
+            .is_ok_and(|i| i.by_room.contains_key(room) || !i.everything.is_empty())
     }
 
     /// Wakes the waiters of each of `users`.
@@ -226,9 +272,9 @@ impl Wakes {
                     wake_one(waiters, id, None);
                 }
             }
-            Topic::Messages(r) => {
-                for &id in by_room.get(r).into_iter().flatten() {
-                    wake_one(waiters, id, Some(r));
+            Topic::Messages { room, .. } => {
+                for &id in by_room.get(room).into_iter().flatten() {
+                    wake_one(waiters, id, Some(room));
                 }
             }
             Topic::User(u) => {
@@ -467,7 +513,13 @@ async fn send(store: &SqlStore, payload: &str) {
 
 /// Wakes this process's waiters for what other processes published, until the provider
 /// drops its wake-ups.
-async fn listen(wakes: Weak<Wakes>, mut listener: mimi_store::Listener, tag: String) {
+async fn listen(
+    wakes: Weak<Wakes>,
+    mut listener: mimi_store::Listener,
+    tag: String,
+    store: SqlStore,
+    tails: Arc<Tails>,
+) {
     loop {
         let heard = listener.recv().await;
         let Some(wakes) = wakes.upgrade() else {
@@ -480,6 +532,14 @@ async fn listen(wakes: Weak<Wakes>, mut listener: mimi_store::Listener, tag: Str
                     continue;
                 }
                 for topic in lines.filter_map(Topic::decode) {
+                    let topic = match topic {
+                        Topic::Messages { room, first, last } if wakes.watched(&room) => {
+                            refill(&store, &tails, room, first, last).await
+                        }
+                        // Nobody here waits for the room: nothing to read.
+                        Topic::Messages { .. } => continue,
+                        other => other,
+                    };
                     wakes.wake_here(&topic);
                 }
             }
@@ -491,6 +551,37 @@ async fn listen(wakes: Weak<Wakes>, mut listener: mimi_store::Listener, tag: Str
             }
         }
     }
+}
+
+/// Reads messages `first..=last` of `room`, which another process stored, into this
+/// process's tail: the topic to wake its waiters with ([`Topic::Messages`] if the tail now
+/// holds them; [`Topic::Room`], a read of the database each, if not).
+async fn refill(store: &SqlStore, tails: &Tails, room: RoomId, first: u64, last: u64) -> Topic {
+    let count = u32::try_from(last - first + 1)
+        .unwrap_or(u32::MAX)
+        .min(1_000);
+    let entries = match store.read_log(&room, first - 1, count).await {
+        Ok(entries) => entries,
+        Err(e) => {
+            tracing::warn!(room = %room, error = %e, "reading another process's messages");
+            return Topic::Room(room);
+        }
+    };
+    // Only what that process's writer put in its own tail: its messages, in order.
+    let whole = entries.len() as u64 == last - first + 1
+        && entries
+            .iter()
+            .zip(first..)
+            .all(|(e, seq)| e.seq == seq && e.kind == mimi_store::EntryKind::Message);
+    if !whole {
+        return Topic::Room(room);
+    }
+    let rendered = entries
+        .iter()
+        .map(|e| Rendered::new(&room, e.seq, e.kind, e.epoch, &e.sender, &e.body))
+        .collect();
+    tails.push(&room, rendered);
+    Topic::Messages { room, first, last }
 }
 
 #[cfg(test)]
@@ -523,7 +614,7 @@ mod tests {
         assert!(alice.watch([room("team")]), "a new room: read again first");
         assert!(!alice.watch([room("team")]));
         bob.watch([room("other")]);
-        wakes.messages(&room("team"));
+        wakes.messages(&room("team"), 1, 1);
         assert!(woken(&alice).await);
         assert_eq!(
             alice.woken(),
@@ -595,12 +686,12 @@ mod tests {
 
     #[test]
     fn topics_read_back_as_published_and_nothing_else_is_taken() {
-        assert_eq!(
-            Topic::decode(&Topic::Messages(room("team")).encode()),
-            Some(Topic::Room(room("team"))),
-            "another process has no tail of this one's messages"
-        );
         for t in [
+            Topic::Messages {
+                room: room("team"),
+                first: 3,
+                last: 9,
+            },
             Topic::Room(room("team")),
             Topic::User(user("alice")),
             Topic::Acked(user("alice")),
@@ -608,7 +699,18 @@ mod tests {
         ] {
             assert_eq!(Topic::decode(&t.encode()), Some(t));
         }
-        for bad in ["", "x y", "r", "r not a room", "u "] {
+        let team = room("team");
+        for bad in [
+            "",
+            "x y",
+            "r",
+            "r not a room",
+            "u ",
+            &format!("m 9 3 {team}"),
+            &format!("m 1 {team}"),
+            "m 1 2 not a room",
+            &format!("m 0 2 {team}"),
+        ] {
             assert_eq!(Topic::decode(bad), None, "{bad:?}");
         }
     }

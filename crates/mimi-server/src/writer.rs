@@ -81,8 +81,8 @@ impl Writer {
                     }
                 }
                 taken.fetch_sub(batch.len(), Ordering::Relaxed);
-                for room in write(&store, &tails, batch).await {
-                    wakes.messages(&room);
+                for (room, first, last) in write(&store, &tails, batch).await {
+                    wakes.messages(&room, first, last);
                 }
             }
         };
@@ -193,8 +193,9 @@ impl Drop for Counted<'_> {
 }
 
 /// Writes a batch in one transaction: messages grouped by room and epoch (one append
-/// each), then all acknowledgements. Returns the rooms that received messages.
-async fn write(store: &SqlStore, tails: &Tails, batch: Vec<Request>) -> Vec<RoomId> {
+/// each), then all acknowledgements. Returns the rooms that received messages, each with
+/// the positions of its first and last.
+async fn write(store: &SqlStore, tails: &Tails, batch: Vec<Request>) -> Vec<(RoomId, u64, u64)> {
     let mut groups: Vec<(RoomId, u64, Vec<Message>)> = Vec::new();
     let mut acks: Vec<Ack> = Vec::new();
     for r in batch {
@@ -277,16 +278,21 @@ async fn write(store: &SqlStore, tails: &Tails, batch: Vec<Request>) -> Vec<Room
     }
     // Rendered once here for every member that syncs them (after the answers: they wait
     // on the disk, not on this).
-    let mut rooms = Vec::with_capacity(written.len());
+    let mut rooms: Vec<(RoomId, u64, u64)> = Vec::with_capacity(written.len());
     for (room, epoch, seqs, entries) in written {
+        let (Some(&first), Some(&last)) = (seqs.first(), seqs.last()) else {
+            continue;
+        };
         let rendered = seqs
             .into_iter()
             .zip(entries)
             .map(|(seq, e)| Rendered::new(&room, seq, e.kind, epoch, &e.sender, &e.body))
             .collect();
         tails.push(&room, rendered);
-        if rooms.last() != Some(&room) {
-            rooms.push(room);
+        // Groups of one room (several epochs) follow one another in the log.
+        match rooms.last_mut() {
+            Some((r, _, l)) if *r == room && *l + 1 == first => *l = last,
+            _ => rooms.push((room, first, last)),
         }
     }
     rooms

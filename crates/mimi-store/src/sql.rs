@@ -48,6 +48,44 @@ pub struct SqlStore {
     url: Option<Arc<str>>,
 }
 
+/// Makes a fresh PostgreSQL schema `name` (letters, digits and `_`) in the database at `url`,
+/// dropping one of that name first, and returns the URL whose connections use only it: a
+/// scratch provider for a benchmark on a shared database. [`drop_schema`] removes it.
+pub async fn scratch_schema(url: &str, name: &str) -> Result<String, StoreError> {
+    use sqlx::{Connection as _, Executor as _};
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Err(StoreError::backend(format!(
+            "{name:?} is not a schema name"
+        )));
+    }
+    let mut conn = sqlx::postgres::PgConnection::connect(url).await?;
+    // The name is checked above: letters, digits and `_` only.
+    conn.execute(sqlx::AssertSqlSafe(format!(
+        "DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}"
+    )))
+    .await?;
+    conn.close().await?;
+    let sep = if url.contains('?') { '&' } else { '?' };
+    Ok(format!("{url}{sep}options=-c%20search_path%3D{name}"))
+}
+
+/// Drops the schema [`scratch_schema`] made.
+pub async fn drop_schema(url: &str, name: &str) -> Result<(), StoreError> {
+    use sqlx::{Connection as _, Executor as _};
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Err(StoreError::backend(format!(
+            "{name:?} is not a schema name"
+        )));
+    }
+    let mut conn = sqlx::postgres::PgConnection::connect(url).await?;
+    conn.execute(sqlx::AssertSqlSafe(format!(
+        "DROP SCHEMA IF EXISTS {name} CASCADE"
+    )))
+    .await?;
+    conn.close().await?;
+    Ok(())
+}
+
 /// A PostgreSQL connection listening on a channel ([`SqlStore::listen`]).
 pub struct Listener(sqlx::postgres::PgListener);
 

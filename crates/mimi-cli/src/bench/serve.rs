@@ -53,6 +53,24 @@ pub struct Args {
     /// it is stored).
     #[arg(long, value_enum, default_value_t = Receive::Poll)]
     receive: Receive,
+    /// The provider's database: SQLite in a scratch directory (the default), or a
+    /// PostgreSQL database (`postgres://...`), in which the run makes a schema of its own
+    /// and drops it at the end.
+    #[arg(long, value_name = "URL")]
+    database: Option<String>,
+    /// `mimi serve` processes on the one database (more than one needs PostgreSQL): the
+    /// room is made and the senders send through the first, the receivers receive through
+    /// the last, so that every delivery crosses between processes.
+    #[arg(long, default_value_t = 1)]
+    processes: usize,
+    /// Devices connected with their event streams open that receive nothing (spread over
+    /// the processes), through the whole run. Before the load, the provider's CPU with only
+    /// them connected is measured for `--idle-seconds` (`idle_cpu_percent`, of one core).
+    #[arg(long, default_value_t = 0)]
+    idle_devices: usize,
+    /// How long the idle devices' CPU is measured.
+    #[arg(long, default_value_t = 10.0)]
+    idle_seconds: f64,
 }
 
 /// How the bench's receivers get entries.
@@ -75,16 +93,18 @@ fn unb64(v: &str) -> anyhow::Result<Vec<u8>> {
 struct Server {
     child: Child,
     url: String,
-    dir: std::path::PathBuf,
 }
 
 impl Server {
-    fn start() -> anyhow::Result<Self> {
-        let dir = std::env::temp_dir().join(format!("mimi_bench_serve_{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let mut child = Command::new(std::env::current_exe()?)
+    /// `mimi serve` with its data in `dir`, on `database` (none: SQLite in `dir`).
+    fn start(dir: &std::path::Path, database: Option<&str>) -> anyhow::Result<Self> {
+        let mut command = Command::new(std::env::current_exe()?);
+        command.arg("serve");
+        if let Some(url) = database {
+            command.args(["--database", url]);
+        }
+        let mut child = command
             .args([
-                "serve",
                 "--listen",
                 "127.0.0.1:0",
                 "--domain",
@@ -98,7 +118,7 @@ impl Server {
                 "0",
             ])
             .arg("--data-dir")
-            .arg(&dir)
+            .arg(dir)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .spawn()
@@ -110,7 +130,19 @@ impl Server {
             .rsplit_once(" on ")
             .map(|(_, u)| u.to_owned())
             .ok_or_else(|| anyhow!("unexpected output of mimi serve: {line:?}"))?;
-        Ok(Self { child, url, dir })
+        Ok(Self { child, url })
+    }
+
+    /// The CPU time the server has used, seconds.
+    fn cpu_seconds(&self, ticks_per_s: f64) -> Option<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).ok()?;
+        // After the command name (in parentheses, which may hold spaces): state is field 3,
+        // utime and stime fields 14 and 15.
+        let rest = stat.rsplit_once(')')?.1;
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let utime: f64 = fields.get(11)?.parse().ok()?;
+        let stime: f64 = fields.get(12)?.parse().ok()?;
+        Some((utime + stime) / ticks_per_s)
     }
 
     /// The server's peak resident memory, in MiB.
@@ -132,7 +164,6 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -186,16 +217,60 @@ impl Clock {
 struct Tally {
     got: usize,
     latencies: Vec<f64>,
+    /// The member that decrypts what it receives (one receiver does: the others only
+    /// count, so that the decryption of a hundred devices is not put on one thread).
+    decrypting: Option<Decrypting>,
+}
+
+/// A member decrypting each message it receives, after its arrival is timed, on a thread
+/// of its own (the receivers' thread only hands the message over).
+struct Decrypting {
+    messages: std::sync::mpsc::Sender<Vec<u8>>,
+    /// Each decryption's time, ms, when the messages end.
+    thread: std::thread::JoinHandle<anyhow::Result<Vec<f64>>>,
+}
+
+impl Decrypting {
+    fn start(client: Client, mut group: RoomGroup) -> std::io::Result<Self> {
+        let (messages, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+        let thread = std::thread::Builder::new()
+            .name("bench-decrypt".into())
+            .spawn(move || {
+                let mut times = Vec::new();
+                for bytes in rx {
+                    let t = Instant::now();
+                    group
+                        .process(&client, &bytes)
+                        .context("decrypting a delivered message")?;
+                    times.push(t.elapsed().as_secs_f64() * 1e3);
+                }
+                Ok(times)
+            })?;
+        Ok(Self { messages, thread })
+    }
+
+    /// Each decryption's time, ms, once all are done.
+    fn times(self) -> anyhow::Result<Vec<f64>> {
+        drop(self.messages);
+        self.thread
+            .join()
+            .map_err(|_| anyhow!("the decrypting thread panicked"))?
+    }
 }
 
 impl Tally {
-    fn take(&mut self, clock: &Clock, entries: &[PendingEntry], at: u64) {
+    fn take(&mut self, clock: &Clock, entries: &[PendingEntry], at: u64) -> anyhow::Result<()> {
         for e in entries.iter().filter(|e| e.kind == "message") {
             self.got += 1;
             if let Some(ms) = clock.latency_ms(&e.message, at) {
                 self.latencies.push(ms);
             }
+            if let Some(d) = &self.decrypting {
+                // A closed channel: the thread failed, and says why when joined.
+                let _ = d.messages.send(unb64(&e.message)?);
+            }
         }
+        Ok(())
     }
 }
 
@@ -206,6 +281,7 @@ async fn receive_events(
     token: String,
     clock: std::sync::Arc<Clock>,
     expected: usize,
+    mut tally: Tally,
 ) -> anyhow::Result<Tally> {
     let mut answer = http
         .http
@@ -233,7 +309,6 @@ async fn receive_events(
             anyhow::Ok(())
         })
     };
-    let mut tally = Tally::default();
     let mut buffer = String::new();
     while tally.got < expected {
         let Some(chunk) = answer.chunk().await? else {
@@ -251,7 +326,7 @@ async fn receive_events(
                 continue;
             };
             let v: Pending = serde_json::from_str(data).context("an event's batch")?;
-            tally.take(&clock, &v.entries, at);
+            tally.take(&clock, &v.entries, at)?;
             if let Some(last) = v.entries.last() {
                 latest.send_replace(Some(last.ack()));
             }
@@ -349,6 +424,70 @@ fn disk_flush_ms(dir: &std::path::Path) -> std::io::Result<f64> {
     Ok(percentile(&times, 0.5))
 }
 
+/// A scratch directory, removed on drop.
+pub(crate) struct Scratch(pub(crate) std::path::PathBuf);
+
+impl Scratch {
+    pub(crate) fn new(what: &str) -> std::io::Result<Self> {
+        let dir = std::env::temp_dir().join(format!("mimi_bench_{what}_{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)?;
+        Ok(Self(dir))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A PostgreSQL schema of the run's own, dropped at its end.
+pub(crate) struct Schema {
+    base: String,
+    name: String,
+    /// The URL whose connections use only the schema.
+    pub(crate) url: String,
+}
+
+impl Schema {
+    pub(crate) async fn create(base: &str, what: &str) -> anyhow::Result<Self> {
+        if !(base.starts_with("postgres://") || base.starts_with("postgresql://")) {
+            return Err(InputError(format!(
+                "--database takes a PostgreSQL URL (postgres://...), not {base:?}; \
+                 without it the run is on SQLite"
+            ))
+            .into());
+        }
+        let name = format!("mimi_bench_{what}_{}", std::process::id());
+        let url = mimi_store::scratch_schema(base, &name)
+            .await
+            .with_context(|| format!("making schema {name} in the database"))?;
+        Ok(Self {
+            base: base.to_owned(),
+            name,
+            url,
+        })
+    }
+
+    pub(crate) async fn drop(self) {
+        if let Err(e) = mimi_store::drop_schema(&self.base, &self.name).await {
+            eprintln!("dropping schema {}: {e}", self.name);
+        }
+    }
+}
+
+/// The clock ticks per second of `/proc/PID/stat`'s CPU times.
+fn ticks_per_second() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
 pub fn run(args: Args) -> anyhow::Result<()> {
     if args.members < 2 || args.messages == 0 || args.senders == 0 || args.senders > args.members {
         return Err(InputError(
@@ -356,18 +495,134 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         )
         .into());
     }
-    let server = Server::start()?;
-    let flush = disk_flush_ms(&server.dir).context("timing the disk's flush")?;
+    if args.processes == 0 || args.processes > 8 {
+        return Err(InputError("--processes between 1 and 8".into()).into());
+    }
+    if args.processes > 1 && args.database.is_none() {
+        return Err(InputError(
+            "--processes above 1 share a PostgreSQL database: give --database postgres://..."
+                .into(),
+        )
+        .into());
+    }
     let runtime = tokio::runtime::Runtime::new()?;
-    let line = runtime.block_on(load(&server.url, &args))?;
-    let mut line = line;
-    line["server_peak_mib"] = json!(server.peak_mib().map(|m| (m * 10.0).round() / 10.0));
-    line["disk_flush_ms"] = json!((flush * 1000.0).round() / 1000.0);
-    println!("{line}");
+    let scratch = Scratch::new("serve")?;
+    let schema = match &args.database {
+        Some(base) => Some(runtime.block_on(Schema::create(base, "serve"))?),
+        None => None,
+    };
+    let result = (|| {
+        let database = schema.as_ref().map(|s| s.url.as_str());
+        let servers = (0..args.processes)
+            .map(|i| Server::start(&scratch.0.join(format!("p{i}")), database))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let flush = disk_flush_ms(&scratch.0).context("timing the disk's flush")?;
+        let mut line = runtime.block_on(load(&servers, &args))?;
+        let peak: Option<f64> = servers.iter().map(Server::peak_mib).sum();
+        line["server_peak_mib"] = json!(peak.map(|m| (m * 10.0).round() / 10.0));
+        line["disk_flush_ms"] = json!((flush * 1000.0).round() / 1000.0);
+        line["database"] = json!(if schema.is_some() {
+            "postgres"
+        } else {
+            "sqlite"
+        });
+        line["processes"] = json!(args.processes);
+        anyhow::Ok(line)
+    })();
+    if let Some(schema) = schema {
+        runtime.block_on(schema.drop());
+    }
+    println!("{}", result?);
     Ok(())
 }
 
-async fn load(url: &str, args: &Args) -> anyhow::Result<Value> {
+/// Connects `count` devices that receive nothing, spread over `urls`, each with its event
+/// stream open (read, and its keep-alives dropped, until the run ends). Returns when every
+/// stream is open.
+async fn connect_idle(urls: &[&str], count: usize) -> anyhow::Result<()> {
+    if count == 0 {
+        return Ok(());
+    }
+    eprintln!("connecting {count} idle devices...");
+    let http = reqwest::Client::new();
+    let per_user = 100;
+    let mut opened = tokio::task::JoinSet::new();
+    for u in 0..count.div_ceil(per_user) {
+        let base = urls[u % urls.len()];
+        let api = Http {
+            http: http.clone(),
+            base: base.to_owned(),
+        };
+        let credentials = api::Credentials {
+            user: format!("idle{u:04}"),
+            password: "bench password".into(),
+        };
+        let session: api::Session = api
+            .call(
+                reqwest::Method::POST,
+                "/v1/accounts",
+                None,
+                Some(&credentials),
+            )
+            .await?;
+        for d in 0..per_user.min(count - u * per_user) {
+            let device: api::Device = api
+                .call(
+                    reqwest::Method::POST,
+                    "/v1/devices",
+                    Some(&session.token),
+                    Some(&api::NewDevice {
+                        name: format!("d{d}"),
+                    }),
+                )
+                .await?;
+            let (http, url) = (http.clone(), format!("{base}/v1/events"));
+            opened.spawn(async move {
+                let answer = http.get(url).bearer_auth(&device.token).send().await?;
+                if !answer.status().is_success() {
+                    bail!("an idle device's GET /v1/events: {}", answer.status());
+                }
+                let (open, wait) = tokio::sync::oneshot::channel();
+                tokio::spawn(async move {
+                    let mut answer = answer;
+                    let _ = open.send(());
+                    while let Ok(Some(_)) = answer.chunk().await {}
+                });
+                wait.await?;
+                anyhow::Ok(())
+            });
+        }
+    }
+    while let Some(r) = opened.join_next().await {
+        r??;
+    }
+    Ok(())
+}
+
+async fn load(servers: &[Server], args: &Args) -> anyhow::Result<Value> {
+    let urls: Vec<&str> = servers.iter().map(|s| s.url.as_str()).collect();
+    let (url, receive_url) = (urls[0], urls[urls.len() - 1]);
+    connect_idle(&urls, args.idle_devices).await?;
+    let idle_cpu_percent = if args.idle_devices > 0 {
+        // Settled first: the streams' first reads are behind them.
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        let ticks = ticks_per_second();
+        let cpu = || {
+            servers
+                .iter()
+                .filter_map(|s| s.cpu_seconds(ticks))
+                .sum::<f64>()
+        };
+        let (before, t) = (cpu(), Instant::now());
+        tokio::time::sleep(std::time::Duration::from_secs_f64(
+            args.idle_seconds.max(0.1),
+        ))
+        .await;
+        let used = cpu() - before;
+        Some((used / t.elapsed().as_secs_f64() * 1000.0).round() / 10.0)
+    } else {
+        None
+    };
     let http = Http {
         http: reqwest::Client::new(),
         base: url.to_owned(),
@@ -565,19 +820,24 @@ async fn load(url: &str, args: &Args) -> anyhow::Result<Value> {
         .enable_all()
         .build()?;
     let mut receivers = Vec::new();
-    for m in &members {
+    let decrypter = members.len() - 1;
+    for (i, m) in members.into_iter().enumerate() {
         let http = Http {
             http: reqwest::Client::new(),
-            base: http.base.clone(),
+            base: receive_url.to_owned(),
         };
         let token = m.token.clone();
         let clock = clock.clone();
+        let mut tally = Tally::default();
+        // The last member (a sender only when everyone sends) decrypts what it receives.
+        if i == decrypter {
+            tally.decrypting = Some(Decrypting::start(m.client, m.group.context("no group")?)?);
+        }
         if args.receive == Receive::Events {
-            receivers.push(receiving.spawn(receive_events(http, token, clock, expected)));
+            receivers.push(receiving.spawn(receive_events(http, token, clock, expected, tally)));
             continue;
         }
         receivers.push(receiving.spawn(async move {
-            let mut tally = Tally::default();
             while tally.got < expected {
                 let v: Pending = http
                     .call(
@@ -591,7 +851,7 @@ async fn load(url: &str, args: &Args) -> anyhow::Result<Value> {
                 let Some(last) = v.entries.last() else {
                     continue;
                 };
-                tally.take(&clock, &v.entries, at);
+                tally.take(&clock, &v.entries, at)?;
                 // A device that is keeping up lets entries gather for a moment, so each
                 // request carries many (delivery latency for throughput, as chat allows).
                 if v.entries.len() < 100 {
@@ -663,10 +923,14 @@ async fn load(url: &str, args: &Args) -> anyhow::Result<Value> {
     let submitted = start.elapsed().as_secs_f64();
     let mut delivered = 0usize;
     let mut deliveries = Vec::new();
+    let mut decrypts = Vec::new();
     for r in receivers {
         let tally = r.await??;
         delivered += tally.got;
         deliveries.extend(tally.latencies);
+        if let Some(d) = tally.decrypting {
+            decrypts.extend(d.times()?);
+        }
     }
     deliveries.sort_by(f64::total_cmp);
     let ms = |x: f64| (x * 100.0).round() / 100.0;
@@ -686,6 +950,11 @@ async fn load(url: &str, args: &Args) -> anyhow::Result<Value> {
         "delivery_p90_ms": ms(percentile(&deliveries, 0.90)),
         "delivery_p99_ms": ms(percentile(&deliveries, 0.99)),
         "delivery_max_ms": ms(deliveries.last().copied().unwrap_or_default()),
+        "idle_devices": args.idle_devices,
+        "idle_cpu_percent": idle_cpu_percent,
+        "decrypt_mean_ms": (decrypts.iter().sum::<f64>() / decrypts.len().max(1) as f64 * 1000.0)
+            .round()
+            / 1000.0,
         "deliveries_per_s": round(delivered as f64 / done),
         "submit_p50_ms": (percentile(&latencies, 0.50) * 100.0).round() / 100.0,
         "submit_p90_ms": (percentile(&latencies, 0.90) * 100.0).round() / 100.0,

@@ -122,6 +122,71 @@ fn the_load_generator_times_each_delivery_on_the_event_stream_at_a_paced_rate() 
         );
     }
     assert!(report["delivery_p50_ms"].as_f64() <= report["delivery_max_ms"].as_f64());
+    // One receiver decrypts what it gets, timed apart.
+    assert!(
+        report["decrypt_mean_ms"]
+            .as_f64()
+            .is_some_and(|ms| ms > 0.0),
+        "{report}"
+    );
+}
+
+/// `mimi bench serve` with `extra` arguments on a tiny room; its JSON line.
+fn tiny_bench(extra: &[&str]) -> serde_json::Value {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mimi"))
+        .args([
+            "bench",
+            "serve",
+            "--members",
+            "3",
+            "--messages",
+            "10",
+            "--senders",
+            "1",
+            "--receive",
+            "events",
+        ])
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn the_load_generator_measures_the_providers_cpu_with_idle_devices_connected() {
+    let report = tiny_bench(&["--idle-devices", "30", "--idle-seconds", "0.5"]);
+    assert_eq!(report["idle_devices"], 30);
+    assert!(
+        report["idle_cpu_percent"]
+            .as_f64()
+            .is_some_and(|p| p >= 0.0),
+        "{report}"
+    );
+    assert_eq!(report["database"], "sqlite");
+}
+
+#[test]
+fn the_load_generator_runs_two_processes_on_a_postgres_schema_of_its_own() {
+    let Ok(base) = std::env::var("MIMI_TEST_POSTGRES_URL") else {
+        eprintln!("skipped: MIMI_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let report = tiny_bench(&["--processes", "2", "--database", &base]);
+    assert_eq!(report["database"], "postgres");
+    assert_eq!(report["processes"], 2);
+    assert!(report["delivery_p50_ms"].as_f64().is_some(), "{report}");
+    // Two processes on SQLite are refused with the reason.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mimi"))
+        .args(["bench", "serve", "--processes", "2"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "an input error");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("PostgreSQL"));
 }
 
 /// Whether the server closes `stream` within `limit` while `trickle` bytes go out one at a

@@ -1,6 +1,7 @@
 //! `mimi bench ...`: measurements printed as JSON lines.
 
 mod hub_commit;
+mod join;
 mod serve;
 
 use clap::Subcommand;
@@ -16,6 +17,11 @@ pub enum BenchCommand {
     /// member receives; one JSON line (messages/s, deliveries/s, submit p50/p99, server
     /// peak memory).
     Serve(serve::Args),
+    /// Joining a large room: a room of --members, then --joins newcomers by external
+    /// commit and by Welcome, each timed from the client's side; one JSON line
+    /// (join_external_p50_ms, join_welcome_p50_ms, send_after_join_p50_ms,
+    /// mib_per_1000_members, server peak memory).
+    Join(join::Args),
 }
 
 impl BenchCommand {
@@ -24,6 +30,7 @@ impl BenchCommand {
         match self {
             Self::HubCommit(a) => hub_commit::run(a),
             Self::Serve(a) => serve::run(a),
+            Self::Join(a) => join::run(a),
         }
     }
 }

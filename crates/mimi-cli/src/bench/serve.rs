@@ -82,22 +82,22 @@ enum Receive {
     Events,
 }
 
-fn b64(bytes: &[u8]) -> String {
+pub(crate) fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-fn unb64(v: &str) -> anyhow::Result<Vec<u8>> {
+pub(crate) fn unb64(v: &str) -> anyhow::Result<Vec<u8>> {
     Ok(base64::engine::general_purpose::STANDARD.decode(v)?)
 }
 
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Server {
     /// `mimi serve` with its data in `dir`, on `database` (none: SQLite in `dir`).
-    fn start(dir: &std::path::Path, database: Option<&str>) -> anyhow::Result<Self> {
+    pub(crate) fn start(dir: &std::path::Path, database: Option<&str>) -> anyhow::Result<Self> {
         let mut command = Command::new(std::env::current_exe()?);
         command.arg("serve");
         if let Some(url) = database {
@@ -133,6 +133,24 @@ impl Server {
         Ok(Self { child, url })
     }
 
+    /// The server's resident memory now, in MiB.
+    pub(crate) fn rss_mib(&self) -> Option<f64> {
+        self.status_kb("VmRSS:").map(|kb| kb / 1024.0)
+    }
+
+    /// A `kB` figure of the server's `/proc/PID/status`.
+    fn status_kb(&self, field: &str) -> Option<f64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(field))?
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()
+    }
+
     /// The CPU time the server has used, seconds.
     fn cpu_seconds(&self, ticks_per_s: f64) -> Option<f64> {
         let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).ok()?;
@@ -146,17 +164,8 @@ impl Server {
     }
 
     /// The server's peak resident memory, in MiB.
-    fn peak_mib(&self) -> Option<f64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
-        let kb: f64 = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))?
-            .trim()
-            .trim_end_matches("kB")
-            .trim()
-            .parse()
-            .ok()?;
-        Some(kb / 1024.0)
+    pub(crate) fn peak_mib(&self) -> Option<f64> {
+        self.status_kb("VmHWM:").map(|kb| kb / 1024.0)
     }
 }
 
@@ -351,18 +360,18 @@ impl PendingEntry {
 }
 
 /// No request body.
-const NONE: Option<&()> = None;
+pub(crate) const NONE: Option<&()> = None;
 
 #[derive(Clone)]
-struct Http {
-    http: reqwest::Client,
-    base: String,
+pub(crate) struct Http {
+    pub(crate) http: reqwest::Client,
+    pub(crate) base: String,
 }
 
 impl Http {
     /// A call with `body` (the client API's request type), its answer read as `T` (the
     /// client API's answer type; `()` for none, or a partial view of one).
-    async fn call<T: serde::de::DeserializeOwned>(
+    pub(crate) async fn call<T: serde::de::DeserializeOwned>(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -395,7 +404,7 @@ struct Member {
     group: Option<RoomGroup>,
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
@@ -406,7 +415,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 /// The median time to append 4 KiB to a file in `dir` and flush it to disk, in ms: the
 /// floor under every durable answer, and what differs most between machines (figures
 /// taken on different days compare only with it beside them).
-fn disk_flush_ms(dir: &std::path::Path) -> std::io::Result<f64> {
+pub(crate) fn disk_flush_ms(dir: &std::path::Path) -> std::io::Result<f64> {
     use std::io::Write as _;
     let path = dir.join("flush-probe");
     let mut file = std::fs::File::create(&path)?;

@@ -158,6 +158,32 @@ fn tiny_bench(extra: &[&str]) -> serde_json::Value {
 }
 
 #[test]
+fn the_join_benchmark_times_external_and_welcome_joins_and_the_rooms_memory() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mimi"))
+        .args(["bench", "join", "--members", "4", "--joins", "1"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["members"], 4);
+    for key in [
+        "join_external_p50_ms",
+        "join_welcome_p50_ms",
+        "send_after_join_p50_ms",
+    ] {
+        assert!(
+            report[key].as_f64().is_some_and(|ms| ms > 0.0),
+            "{key}: {report}"
+        );
+    }
+    assert!(report["mib_per_1000_members"].is_number(), "{report}");
+}
+
+#[test]
 fn the_load_generator_measures_the_providers_cpu_with_idle_devices_connected() {
     let report = tiny_bench(&["--idle-devices", "30", "--idle-seconds", "0.5"]);
     assert_eq!(report["idle_devices"], 30);

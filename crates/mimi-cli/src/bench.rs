@@ -2,6 +2,7 @@
 
 mod hub_commit;
 mod join;
+mod rooms;
 mod serve;
 
 use clap::Subcommand;
@@ -22,6 +23,10 @@ pub enum BenchCommand {
     /// (join_external_p50_ms, join_welcome_p50_ms, send_after_join_p50_ms,
     /// mib_per_1000_members, server peak memory).
     Join(join::Args),
+    /// Many rooms: --rooms of --members, --messages spread over all of them, with the
+    /// provider keeping --cached-rooms in memory; one JSON line (messages/s, submit p50/p99,
+    /// cold and warm submits, server peak memory).
+    Rooms(rooms::Args),
 }
 
 impl BenchCommand {
@@ -31,6 +36,7 @@ impl BenchCommand {
             Self::HubCommit(a) => hub_commit::run(a),
             Self::Serve(a) => serve::run(a),
             Self::Join(a) => join::run(a),
+            Self::Rooms(a) => rooms::run(a),
         }
     }
 }

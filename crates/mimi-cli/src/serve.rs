@@ -13,7 +13,7 @@ use crate::InputError;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// A TOML file with any of: listen, domain, database, data_dir, tls_cert, tls_key,
-    /// key_package_allowance, metrics_token, signups_per_hour, logins_per_minute,
+    /// key_package_allowance, cached_rooms, metrics_token, signups_per_hour, logins_per_minute,
     /// requests_per_second, header_read_timeout, peer_ca, and `[claims]` and `[peers]`
     /// tables.
     #[arg(long, env = "MIMI_CONFIG")]
@@ -41,6 +41,10 @@ pub struct Args {
     /// (the seed's allowance) [default: 0: consent, a knock or the same user only].
     #[arg(long, env = "MIMI_KEY_PACKAGE_ALLOWANCE")]
     key_package_allowance: Option<u32>,
+    /// Most rooms kept in memory; past it the least recently used leaves, read again from
+    /// the database when next needed [default: 10000].
+    #[arg(long, env = "MIMI_CACHED_ROOMS")]
+    cached_rooms: Option<usize>,
     /// The operator's bearer token for /metrics and /v1/reports (prefer the environment
     /// variable or the config file to the command line, which other users can see)
     /// [default: both off].
@@ -95,6 +99,7 @@ struct File {
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     key_package_allowance: Option<u32>,
+    cached_rooms: Option<usize>,
     metrics_token: Option<String>,
     signups_per_hour: Option<u32>,
     logins_per_minute: Option<u32>,
@@ -163,6 +168,11 @@ impl Args {
                 .key_package_allowance
                 .or(file.key_package_allowance)
                 .unwrap_or(defaults.key_package_allowance),
+            cached_rooms: self
+                .cached_rooms
+                .or(file.cached_rooms)
+                .filter(|n| *n > 0)
+                .unwrap_or(defaults.cached_rooms),
             metrics_token: self.metrics_token.or(file.metrics_token),
             limits: mimi_server::limits::LimitConfig {
                 signups_per_hour: self

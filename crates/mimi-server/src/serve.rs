@@ -29,6 +29,8 @@ pub struct Config {
     pub peers: std::collections::BTreeMap<String, String>,
     /// How many of a user's KeyPackages anyone may hold, unused, without its consent.
     pub key_package_allowance: u32,
+    /// Most rooms kept in memory ([`crate::state::MAX_CACHED_ROOMS`] by default).
+    pub cached_rooms: usize,
     /// The operator's bearer token for `/metrics` (none: metrics are off).
     pub metrics_token: Option<String>,
     /// Rate limits.
@@ -89,6 +91,7 @@ impl Default for Config {
             peer_ca: None,
             peers: Default::default(),
             key_package_allowance: 0,
+            cached_rooms: crate::state::MAX_CACHED_ROOMS,
             metrics_token: None,
             limits: crate::limits::LimitConfig::default(),
             header_read_timeout: std::time::Duration::from_secs(30),
@@ -143,6 +146,7 @@ pub async fn serve(
         .await
         .map_err(|e| ServeError::Config(e.to_string()))?;
     state.key_package_allowance = config.key_package_allowance;
+    state.cached_rooms = config.cached_rooms.max(1);
     state.claims = std::sync::Arc::new(parse_claims(&state.domain, &config.claims)?);
     state.limits = std::sync::Arc::new(crate::limits::Limits::new(config.limits));
     state.metrics_token = config

@@ -13,8 +13,12 @@ use tokio::sync::{Mutex, OwnedMappedMutexGuard, OwnedMutexGuard};
 
 use crate::error::ApiError;
 
-/// Most rooms a process keeps in memory; past it, rooms no request holds are dropped.
+/// Most rooms a process keeps in memory by default ([`AppState::cached_rooms`]); past it,
+/// the least recently used room no request holds leaves.
 pub const MAX_CACHED_ROOMS: usize = 10_000;
+
+/// The rooms a process holds, least recently used first.
+type Cache = hashlink::LinkedHashMap<RoomId, Arc<Mutex<Slot>>>;
 
 /// A room's hub state as this process last read or wrote it. A change is staged against
 /// it, written, and only then merged into it (`crate::handshake`), so it is never ahead of
@@ -58,6 +62,23 @@ impl RecentMessages {
 
 /// A room's place in the cache: empty until a request loads it.
 type Slot = Option<LoadedRoom>;
+
+/// Makes room in `rooms` for one more, within `max`: the least recently used rooms leave
+/// (read again from the database when next needed), each in constant time. A room a
+/// request holds stays, moved to the back; after a few such, the cache goes over its bound
+/// for now rather than scan.
+fn evict(rooms: &mut Cache, max: usize) {
+    let mut held = 0;
+    while rooms.len() >= max.max(1) && held < 8 {
+        let Some((id, slot)) = rooms.pop_front() else {
+            return;
+        };
+        if Arc::strong_count(&slot) > 1 {
+            rooms.insert(id, slot);
+            held += 1;
+        }
+    }
+}
 
 /// A loaded room, locked for one request.
 pub type RoomGuard = OwnedMappedMutexGuard<Slot, LoadedRoom>;
@@ -106,7 +127,9 @@ pub struct AppState {
     /// so that graceful shutdown does not wait on them.
     pub stopping: tokio::sync::watch::Receiver<bool>,
     stop: Arc<tokio::sync::watch::Sender<bool>>,
-    rooms: Arc<Mutex<HashMap<RoomId, Arc<Mutex<Slot>>>>>,
+    /// Most rooms this process keeps in memory ([`MAX_CACHED_ROOMS`] unless set).
+    pub cached_rooms: usize,
+    rooms: Arc<Mutex<Cache>>,
 }
 
 impl AppState {
@@ -146,7 +169,8 @@ impl AppState {
             stopping,
             stop: Arc::new(stop),
             wakes,
-            rooms: Arc::new(Mutex::new(HashMap::new())),
+            cached_rooms: MAX_CACHED_ROOMS,
+            rooms: Arc::new(Mutex::new(Cache::new())),
         })
     }
 
@@ -172,6 +196,11 @@ impl AppState {
     pub async fn stopped(&self) {
         let mut stopping = self.stopping.clone();
         let _ = stopping.wait_for(|stop| *stop).await;
+    }
+
+    /// Whether this process holds room `id` in memory.
+    pub async fn is_cached(&self, id: &RoomId) -> bool {
+        self.rooms.lock().await.contains_key(id)
     }
 
     /// How many rooms this process holds.
@@ -203,14 +232,15 @@ impl AppState {
     async fn room_with(&self, id: &RoomId, fresh: bool) -> Result<RoomGuard, ApiError> {
         let slot = {
             let mut rooms = self.rooms.lock().await;
-            if rooms.len() >= MAX_CACHED_ROOMS && !rooms.contains_key(id) {
-                // Bounded: drop the rooms no request holds (they are read again when needed).
-                rooms.retain(|_, slot| Arc::strong_count(slot) > 1);
+            match rooms.to_back(id) {
+                Some(slot) => slot.clone(),
+                None => {
+                    evict(&mut rooms, self.cached_rooms);
+                    let slot = Arc::new(Mutex::new(None));
+                    rooms.insert(id.clone(), slot.clone());
+                    slot
+                }
             }
-            rooms
-                .entry(id.clone())
-                .or_insert_with(|| Arc::new(Mutex::new(None)))
-                .clone()
         };
         let result = self.load(id, &slot, fresh).await;
         if matches!(&result, Err(ApiError::NoRoom(_))) {

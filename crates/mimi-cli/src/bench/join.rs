@@ -64,6 +64,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let result = (|| {
         let server = Server::start(
+            None,
             &scratch.0.join("p0"),
             schema.as_ref().map(|s| s.url.as_str()),
         )?;
@@ -190,24 +191,28 @@ async fn add(
     Ok(())
 }
 
-/// `owner` takes in what the room's log holds for it (newcomers' commits and messages).
+/// `owner` takes in what the room's log holds for it (newcomers' commits and messages),
+/// answer after answer until none is left (an answer holds at most a few MiB, and the
+/// owner's own large commits come first).
 async fn catch_up(http: &Http, owner: &Person, group: &mut RoomGroup) -> anyhow::Result<()> {
-    let batch: api::SyncBatch = http
-        .call(reqwest::Method::GET, "/v1/sync", Some(&owner.token), NONE)
-        .await?;
-    let mut last = None;
-    for e in &batch.entries {
-        last = Some((e.room.clone(), e.seq));
-        if e.sender == owner.client.id().to_string() {
-            continue;
+    let me = owner.client.id().to_string();
+    loop {
+        let batch: api::SyncBatch = http
+            .call(reqwest::Method::GET, "/v1/sync", Some(&owner.token), NONE)
+            .await?;
+        let Some(last) = batch.entries.last() else {
+            return Ok(());
+        };
+        for e in batch.entries.iter().filter(|e| e.sender != me) {
+            group
+                .process(&owner.client, &unb64(&e.message)?)
+                .map_err(|err| anyhow!("the owner reading entry {}: {err}", e.seq))?;
         }
-        group
-            .process(&owner.client, &unb64(&e.message)?)
-            .map_err(|err| anyhow!("the owner reading entry {}: {err}", e.seq))?;
-    }
-    if let Some((room, seq)) = last {
         let ack = api::Ack {
-            rooms: vec![api::RoomAck { room, seq }],
+            rooms: vec![api::RoomAck {
+                room: last.room.clone(),
+                seq: last.seq,
+            }],
             ..api::Ack::default()
         };
         let (): () = http
@@ -219,7 +224,6 @@ async fn catch_up(http: &Http, owner: &Person, group: &mut RoomGroup) -> anyhow:
             )
             .await?;
     }
-    Ok(())
 }
 
 /// Sends one message as `p` in `group`.

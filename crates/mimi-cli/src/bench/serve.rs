@@ -71,6 +71,10 @@ pub struct Args {
     /// How long the idle devices' CPU is measured.
     #[arg(long, default_value_t = 10.0)]
     idle_seconds: f64,
+    /// The `mimi` binary run as the provider (default: this one): another build's provider
+    /// under this load generator, for figures side by side.
+    #[arg(long, value_name = "PATH")]
+    server_exe: Option<std::path::PathBuf>,
 }
 
 /// How the bench's receivers get entries.
@@ -96,13 +100,41 @@ pub(crate) struct Server {
 }
 
 impl Server {
-    /// `mimi serve` with its data in `dir`, on `database` (none: SQLite in `dir`).
-    pub(crate) fn start(dir: &std::path::Path, database: Option<&str>) -> anyhow::Result<Self> {
-        let mut command = Command::new(std::env::current_exe()?);
+    /// `mimi serve` (of `exe`, or this binary) with its data in `dir`, on `database`
+    /// (none: SQLite in `dir`).
+    pub(crate) fn start(
+        exe: Option<&std::path::Path>,
+        dir: &std::path::Path,
+        database: Option<&str>,
+    ) -> anyhow::Result<Self> {
+        Self::spawn(exe, dir, database, &[])
+    }
+
+    /// [`Server::start`] of this binary, with `extra` arguments for `mimi serve`.
+    pub(crate) fn start_with(
+        dir: &std::path::Path,
+        database: Option<&str>,
+        extra: &[&str],
+    ) -> anyhow::Result<Self> {
+        Self::spawn(None, dir, database, extra)
+    }
+
+    fn spawn(
+        exe: Option<&std::path::Path>,
+        dir: &std::path::Path,
+        database: Option<&str>,
+        extra: &[&str],
+    ) -> anyhow::Result<Self> {
+        let exe = match exe {
+            Some(e) => e.to_owned(),
+            None => std::env::current_exe()?,
+        };
+        let mut command = Command::new(exe);
         command.arg("serve");
         if let Some(url) = database {
             command.args(["--database", url]);
         }
+        command.args(extra);
         let mut child = command
             .args([
                 "--listen",
@@ -523,7 +555,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let result = (|| {
         let database = schema.as_ref().map(|s| s.url.as_str());
         let servers = (0..args.processes)
-            .map(|i| Server::start(&scratch.0.join(format!("p{i}")), database))
+            .map(|i| {
+                Server::start(
+                    args.server_exe.as_deref(),
+                    &scratch.0.join(format!("p{i}")),
+                    database,
+                )
+            })
             .collect::<anyhow::Result<Vec<_>>>()?;
         let flush = disk_flush_ms(&scratch.0).context("timing the disk's flush")?;
         let mut line = runtime.block_on(load(&servers, &args))?;

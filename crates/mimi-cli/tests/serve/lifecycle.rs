@@ -184,6 +184,43 @@ fn the_join_benchmark_times_external_and_welcome_joins_and_the_rooms_memory() {
 }
 
 #[test]
+fn the_rooms_benchmark_sends_over_more_rooms_than_the_provider_keeps_in_memory() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mimi"))
+        .args([
+            "bench",
+            "rooms",
+            "--rooms",
+            "5",
+            "--members",
+            "2",
+            "--users",
+            "4",
+            "--messages",
+            "10",
+            "--cached-rooms",
+            "2",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (report["rooms"].as_u64(), report["cached_rooms"].as_u64()),
+        (Some(5), Some(2))
+    );
+    for key in ["messages_per_s", "cold_submit_p50_ms", "warm_submit_p50_ms"] {
+        assert!(
+            report[key].as_f64().is_some_and(|v| v > 0.0),
+            "{key}: {report}"
+        );
+    }
+}
+
+#[test]
 fn the_load_generator_measures_the_providers_cpu_with_idle_devices_connected() {
     let report = tiny_bench(&["--idle-devices", "30", "--idle-seconds", "0.5"]);
     assert_eq!(report["idle_devices"], 30);

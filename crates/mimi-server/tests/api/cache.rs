@@ -74,3 +74,37 @@ async fn unknown_rooms_take_no_place_in_the_room_cache() {
     let (_, text) = api.text("/metrics").await;
     assert!(text.lines().any(|l| l == "mimi_rooms_cached 0"), "{text}");
 }
+
+#[tokio::test]
+async fn the_room_cache_lets_the_least_recently_used_room_no_request_holds_go_first() {
+    let api = Api::new().await;
+    let alice = api.person("alice", "phone").await;
+    let mut ids = Vec::new();
+    for name in ["one", "two", "three"] {
+        crate::flow::create_room(&api, &alice, name, false).await;
+        ids.push(mimi_policy::id::RoomId::new("example.com", name).unwrap());
+    }
+    // A view of the same cache that keeps two rooms.
+    let mut state = api.state.clone();
+    state.cached_rooms = 2;
+    for id in &ids {
+        state.forget_room(id).await;
+    }
+    let cached = |i: usize| {
+        let (state, id) = (&state, ids[i].clone());
+        async move { state.is_cached(&id).await }
+    };
+    drop(state.room(&ids[0]).await.unwrap());
+    drop(state.room(&ids[1]).await.unwrap());
+    // "one" is used again: "two" is now the least recently used, and leaves for "three".
+    drop(state.room(&ids[0]).await.unwrap());
+    drop(state.room(&ids[2]).await.unwrap());
+    assert!(cached(0).await && cached(2).await && !cached(1).await);
+    // A room a request holds stays even when it is the least recently used.
+    let held = state.room(&ids[0]).await.unwrap();
+    drop(state.room(&ids[2]).await.unwrap());
+    drop(state.room(&ids[1]).await.unwrap());
+    assert!(cached(0).await && cached(1).await && !cached(2).await);
+    drop(held);
+    assert_eq!(state.rooms_cached().await, 2);
+}

@@ -6,7 +6,13 @@
 //! latency, each delivery's time from its submit to its arrival (`delivery_p50_ms`...; with
 //! `--rate` the senders are paced, with `--receive events` the receivers are on the event
 //! stream), the server's peak memory, and the time the disk takes to flush a write (the
-//! figures depend on it more than on anything else about the machine).
+//! figures depend on it more than on anything else about the machine). One receiver also
+//! decrypts every message it got, once the deliveries are over (`decrypt_mean_ms`).
+//!
+//! `--database postgres://...` runs the provider on PostgreSQL (in a schema of the run's
+//! own), `--processes N` runs N providers on it (senders on the first, receivers on the
+//! last), and `--idle-devices N` connects that many devices that receive nothing and
+//! measures the provider's CPU with only them connected (`idle_cpu_percent`).
 //!
 //! Messages are encrypted before the clock starts (each sender's in order, in the room's
 //! epoch): the figures are the provider's, not the clients' MLS work.
@@ -209,7 +215,7 @@ impl Drop for Server {
 }
 
 /// What a receiver reads of `/v1/sync` (`mimi_api::SyncBatch`): the entries' positions,
-/// kinds and messages (it matches each to the submit that sent it; it does not decrypt).
+/// kinds and messages (it matches each to the submit that sent it).
 #[derive(serde::Deserialize)]
 struct Pending {
     entries: Vec<PendingEntry>,
@@ -263,8 +269,9 @@ struct Tally {
     decrypting: Option<Decrypting>,
 }
 
-/// A member decrypting each message it receives, after its arrival is timed, on a thread
-/// of its own (the receivers' thread only hands the message over).
+/// A member decrypting each message it receives, on a thread of its own and only once the
+/// run's deliveries are over (the receivers' thread only hands the message over): the
+/// decryptions take none of the machine's time while deliveries are timed.
 struct Decrypting {
     messages: std::sync::mpsc::Sender<Vec<u8>>,
     /// Each decryption's time, ms, when the messages end.
@@ -277,8 +284,9 @@ impl Decrypting {
         let thread = std::thread::Builder::new()
             .name("bench-decrypt".into())
             .spawn(move || {
-                let mut times = Vec::new();
-                for bytes in rx {
+                let received: Vec<Vec<u8>> = rx.into_iter().collect();
+                let mut times = Vec::with_capacity(received.len());
+                for bytes in received {
                     let t = Instant::now();
                     group
                         .process(&client, &bytes)
@@ -970,18 +978,21 @@ async fn load(servers: &[Server], args: &Args) -> anyhow::Result<Value> {
     let submitted = start.elapsed().as_secs_f64();
     let mut delivered = 0usize;
     let mut deliveries = Vec::new();
-    let mut decrypts = Vec::new();
+    let mut decrypting = Vec::new();
     for r in receivers {
         let tally = r.await??;
         delivered += tally.got;
         deliveries.extend(tally.latencies);
-        if let Some(d) = tally.decrypting {
-            decrypts.extend(d.times()?);
-        }
+        decrypting.extend(tally.decrypting);
+    }
+    let done = start.elapsed().as_secs_f64();
+    // Every delivery is in: the decryptions run now.
+    let mut decrypts = Vec::new();
+    for d in decrypting {
+        decrypts.extend(d.times()?);
     }
     deliveries.sort_by(f64::total_cmp);
     let ms = |x: f64| (x * 100.0).round() / 100.0;
-    let done = start.elapsed().as_secs_f64();
     receiving.shutdown_background();
     latencies.sort_by(f64::total_cmp);
     let round = |x: f64| (x * 10.0).round() / 10.0;

@@ -4,7 +4,7 @@
 # Prints one line per run: the case, `base` or `new`, and the load generator's JSON line.
 # BENCHMARKS.md, "Delivery latency, idle devices, processes and PostgreSQL", came from it.
 set -euo pipefail
-BASE=${1:?the base build's mimi binary}
+BASE=${1:?give the base build mimi binary}
 PG=${2:-postgres://postgres@127.0.0.1:5432/test}
 NEW=$(dirname "$0")/../target/release/mimi
 run() { # case who args...

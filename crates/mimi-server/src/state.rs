@@ -214,6 +214,8 @@ impl AppState {
     pub async fn forget_room(&self, id: &RoomId) {
         self.rooms.lock().await.remove(id);
         self.tails.forget(id);
+        // Other processes drop their tails too, and the room's streams read again.
+        self.wakes.wake(crate::wake::Topic::Forget(id.clone()));
     }
 
     /// The room `id`, locked for this request and as recent as the database.
@@ -315,6 +317,7 @@ impl AppState {
             }
         }
         tracing::info!(room = %id, replayed = record.unsettled.len(), "room replayed from its log");
+        let has_welcome_trees = !welcome_trees.is_empty();
         let snapshot = RoomSnapshot {
             id: id.clone(),
             seq: last,
@@ -325,7 +328,8 @@ impl AppState {
         // next reader (or the sweeper) replays and saves again.
         match self.store.save_snapshot(&snapshot).await {
             // Welcomes held for their ratchet tree may go out now, to devices not known here.
-            Ok(()) => self.wakes.everyone(),
+            Ok(()) if has_welcome_trees => self.wakes.everyone(),
+            Ok(()) => {}
             Err(e) => tracing::warn!(room = %id, error = %e, "saving a replayed room's snapshot"),
         }
         Ok(LoadedRoom {

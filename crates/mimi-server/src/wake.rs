@@ -21,7 +21,7 @@ use mimi_store::prelude::*;
 use crate::tail::{Rendered, Tails};
 use tokio::sync::{Notify, mpsc};
 
-/// The PostgreSQL channel wake-ups travel on.
+/// The PostgreSQL channel wake-ups travel on (followed by the schema's name).
 pub const CHANNEL: &str = "mimi_wake";
 
 /// Most bytes of one notification's payload (PostgreSQL allows just under 8000).
@@ -54,6 +54,9 @@ pub enum Topic {
     Acked(UserId),
     /// Anything (rare changes whose readers are not known, or missed wake-ups).
     Everyone,
+    /// A room destroyed, vacated or started again: every process drops its tail (a log of
+    /// the same name starts again at 1), and the room's waiters read again.
+    Forget(RoomId),
 }
 
 impl Topic {
@@ -61,6 +64,7 @@ impl Topic {
     fn encode(&self) -> String {
         match self {
             Self::Room(r) => format!("r {r}"),
+            Self::Forget(r) => format!("f {r}"),
             Self::Messages { room, first, last } => format!("m {first} {last} {room}"),
             Self::User(u) => format!("u {u}"),
             Self::Acked(u) => format!("a {u}"),
@@ -89,6 +93,7 @@ impl Topic {
         }
         match kind {
             "r" => RoomId::parse(id).ok().map(Self::Room),
+            "f" => RoomId::parse(id).ok().map(Self::Forget),
             "u" => UserId::parse(id).ok().map(Self::User),
             "a" => UserId::parse(id).ok().map(Self::Acked),
             _ => None,
@@ -111,8 +116,28 @@ pub struct Woken {
     /// By something other than its rooms' logs (its inbox, an acknowledgement, everyone):
     /// it reads everything again.
     pub all: bool,
-    /// By messages of these rooms in their tails ([`Topic::Messages`]).
-    pub rooms: Vec<RoomId>,
+    /// By messages of these rooms in their tails ([`Topic::Messages`]), each with the
+    /// position of the last of them: a tail that does not reach it (another process's
+    /// messages came in out of order) sends the reader to the database.
+    pub rooms: std::collections::BTreeMap<RoomId, u64>,
+}
+
+impl Woken {
+    /// Woken for anything: read everything again.
+    fn everything() -> Self {
+        Self {
+            all: true,
+            rooms: Default::default(),
+        }
+    }
+}
+
+/// The lock of the waiters, even if a thread panicked holding it (the maps stay usable:
+/// every change to them is one insert or removal).
+fn lock(inner: &Mutex<Inner>) -> std::sync::MutexGuard<'_, Inner> {
+    inner
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[derive(Default)]
@@ -125,16 +150,16 @@ struct Inner {
     everything: HashSet<u64>,
 }
 
-/// Wakes waiter `id` of `waiters` for `room` (`None`: for anything).
-fn wake_one(waiters: &mut HashMap<u64, Waiter>, id: u64, room: Option<&RoomId>) {
+/// Wakes waiter `id` of `waiters` for messages of a room up to a position (`None`: for
+/// anything).
+fn wake_one(waiters: &mut HashMap<u64, Waiter>, id: u64, room: Option<(&RoomId, u64)>) {
     let Some(w) = waiters.get_mut(&id) else {
         return;
     };
     match room {
-        Some(r) if !w.woken.all => {
-            if !w.woken.rooms.contains(r) {
-                w.woken.rooms.push(r.clone());
-            }
+        Some((r, last)) if !w.woken.all => {
+            let up_to = w.woken.rooms.entry(r.clone()).or_default();
+            *up_to = (*up_to).max(last);
         }
         Some(_) => {}
         None => {
@@ -191,6 +216,7 @@ impl Wakes {
         });
         tokio::spawn(publisher(
             store.clone(),
+            listener.channel().to_owned(),
             tag.clone(),
             rx,
             wakes.overflowed.clone(),
@@ -231,11 +257,9 @@ impl Wakes {
         });
     }
 
-    /// True if some waiter of this process watches `room`.
+    /// True if some device's waiter of this process watches `room`.
     fn watched(&self, room: &RoomId) -> bool {
-        self.inner
-            .lock()
-            .is_ok_and(|i| i.by_room.contains_key(room) || !i.everything.is_empty())
+        lock(&self.inner).by_room.contains_key(room)
     }
 
     /// Wakes the waiters of each of `users`.
@@ -256,9 +280,7 @@ impl Wakes {
     }
 
     fn wake_here(&self, topic: &Topic) {
-        let Ok(mut inner) = self.inner.lock() else {
-            return;
-        };
+        let mut inner = lock(&self.inner);
         let Inner {
             waiters,
             by_room,
@@ -267,14 +289,14 @@ impl Wakes {
             ..
         } = &mut *inner;
         match topic {
-            Topic::Room(r) => {
+            Topic::Room(r) | Topic::Forget(r) => {
                 for &id in by_room.get(r).into_iter().flatten() {
                     wake_one(waiters, id, None);
                 }
             }
-            Topic::Messages { room, .. } => {
+            Topic::Messages { room, last, .. } => {
                 for &id in by_room.get(room).into_iter().flatten() {
-                    wake_one(waiters, id, Some(room));
+                    wake_one(waiters, id, Some((room, *last)));
                 }
             }
             Topic::User(u) => {
@@ -307,13 +329,7 @@ impl Wakes {
     /// them), or, with no user, for every wake-up.
     pub fn subscribe(self: &Arc<Self>, user: Option<UserId>) -> Subscription {
         let notify = Arc::new(Notify::new());
-        let Ok(mut inner) = self.inner.lock() else {
-            return Subscription {
-                wakes: Arc::downgrade(self),
-                id: u64::MAX,
-                notify,
-            };
-        };
+        let mut inner = lock(&self.inner);
         let id = inner.next;
         inner.next += 1;
         match &user {
@@ -343,7 +359,7 @@ impl Wakes {
 
     /// Waiters registered now (for tests and metrics).
     pub fn waiters(&self) -> usize {
-        self.inner.lock().map_or(0, |i| i.waiters.len())
+        lock(&self.inner).waiters.len()
     }
 }
 
@@ -362,9 +378,7 @@ impl Subscription {
         let Some(wakes) = self.wakes.upgrade() else {
             return false;
         };
-        let Ok(mut inner) = wakes.inner.lock() else {
-            return false;
-        };
+        let mut inner = lock(&wakes.inner);
         let inner = &mut *inner;
         let Some(waiter) = inner.waiters.get_mut(&self.id) else {
             return false;
@@ -397,9 +411,7 @@ impl Subscription {
         let Some(wakes) = self.wakes.upgrade() else {
             return;
         };
-        if let Ok(mut inner) = wakes.inner.lock()
-            && let Some(w) = inner.waiters.get_mut(&self.id)
-        {
+        if let Some(w) = lock(&wakes.inner).waiters.get_mut(&self.id) {
             w.on_ack = on;
         }
     }
@@ -407,25 +419,12 @@ impl Subscription {
     /// Why the waiter was woken since the last call (and forgets it).
     pub fn woken(&self) -> Woken {
         let Some(wakes) = self.wakes.upgrade() else {
-            return Woken {
-                all: true,
-                rooms: Vec::new(),
-            };
+            return Woken::everything();
         };
-        let Ok(mut inner) = wakes.inner.lock() else {
-            return Woken {
-                all: true,
-                rooms: Vec::new(),
-            };
-        };
-        inner
+        lock(&wakes.inner)
             .waiters
             .get_mut(&self.id)
-            .map(|w| std::mem::take(&mut w.woken))
-            .unwrap_or(Woken {
-                all: true,
-                rooms: Vec::new(),
-            })
+            .map_or_else(Woken::everything, |w| std::mem::take(&mut w.woken))
     }
 
     /// Waits for a wake-up; one that came since the last wait returns at once.
@@ -439,9 +438,7 @@ impl Drop for Subscription {
         let Some(wakes) = self.wakes.upgrade() else {
             return;
         };
-        let Ok(mut inner) = wakes.inner.lock() else {
-            return;
-        };
+        let mut inner = lock(&wakes.inner);
         let inner = &mut *inner;
         let Some(waiter) = inner.waiters.remove(&self.id) else {
             return;
@@ -474,10 +471,21 @@ impl Drop for Subscription {
 /// (several when they do not fit), each line a topic after the process's tag line.
 async fn publisher(
     store: SqlStore,
+    channel: String,
     tag: String,
     mut rx: mpsc::Receiver<Topic>,
     overflowed: Arc<std::sync::atomic::AtomicBool>,
 ) {
+    let send = |payload: String| {
+        let (store, channel, overflowed) = (&store, &channel, &overflowed);
+        async move {
+            if let Err(e) = store.notify(channel, &payload).await {
+                // What was lost reaches the others as "everyone" with the next wake-up.
+                overflowed.store(true, std::sync::atomic::Ordering::Relaxed);
+                tracing::warn!(error = %e, "publishing wake-ups to other processes");
+            }
+        }
+    };
     while let Some(first) = rx.recv().await {
         let mut topics = vec![first];
         while let Ok(t) = rx.try_recv() {
@@ -495,26 +503,19 @@ async fn publisher(
         for t in topics {
             let line = t.encode();
             if payload.len() + 1 + line.len() > MAX_PAYLOAD {
-                send(&store, &payload).await;
-                payload = tag.clone();
+                send(std::mem::replace(&mut payload, tag.clone())).await;
             }
             payload.push('\n');
             payload.push_str(&line);
         }
-        send(&store, &payload).await;
-    }
-}
-
-async fn send(store: &SqlStore, payload: &str) {
-    if let Err(e) = store.notify(CHANNEL, payload).await {
-        tracing::warn!(error = %e, "publishing wake-ups to other processes");
+        send(payload).await;
     }
 }
 
 /// Wakes this process's waiters for what other processes published, until the provider
 /// drops its wake-ups.
 async fn listen(
-    wakes: Weak<Wakes>,
+    weak: Weak<Wakes>,
     mut listener: mimi_store::Listener,
     tag: String,
     store: SqlStore,
@@ -522,7 +523,7 @@ async fn listen(
 ) {
     loop {
         let heard = listener.recv().await;
-        let Some(wakes) = wakes.upgrade() else {
+        let Some(wakes) = weak.upgrade() else {
             return;
         };
         match heard {
@@ -536,8 +537,13 @@ async fn listen(
                         Topic::Messages { room, first, last } if wakes.watched(&room) => {
                             refill(&store, &tails, room, first, last).await
                         }
-                        // Nobody here waits for the room: nothing to read.
-                        Topic::Messages { .. } => continue,
+                        // No device here waits for the room: nothing to read (the pusher
+                        // to other providers still hears of it).
+                        Topic::Messages { room, .. } => Topic::Room(room),
+                        Topic::Forget(room) => {
+                            tails.forget(&room);
+                            Topic::Forget(room)
+                        }
                         other => other,
                     };
                     wakes.wake_here(&topic);
@@ -547,7 +553,19 @@ async fn listen(
             Ok(None) => wakes.wake_here(&Topic::Everyone),
             Err(e) => {
                 tracing::warn!(error = %e, "listening for other processes' wake-ups");
-                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                drop(wakes);
+                // Back only once connected and listening again; then everyone looks again,
+                // for what was published meanwhile is lost.
+                loop {
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    if listener.reconnect().await.is_ok() {
+                        break;
+                    }
+                }
+                let Some(wakes) = weak.upgrade() else {
+                    return;
+                };
+                wakes.wake_here(&Topic::Everyone);
             }
         }
     }
@@ -620,7 +638,7 @@ mod tests {
             alice.woken(),
             Woken {
                 all: false,
-                rooms: vec![room("team")]
+                rooms: [(room("team"), 1)].into()
             },
             "woken by the room alone: the tail may serve it"
         );
@@ -695,6 +713,7 @@ mod tests {
             Topic::Room(room("team")),
             Topic::User(user("alice")),
             Topic::Acked(user("alice")),
+            Topic::Forget(room("team")),
             Topic::Everyone,
         ] {
             assert_eq!(Topic::decode(&t.encode()), Some(t));

@@ -52,42 +52,43 @@ pub struct SqlStore {
 /// dropping one of that name first, and returns the URL whose connections use only it: a
 /// scratch provider for a benchmark on a shared database. [`drop_schema`] removes it.
 pub async fn scratch_schema(url: &str, name: &str) -> Result<String, StoreError> {
-    use sqlx::{Connection as _, Executor as _};
-    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-        return Err(StoreError::backend(format!(
-            "{name:?} is not a schema name"
-        )));
-    }
-    let mut conn = sqlx::postgres::PgConnection::connect(url).await?;
-    // The name is checked above: letters, digits and `_` only.
-    conn.execute(sqlx::AssertSqlSafe(format!(
-        "DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}"
-    )))
+    on_schema(
+        url,
+        name,
+        "DROP SCHEMA IF EXISTS {} CASCADE; CREATE SCHEMA {}",
+    )
     .await?;
-    conn.close().await?;
     let sep = if url.contains('?') { '&' } else { '?' };
     Ok(format!("{url}{sep}options=-c%20search_path%3D{name}"))
 }
 
 /// Drops the schema [`scratch_schema`] made.
 pub async fn drop_schema(url: &str, name: &str) -> Result<(), StoreError> {
+    on_schema(url, name, "DROP SCHEMA IF EXISTS {} CASCADE").await
+}
+
+/// Runs `statement`, each `{}` in it replaced by schema `name`, on a connection of its own
+/// to the database at `url`.
+async fn on_schema(url: &str, name: &str, statement: &str) -> Result<(), StoreError> {
     use sqlx::{Connection as _, Executor as _};
+    // The name goes into the statement's text: letters, digits and `_` only.
     if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
         return Err(StoreError::backend(format!(
             "{name:?} is not a schema name"
         )));
     }
     let mut conn = sqlx::postgres::PgConnection::connect(url).await?;
-    conn.execute(sqlx::AssertSqlSafe(format!(
-        "DROP SCHEMA IF EXISTS {name} CASCADE"
-    )))
-    .await?;
+    conn.execute(sqlx::AssertSqlSafe(statement.replace("{}", name)))
+        .await?;
     conn.close().await?;
     Ok(())
 }
 
 /// A PostgreSQL connection listening on a channel ([`SqlStore::listen`]).
-pub struct Listener(sqlx::postgres::PgListener);
+pub struct Listener {
+    inner: sqlx::postgres::PgListener,
+    channel: String,
+}
 
 impl std::fmt::Debug for Listener {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -99,7 +100,19 @@ impl Listener {
     /// The next notification's payload; `None` once after the connection was lost and made
     /// again (notifications sent meanwhile are lost).
     pub async fn recv(&mut self) -> Result<Option<String>, StoreError> {
-        Ok(self.0.try_recv().await?.map(|n| n.payload().to_owned()))
+        Ok(self.inner.try_recv().await?.map(|n| n.payload().to_owned()))
+    }
+
+    /// The channel listened on (for [`SqlStore::notify`]).
+    pub fn channel(&self) -> &str {
+        &self.channel
+    }
+
+    /// Connects again if the connection was lost (listening again on the channel); an
+    /// error if the database cannot be reached.
+    pub async fn reconnect(&mut self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&mut self.inner).await?;
+        Ok(())
     }
 }
 
@@ -277,13 +290,27 @@ impl SqlStore {
 
     /// Listens on `channel` on a connection of its own (PostgreSQL's `LISTEN`); `None` on
     /// SQLite, which has no such thing.
-    pub async fn listen(&self, channel: &str) -> Result<Option<Listener>, StoreError> {
+    ///
+    /// The channel is `base` followed by the schema's name ([`Listener::channel`]): providers
+    /// on other schemas of one database do not hear each other.
+    pub async fn listen(&self, base: &str) -> Result<Option<Listener>, StoreError> {
         let Some(url) = &self.url else {
             return Ok(None);
         };
         let mut listener = sqlx::postgres::PgListener::connect(url).await?;
-        listener.listen(channel).await?;
-        Ok(Some(Listener(listener)))
+        let schema: String = sqlx::query_scalar("SELECT COALESCE(current_schema(), 'public')")
+            .fetch_one(&mut listener)
+            .await?;
+        // PostgreSQL's identifiers hold at most 63 bytes.
+        let mut channel = format!("{base}_{schema}");
+        while channel.len() > 63 {
+            channel.pop();
+        }
+        listener.listen(&channel).await?;
+        Ok(Some(Listener {
+            inner: listener,
+            channel,
+        }))
     }
 
     /// Sends `payload` to every listener of `channel` (PostgreSQL's `NOTIFY`, delivered

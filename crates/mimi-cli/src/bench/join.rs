@@ -16,16 +16,14 @@ use std::time::Instant;
 
 use anyhow::{Context as _, anyhow};
 use mimi_api as api;
-use mimi_mls::key_package::validate_key_package;
 use mimi_mls::member::{Client, RoomGroup};
 use mimi_policy::document::{Affiliations, SeedDocument, SeedPolicyDoc};
 use mimi_policy::id::{ClientId, RoomId, UserId};
 use openmls::prelude::ExternalSender;
-use openmls_traits::OpenMlsProvider as _;
 use serde_json::{Value, json};
 use tls_codec::Deserialize as _;
 
-use super::serve::{Http, NONE, Schema, Scratch, Server, b64, disk_flush_ms, percentile, unb64};
+use super::serve::{Http, NONE, Server, b64, claim_and_add, one_provider, percentile, unb64};
 use crate::InputError;
 
 /// Arguments of `mimi bench join`.
@@ -56,34 +54,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if args.members < 1 || args.members > 100_000 || args.joins == 0 {
         return Err(InputError("--members between 1 and 100000, --joins at least 1".into()).into());
     }
-    let runtime = tokio::runtime::Runtime::new()?;
-    let scratch = Scratch::new("join")?;
-    let schema = match &args.database {
-        Some(base) => Some(runtime.block_on(Schema::create(base, "join"))?),
-        None => None,
-    };
-    let result = (|| {
-        let server = Server::start(
-            None,
-            &scratch.0.join("p0"),
-            schema.as_ref().map(|s| s.url.as_str()),
-        )?;
-        let flush = disk_flush_ms(&scratch.0).context("timing the disk's flush")?;
-        let mut line = runtime.block_on(measure(&server, &args))?;
-        line["server_peak_mib"] = json!(server.peak_mib().map(|m| (m * 10.0).round() / 10.0));
-        line["disk_flush_ms"] = json!((flush * 1000.0).round() / 1000.0);
-        line["database"] = json!(if schema.is_some() {
-            "postgres"
-        } else {
-            "sqlite"
-        });
-        anyhow::Ok(line)
-    })();
-    if let Some(schema) = schema {
-        runtime.block_on(schema.drop());
-    }
-    println!("{}", result?);
-    Ok(())
+    one_provider("join", args.database.as_deref(), &[], |server, runtime| {
+        runtime.block_on(measure(server, &args))
+    })
 }
 
 /// A user with one device.
@@ -151,44 +124,16 @@ async fn add(
     group: &mut RoomGroup,
     users: &[UserId],
 ) -> anyhow::Result<()> {
-    let post = reqwest::Method::POST;
-    let mut kps = Vec::with_capacity(users.len());
-    for user in users {
-        let claim = api::Claim {
-            user: user.to_string(),
-            room: None,
-        };
-        let claimed: api::ClaimedAll = http
-            .call(
-                post.clone(),
-                "/v1/key-packages/claim",
-                Some(&owner.token),
-                Some(&claim),
-            )
-            .await?;
-        let first = claimed.key_packages.first().context("no KeyPackage")?;
-        kps.push(validate_key_package(
-            owner.client.provider().crypto(),
-            &unb64(&first.key_package)?,
-            user,
-        )?);
-    }
-    let out = group.add(&owner.client, kps)?;
-    let body = api::Commit {
-        commit: b64(&out.commit),
-        group_info: b64(&out.group_info),
-        welcome: out.welcome.as_deref().map(b64),
-    };
-    let _: api::Handshake = http
-        .call(
-            post,
-            &format!("{ROOM_PATH}/commits"),
-            Some(&owner.token),
-            Some(&body),
-        )
-        .await?;
-    group.confirm(&owner.client)?;
-    Ok(())
+    claim_and_add(
+        http,
+        &owner.token,
+        &owner.client,
+        group,
+        users,
+        ROOM_PATH,
+        None,
+    )
+    .await
 }
 
 /// `owner` takes in what the room's log holds for it (newcomers' commits and messages),

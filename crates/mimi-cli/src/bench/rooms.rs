@@ -10,16 +10,14 @@ use std::time::Instant;
 
 use anyhow::{Context as _, anyhow};
 use mimi_api as api;
-use mimi_mls::key_package::validate_key_package;
 use mimi_mls::member::{Client, RoomGroup};
 use mimi_policy::document::{Affiliations, SeedDocument};
 use mimi_policy::id::{ClientId, RoomId, UserId};
 use openmls::prelude::ExternalSender;
-use openmls_traits::OpenMlsProvider as _;
 use serde_json::{Value, json};
 use tls_codec::Deserialize as _;
 
-use super::serve::{Http, NONE, Schema, Scratch, Server, b64, disk_flush_ms, percentile, unb64};
+use super::serve::{Http, NONE, Server, b64, claim_and_add, one_provider, percentile, unb64};
 use crate::InputError;
 
 /// Arguments of `mimi bench rooms`.
@@ -69,34 +67,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         )
         .into());
     }
-    let runtime = tokio::runtime::Runtime::new()?;
-    let scratch = Scratch::new("rooms")?;
-    let schema = match &args.database {
-        Some(base) => Some(runtime.block_on(Schema::create(base, "rooms"))?),
-        None => None,
-    };
-    let result = (|| {
-        let server = Server::start_with(
-            &scratch.0.join("p0"),
-            schema.as_ref().map(|s| s.url.as_str()),
-            &["--cached-rooms", &args.cached_rooms.to_string()],
-        )?;
-        let flush = disk_flush_ms(&scratch.0).context("timing the disk's flush")?;
-        let mut line = runtime.block_on(measure(&server, &args))?;
-        line["server_peak_mib"] = json!(server.peak_mib().map(|m| (m * 10.0).round() / 10.0));
-        line["disk_flush_ms"] = json!((flush * 1000.0).round() / 1000.0);
-        line["database"] = json!(if schema.is_some() {
-            "postgres"
-        } else {
-            "sqlite"
-        });
-        anyhow::Ok(line)
-    })();
-    if let Some(schema) = schema {
-        runtime.block_on(schema.drop());
-    }
-    println!("{}", result?);
-    Ok(())
+    let cached = args.cached_rooms.to_string();
+    one_provider(
+        "rooms",
+        args.database.as_deref(),
+        &["--cached-rooms", &cached],
+        |server, runtime| runtime.block_on(measure(server, &args)),
+    )
 }
 
 /// A user of the pool: its device's token and MLS client.
@@ -176,42 +153,16 @@ async fn make_room(
     if others.is_empty() {
         return Ok(group);
     }
-    let mut kps = Vec::with_capacity(others.len());
-    for u in others {
-        let claim = api::Claim {
-            user: u.to_string(),
-            room: Some(name.to_owned()),
-        };
-        let claimed: api::ClaimedAll = http
-            .call(
-                post.clone(),
-                "/v1/key-packages/claim",
-                Some(&creator.token),
-                Some(&claim),
-            )
-            .await?;
-        let first = claimed.key_packages.first().context("no KeyPackage")?;
-        kps.push(validate_key_package(
-            creator.client.provider().crypto(),
-            &unb64(&first.key_package)?,
-            u,
-        )?);
-    }
-    let out = group.add(&creator.client, kps)?;
-    let body = api::Commit {
-        commit: b64(&out.commit),
-        group_info: b64(&out.group_info),
-        welcome: out.welcome.as_deref().map(b64),
-    };
-    let _: api::Handshake = http
-        .call(
-            post,
-            &format!("/v1/rooms/{DOMAIN}/{name}/commits"),
-            Some(&creator.token),
-            Some(&body),
-        )
-        .await?;
-    group.confirm(&creator.client)?;
+    claim_and_add(
+        http,
+        &creator.token,
+        &creator.client,
+        &mut group,
+        others,
+        &format!("/v1/rooms/{DOMAIN}/{name}"),
+        Some(name),
+    )
+    .await?;
     Ok(group)
 }
 

@@ -27,7 +27,7 @@ use mimi_api as api;
 use mimi_mls::key_package::validate_key_package;
 use mimi_mls::member::{Client, RoomGroup};
 use mimi_policy::document::{Affiliations, SeedDocument};
-use mimi_policy::id::{ClientId, RoomId};
+use mimi_policy::id::{ClientId, RoomId, UserId};
 use openmls::prelude::ExternalSender;
 use openmls_traits::OpenMlsProvider as _;
 use serde_json::{Value, json};
@@ -114,15 +114,6 @@ impl Server {
         database: Option<&str>,
     ) -> anyhow::Result<Self> {
         Self::spawn(exe, dir, database, &[])
-    }
-
-    /// [`Server::start`] of this binary, with `extra` arguments for `mimi serve`.
-    pub(crate) fn start_with(
-        dir: &std::path::Path,
-        database: Option<&str>,
-        extra: &[&str],
-    ) -> anyhow::Result<Self> {
-        Self::spawn(None, dir, database, extra)
     }
 
     fn spawn(
@@ -526,6 +517,95 @@ impl Schema {
     }
 }
 
+/// A run against one provider: `mimi serve` (with `extra` arguments) on `database` (in a
+/// schema of the run's own, dropped at the end) or on SQLite in a scratch directory.
+/// `measure` runs the load; its JSON line is printed with the provider's peak memory, the
+/// disk's flush time and the kind of database.
+pub(crate) fn one_provider(
+    what: &str,
+    database: Option<&str>,
+    extra: &[&str],
+    measure: impl FnOnce(&Server, &tokio::runtime::Runtime) -> anyhow::Result<Value>,
+) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    let scratch = Scratch::new(what)?;
+    let schema = match database {
+        Some(base) => Some(runtime.block_on(Schema::create(base, what))?),
+        None => None,
+    };
+    let result = (|| {
+        let url = schema.as_ref().map(|s| s.url.as_str());
+        let server = Server::spawn(None, &scratch.0.join("p0"), url, extra)?;
+        let flush = disk_flush_ms(&scratch.0).context("timing the disk's flush")?;
+        let mut line = measure(&server, &runtime)?;
+        line["server_peak_mib"] = json!(server.peak_mib().map(|m| (m * 10.0).round() / 10.0));
+        line["disk_flush_ms"] = json!((flush * 1000.0).round() / 1000.0);
+        line["database"] = json!(if schema.is_some() {
+            "postgres"
+        } else {
+            "sqlite"
+        });
+        anyhow::Ok(line)
+    })();
+    if let Some(schema) = schema {
+        runtime.block_on(schema.drop());
+    }
+    println!("{}", result?);
+    Ok(())
+}
+
+/// The device `token` of `client` claims a KeyPackage of each of `users` (for the room
+/// named `claim_for`, if given) and commits their add to the room at `room_path` (in one
+/// commit); `group` moves on once the hub accepts it.
+pub(crate) async fn claim_and_add(
+    http: &Http,
+    token: &str,
+    client: &Client,
+    group: &mut RoomGroup,
+    users: &[UserId],
+    room_path: &str,
+    claim_for: Option<&str>,
+) -> anyhow::Result<()> {
+    let post = reqwest::Method::POST;
+    let mut kps = Vec::with_capacity(users.len());
+    for user in users {
+        let claim = api::Claim {
+            user: user.to_string(),
+            room: claim_for.map(str::to_owned),
+        };
+        let claimed: api::ClaimedAll = http
+            .call(
+                post.clone(),
+                "/v1/key-packages/claim",
+                Some(token),
+                Some(&claim),
+            )
+            .await?;
+        let first = claimed.key_packages.first().context("no KeyPackage")?;
+        kps.push(validate_key_package(
+            client.provider().crypto(),
+            &unb64(&first.key_package)?,
+            user,
+        )?);
+    }
+    let out = group.add(client, kps)?;
+    let body = api::Commit {
+        commit: b64(&out.commit),
+        group_info: b64(&out.group_info),
+        welcome: out.welcome.as_deref().map(b64),
+    };
+    let _: api::Handshake = http
+        .call(
+            post,
+            &format!("{room_path}/commits"),
+            Some(token),
+            Some(&body),
+        )
+        .await?;
+    group.confirm(client)?;
+    Ok(())
+}
+
 /// The clock ticks per second of `/proc/PID/stat`'s CPU times.
 fn ticks_per_second() -> f64 {
     Command::new("getconf")
@@ -765,45 +845,21 @@ async fn load(servers: &[Server], args: &Args) -> anyhow::Result<Value> {
     let _: api::RoomCreated = http
         .call(post.clone(), "/v1/rooms", Some(&owner.token), Some(&body))
         .await?;
-    let mut kps = Vec::new();
-    for m in &members[1..] {
-        let user = m.client.id().user();
-        let claim = api::Claim {
-            user: user.to_string(),
-            room: None,
-        };
-        let claimed: api::ClaimedAll = http
-            .call(
-                post.clone(),
-                "/v1/key-packages/claim",
-                Some(&owner.token),
-                Some(&claim),
-            )
-            .await?;
-        let first = claimed.key_packages.first().context("no KeyPackage")?;
-        let bytes = unb64(&first.key_package)?;
-        kps.push(validate_key_package(
-            owner.client.provider().crypto(),
-            &bytes,
-            user,
-        )?);
-    }
-    let out = group.add(&owner.client, kps)?;
     let room_path = "/v1/rooms/bench.example/load";
-    let body = api::Commit {
-        commit: b64(&out.commit),
-        group_info: b64(&out.group_info),
-        welcome: out.welcome.as_deref().map(b64),
-    };
-    let _: api::Handshake = http
-        .call(
-            post.clone(),
-            &format!("{room_path}/commits"),
-            Some(&owner.token),
-            Some(&body),
-        )
-        .await?;
-    group.confirm(&owner.client)?;
+    let others: Vec<UserId> = members[1..]
+        .iter()
+        .map(|m| m.client.id().user().clone())
+        .collect();
+    claim_and_add(
+        &http,
+        &owner.token,
+        &owner.client,
+        &mut group,
+        &others,
+        room_path,
+        None,
+    )
+    .await?;
     members[0].group = Some(group);
     let info: api::GroupInfo = http
         .call(

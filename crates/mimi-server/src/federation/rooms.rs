@@ -537,7 +537,8 @@ pub async fn notify(
                         "a Welcome comes with its whole ratchet tree",
                     ));
                 };
-                welcomed |= state
+                welcomed = true;
+                state
                     .store
                     .relay_welcome(&client, &id, seq, message.as_bytes(), tree.as_bytes())
                     .await?;
@@ -566,6 +567,7 @@ pub async fn notify(
     if !entries.is_empty() {
         state.store.relay_entries(&client, &entries).await?;
     }
+    // Also for a Welcome sent again (one stored by a push that failed after it).
     if welcomed || !entries.is_empty() {
         state.wakes.users([client.user()]);
     }

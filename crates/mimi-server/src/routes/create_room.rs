@@ -84,6 +84,8 @@ pub async fn create(
     }
     let new = new_room(&hosted, &id, client, skeleton)?;
     state.store.create_room(&new).await?;
+    // The creator's streams watch the room from now on.
+    state.wakes.users([&caller.user]);
     tracing::info!(room = %id, creator = %caller.user, "room created");
     Ok((
         StatusCode::CREATED,
@@ -155,6 +157,7 @@ async fn refound(
             other => other.into(),
         })?;
     state.forget_room(&id).await;
+    state.wakes.users([&caller.user]);
     tracing::info!(room = %id, founder = %caller.user, "vacant room started again");
     Ok((
         StatusCode::CREATED,

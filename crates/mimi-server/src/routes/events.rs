@@ -34,9 +34,9 @@ struct Cursor {
     wake: crate::wake::Subscription,
     /// True once a read found nothing new (the next read waits for a wake-up first).
     idle: bool,
-    /// Rooms the device was removed from, as of the last full read: their tails are not
-    /// for it.
-    removed: BTreeSet<RoomId>,
+    /// The rooms the device is in and not removed from, as of the last full read: only
+    /// their tails are for it.
+    live: BTreeSet<RoomId>,
 }
 
 impl Cursor {
@@ -58,12 +58,16 @@ impl Cursor {
             // A room not watched until now: what it received meanwhile woke nobody, so the
             // next read is at once.
             let new_rooms = self.wake.watch(b.positions.iter().map(|p| p.room.clone()));
-            self.removed = b
+            self.live = b
                 .positions
                 .iter()
-                .filter(|p| p.until_seq.is_some())
+                .filter(|p| p.until_seq.is_none())
                 .map(|p| p.room.clone())
                 .collect();
+            // A room the device left is forgotten: if it comes back (or a room of the same
+            // name is made), its entries are not taken for ones already sent.
+            let rooms: BTreeSet<&str> = b.positions.iter().map(|p| p.room.as_str()).collect();
+            self.sent.retain(|r, _| rooms.contains(r.as_str()));
             // Entries left out are sent once those before them are acknowledged.
             self.wake.wake_on_ack(b.more);
             // Acknowledged inbox items leave the inbox; forget them here too.
@@ -117,12 +121,18 @@ impl Cursor {
         }
         let mut entries = Vec::new();
         let mut left = LIMIT as usize;
-        for room in &woken.rooms {
-            if self.removed.contains(room) {
+        for (room, &last) in &woken.rooms {
+            if !self.live.contains(room) {
                 return None;
             }
             let sent = *self.sent.get(room.as_str())?;
             let got = self.state.tails.since(room, sent, left)?;
+            // The tail must reach the last message the wake-up named (another process's
+            // may have come in out of order), unless the answer is full.
+            let reached = got.last().map_or(sent, |e| e.0.seq);
+            if reached < last && got.len() < left {
+                return None;
+            }
             left -= got.len();
             entries.extend(got);
             if left == 0 {
@@ -171,7 +181,7 @@ pub async fn events(
         sent_welcomes: BTreeSet::new(),
         wake,
         idle: false,
-        removed: BTreeSet::new(),
+        live: BTreeSet::new(),
     };
     let stream = futures_util::stream::unfold(cursor, |mut cursor| async move {
         let state = cursor.state.clone();

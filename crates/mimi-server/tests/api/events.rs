@@ -8,7 +8,10 @@ use futures_util::StreamExt as _;
 use mimi_mls::member::Incoming;
 use tower::ServiceExt as _;
 
-use crate::flow::{send, submit_commit, two_in_a_room};
+use crate::flow::{
+    add_user, alice_room, join_from_inbox, let_add, send, submit_commit, two_in_a_room,
+    upload_key_packages,
+};
 use crate::support::{Api, unb64};
 
 #[tokio::test]
@@ -109,6 +112,47 @@ async fn a_stream_woken_by_its_rooms_messages_stops_at_its_removal_and_still_hea
         "{b}"
     );
     assert_eq!(texts(&b), 0, "nothing said after the removal: {b}");
+}
+
+#[tokio::test]
+async fn a_stream_open_before_its_device_makes_a_room_hears_that_rooms_messages() {
+    let api = Api::new().await;
+    let alice = api.person("alice", "phone").await;
+    let bob = api.person("bob", "phone").await;
+    let req = Request::get("/v1/events")
+        .header("authorization", format!("Bearer {}", alice.token))
+        .body(Body::empty())
+        .unwrap();
+    let resp = api.app.clone().oneshot(req).await.unwrap();
+    let mut stream = resp.into_body().into_data_stream();
+    // The stream is waiting (it has read once, and found nothing) when the room is made.
+    assert!(
+        next_batch(&mut stream, Duration::from_millis(300))
+            .await
+            .is_none()
+    );
+    upload_key_packages(&api, &bob, 1).await;
+    let_add(&api, &bob, "alice").await;
+    let mut ag = alice_room(&api, &alice).await;
+    assert_eq!(
+        add_user(&api, &alice, &mut ag, "bob").await.0,
+        StatusCode::OK
+    );
+    let mut bg = join_from_inbox(&api, &bob).await;
+    assert_eq!(
+        send(&api, &bob, &mut bg, "to the maker").await.0,
+        StatusCode::OK
+    );
+    // alice's stream watches the room she made: her add, then bob's message, arrive.
+    let mut kinds = Vec::new();
+    while !kinds.contains(&"message".to_owned()) {
+        let b = next_batch(&mut stream, Duration::from_secs(10))
+            .await
+            .expect("the room's entries on the stream opened before it was made");
+        for e in b["entries"].as_array().unwrap() {
+            kinds.push(e["kind"].as_str().unwrap().to_owned());
+        }
+    }
 }
 
 #[tokio::test]

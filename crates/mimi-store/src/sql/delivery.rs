@@ -62,7 +62,7 @@ impl Delivery for SqlStore {
                 .join(", ");
             let mut lock = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "SELECT room_id FROM room_members WHERE (room_id, client_id) IN ({pairs}) \
-                 ORDER BY room_id, client_id FOR UPDATE"
+                 ORDER BY room_id COLLATE \"C\", client_id COLLATE \"C\" FOR UPDATE"
             )));
             for ((room, client), _) in chunk {
                 lock = lock.bind(*room).bind(client.as_str());

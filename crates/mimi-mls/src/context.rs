@@ -5,15 +5,16 @@
 //! server-initiated proposals) and `app_data_dictionary` (the policy components, see
 //! `mimi_policy::carriage`). The room ID is the group ID.
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use mimi_policy::Room;
 use mimi_policy::id::{RoomId, UserId};
 use openmls::component::ComponentData;
 use openmls::prelude::{
-    AppDataDictionary, AppDataDictionaryExtension, Capabilities, CredentialType, Extension,
-    ExtensionType, Extensions, ExternalSender, GroupContext, GroupId, Member, ProposalType,
-    RequiredCapabilitiesExtension,
+    AppDataDictionary, AppDataDictionaryExtension, Capabilities, Credential, CredentialType,
+    Extension, ExtensionType, Extensions, ExternalSender, GroupContext, GroupId, Member,
+    ProposalType, RequiredCapabilitiesExtension,
 };
 
 use crate::identity::client_of;
@@ -76,9 +77,16 @@ pub fn room_id(group: &GroupId) -> Result<RoomId, MlsError> {
 pub fn clients_of(
     members: impl Iterator<Item = Member>,
 ) -> Result<BTreeMap<UserId, BTreeSet<String>>, MlsError> {
+    clients_of_credentials(members.map(|m| m.credential))
+}
+
+/// The clients the leaves' `credentials` name, by user.
+fn clients_of_credentials(
+    credentials: impl Iterator<Item = impl Borrow<Credential>>,
+) -> Result<BTreeMap<UserId, BTreeSet<String>>, MlsError> {
     let mut clients: BTreeMap<UserId, BTreeSet<String>> = BTreeMap::new();
-    for m in members {
-        let client = client_of(&m.credential)?;
+    for credential in credentials {
+        let client = client_of(credential.borrow())?;
         let name = client.name().to_owned();
         if !clients
             .entry(client.user().clone())
@@ -149,10 +157,20 @@ pub fn room_of(
     context: &GroupContext,
     members: impl Iterator<Item = Member>,
 ) -> Result<Room, MlsError> {
+    room_of_credentials(context, members.map(|m| m.credential))
+}
+
+/// The room a group context and its leaves' `credentials` describe, checked against every
+/// policy rule.
+pub fn room_of_credentials(
+    context: &GroupContext,
+    credentials: impl Iterator<Item = impl Borrow<Credential>>,
+) -> Result<Room, MlsError> {
     if context.extensions().app_data_dictionary().is_none() {
         return Err(MlsError::Policy("no app_data_dictionary".into()));
     }
     let id = room_id(context.group_id())?;
-    Room::from_app_data(Some(id), &app_data_entries(context), clients_of(members)?)
+    let clients = clients_of_credentials(credentials)?;
+    Room::from_app_data(Some(id), &app_data_entries(context), clients)
         .map_err(|e| MlsError::Policy(e.to_string()))
 }

@@ -25,6 +25,7 @@ use crate::commit::{
 };
 use crate::context::{
     app_data_entries, group_context_extensions, group_id, leaf_capabilities, room_of,
+    room_of_credentials,
 };
 use crate::identity::{client_of, credential_of, external_system_user};
 use crate::join_link::JoinCode;
@@ -235,7 +236,7 @@ impl Client {
         link: Option<&JoinCode>,
         claims: Option<&[u8]>,
     ) -> Result<(RoomGroup, OutgoingCommit), MlsError> {
-        let room = room_of_group_info(group_info, ratchet_tree)?;
+        let room = room_of_group_info_unverified(group_info, ratchet_tree)?;
         let op = Operation {
             actor: self.actor_with_claims(claims)?,
             action: Action::ExternalJoin {
@@ -292,7 +293,7 @@ impl Client {
         aad: Vec<u8>,
         role: Option<RoleIndex>,
     ) -> Result<(RoomGroup, OutgoingCommit), MlsError> {
-        let room = room_of_group_info(group_info, ratchet_tree)?;
+        let room = room_of_group_info_unverified(group_info, ratchet_tree)?;
         self.build_external_commit(group_info, ratchet_tree, &room, aad, role)
     }
 
@@ -422,8 +423,23 @@ fn parse_ratchet_tree(ratchet_tree: &[u8]) -> Result<RatchetTreeIn, MlsError> {
     RatchetTreeIn::tls_deserialize_exact(ratchet_tree).map_err(MlsError::Decode)
 }
 
+/// The room as a GroupInfo and ratchet tree describe it, read *without* verifying either: only
+/// to plan an external commit that openmls then builds from the same bytes. That build
+/// verifies every leaf's signature, the parent hashes, the tree hash against the GroupInfo's
+/// group context and the GroupInfo's signature, and fails if one does not hold, so a plan
+/// made from forged bytes never leaves the client. Verifying here as well would do the
+/// costliest part of a join twice (a signature per member).
+fn room_of_group_info_unverified(group_info: &[u8], ratchet_tree: &[u8]) -> Result<Room, MlsError> {
+    let info = parse_group_info_message(group_info)?;
+    let tree = parse_ratchet_tree(ratchet_tree)?;
+    room_of_credentials(
+        info.group_context(),
+        tree.leaves().map(|leaf| leaf.credential()),
+    )
+}
+
 /// The room as a GroupInfo and ratchet tree describe it, read from a throwaway public view of
-/// the group.
+/// the group, verified.
 fn room_of_group_info(group_info: &[u8], ratchet_tree: &[u8]) -> Result<Room, MlsError> {
     let scratch = OpenMlsRustCrypto::default();
     let (public, _) = PublicGroup::from_external(

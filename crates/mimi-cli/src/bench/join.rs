@@ -9,21 +9,33 @@
 //! - by Welcome: the owner claims the newcomer's KeyPackage and commits its add, and the
 //!   newcomer fetches its Welcome and joins (`join_welcome_*_ms`).
 //!
-//! It also reports the provider's resident memory the room added (`room_mib`, and
-//! `mib_per_1000_members`): the hub's state of the room, its cache and tail.
+//! It also reports the provider's resident memory the room holds (`room_mib`, and
+//! `mib_per_1000_members`): once the room has filled, the provider is started again on its
+//! database and measured before and after it loads the room (the hub's state of the room in
+//! its cache, and its tail). `fill_rss_mib` is what filling the room added to the first
+//! process (allocator pages the fill's commits left behind included), `fill_peak_mib` that
+//! process's peak; `server_peak_mib` is the second process's.
+//!
+//! `--fill adds` (the default) has the room's owner add everyone; `--fill joins` has everyone
+//! join by external commit, one after another. The two leave different trees: a joiner's
+//! commit fills its path's parent nodes, an add leaves them blank, and a newcomer encrypts
+//! its path secrets to every member under a blank node.
 
 use std::time::Instant;
 
 use anyhow::{Context as _, anyhow};
 use mimi_api as api;
-use mimi_mls::member::{Client, RoomGroup};
+use mimi_mls::member::RoomGroup;
 use mimi_policy::document::{Affiliations, SeedDocument, SeedPolicyDoc};
-use mimi_policy::id::{ClientId, RoomId, UserId};
+use mimi_policy::id::{RoomId, UserId};
 use openmls::prelude::ExternalSender;
 use serde_json::{Value, json};
 use tls_codec::Deserialize as _;
 
-use super::serve::{Http, NONE, Server, b64, claim_and_add, one_provider, percentile, unb64};
+use super::serve::{
+    Http, KeyPackageKind, NONE, Person, Server, b64, claim_and_add, one_provider, percentile,
+    sign_up, unb64,
+};
 use crate::InputError;
 
 /// Arguments of `mimi bench join`.
@@ -35,10 +47,24 @@ pub struct Args {
     /// Newcomers timed, each way.
     #[arg(long, default_value_t = 20)]
     joins: usize,
+    /// How the room fills: its owner adds everyone (`adds`, in commits of a few hundred), or
+    /// everyone joins it by external commit, one after another, as people find an open room
+    /// (`joins`; each joiner's commit fills its path of the tree, as an add does not).
+    #[arg(long, value_enum, default_value_t = Fill::Adds)]
+    fill: Fill,
     /// The provider's database: SQLite in a scratch directory (the default), or PostgreSQL
     /// (`postgres://...`), in a schema of the run's own, dropped at its end.
     #[arg(long, value_name = "URL")]
     database: Option<String>,
+}
+
+/// How `mimi bench join`'s room fills.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Fill {
+    /// Its owner adds everyone.
+    Adds,
+    /// Everyone joins by external commit.
+    Joins,
 }
 
 /// Members added per commit while the room fills.
@@ -59,62 +85,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     })
 }
 
-/// A user with one device.
-struct Person {
-    token: String,
-    client: Client,
-}
-
-/// Signs `name` up with one device, its KeyPackage uploaded and, if `consent_to` names a
+/// Signs `name` up with one device and a KeyPackage claimed once and, if `consent_to` names a
 /// user, consent to that user's adds.
 async fn person(http: &Http, name: &str, consent_to: Option<&str>) -> anyhow::Result<Person> {
-    let post = reqwest::Method::POST;
-    let credentials = api::Credentials {
-        user: name.to_owned(),
-        password: "bench password".into(),
-    };
-    let session: api::Session = http
-        .call(post.clone(), "/v1/accounts", None, Some(&credentials))
-        .await?;
-    let device: api::Device = http
-        .call(
-            post.clone(),
-            "/v1/devices",
-            Some(&session.token),
-            Some(&api::NewDevice { name: "d".into() }),
-        )
-        .await?;
-    let client = Client::new(ClientId::parse(&device.client)?)?;
-    let upload = api::Upload {
-        key_packages: vec![b64(&client.key_package()?)],
-        last_resort: None,
-    };
-    let _: api::Stored = http
-        .call(
-            post.clone(),
-            "/v1/key-packages",
-            Some(&device.token),
-            Some(&upload),
-        )
-        .await?;
-    if let Some(owner) = consent_to {
-        let grant = api::ConsentBody {
-            user: owner.into(),
-            room: None,
-        };
-        let (): () = http
-            .call(
-                post,
-                "/v1/consent/grant",
-                Some(&session.token),
-                Some(&grant),
-            )
-            .await?;
-    }
-    Ok(Person {
-        token: device.token,
-        client,
-    })
+    sign_up(http, name, KeyPackageKind::OneTime, consent_to).await
 }
 
 /// `owner` claims a KeyPackage of each of `users` and commits their add; `group` moves on.
@@ -188,7 +162,44 @@ async fn send(http: &Http, p: &Person, group: &mut RoomGroup) -> anyhow::Result<
     Ok(())
 }
 
-async fn measure(server: &Server, args: &Args) -> anyhow::Result<Value> {
+/// `p` joins the room by external commit: fetches its GroupInfo and ratchet tree, builds the
+/// commit, has the hub accept it. Returns the group and the three parts' times in ms.
+async fn join_externally(http: &Http, p: &Person) -> anyhow::Result<(RoomGroup, [f64; 3])> {
+    let t = Instant::now();
+    let info: api::GroupInfo = http
+        .call(
+            reqwest::Method::GET,
+            &format!("{ROOM_PATH}/group-info"),
+            Some(&p.token),
+            NONE,
+        )
+        .await?;
+    let fetched = t.elapsed().as_secs_f64() * 1e3;
+    let t = Instant::now();
+    let (mut joined, out) =
+        p.client
+            .join_external(&unb64(&info.group_info)?, &unb64(&info.ratchet_tree)?, None)?;
+    let body = api::Commit {
+        commit: b64(&out.commit),
+        group_info: b64(&out.group_info),
+        welcome: None,
+    };
+    let built = t.elapsed().as_secs_f64() * 1e3;
+    let t = Instant::now();
+    let _: api::Handshake = http
+        .call(
+            reqwest::Method::POST,
+            &format!("{ROOM_PATH}/commits"),
+            Some(&p.token),
+            Some(&body),
+        )
+        .await?;
+    let accepted = t.elapsed().as_secs_f64() * 1e3;
+    joined.confirm(&p.client)?;
+    Ok((joined, [fetched, built, accepted]))
+}
+
+async fn measure(server: &mut Server, args: &Args) -> anyhow::Result<Value> {
     let http = Http {
         http: reqwest::Client::new(),
         base: server.url.clone(),
@@ -197,26 +208,25 @@ async fn measure(server: &Server, args: &Args) -> anyhow::Result<Value> {
     eprintln!("signing up {} members...", args.members);
     let owner = person(&http, "owner", None).await?;
     let owner_name = owner.client.id().user().to_string();
-    let mut users = Vec::with_capacity(args.members);
+    let mut people = Vec::with_capacity(args.members);
     let mut pending = tokio::task::JoinSet::new();
     for i in 1..args.members {
         if pending.len() >= SIGNUPS_AT_ONCE
             && let Some(done) = pending.join_next().await
         {
-            users.push(done??);
+            people.push(done??);
         }
-        let (http, owner_name) = (http.clone(), owner_name.clone());
-        pending.spawn(async move {
-            let p = person(&http, &format!("member{i:05}"), Some(&owner_name)).await?;
-            anyhow::Ok(p.client.id().user().clone())
-        });
+        let http = http.clone();
+        let consent = (args.fill == Fill::Adds).then(|| owner_name.clone());
+        pending.spawn(
+            async move { person(&http, &format!("member{i:05}"), consent.as_deref()).await },
+        );
     }
     while let Some(done) = pending.join_next().await {
-        users.push(done??);
+        people.push(done??);
     }
-    // The room's memory: the provider's resident memory before and after it fills.
-    let before = server.rss_mib();
-    eprintln!("filling the room...");
+    eprintln!("filling the room by {:?}...", args.fill);
+    let fill_before = server.rss_mib();
     let provider: api::Provider = http
         .call(reqwest::Method::GET, "/v1/provider", None, NONE)
         .await?;
@@ -251,9 +261,47 @@ async fn measure(server: &Server, args: &Args) -> anyhow::Result<Value> {
             Some(&body),
         )
         .await?;
-    for chunk in users.chunks(ADDS_PER_COMMIT) {
-        add(&http, &owner, &mut group, chunk).await?;
+    match args.fill {
+        Fill::Adds => {
+            let users: Vec<UserId> = people
+                .iter()
+                .map(|p| p.client.id().user().clone())
+                .collect();
+            for chunk in users.chunks(ADDS_PER_COMMIT) {
+                add(&http, &owner, &mut group, chunk).await?;
+            }
+        }
+        Fill::Joins => {
+            for (i, p) in people.iter().enumerate() {
+                join_externally(&http, p).await?;
+                if (i + 1) % 100 == 0 {
+                    eprintln!("{} joined", i + 1);
+                }
+            }
+            catch_up(&http, &owner, &mut group).await?;
+        }
     }
+    drop(people);
+    // The memory the room fills the provider with, allocator pages its commits left behind
+    // included.
+    let fill_after = server.rss_mib();
+    let fill_peak = server.peak_mib();
+    // The memory the room holds: a provider started again on its database, before and after
+    // it serves the room's GroupInfo and tree once (which loads the room into its cache).
+    server.restart()?;
+    let http = Http {
+        http: reqwest::Client::new(),
+        base: server.url.clone(),
+    };
+    let before = server.rss_mib();
+    let _: api::GroupInfo = http
+        .call(
+            reqwest::Method::GET,
+            &format!("{ROOM_PATH}/group-info"),
+            Some(&owner.token),
+            NONE,
+        )
+        .await?;
     let after = server.rss_mib();
     let setup_s = setup.elapsed().as_secs_f64();
     eprintln!("timing {} joins each way...", args.joins);
@@ -264,36 +312,10 @@ async fn measure(server: &Server, args: &Args) -> anyhow::Result<Value> {
         // By external commit, then a first message.
         let p = person(&http, &format!("external{j:04}"), None).await?;
         let t = Instant::now();
-        let info: api::GroupInfo = http
-            .call(
-                reqwest::Method::GET,
-                &format!("{ROOM_PATH}/group-info"),
-                Some(&p.token),
-                NONE,
-            )
-            .await?;
-        fetch.push(t.elapsed().as_secs_f64() * 1e3);
-        let built = Instant::now();
-        let (mut joined, out) =
-            p.client
-                .join_external(&unb64(&info.group_info)?, &unb64(&info.ratchet_tree)?, None)?;
-        let body = api::Commit {
-            commit: b64(&out.commit),
-            group_info: b64(&out.group_info),
-            welcome: None,
-        };
-        build.push(built.elapsed().as_secs_f64() * 1e3);
-        let accepted = Instant::now();
-        let _: api::Handshake = http
-            .call(
-                reqwest::Method::POST,
-                &format!("{ROOM_PATH}/commits"),
-                Some(&p.token),
-                Some(&body),
-            )
-            .await?;
-        accept.push(accepted.elapsed().as_secs_f64() * 1e3);
-        joined.confirm(&p.client)?;
+        let (mut joined, timed) = join_externally(&http, &p).await?;
+        fetch.push(timed[0]);
+        build.push(timed[1]);
+        accept.push(timed[2]);
         external.push(t.elapsed().as_secs_f64() * 1e3);
         let t = Instant::now();
         send(&http, &p, &mut joined).await?;
@@ -323,6 +345,7 @@ async fn measure(server: &Server, args: &Args) -> anyhow::Result<Value> {
     }
     let ms = |x: f64| (x * 100.0).round() / 100.0;
     let room_mib = before.zip(after).map(|(b, a)| (a - b).max(0.0));
+    let fill_mib = fill_before.zip(fill_after).map(|(b, a)| (a - b).max(0.0));
     Ok(json!({
         "members": args.members,
         "joins": args.joins,
@@ -338,6 +361,9 @@ async fn measure(server: &Server, args: &Args) -> anyhow::Result<Value> {
         "join_welcome_max_ms": ms(welcomed.last().copied().unwrap_or_default()),
         "room_mib": room_mib.map(|m| (m * 10.0).round() / 10.0),
         "mib_per_1000_members": room_mib.map(|m| (m / args.members as f64 * 1000.0 * 100.0).round() / 100.0),
+        "fill_rss_mib": fill_mib.map(|m| (m * 10.0).round() / 10.0),
+        "fill_peak_mib": fill_peak.map(|m| (m * 10.0).round() / 10.0),
+        "fill": format!("{:?}", args.fill).to_lowercase(),
         "setup_seconds": (setup_s * 10.0).round() / 10.0,
     }))
 }

@@ -10,14 +10,17 @@ use std::time::Instant;
 
 use anyhow::{Context as _, anyhow};
 use mimi_api as api;
-use mimi_mls::member::{Client, RoomGroup};
+use mimi_mls::member::RoomGroup;
 use mimi_policy::document::{Affiliations, SeedDocument};
-use mimi_policy::id::{ClientId, RoomId, UserId};
+use mimi_policy::id::{RoomId, UserId};
 use openmls::prelude::ExternalSender;
 use serde_json::{Value, json};
 use tls_codec::Deserialize as _;
 
-use super::serve::{Http, NONE, Server, b64, claim_and_add, one_provider, percentile, unb64};
+use super::serve::{
+    Http, KeyPackageKind, NONE, Person, Server, b64, claim_and_add, one_provider, percentile,
+    sign_up, unb64,
+};
 use crate::InputError;
 
 /// Arguments of `mimi bench rooms`.
@@ -76,55 +79,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     )
 }
 
-/// A user of the pool: its device's token and MLS client.
-struct User {
-    token: String,
-    client: Client,
-}
-
-/// Signs `name` up with one device whose last-resort KeyPackage anyone may claim for any
-/// room, consenting to `everyone`'s adds.
-async fn user(http: &Http, name: &str) -> anyhow::Result<User> {
-    let post = reqwest::Method::POST;
-    let credentials = api::Credentials {
-        user: name.to_owned(),
-        password: "bench password".into(),
-    };
-    let session: api::Session = http
-        .call(post.clone(), "/v1/accounts", None, Some(&credentials))
-        .await?;
-    let device: api::Device = http
-        .call(
-            post.clone(),
-            "/v1/devices",
-            Some(&session.token),
-            Some(&api::NewDevice { name: "d".into() }),
-        )
-        .await?;
-    let client = Client::new(ClientId::parse(&device.client)?)?;
-    let upload = api::Upload {
-        key_packages: Vec::new(),
-        last_resort: Some(b64(&client.key_package()?)),
-    };
-    let _: api::Stored = http
-        .call(
-            post.clone(),
-            "/v1/key-packages",
-            Some(&device.token),
-            Some(&upload),
-        )
-        .await?;
-    Ok(User {
-        token: device.token,
-        client,
-    })
-}
-
 /// `creator` makes room `name` and adds `others` (each consented to it); returns its group.
 async fn make_room(
     http: &Http,
     hub: &ExternalSender,
-    creator: &User,
+    creator: &Person,
     name: &str,
     others: &[UserId],
 ) -> anyhow::Result<RoomGroup> {
@@ -193,7 +152,8 @@ async fn measure(server: &Server, args: &Args) -> anyhow::Result<Value> {
     eprintln!("signing up {} users...", args.users);
     let mut users = Vec::with_capacity(args.users);
     for u in 0..args.users {
-        users.push(user(&http, &format!("user{u:05}")).await?);
+        let name = format!("user{u:05}");
+        users.push(sign_up(&http, &name, KeyPackageKind::LastResort, None).await?);
     }
     let provider: api::Provider = http
         .call(reqwest::Method::GET, "/v1/provider", None, NONE)
@@ -216,7 +176,7 @@ async fn measure(server: &Server, args: &Args) -> anyhow::Result<Value> {
             // Room r's members: the pool's users in turn, its creator first.
             let n = users.len();
             let creator = (r * members) % n;
-            let others: Vec<&User> = (1..members).map(|k| &users[(creator + k) % n]).collect();
+            let others: Vec<&Person> = (1..members).map(|k| &users[(creator + k) % n]).collect();
             let creator_id = users[creator].client.id().user().to_string();
             for o in &others {
                 let grant = api::ConsentBody {

@@ -103,6 +103,11 @@ pub(crate) fn unb64(v: &str) -> anyhow::Result<Vec<u8>> {
 pub(crate) struct Server {
     child: Child,
     pub(crate) url: String,
+    /// How it was started, to start it again ([`Server::restart`]).
+    exe: Option<std::path::PathBuf>,
+    dir: std::path::PathBuf,
+    database: Option<String>,
+    extra: Vec<String>,
 }
 
 impl Server {
@@ -126,7 +131,7 @@ impl Server {
             Some(e) => e.to_owned(),
             None => std::env::current_exe()?,
         };
-        let mut command = Command::new(exe);
+        let mut command = Command::new(&exe);
         command.arg("serve");
         if let Some(url) = database {
             command.args(["--database", url]);
@@ -159,7 +164,30 @@ impl Server {
             .rsplit_once(" on ")
             .map(|(_, u)| u.to_owned())
             .ok_or_else(|| anyhow!("unexpected output of mimi serve: {line:?}"))?;
-        Ok(Self { child, url })
+        Ok(Self {
+            child,
+            url,
+            exe: exe.into(),
+            dir: dir.to_owned(),
+            database: database.map(str::to_owned),
+            extra: extra.iter().map(|&a| a.to_owned()).collect(),
+        })
+    }
+
+    /// Stops the provider and starts it again on the same data, in a new process (on a new
+    /// port: [`Server::url`] changes).
+    pub(crate) fn restart(&mut self) -> anyhow::Result<()> {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let extra: Vec<&str> = self.extra.iter().map(String::as_str).collect();
+        let next = Self::spawn(
+            self.exe.as_deref(),
+            &self.dir,
+            self.database.as_deref(),
+            &extra,
+        )?;
+        *self = next;
+        Ok(())
     }
 
     /// The server's resident memory now, in MiB.
@@ -525,7 +553,7 @@ pub(crate) fn one_provider(
     what: &str,
     database: Option<&str>,
     extra: &[&str],
-    measure: impl FnOnce(&Server, &tokio::runtime::Runtime) -> anyhow::Result<Value>,
+    measure: impl FnOnce(&mut Server, &tokio::runtime::Runtime) -> anyhow::Result<Value>,
 ) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     let scratch = Scratch::new(what)?;
@@ -535,9 +563,9 @@ pub(crate) fn one_provider(
     };
     let result = (|| {
         let url = schema.as_ref().map(|s| s.url.as_str());
-        let server = Server::spawn(None, &scratch.0.join("p0"), url, extra)?;
+        let mut server = Server::spawn(None, &scratch.0.join("p0"), url, extra)?;
         let flush = disk_flush_ms(&scratch.0).context("timing the disk's flush")?;
-        let mut line = measure(&server, &runtime)?;
+        let mut line = measure(&mut server, &runtime)?;
         line["server_peak_mib"] = json!(server.peak_mib().map(|m| (m * 10.0).round() / 10.0));
         line["disk_flush_ms"] = json!((flush * 1000.0).round() / 1000.0);
         line["database"] = json!(if schema.is_some() {
@@ -552,6 +580,85 @@ pub(crate) fn one_provider(
     }
     println!("{}", result?);
     Ok(())
+}
+
+/// A bench user with one device: the device's bearer token and MLS client.
+pub(crate) struct Person {
+    pub(crate) token: String,
+    pub(crate) client: Client,
+}
+
+/// How a bench device offers its KeyPackage.
+#[derive(Clone, Copy)]
+pub(crate) enum KeyPackageKind {
+    /// Claimed once.
+    OneTime,
+    /// The last resort: claimed by anyone, for any room, as often as asked.
+    LastResort,
+}
+
+/// Signs `name` up with one device (named `d`) that uploads a KeyPackage of `kind`; if
+/// `consent_to` names a user, the new user consents to that user's adds.
+pub(crate) async fn sign_up(
+    http: &Http,
+    name: &str,
+    kind: KeyPackageKind,
+    consent_to: Option<&str>,
+) -> anyhow::Result<Person> {
+    let post = reqwest::Method::POST;
+    let credentials = api::Credentials {
+        user: name.to_owned(),
+        password: "bench password".into(),
+    };
+    let session: api::Session = http
+        .call(post.clone(), "/v1/accounts", None, Some(&credentials))
+        .await?;
+    let device: api::Device = http
+        .call(
+            post.clone(),
+            "/v1/devices",
+            Some(&session.token),
+            Some(&api::NewDevice { name: "d".into() }),
+        )
+        .await?;
+    let client = Client::new(ClientId::parse(&device.client)?)?;
+    let key_package = b64(&client.key_package()?);
+    let upload = match kind {
+        KeyPackageKind::OneTime => api::Upload {
+            key_packages: vec![key_package],
+            last_resort: None,
+        },
+        KeyPackageKind::LastResort => api::Upload {
+            key_packages: Vec::new(),
+            last_resort: Some(key_package),
+        },
+    };
+    let _: api::Stored = http
+        .call(
+            post.clone(),
+            "/v1/key-packages",
+            Some(&device.token),
+            Some(&upload),
+        )
+        .await?;
+    if let Some(user) = consent_to {
+        let grant = api::ConsentBody {
+            user: user.into(),
+            room: None,
+        };
+        let (): () = http
+            .call(
+                post,
+                "/v1/consent/grant",
+                Some(&session.token),
+                Some(&grant),
+            )
+            .await?;
+    }
+    Ok(Person {
+        token: device.token,
+        client,
+    })
 }
 
 /// The device `token` of `client` claims a KeyPackage of each of `users` (for the room
@@ -767,56 +874,18 @@ async fn load(servers: &[Server], args: &Args) -> anyhow::Result<Value> {
     eprintln!("setting up {} members...", args.members);
     let mut members = Vec::with_capacity(args.members);
     for i in 0..args.members {
-        let name = format!("user{i:04}");
-        let credentials = api::Credentials {
-            user: name,
-            password: "bench password".into(),
-        };
-        let session: api::Session = http
-            .call(post.clone(), "/v1/accounts", None, Some(&credentials))
-            .await?;
-        let account = session.token;
-        let new_device = api::NewDevice { name: "d".into() };
-        let device: api::Device = http
-            .call(
-                post.clone(),
-                "/v1/devices",
-                Some(&account),
-                Some(&new_device),
-            )
-            .await?;
-        let token = device.token;
-        let client = Client::new(ClientId::parse(&device.client)?)?;
-        let upload = api::Upload {
-            key_packages: vec![b64(&client.key_package()?)],
-            last_resort: None,
-        };
-        let _: api::Stored = http
-            .call(
-                post.clone(),
-                "/v1/key-packages",
-                Some(&token),
-                Some(&upload),
-            )
-            .await?;
-        if i > 0 {
-            // The room's owner (user0000) adds everyone: each consents to it.
-            let grant = api::ConsentBody {
-                user: "user0000".into(),
-                room: None,
-            };
-            let (): () = http
-                .call(
-                    post.clone(),
-                    "/v1/consent/grant",
-                    Some(&account),
-                    Some(&grant),
-                )
-                .await?;
-        }
+        // The room's owner (user0000) adds everyone: each consents to it.
+        let consent = (i > 0).then_some("user0000");
+        let p = sign_up(
+            &http,
+            &format!("user{i:04}"),
+            KeyPackageKind::OneTime,
+            consent,
+        )
+        .await?;
         members.push(Member {
-            token,
-            client,
+            token: p.token,
+            client: p.client,
             group: None,
         });
     }

@@ -43,13 +43,23 @@ fn tool(args: &[&str]) {
     );
 }
 
-/// A port free now, for a provider its peers must know before it starts.
+/// A port free now, for a provider its peers must know before it starts. It is taken below
+/// the kernel's ephemeral range (32768 and up here), so that while a test has killed a
+/// provider, no other test's listener on port 0 and no outgoing connection can be given its
+/// port before it starts again there.
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::hash::{BuildHasher as _, Hasher as _};
+    const LOW: u16 = 20_000;
+    const SPAN: u16 = 12_000;
+    for _ in 0..1_000 {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u32(std::process::id());
+        let port = LOW + (h.finish() % u64::from(SPAN)) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port between {LOW} and {}", LOW + SPAN);
 }
 
 /// Issues a certificate for `domain` from the authority in `ca` into `out`.

@@ -56,25 +56,15 @@ fn serve_reads_a_config_file_and_flags_override_it() {
 
 #[test]
 fn the_load_generator_runs_against_a_provider_it_starts() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mimi"))
-        .args([
-            "bench",
-            "serve",
-            "--members",
-            "3",
-            "--messages",
-            "30",
-            "--senders",
-            "2",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = bench(&[
+        "serve",
+        "--members",
+        "3",
+        "--messages",
+        "30",
+        "--senders",
+        "2",
+    ]);
     assert_eq!(report["messages"], 30);
     assert!(
         report["deliveries_per_s"].as_f64().unwrap() > 0.0,
@@ -89,29 +79,7 @@ fn the_load_generator_runs_against_a_provider_it_starts() {
 
 #[test]
 fn the_load_generator_times_each_delivery_on_the_event_stream_at_a_paced_rate() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mimi"))
-        .args([
-            "bench",
-            "serve",
-            "--members",
-            "3",
-            "--messages",
-            "20",
-            "--senders",
-            "2",
-            "--rate",
-            "100",
-            "--receive",
-            "events",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = tiny_bench(&["--rate", "100"]);
     assert_eq!(report["receive"], "events");
     assert_eq!(report["rate"], 100.0);
     // Every delivery to every member timed, from the submit's start to its arrival.
@@ -131,22 +99,11 @@ fn the_load_generator_times_each_delivery_on_the_event_stream_at_a_paced_rate() 
     );
 }
 
-/// `mimi bench serve` with `extra` arguments on a tiny room; its JSON line.
-fn tiny_bench(extra: &[&str]) -> serde_json::Value {
+/// `mimi bench ARGS`, which must succeed; its JSON line.
+fn bench(args: &[&str]) -> serde_json::Value {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_mimi"))
-        .args([
-            "bench",
-            "serve",
-            "--members",
-            "3",
-            "--messages",
-            "10",
-            "--senders",
-            "1",
-            "--receive",
-            "events",
-        ])
-        .args(extra)
+        .arg("bench")
+        .args(args)
         .output()
         .unwrap();
     assert!(
@@ -157,57 +114,61 @@ fn tiny_bench(extra: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// `mimi bench serve` with `extra` arguments on a tiny room, receiving on the event stream;
+/// its JSON line.
+fn tiny_bench(extra: &[&str]) -> serde_json::Value {
+    let mut args = vec![
+        "serve",
+        "--members",
+        "3",
+        "--messages",
+        "10",
+        "--senders",
+        "1",
+        "--receive",
+        "events",
+    ];
+    args.extend_from_slice(extra);
+    bench(&args)
+}
+
 #[test]
 fn the_join_benchmark_times_external_and_welcome_joins_and_the_rooms_memory() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mimi"))
-        .args(["bench", "join", "--members", "4", "--joins", "1"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["members"], 4);
-    for key in [
-        "join_external_p50_ms",
-        "join_welcome_p50_ms",
-        "send_after_join_p50_ms",
-    ] {
-        assert!(
-            report[key].as_f64().is_some_and(|ms| ms > 0.0),
-            "{key}: {report}"
-        );
+    // The room filled by its owner's adds, then by its members' own external joins.
+    for fill in ["adds", "joins"] {
+        let report = bench(&["join", "--members", "4", "--joins", "1", "--fill", fill]);
+        assert_eq!(report["members"], 4);
+        assert_eq!(report["fill"], fill);
+        for key in [
+            "join_external_p50_ms",
+            "join_welcome_p50_ms",
+            "send_after_join_p50_ms",
+        ] {
+            assert!(
+                report[key].as_f64().is_some_and(|ms| ms > 0.0),
+                "{key}: {report}"
+            );
+        }
+        assert!(report["mib_per_1000_members"].is_number(), "{report}");
+        assert!(report["fill_rss_mib"].is_number(), "{report}");
     }
-    assert!(report["mib_per_1000_members"].is_number(), "{report}");
 }
 
 #[test]
 fn the_rooms_benchmark_sends_over_more_rooms_than_the_provider_keeps_in_memory() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mimi"))
-        .args([
-            "bench",
-            "rooms",
-            "--rooms",
-            "5",
-            "--members",
-            "2",
-            "--users",
-            "4",
-            "--messages",
-            "10",
-            "--cached-rooms",
-            "2",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = bench(&[
+        "rooms",
+        "--rooms",
+        "5",
+        "--members",
+        "2",
+        "--users",
+        "4",
+        "--messages",
+        "10",
+        "--cached-rooms",
+        "2",
+    ]);
     assert_eq!(
         (report["rooms"].as_u64(), report["cached_rooms"].as_u64()),
         (Some(5), Some(2))

@@ -236,7 +236,8 @@ impl Client {
         link: Option<&JoinCode>,
         claims: Option<&[u8]>,
     ) -> Result<(RoomGroup, OutgoingCommit), MlsError> {
-        let room = room_of_group_info_unverified(group_info, ratchet_tree)?;
+        let (info, tree) = parse_join_info(group_info, ratchet_tree)?;
+        let room = room_of_join_info_unverified(&info, &tree)?;
         let op = Operation {
             actor: self.actor_with_claims(claims)?,
             action: Action::ExternalJoin {
@@ -250,7 +251,7 @@ impl Client {
             Change::SetRole { user, role } if user == self.id.user() => Some(*role),
             _ => None,
         });
-        self.build_external_commit(group_info, ratchet_tree, &room, aad, role)
+        self.build_external_commit(info, tree, &room, aad, role)
     }
 
     /// Rejoins a room this client is in but can no longer follow (a commit the hub accepted
@@ -279,7 +280,8 @@ impl Client {
         {
             old.forget(self)?;
         }
-        self.build_external_commit(group_info, ratchet_tree, &room, Vec::new(), None)
+        let (info, tree) = parse_join_info(group_info, ratchet_tree)?;
+        self.build_external_commit(info, tree, &room, Vec::new(), None)
     }
 
     /// Builds an external commit that joins this client, with authenticated data `aad`, and
@@ -293,14 +295,15 @@ impl Client {
         aad: Vec<u8>,
         role: Option<RoleIndex>,
     ) -> Result<(RoomGroup, OutgoingCommit), MlsError> {
-        let room = room_of_group_info_unverified(group_info, ratchet_tree)?;
-        self.build_external_commit(group_info, ratchet_tree, &room, aad, role)
+        let (info, tree) = parse_join_info(group_info, ratchet_tree)?;
+        let room = room_of_join_info_unverified(&info, &tree)?;
+        self.build_external_commit(info, tree, &room, aad, role)
     }
 
     fn build_external_commit(
         &self,
-        group_info: &[u8],
-        ratchet_tree: &[u8],
+        group_info: VerifiableGroupInfo,
+        ratchet_tree: RatchetTreeIn,
         room: &Room,
         aad: Vec<u8>,
         role: Option<RoleIndex>,
@@ -326,14 +329,10 @@ impl Client {
             None => None,
         };
         let mut builder = MlsGroup::external_commit_builder()
-            .with_ratchet_tree(parse_ratchet_tree(ratchet_tree)?)
+            .with_ratchet_tree(ratchet_tree)
             .with_config(join_config())
             .with_aad(aad)
-            .build_group(
-                &self.provider,
-                parse_group_info_message(group_info)?,
-                self.credential.clone(),
-            )
+            .build_group(&self.provider, group_info, self.credential.clone())
             .map_err(MlsError::openmls)?
             .leaf_node_parameters(
                 LeafNodeParameters::builder()
@@ -424,18 +423,30 @@ fn parse_ratchet_tree(ratchet_tree: &[u8]) -> Result<RatchetTreeIn, MlsError> {
 }
 
 /// The room as a GroupInfo and ratchet tree describe it, read *without* verifying either: only
-/// to plan an external commit that openmls then builds from the same bytes. That build
+/// to plan an external commit that openmls then builds from the same decoded values. That build
 /// verifies every leaf's signature, the parent hashes, the tree hash against the GroupInfo's
 /// group context and the GroupInfo's signature, and fails if one does not hold, so a plan
 /// made from forged bytes never leaves the client. Verifying here as well would do the
 /// costliest part of a join twice (a signature per member).
-fn room_of_group_info_unverified(group_info: &[u8], ratchet_tree: &[u8]) -> Result<Room, MlsError> {
-    let info = parse_group_info_message(group_info)?;
-    let tree = parse_ratchet_tree(ratchet_tree)?;
+fn room_of_join_info_unverified(
+    info: &VerifiableGroupInfo,
+    tree: &RatchetTreeIn,
+) -> Result<Room, MlsError> {
     room_of_credentials(
         info.group_context(),
         tree.leaves().map(|leaf| leaf.credential()),
     )
+}
+
+/// A GroupInfo message and a ratchet tree, decoded (not verified).
+fn parse_join_info(
+    group_info: &[u8],
+    ratchet_tree: &[u8],
+) -> Result<(VerifiableGroupInfo, RatchetTreeIn), MlsError> {
+    Ok((
+        parse_group_info_message(group_info)?,
+        parse_ratchet_tree(ratchet_tree)?,
+    ))
 }
 
 /// The room as a GroupInfo and ratchet tree describe it, read from a throwaway public view of

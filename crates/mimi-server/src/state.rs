@@ -86,9 +86,32 @@ pub type RoomGuard = OwnedMappedMutexGuard<Slot, LoadedRoom>;
 /// Claims a provider asserts, by user.
 pub type UserClaims = HashMap<mimi_policy::id::UserId, Vec<mimi_policy::preauth::Claim>>;
 
-/// Shared by every request.
+/// Shared by every request: a pointer to the provider's [`Shared`] state, so that handing it
+/// to a request (which axum does for every extractor that asks) costs one reference count,
+/// not one per field. A setting changed through it (`state.cached_rooms = 2`) changes this
+/// state only, if it is shared already: its other holders keep theirs, as with a copy (the
+/// stores, caches and channels inside are shared either way). Settings are made before
+/// the router gets the state.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for AppState {
+    fn deref_mut(&mut self) -> &mut Shared {
+        Arc::make_mut(&mut self.0)
+    }
+}
+
+/// What [`AppState`] points to.
+#[derive(Clone)]
+pub struct Shared {
     /// The provider's domain.
     pub domain: ProviderId,
     /// Durable state.
@@ -151,7 +174,7 @@ impl AppState {
         let wakes = crate::wake::Wakes::shared(&store, tails.clone()).await?;
         let writer = crate::writer::Writer::start(store.clone(), tails.clone(), wakes.clone())
             .map_err(|e| ApiError::Unavailable(format!("starting the message writer: {e}")))?;
-        Ok(Self {
+        Ok(Self(Arc::new(Shared {
             domain,
             store,
             hub: Arc::new(hub),
@@ -171,7 +194,7 @@ impl AppState {
             wakes,
             cached_rooms: MAX_CACHED_ROOMS,
             rooms: Arc::new(Mutex::new(Cache::new())),
-        })
+        })))
     }
 
     /// `client`'s user acting through it, with the claims this provider asserts about it.

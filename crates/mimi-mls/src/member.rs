@@ -432,6 +432,12 @@ fn room_of_join_info_unverified(
     info: &VerifiableGroupInfo,
     tree: &RatchetTreeIn,
 ) -> Result<Room, MlsError> {
+    // The leaves openmls will verify and build on: a GroupInfo that carries its own tree
+    // (ours never do) has openmls use that one instead of the tree served beside it.
+    let tree = info
+        .extensions()
+        .ratchet_tree()
+        .map_or(tree, |carried| carried.ratchet_tree());
     room_of_credentials(
         info.group_context(),
         tree.leaves().map(|leaf| leaf.credential()),

@@ -13,7 +13,7 @@ use tokio::sync::{Mutex, OwnedMappedMutexGuard, OwnedMutexGuard};
 
 use crate::error::ApiError;
 
-/// Most rooms a process keeps in memory by default ([`AppState::cached_rooms`]); past it,
+/// Most rooms a process keeps in memory by default ([`Shared::cached_rooms`]); past it,
 /// the least recently used room no request holds leaves.
 pub const MAX_CACHED_ROOMS: usize = 10_000;
 

@@ -12,9 +12,10 @@
 //! It also reports the provider's resident memory the room holds (`room_mib`, and
 //! `mib_per_1000_members`): once the room has filled, the provider is started again on its
 //! database and measured before and after it loads the room (the hub's state of the room in
-//! its cache, and its tail). `fill_rss_mib` is what filling the room added to the first
-//! process (allocator pages the fill's commits left behind included), `fill_peak_mib` that
-//! process's peak; `server_peak_mib` is the second process's.
+//! its cache; its tail is empty then, since only new messages fill it). `fill_rss_mib` is
+//! what filling the room added to the first process (allocator pages the fill's commits left
+//! behind included), `fill_peak_mib` that process's peak (its sign-ups' password hashing
+//! included); `server_peak_mib` is the second process's.
 //!
 //! `--fill adds` (the default) has the room's owner add everyone; `--fill joins` has everyone
 //! join by external commit, one after another. The two leave different trees: a joiner's
@@ -83,12 +84,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     one_provider("join", args.database.as_deref(), &[], |server, runtime| {
         runtime.block_on(measure(server, &args))
     })
-}
-
-/// Signs `name` up with one device and a KeyPackage claimed once and, if `consent_to` names a
-/// user, consent to that user's adds.
-async fn person(http: &Http, name: &str, consent_to: Option<&str>) -> anyhow::Result<Person> {
-    sign_up(http, name, KeyPackageKind::OneTime, consent_to).await
 }
 
 /// `owner` claims a KeyPackage of each of `users` and commits their add; `group` moves on.
@@ -206,7 +201,7 @@ async fn measure(server: &mut Server, args: &Args) -> anyhow::Result<Value> {
     };
     let setup = Instant::now();
     eprintln!("signing up {} members...", args.members);
-    let owner = person(&http, "owner", None).await?;
+    let owner = sign_up(&http, "owner", KeyPackageKind::OneTime, None).await?;
     let owner_name = owner.client.id().user().to_string();
     let mut people = Vec::with_capacity(args.members);
     let mut pending = tokio::task::JoinSet::new();
@@ -218,9 +213,10 @@ async fn measure(server: &mut Server, args: &Args) -> anyhow::Result<Value> {
         }
         let http = http.clone();
         let consent = (args.fill == Fill::Adds).then(|| owner_name.clone());
-        pending.spawn(
-            async move { person(&http, &format!("member{i:05}"), consent.as_deref()).await },
-        );
+        pending.spawn(async move {
+            let name = format!("member{i:05}");
+            sign_up(&http, &name, KeyPackageKind::OneTime, consent.as_deref()).await
+        });
     }
     while let Some(done) = pending.join_next().await {
         people.push(done??);
@@ -310,7 +306,8 @@ async fn measure(server: &mut Server, args: &Args) -> anyhow::Result<Value> {
     let (mut fetch, mut build, mut accept) = (Vec::new(), Vec::new(), Vec::new());
     for j in 0..args.joins {
         // By external commit, then a first message.
-        let p = person(&http, &format!("external{j:04}"), None).await?;
+        let name = format!("external{j:04}");
+        let p = sign_up(&http, &name, KeyPackageKind::OneTime, None).await?;
         let t = Instant::now();
         let (mut joined, timed) = join_externally(&http, &p).await?;
         fetch.push(timed[0]);
@@ -322,7 +319,8 @@ async fn measure(server: &mut Server, args: &Args) -> anyhow::Result<Value> {
         sends.push(t.elapsed().as_secs_f64() * 1e3);
         catch_up(&http, &owner, &mut group).await?;
         // By Welcome: the owner's claim and commit, then the newcomer's join.
-        let q = person(&http, &format!("welcomed{j:04}"), Some(&owner_name)).await?;
+        let name = format!("welcomed{j:04}");
+        let q = sign_up(&http, &name, KeyPackageKind::OneTime, Some(&owner_name)).await?;
         let t = Instant::now();
         add(&http, &owner, &mut group, &[q.client.id().user().clone()]).await?;
         let batch: api::SyncBatch = http

@@ -44,17 +44,23 @@ fn tool(args: &[&str]) {
 }
 
 /// A port free now, for a provider its peers must know before it starts. It is taken below
-/// the kernel's ephemeral range (32768 and up here), so that while a test has killed a
-/// provider, no other test's listener on port 0 and no outgoing connection can be given its
-/// port before it starts again there.
+/// the kernel's ephemeral range (`/proc/sys/net/ipv4/ip_local_port_range`, 32768 and up
+/// here), so that while a test has killed a provider, no other test's listener on port 0
+/// and no outgoing connection can be given its port before it starts again there. Each
+/// test process walks the range from a random place, so two calls never give one port.
 fn free_port() -> u16 {
     use std::hash::{BuildHasher as _, Hasher as _};
-    const LOW: u16 = 20_000;
-    const SPAN: u16 = 12_000;
-    for _ in 0..1_000 {
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u32(std::process::id());
-        let port = LOW + (h.finish() % u64::from(SPAN)) as u16;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const LOW: u32 = 20_000;
+    const SPAN: u32 = 12_000;
+    static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
+    let start = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish() as u32
+        % SPAN;
+    let _ = NEXT.compare_exchange(u32::MAX, start, Ordering::Relaxed, Ordering::Relaxed);
+    for _ in 0..SPAN {
+        let port = (LOW + NEXT.fetch_add(1, Ordering::Relaxed) % SPAN) as u16;
         if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
             return port;
         }

@@ -79,7 +79,19 @@ fn the_load_generator_runs_against_a_provider_it_starts() {
 
 #[test]
 fn the_load_generator_times_each_delivery_on_the_event_stream_at_a_paced_rate() {
-    let report = tiny_bench(&["--rate", "100"]);
+    let report = bench(&[
+        "serve",
+        "--members",
+        "3",
+        "--messages",
+        "20",
+        "--senders",
+        "2",
+        "--rate",
+        "100",
+        "--receive",
+        "events",
+    ]);
     assert_eq!(report["receive"], "events");
     assert_eq!(report["rate"], 100.0);
     // Every delivery to every member timed, from the submit's start to its arrival.

@@ -246,23 +246,33 @@ fn hub_refuses_an_external_join_built_for_an_older_epoch() {
 #[test]
 fn a_joiner_builds_nothing_from_a_group_info_or_tree_that_does_not_verify() {
     // The joiner reads the room from the GroupInfo and tree before openmls verifies them
-    // (to plan its commit); a forged or mismatched pair must still yield no commit.
+    // (to plan its commit); a forged or mismatched pair must still yield no commit, and
+    // the refusal must come from the verification, not from decoding.
     let mut w = World::new("open");
+    let room = w.hosted.room().unwrap().id.clone().unwrap();
     let gi = w.hosted.group_info(&w.hub).unwrap().to_vec();
     let tree = w.hosted.ratchet_tree().unwrap();
     let zed = client("mimi://example.org/d/zed/laptop");
+    let refused = |gi: &[u8], tree: &[u8]| {
+        let err = zed.join_external(gi, tree, None).err().unwrap();
+        assert!(
+            !matches!(err, mimi_mls::MlsError::Decode(_)),
+            "refused only for its encoding: {err}"
+        );
+        assert!(zed.group(&room).unwrap().is_none(), "a group was kept");
+    };
     // The GroupInfo's signature (its last bytes) altered.
     let mut bad_gi = gi.clone();
     *bad_gi.last_mut().unwrap() ^= 1;
-    assert!(zed.join_external(&bad_gi, &tree, None).is_err());
+    refused(&bad_gi, &tree);
     // The last leaf's signature (the tree's last bytes) altered.
     let mut bad_tree = tree.clone();
     *bad_tree.last_mut().unwrap() ^= 1;
-    assert!(zed.join_external(&gi, &bad_tree, None).is_err());
+    refused(&gi, &bad_tree);
     // A tree of another epoch than the GroupInfo's.
     w.add(0, "mimi://example.com/d/bob/phone").unwrap();
     let later_tree = w.hosted.ratchet_tree().unwrap();
-    assert!(zed.join_external(&gi, &later_tree, None).is_err());
+    refused(&gi, &later_tree);
     // The genuine pair still works for the same client.
     let gi = w.hosted.group_info(&w.hub).unwrap().to_vec();
     assert!(zed.join_external(&gi, &later_tree, None).is_ok());

@@ -157,18 +157,22 @@ async fn send(http: &Http, p: &Person, group: &mut RoomGroup) -> anyhow::Result<
     Ok(())
 }
 
+/// The room's GroupInfo and ratchet tree, as the device `token` is served them.
+async fn group_info(http: &Http, token: &str) -> anyhow::Result<api::GroupInfo> {
+    http.call(
+        reqwest::Method::GET,
+        &format!("{ROOM_PATH}/group-info"),
+        Some(token),
+        NONE,
+    )
+    .await
+}
+
 /// `p` joins the room by external commit: fetches its GroupInfo and ratchet tree, builds the
 /// commit, has the hub accept it. Returns the group and the three parts' times in ms.
 async fn join_externally(http: &Http, p: &Person) -> anyhow::Result<(RoomGroup, [f64; 3])> {
     let t = Instant::now();
-    let info: api::GroupInfo = http
-        .call(
-            reqwest::Method::GET,
-            &format!("{ROOM_PATH}/group-info"),
-            Some(&p.token),
-            NONE,
-        )
-        .await?;
+    let info = group_info(http, &p.token).await?;
     let fetched = t.elapsed().as_secs_f64() * 1e3;
     let t = Instant::now();
     let (mut joined, out) =
@@ -290,14 +294,7 @@ async fn measure(server: &mut Server, args: &Args) -> anyhow::Result<Value> {
         base: server.url.clone(),
     };
     let before = server.rss_mib();
-    let _: api::GroupInfo = http
-        .call(
-            reqwest::Method::GET,
-            &format!("{ROOM_PATH}/group-info"),
-            Some(&owner.token),
-            NONE,
-        )
-        .await?;
+    group_info(&http, &owner.token).await?;
     let after = server.rss_mib();
     let setup_s = setup.elapsed().as_secs_f64();
     eprintln!("timing {} joins each way...", args.joins);

@@ -27,15 +27,12 @@ use std::time::Instant;
 use anyhow::{Context as _, anyhow};
 use mimi_api as api;
 use mimi_mls::member::RoomGroup;
-use mimi_policy::document::{Affiliations, SeedDocument, SeedPolicyDoc};
-use mimi_policy::id::{RoomId, UserId};
-use openmls::prelude::ExternalSender;
+use mimi_policy::id::UserId;
 use serde_json::{Value, json};
-use tls_codec::Deserialize as _;
 
 use super::serve::{
-    Http, KeyPackageKind, NONE, Person, Server, b64, claim_and_add, one_provider, percentile,
-    sign_up, unb64,
+    Http, KeyPackageKind, NONE, Person, Server, b64, claim_and_add, create_room, hub_key,
+    one_provider, percentile, sign_up, unb64,
 };
 use crate::InputError;
 
@@ -74,7 +71,6 @@ const ADDS_PER_COMMIT: usize = 250;
 /// Sign-ups under way at once while the room fills.
 const SIGNUPS_AT_ONCE: usize = 8;
 
-const DOMAIN: &str = "bench.example";
 const ROOM_PATH: &str = "/v1/rooms/bench.example/join";
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -227,40 +223,8 @@ async fn measure(server: &mut Server, args: &Args) -> anyhow::Result<Value> {
     }
     eprintln!("filling the room by {:?}...", args.fill);
     let fill_before = server.rss_mib();
-    let provider: api::Provider = http
-        .call(reqwest::Method::GET, "/v1/provider", None, NONE)
-        .await?;
-    let hub = ExternalSender::tls_deserialize_exact(unb64(&provider.external_sender)?)?;
-    let owner_user = owner.client.id().user().clone();
-    let doc = SeedDocument {
-        id: Some(RoomId::new(DOMAIN, "join")?),
-        policy: SeedPolicyDoc {
-            open: Some(true),
-            ..Default::default()
-        },
-        user_affiliations: Affiliations {
-            owner: vec![owner_user.clone()],
-            ..Default::default()
-        },
-        clients: [(owner_user, vec!["d".to_owned()])].into(),
-        owning_system: vec![UserId::new(DOMAIN, "system")?],
-        ..Default::default()
-    };
-    let room = doc.into_room().map_err(|e| anyhow!("{e}"))?;
-    let mut group = owner.client.create_room(&room, &hub)?;
-    let body = api::CreateRoom {
-        group_info: b64(&owner.client.group_info(&group)?),
-        ratchet_tree: b64(&group.ratchet_tree()?),
-        refound: None,
-    };
-    let _: api::RoomCreated = http
-        .call(
-            reqwest::Method::POST,
-            "/v1/rooms",
-            Some(&owner.token),
-            Some(&body),
-        )
-        .await?;
+    let hub = hub_key(&http).await?;
+    let mut group = create_room(&http, &hub, &owner.token, &owner.client, "join", true).await?;
     match args.fill {
         Fill::Adds => {
             let users: Vec<UserId> = people

@@ -11,15 +11,13 @@ use std::time::Instant;
 use anyhow::{Context as _, anyhow};
 use mimi_api as api;
 use mimi_mls::member::RoomGroup;
-use mimi_policy::document::{Affiliations, SeedDocument};
-use mimi_policy::id::{RoomId, UserId};
+use mimi_policy::id::UserId;
 use openmls::prelude::ExternalSender;
 use serde_json::{Value, json};
-use tls_codec::Deserialize as _;
 
 use super::serve::{
-    Http, KeyPackageKind, NONE, Person, Server, b64, claim_and_add, one_provider, percentile,
-    sign_up, unb64,
+    Http, KeyPackageKind, Person, Server, b64, claim_and_add, create_room, hub_key, one_provider,
+    percentile, sign_up,
 };
 use crate::InputError;
 
@@ -87,28 +85,7 @@ async fn make_room(
     name: &str,
     others: &[UserId],
 ) -> anyhow::Result<RoomGroup> {
-    let post = reqwest::Method::POST;
-    let owner = creator.client.id().user().clone();
-    let doc = SeedDocument {
-        id: Some(RoomId::new(DOMAIN, name)?),
-        user_affiliations: Affiliations {
-            owner: vec![owner.clone()],
-            ..Default::default()
-        },
-        clients: [(owner, vec!["d".to_owned()])].into(),
-        owning_system: vec![UserId::new(DOMAIN, "system")?],
-        ..Default::default()
-    };
-    let room = doc.into_room().map_err(|e| anyhow!("{e}"))?;
-    let mut group = creator.client.create_room(&room, hub)?;
-    let body = api::CreateRoom {
-        group_info: b64(&creator.client.group_info(&group)?),
-        ratchet_tree: b64(&group.ratchet_tree()?),
-        refound: None,
-    };
-    let _: api::RoomCreated = http
-        .call(post.clone(), "/v1/rooms", Some(&creator.token), Some(&body))
-        .await?;
+    let mut group = create_room(http, hub, &creator.token, &creator.client, name, false).await?;
     if others.is_empty() {
         return Ok(group);
     }
@@ -155,10 +132,7 @@ async fn measure(server: &Server, args: &Args) -> anyhow::Result<Value> {
         let name = format!("user{u:05}");
         users.push(sign_up(&http, &name, KeyPackageKind::LastResort, None).await?);
     }
-    let provider: api::Provider = http
-        .call(reqwest::Method::GET, "/v1/provider", None, NONE)
-        .await?;
-    let hub = ExternalSender::tls_deserialize_exact(unb64(&provider.external_sender)?)?;
+    let hub = hub_key(&http).await?;
     eprintln!("making {} rooms of {}...", args.rooms, args.members);
     let users = std::sync::Arc::new(users);
     let mut groups: Vec<Option<(usize, RoomGroup)>> = (0..args.rooms).map(|_| None).collect();

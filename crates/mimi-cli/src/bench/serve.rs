@@ -661,6 +661,54 @@ pub(crate) async fn sign_up(
     })
 }
 
+/// The provider's hub key, which every room it hosts names as external sender.
+pub(crate) async fn hub_key(http: &Http) -> anyhow::Result<ExternalSender> {
+    let provider: api::Provider = http
+        .call(reqwest::Method::GET, "/v1/provider", None, NONE)
+        .await?;
+    Ok(ExternalSender::tls_deserialize_exact(unb64(
+        &provider.external_sender,
+    )?)?)
+}
+
+/// `client` (the device `token`) makes room `name` on `bench.example`, its user the owner
+/// and its only member (an open room if `open`), and the hub stores it; returns its group.
+pub(crate) async fn create_room(
+    http: &Http,
+    hub: &ExternalSender,
+    token: &str,
+    client: &Client,
+    name: &str,
+    open: bool,
+) -> anyhow::Result<RoomGroup> {
+    let owner = client.id().user().clone();
+    let doc = SeedDocument {
+        id: Some(RoomId::new("bench.example", name)?),
+        policy: mimi_policy::document::SeedPolicyDoc {
+            open: open.then_some(true),
+            ..Default::default()
+        },
+        user_affiliations: Affiliations {
+            owner: vec![owner.clone()],
+            ..Default::default()
+        },
+        clients: [(owner, vec!["d".to_owned()])].into(),
+        owning_system: vec![UserId::new("bench.example", "system")?],
+        ..Default::default()
+    };
+    let room = doc.into_room().map_err(|e| anyhow!("{e}"))?;
+    let group = client.create_room(&room, hub)?;
+    let body = api::CreateRoom {
+        group_info: b64(&client.group_info(&group)?),
+        ratchet_tree: b64(&group.ratchet_tree()?),
+        refound: None,
+    };
+    let _: api::RoomCreated = http
+        .call(reqwest::Method::POST, "/v1/rooms", Some(token), Some(&body))
+        .await?;
+    Ok(group)
+}
+
 /// The device `token` of `client` claims a KeyPackage of each of `users` (for the room
 /// named `claim_for`, if given) and commits their add to the room at `room_path` (in one
 /// commit); `group` moves on once the hub accepts it.
@@ -890,30 +938,9 @@ async fn load(servers: &[Server], args: &Args) -> anyhow::Result<Value> {
         });
     }
     // The first member creates the room and adds everyone in one commit.
-    let provider: api::Provider = http.call(get.clone(), "/v1/provider", None, NONE).await?;
-    let hub = ExternalSender::tls_deserialize_exact(unb64(&provider.external_sender)?)?;
-    let owner_user = members[0].client.id().user().clone();
-    let doc = SeedDocument {
-        id: Some(RoomId::new("bench.example", "load")?),
-        user_affiliations: Affiliations {
-            owner: vec![owner_user.clone()],
-            ..Default::default()
-        },
-        clients: [(owner_user, vec!["d".to_owned()])].into(),
-        owning_system: vec![mimi_policy::id::UserId::new("bench.example", "system")?],
-        ..Default::default()
-    };
-    let room = doc.into_room().map_err(|e| anyhow!("{e}"))?;
+    let hub = hub_key(&http).await?;
     let owner = &members[0];
-    let mut group = owner.client.create_room(&room, &hub)?;
-    let body = api::CreateRoom {
-        group_info: b64(&owner.client.group_info(&group)?),
-        ratchet_tree: b64(&group.ratchet_tree()?),
-        refound: None,
-    };
-    let _: api::RoomCreated = http
-        .call(post.clone(), "/v1/rooms", Some(&owner.token), Some(&body))
-        .await?;
+    let mut group = create_room(&http, &hub, &owner.token, &owner.client, "load", false).await?;
     let room_path = "/v1/rooms/bench.example/load";
     let others: Vec<UserId> = members[1..]
         .iter()

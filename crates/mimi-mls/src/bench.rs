@@ -19,9 +19,9 @@ use openmls_traits::OpenMlsProvider as _;
 use tls_codec::Deserialize as _;
 
 use crate::MlsError;
-use crate::hub::Hub;
-use crate::key_package::validate_key_package;
-use crate::member::Client;
+use crate::hub::{Hub, HubRoom};
+use crate::key_package::{ValidKeyPackage, validate_key_package};
+use crate::member::{Client, RoomGroup};
 
 /// Medians of one run.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -58,36 +58,15 @@ fn client_of_user(i: usize) -> Result<Client, MlsError> {
 /// Runs the comparison for a room of `members` (at least 2) over `iterations` commits.
 pub fn hub_commit(members: usize, iterations: usize) -> Result<HubCommitFigures, MlsError> {
     let members = members.max(2);
-    let bad = |e: mimi_policy::document::DocumentError| MlsError::Policy(e.to_string());
-    let hub =
-        Hub::new(ProviderId::parse("example.com").map_err(|e| MlsError::Policy(e.to_string()))?)?;
-    let owner = client_of_user(0)?;
-    // Every user that will ever join is already a member, so each Add is a plain Add.
-    let listed: Result<Vec<UserId>, MlsError> = (1..members + iterations).map(user).collect();
-    let doc = SeedDocument {
-        id: Some(RoomId::new("example.com", "bench").map_err(|e| MlsError::Policy(e.to_string()))?),
-        user_affiliations: Affiliations {
-            owner: vec![user(0)?],
-            member: listed?,
-            ..Default::default()
-        },
-        clients: BTreeMap::from([(user(0)?, vec!["phone".to_owned()])]),
-        ..Default::default()
-    };
-    let room = doc.into_room().map_err(bad)?;
-    let mut group = owner.create_room(&room, &hub.external_sender())?;
-    let mut hosted = hub.load_room(&owner.group_info(&group)?, &group.ratchet_tree()?)?;
+    let HostedRoom {
+        hub,
+        owner,
+        mut group,
+        mut hosted,
+    } = hosted_room(members, members + iterations)?; // each later Add is a plain Add
     let key_packages = |range: std::ops::Range<usize>| -> Result<Vec<_>, MlsError> {
-        range
-            .map(|i| {
-                let c = client_of_user(i)?;
-                validate_key_package(c.provider().crypto(), &c.key_package()?, c.id().user())
-            })
-            .collect()
+        range.map(key_package_of_user).collect()
     };
-    let setup = group.add(&owner, key_packages(1..members)?)?;
-    hosted.process(&hub, &setup.commit, Some(&setup.group_info))?;
-    group.confirm(&owner)?;
 
     let bare_provider = OpenMlsRustCrypto::default();
     let gi = match MlsMessageIn::tls_deserialize_exact(hosted.group_info(&hub)?)
@@ -153,5 +132,59 @@ pub fn hub_commit(members: usize, iterations: usize) -> Result<HubCommitFigures,
         openmls_ms: median(openmls_ms),
         mimi_ms: median(mimi_ms),
         group_info_ms: median(group_info_ms),
+    })
+}
+
+/// A room hosted by a hub, with its owner's client and group.
+pub struct HostedRoom {
+    /// The hub hosting it.
+    pub hub: Hub,
+    /// The owner (user 0), the only client that created or committed.
+    pub owner: Client,
+    /// The owner's group.
+    pub group: RoomGroup,
+    /// The hub's copy.
+    pub hosted: HubRoom,
+}
+
+/// A validated KeyPackage of a fresh client of user `i`.
+pub fn key_package_of_user(i: usize) -> Result<ValidKeyPackage, MlsError> {
+    let c = client_of_user(i)?;
+    validate_key_package(c.provider().crypto(), &c.key_package()?, c.id().user())
+}
+
+/// A room of `members` users (at least 1), each with one client, added by the owner in one
+/// commit the hub accepted; users up to `listed` (exclusive) are listed as members, so adding
+/// them later is a plain Add.
+pub fn hosted_room(members: usize, listed: usize) -> Result<HostedRoom, MlsError> {
+    let bad = |e: mimi_policy::document::DocumentError| MlsError::Policy(e.to_string());
+    let hub =
+        Hub::new(ProviderId::parse("example.com").map_err(|e| MlsError::Policy(e.to_string()))?)?;
+    let owner = client_of_user(0)?;
+    let listed: Result<Vec<UserId>, MlsError> = (1..listed.max(members)).map(user).collect();
+    let doc = SeedDocument {
+        id: Some(RoomId::new("example.com", "bench").map_err(|e| MlsError::Policy(e.to_string()))?),
+        user_affiliations: Affiliations {
+            owner: vec![user(0)?],
+            member: listed?,
+            ..Default::default()
+        },
+        clients: BTreeMap::from([(user(0)?, vec!["phone".to_owned()])]),
+        ..Default::default()
+    };
+    let room = doc.into_room().map_err(bad)?;
+    let mut group = owner.create_room(&room, &hub.external_sender())?;
+    let mut hosted = hub.load_room(&owner.group_info(&group)?, &group.ratchet_tree()?)?;
+    if members > 1 {
+        let kps: Result<Vec<_>, MlsError> = (1..members).map(key_package_of_user).collect();
+        let setup = group.add(&owner, kps?)?;
+        hosted.process(&hub, &setup.commit, Some(&setup.group_info))?;
+        group.confirm(&owner)?;
+    }
+    Ok(HostedRoom {
+        hub,
+        owner,
+        group,
+        hosted,
     })
 }

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::store::MlsProvider;
 use mimi_policy::id::{ClientId, ProviderId};
 use mimi_policy::operation::Action;
 use mimi_policy::{Actor, Operation, Room, authorize};
@@ -15,7 +16,6 @@ use openmls::prelude::{
     Verifiable as _,
 };
 use openmls_basic_credential::SignatureKeyPair;
-use openmls_rust_crypto::OpenMlsRustCrypto;
 use openmls_traits::OpenMlsProvider as _;
 use openmls_traits::crypto::OpenMlsCrypto as _;
 use openmls_traits::signatures::Signer as _;
@@ -36,7 +36,7 @@ pub type Clock = Box<dyn Fn() -> u64 + Send + Sync>;
 /// A provider acting as hub: its external-sender key, its MLS provider and its clock.
 pub struct Hub {
     id: ProviderId,
-    provider: OpenMlsRustCrypto,
+    provider: MlsProvider,
     signer: SignatureKeyPair,
     clock: Clock,
 }
@@ -56,7 +56,7 @@ impl Hub {
 
     /// A hub for `id` whose time (in seconds, for the rooms' Update intervals) is `clock`.
     pub fn with_clock(id: ProviderId, clock: Clock) -> Result<Self, MlsError> {
-        let provider = OpenMlsRustCrypto::default();
+        let provider = MlsProvider::default();
         let signer = crate::new_signer()?;
         Ok(Self {
             id,
@@ -73,7 +73,7 @@ impl Hub {
             .map_err(|e| MlsError::Malformed(format!("hub key: {e}")))?;
         Ok(Self {
             id,
-            provider: OpenMlsRustCrypto::default(),
+            provider: MlsProvider::default(),
             signer,
             clock,
         })
@@ -217,8 +217,9 @@ impl Hub {
             return Err(MlsError::Malformed("not a GroupInfo".into()));
         };
         let tree = RatchetTreeIn::tls_deserialize_exact(ratchet_tree).map_err(MlsError::Decode)?;
-        // Each room keeps its public state in its own store, so it can be snapshotted alone.
-        let storage = OpenMlsRustCrypto::default();
+        // Each room keeps its public state in its own store, so it can be snapshotted alone;
+        // the store keeps no tree (the group holds it, and the snapshot encodes it from there).
+        let storage = MlsProvider::without_tree();
         let (group, _) = PublicGroup::from_external(
             self.provider.crypto(),
             storage.storage(),
@@ -341,7 +342,7 @@ pub struct HubRoom {
     /// This state's number ([`new_state`]).
     state: u64,
     /// Where openmls keeps this room's public group state.
-    storage: OpenMlsRustCrypto,
+    storage: MlsProvider,
     group: PublicGroup,
     group_info: ServedGroupInfo,
     /// The room as of the current epoch, kept so commits need not decode it again (shared

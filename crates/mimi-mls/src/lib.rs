@@ -26,6 +26,7 @@ pub mod key_package;
 pub mod member;
 pub mod reason;
 pub mod sender;
+pub mod store;
 mod stored;
 
 pub use error::MlsError;

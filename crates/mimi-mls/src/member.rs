@@ -1,5 +1,6 @@
 //! The member side: a client's own key material and its groups.
 
+use crate::store::MlsProvider;
 use mimi_policy::component::{PolicyComponent, ids};
 use mimi_policy::effect::Change;
 use mimi_policy::id::ClientId;
@@ -16,7 +17,6 @@ use openmls::prelude::{
     ProcessedMessageContent, Proposal, RatchetTreeIn, StagedWelcome,
 };
 use openmls_basic_credential::SignatureKeyPair;
-use openmls_rust_crypto::OpenMlsRustCrypto;
 use openmls_traits::OpenMlsProvider as _;
 use tls_codec::{Deserialize as _, Serialize as _};
 
@@ -42,7 +42,7 @@ pub use group::{Incoming, OutgoingCommit, RoomGroup};
 /// A client: its identity, signature key and MLS provider (crypto and storage).
 pub struct Client {
     id: ClientId,
-    provider: OpenMlsRustCrypto,
+    provider: MlsProvider,
     signer: SignatureKeyPair,
     credential: CredentialWithKey,
 }
@@ -50,7 +50,7 @@ pub struct Client {
 impl Client {
     /// A new client with a fresh signature key.
     pub fn new(id: ClientId) -> Result<Self, MlsError> {
-        let provider = OpenMlsRustCrypto::default();
+        let provider = MlsProvider::default();
         let signer = crate::new_signer()?;
         signer
             .store(provider.storage())
@@ -58,7 +58,7 @@ impl Client {
         Ok(Self::from_parts(id, provider, signer))
     }
 
-    fn from_parts(id: ClientId, provider: OpenMlsRustCrypto, signer: SignatureKeyPair) -> Self {
+    fn from_parts(id: ClientId, provider: MlsProvider, signer: SignatureKeyPair) -> Self {
         let credential = CredentialWithKey {
             credential: credential_of(&id),
             signature_key: signer.public().into(),
@@ -77,7 +77,7 @@ impl Client {
     }
 
     /// The client's MLS provider.
-    pub fn provider(&self) -> &OpenMlsRustCrypto {
+    pub fn provider(&self) -> &MlsProvider {
         &self.provider
     }
 
@@ -458,7 +458,7 @@ fn parse_join_info(
 /// The room as a GroupInfo and ratchet tree describe it, read from a throwaway public view of
 /// the group, verified.
 fn room_of_group_info(group_info: &[u8], ratchet_tree: &[u8]) -> Result<Room, MlsError> {
-    let scratch = OpenMlsRustCrypto::default();
+    let scratch = MlsProvider::default();
     let (public, _) = PublicGroup::from_external(
         scratch.crypto(),
         scratch.storage(),

@@ -1,11 +1,11 @@
-//! openmls' in-memory store as TLS bytes: the part of a hub room's snapshot and of a saved
+//! The MLS store ([`crate::store::Store`]) as TLS bytes: the part of a hub room's snapshot and of a saved
 //! client that openmls itself keeps.
 //!
 //! ```text
 //! struct { opaque key<V>; opaque value<V>; } Entry;   // a vector of them, sorted by key
 //! ```
 
-use openmls_rust_crypto::OpenMlsRustCrypto;
+use crate::store::MlsProvider;
 use openmls_traits::OpenMlsProvider as _;
 use tls_codec::VLBytes;
 
@@ -14,8 +14,8 @@ use crate::MlsError;
 /// One key and value of the store.
 #[derive(Debug, tls_codec::TlsSerialize, tls_codec::TlsDeserialize, tls_codec::TlsSize)]
 pub(crate) struct Entry {
-    key: VLBytes,
-    value: VLBytes,
+    pub(crate) key: VLBytes,
+    pub(crate) value: VLBytes,
 }
 
 fn poisoned() -> MlsError {
@@ -23,8 +23,8 @@ fn poisoned() -> MlsError {
 }
 
 /// Every entry of `provider`'s store, sorted by key.
-pub(crate) fn entries(provider: &OpenMlsRustCrypto) -> Result<Vec<Entry>, MlsError> {
-    let values = provider.storage().values.read().map_err(|_| poisoned())?;
+pub(crate) fn entries(provider: &MlsProvider) -> Result<Vec<Entry>, MlsError> {
+    let values = provider.storage().values().ok_or_else(poisoned)?;
     let mut out: Vec<Entry> = values
         .iter()
         .map(|(k, v)| Entry {
@@ -36,13 +36,15 @@ pub(crate) fn entries(provider: &OpenMlsRustCrypto) -> Result<Vec<Entry>, MlsErr
     Ok(out)
 }
 
-/// A provider whose store holds `entries`.
-pub(crate) fn provider_with(entries: Vec<Entry>) -> Result<OpenMlsRustCrypto, MlsError> {
-    let provider = OpenMlsRustCrypto::default();
+/// `provider` with `entries` put in its store.
+pub(crate) fn provider_with(
+    provider: MlsProvider,
+    entries: Vec<Entry>,
+) -> Result<MlsProvider, MlsError> {
     {
-        let mut values = provider.storage().values.write().map_err(|_| poisoned())?;
+        let mut values = provider.storage().values_mut().ok_or_else(poisoned)?;
         for e in entries {
-            values.insert(e.key.as_slice().to_vec(), e.value.as_slice().to_vec());
+            values.insert(e.key.into(), e.value.into());
         }
     }
     Ok(provider)

@@ -6,6 +6,7 @@
 //! (`im:%40alice@example.com`, `im:#room35@example.com`) and a bare `alice@example.com`.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -126,7 +127,9 @@ impl fmt::Display for ProviderId {
 /// Ordered and compared by its canonical URI so that every provider sorts users the same way.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct UserId {
-    uri: String,
+    /// Shared by the copies a room keeps of each user (its participant list, the list's
+    /// index, the clients in the group): one allocation, not three.
+    uri: Arc<str>,
     /// Byte offset of the name inside `uri` (after `/u/`).
     name_at: usize,
 }
@@ -146,7 +149,10 @@ impl UserId {
         let domain = domain.to_ascii_lowercase();
         let uri = format!("{MIMI}{domain}/u/{name}");
         let name_at = MIMI.len() + domain.len() + 3;
-        Ok(Self { uri, name_at })
+        Ok(Self {
+            uri: uri.into(),
+            name_at,
+        })
     }
 
     /// Parses `mimi://a.example/u/alice`, `im:%40alice@a.example`, `im:alice@a.example`,
@@ -240,13 +246,13 @@ impl<'de> Deserialize<'de> for UserId {
 // Wire form: the canonical URI as `opaque user<V>` (protocol-06 §7.5 `UserRolePair.user`).
 impl tls_codec::Size for UserId {
     fn tls_serialized_len(&self) -> usize {
-        self.uri.tls_serialized_len()
+        (*self.uri).tls_serialized_len()
     }
 }
 
 impl tls_codec::Serialize for UserId {
     fn tls_serialize<W: std::io::Write>(&self, writer: &mut W) -> Result<usize, tls_codec::Error> {
-        self.uri.tls_serialize(writer)
+        (*self.uri).tls_serialize(writer)
     }
 }
 
@@ -255,7 +261,7 @@ impl tls_codec::Deserialize for UserId {
         let uri = String::tls_deserialize(bytes)?;
         let user = Self::parse(&uri).map_err(|e| tls_codec::Error::DecodingError(e.to_string()))?;
         // Every member must compute the same bytes, so only the canonical form is accepted.
-        if user.uri != uri {
+        if *user.uri != *uri {
             return Err(tls_codec::Error::DecodingError(format!(
                 "user `{uri}` is not in canonical form `{user}`"
             )));

@@ -11,8 +11,11 @@
 //!
 //! It also reports the provider's resident memory the room holds (`room_mib`, and
 //! `mib_per_1000_members`): once the room has filled, the provider is started again on its
-//! database and measured before and after it loads the room (the hub's state of the room in
-//! its cache; its tail is empty then, since only new messages fill it). `fill_rss_mib` is
+//! database, loads a room of one member (the owner's, made beside the large one), and is
+//! measured before and after it loads the large room (the hub's state of the room in its
+//! cache; its tail is empty then, since only new messages fill it). `first_load_mib` is what
+//! loading the small room added: what any first request costs a fresh process (a database
+//! connection and its page cache, an allocator arena), not the large room's. `fill_rss_mib` is
 //! what filling the room added to the first process (allocator pages the fill's commits left
 //! behind included), `fill_peak_mib` that process's peak (its sign-ups' password hashing
 //! included); `server_peak_mib` is the second process's.
@@ -72,6 +75,8 @@ const ADDS_PER_COMMIT: usize = 250;
 const SIGNUPS_AT_ONCE: usize = 8;
 
 const ROOM_PATH: &str = "/v1/rooms/bench.example/join";
+/// The owner's room of one member, loaded first after the restart.
+const WARMUP_PATH: &str = "/v1/rooms/bench.example/warmup";
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     if args.members < 1 || args.members > 100_000 || args.joins == 0 {
@@ -154,10 +159,10 @@ async fn send(http: &Http, p: &Person, group: &mut RoomGroup) -> anyhow::Result<
 }
 
 /// The room's GroupInfo and ratchet tree, as the device `token` is served them.
-async fn group_info(http: &Http, token: &str) -> anyhow::Result<api::GroupInfo> {
+async fn group_info(http: &Http, token: &str, room: &str) -> anyhow::Result<api::GroupInfo> {
     http.call(
         reqwest::Method::GET,
-        &format!("{ROOM_PATH}/group-info"),
+        &format!("{room}/group-info"),
         Some(token),
         NONE,
     )
@@ -168,7 +173,7 @@ async fn group_info(http: &Http, token: &str) -> anyhow::Result<api::GroupInfo> 
 /// commit, has the hub accept it. Returns the group and the three parts' times in ms.
 async fn join_externally(http: &Http, p: &Person) -> anyhow::Result<(RoomGroup, [f64; 3])> {
     let t = Instant::now();
-    let info = group_info(http, &p.token).await?;
+    let info = group_info(http, &p.token, ROOM_PATH).await?;
     let fetched = t.elapsed().as_secs_f64() * 1e3;
     let t = Instant::now();
     let (mut joined, out) =
@@ -225,6 +230,10 @@ async fn measure(server: &mut Server, args: &Args) -> anyhow::Result<Value> {
     let fill_before = server.rss_mib();
     let hub = hub_key(&http).await?;
     let mut group = create_room(&http, &hub, &owner.token, &owner.client, "join", true).await?;
+    // A room of its owner alone, loaded first by the restarted provider below, so that what
+    // any first request costs a process (a database connection, its page cache, a worker
+    // thread's allocator arena) is not counted as the large room's.
+    create_room(&http, &hub, &owner.token, &owner.client, "warmup", false).await?;
     match args.fill {
         Fill::Adds => {
             let users: Vec<UserId> = people
@@ -257,8 +266,10 @@ async fn measure(server: &mut Server, args: &Args) -> anyhow::Result<Value> {
         http: reqwest::Client::new(),
         base: server.url.clone(),
     };
+    let started = server.rss_mib();
+    group_info(&http, &owner.token, WARMUP_PATH).await?;
     let before = server.rss_mib();
-    group_info(&http, &owner.token).await?;
+    group_info(&http, &owner.token, ROOM_PATH).await?;
     let after = server.rss_mib();
     let setup_s = setup.elapsed().as_secs_f64();
     eprintln!("timing {} joins each way...", args.joins);
@@ -304,6 +315,7 @@ async fn measure(server: &mut Server, args: &Args) -> anyhow::Result<Value> {
     }
     let ms = |x: f64| (x * 100.0).round() / 100.0;
     let room_mib = before.zip(after).map(|(b, a)| (a - b).max(0.0));
+    let first_load_mib = started.zip(before).map(|(s, b)| (b - s).max(0.0));
     let fill_mib = fill_before.zip(fill_after).map(|(b, a)| (a - b).max(0.0));
     Ok(json!({
         "members": args.members,
@@ -319,6 +331,7 @@ async fn measure(server: &mut Server, args: &Args) -> anyhow::Result<Value> {
         "join_welcome_p90_ms": ms(percentile(&welcomed, 0.90)),
         "join_welcome_max_ms": ms(welcomed.last().copied().unwrap_or_default()),
         "room_mib": room_mib.map(|m| (m * 10.0).round() / 10.0),
+        "first_load_mib": first_load_mib.map(|m| (m * 10.0).round() / 10.0),
         "mib_per_1000_members": room_mib.map(|m| (m / args.members as f64 * 1000.0 * 100.0).round() / 100.0),
         "fill_rss_mib": fill_mib.map(|m| (m * 10.0).round() / 10.0),
         "fill_peak_mib": fill_peak.map(|m| (m * 10.0).round() / 10.0),

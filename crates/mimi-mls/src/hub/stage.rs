@@ -323,9 +323,7 @@ impl HubRoom {
         let index = self.hub_sender_index(hub).ok_or_else(|| {
             MlsError::Policy("this hub is not an external sender of the room".into())
         })?;
-        let message = openmls::prelude::ExternalProposal::new_remove::<
-            openmls_rust_crypto::OpenMlsRustCrypto,
-        >(
+        let message = openmls::prelude::ExternalProposal::new_remove::<crate::store::MlsProvider>(
             leaf,
             self.group.group_id().clone(),
             self.group.group_context().epoch(),

@@ -19,6 +19,7 @@ use tls_codec::{Deserialize as _, Serialize as _, VLBytes};
 use super::{Client, RoomGroup};
 use crate::MlsError;
 use crate::context::group_id;
+use crate::store::MlsProvider;
 use crate::stored::{Entry, entries, provider_with};
 
 #[derive(Debug, tls_codec::TlsSerialize, tls_codec::TlsDeserialize, tls_codec::TlsSize)]
@@ -56,7 +57,11 @@ impl Client {
         let id = ClientId::parse(uri).map_err(corrupt)?;
         let signer =
             SignatureKeyPair::tls_deserialize_exact(saved.signer.as_slice()).map_err(corrupt)?;
-        Ok(Self::from_parts(id, provider_with(saved.storage)?, signer))
+        Ok(Self::from_parts(
+            id,
+            provider_with(MlsProvider::default(), saved.storage)?,
+            signer,
+        ))
     }
 
     /// The group of `room` this client is in, from its store.

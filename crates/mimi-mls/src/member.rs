@@ -58,6 +58,16 @@ impl Client {
         Ok(Self::from_parts(id, provider, signer))
     }
 
+    /// A new client on `provider` (a test's store).
+    #[cfg(test)]
+    pub(crate) fn with_provider(id: ClientId, provider: MlsProvider) -> Result<Self, MlsError> {
+        let signer = crate::new_signer()?;
+        signer
+            .store(provider.storage())
+            .map_err(MlsError::openmls)?;
+        Ok(Self::from_parts(id, provider, signer))
+    }
+
     fn from_parts(id: ClientId, provider: MlsProvider, signer: SignatureKeyPair) -> Self {
         let credential = CredentialWithKey {
             credential: credential_of(&id),

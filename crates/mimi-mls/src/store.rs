@@ -1,24 +1,26 @@
 //! The MLS store of a hub room and of a client: openmls' in-memory store, except that the
-//! ratchet tree, the largest thing in it, is kept compactly.
+//! two values that grow with the room are kept compactly: the ratchet tree, and a client's
+//! message secrets (the secret tree and, for each past epoch kept, its members).
 //!
 //! openmls' own store (`MemoryStorage`) writes every value as JSON: a byte string becomes an
 //! array of decimal numbers, so a 1,000-member tree takes about 1.3 MB, is rewritten at every
 //! commit the hub merges and every one a client makes or joins by, and stays in memory beside
-//! the tree openmls decoded from it. [`Store`] keeps the tree as postcard bytes, about a
-//! quarter of that, in the same key-value map as every other entry (so a snapshot of the
-//! store is still its entries, sorted by key), and hands every other value to openmls' store.
+//! the tree openmls decoded from it; a client's message secrets are rewritten as JSON at
+//! every message it decrypts. [`Store`] keeps both as postcard bytes, about a quarter of the
+//! size, in the same key-value map as every other entry (so a snapshot of the store is still
+//! its entries, sorted by key), and hands every other value to openmls' store.
 //!
-//! A tree stored as JSON before this store existed is still read (a room's or client's
+//! A value stored as JSON before this store existed is still read (a room's or client's
 //! snapshot from an earlier version); it is written compactly, and the JSON entry removed,
-//! the next time openmls writes the tree. Unlike openmls' store, a tree that does not decode
-//! (in either encoding) is an error, not a panic.
+//! the next time openmls writes it. Unlike openmls' store, a value of these two that does not
+//! decode (in either encoding) is an error, not a panic.
 //!
 //! A hub room's store keeps no tree at all (`MlsProvider::without_tree`): the hub holds the
 //! tree once, in the openmls group, and its snapshot encodes it from there.
 //!
 //! ```text
-//! key:   "mimi/tree/" || postcard(group_id)
-//! value: 0x01 || postcard(TreeSync)
+//! key:   "mimi/tree/" || postcard(group_id)              (or "mimi/message-secrets/")
+//! value: 0x01 || postcard(TreeSync)                      (or MessageSecretsStore)
 //! ```
 
 use std::collections::HashMap;
@@ -27,11 +29,61 @@ use std::sync::{RwLockReadGuard, RwLockWriteGuard};
 use openmls_rust_crypto::{MemoryStorage, MemoryStorageError, RustCrypto};
 use openmls_traits::OpenMlsProvider;
 use openmls_traits::storage::{CURRENT_VERSION, StorageProvider, traits};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
-/// What a compact tree entry's key starts with; openmls' own labels never do.
-pub(crate) const TREE_PREFIX: &[u8] = b"mimi/tree/";
-/// The first byte of a compact tree entry's value: its encoding.
+/// A value kept compactly: what its key starts with here (openmls' own labels never start
+/// so), and openmls' own label for it.
+#[derive(Clone, Copy)]
+pub(crate) struct Compact {
+    pub(crate) prefix: &'static [u8],
+    openmls_label: &'static [u8],
+}
+
+/// The ratchet tree.
+pub(crate) const TREE: Compact = Compact {
+    prefix: b"mimi/tree/",
+    openmls_label: b"Tree",
+};
+
+/// A client's message secrets.
+pub(crate) const MESSAGE_SECRETS: Compact = Compact {
+    prefix: b"mimi/message-secrets/",
+    openmls_label: b"MessageSecrets",
+};
+
+/// The first byte of a compact value: its encoding.
 const POSTCARD: u8 = 1;
+
+fn bad(_: impl std::fmt::Debug) -> MemoryStorageError {
+    MemoryStorageError::SerializationError
+}
+
+impl Compact {
+    /// Its key for `group_id`.
+    pub(crate) fn key(self, group_id: &impl Serialize) -> Result<Vec<u8>, MemoryStorageError> {
+        postcard::to_extend(group_id, self.prefix.to_vec()).map_err(bad)
+    }
+
+    /// Where openmls' own store keeps it: its label, the group id as JSON, the storage
+    /// version.
+    fn openmls_key(self, group_id: &impl Serialize) -> Result<Vec<u8>, MemoryStorageError> {
+        let mut key = self.openmls_label.to_vec();
+        serde_json::to_writer(&mut key, group_id).map_err(bad)?;
+        key.extend_from_slice(&CURRENT_VERSION.to_be_bytes());
+        Ok(key)
+    }
+
+    /// `value` as kept here, with its key.
+    pub(crate) fn entry(
+        self,
+        group_id: &impl Serialize,
+        value: &impl Serialize,
+    ) -> Result<(Vec<u8>, Vec<u8>), MemoryStorageError> {
+        let bytes = postcard::to_extend(value, vec![POSTCARD]).map_err(bad)?;
+        Ok((self.key(group_id)?, bytes))
+    }
+}
 
 /// An openmls provider: RustCrypto's cryptography and randomness, and a [`Store`].
 #[derive(Debug, Default)]
@@ -49,8 +101,21 @@ impl MlsProvider {
         Self {
             crypto: RustCrypto::default(),
             storage: Store {
-                json: MemoryStorage::default(),
                 without_tree: true,
+                ..Store::default()
+            },
+        }
+    }
+
+    /// A provider whose store writes as openmls' own store does (a client of a version
+    /// before this store).
+    #[cfg(test)]
+    pub(crate) fn as_openmls_did() -> Self {
+        Self {
+            crypto: RustCrypto::default(),
+            storage: Store {
+                as_openmls_did: true,
+                ..Store::default()
             },
         }
     }
@@ -80,6 +145,10 @@ pub struct Store {
     json: MemoryStorage,
     /// Keeps no tree: what openmls writes is dropped (the hub's rooms).
     without_tree: bool,
+    /// Writes the tree and message secrets as openmls' own store does, as versions before
+    /// this store did.
+    #[cfg(test)]
+    as_openmls_did: bool,
 }
 
 type Values = HashMap<Vec<u8>, Vec<u8>>;
@@ -110,37 +179,57 @@ impl Store {
         self.json.write_tree(group_id, tree)
     }
 
-    pub(crate) fn tree_key<GroupId: traits::GroupId<CURRENT_VERSION>>(
-        group_id: &GroupId,
-    ) -> Result<Vec<u8>, MemoryStorageError> {
-        postcard::to_extend(group_id, TREE_PREFIX.to_vec())
-            .map_err(|_| MemoryStorageError::SerializationError)
+    fn write_compact(
+        &self,
+        what: Compact,
+        group_id: &impl Serialize,
+        value: &impl Serialize,
+    ) -> Result<(), MemoryStorageError> {
+        let (key, bytes) = what.entry(group_id, value)?;
+        let openmls = what.openmls_key(group_id)?;
+        let mut values = self
+            .values_mut()
+            .ok_or(MemoryStorageError::UnsupportedMethod)?;
+        values.insert(key, bytes);
+        // What an earlier version stored as JSON is replaced.
+        values.remove(&openmls);
+        Ok(())
     }
-}
 
-/// A group's tree as [`Store`] keeps it: key and value.
-pub(crate) fn tree_entry<
-    GroupId: traits::GroupId<CURRENT_VERSION>,
-    TreeSync: traits::TreeSync<CURRENT_VERSION>,
->(
-    group_id: &GroupId,
-    tree: &TreeSync,
-) -> Result<(Vec<u8>, Vec<u8>), MemoryStorageError> {
-    let value = postcard::to_extend(tree, vec![POSTCARD])
-        .map_err(|_| MemoryStorageError::SerializationError)?;
-    Ok((Store::tree_key(group_id)?, value))
-}
+    fn read_compact<T: DeserializeOwned>(
+        &self,
+        what: Compact,
+        group_id: &impl Serialize,
+    ) -> Result<Option<T>, MemoryStorageError> {
+        let key = what.key(group_id)?;
+        let openmls = what.openmls_key(group_id)?;
+        let values = self.values().ok_or(MemoryStorageError::UnsupportedMethod)?;
+        if let Some(value) = values.get(&key) {
+            return match value.split_first() {
+                Some((&POSTCARD, bytes)) => postcard::from_bytes(bytes).map(Some).map_err(bad),
+                _ => Err(MemoryStorageError::SerializationError),
+            };
+        }
+        values
+            .get(&openmls)
+            .map(|json| serde_json::from_slice(json).map_err(bad))
+            .transpose()
+    }
 
-/// Where openmls' own store keeps a group's tree: its label, the group id as JSON, the
-/// storage version.
-fn legacy_tree_key<GroupId: traits::GroupId<CURRENT_VERSION>>(
-    group_id: &GroupId,
-) -> Result<Vec<u8>, MemoryStorageError> {
-    let mut key = b"Tree".to_vec();
-    serde_json::to_writer(&mut key, group_id)
-        .map_err(|_| MemoryStorageError::SerializationError)?;
-    key.extend_from_slice(&CURRENT_VERSION.to_be_bytes());
-    Ok(key)
+    fn delete_compact(
+        &self,
+        what: Compact,
+        group_id: &impl Serialize,
+    ) -> Result<(), MemoryStorageError> {
+        let key = what.key(group_id)?;
+        let openmls = what.openmls_key(group_id)?;
+        let mut values = self
+            .values_mut()
+            .ok_or(MemoryStorageError::UnsupportedMethod)?;
+        values.remove(&key);
+        values.remove(&openmls);
+        Ok(())
+    }
 }
 
 impl StorageProvider<CURRENT_VERSION> for Store {
@@ -154,18 +243,14 @@ impl StorageProvider<CURRENT_VERSION> for Store {
         group_id: &GroupId,
         tree: &TreeSync,
     ) -> Result<(), Self::Error> {
-        if self.without_tree {
-            return self.delete_tree(group_id);
+        #[cfg(test)]
+        if self.as_openmls_did {
+            return self.json.write_tree(group_id, tree);
         }
-        let (key, value) = tree_entry(group_id, tree)?;
-        let legacy = legacy_tree_key(group_id)?;
-        let mut values = self
-            .values_mut()
-            .ok_or(MemoryStorageError::UnsupportedMethod)?;
-        values.insert(key, value);
-        // A tree stored as JSON by an earlier version is replaced.
-        values.remove(&legacy);
-        Ok(())
+        if self.without_tree {
+            return self.delete_compact(TREE, group_id);
+        }
+        self.write_compact(TREE, group_id, tree)
     }
 
     fn tree<
@@ -175,37 +260,46 @@ impl StorageProvider<CURRENT_VERSION> for Store {
         &self,
         group_id: &GroupId,
     ) -> Result<Option<TreeSync>, Self::Error> {
-        let key = Self::tree_key(group_id)?;
-        let legacy = legacy_tree_key(group_id)?;
-        let values = self.values().ok_or(MemoryStorageError::UnsupportedMethod)?;
-        if let Some(value) = values.get(&key) {
-            return match value.split_first() {
-                Some((&POSTCARD, bytes)) => postcard::from_bytes(bytes)
-                    .map(Some)
-                    .map_err(|_| MemoryStorageError::SerializationError),
-                _ => Err(MemoryStorageError::SerializationError),
-            };
-        }
-        match values.get(&legacy) {
-            Some(json) => serde_json::from_slice(json)
-                .map(Some)
-                .map_err(|_| MemoryStorageError::SerializationError),
-            None => Ok(None),
-        }
+        self.read_compact(TREE, group_id)
     }
 
     fn delete_tree<GroupId: traits::GroupId<CURRENT_VERSION>>(
         &self,
         group_id: &GroupId,
     ) -> Result<(), Self::Error> {
-        let key = Self::tree_key(group_id)?;
-        let legacy = legacy_tree_key(group_id)?;
-        let mut values = self
-            .values_mut()
-            .ok_or(MemoryStorageError::UnsupportedMethod)?;
-        values.remove(&key);
-        values.remove(&legacy);
-        Ok(())
+        self.delete_compact(TREE, group_id)
+    }
+
+    fn write_message_secrets<
+        GroupId: traits::GroupId<CURRENT_VERSION>,
+        MessageSecrets: traits::MessageSecrets<CURRENT_VERSION>,
+    >(
+        &self,
+        group_id: &GroupId,
+        message_secrets: &MessageSecrets,
+    ) -> Result<(), Self::Error> {
+        #[cfg(test)]
+        if self.as_openmls_did {
+            return self.json.write_message_secrets(group_id, message_secrets);
+        }
+        self.write_compact(MESSAGE_SECRETS, group_id, message_secrets)
+    }
+
+    fn message_secrets<
+        GroupId: traits::GroupId<CURRENT_VERSION>,
+        MessageSecrets: traits::MessageSecrets<CURRENT_VERSION>,
+    >(
+        &self,
+        group_id: &GroupId,
+    ) -> Result<Option<MessageSecrets>, Self::Error> {
+        self.read_compact(MESSAGE_SECRETS, group_id)
+    }
+
+    fn delete_message_secrets<GroupId: traits::GroupId<CURRENT_VERSION>>(
+        &self,
+        group_id: &GroupId,
+    ) -> Result<(), Self::Error> {
+        self.delete_compact(MESSAGE_SECRETS, group_id)
     }
 
     // Everything else is openmls' own store's.
@@ -288,17 +382,6 @@ impl StorageProvider<CURRENT_VERSION> for Store {
         group_state: &GroupState,
     ) -> Result<(), Self::Error> {
         self.json.write_group_state(group_id, group_state)
-    }
-
-    fn write_message_secrets<
-        GroupId: traits::GroupId<CURRENT_VERSION>,
-        MessageSecrets: traits::MessageSecrets<CURRENT_VERSION>,
-    >(
-        &self,
-        group_id: &GroupId,
-        message_secrets: &MessageSecrets,
-    ) -> Result<(), Self::Error> {
-        self.json.write_message_secrets(group_id, message_secrets)
     }
 
     fn write_resumption_psk_store<
@@ -489,16 +572,6 @@ impl StorageProvider<CURRENT_VERSION> for Store {
         self.json.group_state(group_id)
     }
 
-    fn message_secrets<
-        GroupId: traits::GroupId<CURRENT_VERSION>,
-        MessageSecrets: traits::MessageSecrets<CURRENT_VERSION>,
-    >(
-        &self,
-        group_id: &GroupId,
-    ) -> Result<Option<MessageSecrets>, Self::Error> {
-        self.json.message_secrets(group_id)
-    }
-
     fn resumption_psk_store<
         GroupId: traits::GroupId<CURRENT_VERSION>,
         ResumptionPskStore: traits::ResumptionPskStore<CURRENT_VERSION>,
@@ -641,13 +714,6 @@ impl StorageProvider<CURRENT_VERSION> for Store {
         group_id: &GroupId,
     ) -> Result<(), Self::Error> {
         self.json.delete_interim_transcript_hash(group_id)
-    }
-
-    fn delete_message_secrets<GroupId: traits::GroupId<CURRENT_VERSION>>(
-        &self,
-        group_id: &GroupId,
-    ) -> Result<(), Self::Error> {
-        self.json.delete_message_secrets(group_id)
     }
 
     fn delete_all_resumption_psk_secrets<GroupId: traits::GroupId<CURRENT_VERSION>>(

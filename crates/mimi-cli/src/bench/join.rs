@@ -57,6 +57,10 @@ pub struct Args {
     /// (`postgres://...`), in a schema of the run's own, dropped at its end.
     #[arg(long, value_name = "URL")]
     database: Option<String>,
+    /// The `mimi` binary run as the provider (default: this one): another build's provider
+    /// under this load generator (its joiners included), for figures side by side.
+    #[arg(long, value_name = "PATH")]
+    server_exe: Option<std::path::PathBuf>,
 }
 
 /// How `mimi bench join`'s room fills.
@@ -82,9 +86,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if args.members < 1 || args.members > 100_000 || args.joins == 0 {
         return Err(InputError("--members between 1 and 100000, --joins at least 1".into()).into());
     }
-    one_provider("join", args.database.as_deref(), &[], |server, runtime| {
-        runtime.block_on(measure(server, &args))
-    })
+    let exe = args.server_exe.as_deref();
+    one_provider(
+        "join",
+        exe,
+        args.database.as_deref(),
+        &[],
+        |server, runtime| runtime.block_on(measure(server, &args)),
+    )
 }
 
 /// `owner` claims a KeyPackage of each of `users` and commits their add; `group` moves on.

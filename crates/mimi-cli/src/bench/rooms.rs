@@ -71,6 +71,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let cached = args.cached_rooms.to_string();
     one_provider(
         "rooms",
+        None,
         args.database.as_deref(),
         &["--cached-rooms", &cached],
         |server, runtime| runtime.block_on(measure(server, &args)),

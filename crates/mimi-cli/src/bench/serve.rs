@@ -545,12 +545,14 @@ impl Schema {
     }
 }
 
-/// A run against one provider: `mimi serve` (with `extra` arguments) on `database` (in a
-/// schema of the run's own, dropped at the end) or on SQLite in a scratch directory.
+/// A run against one provider: `mimi serve` (of `exe`, or this binary, with `extra`
+/// arguments) on `database` (in a schema of the run's own, dropped at the end) or on SQLite
+/// in a scratch directory.
 /// `measure` runs the load; its JSON line is printed with the provider's peak memory, the
 /// disk's flush time and the kind of database.
 pub(crate) fn one_provider(
     what: &str,
+    exe: Option<&std::path::Path>,
     database: Option<&str>,
     extra: &[&str],
     measure: impl FnOnce(&mut Server, &tokio::runtime::Runtime) -> anyhow::Result<Value>,
@@ -563,7 +565,7 @@ pub(crate) fn one_provider(
     };
     let result = (|| {
         let url = schema.as_ref().map(|s| s.url.as_str());
-        let mut server = Server::spawn(None, &scratch.0.join("p0"), url, extra)?;
+        let mut server = Server::spawn(exe, &scratch.0.join("p0"), url, extra)?;
         let flush = disk_flush_ms(&scratch.0).context("timing the disk's flush")?;
         let mut line = measure(&mut server, &runtime)?;
         line["server_peak_mib"] = json!(server.peak_mib().map(|m| (m * 10.0).round() / 10.0));

@@ -162,8 +162,21 @@ fn the_join_benchmark_times_external_and_welcome_joins_and_the_rooms_memory() {
             );
         }
         assert!(report["mib_per_1000_members"].is_number(), "{report}");
+        assert!(report["first_load_mib"].is_number(), "{report}");
         assert!(report["fill_rss_mib"].is_number(), "{report}");
     }
+}
+
+#[test]
+fn the_join_benchmark_runs_the_provider_it_is_given() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mimi"))
+        .args(["bench", "join", "--members", "2", "--joins", "1"])
+        .args(["--server-exe", "/nonexistent/mimi"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("starting mimi serve"), "{err}");
 }
 
 #[test]

@@ -26,7 +26,7 @@ use tls_codec::{Deserialize as _, Serialize as _, VLBytes};
 use super::{Hub, HubRoom, ServedGroupInfo};
 use crate::MlsError;
 use crate::context::room_of;
-use crate::store::{MlsProvider, tree_entry};
+use crate::store::{MlsProvider, TREE};
 use crate::stored::{Entry, entries, provider_with};
 
 #[derive(Debug, tls_codec::TlsSerialize, tls_codec::TlsDeserialize, tls_codec::TlsSize)]
@@ -54,8 +54,9 @@ impl HubRoom {
     pub fn snapshot(&self) -> Result<Vec<u8>, MlsError> {
         // The store keeps no tree (`MlsProvider::without_tree`): it comes from the group.
         let mut storage = entries(&self.storage)?;
-        let (key, value) =
-            tree_entry(self.group.group_id(), self.group.treesync()).map_err(MlsError::openmls)?;
+        let (key, value) = TREE
+            .entry(self.group.group_id(), self.group.treesync())
+            .map_err(MlsError::openmls)?;
         let at = storage
             .binary_search_by(|e| e.key.as_slice().cmp(&key))
             .unwrap_or_else(|at| at);
@@ -143,11 +144,12 @@ mod tests {
 
     use super::Snapshot;
     use crate::bench::{HostedRoom, hosted_room, key_package_of_user};
-    use crate::store::{MlsProvider, TREE_PREFIX};
+    use crate::store::{MlsProvider, TREE};
     use crate::stored::{entries, provider_with};
 
     /// openmls' own label for a tree; its JSON key follows.
     const OPENMLS_TREE: &[u8] = b"Tree";
+    const TREE_PREFIX: &[u8] = TREE.prefix;
 
     fn has_key(snapshot: &[u8], prefix: &[u8]) -> bool {
         let snap = Snapshot::tls_deserialize_exact(snapshot).unwrap();

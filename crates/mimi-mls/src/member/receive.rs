@@ -35,16 +35,13 @@ impl RoomGroup {
         let sender = processed.sender().clone();
         let credential = processed.credential().clone();
         let aad = processed.aad().to_vec();
-        let context = self.group.public_group().group_context().clone();
         let origin = origin_of(
             &sender,
             &|leaf| self.leaf_client(leaf),
             || client_of(&credential),
-            &|index| external_system_user(&context, index),
+            &|index| external_system_user(self.group.public_group().group_context(), index),
         )?;
-        let before = self.room()?;
-        let current = app_data_entries(self.group.public_group().group_context());
-        let staged = match processed.into_content() {
+        let content = match processed.into_content() {
             ProcessedMessageContent::ApplicationMessage(m) => {
                 let (Origin::Member(sender), openmls::prelude::Sender::Member(leaf)) =
                     (origin, &sender)
@@ -65,6 +62,14 @@ impl RoomGroup {
                     plaintext: m.into_bytes(),
                 });
             }
+            other => other,
+        };
+        // The room's policy and members, read from the group only for a handshake: an
+        // application message changes neither (reading them is linear in the room).
+        let before = self.room()?;
+        let current = app_data_entries(self.group.public_group().group_context());
+        let context = self.group.public_group().group_context().clone();
+        let staged = match content {
             ProcessedMessageContent::ProposalMessage(p) => {
                 // Members do not share a clock with the sender: the hub, which timestamps
                 // every leaf update, enforces the Update intervals.

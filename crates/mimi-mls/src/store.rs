@@ -6,7 +6,7 @@
 //! array of decimal numbers, so a 1,000-member tree takes about 1.3 MB, is rewritten at every
 //! commit the hub merges and every one a client makes or joins by, and stays in memory beside
 //! the tree openmls decoded from it; a client's message secrets are rewritten as JSON at
-//! every message it decrypts. [`Store`] keeps both as postcard bytes, about a quarter of the
+//! every message it decrypts. [`Store`] keeps both as postcard bytes, about a third of the
 //! size, in the same key-value map as every other entry (so a snapshot of the store is still
 //! its entries, sorted by key), and hands every other value to openmls' store.
 //!
@@ -95,7 +95,7 @@ pub struct MlsProvider {
 impl MlsProvider {
     /// A provider whose store keeps no ratchet tree: for a hub room, which holds its tree
     /// once, in the openmls group, and encodes it from there into its snapshot
-    /// ([`tree_entry`]). Reading a tree still finds one put in by [`crate::stored`] (a
+    /// ([`TREE`]`.entry`). Reading a tree still finds one put in by [`crate::stored`] (a
     /// snapshot being restored), until the next write or delete of the tree.
     pub(crate) fn without_tree() -> Self {
         Self {
@@ -139,7 +139,8 @@ impl OpenMlsProvider for MlsProvider {
     }
 }
 
-/// openmls' in-memory store with the ratchet tree kept as postcard bytes (module docs).
+/// openmls' in-memory store with the tree and message secrets as postcard bytes (module
+/// docs).
 #[derive(Debug, Default)]
 pub struct Store {
     json: MemoryStorage,

@@ -171,6 +171,20 @@ mod tests {
         snap.tls_serialize_detached().unwrap()
     }
 
+    /// The owner adds user 3 (listed in the room); `room`, the hub's copy, accepts it.
+    fn add_user_3(
+        hub: &crate::hub::Hub,
+        owner: &crate::member::Client,
+        group: &mut crate::member::RoomGroup,
+        room: &mut super::HubRoom,
+    ) {
+        let out = group
+            .add(owner, vec![key_package_of_user(3).unwrap()])
+            .unwrap();
+        room.process(hub, &out.commit, Some(&out.group_info))
+            .unwrap();
+    }
+
     #[test]
     fn a_snapshot_whose_tree_openmls_stored_as_json_restores_and_is_rewritten_compactly() {
         let HostedRoom {
@@ -191,11 +205,7 @@ mod tests {
         );
         assert_eq!(restored.room().unwrap(), hosted.room().unwrap());
         // The next commit merged writes the tree compactly and drops the JSON copy.
-        let kp = key_package_of_user(3).unwrap();
-        let out = group.add(&owner, vec![kp]).unwrap();
-        restored
-            .process(&hub, &out.commit, Some(&out.group_info))
-            .unwrap();
+        add_user_3(&hub, &owner, &mut group, &mut restored);
         let after = restored.snapshot().unwrap();
         assert!(has_key(&after, TREE_PREFIX) && !has_key(&after, OPENMLS_TREE));
         let again = hub.restore_room(&after).unwrap();
@@ -222,12 +232,7 @@ mod tests {
         assert!(!in_store(&hosted), "loaded, then a commit merged");
         let mut restored = hub.restore_room(&hosted.snapshot().unwrap()).unwrap();
         assert!(!in_store(&restored), "restored");
-        let out = group
-            .add(&owner, vec![key_package_of_user(3).unwrap()])
-            .unwrap();
-        restored
-            .process(&hub, &out.commit, Some(&out.group_info))
-            .unwrap();
+        add_user_3(&hub, &owner, &mut group, &mut restored);
         assert!(!in_store(&restored), "another commit merged");
         // The snapshot has the tree all the same, as the group has it.
         let again = hub.restore_room(&restored.snapshot().unwrap()).unwrap();

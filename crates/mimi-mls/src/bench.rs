@@ -14,7 +14,6 @@ use mimi_policy::document::{Affiliations, SeedDocument};
 use mimi_policy::id::{ClientId, ProviderId, RoomId, UserId};
 use openmls::group::{ProposalStore, PublicGroup};
 use openmls::prelude::{MlsMessageBodyIn, MlsMessageIn, ProcessedMessageContent, RatchetTreeIn};
-use openmls_rust_crypto::OpenMlsRustCrypto;
 use openmls_traits::OpenMlsProvider as _;
 use tls_codec::Deserialize as _;
 
@@ -22,6 +21,7 @@ use crate::MlsError;
 use crate::hub::{Hub, HubRoom};
 use crate::key_package::{ValidKeyPackage, validate_key_package};
 use crate::member::{Client, RoomGroup};
+use crate::store::MlsProvider;
 
 /// Medians of one run.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -68,7 +68,8 @@ pub fn hub_commit(members: usize, iterations: usize) -> Result<HubCommitFigures,
         range.map(key_package_of_user).collect()
     };
 
-    let bare_provider = OpenMlsRustCrypto::default();
+    // As the hub's rooms: a store that keeps no tree (the group holds it).
+    let bare_provider = MlsProvider::without_tree();
     let gi = match MlsMessageIn::tls_deserialize_exact(hosted.group_info(&hub)?)
         .map_err(MlsError::Decode)?
         .extract()

@@ -468,7 +468,7 @@ fn parse_join_info(
 /// The room as a GroupInfo and ratchet tree describe it, read from a throwaway public view of
 /// the group, verified.
 fn room_of_group_info(group_info: &[u8], ratchet_tree: &[u8]) -> Result<Room, MlsError> {
-    let scratch = MlsProvider::default();
+    let scratch = MlsProvider::without_tree();
     let (public, _) = PublicGroup::from_external(
         scratch.crypto(),
         scratch.storage(),

@@ -19,7 +19,7 @@
 //! tree once, in the openmls group, and its snapshot encodes it from there.
 //!
 //! ```text
-//! key:   "mimi/tree/" || postcard(group_id)              (or "mimi/message-secrets/")
+//! key:   "mimi/tree/" || postcard(group_id) || uint16 version   (or "mimi/message-secrets/")
 //! value: 0x01 || postcard(TreeSync)                      (or MessageSecretsStore)
 //! ```
 
@@ -60,9 +60,12 @@ fn bad(_: impl std::fmt::Debug) -> MemoryStorageError {
 }
 
 impl Compact {
-    /// Its key for `group_id`.
+    /// Its key for `group_id`: the prefix, the group id, the storage version (as openmls'
+    /// keys end: values of another version of openmls' types are not read as these).
     pub(crate) fn key(self, group_id: &impl Serialize) -> Result<Vec<u8>, MemoryStorageError> {
-        postcard::to_extend(group_id, self.prefix.to_vec()).map_err(bad)
+        let mut key = postcard::to_extend(group_id, self.prefix.to_vec()).map_err(bad)?;
+        key.extend_from_slice(&CURRENT_VERSION.to_be_bytes());
+        Ok(key)
     }
 
     /// Where openmls' own store keeps it: its label, the group id as JSON, the storage

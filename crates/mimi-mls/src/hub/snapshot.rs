@@ -6,7 +6,8 @@
 //! ```text
 //! struct {
 //!   opaque group_id<V>;
-//!   Entry storage<V>;                    // openmls' store, sorted by key
+//!   Entry storage<V>;                    // the MLS store, sorted by key, with the
+//!                                        // tree encoded from the group (store.rs)
 //!   uint8 group_info_state;              // 0 verified, 1 pending, 2 missing
 //!   opaque group_info<V>;
 //!   opaque pending_signer<V>;            // the committer's key while pending
@@ -57,16 +58,14 @@ impl HubRoom {
         let (key, value) = TREE
             .entry(self.group.group_id(), self.group.treesync())
             .map_err(MlsError::openmls)?;
-        let at = storage
-            .binary_search_by(|e| e.key.as_slice().cmp(&key))
-            .unwrap_or_else(|at| at);
-        storage.insert(
-            at,
-            Entry {
-                key: key.into(),
-                value: value.into(),
-            },
-        );
+        let entry = Entry {
+            key: key.clone().into(),
+            value: value.into(),
+        };
+        match storage.binary_search_by(|e| e.key.as_slice().cmp(&key)) {
+            Ok(at) => storage[at] = entry,
+            Err(at) => storage.insert(at, entry),
+        }
         let (group_info_state, group_info, pending_signer) = match &self.group_info {
             ServedGroupInfo::Verified(bytes) => (0, bytes.as_slice(), &[][..]),
             ServedGroupInfo::Pending { bytes, signer } => (1, bytes.as_slice(), signer.as_slice()),
@@ -199,12 +198,19 @@ mod tests {
         assert!(!has_key(&legacy, TREE_PREFIX) && has_key(&legacy, OPENMLS_TREE));
 
         let mut restored = hub.restore_room(&legacy).unwrap();
+        // The restored room's store keeps neither form (the group holds the tree); its
+        // snapshot has the compact one.
+        let kept = entries(&restored.storage).unwrap();
+        assert!(!kept.iter().any(|e| {
+            e.key.as_slice().starts_with(TREE_PREFIX) || e.key.as_slice().starts_with(OPENMLS_TREE)
+        }));
+        assert!(has_key(&restored.snapshot().unwrap(), TREE_PREFIX));
         assert_eq!(
             restored.ratchet_tree().unwrap(),
             hosted.ratchet_tree().unwrap()
         );
         assert_eq!(restored.room().unwrap(), hosted.room().unwrap());
-        // The next commit merged writes the tree compactly and drops the JSON copy.
+        // It goes on: the next commit is merged, and its snapshot restores.
         add_user_3(&hub, &owner, &mut group, &mut restored);
         let after = restored.snapshot().unwrap();
         assert!(has_key(&after, TREE_PREFIX) && !has_key(&after, OPENMLS_TREE));

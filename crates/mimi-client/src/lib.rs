@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod acks;
 mod api;
 mod attachments;
 mod consent;
@@ -31,6 +32,7 @@ use mimi_mls::member::Client;
 use mimi_policy::id::{ClientId, RoomId, UserId};
 use serde::{Deserialize, Serialize};
 
+pub use acks::ACK_DELAY;
 pub use api::{Api, ApiFailure, CA_CERT_ENV, install_crypto_provider};
 pub use dm::Dm;
 pub use history::Entry;

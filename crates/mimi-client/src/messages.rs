@@ -9,6 +9,7 @@ use mimi_policy::id::RoomId;
 
 use mimi_content::{Disposition, MessageId};
 
+use crate::acks::Acker;
 use crate::history::{Entry, History, Record};
 
 /// One of this device's rooms, for `mimi room list`.
@@ -24,6 +25,26 @@ pub struct RoomSummary {
     pub last: Option<Entry>,
 }
 use crate::{ClientError, Event, Profile, api, bad_answer, content, room_path};
+
+/// How [`Profile::apply`] sends a batch's acknowledgement.
+pub(crate) enum Acks<'a> {
+    /// At once, before it returns (a sync: the next one starts after it).
+    Now,
+    /// Gathered with others, by the event stream's follower.
+    Gathered(&'a Acker),
+}
+
+impl Acks<'_> {
+    fn send(&self, api: &api::Api, token: &str, ack: Ack) -> Result<(), ClientError> {
+        match self {
+            Self::Now => Ok(api.post::<()>("/v1/ack", Some(token), &ack)?),
+            Self::Gathered(acker) => {
+                acker.add(token, ack);
+                Ok(())
+            }
+        }
+    }
+}
 
 /// Unix milliseconds now.
 fn now_ms() -> u64 {
@@ -280,7 +301,7 @@ impl Profile {
         let mut events = self.locked(|p| {
             let (_, token) = p.device()?;
             let batch: SyncBatch = p.api.get("/v1/sync", Some(token))?;
-            let events = p.apply(&batch)?;
+            let events = p.apply(&batch, &Acks::Now)?;
             // KeyPackages claimed since the last sync are replaced. A failure here leaves
             // the received events applied; the next sync tries again.
             let _ = p.top_up();
@@ -385,9 +406,15 @@ impl Profile {
     /// Receives as things arrive, over the provider's event stream (`/v1/events`), handing
     /// each batch's events to `on` until it returns false. A dropped stream is opened again
     /// (nothing is lost: what was not acknowledged is sent again).
+    ///
+    /// What the device applied is acknowledged a moment later, several batches at once
+    /// ([`crate::ACK_DELAY`]), and before the stream is opened again or this returns.
     pub fn follow(&mut self, mut on: impl FnMut(&[Event]) -> bool) -> Result<(), ClientError> {
         let mut pause = std::time::Duration::from_millis(250);
+        let acker = Acker::start(self.api.clone(), crate::ACK_DELAY);
         loop {
+            // What the last stream brought is acknowledged first: the new one starts after it.
+            acker.flush();
             let token = self.device()?.1.to_owned();
             // As `sync` does; a failure here leaves it for the next time the stream opens.
             let _ = self.locked(Self::top_up);
@@ -421,7 +448,7 @@ impl Profile {
                         let batch: SyncBatch = serde_json::from_str(&data)
                             .map_err(|e| bad_answer("pending event", e))?;
                         let applied = self.locked(|p| {
-                            let mut events = p.apply(&batch)?;
+                            let mut events = p.apply(&batch, &Acks::Gathered(&acker))?;
                             events.extend(p.refresh_leaves()?);
                             Ok(events)
                         });
@@ -446,8 +473,12 @@ impl Profile {
         }
     }
 
-    /// Applies a batch shaped like `/v1/sync`'s, then acknowledges it.
-    pub(crate) fn apply(&mut self, batch: &SyncBatch) -> Result<Vec<Event>, ClientError> {
+    /// Applies a batch shaped like `/v1/sync`'s, then acknowledges it as `ack_with` says.
+    pub(crate) fn apply(
+        &mut self,
+        batch: &SyncBatch,
+        ack_with: &Acks<'_>,
+    ) -> Result<Vec<Event>, ClientError> {
         let history = History::open(&self.dir)?;
         let client = self.device()?.0;
         let me = client.id().to_string();
@@ -518,7 +549,7 @@ impl Profile {
                 welcomes,
                 ..Ack::default()
             };
-            self.api.post::<()>("/v1/ack", Some(token), &ack)?;
+            ack_with.send(&self.api, token, ack)?;
         }
         let mut acks: BTreeMap<String, u64> = BTreeMap::new();
         let mut proposed = Vec::new();
@@ -662,7 +693,7 @@ impl Profile {
                     .collect(),
                 ..Ack::default()
             };
-            self.api.post::<()>("/v1/ack", Some(token), &ack)?;
+            ack_with.send(&self.api, token, ack)?;
         }
         // Proposals received (a member's leave, the provider's removal of a deleted
         // device) are committed by the first member that reads them and may: the room

@@ -17,6 +17,7 @@
 //! Messages are encrypted before the clock starts (each sender's in order, in the room's
 //! epoch): the figures are the provider's, not the clients' MLS work.
 
+use std::borrow::Cow;
 use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Instant;
@@ -235,18 +236,22 @@ impl Drop for Server {
 
 /// What a receiver reads of `/v1/sync` (`mimi_api::SyncBatch`): the entries' positions,
 /// kinds and messages (it matches each to the submit that sent it).
+/// Borrowed from the answer's text where it can be (no string of an entry is copied).
 #[derive(serde::Deserialize)]
-struct Pending {
-    entries: Vec<PendingEntry>,
+struct Pending<'a> {
+    #[serde(borrow)]
+    entries: Vec<PendingEntry<'a>>,
 }
 
 #[derive(serde::Deserialize)]
-struct PendingEntry {
-    room: String,
+struct PendingEntry<'a> {
+    #[serde(borrow)]
+    room: Cow<'a, str>,
     seq: u64,
-    kind: String,
-    #[serde(default)]
-    message: String,
+    #[serde(borrow)]
+    kind: Cow<'a, str>,
+    #[serde(default, borrow)]
+    message: Cow<'a, str>,
 }
 
 /// When each message's submit started (ns since the run's start, plus one; 0: not yet), by
@@ -327,7 +332,7 @@ impl Decrypting {
 }
 
 impl Tally {
-    fn take(&mut self, clock: &Clock, entries: &[PendingEntry], at: u64) -> anyhow::Result<()> {
+    fn take(&mut self, clock: &Clock, entries: &[PendingEntry<'_>], at: u64) -> anyhow::Result<()> {
         for e in entries.iter().filter(|e| e.kind == "message") {
             self.got += 1;
             if let Some(ms) = clock.latency_ms(&e.message, at) {
@@ -343,12 +348,15 @@ impl Tally {
 }
 
 /// A receiver on the event stream: takes each `pending` event's entries as it arrives and
-/// acknowledges them, until `expected` messages came.
+/// acknowledges them as the client does (`mimi_client::ACK_DELAY`: gathered, the latest
+/// position once per delay, which is `ack_delay` for this device), until `expected`
+/// messages came.
 async fn receive_events(
     http: Http,
     token: String,
     clock: std::sync::Arc<Clock>,
     expected: usize,
+    ack_delay: std::time::Duration,
     mut tally: Tally,
 ) -> anyhow::Result<Tally> {
     let mut answer = http
@@ -360,13 +368,14 @@ async fn receive_events(
     if !answer.status().is_success() {
         bail!("GET /v1/events: {}", answer.status());
     }
-    // Acknowledged beside the stream, as a client does: the latest position whenever the
-    // previous acknowledgement is answered (the stream is never held up by one).
+    // Acknowledged beside the stream (which is never held up by one): the latest position,
+    // `ack_delay` after the first entry not yet acknowledged.
     let (latest, mut to_ack) = tokio::sync::watch::channel::<Option<api::Ack>>(None);
     let acker = {
         let (http, token) = (http.clone(), token.clone());
         tokio::spawn(async move {
             while to_ack.changed().await.is_ok() {
+                tokio::time::sleep(ack_delay).await;
                 let ack = to_ack.borrow_and_update().clone();
                 if let Some(ack) = ack {
                     let (): () = http
@@ -377,40 +386,49 @@ async fn receive_events(
             anyhow::Ok(())
         })
     };
-    let mut buffer = String::new();
+    let mut buffer: Vec<u8> = Vec::new();
     while tally.got < expected {
         let Some(chunk) = answer.chunk().await? else {
             bail!("the event stream ended");
         };
         let at = clock.now_ns();
-        buffer.push_str(&String::from_utf8_lossy(&chunk));
-        while let Some(end) = buffer.find("\n\n") {
-            let event: String = buffer.drain(..end + 2).collect();
+        buffer.extend_from_slice(&chunk);
+        let mut read = 0;
+        while let Some(end) = buffer[read..].windows(2).position(|w| w == b"\n\n") {
+            let event = &buffer[read..read + end];
+            read += end + 2;
             let Some(data) = event
-                .lines()
-                .find_map(|l| l.strip_prefix("data:"))
-                .map(str::trim)
+                .split(|b| *b == b'\n')
+                .find_map(|l| l.strip_prefix(b"data:"))
             else {
                 continue;
             };
-            let v: Pending = serde_json::from_str(data).context("an event's batch")?;
+            let v: Pending<'_> =
+                serde_json::from_slice(data.trim_ascii()).context("an event's batch")?;
             tally.take(&clock, &v.entries, at)?;
             if let Some(last) = v.entries.last() {
                 latest.send_replace(Some(last.ack()));
             }
         }
+        buffer.drain(..read);
     }
+    // What is still gathered does not matter to the run, which ends here; an acknowledgement
+    // that failed does.
     drop(latest);
-    acker.await??;
+    if acker.is_finished() {
+        acker.await??;
+    } else {
+        acker.abort();
+    }
     Ok(tally)
 }
 
-impl PendingEntry {
+impl PendingEntry<'_> {
     /// The acknowledgement of everything up to this entry.
     fn ack(&self) -> api::Ack {
         api::Ack {
             rooms: vec![api::RoomAck {
-                room: self.room.clone(),
+                room: self.room.to_string(),
                 seq: self.seq,
             }],
             ..api::Ack::default()
@@ -437,6 +455,19 @@ impl Http {
         token: Option<&str>,
         body: Option<&(impl serde::Serialize + Sync)>,
     ) -> anyhow::Result<T> {
+        let text = self.text(method.clone(), path, token, body).await?;
+        let json = if text.is_empty() { "null" } else { &text };
+        serde_json::from_str(json).with_context(|| format!("{method} {path}: malformed answer"))
+    }
+
+    /// A call's answer as text, once it succeeded.
+    pub(crate) async fn text(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&(impl serde::Serialize + Sync)>,
+    ) -> anyhow::Result<String> {
         let mut req = self
             .http
             .request(method.clone(), format!("{}{path}", self.base));
@@ -452,8 +483,7 @@ impl Http {
         if !status.is_success() {
             bail!("{method} {path}: {status} {text}");
         }
-        let json = if text.is_empty() { "null" } else { &text };
-        serde_json::from_str(json).with_context(|| format!("{method} {path}: malformed answer"))
+        Ok(text)
     }
 }
 
@@ -984,9 +1014,10 @@ async fn load(servers: &[Server], args: &Args) -> anyhow::Result<Value> {
     }
     // Everyone has acknowledged the add: from here each device receives exactly the messages.
     for m in &members {
-        let v: Pending = http
-            .call(get.clone(), "/v1/sync", Some(&m.token), NONE)
+        let text = http
+            .text(get.clone(), "/v1/sync", Some(&m.token), NONE)
             .await?;
+        let v: Pending<'_> = serde_json::from_str(&text).context("GET /v1/sync")?;
         if let Some(last) = v.entries.last() {
             let (): () = http
                 .call(post.clone(), "/v1/ack", Some(&m.token), Some(&last.ack()))
@@ -1043,13 +1074,19 @@ async fn load(servers: &[Server], args: &Args) -> anyhow::Result<Value> {
             tally.decrypting = Some(Decrypting::start(m.client, m.group.context("no group")?)?);
         }
         if args.receive == Receive::Events {
-            receivers.push(receiving.spawn(receive_events(http, token, clock, expected, tally)));
+            // Each device's acknowledgements gather as the client's do, the devices' delays
+            // spread over the client's range (half the delay to all of it).
+            let spread = 0.5 + 0.5 * i as f64 / args.members as f64;
+            let ack_delay = mimi_client::ACK_DELAY.mul_f64(spread);
+            receivers.push(receiving.spawn(receive_events(
+                http, token, clock, expected, ack_delay, tally,
+            )));
             continue;
         }
         receivers.push(receiving.spawn(async move {
             while tally.got < expected {
-                let v: Pending = http
-                    .call(
+                let text = http
+                    .text(
                         reqwest::Method::GET,
                         "/v1/sync?limit=1000&wait=5",
                         Some(&token),
@@ -1057,6 +1094,7 @@ async fn load(servers: &[Server], args: &Args) -> anyhow::Result<Value> {
                     )
                     .await?;
                 let at = clock.now_ns();
+                let v: Pending<'_> = serde_json::from_str(&text).context("GET /v1/sync")?;
                 let Some(last) = v.entries.last() else {
                     continue;
                 };

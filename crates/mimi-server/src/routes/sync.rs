@@ -260,7 +260,9 @@ fn from_tails(state: &AppState, positions: &[Position], limit: u32) -> Option<Ve
     Some(entries)
 }
 
-/// Acknowledges Welcomes (by ID, or up to an ID) and room logs up to positions.
+/// Acknowledges Welcomes (by ID, or up to an ID) and room logs up to positions. Room
+/// positions are answered before they are on disk when nothing else is written with them:
+/// one lost in a crash only has its entries sent again (decision 0019).
 #[utoipa::path(post, path = "/v1/ack", tag = "delivery", security(("bearer" = [])), request_body = Ack, responses((status = 204, description = "acknowledged"), (status = "4XX", description = "refused: a stable code and a message for people", body = mimi_api::ErrorBody)))]
 pub async fn ack(
     State(state): State<AppState>,

@@ -90,11 +90,11 @@ impl Writer {
             tokio::spawn(run);
             return Ok(Self { queue, waiting });
         }
-        // On SQLite the writer runs on a thread of its own and writes each batch there
-        // (`write_batch_here`), instead of queueing behind request handlers for a worker
-        // (+40% messages/s with 100 members) and handing each batch to the store's thread
-        // and back (BENCHMARKS.md). PostgreSQL keeps it on the server's runtime, where its
-        // pool's connections live.
+        // On SQLite the batch is written by the store's own thread. The writer waits on it
+        // on a thread of its own too, woken directly when the batch is on disk instead of
+        // queueing behind request handlers for a worker: +40% messages/s with 100 members
+        // (BENCHMARKS.md). PostgreSQL keeps it on the server's runtime, where its pool's
+        // connections live.
         // The runtime is made (and dropped) on its thread: a runtime dropped in async
         // context panics.
         let (started, start) = std::sync::mpsc::sync_channel(1);
@@ -238,11 +238,7 @@ async fn write(store: &SqlStore, tails: &Tails, batch: Vec<Request>) -> Vec<(Roo
         })
         .collect();
     let list: Vec<(ClientId, RoomId, u64)> = acks.iter().map(|a| a.ack.clone()).collect();
-    // On SQLite this is the writer's own thread: the batch is written here, not handed over.
-    let written = match store.write_batch_here(&appends, &list) {
-        Some(written) => written,
-        None => store.write_batch(&appends, &list).await,
-    };
+    let written = store.write_batch(&appends, &list).await;
     drop(appends);
     let (appended, acked) = match written {
         Ok(w) => (w.appended, w.acked),

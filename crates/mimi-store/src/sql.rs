@@ -288,20 +288,6 @@ impl SqlStore {
         self.backend
     }
 
-    /// On SQLite, [`Delivery::write_batch`](crate::Delivery::write_batch) run on the calling
-    /// thread, which it blocks until the batch is on disk: for a caller with a thread of its
-    /// own, which saves a thread switch each way. `None` on PostgreSQL.
-    pub fn write_batch_here(
-        &self,
-        appends: &[Append<'_>],
-        acks: &[(ClientId, RoomId, u64)],
-    ) -> Option<Result<Written, StoreError>> {
-        match &self.writer {
-            BatchWriter::Sqlite(w) => Some(w.write_batch_here(appends, acks)),
-            BatchWriter::Pool(_) => None,
-        }
-    }
-
     /// Listens on `channel` on a connection of its own (PostgreSQL's `LISTEN`); `None` on
     /// SQLite, which has no such thing.
     ///

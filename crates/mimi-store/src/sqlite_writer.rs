@@ -4,14 +4,12 @@
 //! Through sqlx every statement is a round trip to the connection's worker thread (two
 //! thread switches); a batch of messages and acknowledgements is five or more statements,
 //! and on a busy machine those switches, not SQLite, were most of the writer's time. Here a
-//! batch costs one hand-over each way, and none for a caller that has a thread of its own
-//! to block ([`SqliteWriter::write_batch_here`]: the provider's group commit). The
-//! connection is SQLite's own (rusqlite, on the same libsqlite3 as sqlx), with the same
-//! settings as the pool's: WAL, `synchronous=FULL` (the commit is on disk before the batch
-//! is answered), a busy timeout, foreign keys.
+//! batch costs one hand-over each way. The connection is SQLite's own (rusqlite, on the
+//! same libsqlite3 as sqlx), with the same settings as the pool's: WAL, `synchronous=FULL`
+//! (the commit is on disk before the batch is answered), a busy timeout, foreign keys.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::mpsc;
 
 use mimi_policy::id::{ClientId, RoomId};
 use rusqlite::{Connection, OpenFlags, OptionalExtension as _, TransactionBehavior, params};
@@ -32,22 +30,11 @@ struct OwnedAppend {
     entries: Vec<NewEntry>,
 }
 
-/// One room's messages as [`write`] takes them.
-struct AppendRef<'a> {
-    room: &'a str,
-    epoch: u64,
-    entries: &'a [NewEntry],
-}
-
 struct Batch {
     appends: Vec<OwnedAppend>,
     acks: Vec<(String, String, u64)>,
     reply: oneshot::Sender<Result<Written, StoreError>>,
 }
-
-/// The writer's connection, shared by its thread and [`SqliteWriter::write_batch_here`];
-/// `None` once closed.
-type Shared = Arc<Mutex<Option<Connection>>>;
 
 enum Job {
     Write(Batch),
@@ -59,7 +46,6 @@ enum Job {
 #[derive(Clone)]
 pub(crate) struct SqliteWriter {
     jobs: mpsc::Sender<Job>,
-    conn: Shared,
 }
 
 impl std::fmt::Debug for SqliteWriter {
@@ -101,30 +87,18 @@ impl SqliteWriter {
              PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
         )?;
         let (jobs, queue) = mpsc::channel::<Job>();
-        let conn: Shared = Arc::new(Mutex::new(Some(conn)));
-        let shared = conn.clone();
         std::thread::Builder::new()
             .name("mimi-sqlite-writer".into())
             .spawn(move || {
+                let mut conn = conn;
                 loop {
                     match queue.recv() {
                         Ok(Job::Write(batch)) => {
-                            let appends: Vec<AppendRef<'_>> = batch
-                                .appends
-                                .iter()
-                                .map(|a| AppendRef {
-                                    room: &a.room,
-                                    epoch: a.epoch,
-                                    entries: &a.entries,
-                                })
-                                .collect();
-                            let result = locked(&shared, |c| write(c, &appends, &batch.acks));
+                            let result = write(&mut conn, &batch.appends, &batch.acks);
                             let _ = batch.reply.send(result);
                         }
                         Ok(Job::Close(done)) => {
-                            if let Ok(mut c) = shared.lock() {
-                                drop(c.take());
-                            }
+                            drop(conn);
                             let _ = done.send(());
                             break;
                         }
@@ -133,27 +107,7 @@ impl SqliteWriter {
                 }
             })
             .map_err(|e| StoreError::backend_from("starting the SQLite writer", e))?;
-        Ok(Self { jobs, conn })
-    }
-
-    /// Runs one batch on the calling thread, which it blocks until the batch is on disk:
-    /// for a caller with a thread of its own (no thread switch each way). Batches of the
-    /// writer's thread and of this wait for each other.
-    pub(crate) fn write_batch_here(
-        &self,
-        appends: &[Append<'_>],
-        acks: &[(ClientId, RoomId, u64)],
-    ) -> Result<Written, StoreError> {
-        let appends: Vec<AppendRef<'_>> = appends
-            .iter()
-            .map(|a| AppendRef {
-                room: a.room.as_str(),
-                epoch: a.epoch,
-                entries: a.entries,
-            })
-            .collect();
-        let acks = owned_acks(acks);
-        locked(&self.conn, |c| write(c, &appends, &acks))
+        Ok(Self { jobs })
     }
 
     /// Closes the connection once the batches before this call are written; later
@@ -181,28 +135,15 @@ impl SqliteWriter {
                     entries: a.entries.to_vec(),
                 })
                 .collect(),
-            acks: owned_acks(acks),
+            acks: acks
+                .iter()
+                .map(|(client, room, seq)| (client.to_string(), room.as_str().to_owned(), *seq))
+                .collect(),
             reply,
         });
         self.jobs.send(job).map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
     }
-}
-
-fn owned_acks(acks: &[(ClientId, RoomId, u64)]) -> Vec<(String, String, u64)> {
-    acks.iter()
-        .map(|(client, room, seq)| (client.to_string(), room.as_str().to_owned(), *seq))
-        .collect()
-}
-
-/// Runs `f` on the connection; an error once it is closed (or a batch panicked with it).
-fn locked<T>(
-    conn: &Shared,
-    f: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
-) -> Result<T, StoreError> {
-    let mut guard = conn.lock().map_err(|_| stopped())?;
-    let c = guard.as_mut().ok_or_else(stopped)?;
-    f(c)
 }
 
 fn i(v: u64) -> i64 {
@@ -212,7 +153,7 @@ fn i(v: u64) -> i64 {
 /// One batch, one transaction: the same statements as the sqlx path in `sql.rs`.
 fn write(
     conn: &mut Connection,
-    appends: &[AppendRef<'_>],
+    appends: &[OwnedAppend],
     acks: &[(String, String, u64)],
 ) -> Result<Written, StoreError> {
     if appends.iter().any(|a| !a.entries.is_empty()) {
@@ -231,7 +172,7 @@ fn write(
 /// One batch in one transaction, committed as the connection's `synchronous` says.
 fn write_tx(
     conn: &mut Connection,
-    appends: &[AppendRef<'_>],
+    appends: &[OwnedAppend],
     acks: &[(String, String, u64)],
 ) -> Result<Written, StoreError> {
     // IMMEDIATE: the write lock is taken at BEGIN (waiting out other writers under the
@@ -266,7 +207,7 @@ fn write_tx(
 /// Appends `a`; a stale epoch or an unknown room is that append's answer and writes nothing.
 fn append(
     tx: &rusqlite::Transaction<'_>,
-    a: &AppendRef<'_>,
+    a: &OwnedAppend,
 ) -> Result<Result<Vec<u64>, StoreError>, StoreError> {
     if a.entries.is_empty() {
         return Ok(Ok(Vec::new()));
@@ -327,22 +268,21 @@ mod tests {
             .build()
             .unwrap();
         let store = rt.block_on(crate::SqlStore::open(&url)).unwrap();
-        let writer = crate::sqlite_writer::SqliteWriter::start(&dir.join("db")).unwrap();
-        let synchronous = || {
-            locked(&writer.conn, |c| {
-                Ok(c.query_row("PRAGMA synchronous", [], |row| row.get::<_, i64>(0))?)
-            })
-            .unwrap()
-        };
+        let mut conn = Connection::open(dir.join("db")).unwrap();
+        conn.pragma_update(None, "synchronous", "FULL").unwrap();
+        let synchronous =
+            |c: &Connection| c.query_row("PRAGMA synchronous", [], |row| row.get::<_, i64>(0));
         // FULL (2): every commit waits for the disk.
-        assert_eq!(synchronous(), 2);
-        let user = mimi_policy::id::UserId::new("example.com", "alice").unwrap();
-        let client = ClientId::new(user, "phone").unwrap();
-        let room = RoomId::new("example.com", "team").unwrap();
-        let written = writer.write_batch_here(&[], &[(client, room, 1)]).unwrap();
+        assert_eq!(synchronous(&conn).unwrap(), 2);
+        let acks = [(
+            "alice.example/phone".to_owned(),
+            "example.com/team".to_owned(),
+            1,
+        )];
+        let written = write(&mut conn, &[], &acks).unwrap();
         assert_eq!(written.acked, [false]);
         assert_eq!(
-            synchronous(),
+            synchronous(&conn).unwrap(),
             2,
             "messages after an acknowledgement must be flushed"
         );

@@ -61,6 +61,11 @@ pub struct Args {
     /// under this load generator (its joiners included), for figures side by side.
     #[arg(long, value_name = "PATH")]
     server_exe: Option<std::path::PathBuf>,
+    /// A variable added to the provider's environment only (not the load generator's), as
+    /// an operator would set it: `--server-env MALLOC_MMAP_THRESHOLD_=131072`. Repeatable;
+    /// reported as `server_env`.
+    #[arg(long, value_name = "KEY=VALUE", value_parser = super::serve::env_pair)]
+    server_env: Vec<(String, String)>,
 }
 
 /// How `mimi bench join`'s room fills.
@@ -92,6 +97,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         exe,
         args.database.as_deref(),
         &[],
+        &args.server_env,
         |server, runtime| runtime.block_on(measure(server, &args)),
     )
 }

@@ -74,6 +74,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         None,
         args.database.as_deref(),
         &["--cached-rooms", &cached],
+        &[],
         |server, runtime| runtime.block_on(measure(server, &args)),
     )
 }

@@ -109,6 +109,7 @@ pub(crate) struct Server {
     dir: std::path::PathBuf,
     database: Option<String>,
     extra: Vec<String>,
+    env: Vec<(String, String)>,
 }
 
 impl Server {
@@ -119,14 +120,16 @@ impl Server {
         dir: &std::path::Path,
         database: Option<&str>,
     ) -> anyhow::Result<Self> {
-        Self::spawn(exe, dir, database, &[])
+        Self::spawn(exe, dir, database, &[], &[])
     }
 
+    /// `env`: variables added to the provider's environment (not the load generator's).
     fn spawn(
         exe: Option<&std::path::Path>,
         dir: &std::path::Path,
         database: Option<&str>,
         extra: &[&str],
+        env: &[(String, String)],
     ) -> anyhow::Result<Self> {
         let exe = match exe {
             Some(e) => e.to_owned(),
@@ -155,6 +158,7 @@ impl Server {
             .arg("--data-dir")
             .arg(dir)
             .env("RUST_LOG", "warn")
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::piped())
             .spawn()
             .context("starting mimi serve")?;
@@ -172,6 +176,7 @@ impl Server {
             dir: dir.to_owned(),
             database: database.map(str::to_owned),
             extra: extra.iter().map(|&a| a.to_owned()).collect(),
+            env: env.to_vec(),
         })
     }
 
@@ -186,6 +191,7 @@ impl Server {
             &self.dir,
             self.database.as_deref(),
             &extra,
+            &self.env,
         )?;
         *self = next;
         Ok(())
@@ -436,6 +442,14 @@ impl PendingEntry<'_> {
     }
 }
 
+/// `KEY=VALUE` of `--server-env`.
+pub(crate) fn env_pair(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+        _ => Err(format!("{text:?} is not KEY=VALUE")),
+    }
+}
+
 /// No request body.
 pub(crate) const NONE: Option<&()> = None;
 
@@ -585,6 +599,7 @@ pub(crate) fn one_provider(
     exe: Option<&std::path::Path>,
     database: Option<&str>,
     extra: &[&str],
+    env: &[(String, String)],
     measure: impl FnOnce(&mut Server, &tokio::runtime::Runtime) -> anyhow::Result<Value>,
 ) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
@@ -595,9 +610,13 @@ pub(crate) fn one_provider(
     };
     let result = (|| {
         let url = schema.as_ref().map(|s| s.url.as_str());
-        let mut server = Server::spawn(exe, &scratch.0.join("p0"), url, extra)?;
+        let mut server = Server::spawn(exe, &scratch.0.join("p0"), url, extra, env)?;
         let flush = disk_flush_ms(&scratch.0).context("timing the disk's flush")?;
         let mut line = measure(&mut server, &runtime)?;
+        if !env.is_empty() {
+            let env: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            line["server_env"] = json!(env);
+        }
         line["server_peak_mib"] = json!(server.peak_mib().map(|m| (m * 10.0).round() / 10.0));
         line["disk_flush_ms"] = json!((flush * 1000.0).round() / 1000.0);
         line["database"] = json!(if schema.is_some() {

@@ -180,6 +180,51 @@ fn the_join_benchmark_runs_the_provider_it_is_given() {
 }
 
 #[test]
+fn the_join_benchmark_adds_the_server_env_to_the_providers_environment() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = scratch("server-env");
+    std::fs::create_dir_all(&dir).unwrap();
+    // A provider that writes down its environment, then is the real one.
+    let seen = dir.join("env.txt");
+    let wrapper = dir.join("provider.sh");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nenv > '{}'\nexec '{}' \"$@\"\n",
+            seen.display(),
+            env!("CARGO_BIN_EXE_mimi")
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let report = bench(&[
+        "join",
+        "--members",
+        "2",
+        "--joins",
+        "1",
+        "--server-exe",
+        wrapper.to_str().unwrap(),
+        "--server-env",
+        "MIMI_BENCH_PROBE=a=b",
+    ]);
+    assert_eq!(
+        report["server_env"],
+        serde_json::json!(["MIMI_BENCH_PROBE=a=b"])
+    );
+    let env = std::fs::read_to_string(&seen).unwrap();
+    assert!(env.lines().any(|l| l == "MIMI_BENCH_PROBE=a=b"), "{env}");
+    // Not KEY=VALUE: refused before anything runs.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mimi"))
+        .args(["bench", "join", "--server-env", "NOEQUALS"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("KEY=VALUE"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn the_rooms_benchmark_sends_over_more_rooms_than_the_provider_keeps_in_memory() {
     let report = bench(&[
         "rooms",

@@ -5,13 +5,14 @@
 //! connects; the stream itself sends each entry once whatever the device acknowledges. Sent
 //! at once, every message to a room of a hundred devices brings a hundred requests and
 //! durable writes back to the provider, at the very moment it is delivering the next one
-//! (`mimi bench serve --rate 50 --receive events`: delivery p50 3.4 ms with an
-//! acknowledgement per batch, 2.0 ms gathered; BENCHMARKS.md). Gathered, a device sends one
-//! per [`ACK_DELAY`] at most, the latest position of each room; the delay is drawn between
-//! half of it and all of it so that devices woken by the same message do not acknowledge
-//! together. What is gathered is sent before the stream is opened again and before the
-//! follower stops; a device that dies holding it is sent those entries again and skips
-//! them (their message keys are gone).
+//! (`mimi bench serve --rate 50 --receive events`, side by side: delivery p50 3.8-4.7 ms
+//! with an acknowledgement per batch, 2.0-2.2 ms gathered; BENCHMARKS.md). Gathered, a
+//! device sends one per [`ACK_DELAY`] at most, the latest position of each room; the delay
+//! is drawn between half of it and all of it so that devices woken by the same message do
+//! not acknowledge together. What is gathered is sent before the stream is opened again
+//! and before the follower stops, and kept (to be sent again) while the provider does not
+//! answer; a device that dies holding it (an interrupted `mimi sync --follow`) is sent
+//! those entries again and skips them (their message keys are gone).
 
 use std::collections::BTreeMap;
 use std::sync::mpsc;
@@ -35,19 +36,32 @@ enum Job {
 pub(crate) struct Acker {
     jobs: Option<mpsc::Sender<Job>>,
     thread: Option<std::thread::JoinHandle<()>>,
+    /// With no thread (the system refused one): the API, to send each as it comes.
+    direct: Option<Api>,
 }
 
 impl Acker {
     /// Starts the thread; each acknowledgement waits between half of `delay` and `delay`.
     pub(crate) fn start(api: Api, delay: Duration) -> Self {
         let (jobs, queue) = mpsc::channel();
+        let spare = api.clone();
         let thread = std::thread::Builder::new()
             .name("mimi-acks".into())
             .spawn(move || run(&api, &queue, delay))
             .ok();
-        // No thread (the system refused one): acknowledgements are sent as they come.
-        let jobs = thread.is_some().then_some(jobs);
-        Self { jobs, thread }
+        match thread {
+            Some(thread) => Self {
+                jobs: Some(jobs),
+                thread: Some(thread),
+                direct: None,
+            },
+            // No thread: acknowledgements are sent as they come.
+            None => Self {
+                jobs: None,
+                thread: None,
+                direct: Some(spare),
+            },
+        }
     }
 
     /// Gathers `ack`, to be sent with `token` within the delay. Failures are not reported:
@@ -55,6 +69,8 @@ impl Acker {
     pub(crate) fn add(&self, token: &str, ack: Ack) {
         if let Some(jobs) = &self.jobs {
             let _ = jobs.send(Job::Ack(token.to_owned(), ack));
+        } else if let Some(api) = &self.direct {
+            let _ = api.post::<()>("/v1/ack", Some(token), &ack);
         }
     }
 
@@ -112,23 +128,33 @@ impl Gathered {
         self.rooms.is_empty() && self.welcomes.is_empty() && self.welcome.is_none()
     }
 
-    /// Sends what is gathered (if anything) and empties it.
-    fn send(&mut self, api: &Api) {
+    /// Sends what is gathered (if anything) and empties it; false if the provider did not
+    /// answer, and what is gathered stays to be sent again (a refusal is not sent again).
+    fn send(&mut self, api: &Api) -> bool {
         if self.is_empty() {
-            return;
+            return true;
         }
-        let g = std::mem::take(self);
         let ack = Ack {
-            welcome: g.welcome,
-            welcomes: g.welcomes.into_iter().collect(),
-            rooms: g
+            welcome: self.welcome,
+            welcomes: self.welcomes.iter().copied().collect(),
+            rooms: self
                 .rooms
-                .into_iter()
-                .map(|(room, seq)| RoomAck { room, seq })
+                .iter()
+                .map(|(room, seq)| RoomAck {
+                    room: room.clone(),
+                    seq: *seq,
+                })
                 .collect(),
         };
-        let _ = api.post::<()>("/v1/ack", Some(&g.token), &ack);
-        self.token = g.token;
+        match api.post::<()>("/v1/ack", Some(&self.token), &ack) {
+            Err(e) if e.status == 0 || e.status >= 500 => false,
+            _ => {
+                self.rooms.clear();
+                self.welcomes.clear();
+                self.welcome = None;
+                true
+            }
+        }
     }
 }
 
@@ -136,11 +162,18 @@ fn run(api: &Api, queue: &mpsc::Receiver<Job>, delay: Duration) {
     let mut gathered = Gathered::default();
     // When what is gathered is due (None: nothing gathered).
     let mut due: Option<Instant> = None;
+    // Sends what is gathered: nothing is due after it, unless the provider did not answer
+    // (then again after another delay).
+    let send =
+        |gathered: &mut Gathered| (!gathered.send(api)).then(|| Instant::now() + jittered(delay));
     loop {
         let job = match due {
             None => queue
                 .recv()
                 .map_err(|_| mpsc::RecvTimeoutError::Disconnected),
+            // Due already: sent before anything else is taken (a steady stream of jobs
+            // does not hold it back).
+            Some(at) if at <= Instant::now() => Err(mpsc::RecvTimeoutError::Timeout),
             Some(at) => queue.recv_timeout(at.saturating_duration_since(Instant::now())),
         };
         match job {
@@ -150,14 +183,10 @@ fn run(api: &Api, queue: &mpsc::Receiver<Job>, delay: Duration) {
                 due = due.or_else(|| Some(Instant::now() + jittered(delay)));
             }
             Ok(Job::Flush(done)) => {
-                gathered.send(api);
-                due = None;
+                due = send(&mut gathered);
                 let _ = done.send(());
             }
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                gathered.send(api);
-                due = None;
-            }
+            Err(mpsc::RecvTimeoutError::Timeout) => due = send(&mut gathered),
             Err(mpsc::RecvTimeoutError::Disconnected) => {
                 gathered.send(api);
                 return;
@@ -180,6 +209,11 @@ mod tests {
     fn provider() -> (Api, mpsc::Receiver<Ack>) {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
+        (Api::new(&url), provider_on(listener))
+    }
+
+    /// The same provider, on `listener`.
+    fn provider_on(listener: TcpListener) -> mpsc::Receiver<Ack> {
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             for stream in listener.incoming() {
@@ -218,7 +252,7 @@ mod tests {
                 });
             }
         });
-        (Api::new(&url), rx)
+        rx
     }
 
     fn room(room: &str, seq: u64) -> Ack {
@@ -273,5 +307,30 @@ mod tests {
         acker.add("t", room("a.example/one", 6));
         drop(acker);
         assert_eq!(sent.try_recv().unwrap().rooms[0].seq, 6);
+    }
+
+    #[test]
+    fn a_gathered_acknowledgement_the_provider_did_not_answer_is_kept_and_sent_again() {
+        // A port nobody listens on, for now.
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        drop(listener);
+        let acker = Acker::start(
+            Api::new(&format!("http://{addr}")),
+            Duration::from_secs(3600),
+        );
+        acker.add("t", room("a.example/one", 8));
+        // Not answered: kept.
+        acker.flush();
+        let sent = provider_on(TcpListener::bind(addr).unwrap());
+        acker.add("t", room("a.example/two", 2));
+        acker.flush();
+        let again = sent.recv_timeout(Duration::from_secs(5)).unwrap();
+        let rooms: Vec<(&str, u64)> = again
+            .rooms
+            .iter()
+            .map(|r| (r.room.as_str(), r.seq))
+            .collect();
+        assert_eq!(rooms, [("a.example/one", 8), ("a.example/two", 2)]);
     }
 }

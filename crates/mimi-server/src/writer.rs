@@ -1,8 +1,8 @@
 //! Group commit for application messages and delivery acknowledgements: requests queue
 //! here, and one task writes everything that queued while the previous write ran (messages
 //! and acknowledgements together, in one transaction) before any of them is answered. Each
-//! is still on disk before its answer; the disk's flush is paid once per batch instead of
-//! once per request.
+//! message is on disk before its answer; the disk's flush is paid once per batch instead of
+//! once per request (a batch of acknowledgements alone is not flushed: decision 0019).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

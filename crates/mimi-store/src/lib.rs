@@ -11,7 +11,9 @@
 //!   a room's yet (Welcomes).
 //!
 //! Every write is one transaction, committed before the call returns: what a caller
-//! acknowledges is on disk (SQLite runs in WAL mode with `synchronous=FULL`).
+//! acknowledges is on disk (SQLite runs in WAL mode with `synchronous=FULL`), except a batch
+//! of delivery acknowledgements alone, which the next flushed commit makes durable
+//! (decision 0019).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

@@ -6,7 +6,8 @@
 //! and on a busy machine those switches, not SQLite, were most of the writer's time. Here a
 //! batch costs one hand-over each way. The connection is SQLite's own (rusqlite, on the
 //! same libsqlite3 as sqlx), with the same settings as the pool's: WAL, `synchronous=FULL`
-//! (the commit is on disk before the batch is answered), a busy timeout, foreign keys.
+//! (the commit is on disk before the batch is answered; `NORMAL` for a batch of
+//! acknowledgements alone, decision 0019), a busy timeout, foreign keys.
 
 use std::path::Path;
 use std::sync::mpsc;
@@ -91,10 +92,13 @@ impl SqliteWriter {
             .name("mimi-sqlite-writer".into())
             .spawn(move || {
                 let mut conn = conn;
+                // True while commits do not wait for the disk (after acknowledgements alone).
+                let mut relaxed = false;
                 loop {
                     match queue.recv() {
                         Ok(Job::Write(batch)) => {
-                            let result = write(&mut conn, &batch.appends, &batch.acks);
+                            let result =
+                                write(&mut conn, &mut relaxed, &batch.appends, &batch.acks);
                             let _ = batch.reply.send(result);
                         }
                         Ok(Job::Close(done)) => {
@@ -151,22 +155,28 @@ fn i(v: u64) -> i64 {
 }
 
 /// One batch, one transaction: the same statements as the sqlx path in `sql.rs`.
+///
+/// Acknowledgements alone are not flushed to disk (decision 0019): one lost in a crash only
+/// has its entries sent again, which devices skip, and the next batch with messages flushes
+/// them with it (the WAL is written in order). A flush per acknowledgement made every
+/// message that came during one wait for it. `relaxed` is the connection's state (true:
+/// `synchronous = NORMAL`); a batch with messages is never written before it is FULL again.
 fn write(
     conn: &mut Connection,
+    relaxed: &mut bool,
     appends: &[OwnedAppend],
     acks: &[(String, String, u64)],
 ) -> Result<Written, StoreError> {
-    if appends.iter().any(|a| !a.entries.is_empty()) {
-        return write_tx(conn, appends, acks);
+    let messages = appends.iter().any(|a| !a.entries.is_empty());
+    if messages == *relaxed {
+        conn.pragma_update(
+            None,
+            "synchronous",
+            if messages { "FULL" } else { "NORMAL" },
+        )?;
+        *relaxed = !messages;
     }
-    // Acknowledgements alone are not flushed to disk (decision 0019): one lost in a crash
-    // only has its entries sent again, which devices skip, and the next batch with messages
-    // flushes them with it (the WAL is written in order). A flush per acknowledgement made
-    // every message that came during one wait for it.
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
-    let written = write_tx(conn, appends, acks);
-    conn.pragma_update(None, "synchronous", "FULL")?;
-    written
+    write_tx(conn, appends, acks)
 }
 
 /// One batch in one transaction, committed as the connection's `synchronous` says.
@@ -258,7 +268,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_acknowledgement_alone_leaves_the_writer_flushing_every_commit_after_it() {
+    fn an_acknowledgement_alone_is_not_flushed_and_a_batch_with_messages_always_is() {
         let dir = std::env::temp_dir().join(format!("mimi-sqlite-writer-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -270,21 +280,38 @@ mod tests {
         let store = rt.block_on(crate::SqlStore::open(&url)).unwrap();
         let mut conn = Connection::open(dir.join("db")).unwrap();
         conn.pragma_update(None, "synchronous", "FULL").unwrap();
+        let mut relaxed = false;
+        // 2: FULL, every commit waits for the disk; 1: NORMAL, it does not (in WAL mode).
         let synchronous =
             |c: &Connection| c.query_row("PRAGMA synchronous", [], |row| row.get::<_, i64>(0));
-        // FULL (2): every commit waits for the disk.
-        assert_eq!(synchronous(&conn).unwrap(), 2);
         let acks = [(
             "alice.example/phone".to_owned(),
             "example.com/team".to_owned(),
             1,
         )];
-        let written = write(&mut conn, &[], &acks).unwrap();
+        let written = write(&mut conn, &mut relaxed, &[], &acks).unwrap();
         assert_eq!(written.acked, [false]);
         assert_eq!(
             synchronous(&conn).unwrap(),
+            1,
+            "an acknowledgement alone waits for no flush"
+        );
+        let message = OwnedAppend {
+            room: "example.com/team".into(),
+            epoch: 0,
+            entries: vec![NewEntry {
+                kind: crate::EntryKind::Message,
+                sender: "alice.example/phone".into(),
+                body: b"hello".to_vec(),
+            }],
+        };
+        // With messages (and acknowledgements), whatever came before: flushed.
+        let written = write(&mut conn, &mut relaxed, &[message], &acks).unwrap();
+        assert!(matches!(written.appended[0], Err(StoreError::NotFound(_))));
+        assert_eq!(
+            synchronous(&conn).unwrap(),
             2,
-            "messages after an acknowledgement must be flushed"
+            "messages are on disk before their answer"
         );
         drop(store);
         let _ = std::fs::remove_dir_all(&dir);

@@ -377,7 +377,7 @@ async fn receive_events(
     // Acknowledged beside the stream (which is never held up by one): the latest position,
     // `ack_delay` after the first entry not yet acknowledged.
     let (latest, mut to_ack) = tokio::sync::watch::channel::<Option<api::Ack>>(None);
-    let acker = {
+    let mut acker = {
         let (http, token) = (http.clone(), token.clone());
         tokio::spawn(async move {
             while to_ack.changed().await.is_ok() {
@@ -394,7 +394,15 @@ async fn receive_events(
     };
     let mut buffer: Vec<u8> = Vec::new();
     while tally.got < expected {
-        let Some(chunk) = answer.chunk().await? else {
+        let chunk = tokio::select! {
+            chunk = answer.chunk() => chunk?,
+            // A failed acknowledgement ends the run (a stream may wait for it).
+            ended = &mut acker => {
+                ended??;
+                bail!("the acknowledgements ended");
+            }
+        };
+        let Some(chunk) = chunk else {
             bail!("the event stream ended");
         };
         let at = clock.now_ns();

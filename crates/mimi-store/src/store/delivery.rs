@@ -20,7 +20,9 @@ pub trait Delivery: Send + Sync {
     /// Appends (each as [`Delivery::append_messages`]: one whose room left its epoch gets
     /// [`StoreError::Stale`] and writes nothing, the others are written) and
     /// acknowledgements (as [`Delivery::ack`]) in one transaction: one flush to disk covers
-    /// them all. An error of the whole batch writes nothing.
+    /// them all. A batch with no message is committed without waiting for the disk (a lost
+    /// acknowledgement only has its entries sent again; decision 0019). An error of the
+    /// whole batch writes nothing.
     fn write_batch(
         &self,
         appends: &[Append<'_>],

@@ -215,7 +215,7 @@ impl Wakes {
             overflowed: Arc::default(),
         });
         tokio::spawn(publisher(
-            store.clone(),
+            store.notifier(),
             listener.channel().to_owned(),
             tag.clone(),
             rx,
@@ -470,20 +470,17 @@ impl Drop for Subscription {
 /// Publishes queued wake-ups, everything queued since the last notification in one
 /// (several when they do not fit), each line a topic after the process's tag line.
 async fn publisher(
-    store: SqlStore,
+    mut notifier: mimi_store::Notifier,
     channel: String,
     tag: String,
     mut rx: mpsc::Receiver<Topic>,
     overflowed: Arc<std::sync::atomic::AtomicBool>,
 ) {
-    let send = |payload: String| {
-        let (store, channel, overflowed) = (&store, &channel, &overflowed);
-        async move {
-            if let Err(e) = store.notify(channel, &payload).await {
-                // What was lost reaches the others as "everyone" with the next wake-up.
-                overflowed.store(true, std::sync::atomic::Ordering::Relaxed);
-                tracing::warn!(error = %e, "publishing wake-ups to other processes");
-            }
+    let mut send = async |payload: String| {
+        if let Err(e) = notifier.notify(&channel, &payload).await {
+            // What was lost reaches the others as "everyone" with the next wake-up.
+            overflowed.store(true, std::sync::atomic::Ordering::Relaxed);
+            tracing::warn!(error = %e, "publishing wake-ups to other processes");
         }
     };
     while let Some(first) = rx.recv().await {

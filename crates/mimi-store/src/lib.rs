@@ -34,7 +34,7 @@ mod store {
 
 use mimi_policy::id::{ClientId, RoomId, UserId};
 
-pub use sql::{Backend, Listener, SqlStore, drop_schema, scratch_schema};
+pub use sql::{Backend, Listener, Notifier, SqlStore, drop_schema, scratch_schema};
 pub use store::accounts::Accounts;
 pub use store::blobs::Blobs;
 pub use store::consents::Consents;

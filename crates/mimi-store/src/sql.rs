@@ -103,7 +103,7 @@ impl Listener {
         Ok(self.inner.try_recv().await?.map(|n| n.payload().to_owned()))
     }
 
-    /// The channel listened on (for [`SqlStore::notify`]).
+    /// The channel listened on (for [`Notifier::notify`]).
     pub fn channel(&self) -> &str {
         &self.channel
     }
@@ -112,6 +112,50 @@ impl Listener {
     /// error if the database cannot be reached.
     pub async fn reconnect(&mut self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&mut self.inner).await?;
+        Ok(())
+    }
+}
+
+/// Sends notifications ([`SqlStore::notifier`]) on a connection of its own, taken out of
+/// the pool, whose commits do not wait for the disk: `NOTIFY` gives its transaction an ID,
+/// so a plain commit would wait for a flush of the log (behind any other flush under way),
+/// while a notification is never stored and what it tells of was committed before.
+pub struct Notifier {
+    /// `None` on SQLite.
+    pool: Option<AnyPool>,
+    /// Made at the first notification, and again after an error.
+    conn: Option<sqlx::AnyConnection>,
+}
+
+impl std::fmt::Debug for Notifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Notifier")
+    }
+}
+
+impl Notifier {
+    /// Sends `payload` to every listener of `channel`, delivered at once (nothing on
+    /// SQLite).
+    pub async fn notify(&mut self, channel: &str, payload: &str) -> Result<(), StoreError> {
+        let Some(pool) = &self.pool else {
+            return Ok(());
+        };
+        let mut conn = match self.conn.take() {
+            Some(conn) => conn,
+            None => {
+                // Out of the pool for good: its setting must not reach anyone else's commit.
+                let mut conn = pool.acquire().await?.detach();
+                conn.execute("SET synchronous_commit = off").await?;
+                conn
+            }
+        };
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(channel)
+            .bind(payload)
+            .execute(&mut conn)
+            .await?;
+        // Kept only after a success: a failed connection is closed as it drops.
+        self.conn = Some(conn);
         Ok(())
     }
 }
@@ -313,17 +357,13 @@ impl SqlStore {
         }))
     }
 
-    /// Sends `payload` to every listener of `channel` (PostgreSQL's `NOTIFY`, delivered
-    /// once the statement commits); nothing on SQLite.
-    pub async fn notify(&self, channel: &str, payload: &str) -> Result<(), StoreError> {
-        if self.backend == Backend::Postgres {
-            sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(channel)
-                .bind(payload)
-                .execute(&self.pool)
-                .await?;
+    /// What sends notifications to every listener of a channel (PostgreSQL's `NOTIFY`);
+    /// on SQLite it sends nothing.
+    pub fn notifier(&self) -> Notifier {
+        Notifier {
+            pool: (self.backend == Backend::Postgres).then(|| self.pool.clone()),
+            conn: None,
         }
-        Ok(())
     }
 
     /// Closes the connections.
@@ -343,6 +383,12 @@ impl SqlStore {
         if messages.is_empty() {
             return Ok(Vec::new());
         }
+        if messages.len() <= ROWS_PER_INSERT {
+            return match Self::append_at_once(&mut **tx, a).await? {
+                Some(seqs) => Ok(seqs),
+                None => Err(Self::stale(&mut **tx, room).await?),
+            };
+        }
         let row = sqlx::query(
             "UPDATE rooms SET last_seq = last_seq + $1 WHERE id = $2 AND epoch = $3 \
              RETURNING last_seq",
@@ -353,7 +399,7 @@ impl SqlStore {
         .fetch_optional(&mut **tx)
         .await?;
         let Some(row) = row else {
-            return Err(Self::stale(tx, room).await?);
+            return Err(Self::stale(&mut **tx, room).await?);
         };
         let last: i64 = row.try_get(0)?;
         let first = last - messages.len() as i64 + 1;
@@ -392,6 +438,61 @@ impl SqlStore {
         Ok((first..=last).map(u).collect())
     }
 
+    /// Appends `a` (at most [`ROWS_PER_INSERT`] entries, at least one) in one statement,
+    /// the room's counter moved and the rows inserted together (PostgreSQL: a statement
+    /// that changes rows in a `WITH`): one round trip to the database, which is its own
+    /// transaction outside one. Their positions; `None` if the room is not in `a.epoch`
+    /// (nothing changed).
+    async fn append_at_once<'c, E>(exec: E, a: &Append<'_>) -> Result<Option<Vec<u64>>, StoreError>
+    where
+        E: sqlx::Executor<'c, Database = sqlx::Any>,
+    {
+        let (room, epoch, messages) = (a.room, a.epoch, a.entries);
+        let values = (0..messages.len())
+            .map(|i| {
+                let b = 3 + i * 4;
+                format!(
+                    "(CAST(${} AS BIGINT), CAST(${} AS BIGINT), CAST(${} AS TEXT), \
+                     CAST(${} AS BYTEA))",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "WITH r AS (UPDATE rooms SET last_seq = last_seq + $1 \
+                 WHERE id = $2 AND epoch = $3 RETURNING last_seq - $1 AS base) \
+             INSERT INTO room_log (room_id, seq, kind, epoch, sender, body) \
+             SELECT $2, r.base + v.n, v.kind, $3, v.sender, v.body \
+             FROM r, (VALUES {values}) AS v(n, kind, sender, body) \
+             RETURNING seq"
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(messages.len() as i64)
+            .bind(room.as_str())
+            .bind(epoch as i64);
+        for (i, m) in messages.iter().enumerate() {
+            query = query
+                .bind(i as i64 + 1)
+                .bind(m.kind.code())
+                .bind(m.sender.as_str())
+                .bind(m.body.as_slice());
+        }
+        let rows = query.fetch_all(exec).await?;
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        let mut seqs = rows
+            .iter()
+            .map(|r| r.try_get::<i64, _>(0).map(u))
+            .collect::<Result<Vec<u64>, _>>()?;
+        seqs.sort_unstable();
+        Ok(Some(seqs))
+    }
+
     /// Records a consent request (`granted` false: an existing row stays as it is) or grant.
     async fn put_consent(
         &self,
@@ -425,13 +526,13 @@ impl SqlStore {
         }
     }
 
-    async fn stale(
-        tx: &mut Transaction<'_, sqlx::Any>,
-        room: &RoomId,
-    ) -> Result<StoreError, StoreError> {
+    async fn stale<'c, E>(exec: E, room: &RoomId) -> Result<StoreError, StoreError>
+    where
+        E: sqlx::Executor<'c, Database = sqlx::Any>,
+    {
         let row = sqlx::query("SELECT version, epoch FROM rooms WHERE id = $1")
             .bind(room.as_str())
-            .fetch_optional(&mut **tx)
+            .fetch_optional(exec)
             .await?;
         Ok(match row {
             Some(row) => StoreError::Stale {
@@ -440,5 +541,90 @@ impl SqlStore {
             },
             None => StoreError::NotFound(format!("room {room}")),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_notification_is_heard_its_setting_stays_out_of_the_pool_and_a_lost_connection_is_made_again()
+     {
+        let Ok(base) = std::env::var("MIMI_TEST_POSTGRES_URL") else {
+            eprintln!("skipped: MIMI_TEST_POSTGRES_URL is not set");
+            return;
+        };
+        let schema = format!("mimi_u_notify_{}", std::process::id());
+        let store = SqlStore::open(&scratch_schema(&base, &schema).await.unwrap())
+            .await
+            .unwrap();
+        let mut listener = store.listen("t").await.unwrap().unwrap();
+        let channel = listener.channel().to_owned();
+        let mut notifier = store.notifier();
+        notifier.notify(&channel, "one").await.unwrap();
+        assert_eq!(listener.recv().await.unwrap().as_deref(), Some("one"));
+        let own: String = sqlx::query_scalar("SELECT current_setting('synchronous_commit')")
+            .fetch_one(notifier.conn.as_mut().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(own, "off", "a notification does not wait for the disk");
+        // Every connection the pool can hold still waits for the disk at commit.
+        let mut held = Vec::new();
+        for _ in 0..16 {
+            held.push(store.pool.acquire().await.unwrap());
+        }
+        for conn in &mut held {
+            let setting: String =
+                sqlx::query_scalar("SELECT current_setting('synchronous_commit')")
+                    .fetch_one(&mut **conn)
+                    .await
+                    .unwrap();
+            assert_eq!(setting, "on");
+        }
+        drop(held);
+        // The notifier's own connection is lost: the next notification fails, the one
+        // after it connects again.
+        let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+            .fetch_one(notifier.conn.as_mut().unwrap())
+            .await
+            .unwrap();
+        sqlx::query("SELECT pg_terminate_backend($1)")
+            .bind(pid)
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        loop {
+            let gone: i64 = sqlx::query_scalar(
+                "SELECT CAST(COUNT(*) AS BIGINT) FROM pg_stat_activity WHERE pid = $1",
+            )
+            .bind(pid)
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+            if gone == 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert!(notifier.notify(&channel, "lost").await.is_err());
+        notifier.notify(&channel, "two").await.unwrap();
+        assert_eq!(listener.recv().await.unwrap().as_deref(), Some("two"));
+        store.close().await;
+        drop_schema(&base, &schema).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn on_sqlite_a_notification_goes_nowhere() {
+        let dir = std::env::temp_dir().join(format!("mimi-notify-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}", dir.join("db.sqlite").display());
+        let store = SqlStore::open(&url).await.unwrap();
+        assert!(store.listen("t").await.unwrap().is_none());
+        store.notifier().notify("t", "x").await.unwrap();
+        store.close().await;
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -264,6 +264,9 @@ struct PendingEntry<'a> {
 /// the message's base64, so that a receiver times each delivery on the one clock.
 struct Clock {
     start: Instant,
+    /// A permit for each receiver that has the warm-up message (the one message not
+    /// timed): its stream or long poll is open and its first read done.
+    warm: tokio::sync::Semaphore,
     index: std::collections::HashMap<String, usize>,
     sent_at: Vec<std::sync::atomic::AtomicU64>,
 }
@@ -341,8 +344,9 @@ impl Tally {
     fn take(&mut self, clock: &Clock, entries: &[PendingEntry<'_>], at: u64) -> anyhow::Result<()> {
         for e in entries.iter().filter(|e| e.kind == "message") {
             self.got += 1;
-            if let Some(ms) = clock.latency_ms(&e.message, at) {
-                self.latencies.push(ms);
+            match clock.latency_ms(&e.message, at) {
+                Some(ms) => self.latencies.push(ms),
+                None => clock.warm.add_permits(1),
             }
             if let Some(d) = &self.decrypting {
                 // A closed channel: the thread failed, and says why when joined.
@@ -1052,6 +1056,13 @@ async fn load(servers: &[Server], args: &Args) -> anyhow::Result<Value> {
         }
     }
     eprintln!("encrypting {} messages...", args.messages);
+    // Sent and received by everyone before the clock starts: the devices are connected, as
+    // a person's is before a message is sent to them (their first reads are not timed).
+    let warm_up = {
+        let m = members.first_mut().context("no members")?;
+        let group = m.group.as_mut().context("no group")?;
+        b64(&group.encrypt(&m.client, b"warm-up")?)
+    };
     let mut batches: Vec<(String, Vec<String>)> = Vec::new();
     for (s, m) in members.iter_mut().take(args.senders).enumerate() {
         let count = args.messages / args.senders + usize::from(s < args.messages % args.senders);
@@ -1065,7 +1076,8 @@ async fn load(servers: &[Server], args: &Args) -> anyhow::Result<Value> {
         batches.push((m.token.clone(), bodies));
     }
     eprintln!("sending and receiving...");
-    let expected = args.messages;
+    // Every receiver gets the warm-up message as well.
+    let expected = args.messages + 1;
     let index = batches
         .iter()
         .flat_map(|(_, bodies)| bodies.iter().cloned())
@@ -1074,12 +1086,14 @@ async fn load(servers: &[Server], args: &Args) -> anyhow::Result<Value> {
         .collect::<std::collections::HashMap<_, _>>();
     let clock = std::sync::Arc::new(Clock {
         start: Instant::now(),
+        warm: tokio::sync::Semaphore::new(0),
         sent_at: (0..index.len())
             .map(|_| std::sync::atomic::AtomicU64::new(0))
             .collect(),
         index,
     });
-    let start = clock.start;
+    let owner_token = members.first().context("no members")?.token.clone();
+    let receiver_count = u32::try_from(members.len())?;
     // Receivers run on threads of their own, as devices apart from the senders would: a
     // receiver parsing a large answer never holds up a sender's request (or its timing).
     let receiving = tokio::runtime::Builder::new_multi_thread()
@@ -1143,6 +1157,40 @@ async fn load(servers: &[Server], args: &Args) -> anyhow::Result<Value> {
             anyhow::Ok(tally)
         }));
     }
+    let (): () = {
+        let body = api::Message {
+            message: Some(warm_up),
+            messages: None,
+        };
+        let _: api::Sent = http
+            .call(
+                reqwest::Method::POST,
+                &format!("{room_path}/messages"),
+                Some(&owner_token),
+                Some(&body),
+            )
+            .await?;
+        let deadline = Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let warm = clock.warm.acquire_many(receiver_count);
+            if let Ok(permits) =
+                tokio::time::timeout(std::time::Duration::from_millis(100), warm).await
+            {
+                permits?.forget();
+                break;
+            }
+            // A receiver that failed ended its task: its error is the one to report.
+            if let Some(i) = receivers.iter().position(|r| r.is_finished()) {
+                receivers.swap_remove(i).await??;
+                bail!("a receiver ended before the run began");
+            }
+            if Instant::now() > deadline {
+                bail!("the receivers did not all get the warm-up message in 60 s");
+            }
+        }
+    };
+    // The clock of the run (pacing, throughput) starts once every receiver is connected.
+    let start = Instant::now();
     let mut senders = Vec::new();
     let per_request = args.batch.clamp(1, 100);
     // With a rate, each sender's requests are spaced evenly, the senders staggered.
@@ -1156,7 +1204,7 @@ async fn load(servers: &[Server], args: &Args) -> anyhow::Result<Value> {
         let senders_n = args.senders as u32;
         senders.push(tokio::spawn(async move {
             let mut latencies = Vec::with_capacity(bodies.len());
-            let first = tokio::time::Instant::from_std(clock.start)
+            let first = tokio::time::Instant::from_std(start)
                 + spacing.map_or(std::time::Duration::ZERO, |d| d * s as u32 / senders_n);
             for (k, chunk) in bodies.chunks(per_request).enumerate() {
                 if let Some(d) = spacing {
@@ -1241,4 +1289,47 @@ async fn load(servers: &[Server], args: &Args) -> anyhow::Result<Value> {
             / 100.0,
         "seconds": round(done),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn entry<'a>(seq: u64, message: &'a str) -> PendingEntry<'a> {
+        PendingEntry {
+            room: Cow::Borrowed("bench.example/load"),
+            seq,
+            kind: Cow::Borrowed("message"),
+            message: Cow::Borrowed(message),
+        }
+    }
+
+    #[test]
+    fn the_warm_up_message_marks_its_receiver_connected_and_is_not_timed() {
+        let clock = Clock {
+            start: Instant::now(),
+            warm: tokio::sync::Semaphore::new(0),
+            index: [("timed".to_owned(), 0)].into(),
+            sent_at: vec![std::sync::atomic::AtomicU64::new(0)],
+        };
+        clock.sent("timed");
+        let mut tally = Tally::default();
+        tally
+            .take(&clock, &[entry(1, "warm-up")], clock.now_ns())
+            .unwrap();
+        assert_eq!(
+            clock.warm.available_permits(),
+            1,
+            "one receiver is connected"
+        );
+        assert!(tally.latencies.is_empty(), "the warm-up is not timed");
+        tally
+            .take(&clock, &[entry(2, "timed")], clock.now_ns())
+            .unwrap();
+        assert_eq!(tally.latencies.len(), 1);
+        assert_eq!(tally.got, 2, "both count towards the receiver's end");
+        assert_eq!(clock.warm.available_permits(), 1);
+    }
 }

@@ -247,7 +247,7 @@ impl Rooms for SqlStore {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = row else {
-            let err = Self::stale(&mut tx, &update.id).await?;
+            let err = Self::stale(&mut *tx, &update.id).await?;
             tx.rollback().await?;
             return Err(err);
         };

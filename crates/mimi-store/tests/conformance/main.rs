@@ -52,6 +52,7 @@ conformance!(
     a_vacant_room_keeps_its_name_and_policy_until_one_starts_it_again,
     concurrent_room_updates_exactly_one_wins,
     messages_are_appended_only_in_the_current_epoch,
+    an_append_of_any_length_takes_the_next_places_in_order_and_needs_its_room,
     a_batch_writes_appends_and_acks_together_and_refuses_only_a_stale_append,
     members_receive_from_their_add_until_their_removal,
     acknowledgements_only_move_forward,

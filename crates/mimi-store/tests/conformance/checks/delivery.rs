@@ -38,6 +38,51 @@ pub async fn messages_are_appended_only_in_the_current_epoch(db: &Db) {
     assert_eq!(s.read_log(&room_id("team"), 2, 1).await.unwrap()[0].seq, 3);
 }
 
+pub async fn an_append_of_any_length_takes_the_next_places_in_order_and_needs_its_room(db: &Db) {
+    let s = &db.store;
+    let alice = client("alice", "phone");
+    s.create_room(&new_room("team", vec![alice.clone()], true))
+        .await
+        .unwrap();
+    let team = room_id("team");
+    // One message, then more than one statement's rows (PostgreSQL writes up to 100 rows
+    // in one statement with the room's counter, more in several).
+    for (count, from) in [(1, 1), (250, 2), (100, 252)] {
+        let batch: Vec<NewEntry> = (0..count)
+            .map(|i| entry(EntryKind::Message, &alice, &format!("m{}", from + i)))
+            .collect();
+        let seqs = s.append_messages(&team, 0, &batch).await.unwrap();
+        assert_eq!(seqs, (from..from + count).collect::<Vec<u64>>());
+    }
+    let mut log = Vec::new();
+    while log.len() < 351 {
+        let after = log.last().map_or(0, |e: &mimi_store::LogEntry| e.seq);
+        let page = s.read_log(&team, after, 1_000).await.unwrap();
+        assert!(!page.is_empty(), "the log ends at {after}");
+        log.extend(page);
+    }
+    for e in &log {
+        assert_eq!(
+            e.body,
+            format!("m{}", e.seq).into_bytes(),
+            "each body at its place"
+        );
+        assert_eq!((e.kind, e.epoch), (EntryKind::Message, 0));
+        assert_eq!(e.sender, alice.to_string());
+    }
+    let nowhere = s
+        .append_messages(
+            &room_id("nowhere"),
+            0,
+            &[entry(EntryKind::Message, &alice, "lost")],
+        )
+        .await;
+    assert!(
+        matches!(nowhere, Err(StoreError::NotFound(_))),
+        "{nowhere:?}"
+    );
+}
+
 pub async fn a_batch_writes_appends_and_acks_together_and_refuses_only_a_stale_append(db: &Db) {
     let s = &db.store;
     let alice = client("alice", "phone");

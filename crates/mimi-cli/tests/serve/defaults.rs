@@ -32,6 +32,7 @@ impl Running {
                 command.env_remove(key);
             }
         }
+        command.env_remove("MALLOC_MMAP_THRESHOLD_");
         command.envs(env.iter().copied());
         let mut child = command.spawn().expect("start mimi serve");
         let mut line = String::new();
@@ -205,5 +206,46 @@ fn serve_takes_its_settings_from_mimi_variables_and_flags_override_them() {
     assert!(cwd.join("by-env.db").is_file());
     assert_eq!(server.terminate(), Some(0));
     assert!(!cwd.join("mimi-data").exists());
+    let _ = std::fs::remove_dir_all(cwd);
+}
+
+/// The provider's environment as the system sees it.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn environment(server: &Running) -> Vec<String> {
+    std::fs::read(format!("/proc/{}/environ", server.child.id()))
+        .unwrap()
+        .split(|b| *b == 0)
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+        .collect()
+}
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[test]
+fn serve_fixes_glibcs_mmap_threshold_unless_its_environment_sets_one() {
+    let cwd = scratch("mmap");
+    let server = Running::start(&cwd, &["--listen", "127.0.0.1:0"], &[]);
+    let env = environment(&server);
+    assert!(
+        env.iter().any(|v| v == "MALLOC_MMAP_THRESHOLD_=131072"),
+        "{env:?}"
+    );
+    assert!(server.line.starts_with("mimi serve listening on"));
+    assert_eq!(
+        server.terminate(),
+        Some(0),
+        "the same process, stopped as usual"
+    );
+    let server = Running::start(
+        &cwd,
+        &["--listen", "127.0.0.1:0"],
+        &[("MALLOC_MMAP_THRESHOLD_", "65536")],
+    );
+    let env = environment(&server);
+    let set: Vec<&String> = env
+        .iter()
+        .filter(|v| v.starts_with("MALLOC_MMAP_THRESHOLD_="))
+        .collect();
+    assert_eq!(set, ["MALLOC_MMAP_THRESHOLD_=65536"], "the operator's own");
+    assert_eq!(server.terminate(), Some(0));
     let _ = std::fs::remove_dir_all(cwd);
 }

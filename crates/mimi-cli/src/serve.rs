@@ -205,7 +205,7 @@ const MMAP_THRESHOLD: (&str, &str) = ("MALLOC_MMAP_THRESHOLD_", "131072");
 /// environment) with its mmap threshold fixed at 128 KiB, unless the environment sets one
 /// already: glibc otherwise raises the threshold each time a large block is freed, and
 /// keeps the buffers of several MB a large room's load or answer takes in its heap for
-/// good (a 10,000-member room: 3.25 MiB per 1,000 members instead of 2.0; BENCHMARKS.md).
+/// good (a 10,000-member room: 3.57 MiB per 1,000 members instead of 2.04; BENCHMARKS.md).
 /// Safe code cannot set the allocator's parameters of a running process; its environment
 /// at start can. If the provider cannot be run again, it serves on as it is.
 fn fix_mmap_threshold() {
@@ -220,8 +220,10 @@ fn fix_mmap_threshold() {
             return;
         };
         // Returns only if it failed.
+        let mut args = std::env::args_os();
         let error = std::process::Command::new(exe)
-            .args(std::env::args_os().skip(1))
+            .arg0(args.next().unwrap_or_default())
+            .args(args)
             .env(name, value)
             .exec();
         eprintln!("warning: serving without {name}={value}: {error}");

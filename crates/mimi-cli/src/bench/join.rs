@@ -62,8 +62,8 @@ pub struct Args {
     #[arg(long, value_name = "PATH")]
     server_exe: Option<std::path::PathBuf>,
     /// A variable added to the provider's environment only (not the load generator's), as
-    /// an operator would set it: `--server-env MALLOC_MMAP_THRESHOLD_=131072`. Repeatable;
-    /// reported as `server_env`.
+    /// an operator would set it: `--server-env RUST_LOG=debug`. Repeatable; reported as
+    /// `server_env`.
     #[arg(long, value_name = "KEY=VALUE", value_parser = super::serve::env_pair)]
     server_env: Vec<(String, String)>,
 }

@@ -357,6 +357,18 @@ impl Tally {
     }
 }
 
+/// A runtime of the load generator's own, shut down without waiting when dropped (as it
+/// must be inside another runtime, whichever way the run ends).
+struct Background(Option<tokio::runtime::Runtime>);
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
 /// A receiver on the event stream: takes each `pending` event's entries as it arrives and
 /// acknowledges them as the client does (`mimi_client::ACK_DELAY`: gathered, the latest
 /// position once per delay, which is `ack_delay` for this device), until `expected`
@@ -1096,10 +1108,12 @@ async fn load(servers: &[Server], args: &Args) -> anyhow::Result<Value> {
     let receiver_count = u32::try_from(members.len())?;
     // Receivers run on threads of their own, as devices apart from the senders would: a
     // receiver parsing a large answer never holds up a sender's request (or its timing).
-    let receiving = tokio::runtime::Builder::new_multi_thread()
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()?;
+    let receiving = runtime.handle().clone();
+    let runtime = Background(Some(runtime));
     let mut receivers = Vec::new();
     let decrypter = members.len() - 1;
     for (i, m) in members.into_iter().enumerate() {
@@ -1248,7 +1262,8 @@ async fn load(servers: &[Server], args: &Args) -> anyhow::Result<Value> {
     let mut decrypting = Vec::new();
     for r in receivers {
         let tally = r.await??;
-        delivered += tally.got;
+        // The warm-up message is not one of the run's deliveries.
+        delivered += tally.got.saturating_sub(1);
         deliveries.extend(tally.latencies);
         decrypting.extend(tally.decrypting);
     }
@@ -1260,7 +1275,7 @@ async fn load(servers: &[Server], args: &Args) -> anyhow::Result<Value> {
     }
     deliveries.sort_by(f64::total_cmp);
     let ms = |x: f64| (x * 100.0).round() / 100.0;
-    receiving.shutdown_background();
+    drop(runtime);
     latencies.sort_by(f64::total_cmp);
     let round = |x: f64| (x * 10.0).round() / 10.0;
     Ok(json!({

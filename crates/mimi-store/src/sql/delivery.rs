@@ -36,7 +36,7 @@ impl Delivery for SqlStore {
             && (1..=ROWS_PER_INSERT).contains(&a.entries.len())
         {
             // One append alone (a room's messages at a person's pace): one statement, its
-            // own transaction, instead of four round trips.
+            // own transaction; two round trips (the pool's check, the statement), not five.
             let appended = match Self::append_at_once(pool, a).await? {
                 Some(seqs) => Ok(seqs),
                 None => Err(Self::stale(pool, a.room).await?),

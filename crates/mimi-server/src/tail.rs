@@ -88,6 +88,42 @@ impl Rendered {
     pub fn bytes(&self) -> usize {
         self.json.get().len()
     }
+
+    /// The rendered JSON, as a device receives it.
+    pub fn json(&self) -> &str {
+        self.json.get()
+    }
+
+    /// A message of `room` at `seq` as another process of this provider rendered it
+    /// ([`Rendered::json`], carried with its wake-up: [`crate::wake`]); `None` unless
+    /// `json` is such an entry, whole.
+    pub fn message_from_json(room: &RoomId, seq: u64, json: &str) -> Option<Self> {
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Heard {
+            room: String,
+            seq: u64,
+            kind: String,
+            #[serde(rename = "epoch")]
+            _epoch: u64,
+            #[serde(rename = "sender")]
+            _sender: String,
+            message: String,
+        }
+        use base64::Engine as _;
+        let heard: Heard = serde_json::from_str(json).ok()?;
+        let body_ok = base64::engine::general_purpose::STANDARD
+            .decode(&heard.message)
+            .is_ok();
+        if heard.room != room.as_str() || heard.seq != seq || heard.kind != "message" || !body_ok {
+            return None;
+        }
+        Some(Self {
+            room: room.clone(),
+            seq,
+            json: RawValue::from_string(json.to_owned()).ok()?,
+        })
+    }
 }
 
 /// An entry in a sync answer, shared with the tail it came from.

@@ -220,6 +220,7 @@ impl Wakes {
             tag.clone(),
             rx,
             wakes.overflowed.clone(),
+            tails.clone(),
         ));
         tokio::spawn(listen(
             Arc::downgrade(&wakes),
@@ -475,6 +476,7 @@ async fn publisher(
     tag: String,
     mut rx: mpsc::Receiver<Topic>,
     overflowed: Arc<std::sync::atomic::AtomicBool>,
+    tails: Arc<Tails>,
 ) {
     let mut send = async |payload: String| {
         if let Err(e) = notifier.notify(&channel, &payload).await {
@@ -491,22 +493,74 @@ async fn publisher(
         if overflowed.swap(false, std::sync::atomic::Ordering::Relaxed) {
             topics = vec![Topic::Everyone];
         }
-        let mut seen = HashSet::new();
-        topics.retain(|t| seen.insert(t.clone()));
-        if topics.contains(&Topic::Everyone) {
-            topics = vec![Topic::Everyone];
+        for payload in payloads(&tag, topics, &tails) {
+            send(payload).await;
         }
-        let mut payload = tag.clone();
-        for t in topics {
-            let line = t.encode();
-            if payload.len() + 1 + line.len() > MAX_PAYLOAD {
-                send(std::mem::replace(&mut payload, tag.clone())).await;
-            }
-            payload.push('\n');
-            payload.push_str(&line);
-        }
-        send(payload).await;
     }
+}
+
+/// The notifications that publish `topics`: the tag line, then a line per topic (as few
+/// notifications as fit them). A [`Topic::Messages`] whose entries are still in this
+/// process's tail carries them, an `e JSON` line each after its own, when they fit in the
+/// notification it starts: the other processes put them in their tails without reading
+/// the database. (A process that does not know `e` lines ignores them, as any line it
+/// cannot read, and reads the messages.)
+fn payloads(tag: &str, mut topics: Vec<Topic>, tails: &Tails) -> Vec<String> {
+    let mut seen = HashSet::new();
+    topics.retain(|t| seen.insert(t.clone()));
+    if topics.contains(&Topic::Everyone) {
+        topics = vec![Topic::Everyone];
+    }
+    let mut out = Vec::new();
+    let mut payload = tag.to_owned();
+    for t in topics {
+        let line = t.encode();
+        if payload.len() + 1 + line.len() > MAX_PAYLOAD {
+            out.push(std::mem::replace(&mut payload, tag.to_owned()));
+        }
+        payload.push('\n');
+        payload.push_str(&line);
+        if let Topic::Messages { room, first, last } = &t {
+            let count = usize::try_from(last - first + 1).unwrap_or(usize::MAX);
+            // An entry is some 100 bytes at the least: more never fit.
+            let carried = (count <= MAX_PAYLOAD / 100)
+                .then(|| tails.after(room, first - 1, *last, count))
+                .flatten()
+                .filter(|entries| entries.len() == count);
+            if let Some(entries) = carried {
+                let bytes: usize = entries.iter().map(|e| 3 + e.0.bytes()).sum();
+                if payload.len() + bytes <= MAX_PAYLOAD {
+                    for e in entries {
+                        payload.push_str("\ne ");
+                        payload.push_str(e.0.json());
+                    }
+                }
+            }
+        }
+    }
+    out.push(payload);
+    out
+}
+
+/// What a notification of another process says: each topic, with the entries carried
+/// after it (`e` lines: [`payloads`]). `None` if this process published it.
+fn read_payload<'a>(payload: &'a str, tag: &str) -> Option<Vec<(Topic, Vec<&'a str>)>> {
+    let mut lines = payload.lines().peekable();
+    if lines.next() == Some(tag) {
+        return None;
+    }
+    let mut out = Vec::new();
+    while let Some(line) = lines.next() {
+        let Some(topic) = Topic::decode(line) else {
+            continue;
+        };
+        let mut carried = Vec::new();
+        while let Some(e) = lines.next_if(|l| l.starts_with("e ")) {
+            carried.push(&e[2..]);
+        }
+        out.push((topic, carried));
+    }
+    Some(out)
 }
 
 /// Wakes this process's waiters for what other processes published, until the provider
@@ -525,14 +579,19 @@ async fn listen(
         };
         match heard {
             Ok(Some(payload)) => {
-                let mut lines = payload.lines();
-                if lines.next() == Some(tag.as_str()) {
+                let Some(topics) = read_payload(&payload, &tag) else {
                     continue;
-                }
-                for topic in lines.filter_map(Topic::decode) {
+                };
+                for (topic, carried) in topics {
                     let topic = match topic {
                         Topic::Messages { room, first, last } if wakes.watched(&room) => {
-                            refill(&store, &tails, room, first, last).await
+                            match carried_messages(&room, first, last, &carried) {
+                                Some(entries) => {
+                                    tails.push(&room, entries);
+                                    Topic::Messages { room, first, last }
+                                }
+                                None => refill(&store, &tails, room, first, last).await,
+                            }
                         }
                         // No device here waits for the room: nothing to read (the pusher
                         // to other providers still hears of it).
@@ -566,6 +625,24 @@ async fn listen(
             }
         }
     }
+}
+
+/// Messages `first..=last` of `room` as another process carried them in its notification
+/// ([`payloads`]); `None` unless every one of them is there, in order.
+fn carried_messages(
+    room: &RoomId,
+    first: u64,
+    last: u64,
+    carried: &[&str],
+) -> Option<Vec<Rendered>> {
+    if carried.len() as u64 != last - first + 1 {
+        return None;
+    }
+    carried
+        .iter()
+        .zip(first..)
+        .map(|(json, seq)| Rendered::message_from_json(room, seq, json))
+        .collect()
 }
 
 /// Reads messages `first..=last` of `room`, which another process stored, into this
@@ -699,6 +776,186 @@ mod tests {
         assert!(inner.waiters.is_empty() && inner.by_room.is_empty() && inner.by_user.is_empty());
     }
 
+    fn entries(r: &RoomId, seqs: std::ops::RangeInclusive<u64>, body: &[u8]) -> Vec<Rendered> {
+        seqs.map(|s| {
+            Rendered::new(
+                r,
+                s,
+                mimi_store::EntryKind::Message,
+                4,
+                "mimi://example.com/c/a/b",
+                body,
+            )
+        })
+        .collect()
+    }
+
+    #[test]
+    fn messages_in_the_tail_travel_with_their_wake_up_and_are_taken_back_whole() {
+        let tails = Tails::default();
+        let team = room("team");
+        tails.push(&team, entries(&team, 1..=3, b"hello"));
+        let sent: Vec<String> = tails
+            .after(&team, 0, 3, 10)
+            .unwrap()
+            .iter()
+            .map(|e| e.0.json().to_owned())
+            .collect();
+        let topics = vec![
+            Topic::Messages {
+                room: team.clone(),
+                first: 2,
+                last: 3,
+            },
+            Topic::User(user("alice")),
+        ];
+        let out = payloads("me", topics, &tails);
+        assert_eq!(out.len(), 1);
+        assert_eq!(read_payload(&out[0], "me"), None, "a process skips its own");
+        let got = read_payload(&out[0], "other").unwrap();
+        assert_eq!(got.len(), 2, "{got:?}");
+        let (topic, carried) = &got[0];
+        assert_eq!(
+            topic,
+            &Topic::Messages {
+                room: team.clone(),
+                first: 2,
+                last: 3
+            }
+        );
+        let taken = carried_messages(&team, 2, 3, carried).unwrap();
+        let taken: Vec<&str> = taken.iter().map(Rendered::json).collect();
+        assert_eq!(taken, sent[1..], "the very JSON a device receives");
+        assert_eq!(got[1], (Topic::User(user("alice")), vec![]));
+        // Not what the topic names (short, another room, out of order): not taken.
+        assert!(carried_messages(&team, 1, 3, carried).is_none());
+        assert!(carried_messages(&room("other"), 2, 3, carried).is_none());
+        let swapped = [carried[1], carried[0]];
+        assert!(carried_messages(&team, 2, 3, &swapped).is_none());
+    }
+
+    #[test]
+    fn messages_too_large_for_a_notification_or_gone_from_the_tail_travel_without_entries() {
+        let tails = Tails::default();
+        let team = room("team");
+        tails.push(&team, entries(&team, 1..=1, &[7; MAX_PAYLOAD]));
+        let topics = vec![
+            Topic::Messages {
+                room: team.clone(),
+                first: 1,
+                last: 1,
+            },
+            // Not in this process's tail.
+            Topic::Messages {
+                room: room("other"),
+                first: 1,
+                last: 1,
+            },
+        ];
+        let out = payloads("me", topics, &tails);
+        assert!(out.iter().all(|p| p.len() <= MAX_PAYLOAD));
+        let got: Vec<_> = out
+            .iter()
+            .flat_map(|p| read_payload(p, "other").unwrap())
+            .collect();
+        assert_eq!(got.len(), 2);
+        assert!(got.iter().all(|(_, carried)| carried.is_empty()), "{got:?}");
+        // Many small messages: those that fit are carried, the notification stays whole.
+        let many = Tails::default();
+        many.push(&team, entries(&team, 1..=20, &[1; 300]));
+        let topics = (1..=20)
+            .map(|s| Topic::Messages {
+                room: team.clone(),
+                first: s,
+                last: s,
+            })
+            .collect();
+        let out = payloads("me", topics, &many);
+        assert_eq!(out.len(), 1, "entries never make a notification more");
+        let got = read_payload(&out[0], "other").unwrap();
+        assert_eq!(got.len(), 20);
+        let with = got.iter().filter(|(_, c)| c.len() == 1).count();
+        assert!(with > 0 && with < 20, "{with} carried");
+    }
+
+    #[test]
+    fn a_carried_entry_is_taken_only_as_the_message_it_says_it_is() {
+        let team = room("team");
+        let e = &entries(&team, 5..=5, b"x")[0];
+        assert!(Rendered::message_from_json(&team, 5, e.json()).is_some());
+        assert!(Rendered::message_from_json(&team, 6, e.json()).is_none());
+        assert!(Rendered::message_from_json(&room("other"), 5, e.json()).is_none());
+        let commit = Rendered::new(&team, 5, mimi_store::EntryKind::Commit, 4, "c", b"x");
+        assert!(Rendered::message_from_json(&team, 5, commit.json()).is_none());
+        for bad in [
+            "",
+            "{}",
+            &e.json()
+                .replace("\"message\":\"eA==\"", "\"message\":\"not base64!\""),
+            &e.json().replace('}', ",\"extra\":1}"),
+        ] {
+            assert!(
+                Rendered::message_from_json(&team, 5, bad).is_none(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn another_process_takes_the_messages_carried_by_a_wake_up_without_reading_them() {
+        let Ok(base) = std::env::var("MIMI_TEST_POSTGRES_URL") else {
+            eprintln!("skipped: MIMI_TEST_POSTGRES_URL is not set");
+            return;
+        };
+        let schema = format!("mimi_u_carry_{}", std::process::id());
+        let url = mimi_store::scratch_schema(&base, &schema).await.unwrap();
+        let (a, b) = (
+            SqlStore::open(&url).await.unwrap(),
+            SqlStore::open(&url).await.unwrap(),
+        );
+        let (tails_a, tails_b) = (Arc::new(Tails::default()), Arc::new(Tails::default()));
+        let wakes_a = Wakes::shared(&a, tails_a.clone()).await.unwrap();
+        let wakes_b = Wakes::shared(&b, tails_b.clone()).await.unwrap();
+        let bob = wakes_b.subscribe(Some(user("bob")));
+        let team = room("team");
+        bob.watch([team.clone()]);
+        // The database holds neither the room nor its messages: what b's tail gets came with
+        // the wake-up (a read would find nothing and wake bob to read everything).
+        tails_a.push(&team, entries(&team, 1..=2, b"hello"));
+        wakes_a.messages(&team, 1, 2);
+        let wait = std::time::Duration::from_secs(10);
+        tokio::time::timeout(wait, bob.wait()).await.unwrap();
+        let woken = bob.woken();
+        assert_eq!(
+            woken,
+            Woken {
+                all: false,
+                rooms: [(team.clone(), 2)].into()
+            }
+        );
+        let here: Vec<String> = tails_b
+            .since(&team, 0, 10)
+            .unwrap()
+            .iter()
+            .map(|e| e.0.json().to_owned())
+            .collect();
+        let there: Vec<String> = tails_a
+            .since(&team, 0, 10)
+            .unwrap()
+            .iter()
+            .map(|e| e.0.json().to_owned())
+            .collect();
+        assert_eq!(here, there);
+        // A message too large to carry is read from the database, which lacks it here.
+        tails_a.push(&team, entries(&team, 3..=3, &[7; MAX_PAYLOAD]));
+        wakes_a.messages(&team, 3, 3);
+        tokio::time::timeout(wait, bob.wait()).await.unwrap();
+        assert!(bob.woken().all);
+        assert_eq!(tails_b.last_seq(&team), Some(2));
+        drop((wakes_a, wakes_b, a, b));
+        mimi_store::drop_schema(&base, &schema).await.unwrap();
+    }
+
     #[test]
     fn topics_read_back_as_published_and_nothing_else_is_taken() {
         for t in [
@@ -726,6 +983,8 @@ mod tests {
             &format!("m 1 {team}"),
             "m 1 2 not a room",
             &format!("m 0 2 {team}"),
+            // An entry carried after its topic is not a topic.
+            r#"e {"room":"x"}"#,
         ] {
             assert_eq!(Topic::decode(bad), None, "{bad:?}");
         }

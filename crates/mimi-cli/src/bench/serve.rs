@@ -282,13 +282,14 @@ impl Clock {
         }
     }
 
-    /// The delivery time of `message`, arrived at `at` (ns), in ms.
-    fn latency_ms(&self, message: &str, at: u64) -> Option<f64> {
+    /// Which message `message` is, and its delivery time, arrived at `at` (ns), in ms.
+    fn latency_ms(&self, message: &str, at: u64) -> Option<(usize, f64)> {
+        let i = *self.index.get(message)?;
         let sent = self
             .sent_at
-            .get(*self.index.get(message)?)?
+            .get(i)?
             .load(std::sync::atomic::Ordering::Relaxed);
-        (sent > 0).then(|| (at.saturating_sub(sent - 1)) as f64 / 1e6)
+        (sent > 0).then(|| (i, (at.saturating_sub(sent - 1)) as f64 / 1e6))
     }
 }
 
@@ -296,7 +297,8 @@ impl Clock {
 #[derive(Default)]
 struct Tally {
     got: usize,
-    latencies: Vec<f64>,
+    /// Each delivery: which message, and its time.
+    latencies: Vec<(usize, f64)>,
     /// The member that decrypts what it receives (one receiver does: the others only
     /// count, so that the decryption of a hundred devices is not put on one thread).
     decrypting: Option<Decrypting>,
@@ -1259,12 +1261,18 @@ async fn load(servers: &[Server], args: &Args) -> anyhow::Result<Value> {
     let submitted = start.elapsed().as_secs_f64();
     let mut delivered = 0usize;
     let mut deliveries = Vec::new();
+    // Each message's first and last delivery.
+    let mut reach: std::collections::HashMap<usize, (f64, f64)> = Default::default();
     let mut decrypting = Vec::new();
     for r in receivers {
         let tally = r.await??;
         // The warm-up message is not one of the run's deliveries.
         delivered += tally.got.saturating_sub(1);
-        deliveries.extend(tally.latencies);
+        for (i, ms) in tally.latencies {
+            deliveries.push(ms);
+            let r = reach.entry(i).or_insert((ms, ms));
+            *r = (r.0.min(ms), r.1.max(ms));
+        }
         decrypting.extend(tally.decrypting);
     }
     let done = start.elapsed().as_secs_f64();
@@ -1274,6 +1282,10 @@ async fn load(servers: &[Server], args: &Args) -> anyhow::Result<Value> {
         decrypts.extend(d.times()?);
     }
     deliveries.sort_by(f64::total_cmp);
+    let mut first: Vec<f64> = reach.values().map(|r| r.0).collect();
+    let mut spread: Vec<f64> = reach.values().map(|r| r.1 - r.0).collect();
+    first.sort_by(f64::total_cmp);
+    spread.sort_by(f64::total_cmp);
     let ms = |x: f64| (x * 100.0).round() / 100.0;
     drop(runtime);
     latencies.sort_by(f64::total_cmp);
@@ -1290,6 +1302,10 @@ async fn load(servers: &[Server], args: &Args) -> anyhow::Result<Value> {
         "delivery_p90_ms": ms(percentile(&deliveries, 0.90)),
         "delivery_p99_ms": ms(percentile(&deliveries, 0.99)),
         "delivery_max_ms": ms(deliveries.last().copied().unwrap_or_default()),
+        "first_delivery_p50_ms": ms(percentile(&first, 0.50)),
+        "first_delivery_p99_ms": ms(percentile(&first, 0.99)),
+        "spread_p50_ms": ms(percentile(&spread, 0.50)),
+        "spread_p99_ms": ms(percentile(&spread, 0.99)),
         "idle_devices": args.idle_devices,
         "idle_cpu_percent": idle_cpu_percent,
         "decrypt_mean_ms": (decrypts.iter().sum::<f64>() / decrypts.len().max(1) as f64 * 1000.0)

@@ -191,10 +191,13 @@ pub async fn events(
             () = state.stopped() => return None,
         };
         let event = match next {
-            Ok(b) => Event::default()
-                .event("pending")
-                .json_data(&b)
-                .unwrap_or_else(|_| Event::default().event("error")),
+            // Serialized in one piece, then given as the event's data (a compact JSON text
+            // has no line break): `json_data` writes through a writer that checks every
+            // fragment, a cost each stream of a room paid for every message.
+            Ok(b) => match serde_json::to_string(&b) {
+                Ok(json) => Event::default().event("pending").data(json),
+                Err(_) => Event::default().event("error"),
+            },
             Err(e) => Event::default().event("error").data(e.code()),
         };
         Some((Ok(event), cursor))

@@ -150,14 +150,9 @@ struct Inner {
     everything: HashSet<u64>,
 }
 
-/// Marks waiter `id` of `waiters` woken for messages of a room up to a position (`None`:
-/// for anything), and adds its handle to `woken`, to be notified once the lock is let go.
-fn wake_one(
-    waiters: &mut HashMap<u64, Waiter>,
-    id: u64,
-    room: Option<(&RoomId, u64)>,
-    woken: &mut Vec<Arc<Notify>>,
-) {
+/// Wakes waiter `id` of `waiters` for messages of a room up to a position (`None`: for
+/// anything).
+fn wake_one(waiters: &mut HashMap<u64, Waiter>, id: u64, room: Option<(&RoomId, u64)>) {
     let Some(w) = waiters.get_mut(&id) else {
         return;
     };
@@ -173,7 +168,7 @@ fn wake_one(
         }
     }
     if let Some(n) = w.notify.upgrade() {
-        woken.push(n);
+        n.notify_one();
     }
 }
 
@@ -286,17 +281,6 @@ impl Wakes {
     }
 
     fn wake_here(&self, topic: &Topic) {
-        // Notified after the lock is let go: each woken waiter takes it at once to read why
-        // (a hundred streams of a room would otherwise queue on it behind this loop).
-        let mut woken = Vec::new();
-        self.mark(topic, &mut woken);
-        for n in woken {
-            n.notify_one();
-        }
-    }
-
-    /// Marks the waiters of `topic` woken and gathers their handles.
-    fn mark(&self, topic: &Topic, woken: &mut Vec<Arc<Notify>>) {
         let mut inner = lock(&self.inner);
         let Inner {
             waiters,
@@ -308,23 +292,23 @@ impl Wakes {
         match topic {
             Topic::Room(r) | Topic::Forget(r) => {
                 for &id in by_room.get(r).into_iter().flatten() {
-                    wake_one(waiters, id, None, woken);
+                    wake_one(waiters, id, None);
                 }
             }
             Topic::Messages { room, last, .. } => {
                 for &id in by_room.get(room).into_iter().flatten() {
-                    wake_one(waiters, id, Some((room, *last)), woken);
+                    wake_one(waiters, id, Some((room, *last)));
                 }
             }
             Topic::User(u) => {
                 for &id in by_user.get(u).into_iter().flatten() {
-                    wake_one(waiters, id, None, woken);
+                    wake_one(waiters, id, None);
                 }
             }
             Topic::Acked(u) => {
                 for &id in by_user.get(u).into_iter().flatten() {
                     if waiters.get(&id).is_some_and(|w| w.on_ack) {
-                        wake_one(waiters, id, None, woken);
+                        wake_one(waiters, id, None);
                     }
                 }
                 return;
@@ -332,13 +316,13 @@ impl Wakes {
             Topic::Everyone => {
                 let ids: Vec<u64> = waiters.keys().copied().collect();
                 for id in ids {
-                    wake_one(waiters, id, None, woken);
+                    wake_one(waiters, id, None);
                 }
                 return;
             }
         }
         for &id in everything.iter() {
-            wake_one(waiters, id, None, woken);
+            wake_one(waiters, id, None);
         }
     }
 

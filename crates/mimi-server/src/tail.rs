@@ -96,33 +96,28 @@ impl Rendered {
 
     /// A message of `room` at `seq` as another process of this provider rendered it
     /// ([`Rendered::json`], carried with its wake-up: [`crate::wake`]); `None` unless
-    /// `json` is such an entry, whole.
+    /// `json` is such an entry, whole, exactly as this process renders it.
     pub fn message_from_json(room: &RoomId, seq: u64, json: &str) -> Option<Self> {
         #[derive(serde::Deserialize)]
-        #[serde(deny_unknown_fields)]
         struct Heard {
-            room: String,
-            seq: u64,
-            kind: String,
-            #[serde(rename = "epoch")]
-            _epoch: u64,
-            #[serde(rename = "sender")]
-            _sender: String,
+            epoch: u64,
+            sender: String,
             message: String,
         }
         use base64::Engine as _;
         let heard: Heard = serde_json::from_str(json).ok()?;
-        let body_ok = base64::engine::general_purpose::STANDARD
+        let body = base64::engine::general_purpose::STANDARD
             .decode(&heard.message)
-            .is_ok();
-        if heard.room != room.as_str() || heard.seq != seq || heard.kind != "message" || !body_ok {
-            return None;
-        }
-        Some(Self {
-            room: room.clone(),
+            .ok()?;
+        let again = Self::new(
+            room,
             seq,
-            json: RawValue::from_string(json.to_owned()).ok()?,
-        })
+            EntryKind::Message,
+            heard.epoch,
+            &heard.sender,
+            &body,
+        );
+        (again.json() == json).then_some(again)
     }
 }
 

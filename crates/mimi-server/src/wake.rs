@@ -208,6 +208,14 @@ impl Wakes {
                 &mut argon2::password_hash::rand_core::OsRng
             )
         );
+        let key = {
+            use argon2::password_hash::rand_core::RngCore as _;
+            let mut candidate = [0u8; 32];
+            argon2::password_hash::rand_core::OsRng.fill_bytes(&mut candidate);
+            let stored = store.notify_key(&candidate).await?;
+            <Key as hmac::Mac>::new_from_slice(&stored)
+                .map_err(|e| mimi_store::StoreError::backend(format!("the wake-up key: {e}")))?
+        };
         let (tx, rx) = mpsc::channel(MAX_QUEUED);
         let wakes = Arc::new(Self {
             inner: Mutex::default(),
@@ -221,6 +229,7 @@ impl Wakes {
             rx,
             wakes.overflowed.clone(),
             tails.clone(),
+            key.clone(),
         ));
         tokio::spawn(listen(
             Arc::downgrade(&wakes),
@@ -228,6 +237,7 @@ impl Wakes {
             tag,
             store.clone(),
             tails,
+            key,
         ));
         Ok(wakes)
     }
@@ -477,6 +487,7 @@ async fn publisher(
     mut rx: mpsc::Receiver<Topic>,
     overflowed: Arc<std::sync::atomic::AtomicBool>,
     tails: Arc<Tails>,
+    key: Key,
 ) {
     let mut send = async |payload: String| {
         if let Err(e) = notifier.notify(&channel, &payload).await {
@@ -493,62 +504,115 @@ async fn publisher(
         if overflowed.swap(false, std::sync::atomic::Ordering::Relaxed) {
             topics = vec![Topic::Everyone];
         }
-        for payload in payloads(&tag, topics, &tails) {
+        for payload in payloads(&tag, topics, &tails, &key) {
             send(payload).await;
         }
     }
 }
 
+/// The key notifications carrying messages are signed with (HMAC-SHA-256), one for every
+/// process of the provider ([`mimi_store::SqlStore::notify_key`]): any role that can
+/// connect to the database can send a notification, and only the provider's processes
+/// may put messages in each other's tails.
+type Key = hmac::Hmac<sha2::Sha256>;
+
+/// Room kept in a notification for its signature line (`s ` and 44 base64 characters).
+const SIGNATURE: usize = 48;
+
 /// The notifications that publish `topics`: the tag line, then a line per topic (as few
-/// notifications as fit them). A [`Topic::Messages`] whose entries are still in this
-/// process's tail carries them, an `e JSON` line each after its own, when they fit in the
-/// notification it starts: the other processes put them in their tails without reading
-/// the database. (A process that does not know `e` lines ignores them, as any line it
-/// cannot read, and reads the messages.)
-fn payloads(tag: &str, mut topics: Vec<Topic>, tails: &Tails) -> Vec<String> {
+/// notifications as fit them). Then, in each notification, a [`Topic::Messages`] whose
+/// entries are all still in this process's tail carries them, an `e JSON` line each after
+/// its own, as long as they fit in what is left of that notification: the other processes
+/// put them in their tails without reading the database. A notification that carries
+/// entries ends with an `s` line, its signature. (A process that does not know `e` and `s`
+/// lines ignores them, as any line it cannot read, and reads the messages.)
+fn payloads(tag: &str, mut topics: Vec<Topic>, tails: &Tails, key: &Key) -> Vec<String> {
+    use hmac::Mac as _;
     let mut seen = HashSet::new();
     topics.retain(|t| seen.insert(t.clone()));
     if topics.contains(&Topic::Everyone) {
         topics = vec![Topic::Everyone];
     }
-    let mut out = Vec::new();
-    let mut payload = tag.to_owned();
+    // The topics split as they would be without entries: entries never add a notification.
+    let mut groups: Vec<(usize, Vec<(Topic, String)>)> = vec![(tag.len(), Vec::new())];
     for t in topics {
         let line = t.encode();
-        if payload.len() + 1 + line.len() > MAX_PAYLOAD {
-            out.push(std::mem::replace(&mut payload, tag.to_owned()));
+        let (len, _) = groups
+            .last()
+            .map_or((0, None), |(l, g)| (*l, Some(g.len())));
+        if len + 1 + line.len() > MAX_PAYLOAD - SIGNATURE {
+            groups.push((tag.len(), Vec::new()));
         }
-        payload.push('\n');
-        payload.push_str(&line);
-        if let Topic::Messages { room, first, last } = &t {
-            let count = usize::try_from(last - first + 1).unwrap_or(usize::MAX);
-            // An entry is some 100 bytes at the least: more never fit.
-            let carried = (count <= MAX_PAYLOAD / 100)
-                .then(|| tails.after(room, first - 1, *last, count))
-                .flatten()
-                .filter(|entries| entries.len() == count);
-            if let Some(entries) = carried {
+        if let Some((len, group)) = groups.last_mut() {
+            *len += 1 + line.len();
+            group.push((t, line));
+        }
+    }
+    groups
+        .into_iter()
+        .filter(|(_, group)| !group.is_empty())
+        .map(|(len, group)| {
+            let mut room = MAX_PAYLOAD - SIGNATURE - len;
+            let mut payload = tag.to_owned();
+            let mut carries = false;
+            for (t, line) in group {
+                payload.push('\n');
+                payload.push_str(&line);
+                let Topic::Messages {
+                    room: r,
+                    first,
+                    last,
+                } = &t
+                else {
+                    continue;
+                };
+                let count = usize::try_from(last - first + 1).unwrap_or(usize::MAX);
+                // An entry is some 100 bytes at the least: more never fit.
+                let entries = (count <= room / 100)
+                    .then(|| first.checked_sub(1))
+                    .flatten()
+                    .and_then(|after| tails.after(r, after, *last, count))
+                    .filter(|entries| entries.len() == count);
+                let Some(entries) = entries else {
+                    continue;
+                };
                 let bytes: usize = entries.iter().map(|e| 3 + e.0.bytes()).sum();
-                if payload.len() + bytes <= MAX_PAYLOAD {
+                if bytes <= room {
+                    room -= bytes;
+                    carries = true;
                     for e in entries {
                         payload.push_str("\ne ");
                         payload.push_str(e.0.json());
                     }
                 }
             }
-        }
-    }
-    out.push(payload);
-    out
+            if carries {
+                let mut mac = key.clone();
+                mac.update(payload.as_bytes());
+                payload.push_str("\ns ");
+                payload.push_str(&crate::routes::to_b64(&mac.finalize().into_bytes()));
+            }
+            payload
+        })
+        .collect()
 }
 
 /// What a notification of another process says: each topic, with the entries carried
-/// after it (`e` lines: [`payloads`]). `None` if this process published it.
-fn read_payload<'a>(payload: &'a str, tag: &str) -> Option<Vec<(Topic, Vec<&'a str>)>> {
+/// after it (`e` lines: [`payloads`]), which are kept only if the notification's signature
+/// is the provider's. `None` if this process published it.
+fn read_payload<'a>(payload: &'a str, tag: &str, key: &Key) -> Option<Vec<(Topic, Vec<&'a str>)>> {
+    use hmac::Mac as _;
     let mut lines = payload.lines().peekable();
     if lines.next() == Some(tag) {
         return None;
     }
+    let signed = payload
+        .rsplit_once("\ns ")
+        .is_some_and(|(body, signature)| {
+            let mut mac = key.clone();
+            mac.update(body.as_bytes());
+            crate::routes::b64("signature", signature).is_ok_and(|s| mac.verify_slice(&s).is_ok())
+        });
     let mut out = Vec::new();
     while let Some(line) = lines.next() {
         let Some(topic) = Topic::decode(line) else {
@@ -556,7 +620,9 @@ fn read_payload<'a>(payload: &'a str, tag: &str) -> Option<Vec<(Topic, Vec<&'a s
         };
         let mut carried = Vec::new();
         while let Some(e) = lines.next_if(|l| l.starts_with("e ")) {
-            carried.push(&e[2..]);
+            if signed {
+                carried.push(&e[2..]);
+            }
         }
         out.push((topic, carried));
     }
@@ -571,6 +637,7 @@ async fn listen(
     tag: String,
     store: SqlStore,
     tails: Arc<Tails>,
+    key: Key,
 ) {
     loop {
         let heard = listener.recv().await;
@@ -579,13 +646,13 @@ async fn listen(
         };
         match heard {
             Ok(Some(payload)) => {
-                let Some(topics) = read_payload(&payload, &tag) else {
+                let Some(topics) = read_payload(&payload, &tag, &key) else {
                     continue;
                 };
                 for (topic, carried) in topics {
                     let topic = match topic {
                         Topic::Messages { room, first, last } if wakes.watched(&room) => {
-                            match carried_messages(&room, first, last, &carried) {
+                            match carried_messages(&tails, &room, first, last, &carried) {
                                 Some(entries) => {
                                     tails.push(&room, entries);
                                     Topic::Messages { room, first, last }
@@ -628,14 +695,20 @@ async fn listen(
 }
 
 /// Messages `first..=last` of `room` as another process carried them in its notification
-/// ([`payloads`]); `None` unless every one of them is there, in order.
+/// ([`payloads`]), to follow on from this process's tail, which must end right before
+/// them (after a room is forgotten its tail is empty, and only the database says what
+/// follows: a late notification of the room's earlier log is never taken); `None` unless
+/// every one of them is there, in order.
 fn carried_messages(
+    tails: &Tails,
     room: &RoomId,
     first: u64,
     last: u64,
     carried: &[&str],
 ) -> Option<Vec<Rendered>> {
-    if carried.len() as u64 != last - first + 1 {
+    if carried.len() as u64 != last.checked_sub(first)? + 1
+        || tails.last_seq(room)? != first.checked_sub(1)?
+    {
         return None;
     }
     carried
@@ -790,52 +863,90 @@ mod tests {
         .collect()
     }
 
+    fn key(k: &[u8]) -> Key {
+        <Key as hmac::Mac>::new_from_slice(k).unwrap()
+    }
+
+    fn jsons(v: Option<Vec<crate::tail::Shared>>) -> Vec<String> {
+        v.unwrap().iter().map(|e| e.0.json().to_owned()).collect()
+    }
+
     #[test]
     fn messages_in_the_tail_travel_with_their_wake_up_and_are_taken_back_whole() {
-        let tails = Tails::default();
+        let (tails, here) = (Tails::default(), Tails::default());
         let team = room("team");
         tails.push(&team, entries(&team, 1..=3, b"hello"));
-        let sent: Vec<String> = tails
-            .after(&team, 0, 3, 10)
-            .unwrap()
-            .iter()
-            .map(|e| e.0.json().to_owned())
-            .collect();
-        let topics = vec![
-            Topic::Messages {
-                room: team.clone(),
-                first: 2,
-                last: 3,
-            },
-            Topic::User(user("alice")),
-        ];
-        let out = payloads("me", topics, &tails);
+        // The hearing process's tail ends right before them.
+        here.push(&team, entries(&team, 1..=1, b"hello"));
+        let sent = jsons(tails.after(&team, 0, 3, 10));
+        let messages = Topic::Messages {
+            room: team.clone(),
+            first: 2,
+            last: 3,
+        };
+        let topics = vec![messages.clone(), Topic::User(user("alice"))];
+        let out = payloads("me", topics, &tails, &key(b"k"));
         assert_eq!(out.len(), 1);
-        assert_eq!(read_payload(&out[0], "me"), None, "a process skips its own");
-        let got = read_payload(&out[0], "other").unwrap();
+        assert_eq!(
+            read_payload(&out[0], "me", &key(b"k")),
+            None,
+            "a process skips its own"
+        );
+        let got = read_payload(&out[0], "other", &key(b"k")).unwrap();
         assert_eq!(got.len(), 2, "{got:?}");
         let (topic, carried) = &got[0];
-        assert_eq!(
-            topic,
-            &Topic::Messages {
-                room: team.clone(),
-                first: 2,
-                last: 3
-            }
-        );
-        let taken = carried_messages(&team, 2, 3, carried).unwrap();
+        assert_eq!(topic, &messages);
+        let taken = carried_messages(&here, &team, 2, 3, carried).unwrap();
         let taken: Vec<&str> = taken.iter().map(Rendered::json).collect();
         assert_eq!(taken, sent[1..], "the very JSON a device receives");
         assert_eq!(got[1], (Topic::User(user("alice")), vec![]));
         // Not what the topic names (short, another room, out of order): not taken.
-        assert!(carried_messages(&team, 1, 3, carried).is_none());
-        assert!(carried_messages(&room("other"), 2, 3, carried).is_none());
+        assert!(carried_messages(&here, &team, 1, 3, carried).is_none());
+        assert!(carried_messages(&here, &room("other"), 2, 3, carried).is_none());
         let swapped = [carried[1], carried[0]];
-        assert!(carried_messages(&team, 2, 3, &swapped).is_none());
+        assert!(carried_messages(&here, &team, 2, 3, &swapped).is_none());
+        // A tail that does not end right before them (forgotten, or behind): the database
+        // says what follows.
+        here.forget(&team);
+        assert!(carried_messages(&here, &team, 2, 3, carried).is_none());
+        here.push(&team, entries(&team, 5..=5, b"hello"));
+        assert!(carried_messages(&here, &team, 2, 3, carried).is_none());
     }
 
     #[test]
-    fn messages_too_large_for_a_notification_or_gone_from_the_tail_travel_without_entries() {
+    fn carried_messages_are_taken_only_under_the_providers_signature() {
+        let tails = Tails::default();
+        let team = room("team");
+        tails.push(&team, entries(&team, 1..=1, b"hello"));
+        let topics = vec![Topic::Messages {
+            room: team.clone(),
+            first: 1,
+            last: 1,
+        }];
+        let out = payloads("me", topics, &tails, &key(b"ours"));
+        let carried =
+            |payload: &str, k: &[u8]| read_payload(payload, "other", &key(k)).unwrap()[0].1.len();
+        assert_eq!(carried(&out[0], b"ours"), 1);
+        // Signed with another key, unsigned, or changed after signing: the topic is heard,
+        // the entries are not taken.
+        assert_eq!(carried(&out[0], b"theirs"), 0);
+        let (unsigned, _) = out[0].rsplit_once("\ns ").unwrap();
+        assert_eq!(carried(unsigned, b"ours"), 0);
+        let changed = out[0].replace("aGVsbG8=", "aGVsbG9=");
+        assert_ne!(changed, out[0]);
+        assert_eq!(carried(&changed, b"ours"), 0);
+        // Nothing carried: nothing signed.
+        let plain = payloads(
+            "me",
+            vec![Topic::User(user("alice"))],
+            &tails,
+            &key(b"ours"),
+        );
+        assert!(!plain[0].contains("\ns "), "{plain:?}");
+    }
+
+    #[test]
+    fn carried_messages_never_make_more_notifications_and_too_large_ones_stay_behind() {
         let tails = Tails::default();
         let team = room("team");
         tails.push(&team, entries(&team, 1..=1, &[7; MAX_PAYLOAD]));
@@ -852,15 +963,35 @@ mod tests {
                 last: 1,
             },
         ];
-        let out = payloads("me", topics, &tails);
+        let out = payloads("me", topics, &tails, &key(b"k"));
         assert!(out.iter().all(|p| p.len() <= MAX_PAYLOAD));
         let got: Vec<_> = out
             .iter()
-            .flat_map(|p| read_payload(p, "other").unwrap())
+            .flat_map(|p| read_payload(p, "other", &key(b"k")).unwrap())
             .collect();
         assert_eq!(got.len(), 2);
         assert!(got.iter().all(|(_, carried)| carried.is_empty()), "{got:?}");
-        // Many small messages: those that fit are carried, the notification stays whole.
+        // A large message, then topics that fill one notification with it but not without
+        // it: still one notification, and the message is read.
+        let big = Tails::default();
+        big.push(&team, entries(&team, 1..=1, &[1; 3_000]));
+        let mut topics = vec![Topic::Messages {
+            room: team.clone(),
+            first: 1,
+            last: 1,
+        }];
+        let mut bytes = 0;
+        while bytes < 4_000 {
+            let u = Topic::User(user(&format!("user{}", topics.len())));
+            bytes += 1 + u.encode().len();
+            topics.push(u);
+        }
+        let without = payloads("me", topics.clone(), &Tails::default(), &key(b"k"));
+        let with = payloads("me", topics, &big, &key(b"k"));
+        assert_eq!((with.len(), without.len()), (1, 1));
+        assert!(!with[0].contains("\ne "), "not carried: it does not fit");
+        assert!(with.iter().all(|p| p.len() <= MAX_PAYLOAD));
+        // Many small messages: those that fit are carried.
         let many = Tails::default();
         many.push(&team, entries(&team, 1..=20, &[1; 300]));
         let topics = (1..=20)
@@ -870,9 +1001,9 @@ mod tests {
                 last: s,
             })
             .collect();
-        let out = payloads("me", topics, &many);
+        let out = payloads("me", topics, &many, &key(b"k"));
         assert_eq!(out.len(), 1, "entries never make a notification more");
-        let got = read_payload(&out[0], "other").unwrap();
+        let got = read_payload(&out[0], "other", &key(b"k")).unwrap();
         assert_eq!(got.len(), 20);
         let with = got.iter().filter(|(_, c)| c.len() == 1).count();
         assert!(with > 0 && with < 20, "{with} carried");
@@ -893,6 +1024,9 @@ mod tests {
             &e.json()
                 .replace("\"message\":\"eA==\"", "\"message\":\"not base64!\""),
             &e.json().replace('}', ",\"extra\":1}"),
+            // Valid JSON, not as this provider renders it.
+            &e.json().replace(',', ", "),
+            &e.json().replace('}', "}\r"),
         ] {
             assert!(
                 Rendered::message_from_json(&team, 5, bad).is_none(),
@@ -920,38 +1054,37 @@ mod tests {
         let team = room("team");
         bob.watch([team.clone()]);
         // The database holds neither the room nor its messages: what b's tail gets came with
-        // the wake-up (a read would find nothing and wake bob to read everything).
-        tails_a.push(&team, entries(&team, 1..=2, b"hello"));
-        wakes_a.messages(&team, 1, 2);
+        // the wake-up (a read would find nothing and wake bob to read everything). b's tail
+        // holds the message before them.
+        tails_a.push(&team, entries(&team, 1..=3, b"hello"));
+        tails_b.push(&team, entries(&team, 1..=1, b"hello"));
+        wakes_a.messages(&team, 2, 3);
         let wait = std::time::Duration::from_secs(10);
         tokio::time::timeout(wait, bob.wait()).await.unwrap();
-        let woken = bob.woken();
         assert_eq!(
-            woken,
+            bob.woken(),
             Woken {
                 all: false,
-                rooms: [(team.clone(), 2)].into()
+                rooms: [(team.clone(), 3)].into()
             }
         );
-        let here: Vec<String> = tails_b
-            .since(&team, 0, 10)
-            .unwrap()
-            .iter()
-            .map(|e| e.0.json().to_owned())
-            .collect();
-        let there: Vec<String> = tails_a
-            .since(&team, 0, 10)
-            .unwrap()
-            .iter()
-            .map(|e| e.0.json().to_owned())
-            .collect();
-        assert_eq!(here, there);
+        assert_eq!(
+            jsons(tails_b.since(&team, 0, 10)),
+            jsons(tails_a.since(&team, 0, 10))
+        );
         // A message too large to carry is read from the database, which lacks it here.
-        tails_a.push(&team, entries(&team, 3..=3, &[7; MAX_PAYLOAD]));
-        wakes_a.messages(&team, 3, 3);
+        tails_a.push(&team, entries(&team, 4..=4, &[7; MAX_PAYLOAD]));
+        wakes_a.messages(&team, 4, 4);
         tokio::time::timeout(wait, bob.wait()).await.unwrap();
         assert!(bob.woken().all);
-        assert_eq!(tails_b.last_seq(&team), Some(2));
+        assert_eq!(tails_b.last_seq(&team), Some(3));
+        // A room b forgot (destroyed and made again): carried messages are not taken.
+        tails_b.forget(&team);
+        tails_a.push(&team, entries(&team, 5..=5, b"hello"));
+        wakes_a.messages(&team, 5, 5);
+        tokio::time::timeout(wait, bob.wait()).await.unwrap();
+        assert!(bob.woken().all);
+        assert_eq!(tails_b.last_seq(&team), None);
         drop((wakes_a, wakes_b, a, b));
         mimi_store::drop_schema(&base, &schema).await.unwrap();
     }

@@ -352,6 +352,18 @@ impl SqlStore {
         }))
     }
 
+    /// The key every process of this provider signs its notifications with: `candidate`
+    /// if none was stored yet (the first process's), else the stored one.
+    pub async fn notify_key(&self, candidate: &[u8]) -> Result<Vec<u8>, StoreError> {
+        sqlx::query("INSERT INTO wake_key (id, key) VALUES (1, $1) ON CONFLICT (id) DO NOTHING")
+            .bind(candidate)
+            .execute(&self.pool)
+            .await?;
+        Ok(sqlx::query_scalar("SELECT key FROM wake_key WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
     /// What sends notifications to every listener of a channel (PostgreSQL's `NOTIFY`);
     /// on SQLite it sends nothing.
     pub fn notifier(&self) -> Notifier {

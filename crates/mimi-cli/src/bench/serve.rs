@@ -545,8 +545,8 @@ pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
 /// floor under every durable answer, and what differs most between machines (figures
 /// taken on different days compare only with it beside them). Two figures: flushes one
 /// after another (`disk_flush_ms`), and each after 20 ms without disk writes, as a
-/// message every 20 ms finds the disk (`disk_flush_paced_ms`; on a virtual disk it can be
-/// twice the first).
+/// message every 20 ms finds the disk (`disk_flush_paced_ms`; on a virtual disk it was two
+/// to four times the first).
 pub(crate) fn disk_flush_ms(dir: &std::path::Path) -> std::io::Result<DiskFlush> {
     use std::io::Write as _;
     let path = dir.join("flush-probe");

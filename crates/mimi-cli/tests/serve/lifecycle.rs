@@ -112,7 +112,9 @@ fn the_load_generator_times_each_delivery_on_the_event_stream_at_a_paced_rate() 
         "{report}"
     );
     assert!(
-        report["spread_p50_ms"].as_f64().is_some_and(|ms| ms >= 0.0),
+        report["spread_p50_ms"].as_f64().is_some_and(|ms| ms >= 0.0)
+            && report["spread_p50_ms"].as_f64() <= report["spread_p99_ms"].as_f64()
+            && report["first_delivery_p99_ms"].as_f64() <= report["delivery_max_ms"].as_f64(),
         "{report}"
     );
     // One receiver decrypts what it gets, timed apart.

@@ -537,9 +537,7 @@ fn payloads(tag: &str, mut topics: Vec<Topic>, tails: &Tails, key: &Key) -> Vec<
     let mut groups: Vec<(usize, Vec<(Topic, String)>)> = vec![(tag.len(), Vec::new())];
     for t in topics {
         let line = t.encode();
-        let (len, _) = groups
-            .last()
-            .map_or((0, None), |(l, g)| (*l, Some(g.len())));
+        let len = groups.last().map_or(0, |(len, _)| *len);
         if len + 1 + line.len() > MAX_PAYLOAD - SIGNATURE {
             groups.push((tag.len(), Vec::new()));
         }
@@ -552,7 +550,7 @@ fn payloads(tag: &str, mut topics: Vec<Topic>, tails: &Tails, key: &Key) -> Vec<
         .into_iter()
         .filter(|(_, group)| !group.is_empty())
         .map(|(len, group)| {
-            let mut room = MAX_PAYLOAD - SIGNATURE - len;
+            let mut room = (MAX_PAYLOAD - SIGNATURE).saturating_sub(len);
             let mut payload = tag.to_owned();
             let mut carries = false;
             for (t, line) in group {

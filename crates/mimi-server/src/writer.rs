@@ -2,7 +2,9 @@
 //! here, and one task writes everything that queued while the previous write ran (messages
 //! and acknowledgements together, in one transaction) before any of them is answered. Each
 //! message is on disk before its answer; the disk's flush is paid once per batch instead of
-//! once per request (a batch of acknowledgements alone is not flushed: decision 0019).
+//! once per request (a batch of acknowledgements alone is not flushed: decision 0019). On
+//! PostgreSQL acknowledgements have a task of their own beside the messages' (their
+//! transaction takes several round trips, which a message would wait out).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -51,8 +53,41 @@ impl Request {
 #[derive(Clone)]
 pub struct Writer {
     queue: mpsc::Sender<Request>,
+    /// Where acknowledgements queue: on PostgreSQL a writer of their own, so that a
+    /// message never waits behind a batch of acknowledgements (a transaction of several
+    /// round trips); on SQLite the same queue as messages (one thread writes both, an
+    /// acknowledgement costs microseconds there, and shares the message's flush).
+    acks: mpsc::Sender<Request>,
     /// Requests queued and not yet taken into a batch (the `mimi_writer_queue` gauge).
     waiting: Arc<AtomicUsize>,
+}
+
+/// Takes everything queued while the previous batch was written, writes it, and wakes the
+/// waiters of the rooms that received messages.
+async fn run(
+    mut rx: mpsc::Receiver<Request>,
+    store: SqlStore,
+    tails: Arc<Tails>,
+    wakes: Arc<crate::wake::Wakes>,
+    taken: Arc<AtomicUsize>,
+) {
+    while let Some(first) = rx.recv().await {
+        let mut size = first.size();
+        let mut batch = vec![first];
+        while size < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(r) => {
+                    size += r.size();
+                    batch.push(r);
+                }
+                Err(_) => break,
+            }
+        }
+        taken.fetch_sub(batch.len(), Ordering::Relaxed);
+        for (room, first, last) in write(&store, &tails, batch).await {
+            wakes.messages(&room, first, last);
+        }
+    }
 }
 
 impl Writer {
@@ -63,33 +98,25 @@ impl Writer {
         tails: Arc<Tails>,
         wakes: Arc<crate::wake::Wakes>,
     ) -> std::io::Result<Self> {
-        let (queue, mut rx) = mpsc::channel::<Request>(4 * MAX_BATCH);
+        let (queue, rx) = mpsc::channel::<Request>(4 * MAX_BATCH);
         let waiting = Arc::new(AtomicUsize::new(0));
-        let taken = waiting.clone();
-        let postgres = store.backend() == mimi_store::Backend::Postgres;
-        let run = async move {
-            while let Some(first) = rx.recv().await {
-                let mut size = first.size();
-                let mut batch = vec![first];
-                while size < MAX_BATCH {
-                    match rx.try_recv() {
-                        Ok(r) => {
-                            size += r.size();
-                            batch.push(r);
-                        }
-                        Err(_) => break,
-                    }
-                }
-                taken.fetch_sub(batch.len(), Ordering::Relaxed);
-                for (room, first, last) in write(&store, &tails, batch).await {
-                    wakes.messages(&room, first, last);
-                }
-            }
-        };
-        if postgres {
-            tokio::spawn(run);
-            return Ok(Self { queue, waiting });
+        if store.backend() == mimi_store::Backend::Postgres {
+            let (acks, acks_rx) = mpsc::channel::<Request>(4 * MAX_BATCH);
+            tokio::spawn(run(
+                acks_rx,
+                store.clone(),
+                tails.clone(),
+                wakes.clone(),
+                waiting.clone(),
+            ));
+            tokio::spawn(run(rx, store, tails, wakes, waiting.clone()));
+            return Ok(Self {
+                queue,
+                acks,
+                waiting,
+            });
         }
+        let run = run(rx, store, tails, wakes, waiting.clone());
         // On SQLite the batch is written by the store's own thread. The writer waits on it
         // on a thread of its own too, woken directly when the batch is on disk instead of
         // queueing behind request handlers for a worker: +40% messages/s with 100 members
@@ -117,7 +144,11 @@ impl Writer {
         start
             .recv()
             .map_err(|_| std::io::Error::other("the writer thread ended at start"))??;
-        Ok(Self { queue, waiting })
+        Ok(Self {
+            acks: queue.clone(),
+            queue,
+            waiting,
+        })
     }
 
     /// Appends messages sent in `epoch`, in order and together; answers with their
@@ -136,7 +167,7 @@ impl Writer {
             entries,
             reply,
         });
-        self.enqueue(request, answer).await
+        self.enqueue_on(&self.queue, request, answer).await
     }
 
     /// Acknowledges `client`'s position in `room`; false if it is not in the room.
@@ -146,7 +177,7 @@ impl Writer {
             ack: (client, room, seq),
             reply,
         });
-        self.enqueue(request, answer).await
+        self.enqueue_on(&self.acks, request, answer).await
     }
 
     /// Requests queued and not yet taken into a batch.
@@ -154,8 +185,9 @@ impl Writer {
         self.waiting.load(Ordering::Relaxed)
     }
 
-    async fn enqueue<T>(
+    async fn enqueue_on<T>(
         &self,
+        queue: &mpsc::Sender<Request>,
         request: Request,
         answer: oneshot::Receiver<Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
@@ -163,7 +195,7 @@ impl Writer {
         // Counted before it can be taken (the count never goes below zero), and uncounted
         // if it never reaches the queue (refused, or the caller went away while it waited).
         let counted = Counted::new(&self.waiting);
-        self.queue.send(request).await.map_err(|_| gone())?;
+        queue.send(request).await.map_err(|_| gone())?;
         counted.queued();
         answer.await.map_err(|_| gone())?
     }
@@ -296,4 +328,96 @@ async fn write(store: &SqlStore, tails: &Tails, batch: Vec<Request>) -> Vec<(Roo
         }
     }
     rooms
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use mimi_store::{EntryKind, NewRoom};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn on_postgres_a_message_is_not_held_up_behind_acknowledgements_being_written() {
+        use sqlx::Connection as _;
+        let Ok(base) = std::env::var("MIMI_TEST_POSTGRES_URL") else {
+            eprintln!("skipped: MIMI_TEST_POSTGRES_URL is not set");
+            return;
+        };
+        let schema = format!("mimi_u_writer_{}", std::process::id());
+        let url = mimi_store::scratch_schema(&base, &schema).await.unwrap();
+        let store = SqlStore::open(&url).await.unwrap();
+        let team = RoomId::new("example.com", "team").unwrap();
+        let alice = ClientId::parse("mimi://example.com/d/alice/phone").unwrap();
+        store
+            .create_room(&NewRoom {
+                id: team.clone(),
+                epoch: 0,
+                snapshot: b"state".to_vec(),
+                document: "{}".into(),
+                discoverable: false,
+                members: vec![alice.clone()],
+                skeleton: None,
+            })
+            .await
+            .unwrap();
+        let writer = Writer::start(
+            store.clone(),
+            Arc::default(),
+            Arc::new(crate::wake::Wakes::local()),
+        )
+        .unwrap();
+        // Another transaction holds alice's row: her acknowledgement waits for it.
+        let mut other = sqlx::postgres::PgConnection::connect(&url).await.unwrap();
+        sqlx::query("BEGIN").execute(&mut other).await.unwrap();
+        sqlx::query("SELECT 1 FROM room_members WHERE client_id = $1 FOR UPDATE")
+            .bind(alice.to_string())
+            .execute(&mut other)
+            .await
+            .unwrap();
+        let ack = tokio::spawn({
+            let (writer, alice, team) = (writer.clone(), alice.clone(), team.clone());
+            async move { writer.ack(alice, team, 0).await }
+        });
+        let wait = std::time::Duration::from_secs(10);
+        tokio::time::timeout(wait, async {
+            loop {
+                let waiting: i64 = sqlx::query_scalar(
+                    "SELECT CAST(COUNT(*) AS BIGINT) FROM pg_locks WHERE NOT granted",
+                )
+                .fetch_one(&mut other)
+                .await
+                .unwrap();
+                if waiting > 0 {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        })
+        .await
+        .expect("the acknowledgement waits for the row");
+        // A message meanwhile is written and answered.
+        let hello = NewEntry {
+            kind: EntryKind::Message,
+            sender: alice.to_string(),
+            body: b"hello".to_vec(),
+        };
+        let seqs = tokio::time::timeout(wait, writer.append(team.clone(), 0, vec![hello]))
+            .await
+            .expect("the message is not held up by the acknowledgement")
+            .unwrap();
+        assert_eq!(seqs, [1]);
+        assert!(!ack.is_finished());
+        sqlx::query("ROLLBACK").execute(&mut other).await.unwrap();
+        assert!(
+            tokio::time::timeout(wait, ack)
+                .await
+                .unwrap()
+                .unwrap()
+                .unwrap()
+        );
+        other.close().await.unwrap();
+        store.close().await;
+        mimi_store::drop_schema(&base, &schema).await.unwrap();
+    }
 }

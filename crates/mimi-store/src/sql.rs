@@ -84,6 +84,11 @@ async fn on_schema(url: &str, name: &str, statement: &str) -> Result<(), StoreEr
     Ok(())
 }
 
+/// How long a pooled PostgreSQL connection may lie idle and still be handed out without a
+/// check (a ping) first; one used more recently is taken as it is (as HikariCP does with
+/// its half-second bypass window).
+const IDLE_CHECK: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// A PostgreSQL connection listening on a channel ([`SqlStore::listen`]).
 pub struct Listener {
     inner: sqlx::postgres::PgListener,
@@ -296,6 +301,20 @@ impl SqlStore {
             Backend::Postgres => {
                 AnyPoolOptions::new()
                     .max_connections(16)
+                    // A connection is checked with a round trip before it is handed out
+                    // only if it lay idle a while (`IDLE_CHECK`): the check on every
+                    // acquire was a round trip before each message's one statement. One
+                    // that failed since is closed at its next use (that request fails;
+                    // the next gets a new connection).
+                    .test_before_acquire(false)
+                    .before_acquire(|conn, meta| {
+                        Box::pin(async move {
+                            if meta.idle_for >= IDLE_CHECK {
+                                sqlx::Connection::ping(conn).await?;
+                            }
+                            Ok(true)
+                        })
+                    })
                     .connect_with(options)
                     .await?
             }
@@ -599,6 +618,61 @@ mod tests {
         assert!(notifier.notify(&channel, "lost").await.is_err());
         notifier.notify(&channel, "two").await.unwrap();
         assert_eq!(listener.recv().await.unwrap().as_deref(), Some("two"));
+        store.close().await;
+        drop_schema(&base, &schema).await.unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_pooled_connection_the_database_dropped_is_replaced_once_it_lay_idle() {
+        use sqlx::Connection as _;
+        let Ok(base) = std::env::var("MIMI_TEST_POSTGRES_URL") else {
+            eprintln!("skipped: MIMI_TEST_POSTGRES_URL is not set");
+            return;
+        };
+        let schema = format!("mimi_u_idle_{}", std::process::id());
+        // Named, so that only this pool's connections are dropped below.
+        let url = format!(
+            "{}&application_name={schema}",
+            scratch_schema(&base, &schema).await.unwrap()
+        );
+        let store = SqlStore::open(&url).await.unwrap();
+        let one = || sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&store.pool);
+        assert_eq!(one().await.unwrap(), 1);
+        // The database drops every connection of the pool (a restart, an administrator).
+        let mut admin = sqlx::postgres::PgConnection::connect(&base).await.unwrap();
+        let ours = "SELECT CAST(COUNT(*) AS BIGINT) FROM pg_stat_activity \
+                    WHERE application_name = $1";
+        let open: i64 = sqlx::query_scalar(ours)
+            .bind(&schema)
+            .fetch_one(&mut admin)
+            .await
+            .unwrap();
+        assert!(open > 0);
+        sqlx::query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+        )
+        .bind(&schema)
+        .execute(&mut admin)
+        .await
+        .unwrap();
+        loop {
+            let left: i64 = sqlx::query_scalar(ours)
+                .bind(&schema)
+                .fetch_one(&mut admin)
+                .await
+                .unwrap();
+            if left == 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        // Idle for longer than the window taken without a check: each connection is checked
+        // when it is handed out, and the dropped ones are replaced instead of failing.
+        tokio::time::sleep(IDLE_CHECK + std::time::Duration::from_millis(200)).await;
+        for _ in 0..3 {
+            assert_eq!(one().await.unwrap(), 1);
+        }
+        admin.close().await.unwrap();
         store.close().await;
         drop_schema(&base, &schema).await.unwrap();
     }

@@ -8,20 +8,9 @@
 //! same libsqlite3 as sqlx), with the same settings as the pool's: WAL, `synchronous=FULL`
 //! (the commit is on disk before the batch is answered; `NORMAL` for a batch of
 //! acknowledgements alone, decision 0019), a busy timeout, foreign keys.
-//!
-//! The WAL is copied back into the database (checkpointed) by a thread of its own, at most
-//! once per [`CHECKPOINT_PAUSE`] while batches are written, instead of by the commit that
-//! happened to fill it: SQLite's automatic checkpoint ran in the writer's commit, and with
-//! it every message queued behind that commit waited, 50-95 ms at times on a virtual disk
-//! (BENCHMARKS.md). A PASSIVE checkpoint lets the writer go on; if the WAL never gets back to
-//! its start that way (written without a pause), the writer checkpoints once itself, between
-//! two batches, when little is left to copy.
 
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
 
 use mimi_policy::id::{ClientId, RoomId};
 use rusqlite::{Connection, OpenFlags, OptionalExtension as _, TransactionBehavior, params};
@@ -54,53 +43,10 @@ enum Job {
     Close(oneshot::Sender<()>),
 }
 
-/// How long the checkpointer lets batches gather after one was written before it copies
-/// the WAL back into the database (and how often it does so at most).
-const CHECKPOINT_PAUSE: Duration = Duration::from_secs(1);
-
-/// WAL frames (pages) past which the writer checkpoints itself: the checkpointer's
-/// checkpoints have not let the WAL start again from its beginning (64 MiB of 4 KiB pages).
-const MAX_WAL_FRAMES: i64 = 16_384;
-
-/// Copies the WAL back into the database on its own connection: a PASSIVE checkpoint
-/// [`CHECKPOINT_PAUSE`] after a batch was written (batches written meanwhile wait for the
-/// same one). Ends when `wrote` is closed; sets `overdue` when the WAL holds more than
-/// `max_frames`.
-fn checkpointer(
-    conn: Connection,
-    wrote: mpsc::Receiver<()>,
-    overdue: Arc<AtomicBool>,
-    pause: Duration,
-    max_frames: i64,
-) {
-    while wrote.recv().is_ok() {
-        let until = Instant::now() + pause;
-        loop {
-            match wrote.recv_timeout(until.saturating_duration_since(Instant::now())) {
-                Ok(()) => {}
-                Err(mpsc::RecvTimeoutError::Timeout) => break,
-                // The writer stopped: SQLite checkpoints as the last connection closes.
-                Err(mpsc::RecvTimeoutError::Disconnected) => return,
-            }
-        }
-        match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
-            row.get::<_, i64>(1)
-        }) {
-            Ok(frames) if frames > max_frames => overdue.store(true, Ordering::Relaxed),
-            Ok(_) => {}
-            // Tried again after the next batch; the WAL grows meanwhile.
-            Err(e) => tracing::warn!(error = %e, "checkpointing the SQLite WAL"),
-        }
-    }
-}
-
 /// The handle to the writer thread; the thread ends when every handle is dropped.
 #[derive(Clone)]
 pub(crate) struct SqliteWriter {
     jobs: mpsc::Sender<Job>,
-    /// Set when the writer is to checkpoint before its next batch (tests set it).
-    #[cfg(test)]
-    overdue: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for SqliteWriter {
@@ -116,24 +62,15 @@ fn stopped() -> StoreError {
 impl SqliteWriter {
     /// Opens `path` (already created and migrated) and starts the thread.
     pub(crate) fn start(path: &Path) -> Result<Self, StoreError> {
-        Self::start_with(path, CHECKPOINT_PAUSE, MAX_WAL_FRAMES)
-    }
-
-    /// [`SqliteWriter::start`], with the checkpointer's pause and the WAL's size before the
-    /// writer checkpoints itself given.
-    fn start_with(path: &Path, pause: Duration, max_frames: i64) -> Result<Self, StoreError> {
-        let open = || {
-            Connection::open_with_flags(
-                path,
-                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-            )
-            .map_err(|e| {
-                StoreError::backend_from(format!("opening {} for the writer", path.display()), e)
-            })
-        };
         // Never created here: the file is the one the pool opened and migrated; a path
         // read differently from sqlx's reading of the URL fails now, not at the first batch.
-        let conn = open()?;
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| {
+            StoreError::backend_from(format!("opening {} for the writer", path.display()), e)
+        })?;
         let migrated: i64 = conn.query_row(
             "SELECT COUNT(*) FROM sqlite_master WHERE name = '_sqlx_migrations'",
             [],
@@ -146,25 +83,10 @@ impl SqliteWriter {
                 path.display()
             )));
         }
-        // No automatic checkpoint in the writer's commits: the checkpointer's thread does it.
         conn.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-             PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
-             PRAGMA wal_autocheckpoint = 0;",
+             PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
         )?;
-        let spare = open()?;
-        spare.execute_batch("PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000;")?;
-        let overdue = Arc::new(AtomicBool::new(false));
-        #[cfg(test)]
-        let overdue_handle = overdue.clone();
-        let (wrote, written) = mpsc::sync_channel::<()>(1);
-        let checkpoints = {
-            let overdue = overdue.clone();
-            std::thread::Builder::new()
-                .name("mimi-sqlite-checkpoint".into())
-                .spawn(move || checkpointer(spare, written, overdue, pause, max_frames))
-                .map_err(|e| StoreError::backend_from("starting the SQLite checkpointer", e))?
-        };
         let (jobs, queue) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("mimi-sqlite-writer".into())
@@ -175,25 +97,11 @@ impl SqliteWriter {
                 loop {
                     match queue.recv() {
                         Ok(Job::Write(batch)) => {
-                            if overdue.swap(false, Ordering::Relaxed) {
-                                // Between batches nothing is written while it copies (what
-                                // is left: the checkpointer copied the rest), so the next
-                                // batch starts the WAL again from its beginning.
-                                if let Err(e) =
-                                    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
-                                {
-                                    tracing::warn!(error = %e, "checkpointing the SQLite WAL");
-                                }
-                            }
                             let result =
                                 write(&mut conn, &mut relaxed, &batch.appends, &batch.acks);
                             let _ = batch.reply.send(result);
-                            // Full: a checkpoint is due already.
-                            let _ = wrote.try_send(());
                         }
                         Ok(Job::Close(done)) => {
-                            drop(wrote);
-                            let _ = checkpoints.join();
                             drop(conn);
                             let _ = done.send(());
                             break;
@@ -203,11 +111,7 @@ impl SqliteWriter {
                 }
             })
             .map_err(|e| StoreError::backend_from("starting the SQLite writer", e))?;
-        Ok(Self {
-            jobs,
-            #[cfg(test)]
-            overdue: overdue_handle,
-        })
+        Ok(Self { jobs })
     }
 
     /// Closes the connection once the batches before this call are written; later
@@ -410,94 +314,6 @@ mod tests {
             "messages are on disk before their answer"
         );
         drop(store);
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    /// A database with room `example.com/team` (alice's), and a runtime.
-    fn scratch(name: &str) -> (std::path::PathBuf, tokio::runtime::Runtime) {
-        use crate::prelude::*;
-        let dir = std::env::temp_dir().join(format!("mimi-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let url = format!("sqlite://{}", dir.join("db").display());
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let store = rt.block_on(crate::SqlStore::open(&url)).unwrap();
-        let alice = ClientId::parse("mimi://example.com/d/alice/phone").unwrap();
-        rt.block_on(store.create_room(&crate::NewRoom {
-            id: RoomId::new("example.com", "team").unwrap(),
-            epoch: 0,
-            snapshot: b"state".to_vec(),
-            document: "{}".into(),
-            discoverable: false,
-            members: vec![alice],
-            skeleton: None,
-        }))
-        .unwrap();
-        rt.block_on(store.close());
-        (dir, rt)
-    }
-
-    /// Writes `batches` batches of three 8 KiB messages (about 7 WAL pages each).
-    fn fill(writer: &SqliteWriter, rt: &tokio::runtime::Runtime, batches: usize) {
-        let team = RoomId::new("example.com", "team").unwrap();
-        for i in 0..batches {
-            let entries: Vec<NewEntry> = (0..3u8)
-                .map(|k| NewEntry {
-                    kind: crate::EntryKind::Message,
-                    sender: "mimi://example.com/d/alice/phone".into(),
-                    body: vec![k ^ (i as u8); 8 << 10],
-                })
-                .collect();
-            let append = crate::Append {
-                room: &team,
-                epoch: 0,
-                entries: &entries,
-            };
-            let written = rt.block_on(writer.write_batch(&[append], &[])).unwrap();
-            assert!(written.appended[0].is_ok());
-        }
-    }
-
-    fn size(path: &Path) -> u64 {
-        std::fs::metadata(path).unwrap().len()
-    }
-
-    #[test]
-    fn the_writers_commits_leave_the_wal_to_the_checkpointer_unless_it_is_overdue() {
-        let (dir, rt) = scratch("wal-writer");
-        let db = dir.join("db");
-        let writer =
-            SqliteWriter::start_with(&db, Duration::from_secs(3600), MAX_WAL_FRAMES).unwrap();
-        let before = size(&db);
-        // About 1,400 pages: SQLite's automatic checkpoint (at 1,000) would have copied
-        // them into the database file in the commit that crossed it.
-        fill(&writer, &rt, 200);
-        assert_eq!(size(&db), before, "no commit of the writer checkpointed");
-        // The checkpointer found the WAL too long: the writer copies it before its next batch.
-        writer.overdue.store(true, Ordering::Relaxed);
-        fill(&writer, &rt, 1);
-        assert!(size(&db) > before, "the writer checkpointed");
-        assert!(!writer.overdue.load(Ordering::Relaxed));
-        rt.block_on(writer.close());
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    #[test]
-    fn the_checkpointer_copies_the_wal_after_a_pause_and_says_when_it_stays_too_long() {
-        let (dir, rt) = scratch("wal-checkpointer");
-        let db = dir.join("db");
-        let writer = SqliteWriter::start_with(&db, Duration::from_millis(20), 10).unwrap();
-        let before = size(&db);
-        fill(&writer, &rt, 20);
-        let until = Instant::now() + Duration::from_secs(10);
-        while size(&db) == before || !writer.overdue.load(Ordering::Relaxed) {
-            assert!(Instant::now() < until, "the checkpointer did not run");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        rt.block_on(writer.close());
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

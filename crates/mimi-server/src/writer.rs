@@ -382,8 +382,10 @@ mod tests {
         let wait = std::time::Duration::from_secs(10);
         tokio::time::timeout(wait, async {
             loop {
+                // Sessions that wait for this one: the acknowledgement's.
                 let waiting: i64 = sqlx::query_scalar(
-                    "SELECT CAST(COUNT(*) AS BIGINT) FROM pg_locks WHERE NOT granted",
+                    "SELECT CAST(COUNT(*) AS BIGINT) FROM pg_stat_activity \
+                     WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))",
                 )
                 .fetch_one(&mut other)
                 .await

@@ -655,17 +655,21 @@ mod tests {
         .execute(&mut admin)
         .await
         .unwrap();
-        loop {
-            let left: i64 = sqlx::query_scalar(ours)
-                .bind(&schema)
-                .fetch_one(&mut admin)
-                .await
-                .unwrap();
-            if left == 0 {
-                break;
+        tokio::time::timeout(std::time::Duration::from_secs(10), async {
+            loop {
+                let left: i64 = sqlx::query_scalar(ours)
+                    .bind(&schema)
+                    .fetch_one(&mut admin)
+                    .await
+                    .unwrap();
+                if left == 0 {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
             }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
+        })
+        .await
+        .expect("the pool's connections end");
         // Idle for longer than the window taken without a check: each connection is checked
         // when it is handed out, and the dropped ones are replaced instead of failing.
         tokio::time::sleep(IDLE_CHECK + std::time::Duration::from_millis(200)).await;

@@ -14,6 +14,7 @@
 #![warn(missing_docs)]
 
 pub mod bench;
+pub mod checked;
 pub mod claims;
 pub mod commit;
 pub mod context;

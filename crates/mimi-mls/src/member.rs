@@ -310,7 +310,33 @@ impl Client {
         self.build_external_commit(info, tree, &room, aad, role)
     }
 
+    /// [`Client::build_external_commit_now`], with the leaves' signatures checked ahead on
+    /// every core ([`crate::checked`]).
     fn build_external_commit(
+        &self,
+        group_info: VerifiableGroupInfo,
+        ratchet_tree: RatchetTreeIn,
+        room: &Room,
+        aad: Vec<u8>,
+        role: Option<RoleIndex>,
+    ) -> Result<(RoomGroup, OutgoingCommit), MlsError> {
+        // The tree openmls builds on (a GroupInfo's own, if it carries one).
+        let checks = {
+            let context = group_info.group_context();
+            let tree = group_info
+                .extensions()
+                .ratchet_tree()
+                .map_or(&ratchet_tree, |carried| carried.ratchet_tree());
+            crate::checked::leaf_checks(tree, context.ciphersuite(), context.group_id().as_slice())
+        };
+        let crypto = self.provider.crypto();
+        crypto.check_ahead(&checks);
+        let built = self.build_external_commit_now(group_info, ratchet_tree, room, aad, role);
+        crypto.forget();
+        built
+    }
+
+    fn build_external_commit_now(
         &self,
         group_info: VerifiableGroupInfo,
         ratchet_tree: RatchetTreeIn,

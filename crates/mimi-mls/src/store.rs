@@ -91,7 +91,7 @@ impl Compact {
 /// An openmls provider: RustCrypto's cryptography and randomness, and a [`Store`].
 #[derive(Debug, Default)]
 pub struct MlsProvider {
-    crypto: RustCrypto,
+    crypto: crate::checked::Crypto,
     storage: Store,
 }
 
@@ -102,7 +102,7 @@ impl MlsProvider {
     /// snapshot being restored), until the next write or delete of the tree.
     pub(crate) fn without_tree() -> Self {
         Self {
-            crypto: RustCrypto::default(),
+            crypto: crate::checked::Crypto::default(),
             storage: Store {
                 without_tree: true,
                 ..Store::default()
@@ -115,7 +115,7 @@ impl MlsProvider {
     #[cfg(test)]
     pub(crate) fn as_openmls_did() -> Self {
         Self {
-            crypto: RustCrypto::default(),
+            crypto: crate::checked::Crypto::default(),
             storage: Store {
                 as_openmls_did: true,
                 ..Store::default()
@@ -125,7 +125,7 @@ impl MlsProvider {
 }
 
 impl OpenMlsProvider for MlsProvider {
-    type CryptoProvider = RustCrypto;
+    type CryptoProvider = crate::checked::Crypto;
     type RandProvider = RustCrypto;
     type StorageProvider = Store;
 
@@ -133,12 +133,12 @@ impl OpenMlsProvider for MlsProvider {
         &self.storage
     }
 
-    fn crypto(&self) -> &RustCrypto {
+    fn crypto(&self) -> &crate::checked::Crypto {
         &self.crypto
     }
 
     fn rand(&self) -> &RustCrypto {
-        &self.crypto
+        self.crypto.inner()
     }
 }
 

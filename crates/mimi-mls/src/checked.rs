@@ -1,9 +1,10 @@
 //! RustCrypto, with a room's leaf signatures checked ahead of time on every core.
 //!
 //! A joiner's openmls imports the room's ratchet tree and checks every leaf's signature, one
-//! after the other on one core: in a room of 1,000 that was about 60% of the joiner's work
-//! (BENCHMARKS.md). Before openmls imports a tree, the joiner checks those signatures itself
-//! on all cores, with the very function openmls calls (RustCrypto's `verify_signature`; never
+//! after the other on one core: in a room of 1,000, Ed25519 arithmetic was about 60% of the
+//! load generator's samples while it timed joins (BENCHMARKS.md). Before openmls imports a
+//! tree, the joiner checks those signatures itself on all cores (rayon's pool, which openmls
+//! already uses to encrypt a path), with the very function openmls calls (RustCrypto's `verify_signature`; never
 //! a batch verification, whose rules differ), and keeps exactly what passed: the scheme, the
 //! key, the signed bytes and the signature. When openmls then asks, a check already passed
 //! is answered from that list, byte for byte the same, and anything else is checked as
@@ -13,6 +14,9 @@
 
 use std::collections::HashSet;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use rayon::prelude::*;
 
 use openmls::prelude::{LeafNode, RatchetTreeIn};
 use openmls::treesync::LeafNodeSource;
@@ -32,8 +36,23 @@ pub(crate) type Check = (SignatureScheme, Vec<u8>, Vec<u8>, Vec<u8>);
 pub struct Crypto {
     inner: RustCrypto,
     passed: Mutex<HashSet<Vec<u8>>>,
+    /// True while the list holds something: other checks (a hub's, every member's) do not
+    /// take its lock.
+    armed: AtomicBool,
     /// Checks answered from the list, in all.
-    answered: std::sync::atomic::AtomicUsize,
+    answered: AtomicUsize,
+}
+
+/// Fewest checks worth sharing out: below it openmls checks them as before.
+const MIN_AHEAD: usize = 16;
+
+/// Empties `Crypto`'s list when dropped, however the join ends.
+pub(crate) struct Forget<'a>(pub(crate) &'a Crypto);
+
+impl Drop for Forget<'_> {
+    fn drop(&mut self) {
+        self.0.forget();
+    }
 }
 
 /// A check as kept in the list: every part with its length, so that no two checks share a
@@ -60,43 +79,38 @@ impl Crypto {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Checks `checks` on every core and keeps those that pass; how many did.
-    pub(crate) fn check_ahead(&self, checks: &[Check]) -> usize {
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-        let per = checks.len().div_ceil(threads).max(1);
-        let passed: Vec<Vec<u8>> = std::thread::scope(|s| {
-            let workers: Vec<_> = checks
-                .chunks(per)
-                .map(|chunk| {
-                    s.spawn(move || {
-                        chunk
-                            .iter()
-                            .filter(|(alg, data, pk, sig)| {
-                                self.inner.verify_signature(*alg, data, pk, sig).is_ok()
-                            })
-                            .map(|(alg, data, pk, sig)| key(*alg, data, pk, sig))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            workers
-                .into_iter()
-                .flat_map(|w| w.join().unwrap_or_default())
-                .collect()
-        });
+    /// Checks `checks` on every core and keeps those that pass; how many did (none are
+    /// checked if they are too few to share out).
+    pub(crate) fn check_ahead(&self, checks: Vec<Check>) -> usize {
+        if checks.len() < MIN_AHEAD {
+            return 0;
+        }
+        let passed: Vec<Vec<u8>> = checks
+            .into_par_iter()
+            .filter_map(|(alg, data, pk, sig)| {
+                self.inner
+                    .verify_signature(alg, &data, &pk, &sig)
+                    .is_ok()
+                    .then(|| key(alg, &data, &pk, &sig))
+            })
+            .collect();
         let n = passed.len();
-        self.passed().extend(passed);
+        let mut list = self.passed();
+        list.extend(passed);
+        self.armed.store(!list.is_empty(), Ordering::Release);
         n
     }
 
     /// Forgets every check kept.
     pub(crate) fn forget(&self) {
-        *self.passed() = HashSet::new();
+        let mut list = self.passed();
+        self.armed.store(false, Ordering::Release);
+        *list = HashSet::new();
     }
 
     /// How many signature checks were answered from the list, in all.
     pub fn answered_ahead(&self) -> usize {
-        self.answered.load(std::sync::atomic::Ordering::Relaxed)
+        self.answered.load(Ordering::Relaxed)
     }
 }
 
@@ -282,11 +296,10 @@ impl OpenMlsCrypto for Crypto {
         pk: &[u8],
         signature: &[u8],
     ) -> Result<(), CryptoError> {
-        {
-            let passed = self.passed();
-            if !passed.is_empty() && passed.contains(&key(alg, data, pk, signature)) {
-                self.answered
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if self.armed.load(Ordering::Acquire) {
+            let k = key(alg, data, pk, signature);
+            if self.passed().contains(&k) {
+                self.answered.fetch_add(1, Ordering::Relaxed);
                 return Ok(());
             }
         }
@@ -381,11 +394,10 @@ mod tests {
         forged[0] ^= 1;
         let good = (alg, data.clone(), public.clone(), signature.clone());
         let bad = (alg, data.clone(), public.clone(), forged.clone());
-        assert_eq!(
-            crypto.check_ahead(&[good, bad]),
-            1,
-            "only the good one is kept"
-        );
+        // Enough to be shared out: the good one, and the forged one many times.
+        let mut checks = vec![good];
+        checks.extend(std::iter::repeat_n(bad, MIN_AHEAD));
+        assert_eq!(crypto.check_ahead(checks), 1, "only the good one is kept");
         crypto
             .verify_signature(alg, &data, &public, &signature)
             .unwrap();
@@ -400,6 +412,25 @@ mod tests {
                 .verify_signature(alg, b"other data", &public, &signature)
                 .is_err(),
             "the same signature over other bytes is checked, and fails"
+        );
+        assert!(
+            crypto
+                .verify_signature(
+                    SignatureScheme::ECDSA_SECP256R1_SHA256,
+                    &data,
+                    &public,
+                    &signature
+                )
+                .is_err(),
+            "the same bytes under another scheme are checked, and fail"
+        );
+        // The same bytes cut into key, data and signature otherwise.
+        let mut longer_key = public.clone();
+        longer_key.push(data[0]);
+        assert!(
+            crypto
+                .verify_signature(alg, &data[1..], &longer_key, &signature)
+                .is_err()
         );
         assert_eq!(crypto.answered_ahead(), 1);
         crypto.forget();

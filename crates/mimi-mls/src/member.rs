@@ -330,10 +330,16 @@ impl Client {
             crate::checked::leaf_checks(tree, context.ciphersuite(), context.group_id().as_slice())
         };
         let crypto = self.provider.crypto();
-        crypto.check_ahead(&checks);
-        let built = self.build_external_commit_now(group_info, ratchet_tree, room, aad, role);
-        crypto.forget();
-        built
+        if openmls_traits::crypto::OpenMlsCrypto::supports(
+            crypto,
+            group_info.group_context().ciphersuite(),
+        )
+        .is_ok()
+        {
+            crypto.check_ahead(checks);
+        }
+        let _forget = crate::checked::Forget(crypto);
+        self.build_external_commit_now(group_info, ratchet_tree, room, aad, role)
     }
 
     fn build_external_commit_now(

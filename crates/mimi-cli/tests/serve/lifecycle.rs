@@ -126,6 +126,29 @@ fn the_load_generator_times_each_delivery_on_the_event_stream_at_a_paced_rate() 
     );
 }
 
+#[test]
+fn when_every_member_sends_the_decrypting_receiver_skips_its_own_messages() {
+    // The decrypting receiver (the last member) is a sender too: MLS gives it no key for
+    // its own messages, which come back to it in the room's log.
+    let report = bench(&[
+        "serve",
+        "--members",
+        "3",
+        "--senders",
+        "3",
+        "--messages",
+        "12",
+        "--receive",
+        "events",
+    ]);
+    assert!(
+        report["decrypt_mean_ms"]
+            .as_f64()
+            .is_some_and(|ms| ms > 0.0),
+        "{report}"
+    );
+}
+
 /// `mimi bench ARGS`, which must succeed; its JSON line.
 fn bench(args: &[&str]) -> serde_json::Value {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_mimi"))

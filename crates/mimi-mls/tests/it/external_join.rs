@@ -299,3 +299,38 @@ fn a_joiner_checks_the_leaves_signatures_ahead_and_openmls_is_answered_from_them
         "{answered} of the {before} leaves' checks were answered from the list"
     );
 }
+
+#[test]
+fn a_joiner_checks_ahead_the_leaves_placed_after_blank_leaves() {
+    let mut w = World::new("open");
+    for i in 0..20 {
+        w.join_external(client(&format!("mimi://example.org/d/u{i}/laptop")))
+            .unwrap();
+    }
+    // Two leaves in the middle of the tree made blank: every leaf after them keeps its index,
+    // which goes into the bytes each of those leaves signed.
+    for gone in ["u4", "u11"] {
+        let (c, g) = w.member(0);
+        let out = g
+            .remove(
+                c,
+                &mimi_policy::id::ClientId::parse(&format!("mimi://example.org/d/{gone}/laptop"))
+                    .unwrap(),
+            )
+            .unwrap();
+        w.submit(0, &out).unwrap();
+    }
+    w.members.retain(|(_, g)| g.mls().is_active());
+    let leaves = w.hosted.room().unwrap().client_total();
+    assert_eq!(leaves, w.members.len());
+    assert_eq!(leaves, 19);
+    let ada = w
+        .join_external(client("mimi://example.org/d/ada/tablet"))
+        .unwrap();
+    let answered =
+        openmls_traits::OpenMlsProvider::crypto(w.members[ada].0.provider()).answered_ahead();
+    assert_eq!(
+        answered, leaves,
+        "{answered} of the {leaves} leaves' checks were answered from the list"
+    );
+}

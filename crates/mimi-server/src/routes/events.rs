@@ -6,12 +6,17 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::convert::Infallible;
+use std::future::Future as _;
+use std::pin::Pin;
+use std::sync::OnceLock;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::sse::{Event, Sse};
 use futures_util::Stream;
 use mimi_policy::id::{ClientId, RoomId};
+use tokio::time::{Instant, Sleep};
 
 use super::sync::{Batch, batch};
 use crate::auth::Caller;
@@ -205,5 +210,136 @@ pub async fn events(
     let every = params.keepalive.map_or(KEEPALIVE, |s| {
         Duration::from_secs(s).clamp(Duration::from_secs(1), KEEPALIVE)
     });
-    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(every)))
+    Ok(Sse::new(KeptAlive::new(stream, every)))
+}
+
+/// The grid idle streams' keep-alives fall due on: fine enough that the keep-alives due
+/// together take a fraction of a millisecond to send (10,000 idle devices: about 13 each
+/// time), which a message arriving meanwhile waits out.
+const KEEPALIVE_TICK: Duration = Duration::from_millis(20);
+
+/// The latest point of the keep-alives' grid not after `t` (the grid starts at the first
+/// call in the process); `t` itself if it comes before the grid's start.
+fn on_grid(t: Instant) -> Instant {
+    static START: OnceLock<Instant> = OnceLock::new();
+    let start = *START.get_or_init(Instant::now);
+    let Some(since) = t.checked_duration_since(start) else {
+        return t;
+    };
+    let tick = KEEPALIVE_TICK.as_nanos();
+    let ticks = since.as_nanos() / tick;
+    start + Duration::from_nanos(u64::try_from(ticks * tick).unwrap_or(u64::MAX))
+}
+
+/// An event stream that sends a keep-alive comment when it has been idle for `every`, as
+/// axum's own keep-alive does, except that keep-alives fall due on a grid of
+/// [`KEEPALIVE_TICK`] (at most `every` after the last event, never later): the provider's
+/// timers then wake it at most fifty times a second for all its idle streams, instead of
+/// once for each keep-alive (10,000 idle devices: about 670 times a second, one keep-alive
+/// each).
+struct KeptAlive<S> {
+    inner: Pin<Box<S>>,
+    every: Duration,
+    due: Pin<Box<Sleep>>,
+}
+
+impl<S> KeptAlive<S> {
+    fn new(inner: S, every: Duration) -> Self {
+        Self {
+            inner: Box::pin(inner),
+            every,
+            due: Box::pin(tokio::time::sleep_until(on_grid(Instant::now() + every))),
+        }
+    }
+}
+
+impl<S: Stream<Item = Result<Event, Infallible>>> Stream for KeptAlive<S> {
+    type Item = Result<Event, Infallible>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        if let Poll::Ready(item) = this.inner.as_mut().poll_next(cx) {
+            if item.is_some() {
+                let due = on_grid(Instant::now() + this.every);
+                this.due.as_mut().reset(due);
+            }
+            return Poll::Ready(item);
+        }
+        if this.due.as_mut().poll(cx).is_pending() {
+            return Poll::Pending;
+        }
+        // The next one `every` after this one was due: on the grid, however late this
+        // one was woken.
+        let due = this.due.deadline() + this.every;
+        this.due.as_mut().reset(due);
+        Poll::Ready(Some(Ok(Event::DEFAULT_KEEP_ALIVE)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stream that never yields.
+    fn silent() -> impl Stream<Item = Result<Event, Infallible>> {
+        futures_util::stream::pending()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn idle_streams_opened_apart_are_kept_alive_together_on_the_grid() {
+        use futures_util::StreamExt as _;
+        let every = Duration::from_secs(15);
+        // From a point of the grid (whose start other tests may have set)...
+        let now = Instant::now();
+        tokio::time::advance(on_grid(now) + KEEPALIVE_TICK - now).await;
+        let mut streams = Vec::new();
+        let mut opened = Vec::new();
+        // ...streams opened at moments between the grid's points.
+        for _ in 0..3 {
+            opened.push(Instant::now());
+            streams.push(KeptAlive::new(silent(), every));
+            tokio::time::advance(KEEPALIVE_TICK / 4).await;
+        }
+        // Each due on the grid, never later than asked and at most one tick early: all
+        // three at the same point.
+        let due = streams[0].due.deadline();
+        assert_eq!(on_grid(due), due);
+        for (stream, opened) in streams.iter().zip(&opened) {
+            assert_eq!(stream.due.deadline(), due);
+            assert!(due <= *opened + every && due + KEEPALIVE_TICK > *opened + every);
+        }
+        // They are sent at one wake-up of the timers.
+        let mut fired = Vec::new();
+        for stream in &mut streams {
+            assert!(stream.next().await.is_some());
+            fired.push(Instant::now());
+        }
+        assert!(fired.iter().all(|t| *t == fired[0]), "{fired:?}");
+        // The next ones `every` later, together still.
+        for stream in &streams {
+            assert_eq!(stream.due.deadline(), due + every);
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_event_puts_the_next_keep_alive_off() {
+        use futures_util::StreamExt as _;
+        let every = Duration::from_secs(5);
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Result<Event, Infallible>>();
+        let events =
+            futures_util::stream::unfold(
+                rx,
+                |mut rx| async move { rx.recv().await.map(|e| (e, rx)) },
+            );
+        let mut stream = KeptAlive::new(events, every);
+        tokio::time::advance(Duration::from_secs(3)).await;
+        tx.send(Ok(Event::default().data("x"))).unwrap();
+        assert!(stream.next().await.is_some());
+        let sent = Instant::now();
+        // The keep-alive is due `every` after the event (on the grid), not after the start.
+        let due = stream.due.deadline();
+        assert!(due > sent + every - KEEPALIVE_TICK && due <= sent + every);
+        assert!(stream.next().await.is_some());
+        assert!(Instant::now() >= due);
+    }
 }

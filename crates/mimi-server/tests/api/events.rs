@@ -50,6 +50,30 @@ async fn the_event_stream_pushes_new_messages_to_the_device() {
     assert!(matches!(got, Incoming::Message { ref plaintext, .. } if plaintext == b"pushed"));
 }
 
+#[tokio::test]
+async fn an_idle_event_stream_sends_keep_alives_at_the_interval_the_device_asks() {
+    let api = Api::new().await;
+    let (_alice, _ag, bob, _bg) = two_in_a_room(&api).await;
+    let req = Request::get("/v1/events?keepalive=1")
+        .header("authorization", format!("Bearer {}", bob.token))
+        .body(Body::empty())
+        .unwrap();
+    let resp = api.app.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let mut stream = resp.into_body().into_data_stream();
+    // Whatever is pending comes first; then, with nothing new, two keep-alive comments.
+    let mut text = String::new();
+    while text.matches(":\n\n").count() < 2 {
+        let chunk = tokio::time::timeout(Duration::from_secs(10), stream.next())
+            .await
+            .expect("a keep-alive within 10 s")
+            .unwrap()
+            .unwrap();
+        text.push_str(std::str::from_utf8(&chunk).unwrap());
+    }
+    assert!(text.ends_with(":\n\n:\n\n"), "{text}");
+}
+
 /// The next `pending` event's batch on `stream`, or `None` if none comes within `wait`.
 async fn next_batch(
     stream: &mut (impl futures_util::Stream<Item = Result<axum::body::Bytes, axum::Error>> + Unpin),

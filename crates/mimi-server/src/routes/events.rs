@@ -228,7 +228,11 @@ fn on_grid(t: Instant) -> Instant {
     };
     let tick = KEEPALIVE_TICK.as_nanos();
     let ticks = since.as_nanos() / tick;
-    start + Duration::from_nanos(u64::try_from(ticks * tick).unwrap_or(u64::MAX))
+    match u64::try_from(ticks * tick) {
+        Ok(nanos) => start + Duration::from_nanos(nanos),
+        // Centuries after the start.
+        Err(_) => t,
+    }
 }
 
 /// An event stream that sends a keep-alive comment when it has been idle for `every`, as
@@ -268,9 +272,10 @@ impl<S: Stream<Item = Result<Event, Infallible>>> Stream for KeptAlive<S> {
         if this.due.as_mut().poll(cx).is_pending() {
             return Poll::Pending;
         }
-        // The next one `every` after this one was due: on the grid, however late this
-        // one was woken.
-        let due = this.due.deadline() + this.every;
+        // The next one `every` from now, on the grid: `every` after this one was due when
+        // it was sent on time (a whole number of seconds keeps its grid point), and no
+        // keep-alives sent back to back to catch up after the stream was not read a while.
+        let due = on_grid(Instant::now() + this.every);
         this.due.as_mut().reset(due);
         Poll::Ready(Some(Ok(Event::DEFAULT_KEEP_ALIVE)))
     }
@@ -289,9 +294,11 @@ mod tests {
     async fn idle_streams_opened_apart_are_kept_alive_together_on_the_grid() {
         use futures_util::StreamExt as _;
         let every = Duration::from_secs(15);
-        // From a point of the grid (whose start other tests may have set)...
+        // From a point of the grid: well after its start, which another test's clock may
+        // have set later than this one's (time is paused: waiting costs nothing)...
         let now = Instant::now();
-        tokio::time::advance(on_grid(now) + KEEPALIVE_TICK - now).await;
+        let later = on_grid(now + Duration::from_secs(3600)) + KEEPALIVE_TICK;
+        tokio::time::advance(later - now).await;
         let mut streams = Vec::new();
         let mut opened = Vec::new();
         // ...streams opened at moments between the grid's points.
@@ -319,6 +326,22 @@ mod tests {
         for stream in &streams {
             assert_eq!(stream.due.deadline(), due + every);
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stream_not_read_for_a_while_gets_one_keep_alive_not_a_burst() {
+        use futures_util::StreamExt as _;
+        let every = Duration::from_secs(1);
+        let mut stream = KeptAlive::new(silent(), every);
+        // The device stops reading for a minute (its socket full), then reads again.
+        tokio::time::advance(Duration::from_secs(60)).await;
+        assert!(stream.next().await.is_some());
+        let read = Instant::now();
+        let due = stream.due.deadline();
+        assert!(
+            due > read + every - KEEPALIVE_TICK && due <= read + every,
+            "{due:?}"
+        );
     }
 
     #[tokio::test(start_paused = true)]

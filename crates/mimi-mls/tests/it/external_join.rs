@@ -278,35 +278,42 @@ fn a_joiner_builds_nothing_from_a_group_info_or_tree_that_does_not_verify() {
     assert!(zed.join_external(&gi, &later_tree, None).is_ok());
 }
 
-#[test]
-fn a_joiner_checks_the_leaves_signatures_ahead_and_openmls_is_answered_from_them() {
+/// An open room with 20 members who joined by external commit beside its creator: leaves
+/// from commits, enough to be checked ahead.
+fn twenty_joined() -> World {
     let mut w = World::new("open");
-    // Leaves from commits (external joins) beside the creator's, enough to be checked ahead.
     for i in 0..20 {
         w.join_external(client(&format!("mimi://example.org/d/u{i}/laptop")))
             .unwrap();
     }
-    let before = w.members.len();
+    w
+}
+
+/// A newcomer joins `w` by external commit; asserts that openmls' check of each of the
+/// room's `leaves` was answered from what the newcomer checked ahead. A leaf's bytes worked
+/// out wrongly would have failed ahead and been checked again.
+fn assert_all_answered_ahead(w: &mut World, leaves: usize) {
     let ada = w
         .join_external(client("mimi://example.org/d/ada/tablet"))
         .unwrap();
     let answered =
         openmls_traits::OpenMlsProvider::crypto(w.members[ada].0.provider()).answered_ahead();
-    // Each leaf already in the room, worked out as openmls signs it and checked ahead: the
-    // bytes of a leaf worked out wrongly would have failed ahead and been checked again.
     assert_eq!(
-        answered, before,
-        "{answered} of the {before} leaves' checks were answered from the list"
+        answered, leaves,
+        "{answered} of the {leaves} leaves' checks were answered from the list"
     );
 }
 
 #[test]
+fn a_joiner_checks_the_leaves_signatures_ahead_and_openmls_is_answered_from_them() {
+    let mut w = twenty_joined();
+    let leaves = w.members.len();
+    assert_all_answered_ahead(&mut w, leaves);
+}
+
+#[test]
 fn a_joiner_checks_ahead_the_leaves_placed_after_blank_leaves() {
-    let mut w = World::new("open");
-    for i in 0..20 {
-        w.join_external(client(&format!("mimi://example.org/d/u{i}/laptop")))
-            .unwrap();
-    }
+    let mut w = twenty_joined();
     // Two leaves in the middle of the tree made blank: every leaf after them keeps its index,
     // which goes into the bytes each of those leaves signed.
     for gone in ["u4", "u11"] {
@@ -324,13 +331,5 @@ fn a_joiner_checks_ahead_the_leaves_placed_after_blank_leaves() {
     let leaves = w.hosted.room().unwrap().client_total();
     assert_eq!(leaves, w.members.len());
     assert_eq!(leaves, 19);
-    let ada = w
-        .join_external(client("mimi://example.org/d/ada/tablet"))
-        .unwrap();
-    let answered =
-        openmls_traits::OpenMlsProvider::crypto(w.members[ada].0.provider()).answered_ahead();
-    assert_eq!(
-        answered, leaves,
-        "{answered} of the {leaves} leaves' checks were answered from the list"
-    );
+    assert_all_answered_ahead(&mut w, leaves);
 }

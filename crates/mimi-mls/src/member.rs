@@ -320,23 +320,21 @@ impl Client {
         aad: Vec<u8>,
         role: Option<RoleIndex>,
     ) -> Result<(RoomGroup, OutgoingCommit), MlsError> {
-        // The tree openmls builds on (a GroupInfo's own, if it carries one).
-        let checks = {
-            let context = group_info.group_context();
+        let crypto = self.provider.crypto();
+        let context = group_info.group_context();
+        // Only for a ciphersuite the join can use (openmls refuses the others): the list
+        // costs a serialization of every leaf.
+        if openmls_traits::crypto::OpenMlsCrypto::supports(crypto, context.ciphersuite()).is_ok() {
+            // The tree openmls builds on (a GroupInfo's own, if it carries one).
             let tree = group_info
                 .extensions()
                 .ratchet_tree()
                 .map_or(&ratchet_tree, |carried| carried.ratchet_tree());
-            crate::checked::leaf_checks(tree, context.ciphersuite(), context.group_id().as_slice())
-        };
-        let crypto = self.provider.crypto();
-        if openmls_traits::crypto::OpenMlsCrypto::supports(
-            crypto,
-            group_info.group_context().ciphersuite(),
-        )
-        .is_ok()
-        {
-            crypto.check_ahead(checks);
+            crypto.check_ahead(crate::checked::leaf_checks(
+                tree,
+                context.ciphersuite(),
+                context.group_id().as_slice(),
+            ));
         }
         let _forget = crate::checked::Forget(crypto);
         self.build_external_commit_now(group_info, ratchet_tree, room, aad, role)

@@ -269,9 +269,33 @@ struct Clock {
     /// A permit for each receiver that has the warm-up message (the one message not
     /// timed): its stream or long poll is open and its first read done.
     warm: tokio::sync::Semaphore,
-    index: std::collections::HashMap<String, usize>,
+    index: std::collections::HashMap<String, usize, TailHashing>,
     sent_at: Vec<std::sync::atomic::AtomicU64>,
 }
+
+/// Hashes a message's base64 by its last 16 bytes alone: they encode the end of its AEAD
+/// tag, different for every message (keys are still compared whole). SipHash over the
+/// whole text was a twentieth of the receivers' time at saturation.
+#[derive(Default)]
+struct TailHash(u64);
+
+impl std::hash::Hasher for TailHash {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes[bytes.len().saturating_sub(16)..].chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0 ^ u64::from_le_bytes(word))
+                .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+                .rotate_left(29);
+        }
+    }
+}
+
+type TailHashing = std::hash::BuildHasherDefault<TailHash>;
 
 impl Clock {
     fn now_ns(&self) -> u64 {
@@ -420,7 +444,7 @@ async fn receive_events(
             anyhow::Ok(())
         })
     };
-    let mut buffer: Vec<u8> = Vec::new();
+    let mut events = SseEvents::default();
     while tally.got < expected {
         let chunk = tokio::select! {
             chunk = answer.chunk() => chunk?,
@@ -434,25 +458,14 @@ async fn receive_events(
             bail!("the event stream ended");
         };
         let at = clock.now_ns();
-        buffer.extend_from_slice(&chunk);
-        let mut read = 0;
-        while let Some(end) = buffer[read..].windows(2).position(|w| w == b"\n\n") {
-            let event = &buffer[read..read + end];
-            read += end + 2;
-            let Some(data) = event
-                .split(|b| *b == b'\n')
-                .find_map(|l| l.strip_prefix(b"data:"))
-            else {
-                continue;
-            };
-            let v: Pending<'_> =
-                serde_json::from_slice(data.trim_ascii()).context("an event's batch")?;
+        events.push(&chunk);
+        while let Some(data) = events.next_data() {
+            let v: Pending<'_> = serde_json::from_slice(data).context("an event's batch")?;
             tally.take(&clock, &v.entries, at)?;
             if let Some(last) = v.entries.last() {
                 latest.send_replace(Some(last.ack()));
             }
         }
-        buffer.drain(..read);
     }
     // What is still gathered does not matter to the run, which ends here; an acknowledgement
     // that failed does.
@@ -463,6 +476,62 @@ async fn receive_events(
         acker.abort();
     }
     Ok(tally)
+}
+
+/// Server-sent events as they are read, in whatever pieces: each event's `data` once the
+/// event is whole. An event's end is looked for only in what came since the last look (an
+/// event of a thousand entries comes in many reads, and looking from its start after each
+/// one took a quarter of the receivers' time at saturation).
+#[derive(Default)]
+struct SseEvents {
+    buffer: Vec<u8>,
+    /// Where the next event starts.
+    start: usize,
+    /// How far the current event was searched for its end.
+    searched: usize,
+}
+
+impl SseEvents {
+    /// What was read next.
+    fn push(&mut self, bytes: &[u8]) {
+        if self.start > 0 {
+            self.buffer.drain(..self.start);
+            self.searched -= self.start;
+            self.start = 0;
+        }
+        self.buffer.extend_from_slice(bytes);
+    }
+
+    /// The next whole event's data (its `data:` line, trimmed), skipping events without
+    /// one (keep-alive comments); `None` until another event is whole.
+    fn next_data(&mut self) -> Option<&[u8]> {
+        loop {
+            // The end may straddle the last look's end by one byte.
+            let from = self.searched.saturating_sub(1).max(self.start);
+            let Some(end) = memchr::memmem::find(&self.buffer[from..], b"\n\n") else {
+                self.searched = self.buffer.len();
+                return None;
+            };
+            let (start, end) = (self.start, from + end);
+            self.start = end + 2;
+            self.searched = self.start;
+            // Its lines, each found with `memchr` (the data line is most of the event).
+            let mut rest = &self.buffer[start..end];
+            loop {
+                let (line, next) = match memchr::memchr(b'\n', rest) {
+                    Some(i) => (&rest[..i], &rest[i + 1..]),
+                    None => (rest, &[][..]),
+                };
+                if let Some(data) = line.strip_prefix(b"data:") {
+                    return Some(data.trim_ascii());
+                }
+                if next.is_empty() {
+                    break;
+                }
+                rest = next;
+            }
+        }
+    }
 }
 
 impl PendingEntry<'_> {
@@ -556,7 +625,7 @@ pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
 /// taken on different days compare only with it beside them). Two figures: flushes one
 /// after another (`disk_flush_ms`), and each after 20 ms without disk writes, as a
 /// message every 20 ms finds the disk (`disk_flush_paced_ms`; on a virtual disk it was two
-/// to four times the first).
+/// to four times the first). With them, the machine's CPU figures ([`Cpu`]).
 pub(crate) fn disk_flush_ms(dir: &std::path::Path) -> std::io::Result<DiskFlush> {
     use std::io::Write as _;
     let path = dir.join("flush-probe");
@@ -574,27 +643,112 @@ pub(crate) fn disk_flush_ms(dir: &std::path::Path) -> std::io::Result<DiskFlush>
         times.sort_by(f64::total_cmp);
         std::io::Result::Ok(percentile(&times, 0.5))
     };
-    let flush = DiskFlush {
-        back_to_back: median(100, std::time::Duration::ZERO)?,
-        paced: median(30, std::time::Duration::from_millis(20))?,
-    };
+    let back_to_back = median(100, std::time::Duration::ZERO)?;
+    let paced = median(30, std::time::Duration::from_millis(20))?;
     drop(file);
     std::fs::remove_file(&path)?;
-    Ok(flush)
+    Ok(DiskFlush {
+        back_to_back,
+        paced,
+        cpu: Cpu::measure()?,
+    })
 }
 
-/// [`disk_flush_ms`]'s figures, ms.
+/// [`disk_flush_ms`]'s figures, ms, with the machine's [`Cpu`] figures.
 pub(crate) struct DiskFlush {
     back_to_back: f64,
     paced: f64,
+    cpu: Cpu,
 }
 
 impl DiskFlush {
-    /// Puts both figures in a benchmark's JSON line.
+    /// Puts every figure in a benchmark's JSON line.
     pub(crate) fn report(&self, line: &mut Value) {
-        line["disk_flush_ms"] = json!((self.back_to_back * 1000.0).round() / 1000.0);
-        line["disk_flush_paced_ms"] = json!((self.paced * 1000.0).round() / 1000.0);
+        let ms = |v: f64| json!((v * 1000.0).round() / 1000.0);
+        line["disk_flush_ms"] = ms(self.back_to_back);
+        line["disk_flush_paced_ms"] = ms(self.paced);
+        line["cpu_probe_ms"] = ms(self.cpu.sort_ms);
+        line["wake_rtt_us"] = json!((self.cpu.wake_us * 10.0).round() / 10.0);
+        line["wake_rtt_paced_us"] = json!((self.cpu.wake_paced_us * 10.0).round() / 10.0);
     }
+}
+
+/// The machine's speed where the provider spends a paced message's time, beside the disk's:
+/// the same build's figures moved by a quarter between two hours of one machine, and runs
+/// of different hours or machines compare only with these beside them.
+struct Cpu {
+    /// The median time to sort 2^18 pseudo-random integers on one thread, ms.
+    sort_ms: f64,
+    /// The median round trip of one byte between two threads over a loopback TCP
+    /// connection, each blocked in its read until the other's write wakes it (as a stored
+    /// message wakes the provider's streams and they wake their devices), µs.
+    wake_us: f64,
+    /// The same, each round trip after 20 ms without one: as a message paced at 50 a
+    /// second finds the machine (a virtual CPU left idle may be slower to wake).
+    wake_paced_us: f64,
+}
+
+impl Cpu {
+    fn measure() -> std::io::Result<Self> {
+        let mut sorts = Vec::with_capacity(9);
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut values = vec![0u64; 1 << 18];
+        for _ in 0..9 {
+            for v in &mut values {
+                // xorshift64: the same values on every machine.
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                *v = x;
+            }
+            let t = Instant::now();
+            values.sort_unstable();
+            sorts.push(t.elapsed().as_secs_f64() * 1e3);
+            std::hint::black_box(&values);
+        }
+        sorts.sort_by(f64::total_cmp);
+        let (wake_us, wake_paced_us) = wake_rtt_us()?;
+        Ok(Self {
+            sort_ms: percentile(&sorts, 0.5),
+            wake_us,
+            wake_paced_us,
+        })
+    }
+}
+
+/// [`Cpu`]'s round trips, µs: the median of 500 one after another, and of 30 each after a
+/// 20 ms pause.
+fn wake_rtt_us() -> std::io::Result<(f64, f64)> {
+    use std::io::{Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let mut near = std::net::TcpStream::connect(listener.local_addr()?)?;
+    let (mut far, _) = listener.accept()?;
+    near.set_nodelay(true)?;
+    far.set_nodelay(true)?;
+    let echo = std::thread::spawn(move || {
+        let mut byte = [0u8; 1];
+        while far.read_exact(&mut byte).is_ok() && far.write_all(&byte).is_ok() {}
+    });
+    let mut median = |count: usize, pause: std::time::Duration| {
+        let mut times = Vec::with_capacity(count);
+        let mut byte = [0u8; 1];
+        for _ in 0..count {
+            std::thread::sleep(pause);
+            let t = Instant::now();
+            near.write_all(&byte)?;
+            near.read_exact(&mut byte)?;
+            times.push(t.elapsed().as_secs_f64() * 1e6);
+        }
+        times.sort_by(f64::total_cmp);
+        std::io::Result::Ok(percentile(&times, 0.5))
+    };
+    // The first round trips start the threads and the connection: not counted.
+    median(50, std::time::Duration::ZERO)?;
+    let back_to_back = median(500, std::time::Duration::ZERO)?;
+    let paced = median(30, std::time::Duration::from_millis(20))?;
+    drop(near);
+    let _ = echo.join();
+    Ok((back_to_back, paced))
 }
 
 /// A scratch directory, removed on drop.
@@ -1132,7 +1286,7 @@ async fn load(servers: &[Server], args: &Args) -> anyhow::Result<Value> {
         .flat_map(|(_, bodies)| bodies.iter().cloned())
         .enumerate()
         .map(|(i, b)| (b, i))
-        .collect::<std::collections::HashMap<_, _>>();
+        .collect::<std::collections::HashMap<_, _, TailHashing>>();
     let clock = std::sync::Arc::new(Clock {
         start: Instant::now(),
         warm: tokio::sync::Semaphore::new(0),
@@ -1374,11 +1528,31 @@ mod tests {
     }
 
     #[test]
+    fn server_sent_events_read_in_pieces_are_each_found_once_whole_wherever_they_are_split() {
+        let stream =
+            b"event: pending\ndata: {\"a\":1}\n\n:\n\nevent: pending\ndata: {\"b\":[2,3]}\n\n";
+        let want: Vec<&[u8]> = vec![b"{\"a\":1}", b"{\"b\":[2,3]}"];
+        for cut in 0..=stream.len() {
+            for second in cut..=stream.len() {
+                let mut events = SseEvents::default();
+                let mut got = Vec::new();
+                for piece in [&stream[..cut], &stream[cut..second], &stream[second..]] {
+                    events.push(piece);
+                    while let Some(data) = events.next_data() {
+                        got.push(data.to_vec());
+                    }
+                }
+                assert_eq!(got, want, "split at {cut} and {second}");
+            }
+        }
+    }
+
+    #[test]
     fn the_warm_up_message_marks_its_receiver_connected_and_is_not_timed() {
         let clock = Clock {
             start: Instant::now(),
             warm: tokio::sync::Semaphore::new(0),
-            index: [("timed".to_owned(), 0)].into(),
+            index: [("timed".to_owned(), 0)].into_iter().collect(),
             sent_at: vec![std::sync::atomic::AtomicU64::new(0)],
         };
         clock.sent("timed");

@@ -78,6 +78,13 @@ fn the_load_generator_runs_against_a_provider_it_starts() {
             "{key}: {report}"
         );
     }
+    // And the machine's CPU (a sort, threads waking each other), which take time anywhere.
+    for key in ["cpu_probe_ms", "wake_rtt_us", "wake_rtt_paced_us"] {
+        assert!(
+            report[key].as_f64().is_some_and(|t| t > 0.0),
+            "{key}: {report}"
+        );
+    }
 }
 
 #[test]

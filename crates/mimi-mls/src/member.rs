@@ -14,7 +14,7 @@ use openmls::prelude::{
     AppDataUpdateOperation, AppDataUpdateProposal, CredentialWithKey, ExternalSender, KeyPackage,
     LeafNodeIndex, LeafNodeParameters, MlsGroup, MlsGroupCreateConfig, MlsGroupJoinConfig,
     MlsMessageBodyIn, MlsMessageIn, MlsMessageOut, PURE_PLAINTEXT_WIRE_FORMAT_POLICY,
-    ProcessedMessageContent, Proposal, RatchetTreeIn, StagedWelcome,
+    ProcessedMessageContent, ProcessedWelcome, Proposal, RatchetTreeIn,
 };
 use openmls_basic_credential::SignatureKeyPair;
 use openmls_traits::OpenMlsProvider as _;
@@ -212,11 +212,16 @@ impl Client {
             return Err(MlsError::Malformed("not a Welcome".into()));
         };
         let tree = RatchetTreeIn::tls_deserialize_exact(ratchet_tree).map_err(MlsError::Decode)?;
-        let group =
-            StagedWelcome::new_from_welcome(&self.provider, &join_config(), welcome, Some(tree))
-                .map_err(MlsError::openmls)?
-                .into_group(&self.provider)
-                .map_err(MlsError::openmls)?;
+        // openmls' `StagedWelcome::new_from_welcome` in its two steps, to check the leaves
+        // ahead once the Welcome is decrypted (the group's ID is inside).
+        let processed = ProcessedWelcome::new_from_welcome(&self.provider, &join_config(), welcome)
+            .map_err(MlsError::openmls)?;
+        let _forget = self.check_leaves_ahead(processed.unverified_group_info(), &tree);
+        let group = processed
+            .into_staged_welcome(&self.provider, Some(tree))
+            .map_err(MlsError::openmls)?
+            .into_group(&self.provider)
+            .map_err(MlsError::openmls)?;
         let group = RoomGroup { group };
         group.room()?;
         Ok(group)
@@ -310,8 +315,34 @@ impl Client {
         self.build_external_commit(info, tree, &room, aad, role)
     }
 
-    /// [`Client::build_external_commit_now`], with the leaves' signatures checked ahead on
-    /// every core ([`crate::checked`]).
+    /// Checks ahead, on every core ([`crate::checked`]), the leaf signatures openmls checks
+    /// when it builds the group `info` describes on `tree` (or on the tree `info` carries,
+    /// as openmls does); the list is emptied when the returned guard is dropped. Nothing is
+    /// checked for a ciphersuite openmls refuses (the list costs a serialization of every
+    /// leaf).
+    fn check_leaves_ahead(
+        &self,
+        info: &VerifiableGroupInfo,
+        tree: &RatchetTreeIn,
+    ) -> crate::checked::Forget<'_> {
+        let crypto = self.provider.crypto();
+        let context = info.group_context();
+        if openmls_traits::crypto::OpenMlsCrypto::supports(crypto, context.ciphersuite()).is_ok() {
+            let tree = info
+                .extensions()
+                .ratchet_tree()
+                .map_or(tree, |carried| carried.ratchet_tree());
+            crypto.check_ahead(crate::checked::leaf_checks(
+                tree,
+                context.ciphersuite(),
+                context.group_id().as_slice(),
+            ));
+        }
+        crate::checked::Forget(crypto)
+    }
+
+    /// The external commit joining `room`, with the leaves' signatures checked ahead on
+    /// every core.
     fn build_external_commit(
         &self,
         group_info: VerifiableGroupInfo,
@@ -320,34 +351,7 @@ impl Client {
         aad: Vec<u8>,
         role: Option<RoleIndex>,
     ) -> Result<(RoomGroup, OutgoingCommit), MlsError> {
-        let crypto = self.provider.crypto();
-        let context = group_info.group_context();
-        // Only for a ciphersuite the join can use (openmls refuses the others): the list
-        // costs a serialization of every leaf.
-        if openmls_traits::crypto::OpenMlsCrypto::supports(crypto, context.ciphersuite()).is_ok() {
-            // The tree openmls builds on (a GroupInfo's own, if it carries one).
-            let tree = group_info
-                .extensions()
-                .ratchet_tree()
-                .map_or(&ratchet_tree, |carried| carried.ratchet_tree());
-            crypto.check_ahead(crate::checked::leaf_checks(
-                tree,
-                context.ciphersuite(),
-                context.group_id().as_slice(),
-            ));
-        }
-        let _forget = crate::checked::Forget(crypto);
-        self.build_external_commit_now(group_info, ratchet_tree, room, aad, role)
-    }
-
-    fn build_external_commit_now(
-        &self,
-        group_info: VerifiableGroupInfo,
-        ratchet_tree: RatchetTreeIn,
-        room: &Room,
-        aad: Vec<u8>,
-        role: Option<RoleIndex>,
-    ) -> Result<(RoomGroup, OutgoingCommit), MlsError> {
+        let _forget = self.check_leaves_ahead(&group_info, &ratchet_tree);
         let list = match role {
             Some(role) => {
                 let update = ParticipantListUpdate {

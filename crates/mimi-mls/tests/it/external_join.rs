@@ -312,6 +312,21 @@ fn a_joiner_checks_the_leaves_signatures_ahead_and_openmls_is_answered_from_them
 }
 
 #[test]
+fn a_newcomer_added_by_welcome_checks_the_leaves_signatures_ahead_too() {
+    let mut w = twenty_joined();
+    let ada = w.add(0, "mimi://example.org/d/ada/tablet").unwrap();
+    // The tree the Welcome joins holds the newcomer's own leaf as well.
+    let leaves = w.hosted.room().unwrap().client_total();
+    assert_eq!(leaves, w.members.len());
+    let answered =
+        openmls_traits::OpenMlsProvider::crypto(w.members[ada].0.provider()).answered_ahead();
+    assert_eq!(
+        answered, leaves,
+        "{answered} of the {leaves} leaves' checks were answered from the list"
+    );
+}
+
+#[test]
 fn a_joiner_checks_ahead_the_leaves_placed_after_blank_leaves() {
     let mut w = twenty_joined();
     // Two leaves in the middle of the tree made blank: every leaf after them keeps its index,

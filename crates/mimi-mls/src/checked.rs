@@ -46,7 +46,9 @@ pub struct Crypto {
 /// Fewest checks worth sharing out: below it openmls checks them as before.
 const MIN_AHEAD: usize = 16;
 
-/// Empties `Crypto`'s list when dropped, however the join ends.
+/// Empties `Crypto`'s list when dropped, however the join ends: held for the whole join (a
+/// guard dropped at once would leave openmls to check every leaf again).
+#[must_use = "the list is emptied when the guard is dropped"]
 pub(crate) struct Forget<'a>(pub(crate) &'a Crypto);
 
 impl Drop for Forget<'_> {

@@ -620,13 +620,13 @@ pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
-/// The median time to append 4 KiB to a file in `dir` and flush it to disk, in ms: the
-/// floor under every durable answer, and what differs most between machines (figures
-/// taken on different days compare only with it beside them). Two figures: flushes one
-/// after another (`disk_flush_ms`), and each after 20 ms without disk writes, as a
-/// message every 20 ms finds the disk (`disk_flush_paced_ms`; on a virtual disk it was two
-/// to four times the first). With them, the machine's CPU figures ([`Cpu`]).
-pub(crate) fn disk_flush_ms(dir: &std::path::Path) -> std::io::Result<DiskFlush> {
+/// The machine's figures: the median time to append 4 KiB to a file in `dir` and flush it
+/// to disk, in ms, the floor under every durable answer and what differs most between
+/// machines (figures taken on different days compare only with it beside them), and the
+/// CPU's ([`Cpu`]). Two disk figures: flushes one after another (`disk_flush_ms`), and
+/// each after 20 ms without disk writes, as a message every 20 ms finds the disk
+/// (`disk_flush_paced_ms`; on a virtual disk it was two to four times the first).
+pub(crate) fn machine_figures(dir: &std::path::Path) -> std::io::Result<Machine> {
     use std::io::Write as _;
     let path = dir.join("flush-probe");
     let mut file = std::fs::File::create(&path)?;
@@ -647,21 +647,21 @@ pub(crate) fn disk_flush_ms(dir: &std::path::Path) -> std::io::Result<DiskFlush>
     let paced = median(30, std::time::Duration::from_millis(20))?;
     drop(file);
     std::fs::remove_file(&path)?;
-    Ok(DiskFlush {
+    Ok(Machine {
         back_to_back,
         paced,
         cpu: Cpu::measure()?,
     })
 }
 
-/// [`disk_flush_ms`]'s figures, ms, with the machine's [`Cpu`] figures.
-pub(crate) struct DiskFlush {
+/// [`machine_figures`]: the disk's flush, ms, and the CPU's figures.
+pub(crate) struct Machine {
     back_to_back: f64,
     paced: f64,
     cpu: Cpu,
 }
 
-impl DiskFlush {
+impl Machine {
     /// Puts every figure in a benchmark's JSON line.
     pub(crate) fn report(&self, line: &mut Value) {
         let ms = |v: f64| json!((v * 1000.0).round() / 1000.0);
@@ -808,7 +808,7 @@ impl Schema {
 /// arguments) on `database` (in a schema of the run's own, dropped at the end) or on SQLite
 /// in a scratch directory.
 /// `measure` runs the load; its JSON line is printed with the provider's peak memory, the
-/// disk's flush time and the kind of database.
+/// machine's figures (the disk's flush, the CPU's speed) and the kind of database.
 pub(crate) fn one_provider(
     what: &str,
     exe: Option<&std::path::Path>,
@@ -826,14 +826,14 @@ pub(crate) fn one_provider(
     let result = (|| {
         let url = schema.as_ref().map(|s| s.url.as_str());
         let mut server = Server::spawn(exe, &scratch.0.join("p0"), url, extra, env)?;
-        let flush = disk_flush_ms(&scratch.0).context("timing the disk's flush")?;
+        let machine = machine_figures(&scratch.0).context("timing the disk and the CPU")?;
         let mut line = measure(&mut server, &runtime)?;
         if !env.is_empty() {
             let env: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
             line["server_env"] = json!(env);
         }
         line["server_peak_mib"] = json!(server.peak_mib().map(|m| (m * 10.0).round() / 10.0));
-        flush.report(&mut line);
+        machine.report(&mut line);
         line["database"] = json!(if schema.is_some() {
             "postgres"
         } else {
@@ -1072,11 +1072,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 )
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let flush = disk_flush_ms(&scratch.0).context("timing the disk's flush")?;
+        let machine = machine_figures(&scratch.0).context("timing the disk and the CPU")?;
         let mut line = runtime.block_on(load(&servers, &args))?;
         let peak: Option<f64> = servers.iter().map(Server::peak_mib).sum();
         line["server_peak_mib"] = json!(peak.map(|m| (m * 10.0).round() / 10.0));
-        flush.report(&mut line);
+        machine.report(&mut line);
         line["database"] = json!(if schema.is_some() {
             "postgres"
         } else {

@@ -1,5 +1,6 @@
 //! Joining by external commit through the hub: open rooms, pre-authorized users, a user's
-//! new device; and refusals, on the joiner's side and the hub's.
+//! new device; and refusals, on the joiner's side and the hub's. Also the leaves' signatures
+//! checked ahead by every joiner, by external commit or by Welcome.
 
 use mimi_mls::join_link::JoinCode;
 use mimi_mls::member::Client;

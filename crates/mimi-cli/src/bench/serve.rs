@@ -667,16 +667,14 @@ impl Machine {
         let ms = |v: f64| json!((v * 1000.0).round() / 1000.0);
         line["disk_flush_ms"] = ms(self.back_to_back);
         line["disk_flush_paced_ms"] = ms(self.paced);
-        line["cpu_probe_ms"] = ms(self.cpu.sort_ms);
-        line["wake_rtt_us"] = json!((self.cpu.wake_us * 10.0).round() / 10.0);
-        line["wake_rtt_paced_us"] = json!((self.cpu.wake_paced_us * 10.0).round() / 10.0);
+        self.cpu.report(line);
     }
 }
 
 /// The machine's speed where the provider spends a paced message's time, beside the disk's:
 /// the same build's figures moved by a quarter between two hours of one machine, and runs
 /// of different hours or machines compare only with these beside them.
-struct Cpu {
+pub(crate) struct Cpu {
     /// The median time to sort 2^18 pseudo-random integers on one thread, ms.
     sort_ms: f64,
     /// The median round trip of one byte between two threads over a loopback TCP
@@ -689,7 +687,14 @@ struct Cpu {
 }
 
 impl Cpu {
-    fn measure() -> std::io::Result<Self> {
+    /// Puts the figures in a benchmark's JSON line.
+    pub(crate) fn report(&self, line: &mut Value) {
+        line["cpu_probe_ms"] = json!((self.sort_ms * 1000.0).round() / 1000.0);
+        line["wake_rtt_us"] = json!((self.wake_us * 10.0).round() / 10.0);
+        line["wake_rtt_paced_us"] = json!((self.wake_paced_us * 10.0).round() / 10.0);
+    }
+
+    pub(crate) fn measure() -> std::io::Result<Self> {
         let mut sorts = Vec::with_capacity(9);
         let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
         let mut values = vec![0u64; 1 << 18];

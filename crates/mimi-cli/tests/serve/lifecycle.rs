@@ -190,6 +190,24 @@ fn tiny_bench(extra: &[&str]) -> serde_json::Value {
 }
 
 #[test]
+fn the_hub_commit_benchmark_gives_the_machines_cpu_figures_beside_its_own() {
+    let report = bench(&["hub-commit", "--members", "3", "--iterations", "1"]);
+    assert_eq!(report["members"], 3);
+    for key in [
+        "openmls_ms",
+        "mimi_ms",
+        "cpu_probe_ms",
+        "wake_rtt_us",
+        "wake_rtt_paced_us",
+    ] {
+        assert!(
+            report[key].as_f64().is_some_and(|t| t > 0.0),
+            "{key}: {report}"
+        );
+    }
+}
+
+#[test]
 fn the_join_benchmark_times_external_and_welcome_joins_and_the_rooms_memory() {
     // The room filled by its owner's adds, then by its members' own external joins.
     for fill in ["adds", "joins"] {

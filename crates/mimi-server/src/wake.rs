@@ -150,9 +150,16 @@ struct Inner {
     everything: HashSet<u64>,
 }
 
-/// Wakes waiter `id` of `waiters` for messages of a room up to a position (`None`: for
-/// anything).
-fn wake_one(waiters: &mut HashMap<u64, Waiter>, id: u64, room: Option<(&RoomId, u64)>) {
+/// Marks waiter `id` of `waiters` woken for messages of a room up to a position (`None`:
+/// for anything), and gives its [`Notify`] to be notified once the lock is let go: a
+/// woken stream takes the lock at once to ask why ([`Subscription::woken`]), and a room's
+/// hundred streams notified under it waited for the last one.
+fn wake_one(
+    waiters: &mut HashMap<u64, Waiter>,
+    id: u64,
+    room: Option<(&RoomId, u64)>,
+    notify: &mut Vec<Arc<Notify>>,
+) {
     let Some(w) = waiters.get_mut(&id) else {
         return;
     };
@@ -167,9 +174,7 @@ fn wake_one(waiters: &mut HashMap<u64, Waiter>, id: u64, room: Option<(&RoomId, 
             w.woken.rooms.clear();
         }
     }
-    if let Some(n) = w.notify.upgrade() {
-        n.notify_one();
-    }
+    notify.extend(w.notify.upgrade());
 }
 
 /// Every waiter of this process, by what it watches.
@@ -291,6 +296,15 @@ impl Wakes {
     }
 
     fn wake_here(&self, topic: &Topic) {
+        let mut notify = Vec::new();
+        self.mark_woken(topic, &mut notify);
+        for n in notify {
+            n.notify_one();
+        }
+    }
+
+    /// Marks the waiters of `topic` woken, and gives their [`Notify`]s.
+    fn mark_woken(&self, topic: &Topic, notify: &mut Vec<Arc<Notify>>) {
         let mut inner = lock(&self.inner);
         let Inner {
             waiters,
@@ -302,23 +316,23 @@ impl Wakes {
         match topic {
             Topic::Room(r) | Topic::Forget(r) => {
                 for &id in by_room.get(r).into_iter().flatten() {
-                    wake_one(waiters, id, None);
+                    wake_one(waiters, id, None, notify);
                 }
             }
             Topic::Messages { room, last, .. } => {
                 for &id in by_room.get(room).into_iter().flatten() {
-                    wake_one(waiters, id, Some((room, *last)));
+                    wake_one(waiters, id, Some((room, *last)), notify);
                 }
             }
             Topic::User(u) => {
                 for &id in by_user.get(u).into_iter().flatten() {
-                    wake_one(waiters, id, None);
+                    wake_one(waiters, id, None, notify);
                 }
             }
             Topic::Acked(u) => {
                 for &id in by_user.get(u).into_iter().flatten() {
                     if waiters.get(&id).is_some_and(|w| w.on_ack) {
-                        wake_one(waiters, id, None);
+                        wake_one(waiters, id, None, notify);
                     }
                 }
                 return;
@@ -326,13 +340,13 @@ impl Wakes {
             Topic::Everyone => {
                 let ids: Vec<u64> = waiters.keys().copied().collect();
                 for id in ids {
-                    wake_one(waiters, id, None);
+                    wake_one(waiters, id, None, notify);
                 }
                 return;
             }
         }
         for &id in everything.iter() {
-            wake_one(waiters, id, None);
+            wake_one(waiters, id, None, notify);
         }
     }
 
@@ -799,6 +813,54 @@ mod tests {
         wakes.room(&room("team"));
         assert!(woken(&alice).await);
         assert!(!woken(&alice).await);
+    }
+
+    #[test]
+    fn a_waiter_is_woken_with_the_registry_free_to_tell_it_why() {
+        use std::future::Future as _;
+        // A waker that, as it is woken, asks the registry what a woken stream asks first
+        // (`Subscription::woken` takes its lock).
+        struct Asks {
+            wakes: Arc<Wakes>,
+            free: Mutex<Vec<bool>>,
+        }
+        impl std::task::Wake for Asks {
+            fn wake(self: Arc<Self>) {
+                self.wake_by_ref();
+            }
+            fn wake_by_ref(self: &Arc<Self>) {
+                let free = self.wakes.inner.try_lock().is_ok();
+                self.free.lock().unwrap().push(free);
+            }
+        }
+        let wakes = Arc::new(Wakes::local());
+        let asks = Arc::new(Asks {
+            wakes: wakes.clone(),
+            free: Mutex::default(),
+        });
+        let waker = std::task::Waker::from(asks.clone());
+        let mut cx = std::task::Context::from_waker(&waker);
+        // A room's streams, each waiting.
+        let streams: Vec<Subscription> = (0..3)
+            .map(|i| wakes.subscribe(Some(user(&format!("u{i}")))))
+            .collect();
+        let mut waits: Vec<_> = streams
+            .iter()
+            .map(|s| {
+                s.watch([room("team")]);
+                Box::pin(s.wait())
+            })
+            .collect();
+        for w in &mut waits {
+            assert!(w.as_mut().poll(&mut cx).is_pending());
+        }
+        wakes.messages(&room("team"), 1, 1);
+        // Notified under the lock, each woken stream would wait for the others' wake-ups
+        // before it could learn why (a hundred, for a room of a hundred devices).
+        assert_eq!(*asks.free.lock().unwrap(), [true, true, true]);
+        for w in &mut waits {
+            assert!(w.as_mut().poll(&mut cx).is_ready());
+        }
     }
 
     #[tokio::test]

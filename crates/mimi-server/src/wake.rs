@@ -152,8 +152,8 @@ struct Inner {
 
 /// Marks waiter `id` of `waiters` woken for messages of a room up to a position (`None`:
 /// for anything), and gives its [`Notify`] to be notified once the lock is let go: a
-/// woken stream takes the lock at once to ask why ([`Subscription::woken`]), and a room's
-/// hundred streams notified under it waited for the last one.
+/// woken stream takes the lock at once to ask why ([`Subscription::woken`]); were a
+/// room's hundred streams notified under it, each would wait for the last notification.
 fn wake_one(
     waiters: &mut HashMap<u64, Waiter>,
     id: u64,
@@ -817,20 +817,30 @@ mod tests {
 
     #[test]
     fn a_waiter_is_woken_with_the_registry_free_to_tell_it_why() {
-        use std::future::Future as _;
         // A waker that, as it is woken, asks the registry what a woken stream asks first
-        // (`Subscription::woken` takes its lock).
+        // (`Subscription::woken` takes its lock): free, and already saying why, or the
+        // stream would learn nothing and wait again with no wake-up to come.
         struct Asks {
             wakes: Arc<Wakes>,
-            free: Mutex<Vec<bool>>,
+            /// At each wake-up: the lock was free, and every waiter marked woken.
+            free: Mutex<Vec<(bool, bool)>>,
         }
         impl std::task::Wake for Asks {
             fn wake(self: Arc<Self>) {
                 self.wake_by_ref();
             }
             fn wake_by_ref(self: &Arc<Self>) {
-                let free = self.wakes.inner.try_lock().is_ok();
-                self.free.lock().unwrap().push(free);
+                let seen = match self.wakes.inner.try_lock() {
+                    Ok(inner) => (
+                        true,
+                        inner
+                            .waiters
+                            .values()
+                            .all(|w| w.woken.rooms.get(&room("team")) == Some(&1)),
+                    ),
+                    Err(_) => (false, false),
+                };
+                self.free.lock().unwrap().push(seen);
             }
         }
         let wakes = Arc::new(Wakes::local());
@@ -857,7 +867,7 @@ mod tests {
         wakes.messages(&room("team"), 1, 1);
         // Notified under the lock, each woken stream would wait for the others' wake-ups
         // before it could learn why (a hundred, for a room of a hundred devices).
-        assert_eq!(*asks.free.lock().unwrap(), [true, true, true]);
+        assert_eq!(*asks.free.lock().unwrap(), [(true, true); 3]);
         for w in &mut waits {
             assert!(w.as_mut().poll(&mut cx).is_ready());
         }

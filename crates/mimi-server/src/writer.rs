@@ -84,8 +84,12 @@ async fn run(
             }
         }
         taken.fetch_sub(batch.len(), Ordering::Relaxed);
-        for (room, first, last) in write(&store, &tails, batch).await {
-            wakes.messages(&room, first, last);
+        for (room, first, last, announced) in write(&store, &tails, &wakes, batch).await {
+            if announced {
+                wakes.announced(&room, first, last);
+            } else {
+                wakes.messages(&room, first, last);
+            }
         }
     }
 }
@@ -224,10 +228,65 @@ impl Drop for Counted<'_> {
     }
 }
 
+/// Messages of one append rendered where the room's log is expected to put them, with the
+/// notification that carries them to the other processes as they commit (if they fit in
+/// one).
+struct Expected {
+    /// Where the log is expected to end before them.
+    after: u64,
+    rendered: Vec<Rendered>,
+    announcement: Option<crate::wake::Announcement>,
+}
+
+/// Each append's messages rendered right after what this process's tail holds of the room
+/// (the log's end unless another process wrote to it since), with their notification: the
+/// store sends it as they commit if they land there, a round trip to the database sooner
+/// than the publisher would. `None` for an append of a room whose tail is empty, or
+/// within one process (where nothing is announced, and messages are rendered once
+/// written, as the disk is flushed on another thread).
+fn expect(
+    tails: &Tails,
+    wakes: &crate::wake::Wakes,
+    appends: &[Append<'_>],
+) -> Vec<Option<Expected>> {
+    let mut ends: std::collections::HashMap<&RoomId, u64> = Default::default();
+    appends
+        .iter()
+        .map(|a| {
+            if !wakes.has_peers() {
+                return None;
+            }
+            let after = match ends.get(a.room) {
+                Some(&end) => end,
+                None => tails.last_seq(a.room)?,
+            };
+            ends.insert(a.room, after + a.entries.len() as u64);
+            let rendered: Vec<Rendered> = a
+                .entries
+                .iter()
+                .zip(after + 1..)
+                .map(|(e, seq)| Rendered::new(a.room, seq, e.kind, a.epoch, &e.sender, &e.body))
+                .collect();
+            let announcement = wakes.announcement(&rendered);
+            Some(Expected {
+                after,
+                rendered,
+                announcement,
+            })
+        })
+        .collect()
+}
+
 /// Writes a batch in one transaction: messages grouped by room and epoch (one append
 /// each), then all acknowledgements. Returns the rooms that received messages, each with
-/// the positions of its first and last.
-async fn write(store: &SqlStore, tails: &Tails, batch: Vec<Request>) -> Vec<(RoomId, u64, u64)> {
+/// the positions of its first and last, and true if the other processes heard of them
+/// with their commit ([`expect`]).
+async fn write(
+    store: &SqlStore,
+    tails: &Tails,
+    wakes: &crate::wake::Wakes,
+    batch: Vec<Request>,
+) -> Vec<(RoomId, u64, u64, bool)> {
     let mut groups: Vec<(RoomId, u64, Vec<Message>)> = Vec::new();
     let mut acks: Vec<Ack> = Vec::new();
     for r in batch {
@@ -260,15 +319,27 @@ async fn write(store: &SqlStore, tails: &Tails, batch: Vec<Request>) -> Vec<(Roo
                 .collect()
         })
         .collect();
-    let appends: Vec<Append<'_>> = groups
+    let mut appends: Vec<Append<'_>> = groups
         .iter()
         .zip(&bodies)
         .map(|((room, epoch, _), entries)| Append {
             room,
             epoch: *epoch,
             entries,
+            announce: None,
         })
         .collect();
+    let expected = expect(tails, wakes, &appends);
+    for (a, e) in appends.iter_mut().zip(&expected) {
+        let announcement = e
+            .as_ref()
+            .and_then(|e| Some((e.after, e.announcement.as_ref()?)));
+        a.announce = announcement.map(|(after, n)| mimi_store::Announce {
+            channel: &n.channel,
+            payload: &n.payload,
+            after,
+        });
+    }
     let list: Vec<(ClientId, RoomId, u64)> = acks.iter().map(|a| a.ack.clone()).collect();
     let written = store.write_batch(&appends, &list).await;
     drop(appends);
@@ -287,7 +358,8 @@ async fn write(store: &SqlStore, tails: &Tails, batch: Vec<Request>) -> Vec<(Roo
         }
     };
     let mut written = Vec::new();
-    for (((room, epoch, messages), result), entries) in groups.into_iter().zip(appended).zip(bodies)
+    for ((((room, epoch, messages), result), entries), expected) in
+        groups.into_iter().zip(appended).zip(bodies).zip(expected)
     {
         match result {
             Ok(seqs) => {
@@ -296,7 +368,12 @@ async fn write(store: &SqlStore, tails: &Tails, batch: Vec<Request>) -> Vec<(Roo
                     let mine = answers.by_ref().take(m.count).collect();
                     let _ = m.reply.send(Ok(mine));
                 }
-                written.push((room, epoch, seqs, entries));
+                // Where they were expected: rendered, and announced as they committed if
+                // they fit in a notification.
+                let expected = expected.filter(|e| seqs.first() == Some(&(e.after + 1)));
+                let announced = expected.as_ref().is_some_and(|e| e.announcement.is_some());
+                let rendered = expected.map(|e| e.rendered);
+                written.push((room, epoch, seqs, entries, rendered, announced));
             }
             Err(e) => {
                 for m in messages {
@@ -310,21 +387,22 @@ async fn write(store: &SqlStore, tails: &Tails, batch: Vec<Request>) -> Vec<(Roo
     }
     // Rendered once here for every member that syncs them (after the answers: they wait
     // on the disk, not on this).
-    let mut rooms: Vec<(RoomId, u64, u64)> = Vec::with_capacity(written.len());
-    for (room, epoch, seqs, entries) in written {
+    let mut rooms: Vec<(RoomId, u64, u64, bool)> = Vec::with_capacity(written.len());
+    for (room, epoch, seqs, entries, rendered, announced) in written {
         let (Some(&first), Some(&last)) = (seqs.first(), seqs.last()) else {
             continue;
         };
-        let rendered = seqs
-            .into_iter()
-            .zip(entries)
-            .map(|(seq, e)| Rendered::new(&room, seq, e.kind, epoch, &e.sender, &e.body))
-            .collect();
+        let rendered = rendered.unwrap_or_else(|| {
+            seqs.into_iter()
+                .zip(entries)
+                .map(|(seq, e)| Rendered::new(&room, seq, e.kind, epoch, &e.sender, &e.body))
+                .collect()
+        });
         tails.push(&room, rendered);
         // Groups of one room (several epochs) follow one another in the log.
         match rooms.last_mut() {
-            Some((r, _, l)) if *r == room && *l + 1 == first => *l = last,
-            _ => rooms.push((room, first, last)),
+            Some((r, _, l, a)) if *r == room && *l + 1 == first && *a == announced => *l = last,
+            _ => rooms.push((room, first, last, announced)),
         }
     }
     rooms
@@ -420,6 +498,105 @@ mod tests {
         );
         other.close().await.unwrap();
         store.close().await;
+        mimi_store::drop_schema(&base, &schema).await.unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn on_postgres_other_processes_hear_of_a_message_as_it_commits_not_after() {
+        let Ok(base) = std::env::var("MIMI_TEST_POSTGRES_URL") else {
+            eprintln!("skipped: MIMI_TEST_POSTGRES_URL is not set");
+            return;
+        };
+        let schema = format!("mimi_u_announce_w_{}", std::process::id());
+        let url = mimi_store::scratch_schema(&base, &schema).await.unwrap();
+        let (store, other) = (
+            SqlStore::open(&url).await.unwrap(),
+            SqlStore::open(&url).await.unwrap(),
+        );
+        let team = RoomId::new("example.com", "team").unwrap();
+        let alice = ClientId::parse("mimi://example.com/d/alice/phone").unwrap();
+        store
+            .create_room(&NewRoom {
+                id: team.clone(),
+                epoch: 0,
+                snapshot: b"state".to_vec(),
+                document: "{}".into(),
+                discoverable: false,
+                members: vec![alice.clone()],
+                skeleton: None,
+            })
+            .await
+            .unwrap();
+        // This process publishes nothing (what it would stays in `published`); the other
+        // listens, and its tail holds the room's first message.
+        let (wakes, mut published) = crate::wake::Wakes::unpublished(&store).await;
+        let tails = Arc::new(Tails::default());
+        let writer = Writer::start(store.clone(), tails.clone(), wakes.clone()).unwrap();
+        let user = || Some(mimi_policy::id::UserId::new("example.com", "bob").unwrap());
+        let (other_tails, here) = (Arc::new(Tails::default()), wakes.subscribe(user()));
+        let other_wakes = crate::wake::Wakes::shared(&other, other_tails.clone())
+            .await
+            .unwrap();
+        let bob = other_wakes.subscribe(user());
+        assert!(bob.watch([team.clone()]) && here.watch([team.clone()]));
+        let hello = |text: &str| NewEntry {
+            kind: EntryKind::Message,
+            sender: alice.to_string(),
+            body: text.as_bytes().to_vec(),
+        };
+        let wait = std::time::Duration::from_secs(10);
+        let send = async |text: &str| {
+            tokio::time::timeout(wait, writer.append(team.clone(), 0, vec![hello(text)]))
+                .await
+                .unwrap()
+                .unwrap()
+        };
+        let messages = |first, last| crate::wake::Topic::Messages {
+            room: team.clone(),
+            first,
+            last,
+        };
+        // Nothing in this process's tail says where the log ends: published after.
+        assert_eq!(send("one").await, [1]);
+        let first = tokio::time::timeout(wait, published.recv()).await.unwrap();
+        assert_eq!(first, Some(messages(1, 1)));
+        other_tails.push(
+            &team,
+            tails
+                .after(&team, 0, 1, 1)
+                .unwrap()
+                .iter()
+                .map(|e| Rendered::message_from_json(&team, e.0.seq, e.0.json()).unwrap())
+                .collect(),
+        );
+        // Now it does: the other process hears of the message, carrying it, as it commits;
+        // this one's waiters are woken, and nothing is left to publish.
+        assert_eq!(send("two").await, [2]);
+        tokio::time::timeout(wait, bob.wait()).await.unwrap();
+        assert_eq!(bob.woken().rooms.get(&team), Some(&2));
+        assert_eq!(
+            other_tails.after(&team, 1, 2, 1).unwrap()[0].0.json(),
+            Rendered::new(&team, 2, EntryKind::Message, 0, &alice.to_string(), b"two").json()
+        );
+        tokio::time::timeout(wait, here.wait()).await.unwrap();
+        assert_eq!(here.woken().rooms.get(&team), Some(&2));
+        // Another process wrote meanwhile: the message lands elsewhere than expected, goes
+        // without a notification, is published after (the first thing since "one"), and is
+        // in this process's tail where it landed.
+        other
+            .append_messages(&team, 0, &[hello("three")])
+            .await
+            .unwrap();
+        assert_eq!(send("four").await, [4]);
+        let next = tokio::time::timeout(wait, published.recv()).await.unwrap();
+        assert_eq!(next, Some(messages(4, 4)));
+        assert_eq!(
+            tails.after(&team, 3, 4, 1).unwrap()[0].0.json(),
+            Rendered::new(&team, 4, EntryKind::Message, 0, &alice.to_string(), b"four").json()
+        );
+        drop((writer, wakes, other_wakes, bob, here));
+        store.close().await;
+        other.close().await;
         mimi_store::drop_schema(&base, &schema).await.unwrap();
     }
 }

@@ -189,6 +189,23 @@ pub struct Append<'a> {
     pub epoch: u64,
     /// The messages, in order.
     pub entries: &'a [NewEntry],
+    /// A notification to send with the messages, when the database has listeners.
+    pub announce: Option<Announce<'a>>,
+}
+
+/// A notification sent with an [`Append`] as it commits (PostgreSQL's `NOTIFY`), so that
+/// listeners hear of the messages without a round trip to the database after it: sent if
+/// and only if the room's log ended at `after` (the append's first position is
+/// `after + 1`: what a payload naming positions was made for), and the append is
+/// written. A database without listeners (SQLite) sends nothing.
+#[derive(Debug, Clone, Copy)]
+pub struct Announce<'a> {
+    /// The channel.
+    pub channel: &'a str,
+    /// The payload.
+    pub payload: &'a str,
+    /// Where the room's log must end.
+    pub after: u64,
 }
 
 /// What a [`Delivery::write_batch`] did.

@@ -429,6 +429,15 @@ impl SqlStore {
         };
         let last: i64 = row.try_get(0)?;
         let first = last - messages.len() as i64 + 1;
+        if let Some(n) = a.announce
+            && u64::try_from(first - 1) == Ok(n.after)
+        {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(n.channel)
+                .bind(n.payload)
+                .execute(&mut **tx)
+                .await?;
+        }
         // Many rows per statement: each statement is a round trip to the database.
         for (c, chunk) in messages.chunks(ROWS_PER_INSERT).enumerate() {
             let values = (0..chunk.len())
@@ -488,14 +497,32 @@ impl SqlStore {
             })
             .collect::<Vec<_>>()
             .join(", ");
-        let sql = format!(
-            "WITH r AS (UPDATE rooms SET last_seq = last_seq + $1 \
-                 WHERE id = $2 AND epoch = $3 RETURNING last_seq - $1 AS base) \
-             INSERT INTO room_log (room_id, seq, kind, epoch, sender, body) \
+        let insert = format!(
+            "INSERT INTO room_log (room_id, seq, kind, epoch, sender, body) \
              SELECT $2, r.base + v.n, v.kind, $3, v.sender, v.body \
              FROM r, (VALUES {values}) AS v(n, kind, sender, body) \
              RETURNING seq"
         );
+        let counter = "WITH r AS (UPDATE rooms SET last_seq = last_seq + $1 \
+                       WHERE id = $2 AND epoch = $3 RETURNING last_seq - $1 AS base)";
+        let sql = match a.announce {
+            None => format!("{counter} {insert}"),
+            // The notification goes out with the statement's commit, only if the log
+            // ended where its payload says (the aggregate makes it run once, before the
+            // rows are returned).
+            Some(_) => {
+                let n = 4 + messages.len() * 4;
+                format!(
+                    "{counter}, i AS ({insert}), \
+                     w AS (SELECT pg_notify(CAST(${} AS TEXT), CAST(${} AS TEXT)) FROM r \
+                           WHERE r.base = CAST(${} AS BIGINT)) \
+                     SELECT seq FROM i WHERE (SELECT COUNT(*) FROM w) >= 0",
+                    n,
+                    n + 1,
+                    n + 2
+                )
+            }
+        };
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(messages.len() as i64)
             .bind(room.as_str())
@@ -506,6 +533,12 @@ impl SqlStore {
                 .bind(m.kind.code())
                 .bind(m.sender.as_str())
                 .bind(m.body.as_slice());
+        }
+        if let Some(n) = a.announce {
+            query = query
+                .bind(n.channel)
+                .bind(n.payload)
+                .bind(i64::try_from(n.after).unwrap_or(-1));
         }
         let rows = query.fetch_all(exec).await?;
         if rows.is_empty() {
@@ -691,5 +724,95 @@ mod tests {
         store.notifier().notify("t", "x").await.unwrap();
         store.close().await;
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+#[cfg(test)]
+mod announce_tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::{Announce, Delivery as _, Rooms as _};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_appends_notification_goes_out_with_it_only_where_the_log_ended() {
+        let Ok(base) = std::env::var("MIMI_TEST_POSTGRES_URL") else {
+            eprintln!("skipped: MIMI_TEST_POSTGRES_URL is not set");
+            return;
+        };
+        let schema = format!("mimi_u_announce_{}", std::process::id());
+        let store = SqlStore::open(&scratch_schema(&base, &schema).await.unwrap())
+            .await
+            .unwrap();
+        let team = RoomId::new("example.com", "team").unwrap();
+        let alice = ClientId::parse("mimi://example.com/d/alice/phone").unwrap();
+        store
+            .create_room(&NewRoom {
+                id: team.clone(),
+                epoch: 0,
+                snapshot: b"state".to_vec(),
+                document: "{}".into(),
+                discoverable: false,
+                members: vec![alice.clone()],
+                skeleton: None,
+            })
+            .await
+            .unwrap();
+        let mut listener = store.listen("t").await.unwrap().unwrap();
+        let channel = listener.channel().to_owned();
+        let message = NewEntry {
+            kind: EntryKind::Message,
+            sender: alice.to_string(),
+            body: b"hello".to_vec(),
+        };
+        let one = std::slice::from_ref(&message);
+        let append = |epoch, entries, payload, after| Append {
+            room: &team,
+            epoch,
+            entries,
+            announce: Some(Announce {
+                channel: &channel,
+                payload,
+                after,
+            }),
+        };
+        let seqs = |w: Written| w.appended;
+        // Alone (one statement): sent where the log ended, not elsewhere.
+        let w = store.write_batch(&[append(0, one, "1", 0)], &[]).await;
+        assert_eq!(seqs(w.unwrap())[0].as_ref().unwrap(), &[1]);
+        let w = store.write_batch(&[append(0, one, "x", 0)], &[]).await;
+        assert_eq!(seqs(w.unwrap())[0].as_ref().unwrap(), &[2]);
+        // In a transaction with others: each for itself; a stale one changes nothing.
+        let w = store
+            .write_batch(
+                &[
+                    append(0, one, "y", 5),
+                    append(0, one, "4", 3),
+                    append(1, one, "z", 4),
+                ],
+                &[],
+            )
+            .await
+            .unwrap();
+        let w = seqs(w);
+        assert_eq!(w[0].as_ref().unwrap(), &[3]);
+        assert_eq!(w[1].as_ref().unwrap(), &[4]);
+        assert!(matches!(w[2], Err(StoreError::Stale { .. })));
+        // More than one statement holds (rows inserted a hundred at a time).
+        let many = vec![message.clone(); ROWS_PER_INSERT + 1];
+        let w = store
+            .write_batch(&[append(0, &many, "many", 4), append(0, one, "w", 4)], &[])
+            .await
+            .unwrap();
+        assert_eq!(seqs(w)[0].as_ref().unwrap().len(), ROWS_PER_INSERT + 1);
+        // Heard in commit order: only what was sent, then a notification sent after them.
+        store.notifier().notify(&channel, "end").await.unwrap();
+        let mut heard = Vec::new();
+        while heard.last().map(String::as_str) != Some("end") {
+            heard.push(listener.recv().await.unwrap().unwrap());
+        }
+        assert_eq!(heard, ["1", "4", "many", "end"]);
+        store.close().await;
+        drop_schema(&base, &schema).await.unwrap();
     }
 }

@@ -14,6 +14,7 @@ impl Delivery for SqlStore {
             room,
             epoch,
             entries: messages,
+            announce: None,
         };
         let written = self.write_batch(&[append], &[]).await?;
         written

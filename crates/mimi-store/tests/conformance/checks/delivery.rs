@@ -105,17 +105,20 @@ pub async fn a_batch_writes_appends_and_acks_together_and_refuses_only_a_stale_a
             room: &team,
             epoch: 0,
             entries: &two,
+            announce: None,
         },
         // "other" moved to epoch 1: this part is refused, the rest is written.
         Append {
             room: &other,
             epoch: 0,
             entries: &two[..1],
+            announce: None,
         },
         Append {
             room: &team,
             epoch: 0,
             entries: &two[1..],
+            announce: None,
         },
     ];
     let acks = [

@@ -225,11 +225,15 @@ pub struct Announcement {
 impl Wakes {
     /// Wake-ups within this process only.
     pub fn local() -> Self {
+        Self::new(None, None)
+    }
+
+    fn new(publish: Option<mpsc::Sender<Topic>>, peers: Option<Peers>) -> Self {
         Self {
             inner: Mutex::default(),
-            publish: None,
+            publish,
             overflowed: Arc::default(),
-            peers: None,
+            peers,
         }
     }
 
@@ -245,12 +249,7 @@ impl Wakes {
         };
         let peers = Peers::new(store, listener.channel()).await?;
         let (tx, rx) = mpsc::channel(MAX_QUEUED);
-        let wakes = Arc::new(Self {
-            inner: Mutex::default(),
-            publish: Some(tx),
-            overflowed: Arc::default(),
-            peers: Some(peers.clone()),
-        });
+        let wakes = Arc::new(Self::new(Some(tx), Some(peers.clone())));
         tokio::spawn(publisher(
             store.notifier(),
             peers.channel,
@@ -278,13 +277,7 @@ impl Wakes {
         let listener = store.listen(CHANNEL).await.unwrap().unwrap();
         let peers = Peers::new(store, listener.channel()).await.unwrap();
         let (tx, rx) = mpsc::channel(MAX_QUEUED);
-        let wakes = Self {
-            inner: Mutex::default(),
-            publish: Some(tx),
-            overflowed: Arc::default(),
-            peers: Some(peers),
-        };
-        (Arc::new(wakes), rx)
+        (Arc::new(Self::new(Some(tx), Some(peers))), rx)
     }
 
     /// Wakes the waiters of `topic` here, and publishes it to other processes.
@@ -322,8 +315,8 @@ impl Wakes {
     /// room, in order, rendered at the positions they are to be written at) and carries
     /// them, as the publisher would once they are in the tail: for the writer to send with
     /// the messages as they commit ([`mimi_store::Announce`]), a round trip to the
-    /// database sooner than the publisher could. `None` within one process, or if they do
-    /// not fit in one notification.
+    /// database sooner than the publisher could. `None` on SQLite (one process), or if
+    /// they do not fit in one notification.
     pub fn announcement(&self, entries: &[Rendered]) -> Option<Announcement> {
         let peers = self.peers.as_ref()?;
         let (first, last) = (entries.first()?, entries.last()?);
@@ -355,13 +348,20 @@ impl Wakes {
 
     /// Wakes the waiters of `room` here for its messages `first..=last`, put in this
     /// process's tail, of which the other processes heard with their commit (an
-    /// [`Announcement`]).
+    /// [`Announcement`]). If a wake-up could not be published since the last
+    /// notification, it is published too, which makes the publisher send "everyone" now
+    /// rather than at its next wake-up.
     pub fn announced(&self, room: &RoomId, first: u64, last: u64) {
-        self.wake_here(&Topic::Messages {
+        let topic = Topic::Messages {
             room: room.clone(),
             first,
             last,
-        });
+        };
+        if self.overflowed.load(std::sync::atomic::Ordering::Relaxed) {
+            self.wake(topic);
+        } else {
+            self.wake_here(&topic);
+        }
     }
 
     /// True if some device's waiter of this process watches `room`.
@@ -1010,6 +1010,41 @@ mod tests {
         assert!(carried_messages(&here, &team, 2, 3, carried).is_none());
         here.push(&team, entries(&team, 5..=5, b"hello"));
         assert!(carried_messages(&here, &team, 2, 3, carried).is_none());
+    }
+
+    #[test]
+    fn an_announcement_is_what_the_publisher_sends_once_the_messages_are_in_its_tail() {
+        let team = room("team");
+        let peers = Peers {
+            channel: "c".into(),
+            tag: "a".into(),
+            key: key(b"ours"),
+        };
+        let wakes = Wakes::new(None, Some(peers));
+        let tails = Tails::default();
+        tails.push(&team, entries(&team, 1..=3, b"hello"));
+        let announced = wakes
+            .announcement(&entries(&team, 2..=3, b"hello"))
+            .unwrap();
+        assert_eq!(announced.channel, "c");
+        let topic = Topic::Messages {
+            room: team.clone(),
+            first: 2,
+            last: 3,
+        };
+        assert_eq!(
+            payloads("a", vec![topic.clone()], &tails, &key(b"ours")),
+            std::slice::from_ref(&announced.payload)
+        );
+        // Another process takes the messages it carries.
+        let heard = read_payload(&announced.payload, "b", &key(b"ours")).unwrap();
+        assert_eq!(heard.len(), 1);
+        assert_eq!((&heard[0].0, heard[0].1.len()), (&topic, 2));
+        // None that would not fit, nor within one process.
+        let large = entries(&team, 4..=4, &[7; MAX_PAYLOAD]);
+        assert!(wakes.announcement(&large).is_none());
+        let small = entries(&team, 4..=4, b"hello");
+        assert!(Wakes::local().announcement(&small).is_none());
     }
 
     #[test]

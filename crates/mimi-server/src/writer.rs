@@ -238,35 +238,42 @@ struct Expected {
     announcement: Option<crate::wake::Announcement>,
 }
 
+/// Messages of `room` sent in `epoch`, rendered at their positions.
+fn render<'a>(
+    room: &RoomId,
+    epoch: u64,
+    messages: impl IntoIterator<Item = (u64, &'a NewEntry)>,
+) -> Vec<Rendered> {
+    messages
+        .into_iter()
+        .map(|(seq, e)| Rendered::new(room, seq, e.kind, epoch, &e.sender, &e.body))
+        .collect()
+}
+
 /// Each append's messages rendered right after what this process's tail holds of the room
 /// (the log's end unless another process wrote to it since), with their notification: the
 /// store sends it as they commit if they land there, a round trip to the database sooner
-/// than the publisher would. `None` for an append of a room whose tail is empty, or
-/// within one process (where nothing is announced, and messages are rendered once
-/// written, as the disk is flushed on another thread).
+/// than the publisher would. `None` for an append of a room whose tail is empty, or on
+/// SQLite (one process: nothing is announced, and messages are rendered once written, as
+/// the disk is flushed on another thread).
 fn expect(
     tails: &Tails,
     wakes: &crate::wake::Wakes,
     appends: &[Append<'_>],
 ) -> Vec<Option<Expected>> {
+    if !wakes.has_peers() {
+        return appends.iter().map(|_| None).collect();
+    }
     let mut ends: std::collections::HashMap<&RoomId, u64> = Default::default();
     appends
         .iter()
         .map(|a| {
-            if !wakes.has_peers() {
-                return None;
-            }
             let after = match ends.get(a.room) {
                 Some(&end) => end,
                 None => tails.last_seq(a.room)?,
             };
             ends.insert(a.room, after + a.entries.len() as u64);
-            let rendered: Vec<Rendered> = a
-                .entries
-                .iter()
-                .zip(after + 1..)
-                .map(|(e, seq)| Rendered::new(a.room, seq, e.kind, a.epoch, &e.sender, &e.body))
-                .collect();
+            let rendered = render(a.room, a.epoch, (after + 1..).zip(a.entries));
             let announcement = wakes.announcement(&rendered);
             Some(Expected {
                 after,
@@ -392,12 +399,8 @@ async fn write(
         let (Some(&first), Some(&last)) = (seqs.first(), seqs.last()) else {
             continue;
         };
-        let rendered = rendered.unwrap_or_else(|| {
-            seqs.into_iter()
-                .zip(entries)
-                .map(|(seq, e)| Rendered::new(&room, seq, e.kind, epoch, &e.sender, &e.body))
-                .collect()
-        });
+        let rendered =
+            rendered.unwrap_or_else(|| render(&room, epoch, seqs.into_iter().zip(&entries)));
         tails.push(&room, rendered);
         // Groups of one room (several epochs) follow one another in the log.
         match rooms.last_mut() {
@@ -415,16 +418,8 @@ mod tests {
     use super::*;
     use mimi_store::{EntryKind, NewRoom};
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn on_postgres_a_message_is_not_held_up_behind_acknowledgements_being_written() {
-        use sqlx::Connection as _;
-        let Ok(base) = std::env::var("MIMI_TEST_POSTGRES_URL") else {
-            eprintln!("skipped: MIMI_TEST_POSTGRES_URL is not set");
-            return;
-        };
-        let schema = format!("mimi_u_writer_{}", std::process::id());
-        let url = mimi_store::scratch_schema(&base, &schema).await.unwrap();
-        let store = SqlStore::open(&url).await.unwrap();
+    /// Room "team" made in `store`, with its one member, alice's phone.
+    async fn team(store: &SqlStore) -> (RoomId, ClientId) {
         let team = RoomId::new("example.com", "team").unwrap();
         let alice = ClientId::parse("mimi://example.com/d/alice/phone").unwrap();
         store
@@ -439,6 +434,20 @@ mod tests {
             })
             .await
             .unwrap();
+        (team, alice)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn on_postgres_a_message_is_not_held_up_behind_acknowledgements_being_written() {
+        use sqlx::Connection as _;
+        let Ok(base) = std::env::var("MIMI_TEST_POSTGRES_URL") else {
+            eprintln!("skipped: MIMI_TEST_POSTGRES_URL is not set");
+            return;
+        };
+        let schema = format!("mimi_u_writer_{}", std::process::id());
+        let url = mimi_store::scratch_schema(&base, &schema).await.unwrap();
+        let store = SqlStore::open(&url).await.unwrap();
+        let (team, alice) = team(&store).await;
         let writer = Writer::start(
             store.clone(),
             Arc::default(),
@@ -513,20 +522,7 @@ mod tests {
             SqlStore::open(&url).await.unwrap(),
             SqlStore::open(&url).await.unwrap(),
         );
-        let team = RoomId::new("example.com", "team").unwrap();
-        let alice = ClientId::parse("mimi://example.com/d/alice/phone").unwrap();
-        store
-            .create_room(&NewRoom {
-                id: team.clone(),
-                epoch: 0,
-                snapshot: b"state".to_vec(),
-                document: "{}".into(),
-                discoverable: false,
-                members: vec![alice.clone()],
-                skeleton: None,
-            })
-            .await
-            .unwrap();
+        let (team, alice) = team(&store).await;
         // This process publishes nothing (what it would stays in `published`); the other
         // listens, and its tail holds the room's first message.
         let (wakes, mut published) = crate::wake::Wakes::unpublished(&store).await;
@@ -560,6 +556,8 @@ mod tests {
         assert_eq!(send("one").await, [1]);
         let first = tokio::time::timeout(wait, published.recv()).await.unwrap();
         assert_eq!(first, Some(messages(1, 1)));
+        tokio::time::timeout(wait, here.wait()).await.unwrap();
+        assert_eq!(here.woken().rooms.get(&team), Some(&1));
         other_tails.push(
             &team,
             tails

@@ -766,6 +766,7 @@ mod announce_tests {
             body: b"hello".to_vec(),
         };
         let one = std::slice::from_ref(&message);
+        let two = [message.clone(), message.clone()];
         let append = |epoch, entries, payload, after| Append {
             room: &team,
             epoch,
@@ -778,30 +779,30 @@ mod announce_tests {
         };
         let seqs = |w: Written| w.appended;
         // Alone (one statement): sent where the log ended, not elsewhere.
-        let w = store.write_batch(&[append(0, one, "1", 0)], &[]).await;
-        assert_eq!(seqs(w.unwrap())[0].as_ref().unwrap(), &[1]);
+        let w = store.write_batch(&[append(0, &two, "1-2", 0)], &[]).await;
+        assert_eq!(seqs(w.unwrap())[0].as_ref().unwrap(), &[1, 2]);
         let w = store.write_batch(&[append(0, one, "x", 0)], &[]).await;
-        assert_eq!(seqs(w.unwrap())[0].as_ref().unwrap(), &[2]);
+        assert_eq!(seqs(w.unwrap())[0].as_ref().unwrap(), &[3]);
         // In a transaction with others: each for itself; a stale one changes nothing.
         let w = store
             .write_batch(
                 &[
-                    append(0, one, "y", 5),
-                    append(0, one, "4", 3),
-                    append(1, one, "z", 4),
+                    append(0, one, "y", 6),
+                    append(0, one, "5", 4),
+                    append(1, one, "z", 5),
                 ],
                 &[],
             )
             .await
             .unwrap();
         let w = seqs(w);
-        assert_eq!(w[0].as_ref().unwrap(), &[3]);
-        assert_eq!(w[1].as_ref().unwrap(), &[4]);
+        assert_eq!(w[0].as_ref().unwrap(), &[4]);
+        assert_eq!(w[1].as_ref().unwrap(), &[5]);
         assert!(matches!(w[2], Err(StoreError::Stale { .. })));
         // More than one statement holds (rows inserted a hundred at a time).
         let many = vec![message.clone(); ROWS_PER_INSERT + 1];
         let w = store
-            .write_batch(&[append(0, &many, "many", 4), append(0, one, "w", 4)], &[])
+            .write_batch(&[append(0, &many, "many", 5), append(0, one, "w", 5)], &[])
             .await
             .unwrap();
         assert_eq!(seqs(w)[0].as_ref().unwrap().len(), ROWS_PER_INSERT + 1);
@@ -811,7 +812,7 @@ mod announce_tests {
         while heard.last().map(String::as_str) != Some("end") {
             heard.push(listener.recv().await.unwrap().unwrap());
         }
-        assert_eq!(heard, ["1", "4", "many", "end"]);
+        assert_eq!(heard, ["1-2", "5", "many", "end"]);
         store.close().await;
         drop_schema(&base, &schema).await.unwrap();
     }

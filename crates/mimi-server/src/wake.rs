@@ -116,13 +116,22 @@ pub struct Woken {
     /// By something other than its rooms' logs (its inbox, an acknowledgement, everyone):
     /// it reads everything again.
     pub all: bool,
-    /// By messages of these rooms in their tails ([`Topic::Messages`]), each with the
-    /// position of the last of them: a tail that does not reach it (another process's
-    /// messages came in out of order) sends the reader to the database.
-    pub rooms: std::collections::BTreeMap<RoomId, u64>,
+    /// By messages of these rooms in their tails ([`Topic::Messages`]), each once, with
+    /// the position of the last of them: a tail that does not reach it (another process's
+    /// messages came in out of order) sends the reader to the database. The room is shared
+    /// by every waiter woken for the same messages: a room's hundred waiters are woken
+    /// under the waiters' lock, which copying its name for each held longer.
+    pub rooms: Vec<(Arc<RoomId>, u64)>,
 }
 
 impl Woken {
+    /// The last position of `room`'s messages this wake-up was for, if any.
+    pub fn room(&self, room: &RoomId) -> Option<u64> {
+        self.rooms
+            .iter()
+            .find_map(|(r, last)| (**r == *room).then_some(*last))
+    }
+
     /// Woken for anything: read everything again.
     fn everything() -> Self {
         Self {
@@ -152,14 +161,21 @@ struct Inner {
 
 /// Wakes waiter `id` of `waiters` for messages of a room up to a position (`None`: for
 /// anything).
-fn wake_one(waiters: &mut HashMap<u64, Waiter>, id: u64, room: Option<(&RoomId, u64)>) {
+fn wake_one(waiters: &mut HashMap<u64, Waiter>, id: u64, room: Option<(&Arc<RoomId>, u64)>) {
     let Some(w) = waiters.get_mut(&id) else {
         return;
     };
     match room {
         Some((r, last)) if !w.woken.all => {
-            let up_to = w.woken.rooms.entry(r.clone()).or_default();
-            *up_to = (*up_to).max(last);
+            match w
+                .woken
+                .rooms
+                .iter_mut()
+                .find(|(woken, _)| Arc::ptr_eq(woken, r) || **woken == **r)
+            {
+                Some((_, up_to)) => *up_to = (*up_to).max(last),
+                None => w.woken.rooms.push((r.clone(), last)),
+            }
         }
         Some(_) => {}
         None => {
@@ -327,18 +343,14 @@ impl Wakes {
         }
         .encode();
         let len = peers.tag.len() + 1 + topic.len();
-        if entries.iter().map(|e| 3 + e.bytes()).sum::<usize>()
-            > (MAX_PAYLOAD - SIGNATURE).saturating_sub(len)
-        {
+        let jsons = || entries.iter().map(Rendered::json);
+        if carried_bytes(jsons()) > (MAX_PAYLOAD - SIGNATURE).saturating_sub(len) {
             return None;
         }
         let mut payload = peers.tag.clone();
         payload.push('\n');
         payload.push_str(&topic);
-        for e in entries {
-            payload.push_str("\ne ");
-            payload.push_str(e.json());
-        }
+        carry(&mut payload, jsons());
         sign(&mut payload, &peers.key);
         Some(Announcement {
             channel: peers.channel.clone(),
@@ -402,8 +414,11 @@ impl Wakes {
                 }
             }
             Topic::Messages { room, last, .. } => {
-                for &id in by_room.get(room).into_iter().flatten() {
-                    wake_one(waiters, id, Some((room, *last)));
+                if let Some(ids) = by_room.get(room) {
+                    let room = Arc::new(room.clone());
+                    for &id in ids {
+                        wake_one(waiters, id, Some((&room, *last)));
+                    }
                 }
             }
             Topic::User(u) => {
@@ -669,14 +684,12 @@ fn payloads(tag: &str, mut topics: Vec<Topic>, tails: &Tails, key: &Key) -> Vec<
                 let Some(entries) = entries else {
                     continue;
                 };
-                let bytes: usize = entries.iter().map(|e| 3 + e.0.bytes()).sum();
+                let jsons = || entries.iter().map(|e| e.0.json());
+                let bytes = carried_bytes(jsons());
                 if bytes <= room {
                     room -= bytes;
                     carries = true;
-                    for e in entries {
-                        payload.push_str("\ne ");
-                        payload.push_str(e.0.json());
-                    }
+                    carry(&mut payload, jsons());
                 }
             }
             if carries {
@@ -685,6 +698,19 @@ fn payloads(tag: &str, mut topics: Vec<Topic>, tails: &Tails, key: &Key) -> Vec<
             payload
         })
         .collect()
+}
+
+/// The bytes the `e` lines of entries rendered as `jsons` take in a notification.
+fn carried_bytes<'a>(jsons: impl Iterator<Item = &'a str>) -> usize {
+    jsons.map(|json| 3 + json.len()).sum()
+}
+
+/// Adds an `e` line to `payload` for each entry rendered as `jsons`, in order.
+fn carry<'a>(payload: &mut String, jsons: impl Iterator<Item = &'a str>) {
+    for json in jsons {
+        payload.push_str("\ne ");
+        payload.push_str(json);
+    }
 }
 
 /// Ends `payload` with its signature line (`s` and the HMAC of everything before it).
@@ -879,12 +905,14 @@ mod tests {
         assert!(!alice.watch([room("team")]));
         bob.watch([room("other")]);
         wakes.messages(&room("team"), 1, 1);
+        // Woken again before it looked: one entry for the room, up to the later messages.
+        wakes.messages(&room("team"), 2, 3);
         assert!(woken(&alice).await);
         assert_eq!(
             alice.woken(),
             Woken {
                 all: false,
-                rooms: [(room("team"), 1)].into()
+                rooms: vec![(Arc::new(room("team")), 3)]
             },
             "woken by the room alone: the tail may serve it"
         );
@@ -1199,7 +1227,7 @@ mod tests {
             bob.woken(),
             Woken {
                 all: false,
-                rooms: [(team.clone(), 3)].into()
+                rooms: vec![(Arc::new(team.clone()), 3)]
             }
         );
         assert_eq!(

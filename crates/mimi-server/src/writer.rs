@@ -557,7 +557,7 @@ mod tests {
         let first = tokio::time::timeout(wait, published.recv()).await.unwrap();
         assert_eq!(first, Some(messages(1, 1)));
         tokio::time::timeout(wait, here.wait()).await.unwrap();
-        assert_eq!(here.woken().rooms.get(&team), Some(&1));
+        assert_eq!(here.woken().room(&team), Some(1));
         other_tails.push(
             &team,
             tails
@@ -571,13 +571,13 @@ mod tests {
         // this one's waiters are woken, and nothing is left to publish.
         assert_eq!(send("two").await, [2]);
         tokio::time::timeout(wait, bob.wait()).await.unwrap();
-        assert_eq!(bob.woken().rooms.get(&team), Some(&2));
+        assert_eq!(bob.woken().room(&team), Some(2));
         assert_eq!(
             other_tails.after(&team, 1, 2, 1).unwrap()[0].0.json(),
             Rendered::new(&team, 2, EntryKind::Message, 0, &alice.to_string(), b"two").json()
         );
         tokio::time::timeout(wait, here.wait()).await.unwrap();
-        assert_eq!(here.woken().rooms.get(&team), Some(&2));
+        assert_eq!(here.woken().room(&team), Some(2));
         // Another process wrote meanwhile: the message lands elsewhere than expected, goes
         // without a notification, is published after (the first thing since "one"), and is
         // in this process's tail where it landed.

@@ -6,8 +6,10 @@
 //! latency, each delivery's time from its submit to its arrival (`delivery_p50_ms`...; with
 //! `--rate` the senders are paced, with `--receive events` the receivers are on the event
 //! stream), the server's peak memory, and the time the disk takes to flush a write (the
-//! figures depend on it more than on anything else about the machine). One receiver also
-//! decrypts every message it got, once the deliveries are over (`decrypt_mean_ms`).
+//! figures depend on it more than on anything else about the machine), and the CPU the
+//! providers and the load generator used per delivery while the messages went out and in
+//! (`server_cpu_us_per_delivery`, `load_cpu_us_per_delivery`). One receiver also decrypts
+//! every message it got, once the deliveries are over (`decrypt_mean_ms`).
 //!
 //! `--database postgres://...` runs the provider on PostgreSQL (in a schema of the run's
 //! own), `--processes N` runs N providers on it (senders on the first, receivers on the
@@ -217,14 +219,7 @@ impl Server {
 
     /// The CPU time the server has used, seconds.
     fn cpu_seconds(&self, ticks_per_s: f64) -> Option<f64> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).ok()?;
-        // After the command name (in parentheses, which may hold spaces): state is field 3,
-        // utime and stime fields 14 and 15.
-        let rest = stat.rsplit_once(')')?.1;
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        let utime: f64 = fields.get(11)?.parse().ok()?;
-        let stime: f64 = fields.get(12)?.parse().ok()?;
-        Some((utime + stime) / ticks_per_s)
+        cpu_seconds(&self.child.id().to_string(), ticks_per_s)
     }
 
     /// The server's peak resident memory, in MiB.
@@ -1032,6 +1027,18 @@ pub(crate) async fn claim_and_add(
     Ok(())
 }
 
+/// The CPU time process `pid` (a number, or `self`) has used, seconds.
+fn cpu_seconds(pid: &str, ticks_per_s: f64) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // After the command name (in parentheses, which may hold spaces): state is field 3,
+    // utime and stime fields 14 and 15.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / ticks_per_s)
+}
+
 /// The clock ticks per second of `/proc/PID/stat`'s CPU times.
 fn ticks_per_second() -> f64 {
     Command::new("getconf")
@@ -1401,6 +1408,13 @@ async fn load(servers: &[Server], args: &Args) -> anyhow::Result<Value> {
     };
     // The clock of the run (pacing, throughput) starts once every receiver is connected.
     let start = Instant::now();
+    // The CPU the providers and the load generator use while the messages go out and in.
+    let ticks = ticks_per_second();
+    let cpu = move || {
+        let servers: Option<f64> = servers.iter().map(|s| s.cpu_seconds(ticks)).sum();
+        (servers, cpu_seconds("self", ticks))
+    };
+    let cpu_before = cpu();
     let mut senders = Vec::new();
     let per_request = args.batch.clamp(1, 100);
     // With a rate, each sender's requests are spaced evenly, the senders staggered.
@@ -1470,6 +1484,14 @@ async fn load(servers: &[Server], args: &Args) -> anyhow::Result<Value> {
         decrypting.extend(tally.decrypting);
     }
     let done = start.elapsed().as_secs_f64();
+    let cpu_after = cpu();
+    // Microseconds of CPU per delivery, from two readings of seconds.
+    let per_delivery = |before: Option<f64>, after: Option<f64>| {
+        let used = after? - before?;
+        (delivered > 0).then(|| (used / delivered as f64 * 1e7).round() / 10.0)
+    };
+    let server_cpu = per_delivery(cpu_before.0, cpu_after.0);
+    let load_cpu = per_delivery(cpu_before.1, cpu_after.1);
     // Every delivery is in: the decryptions run now.
     let mut decrypts = Vec::new();
     for d in decrypting {
@@ -1506,6 +1528,8 @@ async fn load(servers: &[Server], args: &Args) -> anyhow::Result<Value> {
             .round()
             / 1000.0,
         "deliveries_per_s": round(delivered as f64 / done),
+        "server_cpu_us_per_delivery": server_cpu,
+        "load_cpu_us_per_delivery": load_cpu,
         "submit_p50_ms": (percentile(&latencies, 0.50) * 100.0).round() / 100.0,
         "submit_p90_ms": (percentile(&latencies, 0.90) * 100.0).round() / 100.0,
         "submit_p99_ms": (percentile(&latencies, 0.99) * 100.0).round() / 100.0,

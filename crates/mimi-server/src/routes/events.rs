@@ -12,9 +12,11 @@ use std::sync::OnceLock;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::response::sse::{Event, Sse};
-use futures_util::Stream;
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::response::{IntoResponse as _, Response};
+use futures_util::{Stream, StreamExt as _};
 use mimi_policy::id::{ClientId, RoomId};
 use tokio::time::{Instant, Sleep};
 
@@ -105,9 +107,7 @@ impl Cursor {
             self.sent_welcomes.extend(b.knocks.iter().map(|k| k.id));
             self.sent_welcomes
                 .extend(b.suggestions.iter().map(|s| s.id));
-            for e in &b.entries {
-                self.sent.insert(e.0.room.to_string(), e.0.seq);
-            }
+            self.mark_sent(&b.entries);
             return Ok(b);
         }
     }
@@ -126,7 +126,8 @@ impl Cursor {
         }
         let mut entries = Vec::new();
         let mut left = LIMIT as usize;
-        for (room, &last) in &woken.rooms {
+        for (room, last) in &woken.rooms {
+            let (room, last) = (&**room, *last);
             if !self.live.contains(room) {
                 return None;
             }
@@ -146,15 +147,74 @@ impl Cursor {
                 break;
             }
         }
-        for e in &entries {
-            self.sent.insert(e.0.room.to_string(), e.0.seq);
-        }
+        self.mark_sent(&entries);
         Some(Batch {
             entries,
             ..Batch::default()
         })
     }
 }
+
+impl Cursor {
+    /// Notes `entries` (in log order) as sent: a room's name is copied only the first time.
+    fn mark_sent(&mut self, entries: &[crate::tail::Shared]) {
+        for e in entries {
+            match self.sent.get_mut(e.0.room.as_str()) {
+                Some(seq) => *seq = e.0.seq,
+                None => {
+                    self.sent.insert(e.0.room.to_string(), e.0.seq);
+                }
+            }
+        }
+    }
+}
+
+/// An event of the stream: `event: NAME`, then `data` (if any) as `data:` lines.
+fn event(name: &str, data: Option<&str>) -> Bytes {
+    let mut out = String::with_capacity(name.len() + data.map_or(0, str::len) + 24);
+    out.push_str("event: ");
+    out.push_str(name);
+    out.push('\n');
+    // A line break would end the line (what follows would be read as a field): each piece
+    // goes on a `data:` line of its own. The data here never has one (compact JSON, error
+    // codes); this keeps the stream well formed if it did.
+    for line in data.into_iter().flat_map(|d| d.split(['\n', '\r'])) {
+        out.push_str("data: ");
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.push('\n');
+    out.into()
+}
+
+/// The `pending` event carrying `batch`. A batch of log entries alone (every message a
+/// device receives while it keeps up) is put together from the entries' rendered JSON in
+/// one allocation, the bytes `serde_json` would write for it; a room's hundred streams
+/// each made one per message through a growing buffer before.
+fn pending_event(batch: &Batch) -> Bytes {
+    const HEAD: &[u8] = b"event: pending\ndata: {\"welcomes\":[],\"entries\":[";
+    const END: &[u8] = b"]}\n\n";
+    if !batch.only_entries() {
+        return match serde_json::to_string(batch) {
+            Ok(json) => event("pending", Some(&json)),
+            Err(_) => event("error", None),
+        };
+    }
+    let size = batch.entries.iter().map(|e| e.0.bytes() + 1).sum::<usize>();
+    let mut out = Vec::with_capacity(HEAD.len() + size + END.len());
+    out.extend_from_slice(HEAD);
+    for (i, e) in batch.entries.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(e.0.json().as_bytes());
+    }
+    out.extend_from_slice(END);
+    out.into()
+}
+
+/// A keep-alive: a comment line, which devices skip.
+const KEEP_ALIVE: Bytes = Bytes::from_static(b":\n\n");
 
 /// `GET /v1/events?keepalive=S`: how often, in seconds, an idle stream sends a keep-alive
 /// comment (1 to 15; default 15), for a device that has something to do on its own clock
@@ -174,7 +234,7 @@ pub async fn events(
     State(state): State<AppState>,
     caller: Caller,
     super::ApiQuery(params): super::ApiQuery<StreamParams>,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+) -> Result<Response, ApiError> {
     let client = caller.device()?.clone();
     let slot = state.streams.open(&client)?;
     let wake = state.wakes.subscribe(Some(client.user().clone()));
@@ -188,29 +248,31 @@ pub async fn events(
         idle: false,
         live: BTreeSet::new(),
     };
+    let stopping = cursor.state.clone();
     let stream = futures_util::stream::unfold(cursor, |mut cursor| async move {
-        let state = cursor.state.clone();
-        let next = tokio::select! {
-            next = cursor.next() => next,
-            // The provider is shutting down: the stream ends (the device reconnects).
-            () = state.stopped() => return None,
-        };
-        let event = match next {
-            // Serialized in one piece, then given as the event's data (a compact JSON text
-            // has no line break): `json_data` writes through a writer that checks every
-            // fragment, a cost each stream of a room paid for every message.
-            Ok(b) => match serde_json::to_string(&b) {
-                Ok(json) => Event::default().event("pending").data(json),
-                Err(_) => Event::default().event("error"),
-            },
-            Err(e) => Event::default().event("error").data(e.code()),
+        let event = match cursor.next().await {
+            Ok(b) => pending_event(&b),
+            Err(e) => event("error", Some(e.code())),
         };
         Some((Ok(event), cursor))
-    });
+    })
+    // The provider is shutting down: the stream ends (the device reconnects). One wait for
+    // the stream's whole life: waiting anew for each event registered and dropped a waiter
+    // of the shutdown signal, shared by every stream, for each stream of a room at every
+    // message.
+    .take_until(async move { stopping.stopped().await });
     let every = params.keepalive.map_or(KEEPALIVE, |s| {
         Duration::from_secs(s).clamp(Duration::from_secs(1), KEEPALIVE)
     });
-    Ok(Sse::new(KeptAlive::new(stream, every)))
+    let body = Body::from_stream(KeptAlive::new(stream, every));
+    Ok((
+        [
+            (CONTENT_TYPE, "text/event-stream"),
+            (CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 /// The grid idle streams' keep-alives fall due on: fine enough that the keep-alives due
@@ -257,8 +319,8 @@ impl<S> KeptAlive<S> {
     }
 }
 
-impl<S: Stream<Item = Result<Event, Infallible>>> Stream for KeptAlive<S> {
-    type Item = Result<Event, Infallible>;
+impl<S: Stream<Item = Result<Bytes, Infallible>>> Stream for KeptAlive<S> {
+    type Item = Result<Bytes, Infallible>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
@@ -277,7 +339,7 @@ impl<S: Stream<Item = Result<Event, Infallible>>> Stream for KeptAlive<S> {
         // keep-alives sent back to back to catch up after the stream was not read a while.
         let due = on_grid(Instant::now() + this.every);
         this.due.as_mut().reset(due);
-        Poll::Ready(Some(Ok(Event::DEFAULT_KEEP_ALIVE)))
+        Poll::Ready(Some(Ok(KEEP_ALIVE)))
     }
 }
 
@@ -286,8 +348,52 @@ mod tests {
     use super::*;
 
     /// A stream that never yields.
-    fn silent() -> impl Stream<Item = Result<Event, Infallible>> {
+    fn silent() -> impl Stream<Item = Result<Bytes, Infallible>> {
         futures_util::stream::pending()
+    }
+
+    fn entries(n: u64) -> Vec<crate::tail::Shared> {
+        let room = RoomId::new("example.com", "lobby").unwrap();
+        (1..=n)
+            .map(|seq| {
+                crate::tail::Shared(std::sync::Arc::new(crate::tail::Rendered::new(
+                    &room,
+                    seq,
+                    mimi_store::EntryKind::Message,
+                    3,
+                    "alice@example.com/phone",
+                    &[seq as u8; 40],
+                )))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_batch_of_entries_alone_is_sent_as_the_bytes_its_serialization_would_be() {
+        for n in [1, 3] {
+            let batch = Batch {
+                entries: entries(n),
+                ..Batch::default()
+            };
+            let json = serde_json::to_string(&batch).unwrap();
+            assert_eq!(pending_event(&batch), event("pending", Some(&json)));
+            let text = String::from_utf8(pending_event(&batch).to_vec()).unwrap();
+            assert!(text.starts_with("event: pending\ndata: {") && text.ends_with("}\n\n"));
+            let data = text.lines().nth(1).unwrap().strip_prefix("data: ").unwrap();
+            let v: serde_json::Value = serde_json::from_str(data).unwrap();
+            assert_eq!(v["entries"].as_array().unwrap().len(), n as usize);
+            assert_eq!(v["entries"][0]["seq"], 1);
+        }
+    }
+
+    #[test]
+    fn a_line_break_in_an_events_data_cannot_start_a_field_of_its_own() {
+        let bytes = event("error", Some("one\nevent: forged\rtwo"));
+        assert_eq!(
+            &bytes[..],
+            b"event: error\ndata: one\ndata: event: forged\ndata: two\n\n"
+        );
+        assert_eq!(&event("error", None)[..], b"event: error\n\n");
     }
 
     #[tokio::test(start_paused = true)]
@@ -348,7 +454,7 @@ mod tests {
     async fn an_event_puts_the_next_keep_alive_off() {
         use futures_util::StreamExt as _;
         let every = Duration::from_secs(5);
-        let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Result<Event, Infallible>>();
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Result<Bytes, Infallible>>();
         let events =
             futures_util::stream::unfold(
                 rx,
@@ -356,7 +462,7 @@ mod tests {
             );
         let mut stream = KeptAlive::new(events, every);
         tokio::time::advance(Duration::from_secs(3)).await;
-        tx.send(Ok(Event::default().data("x"))).unwrap();
+        tx.send(Ok(event("x", None))).unwrap();
         assert!(stream.next().await.is_some());
         let sent = Instant::now();
         // The keep-alive is due `every` after the event (on the grid), not after the start.

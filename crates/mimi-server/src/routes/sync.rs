@@ -93,11 +93,15 @@ pub struct Batch {
 impl Batch {
     /// Nothing to deliver.
     pub(crate) fn is_empty(&self) -> bool {
+        self.only_entries() && self.entries.is_empty()
+    }
+
+    /// Log entries and nothing else (no Welcomes, requests, knocks or suggestions).
+    pub(crate) fn only_entries(&self) -> bool {
         self.welcomes.is_empty()
             && self.requests.is_empty()
             && self.knocks.is_empty()
             && self.suggestions.is_empty()
-            && self.entries.is_empty()
     }
 }
 

@@ -74,6 +74,40 @@ async fn an_idle_event_stream_sends_keep_alives_at_the_interval_the_device_asks(
     assert!(text.ends_with(":\n\n:\n\n"), "{text}");
 }
 
+#[tokio::test]
+async fn an_open_event_stream_ends_when_the_provider_stops_after_it_carried_messages() {
+    let api = Api::new().await;
+    let (alice, mut ag, bob, _bg) = two_in_a_room(&api).await;
+    let req = Request::get("/v1/events")
+        .header("authorization", format!("Bearer {}", bob.token))
+        .body(Body::empty())
+        .unwrap();
+    let resp = api.app.clone().oneshot(req).await.unwrap();
+    let mut stream = resp.into_body().into_data_stream();
+    // The stream has sent events (what was pending, then a message), and waits for more.
+    assert_eq!(send(&api, &alice, &mut ag, "one").await.0, StatusCode::OK);
+    let mut got = false;
+    while !got {
+        let batch = next_batch(&mut stream, Duration::from_secs(10))
+            .await
+            .expect("an event within 10 s");
+        got = batch["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "message");
+    }
+    api.state.stop();
+    // It ends (the body finishes) rather than waiting for a next message or keep-alive.
+    let end = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(chunk) = stream.next().await {
+            chunk.unwrap();
+        }
+    })
+    .await;
+    assert!(end.is_ok(), "the stream was still open 10 s after the stop");
+}
+
 /// The next `pending` event's batch on `stream`, or `None` if none comes within `wait`.
 async fn next_batch(
     stream: &mut (impl futures_util::Stream<Item = Result<axum::body::Bytes, axum::Error>> + Unpin),

@@ -1407,9 +1407,9 @@ async fn load(servers: &[Server], args: &Args) -> anyhow::Result<Value> {
         }
     };
     // The clock of the run (pacing, throughput) starts once every receiver is connected.
-    let start = Instant::now();
     // The CPU the providers and the load generator use while the messages go out and in.
     let ticks = ticks_per_second();
+    let start = Instant::now();
     let cpu = move || {
         let servers: Option<f64> = servers.iter().map(|s| s.cpu_seconds(ticks)).sum();
         (servers, cpu_seconds("self", ticks))
@@ -1485,10 +1485,13 @@ async fn load(servers: &[Server], args: &Args) -> anyhow::Result<Value> {
     }
     let done = start.elapsed().as_secs_f64();
     let cpu_after = cpu();
-    // Microseconds of CPU per delivery, from two readings of seconds.
+    // Microseconds of CPU per delivery, from two readings of seconds; none from fewer
+    // than a hundred of the clock's ticks (a short run: the figure would be mostly the
+    // ticks' rounding).
     let per_delivery = |before: Option<f64>, after: Option<f64>| {
         let used = after? - before?;
-        (delivered > 0).then(|| (used / delivered as f64 * 1e7).round() / 10.0)
+        (delivered > 0 && used * ticks >= 100.0)
+            .then(|| (used / delivered as f64 * 1e7).round() / 10.0)
     };
     let server_cpu = per_delivery(cpu_before.0, cpu_after.0);
     let load_cpu = per_delivery(cpu_before.1, cpu_after.1);

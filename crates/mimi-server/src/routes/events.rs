@@ -387,6 +387,22 @@ mod tests {
     }
 
     #[test]
+    fn a_batch_with_more_than_entries_is_serialized_whole() {
+        let batch = Batch {
+            entries: entries(1),
+            suggestions: vec![super::super::sync::Suggestion::new(
+                7,
+                "mimi://example.com/r/lobby",
+                "mimi://example.com/u/bob",
+            )],
+            ..Batch::default()
+        };
+        let json = serde_json::to_string(&batch).unwrap();
+        assert!(json.contains("\"suggestions\""), "{json}");
+        assert_eq!(pending_event(&batch), event("pending", Some(&json)));
+    }
+
+    #[test]
     fn a_line_break_in_an_events_data_cannot_start_a_field_of_its_own() {
         let bytes = event("error", Some("one\nevent: forged\rtwo"));
         assert_eq!(

@@ -66,6 +66,18 @@ pub struct Suggestion {
     user: String,
 }
 
+#[cfg(test)]
+impl Suggestion {
+    /// A suggestion of `room` by `user`.
+    pub(crate) fn new(id: u64, room: &str, user: &str) -> Self {
+        Self {
+            id,
+            room: room.to_owned(),
+            user: user.to_owned(),
+        }
+    }
+}
+
 /// What the device has not acknowledged.
 #[derive(Serialize, Default)]
 pub struct Batch {

@@ -26,6 +26,7 @@ async fn the_event_stream_pushes_new_messages_to_the_device() {
     let resp = api.app.clone().oneshot(req).await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(resp.headers()["content-type"], "text/event-stream");
+    assert_eq!(resp.headers()["cache-control"], "no-cache");
     let mut stream = resp.into_body().into_data_stream();
 
     assert_eq!(
@@ -78,12 +79,7 @@ async fn an_idle_event_stream_sends_keep_alives_at_the_interval_the_device_asks(
 async fn an_open_event_stream_ends_when_the_provider_stops_after_it_carried_messages() {
     let api = Api::new().await;
     let (alice, mut ag, bob, _bg) = two_in_a_room(&api).await;
-    let req = Request::get("/v1/events")
-        .header("authorization", format!("Bearer {}", bob.token))
-        .body(Body::empty())
-        .unwrap();
-    let resp = api.app.clone().oneshot(req).await.unwrap();
-    let mut stream = resp.into_body().into_data_stream();
+    let mut stream = open_events(&api, &bob.token).await;
     // The stream has sent events (what was pending, then a message), and waits for more.
     assert_eq!(send(&api, &alice, &mut ag, "one").await.0, StatusCode::OK);
     let mut got = false;
@@ -108,6 +104,20 @@ async fn an_open_event_stream_ends_when_the_provider_stops_after_it_carried_mess
     assert!(end.is_ok(), "the stream was still open 10 s after the stop");
 }
 
+/// The event stream of the device whose token is `token`, opened.
+async fn open_events(
+    api: &Api,
+    token: &str,
+) -> impl futures_util::Stream<Item = Result<axum::body::Bytes, axum::Error>> + Unpin {
+    let req = Request::get("/v1/events")
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    let resp = api.app.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    resp.into_body().into_data_stream()
+}
+
 /// The next `pending` event's batch on `stream`, or `None` if none comes within `wait`.
 async fn next_batch(
     stream: &mut (impl futures_util::Stream<Item = Result<axum::body::Bytes, axum::Error>> + Unpin),
@@ -126,12 +136,7 @@ async fn next_batch(
 async fn a_stream_woken_by_its_rooms_messages_stops_at_its_removal_and_still_hears_its_inbox() {
     let api = Api::new().await;
     let (alice, mut ag, bob, _bg) = two_in_a_room(&api).await;
-    let req = Request::get("/v1/events")
-        .header("authorization", format!("Bearer {}", bob.token))
-        .body(Body::empty())
-        .unwrap();
-    let resp = api.app.clone().oneshot(req).await.unwrap();
-    let mut stream = resp.into_body().into_data_stream();
+    let mut stream = open_events(&api, &bob.token).await;
     let wait = Duration::from_secs(10);
     let texts = |b: &serde_json::Value| b["entries"].as_array().unwrap().len();
     // The first message is read from the database, the next ones straight from the
@@ -177,12 +182,7 @@ async fn a_stream_open_before_its_device_makes_a_room_hears_that_rooms_messages(
     let api = Api::new().await;
     let alice = api.person("alice", "phone").await;
     let bob = api.person("bob", "phone").await;
-    let req = Request::get("/v1/events")
-        .header("authorization", format!("Bearer {}", alice.token))
-        .body(Body::empty())
-        .unwrap();
-    let resp = api.app.clone().oneshot(req).await.unwrap();
-    let mut stream = resp.into_body().into_data_stream();
+    let mut stream = open_events(&api, &alice.token).await;
     // The stream is waiting (it has read once, and found nothing) when the room is made.
     assert!(
         next_batch(&mut stream, Duration::from_millis(300))
